@@ -1,0 +1,1 @@
+//! Adapters over the transport backends (to be built).

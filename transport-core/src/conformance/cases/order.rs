@@ -1,0 +1,158 @@
+//! Order, integrity and sizes.
+
+use crate::{
+    ChannelConfig, Frame, Receiver, Sender, Transport,
+    conformance::{Harness, PEER_TIMEOUT, Role},
+};
+
+use super::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
+
+const FIFO_COUNT: u64 = 100_000;
+
+/// A child sends 100,000 items; the parent receives every one, in order,
+/// intact, then `Disconnected` once the child is gone.
+pub fn fifo_from_child<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let peer = h
+                .child("producer")
+                .endpoint("tx", tx)
+                .param("count", FIFO_COUNT)
+                .spawn();
+            for seq in 0..FIFO_COUNT {
+                let item = rx
+                    .recv_timeout(LONG)
+                    .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"));
+                item.assert_is(1, seq);
+            }
+            expect_disconnected(&rx);
+            peer.wait(PEER_TIMEOUT);
+        }
+        Role::Child("producer") => {
+            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let count: u64 = h.param("count");
+            for seq in 0..count {
+                tx.send(Item::new(1, seq))
+                    .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// The parent sends 100,000 items; the child receives every one, in order,
+/// then `Disconnected`, and reports how many it got.
+pub fn fifo_to_child<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let peer = h
+                .child("consumer")
+                .endpoint("rx", rx)
+                .param("count", FIFO_COUNT)
+                .spawn();
+            for seq in 0..FIFO_COUNT {
+                tx.send(Item::new(2, seq))
+                    .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
+            }
+            drop(tx);
+            let reports = peer.wait(PEER_TIMEOUT);
+            assert_eq!(reports, [format!("received {FIFO_COUNT}")]);
+        }
+        Role::Child("consumer") => {
+            let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
+            let count: u64 = h.param("count");
+            for seq in 0..count {
+                let item = rx
+                    .recv_timeout(LONG)
+                    .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"));
+                item.assert_is(2, seq);
+            }
+            expect_disconnected(&rx);
+            h.report(format!("received {count}"));
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// The payload sizes every backend must carry.
+const SIZES: [usize; 4] = [0, 1, 64 << 10, 16 << 20];
+
+/// Room for a blob's archive around its payload.
+const ARCHIVE_SLACK: usize = 4096;
+
+/// A child sends blobs of 0 B, 1 B, 64 KiB and 16 MiB; the parent receives
+/// each intact.
+pub fn payload_sizes<T: Transport>(h: &Harness) {
+    let limit = T::capabilities().max_message_size;
+    let sizes: Vec<usize> = SIZES.into_iter().filter(|s| s + ARCHIVE_SLACK <= limit).collect();
+    match h.role() {
+        Role::Parent => {
+            if sizes.len() < SIZES.len() {
+                h.skip(&format!(
+                    "payloads above {limit} bytes (the backend's maximum message size)"
+                ));
+            }
+            let config = ChannelConfig::default().max_message_size((16 << 20) + ARCHIVE_SLACK);
+            let (tx, rx) = channel::<T, Blob>(&config);
+            let peer = h.child("sender").endpoint("tx", tx).spawn();
+            for (salt, &len) in sizes.iter().enumerate() {
+                let blob = rx
+                    .recv_timeout(LONG)
+                    .unwrap_or_else(|e| panic!("receiving the {len}-byte blob: {e}"));
+                assert_eq!(blob.salt, salt as u64);
+                assert_eq!(blob.data.len(), len, "length of the {len}-byte blob");
+                assert!(
+                    blob.data.as_slice() == pattern(salt as u64, len),
+                    "the {len}-byte blob is corrupt"
+                );
+            }
+            expect_disconnected(&rx);
+            peer.wait(PEER_TIMEOUT);
+        }
+        Role::Child("sender") => {
+            let tx: Sender<Blob, T::Sender> = h.endpoint("tx");
+            for (salt, &len) in sizes.iter().enumerate() {
+                tx.send(Blob::new(salt as u64, len))
+                    .unwrap_or_else(|e| panic!("sending the {len}-byte blob: {e}"));
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// Raw frames (Python's `send_bytes`/`recv_bytes`), the empty one included,
+/// arrive byte for byte.
+pub fn raw_bytes_roundtrip<T: Transport>(h: &Harness) {
+    let frames: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![1, 2, 3],
+        pattern(9, 1000),
+        vec![],
+        pattern(5, 70_000),
+    ];
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let peer = h.child("sender").endpoint("tx", tx).spawn();
+            for (i, expected) in frames.iter().enumerate() {
+                let frame = rx
+                    .recv_bytes_timeout(LONG)
+                    .unwrap_or_else(|e| panic!("receiving raw frame {i}: {e}"));
+                assert!(frame.bytes() == expected.as_slice(), "raw frame {i} differs");
+            }
+            expect_disconnected(&rx);
+            peer.wait(PEER_TIMEOUT);
+        }
+        Role::Child("sender") => {
+            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            for (i, frame) in frames.iter().enumerate() {
+                tx.send_bytes(frame)
+                    .unwrap_or_else(|e| panic!("sending raw frame {i}: {e}"));
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}

@@ -1,0 +1,71 @@
+//! The conformance suite: one generic set of cases that every backend runs
+//! across real processes (threads for the `local` backend).
+//!
+//! A backend instantiates it with one line in an integration test:
+//!
+//! ```ignore
+//! transport_core::conformance_tests!(transport_pipe::Pipe);
+//! // or, for a backend with two-way ends:
+//! transport_core::conformance_tests!(transport_pipe::Pipe, duplex);
+//! ```
+//!
+//! Every case is a function of a [`Harness`]. The parent creates the
+//! channel and hands one end to a child, which is this test binary run again
+//! for exactly this test, with its role in the environment (so a test cannot
+//! pass without its child having run: the parent checks the data the child
+//! sent or reported, and the child's final "done" report). Every wait has a
+//! timeout; nothing sleeps to synchronise. A case that does not apply to a
+//! backend says so on the standard error stream, with the reason taken from
+//! the backend's [`Capabilities`](crate::Capabilities).
+
+mod cases;
+mod harness;
+
+pub use cases::*;
+pub use harness::{Case, ChildBuilder, Harness, Mode, PEER_TIMEOUT, Peer, Role, run};
+
+/// The test name libtest gives a test function `case` written in the module
+/// `module_path` (the crate name is not part of it).
+pub fn test_name(module_path: &str, case: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_crate, rest)) => format!("{rest}::{case}"),
+        None => case.to_owned(),
+    }
+}
+
+/// Instantiates the conformance suite for a backend: one `#[test]` per case.
+///
+/// `conformance_tests!(Backend)` runs the channel cases;
+/// `conformance_tests!(Backend, duplex)` adds the cases of
+/// [`Duplex`](crate::Duplex) backends.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($transport:ty) => {
+        $crate::conformance_tests!(@cases $transport;
+            fifo_from_child, fifo_to_child, payload_sizes, raw_bytes_roundtrip,
+            try_recv_empty, try_send_full, timeouts,
+            sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
+            peer_killed_while_sending, peer_killed_while_receiving,
+            too_large, garbage_frames, many_producers, many_consumers,
+        );
+    };
+    ($transport:ty, duplex) => {
+        $crate::conformance_tests!($transport);
+        $crate::conformance_tests!(@cases $transport;
+            duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
+        );
+    };
+    (@cases $transport:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::conformance::run(
+                    $crate::conformance::test_name(module_path!(), stringify!($case)),
+                    <$transport as $crate::Transport>::NAME,
+                    <$transport as $crate::Transport>::capabilities().cross_process,
+                    $crate::conformance::$case::<$transport>,
+                );
+            }
+        )*
+    };
+}

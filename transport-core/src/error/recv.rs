@@ -1,0 +1,236 @@
+//! Errors of the three receive operations.
+
+use std::{error::Error, fmt, io};
+
+use rkyv::rancor;
+
+use super::{Side, View};
+
+/// A received message failed bytecheck validation: the bytes are not a
+/// valid archive of the expected type.
+#[derive(Debug)]
+pub struct InvalidMessage {
+    len: usize,
+    reason: rancor::Error,
+}
+
+impl InvalidMessage {
+    pub(crate) fn new(len: usize, reason: rancor::Error) -> Self {
+        InvalidMessage { len, reason }
+    }
+
+    /// The length of the rejected message in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the rejected message was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Display for InvalidMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "received message of {} bytes is not a valid archive: {}",
+            self.len, self.reason
+        )
+    }
+}
+
+impl Error for InvalidMessage {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.reason)
+    }
+}
+
+/// The bytes on the wire did not form a frame (a bad header, a length that
+/// contradicts itself, a frame cut short).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MalformedFrame {
+    reason: String,
+}
+
+impl MalformedFrame {
+    /// A malformed frame, and why it is malformed.
+    pub fn new(reason: impl Into<String>) -> Self {
+        MalformedFrame {
+            reason: reason.into(),
+        }
+    }
+
+    /// Why the frame is malformed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for MalformedFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "received frame is malformed: {}", self.reason)
+    }
+}
+
+impl Error for MalformedFrame {}
+
+/// The error of a blocking [`recv`](crate::Receiver::recv).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// Every sender is gone and every message sent was received.
+    Disconnected,
+    /// The incoming message is longer than this receiver accepts.
+    TooLarge {
+        /// The announced length in bytes.
+        len: usize,
+        /// The receiver's limit in bytes.
+        limit: usize,
+    },
+    /// The message failed validation.
+    Invalid(InvalidMessage),
+    /// The transport's framing was broken.
+    Malformed(MalformedFrame),
+    /// The operating system refused the receive.
+    Io(io::Error),
+}
+
+/// The error of [`try_recv`](crate::Receiver::try_recv).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TryRecvError {
+    /// No message is ready right now.
+    Empty,
+    /// Every sender is gone and every message sent was received.
+    Disconnected,
+    /// The incoming message is longer than this receiver accepts.
+    TooLarge {
+        /// The announced length in bytes.
+        len: usize,
+        /// The receiver's limit in bytes.
+        limit: usize,
+    },
+    /// The message failed validation.
+    Invalid(InvalidMessage),
+    /// The transport's framing was broken.
+    Malformed(MalformedFrame),
+    /// The operating system refused the receive.
+    Io(io::Error),
+}
+
+/// The error of [`recv_timeout`](crate::Receiver::recv_timeout).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RecvTimeoutError {
+    /// No message arrived before the deadline.
+    Timeout,
+    /// Every sender is gone and every message sent was received.
+    Disconnected,
+    /// The incoming message is longer than this receiver accepts.
+    TooLarge {
+        /// The announced length in bytes.
+        len: usize,
+        /// The receiver's limit in bytes.
+        limit: usize,
+    },
+    /// The message failed validation.
+    Invalid(InvalidMessage),
+    /// The transport's framing was broken.
+    Malformed(MalformedFrame),
+    /// The operating system refused the receive.
+    Io(io::Error),
+}
+
+/// Implements the predicates, `Display` and `Error` of a receive error;
+/// `$wait` is the variant that only that blocking mode has.
+macro_rules! recv_error_impls {
+    ($name:ident $(, $wait:ident => $view:ident, $is_wait:ident)?) => {
+        impl $name {
+            /// Whether every sender is gone and the channel is drained.
+            pub fn is_disconnected(&self) -> bool {
+                matches!(self, $name::Disconnected)
+            }
+
+            /// Whether the message failed validation.
+            pub fn is_invalid(&self) -> bool {
+                matches!(self, $name::Invalid(_))
+            }
+
+            $(
+                #[doc = concat!("Whether this is the [`", stringify!($wait), "`](Self::", stringify!($wait), ") case.")]
+                pub fn $is_wait(&self) -> bool {
+                    matches!(self, $name::$wait)
+                }
+            )?
+
+            fn view(&self) -> View<'_> {
+                match self {
+                    $($name::$wait => View::$view,)?
+                    $name::Disconnected => View::Disconnected,
+                    $name::TooLarge { len, limit } => View::TooLarge { len: *len, limit: *limit },
+                    $name::Invalid(e) => View::Invalid(e),
+                    $name::Malformed(e) => View::Malformed(e),
+                    $name::Io(e) => View::Io(e),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.view().fmt(Side::Recv, f)
+            }
+        }
+
+        impl Error for $name {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                self.view().source()
+            }
+        }
+    };
+}
+
+recv_error_impls!(RecvError);
+recv_error_impls!(TryRecvError, Empty => Empty, is_empty);
+recv_error_impls!(RecvTimeoutError, Timeout => Timeout, is_timeout);
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::Disconnected => RecvTimeoutError::Disconnected,
+            RecvError::TooLarge { len, limit } => RecvTimeoutError::TooLarge { len, limit },
+            RecvError::Invalid(e) => RecvTimeoutError::Invalid(e),
+            RecvError::Malformed(e) => RecvTimeoutError::Malformed(e),
+            RecvError::Io(e) => RecvTimeoutError::Io(e),
+        }
+    }
+}
+
+impl From<RecvError> for TryRecvError {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::Disconnected => TryRecvError::Disconnected,
+            RecvError::TooLarge { len, limit } => TryRecvError::TooLarge { len, limit },
+            RecvError::Invalid(e) => TryRecvError::Invalid(e),
+            RecvError::Malformed(e) => TryRecvError::Malformed(e),
+            RecvError::Io(e) => TryRecvError::Io(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_failure() {
+        assert_eq!(TryRecvError::Empty.to_string(), "channel is empty");
+        assert_eq!(
+            RecvTimeoutError::Timeout.to_string(),
+            "timed out waiting for a message"
+        );
+        let e = RecvError::Malformed(MalformedFrame::new("length 9 exceeds 4"));
+        assert_eq!(e.to_string(), "received frame is malformed: length 9 exceeds 4");
+        assert!(RecvTimeoutError::from(RecvError::Disconnected).is_disconnected());
+    }
+}

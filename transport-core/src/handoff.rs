@@ -1,0 +1,297 @@
+//! Handing endpoints to spawned child processes.
+//!
+//! Python creates a `Queue` in the parent and passes it to the children it
+//! starts. Here the parent passes an endpoint to a [`Command`] with
+//! [`CommandExt::endpoint`]; the child opens it with [`from_env`]. The
+//! endpoint travels as a *token*, a line of text in an environment variable
+//! named after the endpoint; whatever else it needs (an inherited
+//! descriptor, a handle, a secret) is the backend's business.
+//!
+//! ```no_run
+//! use std::process::Command;
+//! use transport_core::{CommandExt, local};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Parent: the local backend cannot cross processes, so this fails with
+//! // a clear error; a process backend works the same way and succeeds.
+//! let (tx, _rx) = local::unbounded::<u64>();
+//! let err = Command::new("worker").endpoint("jobs", tx).unwrap_err();
+//! assert!(err.to_string().contains("cannot be handed to another process"));
+//! # Ok(()) }
+//! ```
+//!
+//! In the child, `transport_core::from_env::<SomeReceiver>("jobs")` opens
+//! the endpoint; a child that was not given it gets
+//! [`FromEnvError::Missing`], not a panic.
+
+use std::{
+    borrow::Cow,
+    collections::HashSet,
+    env,
+    ffi::OsString,
+    process::Command,
+    sync::{Mutex, PoisonError},
+};
+
+use crate::{
+    error::{FromEnvError, HandoffError, OpenError},
+    receiver::Receiver,
+    sender::Sender,
+};
+
+/// The prefix of the environment variables that carry endpoint tokens.
+pub const ENV_PREFIX: &str = "TRANSPORT_ENDPOINT_";
+
+/// An endpoint that can be handed to a child process.
+///
+/// Backends implement it on their raw ends; the typed [`Sender`] and
+/// [`Receiver`] forward to it and add their message type, which the child
+/// checks.
+pub trait Handoff: Sized {
+    /// The kind of endpoint, written in the token and checked when it is
+    /// opened, for example `pipe.receiver`. It has no `|`.
+    const KIND: &'static str;
+
+    /// Prepares `cmd` so that the child it spawns can open this endpoint,
+    /// and returns the token's payload (text with no NUL).
+    ///
+    /// Whatever must stay alive in the parent until the child has started
+    /// (an inherited descriptor, say) is kept by `cmd`.
+    ///
+    /// # Errors
+    /// [`HandoffError::Unsupported`] for endpoints that cannot cross
+    /// processes, [`HandoffError::Io`] when a resource could not be shared.
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError>;
+
+    /// Opens the endpoint from the payload [`prepare`](Self::prepare) wrote,
+    /// in the child.
+    ///
+    /// # Errors
+    /// [`OpenError`] for a malformed payload or a resource that cannot be
+    /// opened.
+    fn open(payload: &str) -> Result<Self, OpenError>;
+
+    /// The message type this endpoint carries, where it is typed.
+    fn message_type() -> Option<Cow<'static, str>> {
+        None
+    }
+}
+
+impl<T, S: Handoff> Handoff for Sender<T, S> {
+    const KIND: &'static str = S::KIND;
+
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        self.into_raw().prepare(cmd)
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        S::open(payload).map(Sender::from_raw)
+    }
+
+    fn message_type() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(std::any::type_name::<T>()))
+    }
+}
+
+impl<T, R: Handoff> Handoff for Receiver<T, R> {
+    const KIND: &'static str = R::KIND;
+
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        self.into_raw().prepare(cmd)
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        R::open(payload).map(Receiver::from_raw)
+    }
+
+    fn message_type() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(std::any::type_name::<T>()))
+    }
+}
+
+/// Passes endpoints to the child process a [`Command`] spawns.
+pub trait CommandExt {
+    /// Hands `endpoint` to the child under `name`; the child opens it with
+    /// [`from_env(name)`](from_env).
+    ///
+    /// # Errors
+    /// [`HandoffError::InvalidName`] unless `name` is ASCII letters, digits
+    /// and `_`; otherwise as [`Handoff::prepare`].
+    fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError>;
+}
+
+impl CommandExt for Command {
+    fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError> {
+        let var = env_var(name).ok_or_else(|| HandoffError::InvalidName { name: name.into() })?;
+        let payload = endpoint.prepare(self)?;
+        self.env(var, token_text::<E>(&payload));
+        Ok(self)
+    }
+}
+
+/// The environment variable that carries endpoint `name`, if the name is
+/// valid.
+pub fn env_var(name: &str) -> Option<String> {
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then(|| format!("{ENV_PREFIX}{}", name.to_ascii_uppercase()))
+}
+
+/// The whole token: `kind|message type|payload`.
+fn token_text<E: Handoff>(payload: &str) -> String {
+    format!("{}|{}|{payload}", E::KIND, E::message_type().unwrap_or_default())
+}
+
+/// Tokens opened in this process: an endpoint is opened once per hand-off.
+static OPENED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Records `token` as opened; false if it already was.
+fn claim(token: &str) -> bool {
+    let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    opened.get_or_insert_with(HashSet::new).insert(token.to_owned())
+}
+
+/// Takes back a claim whose endpoint failed to open, so a retry is possible.
+fn unclaim(token: &str) {
+    let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(set) = opened.as_mut() {
+        set.remove(token);
+    }
+}
+
+/// Opens the endpoint the parent handed to this process under `name`.
+///
+/// # Errors
+/// [`FromEnvError::Missing`] when this process was not given `name`;
+/// [`FromEnvError::WrongKind`] / [`FromEnvError::WrongType`] when the parent
+/// handed over another kind of endpoint or another message type;
+/// [`FromEnvError::Open`] when it cannot be opened (including a second
+/// attempt to open the same hand-off in one process).
+pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
+    let var = env_var(name).ok_or_else(|| FromEnvError::Open {
+        name: name.into(),
+        source: OpenError::malformed("the endpoint name is not ASCII letters, digits and `_`"),
+    })?;
+    let value: OsString = env::var_os(&var).ok_or_else(|| FromEnvError::Missing {
+        name: name.into(),
+        var: var.clone(),
+    })?;
+    let token = value
+        .into_string()
+        .map_err(|_| FromEnvError::NotUnicode { var: var.clone() })?;
+    open_token::<E>(name, &token)
+}
+
+/// Opens an endpoint from a whole token, for tokens passed some other way
+/// than the environment (a command-line argument, a file). `name` is used in
+/// error messages only.
+///
+/// # Errors
+/// As [`from_env`].
+pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError> {
+    let mut parts = token.splitn(3, '|');
+    let (Some(kind), Some(message_type), Some(payload)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(FromEnvError::Open {
+            name: name.into(),
+            source: OpenError::malformed("expected `kind|type|payload`"),
+        });
+    };
+    if kind != E::KIND {
+        return Err(FromEnvError::WrongKind {
+            name: name.into(),
+            expected: E::KIND,
+            found: kind.into(),
+        });
+    }
+    if let Some(expected) = E::message_type() {
+        if !message_type.is_empty() && message_type != expected {
+            let expected = expected.into_owned();
+            return Err(FromEnvError::WrongType {
+                name: name.into(),
+                expected,
+                found: message_type.into(),
+            });
+        }
+    }
+    if !claim(token) {
+        return Err(FromEnvError::Open {
+            name: name.into(),
+            source: OpenError::AlreadyOpened,
+        });
+    }
+    E::open(payload).map_err(|source| {
+        unclaim(token);
+        FromEnvError::Open {
+            name: name.into(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An endpoint that carries only its payload, to test the token format.
+    #[derive(Debug)]
+    struct Probe(String);
+
+    impl Handoff for Probe {
+        const KIND: &'static str = "test.probe";
+
+        fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+            Ok(self.0)
+        }
+
+        fn open(payload: &str) -> Result<Self, OpenError> {
+            Ok(Probe(payload.into()))
+        }
+    }
+
+    #[test]
+    fn names_map_to_variables() {
+        assert_eq!(env_var("jobs_2").as_deref(), Some("TRANSPORT_ENDPOINT_JOBS_2"));
+        assert_eq!(env_var(""), None);
+        assert_eq!(env_var("a-b"), None);
+    }
+
+    #[test]
+    fn command_carries_the_token() {
+        let mut cmd = Command::new("child");
+        cmd.endpoint("probe_a", Probe("x|y".into())).unwrap();
+        let (_, value) = cmd
+            .get_envs()
+            .find(|(k, _)| *k == "TRANSPORT_ENDPOINT_PROBE_A")
+            .unwrap();
+        let token = value.unwrap().to_str().unwrap().to_owned();
+        assert_eq!(token, "test.probe||x|y");
+        let probe: Probe = open_token("probe_a", &token).unwrap();
+        assert_eq!(probe.0, "x|y");
+        // The same hand-off cannot be opened twice.
+        let again = open_token::<Probe>("probe_a", &token).unwrap_err();
+        assert!(matches!(
+            again,
+            FromEnvError::Open {
+                source: OpenError::AlreadyOpened,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn missing_endpoint_is_a_clear_error() {
+        let err = from_env::<Probe>("never_given_to_this_process").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "this process was not given endpoint `never_given_to_this_process` \
+             (environment variable TRANSPORT_ENDPOINT_NEVER_GIVEN_TO_THIS_PROCESS is not set)"
+        );
+    }
+
+    #[test]
+    fn wrong_kind_and_type_are_named() {
+        let err = open_token::<Probe>("e", "pipe.sender||p").unwrap_err();
+        assert!(matches!(err, FromEnvError::WrongKind { found, .. } if found == "pipe.sender"));
+        let err = open_token::<Sender<u32, Probe>>("e", "test.probe|u64|p").unwrap_err();
+        assert!(matches!(err, FromEnvError::WrongType { expected, .. } if expected == "u32"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The `local` backend: an in-process channel between threads.
+//!
+//! It runs the whole conformance suite with threads as peers, lets users
+//! write and test code without processes, and gives benchmarks an
+//! in-process reference. Its ends cannot be handed to another process.
+//!
+//! ```
+//! use transport_core::local;
+//!
+//! let (tx, rx) = local::bounded::<String>(8);
+//! std::thread::spawn(move || tx.send("hello".to_string()).unwrap());
+//! let msg = rx.recv().unwrap();
+//! assert_eq!(msg.as_str(), "hello");
+//! ```
+
+mod queue;
+
+pub use queue::{LocalEnd, LocalReceiver, LocalSender};
+
+use crate::{
+    error::CreateError,
+    message::Message,
+    transport::{Capabilities, ChannelConfig, Duplex, Readiness, Transport},
+};
+
+/// The in-process backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Local;
+
+/// A typed sender of the local backend.
+pub type Sender<T> = crate::Sender<T, LocalSender>;
+/// A typed receiver of the local backend.
+pub type Receiver<T> = crate::Receiver<T, LocalReceiver>;
+
+impl Transport for Local {
+    const NAME: &'static str = "local";
+    type Sender = LocalSender;
+    type Receiver = LocalReceiver;
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            cross_process: false,
+            multi_producer: true,
+            multi_consumer: true,
+            duplex: true,
+            zero_copy: true,
+            bounded: true,
+            max_message_size: isize::MAX as usize,
+            readiness: Readiness::None,
+        }
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(LocalSender, LocalReceiver), CreateError> {
+        queue::channel(config)
+    }
+}
+
+impl Duplex for Local {
+    type End = LocalEnd;
+
+    fn duplex(config: &ChannelConfig) -> Result<(LocalEnd, LocalEnd), CreateError> {
+        let (a_tx, b_rx) = queue::channel(config)?;
+        let (b_tx, a_rx) = queue::channel(config)?;
+        Ok((LocalEnd::new(a_tx, a_rx), LocalEnd::new(b_tx, b_rx)))
+    }
+}
+
+/// Creates a typed local channel with `config`.
+///
+/// # Errors
+/// [`CreateError::InvalidConfig`] for a capacity of zero.
+pub fn channel<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    let (tx, rx) = queue::channel(config)?;
+    Ok((crate::Sender::from_raw(tx), crate::Receiver::from_raw(rx)))
+}
+
+/// Creates a local channel that holds at most `capacity` messages.
+///
+/// # Panics
+/// If `capacity` is zero (rendezvous channels are not supported).
+pub fn bounded<T: Message>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    match channel(&ChannelConfig::bounded(capacity)) {
+        Ok(pair) => pair,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Creates a local channel with no bound on the number of messages.
+pub fn unbounded<T: Message>() -> (Sender<T>, Receiver<T>) {
+    let (tx, rx) = queue::channel(&ChannelConfig::unbounded())
+        .unwrap_or_else(|_| unreachable!("unbounded config is valid"));
+    (crate::Sender::from_raw(tx), crate::Receiver::from_raw(rx))
+}

@@ -1,0 +1,284 @@
+//! The local backend's queue: a deque of aligned frames under a mutex.
+
+use std::{
+    collections::VecDeque,
+    process::Command,
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+};
+
+use rkyv::util::AlignedVec;
+
+use crate::{
+    error::{CreateError, HandoffError, OpenError},
+    handoff::Handoff,
+    message::{FRAME_ALIGN, FrameWriter},
+    raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender},
+    transport::ChannelConfig,
+    wait::Wait,
+};
+
+type Frame = AlignedVec<FRAME_ALIGN>;
+
+struct State {
+    frames: VecDeque<Frame>,
+    senders: usize,
+    receivers: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    readable: Condvar,
+    writable: Condvar,
+    capacity: Option<usize>,
+    limit: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is consistent at every unlock, so a panic elsewhere
+        // while holding the lock leaves nothing to repair.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Waits on `cv` as `wait` allows; `None` when the wait ran out.
+fn wait_on<'a>(cv: &Condvar, guard: MutexGuard<'a, State>, wait: Wait) -> Option<MutexGuard<'a, State>> {
+    match wait.remaining() {
+        None => Some(cv.wait(guard).unwrap_or_else(PoisonError::into_inner)),
+        Some(left) if left.is_zero() => None,
+        Some(left) => Some(
+            cv.wait_timeout(guard, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0,
+        ),
+    }
+}
+
+pub(super) fn channel(config: &ChannelConfig) -> Result<(LocalSender, LocalReceiver), CreateError> {
+    if config.capacity == Some(0) {
+        return Err(CreateError::InvalidConfig {
+            reason: "a capacity of 0 (rendezvous) is not supported".into(),
+        });
+    }
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            frames: VecDeque::new(),
+            senders: 1,
+            receivers: 1,
+        }),
+        readable: Condvar::new(),
+        writable: Condvar::new(),
+        capacity: config.capacity,
+        limit: config.max_message_size,
+    });
+    Ok((
+        LocalSender {
+            shared: Arc::clone(&shared),
+        },
+        LocalReceiver { shared },
+    ))
+}
+
+/// The sending end of a local channel. Cloning it adds a producer.
+pub struct LocalSender {
+    shared: Arc<Shared>,
+}
+
+/// The receiving end of a local channel. Cloning it adds a consumer.
+pub struct LocalReceiver {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for LocalSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalSender").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LocalReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalReceiver").finish_non_exhaustive()
+    }
+}
+
+impl RawSender for LocalSender {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let shared = &*self.shared;
+        if shared.lock().receivers == 0 {
+            return Err(RawSendError::Disconnected);
+        }
+        // Serialize outside the lock, into the buffer the receiver will read.
+        let mut frame = Frame::new();
+        let mut writer = FrameWriter::aligned(&mut frame, shared.limit);
+        if let Err(e) = fill(&mut writer) {
+            writer.abort();
+            return Err(RawSendError::Serialize(e));
+        }
+        writer.finish().map_err(|o| RawSendError::TooLarge {
+            len: o.len,
+            limit: o.limit,
+        })?;
+        let mut state = shared.lock();
+        loop {
+            if state.receivers == 0 {
+                return Err(RawSendError::Disconnected);
+            }
+            if shared.capacity.is_none_or(|cap| state.frames.len() < cap) {
+                state.frames.push_back(frame);
+                drop(state);
+                shared.readable.notify_one();
+                return Ok(());
+            }
+            state = wait_on(&shared.writable, state, wait).ok_or(RawSendError::NotReady)?;
+        }
+    }
+
+    fn max_message_size(&self) -> usize {
+        self.shared.limit
+    }
+
+    fn try_clone(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl RawReceiver for LocalReceiver {
+    type Frame = Frame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<Frame, RawRecvError> {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        loop {
+            if let Some(frame) = state.frames.pop_front() {
+                drop(state);
+                shared.writable.notify_one();
+                return Ok(frame);
+            }
+            if state.senders == 0 {
+                return Err(RawRecvError::Disconnected);
+            }
+            state = wait_on(&shared.readable, state, wait).ok_or(RawRecvError::NotReady)?;
+        }
+    }
+
+    fn try_clone(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl Clone for LocalSender {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        LocalSender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Clone for LocalReceiver {
+    fn clone(&self) -> Self {
+        self.shared.lock().receivers += 1;
+        LocalReceiver {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for LocalSender {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.senders -= 1;
+        if state.senders == 0 {
+            drop(state);
+            self.shared.readable.notify_all();
+        }
+    }
+}
+
+impl Drop for LocalReceiver {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.receivers -= 1;
+        if state.receivers == 0 {
+            // Nobody can read what is left: free it now.
+            state.frames.clear();
+            drop(state);
+            self.shared.writable.notify_all();
+        }
+    }
+}
+
+const NOT_CROSS_PROCESS: &str = "a local (in-process) endpoint";
+
+impl Handoff for LocalSender {
+    const KIND: &'static str = "local.sender";
+
+    fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+        Err(HandoffError::Unsupported {
+            what: NOT_CROSS_PROCESS,
+        })
+    }
+
+    fn open(_payload: &str) -> Result<Self, OpenError> {
+        Err(OpenError::malformed("local endpoints have no hand-off tokens"))
+    }
+}
+
+impl Handoff for LocalReceiver {
+    const KIND: &'static str = "local.receiver";
+
+    fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+        Err(HandoffError::Unsupported {
+            what: NOT_CROSS_PROCESS,
+        })
+    }
+
+    fn open(_payload: &str) -> Result<Self, OpenError> {
+        Err(OpenError::malformed("local endpoints have no hand-off tokens"))
+    }
+}
+
+/// A two-way end of a local duplex pair.
+#[derive(Debug)]
+pub struct LocalEnd {
+    tx: LocalSender,
+    rx: LocalReceiver,
+}
+
+impl LocalEnd {
+    pub(super) fn new(tx: LocalSender, rx: LocalReceiver) -> Self {
+        LocalEnd { tx, rx }
+    }
+}
+
+impl RawSender for LocalEnd {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        self.tx.send_frame(wait, fill)
+    }
+
+    fn max_message_size(&self) -> usize {
+        self.tx.max_message_size()
+    }
+}
+
+impl RawReceiver for LocalEnd {
+    type Frame = Frame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<Frame, RawRecvError> {
+        self.rx.recv_frame(wait)
+    }
+}
+
+impl Handoff for LocalEnd {
+    const KIND: &'static str = "local.end";
+
+    fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+        Err(HandoffError::Unsupported {
+            what: NOT_CROSS_PROCESS,
+        })
+    }
+
+    fn open(_payload: &str) -> Result<Self, OpenError> {
+        Err(OpenError::malformed("local endpoints have no hand-off tokens"))
+    }
+}

@@ -1,0 +1,4 @@
+//! The conformance suite on the in-process `local` backend, with threads as
+//! peers.
+
+transport_core::conformance_tests!(transport_core::local::Local, duplex);

@@ -1,0 +1,1 @@
+//! The `pipe` backend (to be built).

@@ -1,0 +1,1 @@
+//! The `queue` backend (to be built).
