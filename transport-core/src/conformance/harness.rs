@@ -302,8 +302,11 @@ impl ChildBuilder<'_> {
                 let out = thread::spawn(move || {
                     let mut lines = Vec::new();
                     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                        if let Some(report) = line.strip_prefix(REPORT) {
-                            let _ = report_tx.send(report.to_owned());
+                        // libtest prints `test <name> ... ` without a line
+                        // break before the test runs, so the child's first
+                        // report shares a line with it.
+                        if let Some(at) = line.find(REPORT) {
+                            let _ = report_tx.send(line[at + REPORT.len()..].to_owned());
                         }
                         lines.push(line);
                     }
@@ -431,10 +434,11 @@ impl Peer {
     /// time; the child's output is shown.
     pub fn wait(mut self, timeout: Duration) -> Vec<String> {
         let role = self.role.clone();
+        let mut output = String::new();
         match &mut self.kind {
             PeerKind::Process { child, .. } => {
                 let ended = wait_child(child, timeout);
-                let output = self.collect_output();
+                output = self.collect_output();
                 match ended {
                     Ended::Exited(status) if status.success() => {}
                     Ended::Exited(status) => panic!("child `{role}` failed with {status}{output}"),
@@ -461,7 +465,7 @@ impl Peer {
         let mut reports: Vec<String> = self.reports.try_iter().collect();
         match reports.pop() {
             Some(last) if last == DONE => reports,
-            _ => panic!("child `{role}` exited without finishing its part of the case"),
+            _ => panic!("child `{role}` exited without finishing its part of the case{output}"),
         }
     }
 
