@@ -39,7 +39,9 @@ fn four_by_four() {
     run_case("four_by_four", |h: &Harness| match h.role() {
         Role::Parent => {
             let per_producer = total() / u64::from(PRODUCERS);
-            let (tx, rx) = transport_queue::Builder::new().build_channel().expect("creating the queue");
+            let (tx, rx) = transport_queue::Builder::new()
+                .build_channel()
+                .expect("creating the queue");
             let start = std::time::Instant::now();
             let consumers: Vec<_> = (0..CONSUMERS)
                 .map(|_| h.child("consumer").endpoint("rx", rx.clone()).spawn())
@@ -60,7 +62,9 @@ fn four_by_four() {
             let mut seen = vec![[0u64; 3]; PRODUCERS as usize];
             for c in consumers {
                 let report = c.wait(PEER_TIMEOUT);
-                let [line] = report.as_slice() else { panic!("a consumer reported {report:?}") };
+                let [line] = report.as_slice() else {
+                    panic!("a consumer reported {report:?}")
+                };
                 for (p, [n, s, q]) in parse(line).into_iter().enumerate() {
                     seen[p][0] += n;
                     seen[p][1] = seen[p][1].wrapping_add(s);
@@ -74,7 +78,11 @@ fn four_by_four() {
             ];
             for (p, got) in seen.iter().enumerate() {
                 assert_eq!(got[0], expected[0], "producer {p}: messages received");
-                assert_eq!(got[1..], expected[1..], "producer {p}: a message was lost or duplicated");
+                assert_eq!(
+                    got[1..],
+                    expected[1..],
+                    "producer {p}: a message was lost or duplicated"
+                );
             }
             eprintln!(
                 "load: {} messages, {PRODUCERS} producers x {CONSUMERS} consumers, 0 lost, 0 duplicated, \
