@@ -15,10 +15,10 @@ use crate::{
 /// The settings of a new queue.
 ///
 /// ```
-/// let q = transport_queue::Queue::<u64>::builder()
+/// let q = transport_queue::Builder::new()
 ///     .capacity(100)
 ///     .max_message_size(1 << 20)
-///     .build()
+///     .build::<u64>()
 ///     .unwrap();
 /// assert_eq!(q.capacity(), Some(100));
 /// ```

@@ -23,9 +23,9 @@ use crate::{
 };
 
 /// How long a hand-off waits for its child to open it. Past that the
-/// parent withdraws it (the child gets [`OpenError::Gone`]
-/// (transport_core::OpenError::Gone)), and the handle it kept for the child
-/// no longer counts.
+/// parent withdraws it (the child gets
+/// [`OpenError::Gone`](transport_core::OpenError::Gone)), and the handle it
+/// kept for the child no longer counts.
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn io(what: &str) -> impl FnOnce(std::io::Error) -> HandoffError + '_ {
