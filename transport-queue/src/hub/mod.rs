@@ -61,12 +61,30 @@ impl Shared {
             return Ok(());
         }
         let (ctl_tx, ctl_rx) = ipc::channel::<Ctl>()?;
-        let mut set = IpcReceiverSet::new()?;
-        let ctl_id = set.add(ctl_rx)?;
         let shared = Arc::clone(self);
+        // The receiver set is made on the hub thread: on Windows it holds
+        // handles that may not move between threads.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
         thread::Builder::new()
             .name("transport-queue-hub".into())
-            .spawn(move || shared.serve(set, ctl_id))?;
+            .spawn(move || {
+                let set = IpcReceiverSet::new().and_then(|mut set| {
+                    let ctl_id = set.add(ctl_rx)?;
+                    Ok((set, ctl_id))
+                });
+                match set {
+                    Ok((set, ctl_id)) => {
+                        let _ = started_tx.send(Ok(()));
+                        shared.serve(set, ctl_id);
+                    }
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                    }
+                }
+            })?;
+        started_rx
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the hub thread did not start")))?;
         *hub = Some(ctl_tx);
         Ok(())
     }
