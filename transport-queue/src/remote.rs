@@ -290,8 +290,9 @@ impl Remote {
         } else {
             Some(Instant::now() + REPLY_BOUND)
         };
-        let st = self.lock();
-        let reply = match self.wait_for(st, deadline, |m| m.replies.remove(&id)).1 {
+        let (st, waited) = self.wait_for(self.lock(), deadline, |m| m.replies.remove(&id));
+        drop(st);
+        let reply = match waited {
             Ok(reply) => reply,
             Err(Waited::Gone) => return Err(PutError::Disconnected),
             Err(Waited::Timeout) if !block => return Err(PutError::Disconnected),
