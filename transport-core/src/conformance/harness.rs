@@ -434,10 +434,11 @@ impl Peer {
     /// time; the child's output is shown.
     pub fn wait(mut self, timeout: Duration) -> Vec<String> {
         let role = self.role.clone();
+        let mut output = String::new();
         match &mut self.kind {
             PeerKind::Process { child, .. } => {
                 let ended = wait_child(child, timeout);
-                let output = self.collect_output();
+                output = self.collect_output();
                 match ended {
                     Ended::Exited(status) if status.success() => {}
                     Ended::Exited(status) => panic!("child `{role}` failed with {status}{output}"),
@@ -464,7 +465,7 @@ impl Peer {
         let mut reports: Vec<String> = self.reports.try_iter().collect();
         match reports.pop() {
             Some(last) if last == DONE => reports,
-            _ => panic!("child `{role}` exited without finishing its part of the case"),
+            _ => panic!("child `{role}` exited without finishing its part of the case{output}"),
         }
     }
 

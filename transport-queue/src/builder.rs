@@ -1,0 +1,124 @@
+//! [`Builder`]: the settings of a new queue.
+
+use transport_core::{CreateError, DEFAULT_MAX_MESSAGE_SIZE};
+
+use crate::{
+    DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE,
+    config::Config,
+    handle::{Handle, QueueEnd, QueueReceiver, QueueSender},
+    hub::Shared,
+    local::LocalHandle,
+    queue::Queue,
+    wire::Role,
+};
+
+/// The settings of a new queue.
+///
+/// ```
+/// let q = transport_queue::Builder::new()
+///     .capacity(100)
+///     .max_message_size(1 << 20)
+///     .build::<u64>()
+///     .unwrap();
+/// assert_eq!(q.capacity(), Some(100));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// An unbounded queue with a 1 GiB message limit.
+    pub fn new() -> Self {
+        Builder {
+            config: Config {
+                capacity: None,
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                queue_prefetch: DEFAULT_QUEUE_PREFETCH,
+                receiver_prefetch: DEFAULT_RECEIVER_PREFETCH,
+            },
+        }
+    }
+
+    /// Holds at most `capacity` items; puts wait (or fail with `Full`)
+    /// beyond that.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.config.capacity = Some(capacity);
+        self
+    }
+
+    /// The largest serialized item accepted, in bytes (at most
+    /// [`MAX_MESSAGE_SIZE`]).
+    pub fn max_message_size(mut self, limit: usize) -> Self {
+        self.config.max_message_size = limit;
+        self
+    }
+
+    /// How many items a [`Queue`] handle in another process takes ahead
+    /// of its gets ([`DEFAULT_QUEUE_PREFETCH`] by default). More is faster
+    /// for small items; items taken ahead are lost if that process is
+    /// killed, and wait there while other processes may be idle.
+    pub fn prefetch(mut self, items: u32) -> Self {
+        self.config.queue_prefetch = items;
+        self
+    }
+
+    /// As [`prefetch`](Self::prefetch), for [`QueueReceiver`]s
+    /// ([`DEFAULT_RECEIVER_PREFETCH`] by default).
+    pub fn receiver_prefetch(mut self, items: u32) -> Self {
+        self.config.receiver_prefetch = items;
+        self
+    }
+
+    fn validate(&self) -> Result<(), CreateError> {
+        let invalid = |reason: String| Err(CreateError::InvalidConfig { reason });
+        let c = &self.config;
+        if c.capacity == Some(0) {
+            return invalid("a capacity of 0 (rendezvous) is not supported".into());
+        }
+        if c.max_message_size > MAX_MESSAGE_SIZE {
+            return invalid(format!(
+                "a message size limit of {} bytes is past the backend's maximum of {MAX_MESSAGE_SIZE}",
+                c.max_message_size
+            ));
+        }
+        if c.queue_prefetch == 0 || c.receiver_prefetch == 0 {
+            return invalid("a prefetch of 0 items is not supported (use 1)".into());
+        }
+        Ok(())
+    }
+
+    /// Creates the queue. No operating-system resource is taken until a
+    /// handle is first handed to a child.
+    ///
+    /// # Errors
+    /// [`CreateError::InvalidConfig`] for a capacity or prefetch of zero, or
+    /// a message limit past [`MAX_MESSAGE_SIZE`].
+    pub fn build<T>(self) -> Result<Queue<T>, CreateError> {
+        self.validate()?;
+        let shared = Shared::new(self.config);
+        Ok(Queue::from_raw(QueueEnd::new(Handle::Local(LocalHandle::new(
+            shared,
+            Role::Both,
+        )))))
+    }
+
+    /// Creates the queue as a one-way sender and receiver (the `Transport`
+    /// view).
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    pub fn build_channel(self) -> Result<(QueueSender, QueueReceiver), CreateError> {
+        self.validate()?;
+        let shared = Shared::new(self.config);
+        let tx = QueueSender::new(Handle::Local(LocalHandle::new(shared.clone(), Role::Send)));
+        let rx = QueueReceiver::new(Handle::Local(LocalHandle::new(shared, Role::Recv)));
+        Ok((tx, rx))
+    }
+}

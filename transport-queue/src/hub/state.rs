@@ -1,0 +1,352 @@
+//! The queue itself: the items, who holds the queue, and the bookkeeping
+//! that decides who gets what. It lives in the creating process, behind one
+//! mutex; the hub thread applies members' requests to it and local handles
+//! use it directly.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Condvar},
+};
+
+use super::outbox::{BATCH_BYTES, Outbox};
+use crate::{
+    config::Config,
+    wire::{Bytes, Down, Frame, Reply, Role},
+};
+
+/// The condition variables local handles wait on.
+#[derive(Debug, Default)]
+pub(crate) struct Signals {
+    /// An item arrived, or the queue drained for good.
+    pub(crate) readable: Condvar,
+    /// Room appeared, or every receiver left.
+    pub(crate) writable: Condvar,
+    /// Every item put so far was marked done.
+    pub(crate) joined: Condvar,
+}
+
+/// A handle in another process.
+#[derive(Debug)]
+struct Member {
+    role: Role,
+    /// How many more items it asked for.
+    credit: u32,
+    outbox: Arc<Outbox>,
+    /// Items sent to it, and items it marked done: what is left over when
+    /// it dies no longer counts against `join`.
+    taken: u64,
+    done: u64,
+}
+
+/// A put from a member, waiting for room in a full bounded queue.
+#[derive(Debug)]
+struct Parked {
+    key: u64,
+    id: u64,
+    frame: Frame,
+}
+
+/// The state of one queue.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) items: VecDeque<Frame>,
+    pub(crate) closed: bool,
+    /// Handles in this (the creating) process that may put / get,
+    /// including endpoints being handed to a child that has not opened
+    /// them yet.
+    pub(crate) local_send: usize,
+    pub(crate) local_recv: usize,
+    /// Local threads blocked in a get.
+    pub(crate) local_getters: usize,
+    /// Items put and not yet marked done.
+    pub(crate) unfinished: u64,
+    members: HashMap<u64, Member>,
+    /// Members with credit, served in turn.
+    wanting: VecDeque<u64>,
+    parked: VecDeque<Parked>,
+    /// Members' pending joins: (member, request id).
+    joiners: Vec<(u64, u64)>,
+    next_key: u64,
+    /// The hub thread's receiver-set ids of members' `up` channels.
+    pub(crate) set_keys: HashMap<u64, u64>,
+    config: Config,
+}
+
+impl State {
+    pub(crate) fn new(config: Config) -> Self {
+        State {
+            items: VecDeque::new(),
+            closed: false,
+            local_send: 0,
+            local_recv: 0,
+            local_getters: 0,
+            unfinished: 0,
+            members: HashMap::new(),
+            wanting: VecDeque::new(),
+            parked: VecDeque::new(),
+            joiners: Vec::new(),
+            next_key: 0,
+            set_keys: HashMap::new(),
+            config,
+        }
+    }
+
+    /// Handles (anywhere) that may put.
+    pub(crate) fn senders(&self) -> usize {
+        self.local_send + self.members.values().filter(|m| m.role.sends()).count()
+    }
+
+    /// Handles (anywhere) that may get.
+    pub(crate) fn receivers(&self) -> usize {
+        self.local_recv + self.members.values().filter(|m| m.role.receives()).count()
+    }
+
+    /// Whether no handle of any kind is left, so the hub can stop.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.local_send == 0 && self.local_recv == 0 && self.members.is_empty()
+    }
+
+    /// Whether puts must fail: closed, or nobody could ever get the item.
+    pub(crate) fn refuses_puts(&self) -> bool {
+        self.closed || self.receivers() == 0
+    }
+
+    /// Whether gets must fail: empty, and no item can ever come.
+    pub(crate) fn drained(&self) -> bool {
+        self.items.is_empty() && (self.closed || self.senders() == 0)
+    }
+
+    /// Whether a bounded queue has room for one more item.
+    pub(crate) fn has_room(&self) -> bool {
+        self.config.capacity.is_none_or(|cap| self.items.len() < cap)
+    }
+
+    /// Adds an item whose put succeeded.
+    pub(crate) fn accept(&mut self, frame: Frame) {
+        self.items.push_back(frame);
+        self.unfinished += 1;
+    }
+
+    fn reply(&self, key: u64, id: u64, reply: Reply) {
+        if let Some(m) = self.members.get(&key) {
+            m.outbox.push(Down::Reply { id, reply });
+        }
+    }
+
+    /// Brings everything up to date after a change: admits parked puts,
+    /// hands items to members that asked, and wakes whoever can proceed.
+    pub(crate) fn settle(&mut self, sig: &Signals) {
+        loop {
+            let mut changed = false;
+            if self.refuses_puts() {
+                for p in self.parked.drain(..).collect::<Vec<_>>() {
+                    self.reply(p.key, p.id, Reply::PutDisconnected);
+                }
+            }
+            while self.has_room() {
+                let Some(p) = self.parked.pop_front() else { break };
+                self.accept(p.frame);
+                self.reply(p.key, p.id, Reply::PutOk);
+                changed = true;
+            }
+            // Local getters already waiting get the first items; members
+            // that asked get the rest, in turn.
+            while self.items.len() > self.local_getters {
+                let Some(key) = self.wanting.pop_front() else {
+                    break;
+                };
+                let Some(m) = self.members.get_mut(&key) else {
+                    continue;
+                };
+                let mut batch = Vec::new();
+                let mut bytes = 0;
+                while batch.len() < m.credit as usize && self.items.len() > self.local_getters {
+                    let next = self.items.front().map_or(0, |f| f.len());
+                    if !batch.is_empty() && bytes + next > BATCH_BYTES {
+                        break;
+                    }
+                    bytes += next;
+                    batch.extend(self.items.pop_front().map(Bytes));
+                }
+                m.credit -= batch.len() as u32;
+                m.taken += batch.len() as u64;
+                m.outbox.push(Down::Items(batch));
+                if m.credit > 0 {
+                    self.wanting.push_back(key);
+                }
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+        if self.receivers() == 0 && !self.items.is_empty() {
+            // Nobody can ever get these: free them, and stop counting them.
+            let dropped = self.items.len() as u64;
+            self.items.clear();
+            self.unfinished = self.unfinished.saturating_sub(dropped);
+        }
+        if self.drained() {
+            for key in std::mem::take(&mut self.wanting) {
+                if let Some(m) = self.members.get_mut(&key) {
+                    m.credit = 0;
+                    m.outbox.push(Down::Drained);
+                }
+            }
+        }
+        if self.unfinished == 0 && !self.joiners.is_empty() {
+            for (key, id) in std::mem::take(&mut self.joiners) {
+                self.reply(key, id, Reply::Joined);
+            }
+        }
+        if self.drained() || !self.items.is_empty() {
+            sig.readable.notify_all();
+        }
+        if self.has_room() || self.refuses_puts() {
+            sig.writable.notify_all();
+        }
+        if self.unfinished == 0 {
+            sig.joined.notify_all();
+        }
+    }
+
+    /// Adds a member that writes to `outbox`; it is welcomed first.
+    pub(crate) fn add_member(&mut self, role: Role, outbox: Arc<Outbox>) -> u64 {
+        let key = self.next_key;
+        self.next_key += 1;
+        let prefetch = match role {
+            Role::Send => 0,
+            Role::Recv => self.config.receiver_prefetch,
+            Role::Both => self.config.queue_prefetch,
+        };
+        outbox.push(Down::Welcome(crate::wire::Welcome {
+            capacity: self.config.capacity.map(|c| c as u64),
+            max_message_size: self.config.max_message_size as u64,
+            prefetch,
+        }));
+        self.members.insert(
+            key,
+            Member {
+                role,
+                credit: 0,
+                outbox,
+                taken: 0,
+                done: 0,
+            },
+        );
+        key
+    }
+
+    /// Removes a member that left or died. Items it had taken and not
+    /// marked done stop counting against `join`; its parked puts never
+    /// happened.
+    pub(crate) fn remove_member(&mut self, key: u64, sig: &Signals) {
+        let Some(m) = self.members.remove(&key) else {
+            return;
+        };
+        m.outbox.close();
+        self.wanting.retain(|&k| k != key);
+        self.parked.retain(|p| p.key != key);
+        self.joiners.retain(|&(k, _)| k != key);
+        self.unfinished = self.unfinished.saturating_sub(m.taken.saturating_sub(m.done));
+        self.settle(sig);
+    }
+
+    /// Applies one request of member `key`.
+    pub(crate) fn request(&mut self, key: u64, up: crate::wire::Up, sig: &Signals) {
+        use crate::wire::Up;
+        if !self.members.contains_key(&key) {
+            return;
+        }
+        match up {
+            Up::Put { id, frame, block } => {
+                let frame = frame.0;
+                let limit = self.config.max_message_size;
+                let reply = if frame.len() > limit {
+                    Reply::PutTooLarge {
+                        len: frame.len() as u64,
+                        limit: limit as u64,
+                    }
+                } else if self.refuses_puts() {
+                    Reply::PutDisconnected
+                } else if self.has_room() && self.parked.is_empty() {
+                    self.accept(frame);
+                    Reply::PutOk
+                } else if block {
+                    self.parked.push_back(Parked { key, id, frame });
+                    self.settle(sig);
+                    return;
+                } else {
+                    Reply::PutFull
+                };
+                self.reply(key, id, reply);
+            }
+            Up::CancelPut { id } => {
+                if let Some(i) = self.parked.iter().position(|p| p.key == key && p.id == id) {
+                    self.parked.remove(i);
+                    self.reply(key, id, Reply::PutCancelled);
+                }
+            }
+            Up::Want { n } => {
+                if self.drained() {
+                    self.member_mut(key).credit = 0;
+                    self.member_mut(key).outbox.push(Down::Drained);
+                } else {
+                    let m = self.member_mut(key);
+                    let was_wanting = m.credit > 0;
+                    m.credit = m.credit.saturating_add(n);
+                    if !was_wanting && m.credit > 0 {
+                        self.wanting.push_back(key);
+                    }
+                }
+            }
+            Up::Unwant => {
+                self.member_mut(key).credit = 0;
+                self.wanting.retain(|&k| k != key);
+                self.member_mut(key).outbox.push(Down::Unwanted);
+            }
+            Up::Len { id } => self.reply(key, id, Reply::Len(self.items.len() as u64)),
+            Up::TaskDone { id } => {
+                let ok = self.unfinished > 0;
+                if ok {
+                    self.unfinished -= 1;
+                    self.member_mut(key).done += 1;
+                }
+                self.reply(key, id, Reply::Done(ok));
+            }
+            Up::Join { id } => {
+                if self.unfinished == 0 {
+                    self.reply(key, id, Reply::Joined);
+                } else {
+                    self.joiners.push((key, id));
+                }
+            }
+            Up::CancelJoin { id } => {
+                if let Some(i) = self.joiners.iter().position(|&j| j == (key, id)) {
+                    self.joiners.remove(i);
+                    self.reply(key, id, Reply::JoinCancelled);
+                }
+            }
+            Up::Close { id } => {
+                self.closed = true;
+                self.reply(key, id, Reply::Closed);
+            }
+            Up::Return { frames } => {
+                let m = self.member_mut(key);
+                m.taken = m.taken.saturating_sub(frames.len() as u64);
+                for frame in frames.into_iter().rev() {
+                    self.items.push_front(frame.0);
+                }
+            }
+            // Handled by the hub thread, which owns the receiver set.
+            Up::Adopt(_) => {}
+        }
+        self.settle(sig);
+    }
+
+    fn member_mut(&mut self, key: u64) -> &mut Member {
+        self.members
+            .get_mut(&key)
+            .expect("requests come from known members")
+    }
+}

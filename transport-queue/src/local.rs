@@ -1,0 +1,165 @@
+//! Handles in the process that created the queue: they work on the hub's
+//! state directly, with no message in between.
+
+use std::{
+    sync::{Arc, Condvar, MutexGuard, PoisonError},
+    time::Instant,
+};
+
+use transport_core::Wait;
+
+use crate::{
+    hub::{Shared, State},
+    op::{GetError, OpError, PutError},
+    wire::{Frame, JoinRequest, Role},
+};
+
+/// A handle in the creating process. It counts as a sender and/or receiver
+/// for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct LocalHandle {
+    shared: Arc<Shared>,
+    role: Role,
+}
+
+/// Waits on `cv` as `wait` allows; `None` once the wait ran out.
+fn wait_on<'a>(cv: &Condvar, guard: MutexGuard<'a, State>, wait: Wait) -> Option<MutexGuard<'a, State>> {
+    match wait.remaining() {
+        None => Some(cv.wait(guard).unwrap_or_else(PoisonError::into_inner)),
+        Some(left) if left.is_zero() => None,
+        Some(left) => Some(
+            cv.wait_timeout(guard, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0,
+        ),
+    }
+}
+
+impl LocalHandle {
+    pub(crate) fn new(shared: Arc<Shared>, role: Role) -> Self {
+        let mut st = shared.lock();
+        if role.sends() {
+            st.local_send += 1;
+        }
+        if role.receives() {
+            st.local_recv += 1;
+        }
+        drop(st);
+        LocalHandle { shared, role }
+    }
+
+    /// A handle on the same queue with another role.
+    pub(crate) fn with_role(&self, role: Role) -> Self {
+        LocalHandle::new(Arc::clone(&self.shared), role)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn put(&self, frame: Frame, wait: Wait) -> Result<(), PutError> {
+        let shared = &*self.shared;
+        let mut st = shared.lock();
+        loop {
+            if st.refuses_puts() {
+                return Err(PutError::Disconnected);
+            }
+            if st.has_room() {
+                st.accept(frame);
+                st.settle(&shared.signals);
+                return Ok(());
+            }
+            st = wait_on(&shared.signals.writable, st, wait).ok_or(PutError::NotReady)?;
+        }
+    }
+
+    pub(crate) fn get(&self, wait: Wait) -> Result<Frame, GetError> {
+        let shared = &*self.shared;
+        let mut st = shared.lock();
+        loop {
+            if let Some(frame) = st.items.pop_front() {
+                st.settle(&shared.signals);
+                return Ok(frame);
+            }
+            if st.drained() {
+                return Err(GetError::Disconnected);
+            }
+            st.local_getters += 1;
+            let woke = wait_on(&shared.signals.readable, st, wait);
+            st = match woke {
+                Some(mut st) => {
+                    st.local_getters -= 1;
+                    st
+                }
+                None => {
+                    shared.lock().local_getters -= 1;
+                    return Err(GetError::NotReady);
+                }
+            };
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shared.lock().items.len()
+    }
+
+    pub(crate) fn close(&self) {
+        let mut st = self.shared.lock();
+        st.closed = true;
+        st.settle(&self.shared.signals);
+    }
+
+    pub(crate) fn task_done(&self) -> Result<(), OpError> {
+        let mut st = self.shared.lock();
+        if st.unfinished == 0 {
+            return Err(OpError::TooManyTaskDone);
+        }
+        st.unfinished -= 1;
+        st.settle(&self.shared.signals);
+        Ok(())
+    }
+
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> Result<(), OpError> {
+        let wait = deadline.map_or(Wait::Forever, Wait::Until);
+        let mut st = self.shared.lock();
+        while st.unfinished > 0 {
+            st = wait_on(&self.shared.signals.joined, st, wait).ok_or(OpError::Timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the member a child opened (through this handle's hand-off)
+    /// part of the queue.
+    pub(crate) fn adopt(&self, req: JoinRequest) -> std::io::Result<()> {
+        self.shared.adopt(req)
+    }
+
+    /// Starts the hub thread, which hand-offs need.
+    pub(crate) fn ensure_hub(&self) -> std::io::Result<()> {
+        self.shared.ensure_hub()
+    }
+}
+
+impl Clone for LocalHandle {
+    fn clone(&self) -> Self {
+        self.with_role(self.role)
+    }
+}
+
+impl Drop for LocalHandle {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        if self.role.sends() {
+            st.local_send -= 1;
+        }
+        if self.role.receives() {
+            st.local_recv -= 1;
+        }
+        st.settle(&self.shared.signals);
+        let abandoned = st.abandoned();
+        drop(st);
+        if abandoned {
+            self.shared.wake_hub();
+        }
+    }
+}

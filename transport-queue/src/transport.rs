@@ -1,0 +1,41 @@
+//! The `queue` backend as a [`Transport`].
+
+use transport_core::{Capabilities, ChannelConfig, CreateError, Readiness, Transport};
+
+use crate::{
+    MAX_MESSAGE_SIZE,
+    builder::Builder,
+    handle::{QueueReceiver, QueueSender},
+};
+
+/// The `queue` backend: `T::channel` creates a queue and returns a
+/// send-only and a receive-only end of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueTransport;
+
+impl Transport for QueueTransport {
+    const NAME: &'static str = "queue";
+    type Sender = QueueSender;
+    type Receiver = QueueReceiver;
+
+    fn capabilities() -> Capabilities {
+        let mut caps = transport_core::local::Local::capabilities();
+        caps.cross_process = true;
+        caps.multi_producer = true;
+        caps.multi_consumer = true;
+        caps.duplex = false;
+        caps.zero_copy = false;
+        caps.bounded = true;
+        caps.max_message_size = MAX_MESSAGE_SIZE;
+        caps.readiness = Readiness::None;
+        caps
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(QueueSender, QueueReceiver), CreateError> {
+        let mut builder = Builder::new().max_message_size(config.max_message_size);
+        if let Some(capacity) = config.capacity {
+            builder = builder.capacity(capacity);
+        }
+        builder.build_channel()
+    }
+}

@@ -1,0 +1,177 @@
+//! The messages between a queue's hub (in the creating process) and its
+//! members (handles in other processes), carried by ipc-channel.
+//!
+//! Every member has two private channels: `up` (member → hub) and `down`
+//! (hub → member). Only the member holds the `up` sender and only the hub
+//! holds the `down` sender, so the death of either side closes the other's
+//! receiver: that is how deaths are noticed, in bounded time, on every
+//! platform ipc-channel supports.
+
+use std::fmt;
+
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use rkyv::util::AlignedVec;
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use transport_core::FRAME_ALIGN;
+
+/// The bytes of one received message, 16-aligned (what a get returns
+/// under its guard).
+pub type Frame = AlignedVec<FRAME_ALIGN>;
+
+/// A frame on the wire: written as one byte string, read straight into a
+/// fresh 16-aligned buffer (the only copy on the receiving side).
+pub(crate) struct Bytes(pub(crate) Frame);
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0.as_slice())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl de::Visitor<'_> for Visit {
+            type Value = Bytes;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                let mut frame = Frame::with_capacity(v.len());
+                frame.extend_from_slice(v);
+                Ok(Bytes(frame))
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
+}
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({})", self.0.len())
+    }
+}
+
+/// What a handle may do. A handle that may do both counts as a sender and
+/// as a receiver when the queue decides whether it is disconnected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Role {
+    /// Put only (the `Transport` sender view).
+    Send,
+    /// Get only (the `Transport` receiver view).
+    Recv,
+    /// Put and get (a [`Queue`](crate::Queue)).
+    Both,
+}
+
+impl Role {
+    pub(crate) fn sends(self) -> bool {
+        matches!(self, Role::Send | Role::Both)
+    }
+
+    pub(crate) fn receives(self) -> bool {
+        matches!(self, Role::Recv | Role::Both)
+    }
+}
+
+/// A new member asking to join: its two channels and its role.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct JoinRequest {
+    pub(crate) up: IpcReceiver<Up>,
+    pub(crate) down: IpcSender<Down>,
+    pub(crate) role: Role,
+}
+
+impl fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one message of a hand-off's one-shot server.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) enum Boot {
+    /// The child opened the endpoint.
+    Join(JoinRequest),
+    /// The parent gave up waiting for the child.
+    Cancel,
+}
+
+/// Member → hub. Requests carry an id the reply repeats.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) enum Up {
+    /// Put a frame; `block` parks it at the hub while the queue is full.
+    Put { id: u64, frame: Bytes, block: bool },
+    /// Withdraw a parked put, if it is still parked.
+    CancelPut { id: u64 },
+    /// The member may take `n` more items.
+    Want { n: u32 },
+    /// The member takes no more items until it asks again.
+    Unwant,
+    /// How many items the hub holds.
+    Len { id: u64 },
+    /// One item is done (joinable queues).
+    TaskDone { id: u64 },
+    /// Reply once every item put was marked done.
+    Join { id: u64 },
+    /// Withdraw a join.
+    CancelJoin { id: u64 },
+    /// Close the queue.
+    Close { id: u64 },
+    /// Items the member had prefetched and gives back as it leaves.
+    Return { frames: Vec<Bytes> },
+    /// A child of this member opened a hand-off: add it as a member.
+    Adopt(JoinRequest),
+}
+
+/// Hub → member.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) enum Down {
+    /// The first message a new member gets.
+    Welcome(Welcome),
+    /// Items for the member, in queue order.
+    Items(Vec<Bytes>),
+    /// No item will ever come again (closed, or no sender left) and the
+    /// queue is empty.
+    Drained,
+    /// The answer to [`Up::Unwant`]; every item sent before it counts.
+    Unwanted,
+    /// The answer to a request.
+    Reply { id: u64, reply: Reply },
+}
+
+/// The settings a member learns when it joins.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
+pub(crate) struct Welcome {
+    pub(crate) capacity: Option<u64>,
+    pub(crate) max_message_size: u64,
+    pub(crate) prefetch: u32,
+}
+
+/// The answer to one request.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    PutOk,
+    PutFull,
+    PutDisconnected,
+    PutTooLarge { len: u64, limit: u64 },
+    PutCancelled,
+    Len(u64),
+    Done(bool),
+    Joined,
+    JoinCancelled,
+    Closed,
+}
+
+/// Creator-local control messages to the hub thread.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) enum Ctl {
+    /// Start reading a member's `up` channel.
+    Add { key: u64, up: IpcReceiver<Up> },
+    /// Something changed: check whether the hub is still needed.
+    Wake,
+}
