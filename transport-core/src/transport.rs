@@ -72,6 +72,26 @@ pub struct Capabilities {
     pub readiness: Readiness,
 }
 
+impl Default for Capabilities {
+    /// Nothing at all: an in-process, single-producer, single-consumer,
+    /// one-way, copying, unbounded channel with the default size limit and
+    /// no async readiness. Backends outside this crate start from it and set
+    /// the fields that apply (the struct is `#[non_exhaustive]`, so it has
+    /// no literal there).
+    fn default() -> Self {
+        Capabilities {
+            cross_process: false,
+            multi_producer: false,
+            multi_consumer: false,
+            duplex: false,
+            zero_copy: false,
+            bounded: false,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            readiness: Readiness::None,
+        }
+    }
+}
+
 /// The settings every backend understands when creating a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
