@@ -302,7 +302,10 @@ impl ChildBuilder<'_> {
                 let out = thread::spawn(move || {
                     let mut lines = Vec::new();
                     for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                        if let Some(report) = line.strip_prefix(REPORT) {
+                        // libtest prints `test <name> ... ` with no line end
+                        // before the case runs, so the first report of a
+                        // child starts mid-line.
+                        if let Some((_, report)) = line.split_once(REPORT) {
                             let _ = report_tx.send(report.to_owned());
                         }
                         lines.push(line);
