@@ -215,3 +215,122 @@ fn spare_capacity(frame: &mut PipeFrame, want: usize) -> &mut [MaybeUninit<u8>] 
     // reallocating meanwhile.
     unsafe { std::slice::from_raw_parts_mut(frame.as_mut_ptr().add(len).cast::<MaybeUninit<u8>>(), want) }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::IoSlice;
+
+    use super::*;
+
+    /// A socket pair, the receive state of its second end, and a way to put
+    /// raw bytes on the wire from the first.
+    fn wire(limit: usize) -> (Socket, Socket, Inbound) {
+        let (a, b) = Socket::pair().expect("a socket pair");
+        (a, b, Inbound::new(limit))
+    }
+
+    fn put(sock: &Socket, bytes: &[u8]) {
+        let mut done = 0;
+        while done < bytes.len() {
+            done += sock
+                .send(&[IoSlice::new(&bytes[done..])], Wait::Forever, &mut || true)
+                .expect("writing raw bytes");
+        }
+    }
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = wire::header(payload.len()).to_vec();
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Receives as `recv_frame` does, waiting up to a minute.
+    fn next(sock: &Socket, inbound: &mut Inbound) -> Result<PipeFrame, RawRecvError> {
+        let wait = Wait::timeout(std::time::Duration::from_secs(60));
+        loop {
+            if let Some(result) = inbound.pop() {
+                return result;
+            }
+            inbound.read_some(sock, wait).expect("reading");
+        }
+    }
+
+    #[test]
+    fn frames_split_and_joined_arrive_whole_and_aligned() {
+        let (a, b, mut inbound) = wire(1 << 20);
+        let big = vec![9u8; 100_000];
+        let mut bytes = frame(b"one");
+        bytes.extend(frame(b""));
+        bytes.extend(frame(&big));
+        bytes.extend(frame(b"last"));
+        // Dribble the stream out in odd pieces.
+        for piece in bytes.chunks(7777) {
+            put(&a, piece);
+        }
+        drop(a);
+        for expected in [&b"one"[..], b"", &big, b"last"] {
+            let f = next(&b, &mut inbound).expect("a frame");
+            assert_eq!(f.as_slice(), expected);
+            assert_eq!(f.as_ptr() as usize % FRAME_ALIGN, 0);
+        }
+        assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+    }
+
+    #[test]
+    fn over_limit_length_is_reported_and_skipped() {
+        let (a, b, mut inbound) = wire(1000);
+        put(&a, &frame(&[1u8; 5000]));
+        put(&a, &frame(b"after"));
+        match next(&b, &mut inbound) {
+            Err(RawRecvError::TooLarge { len, limit }) => assert_eq!((len, limit), (5000, 1000)),
+            other => panic!("expected TooLarge, got {:?}", other.map(|f| f.len())),
+        }
+        assert_eq!(
+            next(&b, &mut inbound).expect("the frame after").as_slice(),
+            b"after"
+        );
+    }
+
+    #[test]
+    fn huge_announced_length_allocates_nothing() {
+        let (a, b, mut inbound) = wire(1 << 30);
+        put(&a, &wire::header(usize::MAX >> 1));
+        assert!(matches!(
+            next(&b, &mut inbound),
+            Err(RawRecvError::TooLarge { .. })
+        ));
+        drop(a);
+        assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+    }
+
+    #[test]
+    fn bad_header_is_malformed_for_good() {
+        let (a, b, mut inbound) = wire(1 << 20);
+        put(&a, &frame(b"fine"));
+        put(&a, b"GARBAGE GARBAGE GARBAGE");
+        put(&a, &frame(b"lost"));
+        assert_eq!(
+            next(&b, &mut inbound).expect("the good frame").as_slice(),
+            b"fine"
+        );
+        for _ in 0..2 {
+            match next(&b, &mut inbound) {
+                Err(RawRecvError::Malformed(m)) => assert!(m.reason().contains("magic"), "{m}"),
+                other => panic!("expected Malformed, got {:?}", other.map(|f| f.len())),
+            }
+        }
+    }
+
+    #[test]
+    fn frame_cut_short_by_the_peer_is_dropped() {
+        let (a, b, mut inbound) = wire(1 << 20);
+        put(&a, &frame(b"whole"));
+        put(&a, &frame(&[3u8; 200_000])[..150_000]);
+        drop(a);
+        assert_eq!(
+            next(&b, &mut inbound).expect("the whole frame").as_slice(),
+            b"whole"
+        );
+        assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+    }
+}

@@ -402,19 +402,26 @@ impl Socket {
                 what: format!("{} (the handle is open, but it is not that pipe)", what()),
             });
         }
-        // Now close the parent's copy, so the pipe has exactly two ends.
-        // SAFETY: closes `source` in `parent`; no handle is created.
-        unsafe {
+        // Now close the parent's copy, so the pipe has exactly two ends: move
+        // it here with DUPLICATE_CLOSE_SOURCE and close the extra copy.
+        let mut extra: HANDLE = ptr::null_mut();
+        // SAFETY: moves `source` out of `parent` into `extra`, which is then
+        // owned here and closed on drop.
+        let moved = unsafe {
             DuplicateHandle(
                 parent.as_raw_handle(),
                 source,
-                ptr::null_mut(),
-                ptr::null_mut(),
+                GetCurrentProcess(),
+                &mut extra,
                 0,
                 0,
-                DUPLICATE_CLOSE_SOURCE,
+                DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS,
             )
         };
+        if moved != 0 {
+            // SAFETY: `extra` is a new handle that nothing else owns.
+            drop(unsafe { OwnedHandle::from_raw_handle(extra) });
+        }
         Socket::new(dup).map_err(|e| OpenError::io(what(), e))
     }
 }
