@@ -271,7 +271,8 @@ mod tests {
         for expected in [&b"one"[..], b"", &big, b"last"] {
             let f = next(&b, &mut inbound).expect("a frame");
             assert_eq!(f.as_slice(), expected);
-            assert_eq!(f.as_ptr() as usize % FRAME_ALIGN, 0);
+            // An empty frame has no allocation, so no address to align.
+            assert!(f.is_empty() || f.as_ptr() as usize % FRAME_ALIGN == 0);
         }
         assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
     }

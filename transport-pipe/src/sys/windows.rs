@@ -37,7 +37,10 @@ use std::{
     },
     process::Command,
     ptr,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use interprocess::os::windows::{
@@ -80,9 +83,50 @@ const BUFFER: u32 = 64 << 10;
 /// caller, so one event per direction is enough).
 #[derive(Debug)]
 pub(crate) struct Socket {
+    /// Declared first, so it is dropped (and waits) before the handle closes.
+    in_flight: Mutex<Option<InFlight>>,
     handle: OwnedHandle,
     read_event: OwnedHandle,
     write_event: OwnedHandle,
+}
+
+/// The most bytes one write copies and hands to the kernel.
+const MAX_WRITE: usize = 1 << 20;
+
+/// A write the kernel has not finished, with the buffer and `OVERLAPPED` it
+/// uses. Writes are never cancelled: a pipe write cancelled after the
+/// reader took part of it cannot say reliably how much went out. A write
+/// still running at a send's deadline stays here, and the next send (or the
+/// drop) waits for it.
+struct InFlight {
+    handle: HANDLE,
+    ov: Box<OVERLAPPED>,
+    data: Vec<u8>,
+    started: bool,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlight")
+            .field("len", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the raw handles inside (the pipe and its event) are process-wide
+// and may be used from any thread; the buffers are owned.
+unsafe impl Send for InFlight {}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.started {
+            return;
+        }
+        let mut n = 0u32;
+        // SAFETY: waits (bWait = TRUE) until the write that uses `self.ov`
+        // and `self.data` is finished, so neither is freed while in use.
+        unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
+    }
 }
 
 fn last_error() -> io::Error {
@@ -168,6 +212,7 @@ fn wait_ms(wait: Wait) -> u32 {
 impl Socket {
     fn new(handle: OwnedHandle) -> io::Result<Socket> {
         Ok(Socket {
+            in_flight: Mutex::new(None),
             handle,
             read_event: event()?,
             write_event: event()?,
@@ -235,46 +280,35 @@ impl Socket {
         }
     }
 
-    pub(crate) fn send(
+    /// Waits for the in-flight write `op` as `wait` allows, draining
+    /// incoming bytes meanwhile: the bytes it wrote, or `None` if it is still
+    /// running at the deadline.
+    fn wait_write(
         &self,
-        bufs: &[IoSlice<'_>],
+        op: &InFlight,
         wait: Wait,
         on_readable: &mut dyn FnMut() -> bool,
-    ) -> io::Result<usize> {
-        let Some(buf) = bufs.iter().find(|b| !b.is_empty()) else {
-            return Ok(0);
-        };
-        let len = buf.len().min(u32::MAX as usize) as u32;
-        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
-        let mut ov: OVERLAPPED = unsafe { mem::zeroed() };
-        ov.hEvent = self.write_event.as_raw_handle();
-        // SAFETY: `buf` and `ov` outlive the operation: `Pending` waits for
-        // it to finish before either can be dropped.
-        let ok = unsafe { WriteFile(self.raw(), buf.as_ptr(), len, ptr::null_mut(), &mut ov) };
-        // SAFETY: GetLastError has no preconditions.
-        let code = if ok != 0 { 0 } else { unsafe { GetLastError() } };
-        if ok == 0 && code != ERROR_IO_PENDING {
-            return Err(if is_broken(code) {
-                peer_gone()
-            } else {
-                io::Error::from_raw_os_error(code as i32)
-            });
-        }
-        let pending = Pending {
-            handle: self.raw(),
-            ov: &mut ov,
-            done: false,
-        };
+    ) -> io::Result<Option<usize>> {
         let mut watch_read = true;
-        let cancel = loop {
+        loop {
             // Wake every millisecond to look for incoming bytes: a blocked
             // writer must keep draining them.
             let slice = wait_ms(wait).min(1);
             // SAFETY: waiting on an event this socket owns.
-            if ok != 0
-                || unsafe { WaitForSingleObject(self.write_event.as_raw_handle(), slice) } == WAIT_OBJECT_0
-            {
-                break false;
+            if unsafe { WaitForSingleObject(self.write_event.as_raw_handle(), slice) } == WAIT_OBJECT_0 {
+                let mut n = 0u32;
+                // SAFETY: the operation of `op.ov` has finished (its event is
+                // set); this only collects its result.
+                if unsafe { GetOverlappedResult(self.raw(), &raw const *op.ov, &mut n, 0) } != 0 {
+                    return Ok(Some(n as usize));
+                }
+                // SAFETY: GetLastError has no preconditions.
+                let code = unsafe { GetLastError() };
+                return Err(if is_broken(code) {
+                    peer_gone()
+                } else {
+                    io::Error::from_raw_os_error(code as i32)
+                });
             }
             if watch_read {
                 watch_read = match self.available() {
@@ -285,13 +319,84 @@ impl Socket {
                 watch_read = true;
             }
             if wait.expired() {
-                break true;
+                return Ok(None);
             }
+        }
+    }
+
+    pub(crate) fn send(
+        &self,
+        bufs: &[IoSlice<'_>],
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
+        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(op) = slot.as_ref() {
+            let finished = self.wait_write(op, wait, on_readable);
+            match finished {
+                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+                Ok(Some(_)) => *slot = None,
+                Err(e) => {
+                    *slot = None;
+                    return Err(e);
+                }
+            }
+        }
+        // The write owns a copy of (at most MAX_WRITE of) the bytes, so it
+        // can outlive this call instead of being cancelled at the deadline.
+        let data: Vec<u8> = bufs
+            .iter()
+            .flat_map(|b| b.iter())
+            .take(MAX_WRITE)
+            .copied()
+            .collect();
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let len = data.len();
+        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+        let mut ov: Box<OVERLAPPED> = Box::new(unsafe { mem::zeroed() });
+        ov.hEvent = self.write_event.as_raw_handle();
+        let mut op = InFlight {
+            handle: self.raw(),
+            ov,
+            data,
+            started: true,
         };
-        pending.finish(cancel).map_err(|e| match e.raw_os_error() {
-            Some(code) if is_broken(code as u32) => peer_gone(),
-            _ => e,
-        })
+        // SAFETY: the buffer and OVERLAPPED belong to `op`, which waits for
+        // the write to finish before it frees them (see `InFlight`).
+        let ok = unsafe {
+            WriteFile(
+                self.raw(),
+                op.data.as_ptr(),
+                len as u32,
+                ptr::null_mut(),
+                &raw mut *op.ov,
+            )
+        };
+        if ok == 0 {
+            // SAFETY: GetLastError has no preconditions.
+            let code = unsafe { GetLastError() };
+            if code != ERROR_IO_PENDING {
+                // The write never started: nothing for `op` to wait for.
+                op.started = false;
+                return Err(if is_broken(code) {
+                    peer_gone()
+                } else {
+                    io::Error::from_raw_os_error(code as i32)
+                });
+            }
+        }
+        match self.wait_write(&op, wait, on_readable) {
+            Ok(Some(n)) => Ok(n),
+            // Still running: the kernel has the bytes; the next send (or the
+            // socket's drop) waits for it to finish.
+            Ok(None) => {
+                *slot = Some(op);
+                Ok(len)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) fn recv(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<usize> {
@@ -333,6 +438,13 @@ impl Socket {
     }
 
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {
+        // Finish any write before the handle changes hands.
+        drop(
+            self.in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         let mut server = 0u32;
         // SAFETY: queries a pipe handle this socket owns.
         if unsafe { GetNamedPipeServerProcessId(self.raw(), &mut server) } == 0 {
