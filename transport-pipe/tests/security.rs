@@ -16,7 +16,7 @@ fn run(name: &str, case: conformance::Case) {
 /// What identifies an end's kernel object from outside: the socket's inode
 /// on Unix, the pipe's name on Windows.
 #[cfg(unix)]
-fn identity(end: &PipeEnd) -> u64 {
+fn identity(end: &PipeEnd) -> libc::ino_t {
     use std::os::fd::AsRawFd;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat fills `st` when it returns 0.
@@ -24,17 +24,18 @@ fn identity(end: &PipeEnd) -> u64 {
     // SAFETY: fstat succeeded.
     let st = unsafe { st.assume_init() };
     assert_eq!(st.st_mode & libc::S_IFMT, libc::S_IFSOCK);
-    st.st_ino as u64
+    st.st_ino
 }
 
 /// Whether the kernel still has the socket with `inode`, and with which
 /// bound name (Linux lists every Unix socket in /proc/net/unix).
 #[cfg(target_os = "linux")]
-fn unix_socket_path(inode: u64) -> Option<String> {
+fn unix_socket_path(inode: libc::ino_t) -> Option<String> {
     let table = std::fs::read_to_string("/proc/net/unix").expect("reading /proc/net/unix");
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        (fields.get(6)?.parse::<u64>().ok()? == inode).then(|| fields.get(7).unwrap_or(&"").to_string())
+        (fields.get(6)?.parse::<libc::ino_t>().ok()? == inode)
+            .then(|| fields.get(7).unwrap_or(&"").to_string())
     })
 }
 
@@ -99,13 +100,13 @@ fn no_inheritance(h: &Harness) {
         }
         Role::Child("stranger") => {
             let fd: i32 = h.param("fd");
-            let inode: u64 = h.param("inode");
+            let inode: libc::ino_t = h.param("inode");
             let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
             // SAFETY: fstat fills `st` when it returns 0.
             let here = fd_open(fd) != -1
                 && unsafe { libc::fstat(fd, st.as_mut_ptr()) } == 0
                 // SAFETY: fstat succeeded.
-                && unsafe { st.assume_init() }.st_ino as u64 == inode;
+                && unsafe { st.assume_init() }.st_ino == inode;
             h.report(if here {
                 "the end leaked here"
             } else {
@@ -175,7 +176,7 @@ fn kill_both(h: &Harness) {
 }
 
 #[cfg(target_os = "linux")]
-fn assert_gone(inode: &u64) {
+fn assert_gone(inode: &libc::ino_t) {
     assert_eq!(
         unix_socket_path(*inode),
         None,
@@ -184,7 +185,7 @@ fn assert_gone(inode: &u64) {
 }
 
 #[cfg(all(unix, not(target_os = "linux")))]
-fn assert_gone(_inode: &u64) {
+fn assert_gone(_inode: &libc::ino_t) {
     // Only Linux lists sockets; the pair never had a name to leave behind
     // (see `unix_pair_has_no_name`).
 }
