@@ -161,8 +161,8 @@ fn kill_both(h: &Harness) {
             let end: Connection<Item, Item> = h.endpoint("end");
             h.report("ready");
             if role == "second" {
-                end.send(Item::new(41, 0))
-                    .expect("a message the killed peer never reads");
+                // The peer may already be dead: either outcome is fine here.
+                let _ = end.send(Item::new(41, 0));
                 match end.recv_timeout(LONG) {
                     Err(RecvTimeoutError::Disconnected) => h.report("disconnected"),
                     Err(e) => panic!("expected Disconnected, got {e}"),
