@@ -238,6 +238,16 @@ mod tests {
         }
     }
 
+    /// Writes `pieces` from another thread (they may exceed the pipe's
+    /// buffer, which is 64 KiB on Windows), then closes `sock`.
+    fn put_then_close(sock: Socket, pieces: Vec<Vec<u8>>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            for piece in pieces {
+                put(&sock, &piece);
+            }
+        })
+    }
+
     fn frame(payload: &[u8]) -> Vec<u8> {
         let mut f = wire::header(payload.len()).to_vec();
         f.extend_from_slice(payload);
@@ -264,10 +274,7 @@ mod tests {
         bytes.extend(frame(&big));
         bytes.extend(frame(b"last"));
         // Dribble the stream out in odd pieces.
-        for piece in bytes.chunks(7777) {
-            put(&a, piece);
-        }
-        drop(a);
+        let writer = put_then_close(a, bytes.chunks(7777).map(<[u8]>::to_vec).collect());
         for expected in [&b"one"[..], b"", &big, b"last"] {
             let f = next(&b, &mut inbound).expect("a frame");
             assert_eq!(f.as_slice(), expected);
@@ -275,13 +282,13 @@ mod tests {
             assert!(f.is_empty() || f.as_ptr() as usize % FRAME_ALIGN == 0);
         }
         assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+        writer.join().expect("the writer");
     }
 
     #[test]
     fn over_limit_length_is_reported_and_skipped() {
         let (a, b, mut inbound) = wire(1000);
-        put(&a, &frame(&[1u8; 5000]));
-        put(&a, &frame(b"after"));
+        let writer = put_then_close(a, vec![frame(&[1u8; 5000]), frame(b"after")]);
         match next(&b, &mut inbound) {
             Err(RawRecvError::TooLarge { len, limit }) => assert_eq!((len, limit), (5000, 1000)),
             other => panic!("expected TooLarge, got {:?}", other.map(|f| f.len())),
@@ -325,13 +332,13 @@ mod tests {
     #[test]
     fn frame_cut_short_by_the_peer_is_dropped() {
         let (a, b, mut inbound) = wire(1 << 20);
-        put(&a, &frame(b"whole"));
-        put(&a, &frame(&[3u8; 200_000])[..150_000]);
-        drop(a);
+        let cut = frame(&[3u8; 200_000])[..150_000].to_vec();
+        let writer = put_then_close(a, vec![frame(b"whole"), cut]);
         assert_eq!(
             next(&b, &mut inbound).expect("the whole frame").as_slice(),
             b"whole"
         );
         assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+        writer.join().expect("the writer");
     }
 }
