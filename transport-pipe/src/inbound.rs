@@ -297,6 +297,7 @@ mod tests {
             next(&b, &mut inbound).expect("the frame after").as_slice(),
             b"after"
         );
+        writer.join().expect("the writer");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use transport_core::{
     RecvTimeoutError,
-    conformance::{self, Harness, Item, LONG, PEER_TIMEOUT, Role},
+    conformance::{self, Harness, Item, LONG, Role},
 };
 use transport_pipe::{Connection, PipeEnd};
 
@@ -91,12 +91,12 @@ fn no_inheritance(h: &Harness) {
             let (fd, inode) = (theirs.raw().as_raw_fd(), identity(theirs.raw()));
             let owner = h.child("owner").endpoint("end", theirs);
             let stranger = h.child("stranger").param("fd", fd).param("inode", inode).spawn();
-            assert_eq!(stranger.wait(PEER_TIMEOUT), ["the end is not here"]);
+            assert_eq!(stranger.wait(conformance::PEER_TIMEOUT), ["the end is not here"]);
             let owner = owner.spawn();
             mine.recv_timeout(LONG)
                 .expect("the owner's greeting")
                 .assert_is(40, 0);
-            assert_eq!(owner.wait(PEER_TIMEOUT), ["close-on-exec again"]);
+            assert_eq!(owner.wait(conformance::PEER_TIMEOUT), ["close-on-exec again"]);
         }
         Role::Child("stranger") => {
             let fd: i32 = h.param("fd");
