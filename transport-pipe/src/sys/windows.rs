@@ -344,12 +344,12 @@ impl Socket {
         }
         // The write owns a copy of (at most MAX_WRITE of) the bytes, so it
         // can outlive this call instead of being cancelled at the deadline.
-        let data: Vec<u8> = bufs
-            .iter()
-            .flat_map(|b| b.iter())
-            .take(MAX_WRITE)
-            .copied()
-            .collect();
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(MAX_WRITE);
+        let mut data = Vec::with_capacity(total);
+        for b in bufs {
+            let room = total - data.len();
+            data.extend_from_slice(&b[..b.len().min(room)]);
+        }
         if data.is_empty() {
             return Ok(0);
         }
