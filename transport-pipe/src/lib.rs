@@ -1,1 +1,125 @@
-//! The `pipe` backend (to be built).
+//! Python's `multiprocessing.Pipe`, done right: two connected ends that
+//! carry typed [rkyv](transport_core::rkyv) messages (or raw bytes) between
+//! processes.
+//!
+//! ```
+//! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
+//! # #[rkyv(crate = transport_core::rkyv)]
+//! struct Job {
+//!     id: u64,
+//!     name: String,
+//! }
+//! # use transport_core::rkyv;
+//!
+//! // A two-way pipe: `parent` sends `Job`s and receives `u64`s.
+//! let (parent, child) = transport_pipe::duplex::<Job, u64>().unwrap();
+//! parent.send(Job { id: 7, name: "resize".into() }).unwrap();
+//!
+//! let job = child.recv().unwrap(); // validated, read in place
+//! assert_eq!(job.name.as_str(), "resize");
+//! child.send(job.id.to_native() * 2).unwrap();
+//! assert_eq!(*parent.recv().unwrap(), 14);
+//!
+//! // Dropping one end: the other receives what was sent, then `Disconnected`.
+//! drop(child);
+//! assert!(parent.recv().unwrap_err().is_disconnected());
+//! ```
+//!
+//! In real use one end goes to a child process: the parent passes it with
+//! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) and the
+//! child opens it with [`from_env`](transport_core::from_env) (see
+//! `examples/ping_pong.rs`). [`simplex`] gives a one-way pipe (Python's
+//! `Pipe(duplex=False)`); [`Pipe`] is the backend for generic code.
+//!
+//! # What Python's `Pipe` gets wrong, and what this crate does instead
+//! - *Two processes using one end corrupt it*: an end is not `Clone`, and
+//!   handing it to a child moves it out of the parent.
+//! - *`EOFError` when the peer closes*: the other end receives every message
+//!   that was sent, then `Disconnected`, on every OS (Windows' broken pipe
+//!   is reported the same way). A message the peer died in the middle of
+//!   sending is dropped, not delivered cut short; the receiver sees
+//!   `Disconnected`.
+//! - *Sending to a dead peer*: `Disconnected`, never a `SIGPIPE`.
+//! - *Both sides sending big messages at once deadlock*: a writer that
+//!   waits for room keeps reading incoming frames into its end's receive
+//!   queue, so both make progress (see [Coalescing](#coalescing)).
+//! - *Messages above ~32 MiB fail*: the limit is set per pipe
+//!   ([`ChannelConfig::max_message_size`](transport_core::ChannelConfig),
+//!   1 GiB by default) and checked on both sides; a receiver checks the
+//!   announced length before it allocates and reports `TooLarge`.
+//! - *Anyone can connect*: nobody else can. On Unix the pipe is an unnamed
+//!   socket pair that the child inherits; on Windows a named pipe with a
+//!   random name, an owner-only security descriptor, remote clients
+//!   rejected and one instance, connected before it is handed out (see
+//!   [`PipeEnd`]'s portability table).
+//!
+//! # Frames
+//! Each message is a 16-byte header (magic, flags, 64-bit length) and the
+//! message bytes. The receiver reads the stream in 64 KiB chunks and copies
+//! each small message once into a 16-aligned buffer ([`PipeFrame`]); a large
+//! message is read straight into its own aligned buffer. The typed receiver
+//! then reads the archive in place, with no further copy. A header with
+//! the wrong magic or unknown flags gives `Malformed` (the stream cannot
+//! be trusted after it, so every later receive says so too); an over-limit
+//! length gives `TooLarge`, and that frame's bytes are skipped, so the pipe
+//! stays usable.
+//!
+//! # Coalescing
+//! A send serializes its message straight into the end's *backlog*, after
+//! the frame header: that is the only copy between the message and the
+//! kernel. Then:
+//!
+//! - **A lone message** (nothing waiting, no write in progress, and no send
+//!   on this end in the last [`BURST_GAP`]) is written by the sending
+//!   thread at once, with one non-blocking system call: no added latency,
+//!   no thread hand-off. Request/response traffic always takes this path.
+//! - **A message in a burst** (sent within [`BURST_GAP`] of the previous
+//!   send, or while earlier bytes still wait) is only appended. The end's
+//!   *flusher thread*, started the first time a burst happens, writes the
+//!   whole backlog with one system call; what arrives while that write runs
+//!   goes out together in the next. The sender never waits for the
+//!   flusher, so the faster it sends, the larger the batches.
+//! - When the kernel takes only part of a write (its buffer is full), the
+//!   rest stays in the backlog for the flusher.
+//!
+//! A send returns once its frame is in the kernel or in the backlog, which
+//! holds at most [`BACKLOG`] bytes (one larger frame may exceed it). Past
+//! that, `send` waits for room, `send_timeout` waits until its deadline and
+//! `try_send` reports `Full`. Nothing is lost on the way: dropping an end
+//! (or handing it to a child) first waits until the backlog is written or
+//! the peer is gone, as a blocking send would have, and
+//! [`PipeEnd::flush`] waits for it explicitly. The one difference from a
+//! write per message is *when* a message of a burst reaches the kernel:
+//! within one flusher write. A process killed at that moment loses the
+//! unwritten tail of its burst, which its peer sees as `Disconnected`.
+//!
+//! While a writer (the flusher, or a send that must write) waits for room,
+//! it also reads whatever the peer sent into the end's receive queue. Two
+//! ends sending to each other at once, with both kernel buffers full, so
+//! never wait for each other; the price is that the receive queue is
+//! unbounded while a send waits. A writer thread per end was the other
+//! option, but it would pay a thread hand-off on every lone message.
+//!
+//! Large raw sends (`send_bytes` of 64 KiB or more) skip the backlog: the
+//! sending thread waits its turn, then writes header and bytes with one
+//! vectored call, without copying them.
+//!
+//! # Async readiness
+//! [`PipeEnd`], [`PipeSender`] and [`PipeReceiver`] implement `AsFd` and
+//! `AsRawFd` on Unix and `AsHandle` and `AsRawHandle` on Windows (an
+//! overlapped named-pipe handle), so an async runtime can wait for
+//! readiness and then call the non-blocking `try_*` methods.
+#![deny(missing_docs)]
+
+mod end;
+mod inbound;
+mod outbound;
+mod pipe;
+mod shared;
+mod sys;
+mod wire;
+
+pub use end::{PipeEnd, PipeReceiver, PipeSender};
+pub use inbound::PipeFrame;
+pub use outbound::{BACKLOG, BURST_GAP};
+pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};

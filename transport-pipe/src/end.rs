@@ -1,0 +1,338 @@
+//! [`PipeEnd`], the two-way end of a pipe, and its one-way views
+//! [`PipeSender`] and [`PipeReceiver`].
+
+use std::{fmt, mem::ManuallyDrop, process::Command, sync::Arc, time::Duration};
+
+use transport_core::{
+    Fill, Handoff, HandoffError, OpenError, RawReceiver, RawRecvError, RawSendError, RawSender, SendError,
+    Wait,
+};
+
+use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Socket};
+
+/// One end of a pipe: it sends to the other end and receives from it.
+///
+/// This is the raw, untyped end; most code uses it through
+/// [`Connection`](crate::Connection) (typed two-way),
+/// [`Sender`](crate::Sender) or [`Receiver`](crate::Receiver). An end is
+/// not `Clone`: a pipe has exactly two ends, and handing one to a child
+/// ([`Handoff::prepare`]) moves it there.
+///
+/// Dropping an end first writes any messages still in its backlog (see
+/// [the coalescing notes](crate#coalescing)), waiting as a blocking send
+/// would, then closes it: the other end receives what was sent, then
+/// `Disconnected`.
+///
+/// # Async readiness
+/// The end exposes its operating-system object so an async runtime can
+/// wait on it: on Unix it implements `AsFd`/`AsRawFd` (a non-blocking
+/// `AF_UNIX` stream socket; readable means [`poll`](Self::poll) would find
+/// bytes); on Windows `AsHandle`/`AsRawHandle` (a named-pipe handle opened
+/// for overlapped I/O, as tokio's named-pipe types require). Wait for
+/// readiness on it, then call the non-blocking `try_recv`/`try_send`; do
+/// not read or write the descriptor yourself, or the framing breaks.
+///
+/// # Portability
+/// | | Linux | macOS | Windows |
+/// |---|---|---|---|
+/// | object | `socketpair(AF_UNIX, SOCK_STREAM)` | the same | named pipe, random name, one instance, connected at creation |
+/// | hand-off | inherited descriptor (`pre_exec` clears close-on-exec in the child only) | the same | the child duplicates the handle out of the parent (`DuplicateHandle`) |
+/// | no `SIGPIPE` | `MSG_NOSIGNAL` | `SO_NOSIGPIPE` | not applicable |
+/// | peer gone | end of stream | the same | broken pipe, reported as the end of stream |
+/// | kernel buffer | about 200 KiB (`net.core.wmem_default`) | 8 KiB by default | 64 KiB, set at creation |
+/// | waits while blocked writing | `poll` on read and write | the same | overlapped write, checked for incoming bytes every millisecond |
+pub struct PipeEnd {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for PipeEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipeEnd")
+            .field("socket", &self.shared.sock)
+            .field("max_message_size", &self.shared.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipeEnd {
+    pub(crate) fn new(sock: Socket, limit: usize) -> Self {
+        PipeEnd {
+            shared: Arc::new(Shared::new(sock, limit)),
+        }
+    }
+
+    /// Whether a message (or the end of the stream, or an error) is ready
+    /// to be received, waiting at most `timeout` for one (Python's
+    /// `Connection.poll`). A zero timeout does not wait.
+    ///
+    /// # Errors
+    /// An operating-system error while reading.
+    pub fn poll(&self, timeout: Duration) -> std::io::Result<bool> {
+        self.shared.poll(Wait::timeout(timeout))
+    }
+
+    /// Waits until every message sent so far is written to the operating
+    /// system (sends in a burst may still be in the end's backlog).
+    ///
+    /// # Errors
+    /// [`SendError::Disconnected`] when the other end is gone (what was
+    /// left could not be delivered), [`SendError::Io`] on an
+    /// operating-system error.
+    pub fn flush(&self) -> Result<(), SendError<()>> {
+        loop {
+            return match self.shared.flush(Wait::Forever) {
+                Ok(()) => Ok(()),
+                Err(RawSendError::NotReady) => continue,
+                Err(RawSendError::Io(source)) => Err(SendError::Io { msg: (), source }),
+                Err(_) => Err(SendError::Disconnected(())),
+            };
+        }
+    }
+
+    /// Writes the backlog, stops the flusher and gives up the shared
+    /// state, without running `Drop`.
+    fn into_shared(self) -> Arc<Shared> {
+        self.shared.close();
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again and never dropped, so the `Arc`
+        // is moved out of it exactly once.
+        unsafe { std::ptr::read(&this.shared) }
+    }
+
+    /// The socket, for the hand-off to a child.
+    fn into_socket(self) -> Result<Socket, HandoffError> {
+        if self.shared.lock_in().holds_data() {
+            return Err(HandoffError::Unsupported {
+                what: "a pipe end holding received bytes that were not yet read",
+            });
+        }
+        let shared = self.into_shared();
+        match Arc::try_unwrap(shared) {
+            Ok(shared) => Ok(shared.sock),
+            // The flusher was joined and the end is not `Clone`, so the
+            // state has no other owner; say so rather than panic.
+            Err(_) => Err(HandoffError::Unsupported {
+                what: "a pipe end still in use by another thread",
+            }),
+        }
+    }
+
+    fn prepare_as(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        let limit = self.shared.limit;
+        let sock = self.into_socket()?;
+        let payload = sock.handoff(cmd).map_err(|source| HandoffError::Io {
+            what: "a pipe end".into(),
+            source,
+        })?;
+        Ok(format!("limit={limit};{payload}"))
+    }
+
+    fn open_as(payload: &str) -> Result<Self, OpenError> {
+        let (limit, rest) = payload
+            .strip_prefix("limit=")
+            .and_then(|p| p.split_once(';'))
+            .ok_or_else(|| OpenError::malformed(format!("expected `limit=N;...`, found `{payload}`")))?;
+        let limit: usize = limit
+            .parse()
+            .map_err(|_| OpenError::malformed(format!("the limit `{limit}` is not a number")))?;
+        Ok(PipeEnd::new(Socket::open(rest)?, limit))
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl RawSender for PipeEnd {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        self.shared.send_frame(wait, fill)
+    }
+
+    fn max_message_size(&self) -> usize {
+        self.shared.limit
+    }
+
+    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        if bytes.len() >= DIRECT_BYTES {
+            return self.shared.send_large(bytes, wait);
+        }
+        self.shared.send_frame(wait, &mut |w| {
+            w.write_bytes(bytes);
+            Ok(())
+        })
+    }
+}
+
+impl RawReceiver for PipeEnd {
+    type Frame = PipeFrame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<PipeFrame, RawRecvError> {
+        self.shared.recv_frame(wait)
+    }
+}
+
+impl Handoff for PipeEnd {
+    const KIND: &'static str = "pipe.end";
+
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        self.prepare_as(cmd)
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        Self::open_as(payload)
+    }
+}
+
+/// The sending end of a one-way pipe (Python's `Pipe(duplex=False)`).
+///
+/// A view of a [`PipeEnd`] that only sends; see there for closing,
+/// coalescing, readiness and portability.
+#[derive(Debug)]
+pub struct PipeSender(pub(crate) PipeEnd);
+
+/// The receiving end of a one-way pipe.
+///
+/// A view of a [`PipeEnd`] that only receives; see there for closing,
+/// readiness and portability.
+#[derive(Debug)]
+pub struct PipeReceiver(pub(crate) PipeEnd);
+
+impl PipeSender {
+    /// As [`PipeEnd::flush`].
+    ///
+    /// # Errors
+    /// As [`PipeEnd::flush`].
+    pub fn flush(&self) -> Result<(), SendError<()>> {
+        self.0.flush()
+    }
+}
+
+impl PipeReceiver {
+    /// As [`PipeEnd::poll`].
+    ///
+    /// # Errors
+    /// As [`PipeEnd::poll`].
+    pub fn poll(&self, timeout: Duration) -> std::io::Result<bool> {
+        self.0.poll(timeout)
+    }
+}
+
+impl RawSender for PipeSender {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        self.0.send_frame(wait, fill)
+    }
+
+    fn max_message_size(&self) -> usize {
+        self.0.max_message_size()
+    }
+
+    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        self.0.send_bytes(bytes, wait)
+    }
+}
+
+impl RawReceiver for PipeReceiver {
+    type Frame = PipeFrame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<PipeFrame, RawRecvError> {
+        self.0.recv_frame(wait)
+    }
+}
+
+impl Handoff for PipeSender {
+    const KIND: &'static str = "pipe.sender";
+
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        self.0.prepare_as(cmd)
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        PipeEnd::open_as(payload).map(PipeSender)
+    }
+}
+
+impl Handoff for PipeReceiver {
+    const KIND: &'static str = "pipe.receiver";
+
+    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
+        self.0.prepare_as(cmd)
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        PipeEnd::open_as(payload).map(PipeReceiver)
+    }
+}
+
+#[cfg(unix)]
+mod native {
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    use super::{PipeEnd, PipeReceiver, PipeSender};
+
+    impl AsFd for PipeEnd {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.shared.sock.as_fd()
+        }
+    }
+
+    impl AsRawFd for PipeEnd {
+        fn as_raw_fd(&self) -> RawFd {
+            self.shared.sock.as_raw_fd()
+        }
+    }
+
+    macro_rules! forward {
+        ($($ty:ty),*) => {$(
+            impl AsFd for $ty {
+                fn as_fd(&self) -> BorrowedFd<'_> {
+                    self.0.as_fd()
+                }
+            }
+
+            impl AsRawFd for $ty {
+                fn as_raw_fd(&self) -> RawFd {
+                    self.0.as_raw_fd()
+                }
+            }
+        )*};
+    }
+    forward!(PipeSender, PipeReceiver);
+}
+
+#[cfg(windows)]
+mod native {
+    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
+
+    use super::{PipeEnd, PipeReceiver, PipeSender};
+
+    impl AsHandle for PipeEnd {
+        fn as_handle(&self) -> BorrowedHandle<'_> {
+            self.shared.sock.as_handle()
+        }
+    }
+
+    impl AsRawHandle for PipeEnd {
+        fn as_raw_handle(&self) -> RawHandle {
+            self.shared.sock.as_raw_handle()
+        }
+    }
+
+    macro_rules! forward {
+        ($($ty:ty),*) => {$(
+            impl AsHandle for $ty {
+                fn as_handle(&self) -> BorrowedHandle<'_> {
+                    self.0.as_handle()
+                }
+            }
+
+            impl AsRawHandle for $ty {
+                fn as_raw_handle(&self) -> RawHandle {
+                    self.0.as_raw_handle()
+                }
+            }
+        )*};
+    }
+    forward!(PipeSender, PipeReceiver);
+}

@@ -1,0 +1,434 @@
+//! The sending side of an end: serialization into the backlog, lone
+//! writes, the flusher thread, and the large-frame path. The design is
+//! described in the crate documentation, under "Coalescing".
+
+use std::{
+    io::{self, IoSlice},
+    mem,
+    sync::{Arc, MutexGuard},
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+use transport_core::{Fill, FrameWriter, RawSendError, Wait};
+
+use crate::{
+    shared::Shared,
+    wire::{self, HEADER_LEN},
+};
+
+/// A send that comes less than this after the previous one returned is
+/// part of a burst, and is left to the flusher.
+pub const BURST_GAP: Duration = Duration::from_micros(2);
+
+/// The most bytes the backlog holds before sends wait for room.
+pub const BACKLOG: usize = 256 << 10;
+
+/// From this size on, `send_bytes` writes without copying.
+pub(crate) const DIRECT_BYTES: usize = 64 << 10;
+
+/// Whether the end's flusher thread exists and what it is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flusher {
+    Absent,
+    Running,
+    Parked,
+}
+
+/// The send state of one end.
+pub(crate) struct OutState {
+    /// Frames waiting to be written: `pending[head..]`.
+    pending: Vec<u8>,
+    head: usize,
+    /// An empty buffer kept to swap with `pending`.
+    spare: Vec<u8>,
+    /// A thread is writing bytes it took from the backlog; nobody else may
+    /// write until it is done, so frames never interleave.
+    writing: bool,
+    /// The peer is gone, or the stream broke: sends fail.
+    gone: bool,
+    /// An operating-system error the flusher met, reported by the next send.
+    failure: Option<io::Error>,
+    flusher: Flusher,
+    thread: Option<JoinHandle<()>>,
+    /// The end is being dropped or handed off: the flusher writes what is
+    /// left and stops.
+    closing: bool,
+    last_send: Option<Instant>,
+}
+
+impl OutState {
+    pub(crate) fn new() -> Self {
+        OutState {
+            pending: Vec::new(),
+            head: 0,
+            spare: Vec::new(),
+            writing: false,
+            gone: false,
+            failure: None,
+            flusher: Flusher::Absent,
+            thread: None,
+            closing: false,
+            last_send: None,
+        }
+    }
+
+    fn backlog(&self) -> usize {
+        self.pending.len() - self.head
+    }
+
+    /// Takes the backlog for writing: the buffer and where its unwritten
+    /// bytes start.
+    fn take(&mut self) -> (Vec<u8>, usize) {
+        let spare = mem::take(&mut self.spare);
+        (
+            mem::replace(&mut self.pending, spare),
+            mem::replace(&mut self.head, 0),
+        )
+    }
+
+    /// Gives back a taken buffer of which `written` bytes past `head` went
+    /// out; the rest goes back in front of anything appended meanwhile.
+    fn give_back(&mut self, mut batch: Vec<u8>, head: usize, written: usize) {
+        let head = head + written;
+        if head == batch.len() {
+            batch.clear();
+            self.spare = batch;
+        } else if self.backlog() == 0 {
+            let spare = mem::replace(&mut self.pending, batch);
+            self.head = head;
+            if spare.capacity() > self.spare.capacity() {
+                self.spare = spare;
+            }
+        } else {
+            batch.drain(..head);
+            batch.extend_from_slice(&self.pending[self.head..]);
+            self.pending = batch;
+            self.head = 0;
+        }
+    }
+
+    /// The peer is gone: nothing left can be delivered.
+    fn mark_gone(&mut self, failure: Option<io::Error>) {
+        self.gone = true;
+        self.failure = self.failure.take().or(failure);
+        self.pending.clear();
+        self.head = 0;
+    }
+}
+
+/// Why a write stopped.
+enum WriteEnd {
+    /// The deadline passed.
+    Blocked,
+    /// The peer is gone.
+    Gone,
+    /// The operating system failed.
+    Failed(io::Error),
+}
+
+impl Shared {
+    /// Waits for room in the backlog.
+    fn room(&self, wait: Wait) -> Result<MutexGuard<'_, OutState>, RawSendError> {
+        let mut st = self.lock_out();
+        loop {
+            if let Some(e) = st.failure.take() {
+                return Err(RawSendError::Io(e));
+            }
+            if st.gone {
+                return Err(RawSendError::Disconnected);
+            }
+            if st.backlog() < BACKLOG {
+                return Ok(st);
+            }
+            st = self.wait_out(st, wait).ok_or(RawSendError::NotReady)?;
+        }
+    }
+
+    pub(crate) fn send_frame(self: &Arc<Self>, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let mut st = self.room(wait)?;
+        let base = st.pending.len();
+        st.pending.extend_from_slice(&[0; HEADER_LEN]);
+        let mut writer = FrameWriter::bytes(&mut st.pending, self.limit);
+        if let Err(e) = fill(&mut writer) {
+            writer.abort();
+            st.pending.truncate(base);
+            return Err(RawSendError::Serialize(e));
+        }
+        let len = match writer.finish() {
+            Ok(len) => len,
+            Err(over) => {
+                st.pending.truncate(base);
+                return Err(RawSendError::TooLarge {
+                    len: over.len,
+                    limit: over.limit,
+                });
+            }
+        };
+        st.pending[base..base + HEADER_LEN].copy_from_slice(&wire::header(len));
+
+        let now = Instant::now();
+        let burst = st
+            .last_send
+            .is_some_and(|t| now.saturating_duration_since(t) < BURST_GAP);
+        if base == st.head && !st.writing && !burst {
+            st = self.write_lone(st)?;
+        } else {
+            self.wake_flusher(&mut st);
+        }
+        st.last_send = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Writes the backlog (one lone frame) from the sending thread, without
+    /// blocking; what the kernel does not take goes to the flusher.
+    fn write_lone<'a>(
+        self: &'a Arc<Self>,
+        mut st: MutexGuard<'a, OutState>,
+    ) -> Result<MutexGuard<'a, OutState>, RawSendError> {
+        st.writing = true;
+        let (batch, head) = st.take();
+        drop(st);
+        let (written, end) = self.write(&[&batch[head..]], Wait::Never);
+        let mut st = self.lock_out();
+        st.writing = false;
+        let result = match end {
+            None | Some(WriteEnd::Blocked) => {
+                st.give_back(batch, head, written);
+                Ok(())
+            }
+            Some(WriteEnd::Gone) => {
+                st.mark_gone(None);
+                Err(RawSendError::Disconnected)
+            }
+            Some(WriteEnd::Failed(e)) if written == 0 => {
+                // Nothing went out: the frame is dropped, the stream is intact.
+                let all = batch.len() - head;
+                st.give_back(batch, head, all);
+                Err(RawSendError::Io(e))
+            }
+            Some(WriteEnd::Failed(e)) => {
+                st.mark_gone(None);
+                Err(RawSendError::Io(e))
+            }
+        };
+        if st.backlog() > 0 {
+            self.wake_flusher(&mut st);
+        }
+        self.out_cv.notify_all();
+        result.map(|()| st)
+    }
+
+    /// Sends a large raw frame without copying it: waits until every
+    /// earlier frame is written, then writes header and bytes itself.
+    pub(crate) fn send_large(self: &Arc<Self>, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        if bytes.len() > self.limit {
+            return Err(RawSendError::TooLarge {
+                len: bytes.len(),
+                limit: self.limit,
+            });
+        }
+        let mut st = self.lock_out();
+        loop {
+            if let Some(e) = st.failure.take() {
+                return Err(RawSendError::Io(e));
+            }
+            if st.gone {
+                return Err(RawSendError::Disconnected);
+            }
+            if !st.writing && st.backlog() == 0 {
+                break;
+            }
+            self.wake_flusher(&mut st);
+            st = self.wait_out(st, wait).ok_or(RawSendError::NotReady)?;
+        }
+        st.writing = true;
+        drop(st);
+        let header = wire::header(bytes.len());
+        let (written, end) = self.write(&[&header, bytes], wait);
+        let mut st = self.lock_out();
+        st.writing = false;
+        let result = match end {
+            None => Ok(()),
+            Some(WriteEnd::Blocked) if written == 0 => Err(RawSendError::NotReady),
+            Some(WriteEnd::Blocked) => {
+                // Part of the frame is out: the rest must follow before
+                // anything else, so it goes in front of the backlog.
+                let rest: Vec<u8> = header.iter().chain(bytes).skip(written).copied().collect();
+                st.give_back(rest, 0, 0);
+                self.wake_flusher(&mut st);
+                Ok(())
+            }
+            Some(WriteEnd::Gone) => {
+                st.mark_gone(None);
+                Err(RawSendError::Disconnected)
+            }
+            Some(WriteEnd::Failed(e)) => {
+                if written > 0 {
+                    st.mark_gone(None);
+                }
+                Err(RawSendError::Io(e))
+            }
+        };
+        st.last_send = Some(Instant::now());
+        if st.backlog() > 0 {
+            self.wake_flusher(&mut st);
+        }
+        self.out_cv.notify_all();
+        result
+    }
+
+    /// Writes `parts` until all is written, the deadline passes, or the
+    /// stream ends; how many bytes went out, and why it stopped early.
+    fn write(&self, parts: &[&[u8]], wait: Wait) -> (usize, Option<WriteEnd>) {
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let mut rest: &mut [IoSlice<'_>] = &mut slices;
+        IoSlice::advance_slices(&mut rest, 0);
+        let mut written = 0;
+        while !rest.is_empty() {
+            match self.sock.send(rest, wait, &mut || self.drain()) {
+                Ok(n) => {
+                    written += n;
+                    IoSlice::advance_slices(&mut rest, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (written, Some(WriteEnd::Blocked)),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return (written, Some(WriteEnd::Gone)),
+                Err(e) => return (written, Some(WriteEnd::Failed(e))),
+            }
+        }
+        (written, None)
+    }
+
+    /// Makes sure the flusher will write the backlog.
+    fn wake_flusher(self: &Arc<Self>, st: &mut OutState) {
+        match st.flusher {
+            Flusher::Running => {}
+            Flusher::Parked => {
+                st.flusher = Flusher::Running;
+                self.out_cv.notify_all();
+            }
+            Flusher::Absent => {
+                let shared = Arc::clone(self);
+                match thread::Builder::new()
+                    .name("transport-pipe-flusher".into())
+                    .spawn(move || shared.run_flusher())
+                {
+                    Ok(handle) => {
+                        st.flusher = Flusher::Running;
+                        st.thread = Some(handle);
+                    }
+                    // No thread: `flush` and `close` write the backlog
+                    // themselves, and the next lone send retries.
+                    Err(_) => st.flusher = Flusher::Absent,
+                }
+            }
+        }
+    }
+
+    /// The flusher thread: writes the backlog whenever there is one, until
+    /// the end closes.
+    fn run_flusher(self: Arc<Self>) {
+        let mut st = self.lock_out();
+        loop {
+            if st.writing || st.backlog() == 0 || st.gone {
+                if st.closing && !st.writing {
+                    break;
+                }
+                st.flusher = Flusher::Parked;
+                st = self
+                    .out_cv
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                st.flusher = Flusher::Running;
+                continue;
+            }
+            st.writing = true;
+            let (batch, head) = st.take();
+            drop(st);
+            let (written, end) = self.write(&[&batch[head..]], Wait::Forever);
+            st = self.lock_out();
+            st.writing = false;
+            match end {
+                None | Some(WriteEnd::Blocked) => st.give_back(batch, head, written),
+                Some(WriteEnd::Gone) => st.mark_gone(None),
+                Some(WriteEnd::Failed(e)) => st.mark_gone(Some(e)),
+            }
+            self.out_cv.notify_all();
+        }
+        st.flusher = Flusher::Absent;
+    }
+
+    /// Waits until the backlog is written.
+    pub(crate) fn flush(self: &Arc<Self>, wait: Wait) -> Result<(), RawSendError> {
+        let mut st = self.lock_out();
+        loop {
+            if let Some(e) = st.failure.take() {
+                return Err(RawSendError::Io(e));
+            }
+            if st.gone {
+                return Err(RawSendError::Disconnected);
+            }
+            if st.backlog() == 0 && !st.writing {
+                return Ok(());
+            }
+            if st.flusher == Flusher::Absent && !st.writing {
+                // No flusher thread could be started: write here.
+                st = self.write_inline(st, wait)?;
+                continue;
+            }
+            self.wake_flusher(&mut st);
+            st = self.wait_out(st, wait).ok_or(RawSendError::NotReady)?;
+        }
+    }
+
+    fn write_inline<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, OutState>,
+        wait: Wait,
+    ) -> Result<MutexGuard<'a, OutState>, RawSendError> {
+        st.writing = true;
+        let (batch, head) = st.take();
+        drop(st);
+        let (written, end) = self.write(&[&batch[head..]], wait);
+        let mut st = self.lock_out();
+        st.writing = false;
+        self.out_cv.notify_all();
+        match end {
+            None => {
+                st.give_back(batch, head, written);
+                Ok(st)
+            }
+            Some(WriteEnd::Blocked) => {
+                st.give_back(batch, head, written);
+                Err(RawSendError::NotReady)
+            }
+            Some(WriteEnd::Gone) => {
+                st.mark_gone(None);
+                Err(RawSendError::Disconnected)
+            }
+            Some(WriteEnd::Failed(e)) => {
+                st.mark_gone(None);
+                Err(RawSendError::Io(e))
+            }
+        }
+    }
+
+    /// Writes what is left and stops the flusher: for drop and hand-off.
+    /// Waits as long as the peer lives and does not read, like a blocking
+    /// send.
+    pub(crate) fn close(self: &Arc<Self>) {
+        let _ = self.flush(Wait::Forever);
+        let thread = {
+            let mut st = self.lock_out();
+            st.closing = true;
+            if st.flusher == Flusher::Parked {
+                st.flusher = Flusher::Running;
+            }
+            self.out_cv.notify_all();
+            st.thread.take()
+        };
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}

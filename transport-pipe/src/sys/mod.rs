@@ -1,0 +1,56 @@
+//! The operating-system layer: one connected, two-way byte stream between
+//! two ends, and the hand-off of one end to a child process.
+//!
+//! Every platform provides a `Socket` with:
+//! - `pair() -> io::Result<(Socket, Socket)>`: a connected pair that no
+//!   other process can join;
+//! - `send(&self, bufs, wait, on_readable) -> io::Result<usize>`: writes
+//!   at least one byte of `bufs` (maybe all) unless `wait` runs out
+//!   (`WouldBlock`); while it waits for room it calls `on_readable()`
+//!   whenever incoming bytes are waiting, so the caller can drain them (a
+//!   blocked writer must keep reading, or two ends that both write at once
+//!   would wait for each other forever). `on_readable` returns whether to
+//!   keep watching for incoming bytes. A departed peer is
+//!   `ErrorKind::BrokenPipe` on every platform, and never a `SIGPIPE`;
+//! - `recv(&self, buf, wait) -> io::Result<usize>`: reads at least one byte
+//!   unless `wait` runs out (`WouldBlock`); `Ok(0)` is the end of the
+//!   stream, the same on every platform (Windows' broken pipe included);
+//! - `handoff(self, cmd) -> io::Result<String>` and
+//!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
+//!   child process `cmd` spawns;
+//! - the native handle traits (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`)
+//!   for async runtimes.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub(crate) use unix::Socket;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use windows::Socket;
+
+#[cfg(not(any(unix, windows)))]
+mod unsupported;
+#[cfg(not(any(unix, windows)))]
+pub(crate) use unsupported::Socket;
+
+use std::time::Duration;
+
+use transport_core::Wait;
+
+/// A wait in whole milliseconds for the operating system: rounded up, so a
+/// wait never ends before its deadline; `None` is forever.
+#[cfg_attr(not(any(unix, windows)), allow(dead_code))]
+pub(crate) fn millis(wait: Wait) -> Option<u64> {
+    wait.remaining().map(|left| {
+        let ms = left.as_millis();
+        let rounded = if Duration::from_millis(ms as u64) < left {
+            ms + 1
+        } else {
+            ms
+        };
+        rounded.min(u128::from(u32::MAX / 2)) as u64
+    })
+}

@@ -1,0 +1,300 @@
+//! Unix: an unnamed `AF_UNIX` stream socket pair, handed to a child as an
+//! inherited descriptor.
+//!
+//! - The pair comes from `socketpair(2)`: it has no name in any namespace,
+//!   so nobody can connect to it, nothing is left on disk, and the kernel
+//!   frees it when the last descriptor closes (a crash included).
+//! - Both descriptors are close-on-exec from birth (`SOCK_CLOEXEC` where the
+//!   platform has it) and non-blocking. Hand-off clears close-on-exec only
+//!   in the forked child, in a `pre_exec` hook the `Command` owns, so no
+//!   other child spawned meanwhile inherits it; the hook also keeps the
+//!   parent's copy open until the `Command` is dropped.
+//! - No `SIGPIPE`: sends use `MSG_NOSIGNAL` (Linux and the BSDs) or the
+//!   socket has `SO_NOSIGPIPE` (macOS).
+//! - The child checks that the descriptor it was told about is the socket
+//!   the parent meant (same device and inode) and that the peer runs as the
+//!   same user, before it takes ownership.
+
+use std::{
+    io::{self, IoSlice},
+    mem::{self, MaybeUninit},
+    os::{
+        fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
+        unix::process::CommandExt as _,
+    },
+    process::Command,
+};
+
+use interprocess::{local_socket::traits::StreamCommon as _, os::unix::uds_local_socket};
+use transport_core::{OpenError, Wait};
+
+use super::millis;
+
+/// One end of a connected `AF_UNIX` stream socket pair.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    fd: OwnedFd,
+}
+
+#[cfg(not(target_vendor = "apple"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+#[cfg(target_vendor = "apple")]
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+))]
+const SOCKET_TYPE: libc::c_int = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+)))]
+const SOCKET_TYPE: libc::c_int = libc::SOCK_STREAM;
+
+/// Turns a `-1` return into the `errno` error.
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Turns a `-1` byte count into the `errno` error.
+fn cvt_len(ret: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(ret).map_err(|_| io::Error::last_os_error())
+}
+
+fn peer_gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the other end of the pipe is closed")
+}
+
+impl Socket {
+    pub(crate) fn pair() -> io::Result<(Socket, Socket)> {
+        let mut fds: [RawFd; 2] = [-1, -1];
+        // SAFETY: `fds` has room for the two descriptors socketpair writes.
+        cvt(unsafe { libc::socketpair(libc::AF_UNIX, SOCKET_TYPE, 0, fds.as_mut_ptr()) })?;
+        // SAFETY: socketpair succeeded, so both are new open descriptors
+        // that nothing else owns.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok((Socket::setup(a)?, Socket::setup(b)?))
+    }
+
+    /// Close-on-exec, non-blocking, no `SIGPIPE`, and above the standard
+    /// descriptors (a child's stdio set-up would overwrite 0, 1 and 2).
+    fn setup(fd: OwnedFd) -> io::Result<Socket> {
+        let fd = if fd.as_raw_fd() <= 2 {
+            // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor or -1.
+            let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) })?;
+            // SAFETY: `new` was just created and nothing else owns it.
+            unsafe { OwnedFd::from_raw_fd(new) }
+        } else {
+            fd
+        };
+        let raw = fd.as_raw_fd();
+        // SAFETY: plain fcntl calls on a descriptor this function owns.
+        unsafe {
+            let flags = cvt(libc::fcntl(raw, libc::F_GETFD))?;
+            cvt(libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC))?;
+            let flags = cvt(libc::fcntl(raw, libc::F_GETFL))?;
+            cvt(libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            let one: libc::c_int = 1;
+            // SAFETY: SO_NOSIGPIPE takes an int, passed with its size.
+            cvt(unsafe {
+                libc::setsockopt(
+                    raw,
+                    libc::SOL_SOCKET,
+                    libc::SO_NOSIGPIPE,
+                    (&raw const one).cast(),
+                    mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            })?;
+        }
+        Ok(Socket { fd })
+    }
+
+    /// Waits for `events` on the socket; the events that happened (none on
+    /// time-out or interruption).
+    fn poll(&self, events: libc::c_short, timeout_ms: Option<u64>) -> io::Result<libc::c_short> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        let timeout = timeout_ms.map_or(-1, |ms| ms.min(i32::MAX as u64) as libc::c_int);
+        // SAFETY: one valid pollfd, and its count.
+        match cvt(unsafe { libc::poll(&raw mut pfd, 1, timeout) }) {
+            Ok(_) => Ok(pfd.revents),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn send(
+        &self,
+        bufs: &[IoSlice<'_>],
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
+        let mut watch_read = true;
+        loop {
+            // SAFETY: an all-zero msghdr is valid (no name, no control data).
+            let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+            // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix;
+            // sendmsg only reads through the pointer.
+            msg.msg_iov = bufs.as_ptr().cast_mut().cast();
+            msg.msg_iovlen = bufs.len() as _;
+            // SAFETY: `msg` points at `bufs`, which outlive the call.
+            match cvt_len(unsafe { libc::sendmsg(self.fd.as_raw_fd(), &raw const msg, SEND_FLAGS) }) {
+                Ok(n) => return Ok(n),
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN) => return Err(peer_gone()),
+                    _ if e.kind() == io::ErrorKind::WouldBlock => {}
+                    _ => return Err(e),
+                },
+            }
+            if wait.expired() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let (events, timeout) = if watch_read {
+                (libc::POLLOUT | libc::POLLIN, millis(wait))
+            } else {
+                // Someone else is reading: look again in a moment.
+                (libc::POLLOUT, Some(millis(wait).map_or(1, |ms| ms.min(1))))
+            };
+            let revents = self.poll(events, timeout)?;
+            watch_read = if watch_read && revents & libc::POLLIN != 0 {
+                on_readable()
+            } else {
+                true
+            };
+        }
+    }
+
+    pub(crate) fn recv(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<usize> {
+        loop {
+            let fd = self.fd.as_raw_fd();
+            // SAFETY: `buf` is writable for its length; recv writes at most
+            // that many bytes and initializes the ones it reports.
+            match cvt_len(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) }) {
+                Ok(n) => return Ok(n),
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    // A peer that died with unread data: the end of the stream.
+                    Some(libc::ECONNRESET) => return Ok(0),
+                    _ if e.kind() == io::ErrorKind::WouldBlock => {}
+                    _ => return Err(e),
+                },
+            }
+            if wait.expired() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.poll(libc::POLLIN, millis(wait))?;
+        }
+    }
+
+    pub(crate) fn handoff(self, cmd: &mut Command) -> io::Result<String> {
+        let st = fstat(self.fd.as_raw_fd())?;
+        let raw = self.fd.as_raw_fd();
+        let fd = self.fd;
+        let keep_open_until_spawned = move || -> io::Result<()> {
+            let raw = fd.as_raw_fd();
+            // SAFETY: fcntl on a descriptor the closure owns.
+            let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
+            // SAFETY: as above.
+            if flags == -1 || unsafe { libc::fcntl(raw, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // SAFETY: the hook runs in the forked child before exec and only
+        // calls fcntl, which is async-signal-safe; it allocates nothing and
+        // takes no lock.
+        unsafe { cmd.pre_exec(keep_open_until_spawned) };
+        Ok(format!("fd={raw},dev={},ino={}", st.st_dev, st.st_ino))
+    }
+
+    pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
+        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
+        let (Some(Some(("fd", fd))), Some(Some(("dev", dev))), Some(Some(("ino", ino))), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(OpenError::malformed(format!(
+                "expected `fd=N,dev=N,ino=N`, found `{payload}`"
+            )));
+        };
+        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
+        let fd: RawFd = fd.parse().map_err(|_| bad("the descriptor"))?;
+        let dev: libc::dev_t = dev.parse().map_err(|_| bad("the device"))?;
+        let ino: libc::ino_t = ino.parse().map_err(|_| bad("the inode"))?;
+        let what = || format!("inherited pipe descriptor {fd}");
+        if fd <= 2 {
+            return Err(OpenError::malformed(format!(
+                "descriptor {fd} is a standard stream"
+            )));
+        }
+        let st = fstat(fd).map_err(|_| OpenError::Gone { what: what() })?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFSOCK || st.st_dev != dev || st.st_ino != ino {
+            return Err(OpenError::Gone {
+                what: format!("{} (descriptor {fd} is open, but it is not that socket)", what()),
+            });
+        }
+        // SAFETY: the descriptor is open and is the very socket the parent
+        // handed over (same device and inode), which this process never
+        // opened itself; transport-core opens each hand-off token once per
+        // process, so nothing else in this process owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket = Socket::setup(fd).map_err(|e| OpenError::io(what(), e))?;
+        socket.check_peer_user().map_err(|e| OpenError::io(what(), e))?;
+        Ok(socket)
+    }
+
+    /// Refuses a socket whose peer runs as another user.
+    fn check_peer_user(&self) -> io::Result<()> {
+        let dup = self.fd.try_clone()?;
+        let stream = uds_local_socket::Stream::from(dup);
+        let creds = stream.peer_creds()?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        match creds.euid() {
+            Some(uid) if uid != me => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("the pipe's peer runs as user {uid}, not as this process's user {me}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat fills `st` when it returns 0.
+    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so `st` is initialized.
+    Ok(unsafe { st.assume_init() })
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}

@@ -1,0 +1,677 @@
+//! Windows: a named pipe connected at creation, handed to a child by
+//! duplicating its handle.
+//!
+//! - The server instance is created through interprocess with a random
+//!   128-bit name, `FILE_FLAG_FIRST_PIPE_INSTANCE`, an instance limit of
+//!   one, `PIPE_REJECT_REMOTE_CLIENTS` and a security descriptor that lets
+//!   only the current user in (`D:P(A;;GA;;;<user SID>)`). This process
+//!   connects the client side at once and checks, with
+//!   `GetNamedPipeClientProcessId`, that the client is itself; a stray
+//!   process that connected first makes it start over with a new name. Once
+//!   connected, the single instance is taken: any other `CreateFile` on the
+//!   name fails with `ERROR_PIPE_BUSY`. Named pipes live in the kernel's
+//!   pipe file system, not on disk, and the name disappears with the last
+//!   handle, so a crash leaves nothing behind.
+//! - Both handles are opened for overlapped I/O: waits honour deadlines
+//!   (`CancelIoEx` at the deadline), and tokio's named-pipe types accept
+//!   them.
+//! - Hand-off: the parent keeps the handle open and writes its process id
+//!   and the handle's value into the token; the child opens the parent with
+//!   `PROCESS_DUP_HANDLE`, duplicates the handle into itself, checks that it
+//!   is a pipe whose server is the process that made the pair, and closes
+//!   the parent's copy (`DUPLICATE_CLOSE_SOURCE`). Nothing is inherited, so
+//!   no other child spawned meanwhile can get it. The cost: if the child
+//!   exits without opening the end, the parent's copy stays open (and the
+//!   other end sees no `Disconnected`) until the parent exits.
+//! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
+//!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
+//!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
+
+use std::{
+    hash::{BuildHasher, RandomState},
+    io::{self, IoSlice},
+    mem::{self, MaybeUninit},
+    num::NonZeroU8,
+    os::windows::io::{
+        AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle, IntoRawHandle, OwnedHandle, RawHandle,
+    },
+    process::Command,
+    ptr,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use interprocess::os::windows::{
+    named_pipe::{PipeListenerOptions, PipeMode, pipe_mode},
+    security_descriptor::SecurityDescriptor,
+};
+use transport_core::{OpenError, Wait};
+use widestring::{U16CString, U16String};
+use windows_sys::Win32::{
+    Foundation::{
+        DUPLICATE_CLOSE_SOURCE, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_BROKEN_PIPE, ERROR_IO_PENDING,
+        ERROR_NO_DATA, ERROR_OPERATION_ABORTED, ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED,
+        ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+        LocalFree, WAIT_OBJECT_0,
+    },
+    Security::{
+        Authorization::ConvertSidToStringSidW, GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser,
+    },
+    Storage::FileSystem::{
+        CreateFileW, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, GetFileType, OPEN_EXISTING, ReadFile,
+        SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
+    },
+    System::{
+        IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
+        Pipes::{ConnectNamedPipe, GetNamedPipeClientProcessId, GetNamedPipeServerProcessId, PeekNamedPipe},
+        Threading::{
+            CreateEventW, GetCurrentProcess, GetCurrentProcessId, INFINITE, OpenProcess, OpenProcessToken,
+            PROCESS_DUP_HANDLE, WaitForSingleObject,
+        },
+    },
+};
+
+use super::millis;
+
+/// The size of each direction's buffer in the pipe.
+const BUFFER: u32 = 64 << 10;
+
+/// One end of a connected named pipe, with an event for each direction's
+/// overlapped operations (reads and writes are each serialized by the
+/// caller, so one event per direction is enough).
+#[derive(Debug)]
+pub(crate) struct Socket {
+    /// Declared first, so it is dropped (and waits) before the handle closes.
+    in_flight: Mutex<Option<InFlight>>,
+    handle: OwnedHandle,
+    read_event: OwnedHandle,
+    write_event: OwnedHandle,
+}
+
+/// The most bytes one write copies and hands to the kernel.
+const MAX_WRITE: usize = 1 << 20;
+
+/// A write the kernel has not finished, with the buffer and `OVERLAPPED` it
+/// uses. Writes are never cancelled: a pipe write cancelled after the
+/// reader took part of it cannot say reliably how much went out. A write
+/// still running at a send's deadline stays here, and the next send (or the
+/// drop) waits for it.
+struct InFlight {
+    handle: HANDLE,
+    ov: Box<OVERLAPPED>,
+    data: Vec<u8>,
+    started: bool,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlight")
+            .field("len", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the raw handles inside (the pipe and its event) are process-wide
+// and may be used from any thread; the buffers are owned.
+unsafe impl Send for InFlight {}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.started {
+            return;
+        }
+        let mut n = 0u32;
+        // SAFETY: waits (bWait = TRUE) until the write that uses `self.ov`
+        // and `self.data` is finished, so neither is freed while in use.
+        unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
+    }
+}
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// Whether `code` means the other end is gone.
+fn is_broken(code: u32) -> bool {
+    matches!(code, ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
+}
+
+fn peer_gone() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the other end of the pipe is closed")
+}
+
+fn event() -> io::Result<OwnedHandle> {
+    // SAFETY: a manual-reset, unsignalled, unnamed event with default
+    // security; CreateEventW returns a new handle or null.
+    let h = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
+    if h.is_null() {
+        return Err(last_error());
+    }
+    // SAFETY: `h` is a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(h) })
+}
+
+/// An overlapped operation in flight. Dropping it cancels the operation and
+/// waits for it to finish, so the buffer and the `OVERLAPPED` it uses are
+/// never freed while the kernel may still touch them.
+struct Pending<'a> {
+    handle: HANDLE,
+    ov: &'a mut OVERLAPPED,
+    done: bool,
+}
+
+impl Pending<'_> {
+    /// Waits for the operation to finish (after cancelling it, if asked);
+    /// the bytes it moved.
+    fn finish(mut self, cancel: bool) -> io::Result<usize> {
+        if cancel {
+            // SAFETY: cancels only the operation that uses `self.ov`.
+            unsafe { CancelIoEx(self.handle, &raw const *self.ov) };
+        }
+        let mut n = 0u32;
+        // SAFETY: `self.ov` is the OVERLAPPED of an operation started on
+        // `self.handle`; waiting (bWait = TRUE) returns once it is finished.
+        let ok = unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
+        self.done = true;
+        if ok != 0 {
+            return Ok(n as usize);
+        }
+        // SAFETY: GetLastError has no preconditions.
+        let code = unsafe { GetLastError() };
+        if code == ERROR_OPERATION_ABORTED {
+            return if n > 0 {
+                Ok(n as usize)
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
+        }
+        Err(io::Error::from_raw_os_error(code as i32))
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut n = 0u32;
+            // SAFETY: as in `finish`: cancel this operation, then wait for it.
+            unsafe {
+                CancelIoEx(self.handle, &raw const *self.ov);
+                GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1);
+            }
+        }
+    }
+}
+
+/// A wait in the units `WaitForSingleObject` takes.
+fn wait_ms(wait: Wait) -> u32 {
+    millis(wait).map_or(INFINITE, |ms| ms.min(u64::from(INFINITE - 1)) as u32)
+}
+
+impl Socket {
+    fn new(handle: OwnedHandle) -> io::Result<Socket> {
+        Ok(Socket {
+            in_flight: Mutex::new(None),
+            handle,
+            read_event: event()?,
+            write_event: event()?,
+        })
+    }
+
+    fn raw(&self) -> HANDLE {
+        self.handle.as_raw_handle()
+    }
+
+    pub(crate) fn pair() -> io::Result<(Socket, Socket)> {
+        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid()?);
+        let mut last = None;
+        for _ in 0..3 {
+            let name = random_name();
+            let sddl = U16CString::from_str(&sddl).map_err(io::Error::other)?;
+            let listener = PipeListenerOptions::new()
+                .path(name.as_str())
+                .mode(PipeMode::Bytes)
+                .instance_limit(NonZeroU8::new(1))
+                .accept_remote(false)
+                .input_buffer_size_hint(BUFFER)
+                .output_buffer_size_hint(BUFFER)
+                .security_descriptor(Some(SecurityDescriptor::deserialize(&sddl)?))
+                .create_duplex::<pipe_mode::Bytes>()?;
+            let server = OwnedHandle::from(listener);
+            match connect_client(&name) {
+                Ok(client) => {
+                    wait_connected(&server)?;
+                    check_client_is_self(&server)?;
+                    return Ok((Socket::new(server)?, Socket::new(client)?));
+                }
+                // A stray client took the only instance first: start over
+                // under a new name; the stray keeps a dead pipe.
+                Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("could not create a private named pipe")))
+    }
+
+    /// Bytes waiting to be read; `None` at the end of the stream.
+    fn available(&self) -> io::Result<Option<u32>> {
+        let mut avail = 0u32;
+        // SAFETY: PeekNamedPipe with no buffer only reports counts.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.raw(),
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                &mut avail,
+                ptr::null_mut(),
+            )
+        };
+        if ok != 0 {
+            return Ok(Some(avail));
+        }
+        // SAFETY: GetLastError has no preconditions.
+        let code = unsafe { GetLastError() };
+        if is_broken(code) {
+            Ok(None)
+        } else {
+            Err(io::Error::from_raw_os_error(code as i32))
+        }
+    }
+
+    /// Waits for the in-flight write `op` as `wait` allows, draining
+    /// incoming bytes meanwhile: the bytes it wrote, or `None` if it is still
+    /// running at the deadline.
+    fn wait_write(
+        &self,
+        op: &InFlight,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<Option<usize>> {
+        let mut watch_read = true;
+        loop {
+            // Wake every millisecond to look for incoming bytes: a blocked
+            // writer must keep draining them.
+            let slice = wait_ms(wait).min(1);
+            // SAFETY: waiting on an event this socket owns.
+            if unsafe { WaitForSingleObject(self.write_event.as_raw_handle(), slice) } == WAIT_OBJECT_0 {
+                let mut n = 0u32;
+                // SAFETY: the operation of `op.ov` has finished (its event is
+                // set); this only collects its result.
+                if unsafe { GetOverlappedResult(self.raw(), &raw const *op.ov, &mut n, 0) } != 0 {
+                    return Ok(Some(n as usize));
+                }
+                // SAFETY: GetLastError has no preconditions.
+                let code = unsafe { GetLastError() };
+                return Err(if is_broken(code) {
+                    peer_gone()
+                } else {
+                    io::Error::from_raw_os_error(code as i32)
+                });
+            }
+            if watch_read {
+                watch_read = match self.available() {
+                    Ok(Some(n)) if n > 0 => on_readable(),
+                    _ => true,
+                };
+            } else {
+                watch_read = true;
+            }
+            if wait.expired() {
+                return Ok(None);
+            }
+        }
+    }
+
+    pub(crate) fn send(
+        &self,
+        bufs: &[IoSlice<'_>],
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
+        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(op) = slot.as_ref() {
+            let finished = self.wait_write(op, wait, on_readable);
+            match finished {
+                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+                Ok(Some(_)) => *slot = None,
+                Err(e) => {
+                    *slot = None;
+                    return Err(e);
+                }
+            }
+        }
+        // The write owns a copy of (at most MAX_WRITE of) the bytes, so it
+        // can outlive this call instead of being cancelled at the deadline.
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(MAX_WRITE);
+        let mut data = Vec::with_capacity(total);
+        for b in bufs {
+            let room = total - data.len();
+            data.extend_from_slice(&b[..b.len().min(room)]);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let len = data.len();
+        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+        let mut ov: Box<OVERLAPPED> = Box::new(unsafe { mem::zeroed() });
+        ov.hEvent = self.write_event.as_raw_handle();
+        let mut op = InFlight {
+            handle: self.raw(),
+            ov,
+            data,
+            started: true,
+        };
+        // SAFETY: the buffer and OVERLAPPED belong to `op`, which waits for
+        // the write to finish before it frees them (see `InFlight`).
+        let ok = unsafe {
+            WriteFile(
+                self.raw(),
+                op.data.as_ptr(),
+                len as u32,
+                ptr::null_mut(),
+                &raw mut *op.ov,
+            )
+        };
+        if ok == 0 {
+            // SAFETY: GetLastError has no preconditions.
+            let code = unsafe { GetLastError() };
+            if code != ERROR_IO_PENDING {
+                // The write never started: nothing for `op` to wait for.
+                op.started = false;
+                return Err(if is_broken(code) {
+                    peer_gone()
+                } else {
+                    io::Error::from_raw_os_error(code as i32)
+                });
+            }
+        }
+        match self.wait_write(&op, wait, on_readable) {
+            Ok(Some(n)) => Ok(n),
+            // Still running: the kernel has the bytes; the next send (or the
+            // socket's drop) waits for it to finish.
+            Ok(None) => {
+                *slot = Some(op);
+                Ok(len)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn recv(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<usize> {
+        let len = match self.available()? {
+            None => return Ok(0),
+            Some(0) if wait.expired() => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(0) => buf.len(),
+            Some(n) => buf.len().min(n as usize),
+        };
+        let len = len.min(u32::MAX as usize) as u32;
+        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+        let mut ov: OVERLAPPED = unsafe { mem::zeroed() };
+        ov.hEvent = self.read_event.as_raw_handle();
+        // SAFETY: `buf` is writable for `len` bytes, and it and `ov` outlive
+        // the operation: `Pending` waits for it before either is dropped.
+        let ok = unsafe { ReadFile(self.raw(), buf.as_mut_ptr().cast(), len, ptr::null_mut(), &mut ov) };
+        // SAFETY: GetLastError has no preconditions.
+        let code = if ok != 0 { 0 } else { unsafe { GetLastError() } };
+        if ok == 0 && code != ERROR_IO_PENDING {
+            return if is_broken(code) {
+                Ok(0)
+            } else {
+                Err(io::Error::from_raw_os_error(code as i32))
+            };
+        }
+        let pending = Pending {
+            handle: self.raw(),
+            ov: &mut ov,
+            done: false,
+        };
+        // SAFETY: waiting on an event this socket owns.
+        let finished = ok != 0
+            || unsafe { WaitForSingleObject(self.read_event.as_raw_handle(), wait_ms(wait)) }
+                == WAIT_OBJECT_0;
+        match pending.finish(!finished) {
+            Err(e) if e.raw_os_error().is_some_and(|c| is_broken(c as u32)) => Ok(0),
+            other => other,
+        }
+    }
+
+    pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {
+        // Finish any write before the handle changes hands.
+        drop(
+            self.in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let mut server = 0u32;
+        // SAFETY: queries a pipe handle this socket owns.
+        if unsafe { GetNamedPipeServerProcessId(self.raw(), &mut server) } == 0 {
+            return Err(last_error());
+        }
+        // SAFETY: GetCurrentProcessId has no preconditions.
+        let pid = unsafe { GetCurrentProcessId() };
+        // The handle stays open in this process until the child takes it.
+        let raw = self.handle.into_raw_handle();
+        Ok(format!("pid={pid},handle={},server={server}", raw as usize))
+    }
+
+    pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
+        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
+        let (Some(Some(("pid", pid))), Some(Some(("handle", handle))), Some(Some(("server", server))), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(OpenError::malformed(format!(
+                "expected `pid=N,handle=N,server=N`, found `{payload}`"
+            )));
+        };
+        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
+        let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
+        let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
+        let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
+        let what = || format!("pipe handle {handle:#x} of process {pid}");
+
+        // SAFETY: OpenProcess returns a new handle or null.
+        let parent = unsafe { OpenProcess(PROCESS_DUP_HANDLE, 0, pid) };
+        if parent.is_null() {
+            return Err(OpenError::io(
+                format!("process {pid}, which handed over the pipe"),
+                last_error(),
+            ));
+        }
+        // SAFETY: `parent` is a new handle that nothing else owns.
+        let parent = unsafe { OwnedHandle::from_raw_handle(parent) };
+        let source = handle as HANDLE;
+        let mut dup: HANDLE = ptr::null_mut();
+        // SAFETY: duplicates a handle of `parent` into this process; `dup`
+        // receives the new handle.
+        let ok = unsafe {
+            DuplicateHandle(
+                parent.as_raw_handle(),
+                source,
+                GetCurrentProcess(),
+                &mut dup,
+                0,
+                0,
+                DUPLICATE_SAME_ACCESS,
+            )
+        };
+        if ok == 0 {
+            return Err(OpenError::Gone { what: what() });
+        }
+        // SAFETY: `dup` is a new handle in this process that nothing else owns.
+        let dup = unsafe { OwnedHandle::from_raw_handle(dup) };
+        let mut found = 0u32;
+        // SAFETY: queries on a handle this function owns.
+        let is_that_pipe = unsafe {
+            GetFileType(dup.as_raw_handle()) == FILE_TYPE_PIPE
+                && GetNamedPipeServerProcessId(dup.as_raw_handle(), &mut found) != 0
+                && found == server
+        };
+        if !is_that_pipe {
+            return Err(OpenError::Gone {
+                what: format!("{} (the handle is open, but it is not that pipe)", what()),
+            });
+        }
+        // Now close the parent's copy, so the pipe has exactly two ends: move
+        // it here with DUPLICATE_CLOSE_SOURCE and close the extra copy.
+        let mut extra: HANDLE = ptr::null_mut();
+        // SAFETY: moves `source` out of `parent` into `extra`, which is then
+        // owned here and closed on drop.
+        let moved = unsafe {
+            DuplicateHandle(
+                parent.as_raw_handle(),
+                source,
+                GetCurrentProcess(),
+                &mut extra,
+                0,
+                0,
+                DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS,
+            )
+        };
+        if moved != 0 {
+            // SAFETY: `extra` is a new handle that nothing else owns.
+            drop(unsafe { OwnedHandle::from_raw_handle(extra) });
+        }
+        Socket::new(dup).map_err(|e| OpenError::io(what(), e))
+    }
+}
+
+/// `\\.\pipe\transport-pipe-<pid>-<128 random bits>`.
+fn random_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // `RandomState` is seeded from the operating system's random source.
+    let a = RandomState::new().hash_one(n);
+    let b = RandomState::new().hash_one(!n);
+    // SAFETY: GetCurrentProcessId has no preconditions.
+    let pid = unsafe { GetCurrentProcessId() };
+    format!(r"\\.\pipe\transport-pipe-{pid}-{a:016x}{b:016x}")
+}
+
+/// Opens the client side of pipe `name`, for overlapped I/O, without
+/// letting the server impersonate this process beyond identification.
+fn connect_client(name: &str) -> io::Result<OwnedHandle> {
+    let wide = U16CString::from_str(name).map_err(io::Error::other)?;
+    // SAFETY: `wide` is a NUL-terminated path; CreateFileW returns a new
+    // handle or INVALID_HANDLE_VALUE.
+    let h = unsafe {
+        CreateFileW(
+            wide.as_ptr(),
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+            ptr::null_mut(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        return Err(last_error());
+    }
+    // SAFETY: `h` is a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(h) })
+}
+
+/// Completes the server side's connection (the client is already there).
+fn wait_connected(server: &OwnedHandle) -> io::Result<()> {
+    let ev = event()?;
+    // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+    let mut ov: OVERLAPPED = unsafe { mem::zeroed() };
+    ov.hEvent = ev.as_raw_handle();
+    // SAFETY: `ov` outlives the operation: `Pending` waits for it.
+    let ok = unsafe { ConnectNamedPipe(server.as_raw_handle(), &mut ov) };
+    // SAFETY: GetLastError has no preconditions.
+    let code = if ok != 0 { 0 } else { unsafe { GetLastError() } };
+    match code {
+        0 | ERROR_PIPE_CONNECTED => Ok(()),
+        ERROR_IO_PENDING => Pending {
+            handle: server.as_raw_handle(),
+            ov: &mut ov,
+            done: false,
+        }
+        .finish(false)
+        .map(drop),
+        _ => Err(io::Error::from_raw_os_error(code as i32)),
+    }
+}
+
+fn check_client_is_self(server: &OwnedHandle) -> io::Result<()> {
+    let mut client = 0u32;
+    // SAFETY: queries a pipe handle the caller owns.
+    if unsafe { GetNamedPipeClientProcessId(server.as_raw_handle(), &mut client) } == 0 {
+        return Err(last_error());
+    }
+    // SAFETY: GetCurrentProcessId has no preconditions.
+    let me = unsafe { GetCurrentProcessId() };
+    if client != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("process {client} connected to the private pipe before its creator"),
+        ));
+    }
+    Ok(())
+}
+
+/// The current user's SID in string form (`S-1-5-21-...`).
+fn current_user_sid() -> io::Result<String> {
+    let mut token: HANDLE = ptr::null_mut();
+    // SAFETY: opens this process's token for querying; `token` receives it.
+    if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+        return Err(last_error());
+    }
+    // SAFETY: `token` is a new handle that nothing else owns.
+    let token = unsafe { OwnedHandle::from_raw_handle(token) };
+    let mut len = 0u32;
+    // SAFETY: a size query with no buffer; it fails and sets `len`.
+    unsafe { GetTokenInformation(token.as_raw_handle(), TokenUser, ptr::null_mut(), 0, &mut len) };
+    // u64 words: TOKEN_USER holds pointers and needs their alignment.
+    let mut buf = vec![0u64; (len as usize).div_ceil(8).max(1)];
+    // SAFETY: `buf` has room for `len` bytes.
+    if unsafe {
+        GetTokenInformation(
+            token.as_raw_handle(),
+            TokenUser,
+            buf.as_mut_ptr().cast(),
+            len,
+            &mut len,
+        )
+    } == 0
+    {
+        return Err(last_error());
+    }
+    // SAFETY: GetTokenInformation wrote a TOKEN_USER at the start of `buf`,
+    // which is aligned for it.
+    let sid = unsafe { (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid };
+    let mut text: *mut u16 = ptr::null_mut();
+    // SAFETY: `sid` points into `buf`, alive here; `text` receives a
+    // LocalAlloc'd NUL-terminated string.
+    if unsafe { ConvertSidToStringSidW(sid, &mut text) } == 0 {
+        return Err(last_error());
+    }
+    let mut n = 0;
+    // SAFETY: `text` is NUL-terminated; read up to the NUL, then free it
+    // once, as ConvertSidToStringSidW documents.
+    let s = unsafe {
+        while *text.add(n) != 0 {
+            n += 1;
+        }
+        let s = U16String::from_ptr(text, n).to_string_lossy();
+        LocalFree(text.cast());
+        s
+    };
+    Ok(s)
+}
+
+impl AsHandle for Socket {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.handle.as_handle()
+    }
+}
+
+impl AsRawHandle for Socket {
+    fn as_raw_handle(&self) -> RawHandle {
+        self.handle.as_raw_handle()
+    }
+}
