@@ -155,6 +155,25 @@ impl Participant {
             .is_ok()
     }
 
+    /// Whether this is an active entry of `me`.
+    pub(crate) fn is_active_of(&self, me: Identity) -> bool {
+        self.state().0 == State::Active
+            && self.pid.load(Ordering::Relaxed) == me.pid
+            && self.start.load(Ordering::Relaxed) == me.start
+    }
+
+    /// Whether this is a pending entry held by `me` whose child never
+    /// started (no pid recorded): on Unix the pid is recorded before the
+    /// child runs, so its `Command` was never spawned.
+    pub(crate) fn is_unspawned_hand_off_of(&self, me: Identity) -> Option<(State, u32)> {
+        let st = self.state();
+        let unspawned = st.0 == State::Pending
+            && self.child_pid.load(Ordering::Acquire) == 0
+            && self.holder_pid.load(Ordering::Relaxed) == me.pid
+            && self.holder_start.load(Ordering::Relaxed) == me.start;
+        unspawned.then_some(st)
+    }
+
     /// The word a child writes its process id to (see
     /// `sys::record_child_pid`).
     pub(crate) fn child_pid_slot(&self) -> &AtomicU32 {

@@ -50,7 +50,6 @@ pub(crate) enum Kind {
     /// A channel ring.
     Channel = 1,
     /// Shared state (values, arrays, locks).
-    #[allow(dead_code)] // used by the shared state types (next commit)
     State = 2,
 }
 
@@ -233,11 +232,26 @@ impl Segment {
     /// Whether entry `index` still belongs to the participant with `nonce`
     /// and that participant is alive.
     pub(crate) fn participant_alive(&self, index: usize, nonce: u32) -> bool {
+        self.participant_alive_masked(index, nonce, u32::MAX)
+    }
+
+    /// As [`participant_alive`](Self::participant_alive), comparing only the
+    /// nonce bits in `mask`.
+    pub(crate) fn participant_alive_masked(&self, index: usize, nonce: u32, mask: u32) -> bool {
         let Some(p) = self.header().participants.get(index) else {
             return false;
         };
         let (state, n) = p.state();
-        state != State::Free && n == nonce && p.is_alive()
+        state != State::Free && n & mask == nonce & mask && p.is_alive()
+    }
+
+    /// Whether any entry belongs to a participant that died without
+    /// leaving.
+    pub(crate) fn any_dead(&self) -> bool {
+        self.header()
+            .participants
+            .iter()
+            .any(|p| matches!(p.state().0, State::Active | State::Pending) && !p.is_alive())
     }
 
     fn participant(&self, index: usize) -> &Participant {
@@ -247,6 +261,17 @@ impl Segment {
     /// Leaves entry `index`; the last live participant removes the name.
     fn leave(&self, index: usize, nonce: u32) {
         self.participant(index).free_if((State::Active, nonce));
+        let me = Identity::current();
+        if sys::RECORDS_CHILD_PID && !self.header().participants.iter().any(|p| p.is_active_of(me)) {
+            // This process is leaving the segment: its hand-offs to commands
+            // that were never spawned would keep the segment alive as long
+            // as the process lives.
+            for p in &self.header().participants {
+                if let Some(st) = p.is_unspawned_hand_off_of(me) {
+                    p.free_if(st);
+                }
+            }
+        }
         if !self.header().any_alive() {
             self.backing.unlink_on_drop();
             sys::unregister(self.name());
@@ -391,7 +416,6 @@ impl Attachment {
 
     /// Reserves a pending entry in `role` for the child that `cmd` will
     /// spawn, and returns its token.
-    #[allow(dead_code)] // used by the shared state types (next commit)
     pub(crate) fn reserve(&self, role: u32, cmd: &mut Command) -> Result<Token, SegmentError> {
         let (index, nonce) = Self::take_entry(&self.segment, role, Identity::current(), State::Pending)?;
         let slot: *const AtomicU32 = self.segment.participant(index).child_pid_slot();

@@ -9,6 +9,9 @@ use std::{
     },
 };
 
+/// Whether `record_child_pid` records the child's pid before it runs.
+pub(crate) const RECORDS_CHILD_PID: bool = true;
+
 /// Makes the child that `cmd` spawns store its process id into `slot`
 /// (a word in a shared segment) before it runs the new program. `keep`
 /// holds the mapping alive as long as `cmd` lives.

@@ -53,3 +53,6 @@ pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     _slot: *const AtomicU32,
 ) {
 }
+
+/// Whether `record_child_pid` records the child's pid before it runs.
+pub(crate) const RECORDS_CHILD_PID: bool = false;
