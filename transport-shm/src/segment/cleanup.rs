@@ -10,6 +10,17 @@ use super::{
 };
 use crate::{liveness::Identity, sys};
 
+/// The names of the shared memory segments of this crate that exist now
+/// (of any process of this user), for diagnostics and leak checks.
+///
+/// # Errors
+/// When they cannot be listed (see [`cleanup_stale`]).
+pub fn list_segments() -> io::Result<Vec<String>> {
+    let mut names = sys::list_segments(name::PREFIX)?;
+    names.sort();
+    Ok(names)
+}
+
 /// Removes the segments of this crate (of any process of this user) whose
 /// participants are all dead, and returns how many it removed.
 ///

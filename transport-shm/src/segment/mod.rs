@@ -37,7 +37,7 @@ use std::{
     time::Duration,
 };
 
-pub use cleanup::cleanup_stale;
+pub use cleanup::{cleanup_stale, list_segments};
 
 use crate::{error::SegmentError, liveness::Identity, sys};
 use backing::{Backing, BackingError};
