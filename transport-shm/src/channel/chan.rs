@@ -6,7 +6,7 @@ use std::{
     hint,
     sync::{
         Arc,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -62,6 +62,7 @@ impl Chan {
         chan.lane(0)
             .owner
             .store(owner_word(att.index(), att.nonce()), Ordering::Release);
+        chan.prefault(0);
         Ok((Arc::new(chan), att))
     }
 
@@ -89,6 +90,18 @@ impl Chan {
         }
         let busy = h.flags.load(Ordering::Relaxed) & FLAG_BUSY_POLL != 0;
         Ok(Arc::new(Chan { seg, geo, busy }))
+    }
+
+    /// Touches the buffer pages of lane `i`, so the first messages do not
+    /// pay a page fault each.
+    fn prefault(&self, i: usize) {
+        let data = self.lane_data(i);
+        for off in (0..self.geo.watermark).step_by(4096) {
+            // SAFETY: `off` is below the watermark, inside the lane; nobody
+            // else uses the new segment yet, and an atomic store is a
+            // well-defined write to shared memory.
+            unsafe { (*(data.add(off) as *const AtomicU8)).store(0, Ordering::Relaxed) };
+        }
     }
 
     /// The channel header.
