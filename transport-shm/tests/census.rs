@@ -32,6 +32,20 @@ fn segments_now() -> BTreeSet<String> {
     listed
 }
 
+/// On Windows, backing files of unlinked segments count too: after a
+/// cleanup none may remain. Elsewhere unlinking leaves nothing.
+fn assert_no_unlinked_leftovers() {
+    let _ = cleanup_stale();
+    if cfg!(windows) {
+        let dir = std::env::temp_dir().join("shared_memory-rs");
+        let files: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        let unlinked: Vec<&String> = files.iter().filter(|f| f.starts_with("tshm_")).collect();
+        assert!(unlinked.is_empty(), "backing files remain: {unlinked:?}");
+    }
+}
+
 /// The newest build of test binary `name` next to this one.
 fn sibling_test_binary(name: &str) -> PathBuf {
     let me = std::env::current_exe().expect("own path");
@@ -79,6 +93,7 @@ fn steps(h: &Harness) {
             run_suite("conformance");
             run_suite("shared_state");
             assert_eq!(segments_now(), before, "segments left by the test suites");
+            assert_no_unlinked_leftovers();
 
             // 1,000 create/drop cycles.
             let config = ShmConfig::bounded(4).max_message_size(1024).buffer_bytes(4096);
@@ -128,6 +143,7 @@ fn steps(h: &Harness) {
             );
             drop(v);
             assert_eq!(segments_now(), before);
+            assert_no_unlinked_leftovers();
         }
         Role::Child("owner") => {
             let v = SharedValue::new(1u32).expect("value");

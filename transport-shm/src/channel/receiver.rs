@@ -235,3 +235,74 @@ impl Handoff for ShmReceiver {
         Ok(ShmReceiver::new(chan, att, untrusted))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use transport_core::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
+
+    use crate::{ShmConfig, channel::raw_channel};
+
+    fn small() -> ShmConfig {
+        ShmConfig::bounded(8).max_message_size(256).buffer_bytes(4096)
+    }
+
+    #[test]
+    fn frames_released_out_of_order_free_the_ring() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        // Many laps of the ring, holding two frames at a time and dropping
+        // the newer first.
+        for i in 0..2000u32 {
+            tx.send_bytes(&i.to_le_bytes(), Wait::Never).unwrap();
+            tx.send_bytes(&(i + 1).to_le_bytes(), Wait::Never).unwrap();
+            let a = rx.recv_frame(Wait::Never).unwrap();
+            let b = rx.recv_frame(Wait::Never).unwrap();
+            assert_eq!(a.bytes(), i.to_le_bytes());
+            assert_eq!(b.bytes(), (i + 1).to_le_bytes());
+            drop(b);
+            drop(a);
+        }
+        assert!(matches!(rx.recv_frame(Wait::Never), Err(RawRecvError::NotReady)));
+    }
+
+    #[test]
+    fn a_corrupt_record_header_is_malformed_not_ub() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        tx.send_bytes(b"first", Wait::Never).unwrap();
+        // A buggy producer writes a length past the limit into its record.
+        rx.rx.chan.record_header(0, 0).store(1 << 40, Ordering::Relaxed);
+        match rx.recv_frame(Wait::Never) {
+            Err(RawRecvError::Malformed(e)) => assert!(e.reason().contains("record header")),
+            other => panic!("expected a malformed frame, got {other:?}"),
+        }
+        // The channel stays usable.
+        tx.send_bytes(b"second", Wait::Never).unwrap();
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), b"second");
+    }
+
+    #[test]
+    fn untrusted_frames_are_copies() {
+        let (tx, rx) = raw_channel(&small().untrusted(true)).unwrap();
+        tx.send_bytes(b"copy me", Wait::Never).unwrap();
+        let f = rx.recv_frame(Wait::Never).unwrap();
+        assert!(!f.is_in_place());
+        assert_eq!(f.bytes(), b"copy me");
+    }
+
+    #[test]
+    fn full_then_disconnected() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        let mut sent = 0;
+        while tx.send_bytes(&[1; 100], Wait::Never).is_ok() {
+            sent += 1;
+            assert!(sent <= 8, "capacity 8 was not enforced");
+        }
+        assert!(rx.wait_ready(Wait::Never));
+        drop(rx);
+        assert!(matches!(
+            tx.send_bytes(b"x", Wait::Never),
+            Err(transport_core::RawSendError::Disconnected)
+        ));
+    }
+}

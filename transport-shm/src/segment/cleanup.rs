@@ -33,6 +33,7 @@ pub fn list_segments() -> io::Result<Vec<String>> {
 /// When the segments cannot be listed (on macOS, the registry directory in
 /// the temporary directory cannot be read or created).
 pub fn cleanup_stale() -> io::Result<usize> {
+    sys::sweep_unlinked(name::PREFIX);
     let mut removed = 0;
     for name in sys::list_segments(name::PREFIX)? {
         if is_stale(&name) {

@@ -56,3 +56,6 @@ pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
 
 /// Whether `record_child_pid` records the child's pid before it runs.
 pub(crate) const RECORDS_CHILD_PID: bool = false;
+
+/// Nothing is left behind by unlinking here.
+pub(crate) fn sweep_unlinked(_prefix: &str) {}

@@ -185,6 +185,27 @@ pub(crate) fn list_segments(prefix: &str) -> io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// Removes the backing files the `shared_memory` crate renamed to
+/// `<name>_deleted` when their segment was unlinked. It opens them with
+/// `FILE_FLAG_DELETE_ON_CLOSE` so Windows deletes them with their last
+/// handle, but Wine (at least 8.0) never does; a file still mapped by a
+/// process stays until it is closed (the name was unlinked already, so
+/// nobody can open it again). Best effort.
+pub(crate) fn sweep_unlinked(prefix: &str) {
+    let dir = std::env::temp_dir().join("shared_memory-rs");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if let Some(name) = name.to_str() {
+            if name.starts_with(prefix) && name.ends_with("_deleted") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 /// The backing files are the registry: nothing to do.
 pub(crate) fn register(_name: &str) -> io::Result<()> {
     Ok(())
