@@ -109,6 +109,9 @@ pub(crate) fn register(_name: &str) -> io::Result<()> {
 /// See [`register`].
 pub(crate) fn unregister(_name: &str) {}
 
+/// Nothing is left behind by unlinking here.
+pub(crate) fn sweep_unlinked(_prefix: &str) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +130,3 @@ mod tests {
         assert!(current_start().is_some());
     }
 }
-
-/// Nothing is left behind by unlinking here.
-pub(crate) fn sweep_unlinked(_prefix: &str) {}
