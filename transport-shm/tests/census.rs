@@ -71,11 +71,18 @@ fn sibling_test_binary(name: &str) -> PathBuf {
 }
 
 fn run_suite(name: &str) {
-    let status = Command::new(sibling_test_binary(name))
+    // Output is captured (and shown on failure) so test runners that count
+    // result lines do not count these tests twice.
+    let out = Command::new(sibling_test_binary(name))
         .args(["--test-threads=2", "-q"])
-        .status()
+        .output()
         .expect("running a test binary");
-    assert!(status.success(), "the `{name}` tests failed");
+    assert!(
+        out.status.success(),
+        "the `{name}` tests failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
