@@ -24,6 +24,21 @@
 //! assert_eq!(msg.as_str(), "hello");
 //! ```
 //!
+//! # Lifecycle of segments
+//! - A segment is created exclusively (`O_EXCL`), readable and writable by
+//!   its user only (mode 0600 on Unix), under a fresh name of at most 27
+//!   bytes (`/tshm_<pid>_<counter><random>`, within macOS's 31-byte limit).
+//! - Every process that uses it is a *participant*, recorded in the segment
+//!   with its process id and start time (so a recycled pid is not mistaken
+//!   for the dead process). An end handed to a child is *pending* until the
+//!   child opens it, kept alive by the child (its pid is recorded before
+//!   `exec` on Unix) or, on Windows, by the process that handed it over.
+//! - The last live participant to leave removes the name. A process killed
+//!   with `SIGKILL` leaves a dead entry: the survivors remove the segment when
+//!   they drop their handles, and a segment whose participants all died is
+//!   *stale*: [`cleanup_stale`] removes it, and every segment creation calls
+//!   it first. [`list_segments`] shows what exists.
+//!
 //! Every type moves to child processes with
 //! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) and opens
 //! there with [`from_env`](transport_core::from_env); see `examples/`.
