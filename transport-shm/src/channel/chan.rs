@@ -1,0 +1,304 @@
+//! The channel as both ends see it: the segment, its geometry, and the
+//! waiting and liveness logic they share.
+
+use std::{
+    cell::Cell,
+    hint,
+    sync::{
+        Arc,
+        atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use transport_core::Wait;
+
+use super::{
+    config::{ShmConfig, WaitMode},
+    layout::{ChannelHeader, FLAG_BUSY_POLL, Geometry, LaneCtl, ROLE_RECEIVER, ROLE_SENDER},
+};
+use crate::{
+    error::SegmentError,
+    segment::{Attachment, Kind, Segment},
+};
+
+/// How often a waiting end re-checks that its peers are alive.
+pub const LIVENESS_PERIOD: Duration = Duration::from_millis(50);
+/// How long a blocking-mode end spins before it sleeps.
+const SPIN_TIME: Duration = Duration::from_micros(30);
+
+/// A mapped channel.
+#[derive(Debug)]
+pub(crate) struct Chan {
+    pub(crate) seg: Arc<Segment>,
+    pub(crate) geo: Geometry,
+    pub(crate) busy: bool,
+}
+
+impl Chan {
+    /// Creates a channel's segment; the creator is its first sender, on
+    /// lane 0.
+    pub(crate) fn create(cfg: &ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError> {
+        let lanes = cfg.max_producers.max(1);
+        let capacity = cfg.capacity.map_or(0, |c| c as u64);
+        let geo = Geometry::new(lanes, cfg.buffer_bytes, cfg.max_message_size, capacity)?;
+        let payload = geo
+            .payload_len()
+            .ok_or(SegmentError::TooLarge { size: usize::MAX })?;
+        let att = Segment::create(Kind::Channel, payload, ROLE_SENDER)?;
+        let chan = Chan {
+            seg: Arc::clone(att.segment()),
+            geo,
+            busy: cfg.wait_mode == WaitMode::BusyPoll,
+        };
+        let h = chan.header();
+        h.lanes.store(lanes as u32, Ordering::Relaxed);
+        h.flags
+            .store(if chan.busy { FLAG_BUSY_POLL } else { 0 }, Ordering::Relaxed);
+        h.lane_bytes.store(geo.lane_bytes as u64, Ordering::Relaxed);
+        h.watermark.store(geo.watermark as u64, Ordering::Relaxed);
+        h.limit.store(geo.limit as u64, Ordering::Relaxed);
+        h.capacity.store(capacity, Ordering::Relaxed);
+        chan.lane(0)
+            .owner
+            .store(owner_word(att.index(), att.nonce()), Ordering::Release);
+        chan.prefault(0);
+        Ok((Arc::new(chan), att))
+    }
+
+    /// Maps the channel of an opened segment, checking its geometry.
+    pub(crate) fn open(seg: Arc<Segment>) -> Result<Arc<Chan>, SegmentError> {
+        let invalid = |reason: &str| SegmentError::Invalid {
+            name: seg.name().into(),
+            reason: reason.into(),
+        };
+        if seg.payload_len() < Geometry::ctl_offset() {
+            return Err(invalid("it is too small for a channel"));
+        }
+        // SAFETY: the payload holds at least a ChannelHeader (checked above),
+        // is page-aligned, and the header is all atomics.
+        let h = unsafe { &*(seg.payload() as *const ChannelHeader) };
+        let geo = Geometry {
+            lanes: h.lanes.load(Ordering::Relaxed) as usize,
+            lane_bytes: h.lane_bytes.load(Ordering::Relaxed) as usize,
+            watermark: h.watermark.load(Ordering::Relaxed) as usize,
+            limit: h.limit.load(Ordering::Relaxed) as usize,
+            capacity: h.capacity.load(Ordering::Relaxed),
+        };
+        if !geo.fits(seg.payload_len()) {
+            return Err(invalid("its channel geometry is inconsistent"));
+        }
+        let busy = h.flags.load(Ordering::Relaxed) & FLAG_BUSY_POLL != 0;
+        Ok(Arc::new(Chan { seg, geo, busy }))
+    }
+
+    /// Touches the buffer pages of lane `i`, so the first messages do not
+    /// pay a page fault each.
+    fn prefault(&self, i: usize) {
+        let data = self.lane_data(i);
+        for off in (0..self.geo.watermark).step_by(4096) {
+            // SAFETY: `off` is below the watermark, inside the lane; nobody
+            // else uses the new segment yet, and an atomic store is a
+            // well-defined write to shared memory.
+            unsafe { (*(data.add(off) as *const AtomicU8)).store(0, Ordering::Relaxed) };
+        }
+    }
+
+    /// The channel header.
+    pub(crate) fn header(&self) -> &ChannelHeader {
+        // SAFETY: checked to fit in `create`/`open`; all atomics.
+        unsafe { &*(self.seg.payload() as *const ChannelHeader) }
+    }
+
+    /// Lane `i`'s control block.
+    pub(crate) fn lane(&self, i: usize) -> &LaneCtl {
+        assert!(i < self.geo.lanes, "lane {i} out of range");
+        // SAFETY: `geo.fits` guarantees `lanes` control blocks after the
+        // header, 128-aligned, inside the payload; all atomics.
+        unsafe { &*(self.seg.payload().add(Geometry::ctl_offset()) as *const LaneCtl).add(i) }
+    }
+
+    /// Lane `i`'s first data byte.
+    pub(crate) fn lane_data(&self, i: usize) -> *mut u8 {
+        assert!(i < self.geo.lanes, "lane {i} out of range");
+        // SAFETY: `geo.fits` guarantees `lanes × lane_bytes` data bytes from
+        // `data_offset` inside the payload.
+        unsafe {
+            self.seg
+                .payload()
+                .add(self.geo.data_offset() + i * self.geo.lane_bytes)
+        }
+    }
+
+    /// The record header word at byte `off` of lane `i`.
+    pub(crate) fn record_header(&self, i: usize, off: usize) -> &AtomicU64 {
+        debug_assert!(off % 16 == 0 && off + 8 <= self.geo.lane_bytes);
+        // SAFETY: `off` is 16-aligned and within the lane (callers keep
+        // offsets below `lane_bytes`, a multiple of 4096).
+        unsafe { &*(self.lane_data(i).add(off) as *const AtomicU64) }
+    }
+
+    /// Whether lane `i`'s owner word names a live participant.
+    pub(crate) fn owner_alive(&self, owner: u64) -> bool {
+        owner != 0
+            && self
+                .seg
+                .participant_alive((owner as u32 as usize).wrapping_sub(1), (owner >> 32) as u32)
+    }
+
+    /// Takes a free lane (or one whose producer is gone) for participant
+    /// `index` with `nonce`.
+    pub(crate) fn claim_lane(&self, index: usize, nonce: u32) -> Option<usize> {
+        let me = owner_word(index, nonce);
+        (0..self.geo.lanes).find(|&i| {
+            let lane = self.lane(i);
+            let cur = lane.owner.load(Ordering::Acquire);
+            (cur == 0 || !self.owner_alive(cur))
+                && lane
+                    .owner
+                    .compare_exchange(cur, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+        })
+    }
+
+    /// The lane owned by participant `index` with `nonce`.
+    pub(crate) fn find_lane(&self, index: usize, nonce: u32) -> Option<usize> {
+        let me = owner_word(index, nonce);
+        (0..self.geo.lanes).find(|&i| self.lane(i).owner.load(Ordering::Acquire) == me)
+    }
+
+    /// Tells waiters that a participant left: they re-check who is alive.
+    pub(crate) fn depart(&self) {
+        let h = self.header();
+        h.departures.fetch_add(1, Ordering::SeqCst);
+        h.data_seq.fetch_add(1, Ordering::SeqCst);
+        self.seg.wake(&h.data_seq, true);
+        for i in 0..self.geo.lanes {
+            let lane = self.lane(i);
+            lane.space_seq.fetch_add(1, Ordering::SeqCst);
+            self.seg.wake(&lane.space_seq, true);
+        }
+    }
+
+    /// Waits as `wait` allows until `poll` gives a result, spinning first
+    /// (only spinning in busy-poll mode), then sleeping on `word` with
+    /// `sleepers` counting the sleepers. `None` when the wait ran out.
+    pub(crate) fn wait_for<R>(
+        &self,
+        word: &AtomicU32,
+        sleepers: &AtomicU32,
+        wait: Wait,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        if let Some(r) = poll() {
+            return Some(r);
+        }
+        let deadline = match wait {
+            Wait::Never => return None,
+            Wait::Until(d) => Some(d),
+            Wait::Forever => None,
+        };
+        let start = Instant::now();
+        let mut round = 0u32;
+        loop {
+            for _ in 0..16 {
+                hint::spin_loop();
+            }
+            if let Some(r) = poll() {
+                return Some(r);
+            }
+            round = round.wrapping_add(1);
+            if round % 64 == 0 {
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    return None;
+                }
+                if !self.busy && now - start >= SPIN_TIME {
+                    break;
+                }
+            }
+        }
+        loop {
+            let seq = word.load(Ordering::SeqCst);
+            sleepers.fetch_add(1, Ordering::SeqCst);
+            if let Some(r) = poll() {
+                sleepers.fetch_sub(1, Ordering::SeqCst);
+                return Some(r);
+            }
+            let timeout = match deadline {
+                None => LIVENESS_PERIOD,
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        sleepers.fetch_sub(1, Ordering::SeqCst);
+                        return None;
+                    }
+                    (d - now).min(LIVENESS_PERIOD)
+                }
+            };
+            self.seg.wait(word, seq, Some(timeout));
+            sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A lane owner word.
+pub(crate) fn owner_word(index: usize, nonce: u32) -> u64 {
+    (u64::from(nonce) << 32) | (index as u64 + 1)
+}
+
+/// Watches whether the other side of a channel is still there, without a
+/// system call on the fast path: it re-checks when a participant left in an
+/// orderly way (a counter in the header) or every [`LIVENESS_PERIOD`] (for
+/// participants that were killed).
+#[derive(Debug)]
+pub(crate) struct Monitor {
+    role: u32,
+    departures: Cell<u32>,
+    checked: Cell<Option<Instant>>,
+    gone: Cell<bool>,
+}
+
+impl Monitor {
+    /// Watches the participants in `role`.
+    pub(crate) fn new(role: u32) -> Monitor {
+        Monitor {
+            role,
+            departures: Cell::new(u32::MAX),
+            checked: Cell::new(None),
+            gone: Cell::new(false),
+        }
+    }
+
+    /// Watches the receivers.
+    pub(crate) fn receivers() -> Monitor {
+        Monitor::new(ROLE_RECEIVER)
+    }
+
+    /// Watches the senders.
+    pub(crate) fn senders() -> Monitor {
+        Monitor::new(ROLE_SENDER)
+    }
+
+    /// Whether every participant in the role is gone. Cheap unless a
+    /// departure happened, or `timed` and the period has passed.
+    pub(crate) fn gone(&self, chan: &Chan, timed: bool) -> bool {
+        if self.gone.get() {
+            return true;
+        }
+        let departures = chan.header().departures.load(Ordering::SeqCst);
+        let mut check = departures != self.departures.get();
+        if !check && timed {
+            let now = Instant::now();
+            check = self.checked.get().is_none_or(|t| now - t >= LIVENESS_PERIOD);
+        }
+        if check {
+            self.departures.set(departures);
+            self.checked.set(Some(Instant::now()));
+            if !chan.seg.role_alive(self.role) {
+                self.gone.set(true);
+            }
+        }
+        self.gone.get()
+    }
+}

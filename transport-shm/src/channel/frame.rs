@@ -1,0 +1,194 @@
+//! A received message, held in its lane until dropped, or copied out.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering},
+    },
+};
+
+use rkyv::util::AlignedVec;
+use transport_core::{FRAME_ALIGN, Frame};
+
+use super::chan::Chan;
+
+/// What the receiver and its frames share: the channel, and the releases
+/// that arrived out of order.
+#[derive(Debug)]
+pub(crate) struct RxShared {
+    pub(crate) chan: Arc<Chan>,
+    /// Per lane: start → end of records released before an earlier one.
+    pending: Mutex<Vec<BTreeMap<u64, u64>>>,
+    pending_count: AtomicUsize,
+    /// Frames alive in this process.
+    pub(crate) outstanding: AtomicUsize,
+}
+
+impl RxShared {
+    pub(crate) fn new(chan: Arc<Chan>) -> RxShared {
+        let lanes = chan.geo.lanes;
+        RxShared {
+            chan,
+            pending: Mutex::new(vec![BTreeMap::new(); lanes]),
+            pending_count: AtomicUsize::new(0),
+            outstanding: AtomicUsize::new(0),
+        }
+    }
+
+    /// Gives the bytes [start, end) of `lane` back to its producer. Frames
+    /// may be dropped in any order and on any thread: the head moves only
+    /// over released records.
+    pub(crate) fn release(&self, lane: usize, start: u64, end: u64, message: bool) {
+        let ctl = self.chan.lane(lane);
+        if message {
+            ctl.released.fetch_add(1, Ordering::SeqCst);
+        }
+        let advanced = ctl
+            .head
+            .compare_exchange(start, end, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if !advanced || self.pending_count.load(Ordering::SeqCst) != 0 {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if !advanced {
+                pending[lane].insert(start, end);
+                self.pending_count.fetch_add(1, Ordering::SeqCst);
+            }
+            for (l, map) in pending.iter_mut().enumerate() {
+                let head = &self.chan.lane(l).head;
+                while let Some(end) = map.remove(&head.load(Ordering::SeqCst)) {
+                    head.store(end, Ordering::SeqCst);
+                    self.pending_count.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+        if !self.chan.busy && ctl.tx_sleeping.load(Ordering::SeqCst) != 0 {
+            ctl.space_seq.fetch_add(1, Ordering::SeqCst);
+            self.chan.seg.wake(&ctl.space_seq, true);
+        }
+    }
+}
+
+/// The bytes of one received message.
+///
+/// By default it reads the message where the sender wrote it and holds that
+/// part of the ring until it is dropped (the sender cannot reuse it before).
+/// In untrusted mode it is a private, aligned copy.
+pub struct ShmFrame(Inner);
+
+enum Inner {
+    InPlace {
+        rx: Arc<RxShared>,
+        lane: usize,
+        start: u64,
+        end: u64,
+        ptr: *const u8,
+        len: usize,
+    },
+    Copied(AlignedVec<FRAME_ALIGN>),
+}
+
+// SAFETY: the pointer refers to the mapping that `rx` keeps alive, and the
+// bytes are never written while the frame lives (see the `Frame` impl), so
+// the frame can move to, and be read from, any thread.
+unsafe impl Send for ShmFrame {}
+// SAFETY: as above; `&ShmFrame` only gives shared access to immutable bytes.
+unsafe impl Sync for ShmFrame {}
+
+impl fmt::Debug for ShmFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, len) = match &self.0 {
+            Inner::InPlace { len, .. } => ("in place", *len),
+            Inner::Copied(v) => ("copied", v.len()),
+        };
+        f.debug_struct("ShmFrame")
+            .field("kind", &kind)
+            .field("len", &len)
+            .finish()
+    }
+}
+
+impl ShmFrame {
+    /// A frame over `len` bytes at `ptr` in `lane`, whose record spans
+    /// [start, end).
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` lies in the lane's data, inside the published and
+    /// unreleased record [start, end), which nobody writes until this frame
+    /// releases it.
+    pub(crate) unsafe fn in_place(
+        rx: Arc<RxShared>,
+        lane: usize,
+        start: u64,
+        end: u64,
+        ptr: *const u8,
+        len: usize,
+    ) -> Self {
+        rx.outstanding.fetch_add(1, Ordering::SeqCst);
+        ShmFrame(Inner::InPlace {
+            rx,
+            lane,
+            start,
+            end,
+            ptr,
+            len,
+        })
+    }
+
+    /// A private copy of `len` bytes at `ptr`, read with atomic loads so that
+    /// a peer writing them at the same time cannot cause a data race.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` is mapped memory, 8-aligned at `ptr`.
+    pub(crate) unsafe fn copied(ptr: *const u8, len: usize) -> Self {
+        let mut copy = AlignedVec::<FRAME_ALIGN>::with_capacity(len);
+        let words = len / 8;
+        for i in 0..words {
+            // SAFETY: within the range the caller vouches for, 8-aligned;
+            // AtomicU64 has the layout of u64.
+            let w = unsafe { (*(ptr.add(i * 8) as *const AtomicU64)).load(Ordering::Relaxed) };
+            copy.extend_from_slice(&w.to_ne_bytes());
+        }
+        for i in words * 8..len {
+            // SAFETY: within the range; AtomicU8 has the layout of u8.
+            let b = unsafe { (*(ptr.add(i) as *const AtomicU8)).load(Ordering::Relaxed) };
+            copy.push(b);
+        }
+        ShmFrame(Inner::Copied(copy))
+    }
+
+    /// Whether the frame reads shared memory in place (not a copy).
+    pub fn is_in_place(&self) -> bool {
+        matches!(self.0, Inner::InPlace { .. })
+    }
+}
+
+// SAFETY: an in-place frame's bytes lie in a record the producer published
+// (a release store of the lane's tail, acquired by the receiver) and cannot
+// reuse before this frame releases it on drop: the producer only writes past
+// its tail and below the head, and the head moves past this record only in
+// `Drop`. So the slice is the same at every call and, under the trust model
+// (peers follow the protocol; a dead peer writes nothing), nobody writes it.
+// A copied frame owns its buffer.
+unsafe impl Frame for ShmFrame {
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            // SAFETY: see the impl's comment; `rx` keeps the mapping alive.
+            Inner::InPlace { ptr, len, .. } => unsafe { std::slice::from_raw_parts(*ptr, *len) },
+            Inner::Copied(v) => v.as_slice(),
+        }
+    }
+}
+
+impl Drop for ShmFrame {
+    fn drop(&mut self) {
+        if let Inner::InPlace {
+            rx, lane, start, end, ..
+        } = &self.0
+        {
+            rx.release(*lane, *start, *end, true);
+            rx.outstanding.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}

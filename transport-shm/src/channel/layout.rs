@@ -1,0 +1,159 @@
+//! The channel's layout in its segment, and the record format of a lane.
+//!
+//! ```text
+//! payload: [ChannelHeader][LaneCtl × lanes][lane 0 data][lane 1 data]...
+//! lane data: records at 16-aligned offsets, each
+//!     [header: u64 = message length, or WRAP][message bytes, padded to 16]
+//! ```
+//!
+//! Each lane is a single-producer, single-consumer log. `tail` (written by
+//! its producer) and `head` (written by the consumer) are byte positions that
+//! only grow; the offset of position `p` is `p % lane_bytes`. A producer
+//! writes a record only where `limit` bytes fit without wrapping; when its
+//! offset passes the watermark it writes a `WRAP` header and continues at
+//! offset 0, so every message is contiguous and 16-aligned.
+
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use crate::error::SegmentError;
+
+/// The header word of a record that says "continue at offset 0".
+pub(crate) const WRAP: u64 = u64::MAX;
+/// Bytes of a record header.
+pub(crate) const RECORD_HEADER: usize = 16;
+/// Channel flag: blocked ends spin instead of sleeping.
+pub(crate) const FLAG_BUSY_POLL: u32 = 1;
+/// Participant role of a sender.
+pub(crate) const ROLE_SENDER: u32 = 1;
+/// Participant role of a receiver.
+pub(crate) const ROLE_RECEIVER: u32 = 2;
+
+/// The channel header: its immutable geometry, and the receiver's wake-up
+/// word on a cache line of its own.
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct ChannelHeader {
+    pub(crate) lanes: AtomicU32,
+    pub(crate) flags: AtomicU32,
+    pub(crate) lane_bytes: AtomicU64,
+    pub(crate) watermark: AtomicU64,
+    pub(crate) limit: AtomicU64,
+    pub(crate) capacity: AtomicU64,
+    /// Bumped whenever a participant leaves in an orderly way, so waiters
+    /// re-check who is left.
+    pub(crate) departures: AtomicU32,
+    _pad: [u8; 84],
+    /// Bumped by a producer that finds the receiver asleep.
+    pub(crate) data_seq: AtomicU32,
+    /// How many receiver threads are (about to be) asleep.
+    pub(crate) rx_sleeping: AtomicU32,
+}
+
+/// One lane's control words: the producer's line, then the consumer's.
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct LaneCtl {
+    /// Next free position (producer).
+    pub(crate) tail: AtomicU64,
+    /// Messages committed (producer).
+    pub(crate) sent: AtomicU64,
+    /// The producer: participant index + 1 in the low 32 bits, its nonce in
+    /// the high ones; 0 when the lane is free.
+    pub(crate) owner: AtomicU64,
+    _pad0: [u8; 104],
+    /// First position not yet released (consumer).
+    pub(crate) head: AtomicU64,
+    /// Messages released (consumer).
+    pub(crate) released: AtomicU64,
+    /// Bumped by the consumer that finds the producer asleep.
+    pub(crate) space_seq: AtomicU32,
+    /// Whether the producer is (about to be) asleep.
+    pub(crate) tx_sleeping: AtomicU32,
+    _pad1: [u8; 104],
+}
+
+/// Rounds `n` up to a multiple of `align` (a power of two).
+pub(crate) const fn align_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+/// The bytes a record of a `len`-byte message takes.
+pub(crate) const fn record_len(len: usize) -> usize {
+    RECORD_HEADER + align_up(len, 16)
+}
+
+/// Where things are in a channel's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub(crate) lanes: usize,
+    pub(crate) lane_bytes: usize,
+    pub(crate) watermark: usize,
+    pub(crate) limit: usize,
+    pub(crate) capacity: u64,
+}
+
+impl Geometry {
+    /// The geometry for `lanes` lanes of `buffer` queued bytes and messages
+    /// up to `limit` bytes.
+    pub(crate) fn new(
+        lanes: usize,
+        buffer: usize,
+        limit: usize,
+        capacity: u64,
+    ) -> Result<Geometry, SegmentError> {
+        let too_large = || SegmentError::TooLarge { size: limit };
+        let watermark = align_up(buffer.max(4096), 16);
+        let lane_bytes = limit
+            .checked_add(watermark + 3 * RECORD_HEADER + 4096 + 15)
+            .map(|n| align_up(n, 4096))
+            .ok_or_else(too_large)?;
+        let g = Geometry {
+            lanes,
+            lane_bytes,
+            watermark,
+            limit,
+            capacity,
+        };
+        g.payload_len().ok_or_else(too_large)?;
+        Ok(g)
+    }
+
+    /// Where the lane control blocks start.
+    pub(crate) const fn ctl_offset() -> usize {
+        align_up(std::mem::size_of::<ChannelHeader>(), 128)
+    }
+
+    /// Where lane data starts.
+    pub(crate) fn data_offset(&self) -> usize {
+        align_up(
+            Self::ctl_offset() + self.lanes * std::mem::size_of::<LaneCtl>(),
+            4096,
+        )
+    }
+
+    /// The payload bytes the channel needs.
+    pub(crate) fn payload_len(&self) -> Option<usize> {
+        let total = self
+            .lanes
+            .checked_mul(self.lane_bytes)?
+            .checked_add(self.data_offset())?;
+        (total <= isize::MAX as usize / 2).then_some(total)
+    }
+
+    /// Whether this geometry is self-consistent and fits `payload` bytes
+    /// (for geometries read from a segment, which are not trusted).
+    pub(crate) fn fits(&self, payload: usize) -> bool {
+        self.lanes >= 1
+            && self.lanes <= 1024
+            && self.lane_bytes % 4096 == 0
+            && self.watermark % 16 == 0
+            && self
+                .limit
+                .checked_add(self.watermark + 3 * RECORD_HEADER + 15)
+                .is_some_and(|n| n <= self.lane_bytes)
+            && self.payload_len().is_some_and(|n| n <= payload)
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<LaneCtl>() == 256);
+const _: () = assert!(std::mem::size_of::<ChannelHeader>() == 256);

@@ -1,0 +1,220 @@
+//! The shared-memory channel: a ring per producer in one segment, rkyv
+//! serializing straight into the ring, the receiver validating and reading
+//! in place.
+//!
+//! # Trust model
+//! Peers run as the same user and are trusted not to be malicious, but a
+//! buggy or dying peer must never cause undefined behaviour in the receiver:
+//! - Every control word (positions, lengths, owners) is an atomic, read and
+//!   bounds-checked before use: a garbage length or position gives
+//!   [`RecvError::Malformed`](transport_core::RecvError::Malformed), never an
+//!   out-of-bounds read.
+//! - The slot protocol guarantees the sender no longer writes a record it
+//!   committed: a producer writes only between its tail and the consumer's
+//!   head, and the head passes a record only when the receiver drops the
+//!   frame that reads it. A killed sender writes nothing at all. So the bytes
+//!   the receiver validates and then reads in place cannot change under it.
+//! - Message bytes are validated by bytecheck before any typed access (the
+//!   core's `Receiver::recv`); the only unchecked path is `unsafe`.
+//! - A sender that breaks the protocol (keeps writing a committed record) is
+//!   outside the model. For such peers, [`ShmConfig::untrusted`] copies each
+//!   message out of shared memory (with atomic loads, so the copy itself is
+//!   race-free) before it is validated, and releases the record at once.
+//!
+//! # Liveness
+//! Every end is a participant of the segment (see [`cleanup_stale`]). An
+//! end that is dropped tells the others at once (a departure counter plus a
+//! wake-up); an end whose process was killed is found dead by the waiting
+//! side within [`LIVENESS_PERIOD`] (it re-checks the process ids and start
+//! times of its peers while it waits). Either way the survivor gets
+//! `Disconnected`, after draining what was sent.
+//!
+//! # Async readiness
+//! The wait words are futexes (or named semaphores on Windows), which no
+//! reactor can poll, so async adapters need one bridge thread per process:
+//! it blocks in [`ShmReceiver::wait_ready`] and wakes the task
+//! ([`Readiness::BridgeThread`]). An eventfd would need passing descriptors
+//! to unrelated processes, and would put a system call on every send.
+//!
+//! # Portability
+//! | | Linux | macOS | Windows |
+//! |---|---|---|---|
+//! | segment | `shm_open` in `/dev/shm`, mode 0600 | `shm_open`, mode 0600, names ≤ 31 bytes | file mapping backed by a temporary file (the `shared_memory` crate), default DACL |
+//! | sleeping | shared futex | `os_sync_wait_on_address` (shared, 14.4+) or `__ulock_wait` | named semaphores per bucket of words |
+//! | peer identity | `/proc/<pid>/stat` start time | `proc_pidinfo` start time | `GetProcessTimes` creation time |
+//! | child that dies before opening its end | seen (pid recorded before `exec`) | seen | seen only when the handing process exits |
+//! | stale cleanup lists | `/dev/shm` | a registry directory in `$TMPDIR` | `%TEMP%\shared_memory-rs` |
+//!
+//! [`cleanup_stale`]: crate::cleanup_stale
+//! [`LIVENESS_PERIOD`]: LIVENESS_PERIOD
+//! [`Readiness::BridgeThread`]: transport_core::Readiness::BridgeThread
+
+mod chan;
+mod config;
+mod frame;
+mod layout;
+mod receiver;
+mod sender;
+
+pub use chan::LIVENESS_PERIOD;
+pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
+pub use frame::ShmFrame;
+pub use receiver::ShmReceiver;
+pub use sender::ShmSender;
+
+use transport_core::{Capabilities, ChannelConfig, CreateError, Message, Readiness, Transport};
+
+use crate::segment::Attachment;
+use layout::ROLE_RECEIVER;
+
+/// The largest message a channel can be configured for.
+pub const MAX_MESSAGE_SIZE: usize = 1 << 32;
+
+/// Creates a raw channel with `config`.
+///
+/// # Errors
+/// [`CreateError::InvalidConfig`] for a capacity of zero, no producers, or
+/// a size limit past [`MAX_MESSAGE_SIZE`]; [`CreateError::Io`] when the
+/// segment cannot be created.
+pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+    if config.capacity == Some(0) {
+        return Err(CreateError::InvalidConfig {
+            reason: "a capacity of 0 (rendezvous) is not supported".into(),
+        });
+    }
+    if config.max_producers == 0 || config.max_producers > 1024 {
+        return Err(CreateError::InvalidConfig {
+            reason: format!(
+                "{} producers: between 1 and 1024 are supported",
+                config.max_producers
+            ),
+        });
+    }
+    if config.max_message_size > MAX_MESSAGE_SIZE {
+        return Err(CreateError::InvalidConfig {
+            reason: format!(
+                "a message size limit of {} bytes exceeds the shared-memory maximum of {MAX_MESSAGE_SIZE}",
+                config.max_message_size
+            ),
+        });
+    }
+    let (chan, tx_att) = chan::Chan::create(config)?;
+    let rx_att = Attachment::join(&chan.seg, ROLE_RECEIVER)?;
+    let multi = config.max_producers > 1;
+    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi);
+    let rx = ShmReceiver::new(chan, rx_att, config.untrusted);
+    Ok((tx, rx))
+}
+
+/// A typed sender of the shared-memory backend.
+pub type Sender<T> = transport_core::Sender<T, ShmSender>;
+/// A typed receiver of the shared-memory backend.
+pub type Receiver<T> = transport_core::Receiver<T, ShmReceiver>;
+
+/// Creates a typed channel with `config`.
+///
+/// # Errors
+/// As [`raw_channel`].
+pub fn channel<T: Message>(config: &ShmConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    let (tx, rx) = raw_channel(config)?;
+    Ok((
+        transport_core::Sender::from_raw(tx),
+        transport_core::Receiver::from_raw(rx),
+    ))
+}
+
+fn capabilities(multi_producer: bool) -> Capabilities {
+    let mut c = Capabilities::default();
+    c.cross_process = true;
+    c.multi_producer = multi_producer;
+    c.multi_consumer = false;
+    c.duplex = false;
+    c.zero_copy = true;
+    c.bounded = true;
+    c.max_message_size = MAX_MESSAGE_SIZE;
+    c.readiness = Readiness::BridgeThread;
+    c
+}
+
+/// The single-producer shared-memory backend, blocking mode.
+///
+/// # Portability
+/// See the [module documentation](self#portability).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shm;
+
+impl Transport for Shm {
+    const NAME: &'static str = "shm";
+    type Sender = ShmSender;
+    type Receiver = ShmReceiver;
+
+    fn capabilities() -> Capabilities {
+        capabilities(false)
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+        raw_channel(&ShmConfig::from(config))
+    }
+}
+
+/// The multi-producer shared-memory backend (up to
+/// [`DEFAULT_MAX_PRODUCERS`] producers), blocking mode.
+///
+/// # Portability
+/// See the [module documentation](self#portability).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShmMpsc;
+
+impl Transport for ShmMpsc {
+    const NAME: &'static str = "shm-mpsc";
+    type Sender = ShmSender;
+    type Receiver = ShmReceiver;
+
+    fn capabilities() -> Capabilities {
+        capabilities(true)
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+        raw_channel(&ShmConfig::from(config).max_producers(DEFAULT_MAX_PRODUCERS))
+    }
+}
+
+/// The single-producer backend in busy-poll mode (for latency-critical
+/// users; blocked ends spin).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShmBusyPoll;
+
+impl Transport for ShmBusyPoll {
+    const NAME: &'static str = "shm-busy";
+    type Sender = ShmSender;
+    type Receiver = ShmReceiver;
+
+    fn capabilities() -> Capabilities {
+        capabilities(false)
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+        raw_channel(&ShmConfig::from(config).wait_mode(WaitMode::BusyPoll))
+    }
+}
+
+/// The single-producer backend in untrusted mode (messages are copied out
+/// of shared memory before validation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShmUntrusted;
+
+impl Transport for ShmUntrusted {
+    const NAME: &'static str = "shm-untrusted";
+    type Sender = ShmSender;
+    type Receiver = ShmReceiver;
+
+    fn capabilities() -> Capabilities {
+        let mut c = capabilities(false);
+        c.zero_copy = false;
+        c
+    }
+
+    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+        raw_channel(&ShmConfig::from(config).untrusted(true))
+    }
+}

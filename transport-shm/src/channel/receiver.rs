@@ -1,0 +1,308 @@
+//! The receiving end: the single consumer of every lane.
+
+use std::{
+    cell::Cell,
+    fmt,
+    process::Command,
+    sync::{Arc, atomic::Ordering},
+};
+
+use transport_core::{Handoff, HandoffError, MalformedFrame, OpenError, RawReceiver, RawRecvError, Wait};
+
+use super::{
+    chan::{Chan, Monitor},
+    frame::{RxShared, ShmFrame},
+    layout::{RECORD_HEADER, WRAP, record_len},
+};
+use crate::segment::{Attachment, Kind, Token};
+
+/// The receiving end of a shared-memory channel.
+///
+/// [`recv_frame`](RawReceiver::recv_frame) returns an [`ShmFrame`] that
+/// reads the message in place; the typed receiver validates it with
+/// bytecheck before handing it out. It is `Send` but not `Sync` (one
+/// consumer; frames may be dropped on any thread).
+pub struct ShmReceiver {
+    rx: Arc<RxShared>,
+    att: Option<Attachment>,
+    /// Per lane: the next position to read.
+    read: Vec<Cell<u64>>,
+    /// Per lane: the tail as last read.
+    tails: Vec<Cell<u64>>,
+    next: Cell<usize>,
+    untrusted: bool,
+    senders: Monitor,
+}
+
+impl fmt::Debug for ShmReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmReceiver")
+            .field("segment", &self.rx.chan.seg.name())
+            .field("untrusted", &self.untrusted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one look at the lanes found.
+enum Found {
+    Frame(ShmFrame),
+    Malformed(MalformedFrame),
+    Nothing,
+}
+
+impl ShmReceiver {
+    pub(crate) fn new(chan: Arc<Chan>, att: Attachment, untrusted: bool) -> ShmReceiver {
+        let lanes = chan.geo.lanes;
+        let read: Vec<Cell<u64>> = (0..lanes)
+            .map(|i| Cell::new(chan.lane(i).head.load(Ordering::Acquire)))
+            .collect();
+        let tails = read.iter().map(|c| Cell::new(c.get())).collect();
+        ShmReceiver {
+            rx: Arc::new(RxShared::new(chan)),
+            att: Some(att),
+            read,
+            tails,
+            next: Cell::new(0),
+            untrusted,
+            senders: Monitor::senders(),
+        }
+    }
+
+    /// The name of the channel's shared memory segment.
+    pub fn segment_name(&self) -> &str {
+        self.rx.chan.seg.name()
+    }
+
+    /// Whether messages are copied out of shared memory before validation.
+    pub fn is_untrusted(&self) -> bool {
+        self.untrusted
+    }
+
+    /// Waits until a message is ready or the channel is disconnected, without
+    /// taking it; false when `wait` ran out. This is the hook for async
+    /// adapters: a bridge thread waits here and wakes the task.
+    pub fn wait_ready(&self, wait: Wait) -> bool {
+        let chan = &*self.rx.chan;
+        let h = chan.header();
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, || {
+            (self.has_data() || self.senders.gone(chan, true)).then_some(())
+        })
+        .is_some()
+    }
+
+    fn has_data(&self) -> bool {
+        (0..self.read.len()).any(|i| self.rx.chan.lane(i).tail.load(Ordering::Acquire) != self.read[i].get())
+    }
+
+    /// Looks at every lane once, starting after the last one served.
+    fn poll(&self) -> Found {
+        let chan = &*self.rx.chan;
+        let g = chan.geo;
+        let lanes = g.lanes;
+        let first = self.next.get();
+        for k in 0..lanes {
+            let i = (first + k) % lanes;
+            let mut r = self.read[i].get();
+            if r == self.tails[i].get() {
+                let t = chan.lane(i).tail.load(Ordering::Acquire);
+                if t == r {
+                    continue;
+                }
+                self.tails[i].set(t);
+            }
+            let tail = self.tails[i].get();
+            while r < tail {
+                let off = (r % g.lane_bytes as u64) as usize;
+                let word = chan.record_header(i, off).load(Ordering::Relaxed);
+                if word == WRAP {
+                    let next = r + (g.lane_bytes - off) as u64;
+                    self.read[i].set(next);
+                    self.rx.release(i, r, next, false);
+                    r = next;
+                    continue;
+                }
+                let valid = usize::try_from(word)
+                    .ok()
+                    .filter(|&len| len <= g.limit && off + record_len(len) <= g.lane_bytes)
+                    .filter(|&len| r + record_len(len) as u64 <= tail);
+                let Some(len) = valid else {
+                    // A producer broke the protocol: skip what it published.
+                    self.read[i].set(tail);
+                    self.rx.release(i, r, tail, false);
+                    return Found::Malformed(MalformedFrame::new(format!(
+                        "lane {i} holds a record header of {word:#x} at offset {off}"
+                    )));
+                };
+                let end = r + record_len(len) as u64;
+                self.read[i].set(end);
+                self.next.set(if lanes > 1 { i + 1 } else { 0 });
+                // SAFETY: off + RECORD_HEADER + len is within the lane (checked
+                // above), so the pointer range is mapped; it is 16-aligned.
+                let ptr = unsafe { chan.lane_data(i).add(off + RECORD_HEADER) };
+                let frame = if self.untrusted {
+                    // SAFETY: mapped and 16-aligned, as above.
+                    let copy = unsafe { ShmFrame::copied(ptr, len) };
+                    self.rx.release(i, r, end, true);
+                    copy
+                } else {
+                    // SAFETY: the record [r, end) was published (tail acquired
+                    // above), is unreleased, and is released only by this
+                    // frame's drop; the bytes are inside it.
+                    unsafe { ShmFrame::in_place(Arc::clone(&self.rx), i, r, end, ptr, len) }
+                };
+                return Found::Frame(frame);
+            }
+        }
+        Found::Nothing
+    }
+
+    fn outcome(&self, timed: bool) -> Option<Result<ShmFrame, RawRecvError>> {
+        match self.poll() {
+            Found::Frame(f) => Some(Ok(f)),
+            Found::Malformed(e) => Some(Err(RawRecvError::Malformed(e))),
+            Found::Nothing => {
+                if self.senders.gone(&self.rx.chan, timed) {
+                    // Whatever was sent before the last sender left is
+                    // visible now: drain it before saying disconnected.
+                    match self.poll() {
+                        Found::Frame(f) => Some(Ok(f)),
+                        Found::Malformed(e) => Some(Err(RawRecvError::Malformed(e))),
+                        Found::Nothing => Some(Err(RawRecvError::Disconnected)),
+                    }
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+impl RawReceiver for ShmReceiver {
+    type Frame = ShmFrame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<ShmFrame, RawRecvError> {
+        if let Some(r) = self.outcome(wait == Wait::Never) {
+            return r;
+        }
+        let chan = &*self.rx.chan;
+        let h = chan.header();
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, || self.outcome(true))
+            .unwrap_or(Err(RawRecvError::NotReady))
+    }
+}
+
+impl Drop for ShmReceiver {
+    fn drop(&mut self) {
+        if let Some(att) = self.att.take() {
+            drop(att);
+            self.rx.chan.depart();
+        }
+    }
+}
+
+impl Handoff for ShmReceiver {
+    const KIND: &'static str = "shm.receiver";
+
+    fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
+        if self.rx.outstanding.load(Ordering::SeqCst) != 0 {
+            return Err(HandoffError::Unsupported {
+                what: "a shared-memory receiver whose received messages are still alive",
+            });
+        }
+        let att = self.att.take().ok_or(HandoffError::Unsupported {
+            what: "a shared-memory receiver that was already handed off",
+        })?;
+        let token = att.hand_off(cmd).map_err(|e| HandoffError::Io {
+            what: format!("shared memory segment `{}`", self.rx.chan.seg.name()),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(format!("{}:{token}", if self.untrusted { "u" } else { "t" }))
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        let (untrusted, token) = match payload.split_once(':') {
+            Some(("u", t)) => (true, t),
+            Some(("t", t)) => (false, t),
+            _ => {
+                return Err(OpenError::malformed(format!(
+                    "`{payload}` is not a shared-memory receiver token"
+                )));
+            }
+        };
+        let token: Token = token.parse().map_err(OpenError::malformed)?;
+        let att = Attachment::claim(&token, Kind::Channel)?;
+        let chan = Chan::open(Arc::clone(att.segment()))?;
+        Ok(ShmReceiver::new(chan, att, untrusted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use transport_core::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
+
+    use crate::{ShmConfig, channel::raw_channel};
+
+    fn small() -> ShmConfig {
+        ShmConfig::bounded(8).max_message_size(256).buffer_bytes(4096)
+    }
+
+    #[test]
+    fn frames_released_out_of_order_free_the_ring() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        // Many laps of the ring, holding two frames at a time and dropping
+        // the newer first.
+        for i in 0..2000u32 {
+            tx.send_bytes(&i.to_le_bytes(), Wait::Never).unwrap();
+            tx.send_bytes(&(i + 1).to_le_bytes(), Wait::Never).unwrap();
+            let a = rx.recv_frame(Wait::Never).unwrap();
+            let b = rx.recv_frame(Wait::Never).unwrap();
+            assert_eq!(a.bytes(), i.to_le_bytes());
+            assert_eq!(b.bytes(), (i + 1).to_le_bytes());
+            drop(b);
+            drop(a);
+        }
+        assert!(matches!(rx.recv_frame(Wait::Never), Err(RawRecvError::NotReady)));
+    }
+
+    #[test]
+    fn a_corrupt_record_header_is_malformed_not_ub() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        tx.send_bytes(b"first", Wait::Never).unwrap();
+        // A buggy producer writes a length past the limit into its record.
+        rx.rx.chan.record_header(0, 0).store(1 << 40, Ordering::Relaxed);
+        match rx.recv_frame(Wait::Never) {
+            Err(RawRecvError::Malformed(e)) => assert!(e.reason().contains("record header")),
+            other => panic!("expected a malformed frame, got {other:?}"),
+        }
+        // The channel stays usable.
+        tx.send_bytes(b"second", Wait::Never).unwrap();
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), b"second");
+    }
+
+    #[test]
+    fn untrusted_frames_are_copies() {
+        let (tx, rx) = raw_channel(&small().untrusted(true)).unwrap();
+        tx.send_bytes(b"copy me", Wait::Never).unwrap();
+        let f = rx.recv_frame(Wait::Never).unwrap();
+        assert!(!f.is_in_place());
+        assert_eq!(f.bytes(), b"copy me");
+    }
+
+    #[test]
+    fn full_then_disconnected() {
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        let mut sent = 0;
+        while tx.send_bytes(&[1; 100], Wait::Never).is_ok() {
+            sent += 1;
+            assert!(sent <= 8, "capacity 8 was not enforced");
+        }
+        assert!(rx.wait_ready(Wait::Never));
+        drop(rx);
+        assert!(matches!(
+            tx.send_bytes(b"x", Wait::Never),
+            Err(transport_core::RawSendError::Disconnected)
+        ));
+    }
+}

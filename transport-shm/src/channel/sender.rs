@@ -1,0 +1,256 @@
+//! The sending end: one producer on one lane.
+
+use std::{
+    cell::Cell,
+    fmt,
+    mem::MaybeUninit,
+    process::Command,
+    sync::{Arc, atomic::Ordering},
+};
+
+use transport_core::{Fill, FrameWriter, Handoff, HandoffError, OpenError, RawSendError, RawSender, Wait};
+
+use super::{
+    chan::{Chan, Monitor},
+    layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
+};
+use crate::segment::{Attachment, Kind, Token};
+
+/// The sending end of a shared-memory channel.
+///
+/// It owns one lane (a single-producer ring) of the channel, so a send
+/// never takes a lock: it waits for room, lets rkyv serialize the message
+/// straight into the lane, and publishes it with one atomic store (plus, in
+/// blocking mode, a wake-up call only if the receiver is asleep).
+///
+/// It is `Send` but not `Sync`: to send from several threads of a
+/// multi-producer channel, give each its own clone (`try_clone`), which owns
+/// its own lane.
+pub struct ShmSender {
+    chan: Arc<Chan>,
+    att: Option<Attachment>,
+    lane: usize,
+    multi: bool,
+    /// Our copy of the lane's tail (we are its only writer).
+    tail: Cell<u64>,
+    /// The consumer's head and released count as last read.
+    head: Cell<u64>,
+    released: Cell<u64>,
+    sent: Cell<u64>,
+    sends: Cell<u32>,
+    receivers: Monitor,
+}
+
+impl fmt::Debug for ShmSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmSender")
+            .field("segment", &self.chan.seg.name())
+            .field("lane", &self.lane)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShmSender {
+    pub(crate) fn new(chan: Arc<Chan>, att: Attachment, lane: usize, multi: bool) -> ShmSender {
+        let l = chan.lane(lane);
+        let tail = l.tail.load(Ordering::Acquire);
+        let sent = l.sent.load(Ordering::Acquire);
+        ShmSender {
+            head: Cell::new(l.head.load(Ordering::Acquire)),
+            released: Cell::new(l.released.load(Ordering::Acquire)),
+            chan,
+            att: Some(att),
+            lane,
+            multi,
+            tail: Cell::new(tail),
+            sent: Cell::new(sent),
+            sends: Cell::new(0),
+            receivers: Monitor::receivers(),
+        }
+    }
+
+    /// The name of the channel's shared memory segment.
+    pub fn segment_name(&self) -> &str {
+        self.chan.seg.name()
+    }
+
+    /// Waits until a message of any allowed size fits, or every receiver is
+    /// gone, without sending; false when `wait` ran out. This is the hook
+    /// for async adapters: a bridge thread waits here and wakes the task.
+    pub fn wait_writable(&self, wait: Wait) -> bool {
+        let chan = &*self.chan;
+        let lane = chan.lane(self.lane);
+        let start = self.tail.get();
+        chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, || {
+            self.reload();
+            (self.room(start) || self.receivers.gone(chan, true)).then_some(())
+        })
+        .is_some()
+    }
+
+    /// Whether there is room at `start` for a record of the full size limit
+    /// plus a wrap marker after it.
+    fn room(&self, start: u64) -> bool {
+        let g = &self.chan.geo;
+        let end = start + (record_len(g.limit) + RECORD_HEADER) as u64;
+        end.saturating_sub(self.head.get()) <= g.lane_bytes as u64
+            && (g.capacity == 0 || self.sent.get().saturating_sub(self.released.get()) < g.capacity)
+    }
+
+    fn reload(&self) {
+        let l = self.chan.lane(self.lane);
+        self.head.set(l.head.load(Ordering::Acquire));
+        self.released.set(l.released.load(Ordering::Acquire));
+    }
+}
+
+impl RawSender for ShmSender {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let chan = &*self.chan;
+        let g = chan.geo;
+        let lane = chan.lane(self.lane);
+        // A departure is seen at once; a killed receiver every 256 sends
+        // (and whenever the ring is full), so a send into a ring with room
+        // still learns of it in bounded time without a clock read per send.
+        let n = self.sends.get().wrapping_add(1);
+        self.sends.set(n);
+        if self.receivers.gone(chan, n % 256 == 0) {
+            return Err(RawSendError::Disconnected);
+        }
+        // Invariant: the tail's offset is at most the watermark (a commit that
+        // passes it wraps at once), so a full-size record fits from here.
+        let start = self.tail.get();
+        if !self.room(start) {
+            self.reload();
+            if !self.room(start) {
+                let ready = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, || {
+                    self.reload();
+                    if self.room(start) {
+                        Some(Ok(()))
+                    } else if self.receivers.gone(chan, true) {
+                        Some(Err(RawSendError::Disconnected))
+                    } else {
+                        None
+                    }
+                });
+                match ready {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => return Err(RawSendError::NotReady),
+                }
+            }
+        }
+        let soff = (start % g.lane_bytes as u64) as usize;
+        // SAFETY: `room` guarantees that the record region [start, start +
+        // record_len(limit)) is released by the consumer and lies within the
+        // lane without wrapping (soff <= watermark, and lane_bytes leaves room
+        // for a full record and a marker past the watermark). No other process writes it:
+        // this sender owns the lane, and the consumer reads it only after the
+        // tail store that publishes it. The bytes are treated as
+        // uninitialised.
+        let slot = unsafe {
+            std::slice::from_raw_parts_mut(
+                chan.lane_data(self.lane).add(soff + RECORD_HEADER) as *mut MaybeUninit<u8>,
+                g.limit,
+            )
+        };
+        let mut writer = FrameWriter::slice(slot);
+        if let Err(e) = fill(&mut writer) {
+            writer.abort();
+            return Err(RawSendError::Serialize(e));
+        }
+        let len = writer.finish().map_err(|o| RawSendError::TooLarge {
+            len: o.len,
+            limit: o.limit,
+        })?;
+        chan.record_header(self.lane, soff)
+            .store(len as u64, Ordering::Relaxed);
+        let mut new_tail = start + record_len(len) as u64;
+        let end_off = (new_tail % g.lane_bytes as u64) as usize;
+        if end_off > g.watermark {
+            // Wrap now, so the receiver passes the wrap as soon as it has read
+            // this record. `room` kept a record header's worth of space free
+            // past the record for this marker.
+            chan.record_header(self.lane, end_off)
+                .store(WRAP, Ordering::Relaxed);
+            new_tail += (g.lane_bytes - end_off) as u64;
+        }
+        self.tail.set(new_tail);
+        self.sent.set(self.sent.get() + 1);
+        lane.sent.store(self.sent.get(), Ordering::Relaxed);
+        if chan.busy {
+            lane.tail.store(new_tail, Ordering::Release);
+        } else {
+            // SeqCst orders the store before the sleeper check (a receiver
+            // counts itself asleep, then re-checks the tail).
+            lane.tail.store(new_tail, Ordering::SeqCst);
+            let h = chan.header();
+            if h.rx_sleeping.load(Ordering::SeqCst) != 0 {
+                h.data_seq.fetch_add(1, Ordering::SeqCst);
+                chan.seg.wake(&h.data_seq, false);
+            }
+        }
+        Ok(())
+    }
+
+    fn max_message_size(&self) -> usize {
+        self.chan.geo.limit
+    }
+
+    fn try_clone(&self) -> Option<Self> {
+        if !self.multi {
+            return None;
+        }
+        let att = Attachment::join(&self.chan.seg, ROLE_SENDER).ok()?;
+        let lane = self.chan.claim_lane(att.index(), att.nonce())?;
+        Some(ShmSender::new(Arc::clone(&self.chan), att, lane, true))
+    }
+}
+
+impl Drop for ShmSender {
+    fn drop(&mut self) {
+        if let Some(att) = self.att.take() {
+            drop(att);
+            self.chan.depart();
+        }
+    }
+}
+
+impl Handoff for ShmSender {
+    const KIND: &'static str = "shm.sender";
+
+    fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
+        let att = self.att.take().ok_or(HandoffError::Unsupported {
+            what: "a shared-memory sender that was already handed off",
+        })?;
+        let token = att.hand_off(cmd).map_err(|e| HandoffError::Io {
+            what: format!("shared memory segment `{}`", self.chan.seg.name()),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(format!("{}:{}", if self.multi { "m" } else { "s" }, token))
+    }
+
+    fn open(payload: &str) -> Result<Self, OpenError> {
+        let (multi, token) = match payload.split_once(':') {
+            Some(("m", t)) => (true, t),
+            Some(("s", t)) => (false, t),
+            _ => {
+                return Err(OpenError::malformed(format!(
+                    "`{payload}` is not a shared-memory sender token"
+                )));
+            }
+        };
+        let token: Token = token.parse().map_err(OpenError::malformed)?;
+        let att = Attachment::claim(&token, Kind::Channel)?;
+        let chan = Chan::open(Arc::clone(att.segment()))?;
+        let lane = chan
+            .find_lane(att.index(), att.nonce())
+            .ok_or_else(|| OpenError::Gone {
+                what: format!(
+                    "the lane of sender {} of shared memory segment `{}`",
+                    token.index, token.name
+                ),
+            })?;
+        Ok(ShmSender::new(chan, att, lane, multi))
+    }
+}

@@ -1,0 +1,247 @@
+//! The header at the start of every segment: what the segment holds, and the
+//! table of its participants with their liveness.
+//!
+//! Every field is an atomic: a segment is read by processes that may die at
+//! any instruction, and by cleanup code that trusts nothing in it.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::{liveness::Identity, sys};
+
+/// Written last when a segment is ready: "tshmSEG1".
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG1");
+/// The layout version; a segment of another version is refused.
+pub(crate) const VERSION: u32 = 1;
+/// How many participants (process × role) one segment tracks.
+pub(crate) const MAX_PARTICIPANTS: usize = 64;
+/// Where the payload starts: the header is padded to a page.
+pub(crate) const PAYLOAD_OFFSET: usize = 4096;
+
+/// A participant entry's state (the low 8 bits of its state word; the high
+/// 32 bits are a nonce that tells reservations apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Unused.
+    Free,
+    /// Handed to a child that has not opened it yet; the handing process
+    /// (and the child, once its pid is known) keep it alive.
+    Pending,
+    /// In use by a process.
+    Active,
+    /// Being taken or claimed right now.
+    Busy,
+}
+
+impl State {
+    fn from_word(word: u64) -> State {
+        match word & 0xFF {
+            0 => State::Free,
+            1 => State::Pending,
+            2 => State::Active,
+            _ => State::Busy,
+        }
+    }
+
+    fn code(self) -> u64 {
+        match self {
+            State::Free => 0,
+            State::Pending => 1,
+            State::Active => 2,
+            State::Busy => 0xFF,
+        }
+    }
+}
+
+/// Packs a state word.
+pub(crate) fn word(state: State, nonce: u32) -> u64 {
+    (u64::from(nonce) << 32) | state.code()
+}
+
+/// One participant: a process using the segment in some role.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Participant {
+    state: AtomicU64,
+    role: AtomicU32,
+    child_pid: AtomicU32,
+    holder_pid: AtomicU32,
+    pid: AtomicU32,
+    holder_start: AtomicU64,
+    start: AtomicU64,
+}
+
+impl Participant {
+    /// The state and nonce.
+    pub(crate) fn state(&self) -> (State, u32) {
+        let w = self.state.load(Ordering::Acquire);
+        (State::from_word(w), (w >> 32) as u32)
+    }
+
+    /// The role the owner of the segment gave this participant.
+    pub(crate) fn role(&self) -> u32 {
+        self.role.load(Ordering::Acquire)
+    }
+
+    /// Takes a free entry for `role`: active for `me`, or pending held by
+    /// `me`. True if it was free.
+    pub(crate) fn take(&self, role: u32, me: Identity, state: State, nonce: u32) -> bool {
+        let busy = word(State::Pending, 0) | 0xFF;
+        // Mark busy first so nobody reads half-written identities as live.
+        let Ok(_) = self
+            .state
+            .compare_exchange(0, busy, Ordering::AcqRel, Ordering::Relaxed)
+            .or_else(|cur| {
+                if State::from_word(cur) == State::Free {
+                    self.state
+                        .compare_exchange(cur, busy, Ordering::AcqRel, Ordering::Relaxed)
+                } else {
+                    Err(cur)
+                }
+            })
+        else {
+            return false;
+        };
+        self.role.store(role, Ordering::Relaxed);
+        self.child_pid.store(0, Ordering::Relaxed);
+        self.holder_pid.store(me.pid, Ordering::Relaxed);
+        self.holder_start.store(me.start, Ordering::Relaxed);
+        self.pid.store(me.pid, Ordering::Relaxed);
+        self.start.store(me.start, Ordering::Relaxed);
+        self.state.store(word(state, nonce), Ordering::Release);
+        true
+    }
+
+    /// Turns the pending entry with `nonce` into an active one for `me`.
+    pub(crate) fn claim(&self, nonce: u32, me: Identity) -> bool {
+        let pending = word(State::Pending, nonce);
+        // A claimed entry is live through its holder until it is active.
+        if self
+            .state
+            .compare_exchange(pending, pending | 0x80, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.pid.store(me.pid, Ordering::Relaxed);
+        self.start.store(me.start, Ordering::Relaxed);
+        self.state.store(word(State::Active, nonce), Ordering::Release);
+        true
+    }
+
+    /// Turns this process's active entry into a pending one held by `me`,
+    /// for a child to claim with the same nonce.
+    pub(crate) fn hand_off(&self, nonce: u32, me: Identity) -> bool {
+        let active = word(State::Active, nonce);
+        let busy = word(State::Pending, nonce) | 0x80;
+        if self
+            .state
+            .compare_exchange(active, busy, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.child_pid.store(0, Ordering::Relaxed);
+        self.holder_pid.store(me.pid, Ordering::Relaxed);
+        self.holder_start.store(me.start, Ordering::Relaxed);
+        self.state.store(word(State::Pending, nonce), Ordering::Release);
+        true
+    }
+
+    /// Frees the entry if it still holds `expected` (a word read earlier).
+    pub(crate) fn free_if(&self, expected: (State, u32)) -> bool {
+        let (state, nonce) = expected;
+        self.state
+            .compare_exchange(word(state, nonce), 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Whether this is an active entry of `me`.
+    pub(crate) fn is_active_of(&self, me: Identity) -> bool {
+        self.state().0 == State::Active
+            && self.pid.load(Ordering::Relaxed) == me.pid
+            && self.start.load(Ordering::Relaxed) == me.start
+    }
+
+    /// Whether this is a pending entry held by `me` whose child never
+    /// started (no pid recorded): on Unix the pid is recorded before the
+    /// child runs, so its `Command` was never spawned.
+    pub(crate) fn is_unspawned_hand_off_of(&self, me: Identity) -> Option<(State, u32)> {
+        let st = self.state();
+        let unspawned = st.0 == State::Pending
+            && self.child_pid.load(Ordering::Acquire) == 0
+            && self.holder_pid.load(Ordering::Relaxed) == me.pid
+            && self.holder_start.load(Ordering::Relaxed) == me.start;
+        unspawned.then_some(st)
+    }
+
+    /// The word a child writes its process id to (see
+    /// `sys::record_child_pid`).
+    pub(crate) fn child_pid_slot(&self) -> &AtomicU32 {
+        &self.child_pid
+    }
+
+    /// Whether the process(es) behind this entry are alive: the owner of an
+    /// active entry; the child (once known) or else the holder of a pending
+    /// one. Entries being written count as alive.
+    pub(crate) fn is_alive(&self) -> bool {
+        let w = self.state.load(Ordering::Acquire);
+        if w & 0xFF == 0xFF || w & 0x80 != 0 {
+            // Being taken or claimed: the writer is alive right now, or
+            // died in the middle of it; the holder decides.
+            return Identity {
+                pid: self.holder_pid.load(Ordering::Relaxed),
+                start: self.holder_start.load(Ordering::Relaxed),
+            }
+            .is_alive()
+                || self.child_is_alive();
+        }
+        match State::from_word(w) {
+            State::Free | State::Busy => false,
+            State::Active => Identity {
+                pid: self.pid.load(Ordering::Relaxed),
+                start: self.start.load(Ordering::Relaxed),
+            }
+            .is_alive(),
+            State::Pending => {
+                if self.child_pid.load(Ordering::Acquire) != 0 {
+                    self.child_is_alive()
+                } else {
+                    Identity {
+                        pid: self.holder_pid.load(Ordering::Relaxed),
+                        start: self.holder_start.load(Ordering::Relaxed),
+                    }
+                    .is_alive()
+                }
+            }
+        }
+    }
+
+    fn child_is_alive(&self) -> bool {
+        let pid = self.child_pid.load(Ordering::Acquire);
+        pid != 0 && sys::process_start(pid).is_some()
+    }
+}
+
+/// The segment header.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) magic: AtomicU64,
+    pub(crate) version: AtomicU32,
+    pub(crate) kind: AtomicU32,
+    pub(crate) size: AtomicU64,
+    pub(crate) creator_pid: AtomicU32,
+    _pad: AtomicU32,
+    pub(crate) creator_start: AtomicU64,
+    pub(crate) wait_buckets: [AtomicU32; sys::WAIT_BUCKETS],
+    pub(crate) participants: [Participant; MAX_PARTICIPANTS],
+}
+
+const _: () = assert!(std::mem::size_of::<Header>() <= PAYLOAD_OFFSET);
+
+impl Header {
+    /// Whether any participant is alive.
+    pub(crate) fn any_alive(&self) -> bool {
+        self.participants.iter().any(Participant::is_alive)
+    }
+}

@@ -1,0 +1,61 @@
+//! Platforms without an implementation: everything fails at run time.
+
+use std::{
+    io,
+    process::Command,
+    sync::{Arc, atomic::AtomicU32},
+    time::Duration,
+};
+
+/// Unknown: treated as dead.
+pub(crate) fn process_start(_pid: u32) -> Option<u64> {
+    None
+}
+
+/// Unknown.
+pub(crate) fn current_start() -> Option<u64> {
+    None
+}
+
+/// Waiting degrades to short sleeps.
+#[derive(Debug, Default)]
+pub(crate) struct Parker;
+
+impl Parker {
+    pub(crate) fn new(_name: &str, _base: *const u8, _buckets: *const AtomicU32) -> Parker {
+        Parker
+    }
+
+    pub(crate) fn wait(&self, _word: &AtomicU32, _expected: u32, timeout: Option<Duration>) {
+        std::thread::sleep(
+            timeout
+                .unwrap_or(Duration::from_millis(1))
+                .min(Duration::from_millis(1)),
+        );
+    }
+
+    pub(crate) fn wake(&self, _word: &AtomicU32, _all: bool) {}
+}
+
+pub(crate) fn list_segments(_prefix: &str) -> io::Result<Vec<String>> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+pub(crate) fn register(_name: &str) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+pub(crate) fn unregister(_name: &str) {}
+
+pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
+    _cmd: &mut Command,
+    _keep: Arc<K>,
+    _slot: *const AtomicU32,
+) {
+}
+
+/// Whether `record_child_pid` records the child's pid before it runs.
+pub(crate) const RECORDS_CHILD_PID: bool = false;
+
+/// Nothing is left behind by unlinking here.
+pub(crate) fn sweep_unlinked(_prefix: &str) {}

@@ -1,0 +1,227 @@
+//! Windows: process handles for identity, named semaphores for waiting, and
+//! the backing files of the `shared_memory` crate for the list of segments.
+//!
+//! `WaitOnAddress` only works between threads of one process, so a waiter
+//! parks on one of [`WAIT_BUCKETS`](super::WAIT_BUCKETS) named semaphores
+//! chosen by the word's offset in its segment, after counting itself in the
+//! bucket's waiter count (which lives in the segment). A waker that changed
+//! the word releases the semaphore once per counted waiter. A count left
+//! behind by a waiter that timed out only causes a spurious wake-up, which
+//! every caller tolerates. Named kernel objects vanish with their last
+//! handle, so nothing outlives the processes.
+
+use std::{
+    fs, io, iter,
+    process::Command,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use windows_sys::Win32::{
+    Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_OBJECT_0},
+    System::Threading::{
+        CreateSemaphoreW, GetCurrentProcess, GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+        PROCESS_SYNCHRONIZE, ReleaseSemaphore, WaitForSingleObject,
+    },
+};
+
+use super::WAIT_BUCKETS;
+
+/// The creation time of the process behind `handle`, unless it has exited.
+fn start_of(handle: HANDLE) -> Option<u64> {
+    // SAFETY: `handle` is a valid process handle; a zero wait only polls.
+    if unsafe { WaitForSingleObject(handle, 0) } == WAIT_OBJECT_0 {
+        return None;
+    }
+    let zero = FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+    // SAFETY: all four out-pointers point to live FILETIMEs.
+    let ok = unsafe { GetProcessTimes(handle, &mut created, &mut exited, &mut kernel, &mut user) };
+    (ok != 0).then(|| (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime))
+}
+
+/// The creation time of process `pid`, or `None` if it is gone.
+pub(crate) fn process_start(pid: u32) -> Option<u64> {
+    // SAFETY: OpenProcess has no memory-safety preconditions.
+    let handle = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_SYNCHRONIZE, 0, pid) };
+    if handle.is_null() {
+        return None;
+    }
+    let start = start_of(handle);
+    // SAFETY: `handle` was opened above and is closed once.
+    unsafe { CloseHandle(handle) };
+    start
+}
+
+/// The creation time of this process.
+pub(crate) fn current_start() -> Option<u64> {
+    // SAFETY: the pseudo-handle of the current process needs no closing.
+    start_of(unsafe { GetCurrentProcess() })
+}
+
+/// A semaphore handle, closed on drop.
+#[derive(Debug)]
+struct Semaphore(HANDLE);
+
+// SAFETY: a kernel handle may be used and closed from any thread.
+unsafe impl Send for Semaphore {}
+// SAFETY: as above; the semaphore calls are thread-safe.
+unsafe impl Sync for Semaphore {}
+
+impl Drop for Semaphore {
+    fn drop(&mut self) {
+        // SAFETY: the handle is owned by this value and closed once.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// Cross-process waiting on a word of a segment, through named semaphores.
+#[derive(Debug)]
+pub(crate) struct Parker {
+    name: String,
+    base: usize,
+    buckets: usize,
+    semaphores: Vec<OnceLock<Option<Semaphore>>>,
+}
+
+impl Parker {
+    /// A parker for the segment `name` mapped at `base`, whose bucket waiter
+    /// counts are the [`WAIT_BUCKETS`] words at `buckets`.
+    pub(crate) fn new(name: &str, base: *const u8, buckets: *const AtomicU32) -> Parker {
+        Parker {
+            name: name.trim_start_matches('/').to_owned(),
+            base: base as usize,
+            buckets: buckets as usize,
+            semaphores: iter::repeat_with(OnceLock::new).take(WAIT_BUCKETS).collect(),
+        }
+    }
+
+    fn bucket(&self, word: &AtomicU32) -> usize {
+        (word.as_ptr() as usize).wrapping_sub(self.base) / 4 % WAIT_BUCKETS
+    }
+
+    fn waiters(&self, bucket: usize) -> &AtomicU32 {
+        // SAFETY: the segment that owns this parker reserves WAIT_BUCKETS
+        // aligned words at `buckets` and outlives the parker.
+        unsafe { &*(self.buckets as *const AtomicU32).add(bucket) }
+    }
+
+    fn semaphore(&self, bucket: usize) -> Option<&Semaphore> {
+        self.semaphores[bucket]
+            .get_or_init(|| {
+                let name: Vec<u16> = format!("Local\\{}-p{bucket}", self.name)
+                    .encode_utf16()
+                    .chain(iter::once(0))
+                    .collect();
+                // SAFETY: `name` is NUL-terminated UTF-16; default security
+                // (the creating user, SYSTEM and administrators).
+                let h = unsafe { CreateSemaphoreW(std::ptr::null(), 0, i32::MAX, name.as_ptr()) };
+                (!h.is_null()).then_some(Semaphore(h))
+            })
+            .as_ref()
+    }
+
+    /// Sleeps while `word` holds `expected`, for at most `timeout`; may
+    /// return early or spuriously.
+    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+        let bucket = self.bucket(word);
+        let Some(sem) = self.semaphore(bucket) else {
+            // No semaphore: degrade to a short sleep rather than fail.
+            std::thread::sleep(Duration::from_millis(1));
+            return;
+        };
+        let waiters = self.waiters(bucket);
+        waiters.fetch_add(1, Ordering::SeqCst);
+        if word.load(Ordering::SeqCst) == expected {
+            let ms = timeout.map_or(u32::MAX - 1, |t| {
+                t.as_millis().clamp(1, u128::from(u32::MAX - 1)) as u32
+            });
+            // SAFETY: `sem` is a live semaphore handle.
+            unsafe { WaitForSingleObject(sem.0, ms) };
+        }
+        waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes the waiters of `word`'s bucket (all of them, so `_all` does not
+    /// matter: the others see an unchanged word and sleep again).
+    pub(crate) fn wake(&self, word: &AtomicU32, _all: bool) {
+        let bucket = self.bucket(word);
+        let n = self.waiters(bucket).load(Ordering::SeqCst);
+        if n == 0 {
+            return;
+        }
+        if let Some(sem) = self.semaphore(bucket) {
+            // SAFETY: `sem` is a live semaphore handle.
+            unsafe { ReleaseSemaphore(sem.0, n.min(i32::MAX as u32) as i32, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// The names (with a leading `/`) of the segments whose names start with
+/// `prefix`: the `shared_memory` crate backs each mapping with a file named
+/// after it in `%TEMP%\shared_memory-rs`.
+pub(crate) fn list_segments(prefix: &str) -> io::Result<Vec<String>> {
+    let dir = std::env::temp_dir().join("shared_memory-rs");
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        if let Some(name) = name.to_str() {
+            if name.starts_with(prefix) && !name.ends_with("_deleted") {
+                names.push(format!("/{name}"));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Removes the backing files the `shared_memory` crate renamed to
+/// `<name>_deleted` when their segment was unlinked. It opens them with
+/// `FILE_FLAG_DELETE_ON_CLOSE` so Windows deletes them with their last
+/// handle, but Wine (at least 8.0) never does; a file still mapped by a
+/// process stays until it is closed (the name was unlinked already, so
+/// nobody can open it again). Best effort.
+pub(crate) fn sweep_unlinked(prefix: &str) {
+    let dir = std::env::temp_dir().join("shared_memory-rs");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if let Some(name) = name.to_str() {
+            if name.starts_with(prefix) && name.ends_with("_deleted") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// The backing files are the registry: nothing to do.
+pub(crate) fn register(_name: &str) -> io::Result<()> {
+    Ok(())
+}
+
+/// See [`register`].
+pub(crate) fn unregister(_name: &str) {}
+
+/// Windows cannot run code in the child before it starts: a hand-off stays
+/// tied to the handing process until the child opens it.
+pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
+    _cmd: &mut Command,
+    _keep: Arc<K>,
+    _slot: *const AtomicU32,
+) {
+}
+
+/// Whether `record_child_pid` records the child's pid before it runs.
+pub(crate) const RECORDS_CHILD_PID: bool = false;
