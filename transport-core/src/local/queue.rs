@@ -2,8 +2,10 @@
 
 use std::{
     collections::VecDeque,
+    io,
     process::Command,
     sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    task::{Context, Poll, Waker},
 };
 
 use rkyv::util::AlignedVec;
@@ -13,6 +15,7 @@ use crate::{
     handoff::Handoff,
     message::{FRAME_ALIGN, FrameWriter},
     raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender},
+    ready::{PollRecv, PollSend},
     transport::ChannelConfig,
     wait::Wait,
 };
@@ -23,6 +26,28 @@ struct State {
     frames: VecDeque<Frame>,
     senders: usize,
     receivers: usize,
+    /// Async tasks waiting for a frame or for disconnection.
+    recv_wakers: Wakers,
+    /// Async tasks waiting for room or for disconnection.
+    send_wakers: Wakers,
+}
+
+/// Wakers of async tasks waiting on one side, each registered once.
+#[derive(Default)]
+struct Wakers(Vec<Waker>);
+
+impl Wakers {
+    fn register(&mut self, waker: &Waker) {
+        if !self.0.iter().any(|w| w.will_wake(waker)) {
+            self.0.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&mut self) {
+        for waker in self.0.drain(..) {
+            waker.wake();
+        }
+    }
 }
 
 struct Shared {
@@ -65,6 +90,8 @@ pub(super) fn channel(config: &ChannelConfig) -> Result<(LocalSender, LocalRecei
             frames: VecDeque::new(),
             senders: 1,
             receivers: 1,
+            recv_wakers: Wakers::default(),
+            send_wakers: Wakers::default(),
         }),
         readable: Condvar::new(),
         writable: Condvar::new(),
@@ -125,6 +152,7 @@ impl RawSender for LocalSender {
             }
             if shared.capacity.is_none_or(|cap| state.frames.len() < cap) {
                 state.frames.push_back(frame);
+                state.recv_wakers.wake_all();
                 drop(state);
                 shared.readable.notify_one();
                 return Ok(());
@@ -150,6 +178,7 @@ impl RawReceiver for LocalReceiver {
         let mut state = shared.lock();
         loop {
             if let Some(frame) = state.frames.pop_front() {
+                state.send_wakers.wake_all();
                 drop(state);
                 shared.writable.notify_one();
                 return Ok(frame);
@@ -163,6 +192,30 @@ impl RawReceiver for LocalReceiver {
 
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
+    }
+}
+
+impl PollSend for LocalSender {
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        let room = shared.capacity.is_none_or(|cap| state.frames.len() < cap);
+        if room || state.receivers == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        state.send_wakers.register(cx.waker());
+        Poll::Pending
+    }
+}
+
+impl PollRecv for LocalReceiver {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut state = self.shared.lock();
+        if !state.frames.is_empty() || state.senders == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        state.recv_wakers.register(cx.waker());
+        Poll::Pending
     }
 }
 
@@ -189,6 +242,7 @@ impl Drop for LocalSender {
         let mut state = self.shared.lock();
         state.senders -= 1;
         if state.senders == 0 {
+            state.recv_wakers.wake_all();
             drop(state);
             self.shared.readable.notify_all();
         }
@@ -202,6 +256,7 @@ impl Drop for LocalReceiver {
         if state.receivers == 0 {
             // Nobody can read what is left: free it now.
             state.frames.clear();
+            state.send_wakers.wake_all();
             drop(state);
             self.shared.writable.notify_all();
         }
@@ -266,6 +321,18 @@ impl RawReceiver for LocalEnd {
 
     fn recv_frame(&self, wait: Wait) -> Result<Frame, RawRecvError> {
         self.rx.recv_frame(wait)
+    }
+}
+
+impl PollSend for LocalEnd {
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.tx.poll_send_ready(cx)
+    }
+}
+
+impl PollRecv for LocalEnd {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.rx.poll_recv_ready(cx)
     }
 }
 
