@@ -49,6 +49,7 @@
 //! [`LIVENESS_PERIOD`]: LIVENESS_PERIOD
 //! [`Readiness::BridgeThread`]: transport_core::Readiness::BridgeThread
 
+mod bridge;
 mod chan;
 mod config;
 mod frame;

@@ -1,0 +1,722 @@
+//! Async readiness: one bridge thread per process, started on first use,
+//! that sleeps on the wake-up words of every end an async task waits for,
+//! all at once, and wakes the tasks.
+//!
+//! # How an end waits
+//! `poll_*_ready` looks, spins for [`POLL_SPIN`](super::chan::POLL_SPIN),
+//! then *arms* the end's [`Link`]: under the bridge's lock it reads the end's
+//! wake-up word (the receiver's `data_seq`, or the sender's lane
+//! `space_seq`), counts itself among the end's sleepers, stores the waker and
+//! a [`Probe`] (a snapshot of the end's positions), and rings the bridge;
+//! then it looks again (register, then re-check). Being counted as a sleeper
+//! is what makes the peer's existing wake-up path (bump the word, wake its
+//! sleepers) reach the bridge, exactly as it reaches a sleeping thread.
+//!
+//! The bridge *fires* an armed link (uncounts it, disarms it, wakes its
+//! task) when
+//! - its word no longer holds the value read when arming (data, room, or a
+//!   departure: dropped ends bump every word),
+//! - its probe says the end is ready (busy-poll peers wake nobody),
+//! - every [`LIVENESS_PERIOD`], when every peer of the end is dead (killed
+//!   processes depart from nothing); the task's next poll then re-checks at
+//!   once and sees the disconnection.
+//!
+//! # How the bridge sleeps
+//! - On Linux 5.16+ and Windows, on all armed words and its own alarm at once
+//!   (`futex_waitv`, 127 words; `WaitForMultipleObjects`, 63); ends past
+//!   that limit are looked at every [`OVERFLOW_POLL`].
+//! - Without a multi-word wait (macOS; older Linux kernels, found at run
+//!   time), on the one armed word when there is one: to make it look at its
+//!   table again, a registering thread bumps that word (a spurious wake-up
+//!   at worst for its waiter, which is the bridge itself) and wakes it. With
+//!   several armed ends it looks at them every [`OVERFLOW_POLL`].
+//! - While any armed end belongs to a busy-poll channel, it spins instead of
+//!   sleeping (busy-poll trades a core for latency; here one core per
+//!   process, not per end).
+
+use std::{
+    cell::OnceCell,
+    fmt, hint, io,
+    panic::{self, AssertUnwindSafe},
+    sync::{
+        Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError,
+        atomic::{AtomicBool, AtomicU32, Ordering, fence},
+    },
+    task::Waker,
+    thread::{self, ThreadId},
+    time::{Duration, Instant},
+};
+
+use super::{
+    chan::{Chan, LIVENESS_PERIOD},
+    layout::{ROLE_RECEIVER, ROLE_SENDER},
+};
+use crate::sys::{self, WaitWord};
+
+/// How often the bridge looks at armed ends it cannot sleep on.
+pub(crate) const OVERFLOW_POLL: Duration = Duration::from_millis(1);
+/// How long dropping an armed end waits for the bridge to let go of its
+/// mapping (so that the segment's name goes with the end, even if the
+/// process exits right after).
+const RELEASE_WAIT: Duration = Duration::from_secs(1);
+
+/// Which side of a channel an end is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The receiver.
+    Recv,
+    /// The sender on this lane.
+    Send(usize),
+}
+
+/// What an end looked like when it armed, so the bridge can tell it is
+/// ready without a wake-up from the peer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Probe {
+    /// The sum of the receiver's read positions over its lanes: data waits
+    /// when the sum of the lanes' tails differs (each read position is at
+    /// most its lane's tail, and tails only grow).
+    Recv { read_sum: u64 },
+    /// The sender's tail and sent count: ready when a full-size record fits.
+    Send { start: u64, sent: u64 },
+}
+
+/// An end's registration with the bridge, shared by the end and the
+/// bridge's table.
+pub(crate) struct Link {
+    bridge: &'static Bridge,
+    chan: Arc<Chan>,
+    side: Side,
+    /// Whether the bridge's table holds this link (written under its lock).
+    armed: AtomicBool,
+    /// Set by the bridge when it found every peer dead.
+    peer_dead: AtomicBool,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("segment", &self.chan.seg.name())
+            .field("side", &self.side)
+            .field("armed", &self.armed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// The link in `cell`, made for the end (`chan`, `side`) on first use.
+    ///
+    /// # Errors
+    /// When the bridge cannot be set up (Windows: no event).
+    pub(crate) fn get<'a>(
+        cell: &'a OnceCell<Arc<Link>>,
+        chan: &Arc<Chan>,
+        side: Side,
+    ) -> io::Result<&'a Arc<Link>> {
+        if let Some(link) = cell.get() {
+            return Ok(link);
+        }
+        let link = Link::new(Bridge::global()?, chan, side);
+        Ok(cell.get_or_init(|| link))
+    }
+
+    /// A link of the end (`chan`, `side`) with `bridge`.
+    pub(crate) fn new(bridge: &'static Bridge, chan: &Arc<Chan>, side: Side) -> Arc<Link> {
+        Arc::new(Link {
+            bridge,
+            chan: Arc::clone(chan),
+            side,
+            armed: AtomicBool::new(false),
+            peer_dead: AtomicBool::new(false),
+        })
+    }
+
+    /// The word the peer bumps to wake this end.
+    fn word(&self) -> &AtomicU32 {
+        match self.side {
+            Side::Recv => &self.chan.header().data_seq,
+            Side::Send(lane) => &self.chan.lane(lane).space_seq,
+        }
+    }
+
+    /// The count of this end's sleepers, which the peer checks.
+    fn sleepers(&self) -> &AtomicU32 {
+        match self.side {
+            Side::Recv => &self.chan.header().rx_sleeping,
+            Side::Send(lane) => &self.chan.lane(lane).tx_sleeping,
+        }
+    }
+
+    /// Whether any peer of this end is alive (reads `/proc` or the like).
+    fn peer_alive(&self) -> bool {
+        let role = match self.side {
+            Side::Recv => ROLE_SENDER,
+            Side::Send(_) => ROLE_RECEIVER,
+        };
+        self.chan.seg.role_alive(role)
+    }
+
+    /// Whether `probe` says this end is ready.
+    fn ready(&self, probe: Probe) -> bool {
+        let chan = &*self.chan;
+        match probe {
+            Probe::Recv { read_sum } => {
+                let tails = (0..chan.geo.lanes).fold(0u64, |sum, i| {
+                    sum.wrapping_add(chan.lane(i).tail.load(Ordering::Acquire))
+                });
+                tails != read_sum
+            }
+            Probe::Send { start, sent } => {
+                let Side::Send(lane) = self.side else {
+                    return false;
+                };
+                let l = chan.lane(lane);
+                chan.room(
+                    start,
+                    sent,
+                    l.head.load(Ordering::Acquire),
+                    l.released.load(Ordering::Acquire),
+                )
+            }
+        }
+    }
+
+    /// Asks the bridge to wake `waker` when this end may be ready. The
+    /// caller looks again afterwards: a change after this call wakes.
+    ///
+    /// # Errors
+    /// When the bridge thread cannot be started.
+    pub(crate) fn arm(self: &Arc<Self>, waker: &Waker, probe: Probe) -> io::Result<()> {
+        self.bridge.arm(self, waker, probe)
+    }
+
+    /// Withdraws this end's registration, if any (it is ready without
+    /// the bridge's help).
+    pub(crate) fn disarm(&self) {
+        if self.armed.load(Ordering::SeqCst) {
+            self.bridge.disarm(self);
+        }
+    }
+
+    /// Withdraws this end's registration for good (the end is dropped), and
+    /// waits until the bridge holds none of its mapping.
+    pub(crate) fn forget(self: &Arc<Self>) {
+        if self.armed.load(Ordering::SeqCst) || Arc::strong_count(self) > 1 {
+            self.bridge.forget(self);
+        }
+    }
+
+    /// Whether the bridge found the peers dead since the last call.
+    pub(crate) fn take_peer_dead(&self) -> bool {
+        self.peer_dead.swap(false, Ordering::SeqCst)
+    }
+
+    /// Undoes arming (with the bridge's lock held).
+    fn release(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+        self.sleepers().fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An armed link.
+struct Armed {
+    link: Arc<Link>,
+    waker: Waker,
+    expected: u32,
+    probe: Probe,
+}
+
+impl Armed {
+    fn fired(&self) -> bool {
+        self.link.word().load(Ordering::SeqCst) != self.expected || self.link.ready(self.probe)
+    }
+}
+
+/// An armed link as the bridge watches it outside the lock.
+struct Watch {
+    link: Arc<Link>,
+    expected: u32,
+    probe: Probe,
+}
+
+impl Watch {
+    fn fired(&self) -> bool {
+        self.link.word().load(Ordering::SeqCst) != self.expected || self.link.ready(self.probe)
+    }
+
+    fn wait_word(&self) -> WaitWord<'_> {
+        WaitWord {
+            parker: self.link.chan.seg.parker(),
+            word: self.link.word(),
+            expected: self.expected,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    armed: Vec<Armed>,
+    thread: Option<ThreadId>,
+    /// One-word mode: the link whose word the bridge sleeps on now.
+    sleeping_on: Option<Arc<Link>>,
+    /// Threads waiting in `forget` for the bridge to drop its watches.
+    forgetting: usize,
+}
+
+/// The bridge: its table of armed ends and its thread.
+pub(crate) struct Bridge {
+    alarm: sys::Alarm,
+    table: Mutex<Table>,
+    /// Signalled when the bridge dropped its watches.
+    released: Condvar,
+    /// No multi-word wait (none on this platform, or found missing, or
+    /// forced in tests): sleep on one word at a time.
+    one_word: AtomicBool,
+}
+
+impl fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bridge")
+            .field("one_word", &self.one_word)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bridge {
+    fn new(one_word: bool) -> io::Result<Bridge> {
+        Ok(Bridge {
+            alarm: sys::Alarm::new()?,
+            table: Mutex::new(Table::default()),
+            released: Condvar::new(),
+            one_word: AtomicBool::new(one_word || sys::MULTI_WAIT_MAX == 0),
+        })
+    }
+
+    /// The process's bridge (its thread starts on the first arming).
+    fn global() -> io::Result<&'static Bridge> {
+        static BRIDGE: OnceLock<Bridge> = OnceLock::new();
+        if let Some(b) = BRIDGE.get() {
+            return Ok(b);
+        }
+        let b = Bridge::new(false)?;
+        Ok(BRIDGE.get_or_init(|| b))
+    }
+
+    /// A bridge of its own for a test, in one-word mode if asked.
+    #[cfg(test)]
+    pub(crate) fn leaked(one_word: bool) -> &'static Bridge {
+        Box::leak(Box::new(Bridge::new(one_word).expect("a bridge")))
+    }
+
+    /// The name of the bridge thread.
+    pub(crate) const THREAD_NAME: &'static str = "shm-bridge";
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn arm(&'static self, link: &Arc<Link>, waker: &Waker, probe: Probe) -> io::Result<()> {
+        let mut t = self.lock();
+        if t.thread.is_none() {
+            let handle = thread::Builder::new()
+                .name(Self::THREAD_NAME.into())
+                .spawn(move || self.run())?;
+            t.thread = Some(handle.thread().id());
+        }
+        // The word first, then the sleeper count, then (the caller) the
+        // condition: a peer that changes the condition after our look sees
+        // the count and bumps the word past `expected`.
+        let expected = link.word().load(Ordering::SeqCst);
+        let changed = match t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.link, link)) {
+            Some(a) => {
+                if !a.waker.will_wake(waker) {
+                    a.waker.clone_from(waker);
+                }
+                a.probe = probe;
+                std::mem::replace(&mut a.expected, expected) != expected
+            }
+            None => {
+                link.sleepers().fetch_add(1, Ordering::SeqCst);
+                link.armed.store(true, Ordering::SeqCst);
+                t.armed.push(Armed {
+                    link: Arc::clone(link),
+                    waker: waker.clone(),
+                    expected,
+                    probe,
+                });
+                true
+            }
+        };
+        if changed {
+            self.interrupt(&mut t);
+        }
+        drop(t);
+        // Re-arming keeps an old count: order the word's load before the
+        // caller's look at the condition all the same.
+        fence(Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Makes the bridge look at its table again. With the lock held, so
+    /// that the bridge's check of the alarm under the lock cannot miss it.
+    fn interrupt(&self, t: &mut Table) {
+        if let Some(link) = t.sleeping_on.take() {
+            // One-word mode: the bridge sleeps on this link's word. Bump it
+            // and wake it; if nobody else bumped it since it was armed,
+            // expect the bumped value, so its task is not woken for nothing.
+            let word = link.word();
+            let before = word.fetch_add(1, Ordering::SeqCst);
+            if let Some(a) = t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.link, &link)) {
+                if a.expected == before {
+                    a.expected = before.wrapping_add(1);
+                }
+            }
+            link.chan.seg.wake(word, true);
+        }
+        self.alarm.ring();
+    }
+
+    /// Takes `link` out of the table; whether it was there.
+    fn remove(&self, t: &mut Table, link: &Link) -> Option<Armed> {
+        let i = t.armed.iter().position(|a| std::ptr::eq(&*a.link, link))?;
+        let a = t.armed.swap_remove(i);
+        a.link.release();
+        Some(a)
+    }
+
+    fn disarm(&self, link: &Link) {
+        let mut t = self.lock();
+        let removed = self.remove(&mut t, link);
+        if removed.is_some() {
+            self.interrupt(&mut t);
+        }
+        drop(t);
+        drop(removed);
+    }
+
+    fn forget(&self, link: &Arc<Link>) {
+        let mut t = self.lock();
+        // The table's reference goes now; its waker after the lock.
+        let removed = self.remove(&mut t, link).map(|a| a.waker);
+        if removed.is_some() || Arc::strong_count(link) > 1 {
+            self.interrupt(&mut t);
+        }
+        if t.thread == Some(thread::current().id()) {
+            // A waker run by the bridge dropped an end: the bridge drops
+            // its watches when this returns.
+            return;
+        }
+        let deadline = Instant::now() + RELEASE_WAIT;
+        // Our reference, and the bridge's watch if it has one.
+        while Arc::strong_count(link) > 1 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            t.forgetting += 1;
+            t = self
+                .released
+                .wait_timeout(t, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            t.forgetting -= 1;
+        }
+        drop(t);
+        drop(removed);
+    }
+
+    /// The bridge thread.
+    fn run(&'static self) {
+        let mut watches: Vec<Watch> = Vec::new();
+        let mut wakers: Vec<Waker> = Vec::new();
+        let mut next_tick = Instant::now() + LIVENESS_PERIOD;
+        loop {
+            let seq = self.alarm.seq();
+            watches.clear();
+            let now = Instant::now();
+            let tick = now >= next_tick;
+            if tick {
+                next_tick = now + LIVENESS_PERIOD;
+            }
+            {
+                let mut t = self.lock();
+                if t.forgetting > 0 {
+                    self.released.notify_all();
+                }
+                let mut i = 0;
+                while i < t.armed.len() {
+                    if t.armed[i].fired() {
+                        let a = t.armed.swap_remove(i);
+                        a.link.release();
+                        wakers.push(a.waker);
+                    } else {
+                        i += 1;
+                    }
+                }
+                watches.extend(t.armed.iter().map(|a| Watch {
+                    link: Arc::clone(&a.link),
+                    expected: a.expected,
+                    probe: a.probe,
+                }));
+            }
+            wake_all(&mut wakers);
+            if tick && self.fire_orphans(&watches) {
+                continue;
+            }
+            if watches.is_empty() {
+                let _ = self.alarm.wait(seq, &[], None);
+            } else if watches.iter().any(|w| w.link.chan.busy) {
+                self.spin(seq, &watches, next_tick);
+            } else {
+                self.sleep(seq, &watches, next_tick.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+
+    /// Fires the watched links whose peers are all dead; whether any.
+    fn fire_orphans(&self, watches: &[Watch]) -> bool {
+        let dead: Vec<&Watch> = watches.iter().filter(|w| !w.link.peer_alive()).collect();
+        if dead.is_empty() {
+            return false;
+        }
+        let mut wakers = Vec::new();
+        let mut t = self.lock();
+        for w in dead {
+            // Told before the wake-up, so the task's poll sees it.
+            w.link.peer_dead.store(true, Ordering::SeqCst);
+            if let Some(a) = self.remove(&mut t, &w.link) {
+                wakers.push(a.waker);
+            }
+        }
+        drop(t);
+        wake_all(&mut wakers);
+        true
+    }
+
+    /// Spins until a ring after `seq`, a watch fires, or `until`.
+    fn spin(&self, seq: u32, watches: &[Watch], until: Instant) {
+        let mut round = 0u32;
+        loop {
+            for _ in 0..16 {
+                hint::spin_loop();
+            }
+            if self.alarm.seq() != seq || watches.iter().any(Watch::fired) {
+                return;
+            }
+            round = round.wrapping_add(1);
+            if round % 64 == 0 {
+                if Instant::now() >= until {
+                    return;
+                }
+                thread::yield_now();
+            }
+        }
+    }
+
+    /// Sleeps until a ring after `seq`, a watched word changes, or
+    /// `timeout`.
+    fn sleep(&self, seq: u32, watches: &[Watch], timeout: Duration) {
+        if !self.one_word.load(Ordering::Relaxed) {
+            let n = watches.len().min(sys::MULTI_WAIT_MAX);
+            let words: Vec<WaitWord<'_>> = watches[..n].iter().map(Watch::wait_word).collect();
+            let timeout = if watches.len() > n {
+                timeout.min(OVERFLOW_POLL)
+            } else {
+                timeout
+            };
+            match self.alarm.wait(seq, &words, Some(timeout)) {
+                Ok(()) => return,
+                // No multi-word wait after all (an old Linux kernel).
+                Err(_) => self.one_word.store(true, Ordering::Relaxed),
+            }
+        }
+        if let [w] = watches {
+            {
+                let mut t = self.lock();
+                if self.alarm.seq() != seq {
+                    return;
+                }
+                t.sleeping_on = Some(Arc::clone(&w.link));
+            }
+            w.link.chan.seg.wait(w.link.word(), w.expected, Some(timeout));
+            self.lock().sleeping_on = None;
+        } else {
+            let _ = self.alarm.wait(seq, &[], Some(timeout.min(OVERFLOW_POLL)));
+        }
+    }
+}
+
+/// Wakes the tasks of fired links. A waker that panics is reported by the
+/// panic hook and does not take the bridge down with it.
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for w in wakers.drain(..) {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| w.wake()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex, atomic::Ordering},
+        task::{Context, Poll, Wake, Waker},
+        thread::{self, Thread},
+        time::{Duration, Instant},
+    };
+
+    use transport_core::{PollRecv, PollSend, RawReceiver, RawSender, Wait};
+
+    use super::Bridge;
+    use crate::{ShmConfig, ShmReceiver, channel::raw_channel};
+
+    /// Wakers that record their index and unpark the test thread.
+    struct Tag(Arc<(Thread, Mutex<Vec<usize>>)>, usize);
+
+    impl Wake for Tag {
+        fn wake(self: Arc<Self>) {
+            self.0.1.lock().unwrap().push(self.1);
+            self.0.0.unpark();
+        }
+    }
+
+    struct Wakers {
+        shared: Arc<(Thread, Mutex<Vec<usize>>)>,
+        wakers: Vec<Waker>,
+    }
+
+    impl Wakers {
+        fn new(n: usize) -> Wakers {
+            let shared = Arc::new((thread::current(), Mutex::new(Vec::new())));
+            let wakers = (0..n)
+                .map(|i| Waker::from(Arc::new(Tag(Arc::clone(&shared), i))))
+                .collect();
+            Wakers { shared, wakers }
+        }
+
+        fn cx(&self, i: usize) -> Context<'_> {
+            Context::from_waker(&self.wakers[i])
+        }
+
+        /// Waits (bounded) until task `i` was woken.
+        fn expect(&self, i: usize) {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if self.shared.1.lock().unwrap().contains(&i) {
+                    return;
+                }
+                let now = Instant::now();
+                assert!(now < deadline, "task {i} was never woken");
+                thread::park_timeout(deadline - now);
+            }
+        }
+    }
+
+    fn small() -> ShmConfig {
+        ShmConfig::bounded(1).max_message_size(64).buffer_bytes(4096)
+    }
+
+    fn sleepers(rx: &ShmReceiver) -> u32 {
+        rx.chan().header().rx_sleeping.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn one_word_mode_sleeps_on_one_word_and_polls_several() {
+        let bridge = Bridge::leaked(true);
+        let ends: Vec<_> = (0..3).map(|_| raw_channel(&small()).unwrap()).collect();
+        for (_, rx) in &ends {
+            rx.use_bridge(bridge);
+        }
+        let w = Wakers::new(3);
+        // One armed end: the bridge sleeps on its word.
+        assert!(ends[0].1.poll_recv_ready(&mut w.cx(0)).is_pending());
+        let (tx0, rx0) = &ends[0];
+        tx0.send_bytes(b"0", Wait::Never).unwrap();
+        w.expect(0);
+        assert!(rx0.poll_recv_ready(&mut w.cx(0)).is_ready());
+        // Two armed ends: a registration interrupts the one-word sleep.
+        assert!(ends[1].1.poll_recv_ready(&mut w.cx(1)).is_pending());
+        assert!(ends[2].1.poll_recv_ready(&mut w.cx(2)).is_pending());
+        ends[2].0.send_bytes(b"2", Wait::Never).unwrap();
+        w.expect(2);
+        ends[1].0.send_bytes(b"1", Wait::Never).unwrap();
+        w.expect(1);
+        for (_, rx) in &ends[1..] {
+            assert!(rx.poll_recv_ready(&mut w.cx(0)).is_ready());
+            assert_eq!(sleepers(rx), 0);
+        }
+    }
+
+    #[test]
+    fn ends_past_one_multi_word_wait_are_still_woken() {
+        let bridge = Bridge::leaked(false);
+        let n = crate::sys::MULTI_WAIT_MAX + 3;
+        let ends: Vec<_> = (0..n).map(|_| raw_channel(&small()).unwrap()).collect();
+        let w = Wakers::new(n);
+        for (i, (_, rx)) in ends.iter().enumerate() {
+            rx.use_bridge(bridge);
+            assert!(rx.poll_recv_ready(&mut w.cx(i)).is_pending());
+        }
+        for i in [n - 1, 0] {
+            ends[i].0.send_bytes(b"x", Wait::Never).unwrap();
+            w.expect(i);
+        }
+    }
+
+    #[test]
+    fn a_full_ring_wakes_its_sender_in_one_word_mode() {
+        let bridge = Bridge::leaked(true);
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        tx.use_bridge(bridge);
+        tx.send_bytes(b"fill", Wait::Never).unwrap();
+        let w = Wakers::new(1);
+        assert!(tx.poll_send_ready(&mut w.cx(0)).is_pending());
+        drop(rx.recv_frame(Wait::Never).unwrap());
+        w.expect(0);
+        assert!(matches!(tx.poll_send_ready(&mut w.cx(0)), Poll::Ready(Ok(()))));
+    }
+
+    #[test]
+    fn sleepers_are_counted_only_while_armed() {
+        let bridge = Bridge::leaked(false);
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        rx.use_bridge(bridge);
+        let w = Wakers::new(1);
+        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
+        // A second poll re-arms without counting twice.
+        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
+        assert_eq!(sleepers(&rx), 1);
+        tx.send_bytes(b"x", Wait::Never).unwrap();
+        w.expect(0);
+        assert_eq!(sleepers(&rx), 0, "the bridge uncounts what it fires");
+        drop(rx.recv_frame(Wait::Never).unwrap());
+        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
+        assert_eq!(sleepers(&rx), 1);
+        drop(rx);
+        // The receiver's entry is gone; the header is still mapped by tx.
+        assert_eq!(tx.chan().header().rx_sleeping.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn dropping_a_waiting_end_leaves_no_segment() {
+        let bridge = Bridge::leaked(false);
+        let (tx, rx_first) = raw_channel(&small()).unwrap();
+        rx_first.use_bridge(bridge);
+        let name = rx_first.segment_name().to_owned();
+        let w = Wakers::new(1);
+        assert!(rx_first.poll_recv_ready(&mut w.cx(0)).is_pending());
+        drop(tx);
+        w.expect(0);
+        assert!(rx_first.poll_recv_ready(&mut w.cx(0)).is_ready());
+        // Armed, then dropped: the bridge lets go of the mapping before the
+        // drop returns, so the name goes with the ends.
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        rx.use_bridge(bridge);
+        let name2 = rx.segment_name().to_owned();
+        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
+        drop(tx);
+        drop(rx);
+        let listed = crate::list_segments().unwrap();
+        assert!(!listed.contains(&name2), "{name2} outlived its ends");
+        drop(rx_first);
+        assert!(!crate::list_segments().unwrap().contains(&name));
+    }
+}
