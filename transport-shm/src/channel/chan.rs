@@ -189,14 +189,14 @@ impl Chan {
         let start = Instant::now();
         let mut round = 0u32;
         loop {
-            for _ in 0..16 {
+            for _ in 0..4 {
                 hint::spin_loop();
             }
             if ready() {
                 return true;
             }
             round = round.wrapping_add(1);
-            if round % 8 == 0 && start.elapsed() >= POLL_SPIN {
+            if round % 32 == 0 && start.elapsed() >= POLL_SPIN {
                 return false;
             }
         }
