@@ -214,7 +214,11 @@ impl RawSender for ShmSender {
             let h = chan.header();
             if h.rx_sleeping.load(Ordering::SeqCst) != 0 {
                 h.data_seq.fetch_add(1, Ordering::SeqCst);
-                chan.seg.wake(&h.data_seq, false);
+                // All: the receiver's thread and the async bridge may both
+                // sleep here (a task that registered, then blocked), and a
+                // wake-up taken by the wrong one would cost the other a
+                // liveness period. One waiter or two cost the same call.
+                chan.seg.wake(&h.data_seq, true);
             }
         }
         Ok(())
