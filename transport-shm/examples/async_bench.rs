@@ -4,6 +4,12 @@
 //! unparks the thread), in both processes. Not a test: the side-by-side
 //! comparison is `cargo xtask bench`.
 //!
+//! Two patterns: a plain echo (the reply lands while the waiting side still
+//! spins), and an echo that holds each message for 200 µs first, so every
+//! wait outlasts the spin and goes to sleep: the sync side is woken by the
+//! peer's futex call, the async side by the bridge thread, which then
+//! unparks the task's thread.
+//!
 //! `cargo run --release -p transport-shm --example async_bench`
 //! (pin the processes with `taskset -c 0,1` for steadier figures).
 
@@ -82,6 +88,7 @@ fn child() -> Result<()> {
         style: Style::parse(&env::var("BENCH_STYLE")?),
         ex: Executor::new(1),
     };
+    let hold = Duration::from_micros(env::var("BENCH_HOLD_US")?.parse()?);
     let mut buf = Vec::with_capacity(64);
     while ends
         .recv(|b| {
@@ -90,18 +97,24 @@ fn child() -> Result<()> {
         })
         .is_some()
     {
+        // Busy, not asleep: the time must pass on this side, not in a wake-up.
+        let t = Instant::now();
+        while t.elapsed() < hold {
+            std::hint::spin_loop();
+        }
         ends.send(&buf)?;
     }
     Ok(())
 }
 
-fn rtt(style: Style, mode: WaitMode) -> Result<(Duration, Duration)> {
+fn rtt(style: Style, mode: WaitMode, hold: Duration, n: usize) -> Result<(Duration, Duration)> {
     let config = ShmConfig::bounded(1024).max_message_size(4096).wait_mode(mode);
     let (ping_tx, ping_rx) = raw_channel(&config)?;
     let (pong_tx, pong_rx) = raw_channel(&config)?;
     let mut child = Command::new(env::current_exe()?)
         .env("BENCH_CHILD", "1")
         .env("BENCH_STYLE", style.name())
+        .env("BENCH_HOLD_US", hold.as_micros().to_string())
         .endpoint("ping", ping_rx)?
         .endpoint("pong", pong_tx)?
         .stdout(Stdio::inherit())
@@ -113,8 +126,8 @@ fn rtt(style: Style, mode: WaitMode) -> Result<(Duration, Duration)> {
         ex: Executor::new(1),
     };
     let payload = [7u8; 64];
-    let mut samples = Vec::with_capacity(TIMED);
-    for i in 0..WARM_UP + TIMED {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..WARM_UP + n {
         let t = Instant::now();
         ends.send(&payload)?;
         let len = ends.recv(<[u8]>::len).ok_or("the echo process left")?;
@@ -135,20 +148,26 @@ fn main() -> Result<()> {
         return child();
     }
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    for (mode_name, mode) in [
-        ("blocking", WaitMode::Blocking),
-        ("busy-poll", WaitMode::BusyPoll),
-    ] {
-        let (sync50, sync99) = rtt(Style::Sync, mode)?;
-        let (async50, async99) = rtt(Style::Async, mode)?;
-        println!(
-            "rtt 64 B {mode_name:9}: sync median {:.2} us p99 {:.2} us | async median {:.2} us p99 {:.2} us | async/sync {:.2}",
-            us(sync50),
-            us(sync99),
-            us(async50),
-            us(async99),
-            async50.as_secs_f64() / sync50.as_secs_f64()
-        );
+    let patterns = [
+        ("echo", Duration::ZERO, TIMED),
+        ("echo after 200 us", Duration::from_micros(200), TIMED / 10),
+    ];
+    for (pattern, hold, n) in patterns {
+        for (mode_name, mode) in [
+            ("blocking", WaitMode::Blocking),
+            ("busy-poll", WaitMode::BusyPoll),
+        ] {
+            let (sync50, sync99) = rtt(Style::Sync, mode, hold, n)?;
+            let (async50, async99) = rtt(Style::Async, mode, hold, n)?;
+            println!(
+                "rtt 64 B, {pattern}, {mode_name}: sync median {:.2} us p99 {:.2} us | async median {:.2} us p99 {:.2} us | async/sync {:.2}",
+                us(sync50),
+                us(sync99),
+                us(async50),
+                us(async99),
+                async50.as_secs_f64() / sync50.as_secs_f64()
+            );
+        }
     }
     Ok(())
 }
