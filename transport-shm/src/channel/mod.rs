@@ -78,6 +78,7 @@ mod chan;
 mod config;
 mod frame;
 mod layout;
+mod link;
 mod receiver;
 mod sender;
 

@@ -13,10 +13,10 @@ use transport_core::{
 };
 
 use super::{
-    bridge::{Link, Probe, Side},
     chan::{Chan, Monitor},
     frame::{RxShared, ShmFrame},
     layout::{RECORD_HEADER, WRAP, record_len},
+    link::{Link, Probe, Side},
 };
 use crate::segment::{Attachment, Kind, Token};
 

@@ -14,9 +14,9 @@ use transport_core::{
 };
 
 use super::{
-    bridge::{Link, Probe, Side},
     chan::{Chan, Monitor},
     layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
+    link::{Link, Probe, Side},
 };
 use crate::segment::{Attachment, Kind, Token};
 
