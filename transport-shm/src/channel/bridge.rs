@@ -59,25 +59,19 @@ pub(crate) const OVERFLOW_POLL: Duration = Duration::from_millis(1);
 /// process exits right after).
 const RELEASE_WAIT: Duration = Duration::from_secs(1);
 
-/// An armed link.
-struct Armed {
-    link: Arc<Link>,
-    waker: Waker,
-    expected: u32,
-    probe: Probe,
-}
-
-impl Armed {
-    fn fired(&self) -> bool {
-        self.link.word().load(Ordering::SeqCst) != self.expected || self.link.ready(self.probe)
-    }
-}
-
-/// An armed link as the bridge watches it outside the lock.
+/// An armed link as the bridge watches it: fired once its word changed or
+/// its probe says it is ready.
+#[derive(Clone)]
 struct Watch {
     link: Arc<Link>,
     expected: u32,
     probe: Probe,
+}
+
+/// An armed link: what to watch, and whom to wake.
+struct Armed {
+    watch: Watch,
+    waker: Waker,
 }
 
 impl Watch {
@@ -149,8 +143,8 @@ impl Bridge {
         Box::leak(Box::new(Bridge::new(one_word).expect("a bridge")))
     }
 
-    /// The name of the bridge thread.
-    pub(crate) const THREAD_NAME: &'static str = "shm-bridge";
+    /// The name of the bridge thread (the tests look for it).
+    const THREAD_NAME: &'static str = "shm-bridge";
 
     fn lock(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
@@ -168,22 +162,24 @@ impl Bridge {
         // condition: a peer that changes the condition after our look sees
         // the count and bumps the word past `expected`.
         let expected = link.word().load(Ordering::SeqCst);
-        let changed = match t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.link, link)) {
+        let changed = match t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.watch.link, link)) {
             Some(a) => {
                 if !a.waker.will_wake(waker) {
                     a.waker.clone_from(waker);
                 }
-                a.probe = probe;
-                std::mem::replace(&mut a.expected, expected) != expected
+                a.watch.probe = probe;
+                std::mem::replace(&mut a.watch.expected, expected) != expected
             }
             None => {
                 link.sleepers().fetch_add(1, Ordering::SeqCst);
                 link.armed.store(true, Ordering::SeqCst);
                 t.armed.push(Armed {
-                    link: Arc::clone(link),
+                    watch: Watch {
+                        link: Arc::clone(link),
+                        expected,
+                        probe,
+                    },
                     waker: waker.clone(),
-                    expected,
-                    probe,
                 });
                 true
             }
@@ -207,9 +203,9 @@ impl Bridge {
             // expect the bumped value, so its task is not woken for nothing.
             let word = link.word();
             let before = word.fetch_add(1, Ordering::SeqCst);
-            if let Some(a) = t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.link, &link)) {
-                if a.expected == before {
-                    a.expected = before.wrapping_add(1);
+            if let Some(a) = t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.watch.link, &link)) {
+                if a.watch.expected == before {
+                    a.watch.expected = before.wrapping_add(1);
                 }
             }
             link.chan.seg.wake(word, true);
@@ -217,11 +213,11 @@ impl Bridge {
         self.alarm.ring();
     }
 
-    /// Takes `link` out of the table; whether it was there.
+    /// Takes `link` out of the table, if it is there, and uncounts it.
     fn remove(&self, t: &mut Table, link: &Link) -> Option<Armed> {
-        let i = t.armed.iter().position(|a| std::ptr::eq(&*a.link, link))?;
+        let i = t.armed.iter().position(|a| std::ptr::eq(&*a.watch.link, link))?;
         let a = t.armed.swap_remove(i);
-        a.link.release();
+        a.watch.link.release();
         Some(a)
     }
 
@@ -286,19 +282,15 @@ impl Bridge {
                 }
                 let mut i = 0;
                 while i < t.armed.len() {
-                    if t.armed[i].fired() {
+                    if t.armed[i].watch.fired() {
                         let a = t.armed.swap_remove(i);
-                        a.link.release();
+                        a.watch.link.release();
                         wakers.push(a.waker);
                     } else {
                         i += 1;
                     }
                 }
-                watches.extend(t.armed.iter().map(|a| Watch {
-                    link: Arc::clone(&a.link),
-                    expected: a.expected,
-                    probe: a.probe,
-                }));
+                watches.extend(t.armed.iter().map(|a| a.watch.clone()));
             }
             wake_all(&mut wakers);
             if tick && self.fire_orphans(&watches) {

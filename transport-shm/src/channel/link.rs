@@ -164,7 +164,7 @@ impl Link {
     }
 
     /// Whether the bridge found the peers dead since the last call.
-    pub(crate) fn peer_dead(&self) -> bool {
+    pub(crate) fn take_peer_dead(&self) -> bool {
         // A plain load first: the swap is for the rare case.
         self.peer_dead.load(Ordering::Relaxed) && self.peer_dead.swap(false, Ordering::SeqCst)
     }

@@ -221,7 +221,7 @@ impl PollRecv for ShmReceiver {
             Ok(link) => link,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if link.peer_dead() {
+        if link.take_peer_dead() {
             self.senders.expire();
         }
         if self.has_data()

@@ -245,7 +245,7 @@ impl PollSend for ShmSender {
             Ok(link) => link,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if link.peer_dead() {
+        if link.take_peer_dead() {
             self.receivers.expire();
         }
         let start = self.tail.get();
