@@ -336,11 +336,20 @@ pub fn many_channels_one_bridge_thread<T: Shm>(h: &Harness) {
 
 /// Bursts of three through two rings of capacity 1 (at most three messages
 /// in flight: one in each ring, one in the echoing child), both processes
-/// async:
-/// every send and every receive waits on readiness again and again, so a
-/// race that loses a wake-up stalls a task past its bound.
+/// async: every send and every receive waits on readiness again and again,
+/// so a race that loses a wake-up stalls a task past its bound.
 pub fn ping_pong_loses_no_wake_up<T: Shm>(h: &Harness) {
-    const BURSTS: u32 = 700;
+    ping_pong::<T>(h, 700, Duration::ZERO);
+}
+
+/// The same, with the echo holding each message for 100 µs (busy, on its
+/// own side) first: longer than `poll_*_ready` spins, so every wait of the
+/// parent goes through the bridge thread.
+pub fn ping_pong_through_the_bridge<T: Shm>(h: &Harness) {
+    ping_pong::<T>(h, 100, Duration::from_micros(100));
+}
+
+fn ping_pong<T: Shm>(h: &Harness, bursts: u32, hold: Duration) {
     const BURST: u32 = 3;
     let cfg = ChannelConfig::bounded(1).max_message_size(64);
     match h.role() {
@@ -351,9 +360,10 @@ pub fn ping_pong_loses_no_wake_up<T: Shm>(h: &Harness) {
                 .child("echo")
                 .endpoint("rx", ping_rx)
                 .endpoint("tx", pong_tx)
+                .param("hold_us", hold.as_micros())
                 .spawn();
             let ex = Executor::new(1);
-            for b in 0..BURSTS {
+            for b in 0..bursts {
                 for k in 0..BURST {
                     let n = b * BURST + k;
                     ex.send(&ping_tx, &n.to_le_bytes(), deadline()).expect("ping");
@@ -374,6 +384,7 @@ pub fn ping_pong_loses_no_wake_up<T: Shm>(h: &Harness) {
         Role::Child("echo") => {
             let rx: T::Receiver = h.endpoint("rx");
             let tx: T::Sender = h.endpoint("tx");
+            let hold = Duration::from_micros(h.param("hold_us"));
             let ex = Executor::new(1);
             loop {
                 match ex.recv(&rx, deadline()) {
@@ -382,6 +393,10 @@ pub fn ping_pong_loses_no_wake_up<T: Shm>(h: &Harness) {
                         // full, holding it would deadlock the two processes.
                         let bytes = f.bytes().to_vec();
                         drop(f);
+                        let t = Instant::now();
+                        while t.elapsed() < hold {
+                            std::hint::spin_loop();
+                        }
                         ex.send(&tx, &bytes, deadline()).expect("echo");
                     }
                     Err(RawRecvError::Disconnected) => break,
@@ -398,7 +413,7 @@ macro_rules! readiness_tests {
         readiness_tests!(@cases $transport;
             recv_ready_wakes_on_send, send_ready_wakes_on_recv, recv_waiter_sees_killed_sender,
             send_waiter_sees_killed_receiver, recv_waiter_sees_dropped_sender,
-            many_channels_one_bridge_thread, ping_pong_loses_no_wake_up,
+            many_channels_one_bridge_thread, ping_pong_loses_no_wake_up, ping_pong_through_the_bridge,
         );
     };
     (@cases $transport:ty; $($case:ident),* $(,)?) => {

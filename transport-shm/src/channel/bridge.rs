@@ -16,7 +16,8 @@
 //! task) when
 //! - its word no longer holds the value read when arming (data, room, or a
 //!   departure: dropped ends bump every word),
-//! - its probe says the end is ready (busy-poll peers wake nobody),
+//! - on a busy-poll channel, whose peers wake nobody, its probe says the end
+//!   is ready,
 //! - every [`LIVENESS_PERIOD`], when every peer of the end is dead (killed
 //!   processes depart from nothing); the task's next poll then re-checks at
 //!   once and sees the disconnection.
@@ -59,8 +60,11 @@ pub(crate) const OVERFLOW_POLL: Duration = Duration::from_millis(1);
 /// process exits right after).
 const RELEASE_WAIT: Duration = Duration::from_secs(1);
 
-/// An armed link as the bridge watches it: fired once its word changed or
-/// its probe says it is ready.
+/// An armed link as the bridge watches it: fired once its word changed, or
+/// on a busy-poll channel (whose peers wake nobody) once its probe says it
+/// is ready. A blocking-mode end relies on its word alone: the peer bumps it
+/// for every change that counts, so a missing bump is a bug to find, not to
+/// paper over by looking again later.
 #[derive(Clone)]
 struct Watch {
     link: Arc<Link>,
@@ -76,7 +80,8 @@ struct Armed {
 
 impl Watch {
     fn fired(&self) -> bool {
-        self.link.word().load(Ordering::SeqCst) != self.expected || self.link.ready(self.probe)
+        self.link.word().load(Ordering::SeqCst) != self.expected
+            || (self.link.chan.busy && self.link.ready(self.probe))
     }
 
     fn wait_word(&self) -> WaitWord<'_> {

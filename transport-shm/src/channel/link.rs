@@ -27,7 +27,7 @@ pub(crate) enum Side {
 }
 
 /// What an end looked like when it armed, so the bridge can tell it is
-/// ready without a wake-up from the peer.
+/// ready without a wake-up from the peer (busy-poll peers send none).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Probe {
     /// The sum of the receiver's read positions over its lanes: data waits
