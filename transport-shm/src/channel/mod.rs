@@ -18,8 +18,9 @@
 //!   core's `Receiver::recv`); the only unchecked path is `unsafe`.
 //! - Async readiness reads the same atomics and nothing else: a peer that
 //!   scribbles on the wake-up words or positions can wake its channel's
-//!   tasks for nothing or withhold their wake-ups, as it could for a
-//!   sleeping thread, never cause undefined behaviour.
+//!   tasks for nothing or withhold their wake-ups (a sleeping thread looks
+//!   again every liveness period; a waiting task, once the peer leaves or
+//!   dies), never cause undefined behaviour.
 //! - A sender that breaks the protocol (keeps writing a committed record) is
 //!   outside the model. For such peers, [`ShmConfig::untrusted`] copies each
 //!   message out of shared memory (with atomic loads, so the copy itself is
