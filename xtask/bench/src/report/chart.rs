@@ -56,8 +56,11 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// Draws the chart into `path`.
 pub fn draw(path: &Path, facts: &Facts, figures: &[Figure]) -> Result<(), String> {
-    let rtt = subjects(figures, Pattern::Rtt, &[64]);
-    let thr = subjects(figures, Pattern::Throughput, &[64, 4096, 1 << 20]);
+    // Bottom-up: reversed so the first row (ours) is at the top.
+    let mut rtt = subjects(figures, Pattern::Rtt, &[64]);
+    rtt.reverse();
+    let mut thr = subjects(figures, Pattern::Throughput, &[64, 4096, 1 << 20]);
+    thr.reverse();
     let rows = rtt.len().max(thr.len()).max(1) as u32;
     let height = 150 + ROW_PX * rows;
     let base = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
