@@ -392,6 +392,45 @@ mod tests {
         assert_eq!(bytes.len(), 256);
     }
 
+    fn job(mode: &'static str, pattern: Pattern, payload: usize) -> Job {
+        Job {
+            subject: "local",
+            mode,
+            pattern,
+            payload,
+            count: 200,
+            warmup: 20,
+            limit: std::time::Duration::from_secs(60),
+        }
+    }
+
+    fn metric(run: &Run, name: &str) -> f64 {
+        run.metrics
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map_or(f64::NAN, |(_, v)| *v)
+    }
+
+    /// The generic path, end to end, on the in-process backend (its peer is
+    /// a thread, so no child process is needed).
+    #[test]
+    fn local_stream_and_structured_runs_give_figures() {
+        use transport_core::local::Local;
+        let rtt = stream_parent::<Local>(&job("default", Pattern::Rtt, 64)).unwrap();
+        assert!(metric(&rtt, "p50_us") > 0.0);
+        assert!(metric(&rtt, "p50_us") <= metric(&rtt, "p99_us"));
+        assert!(metric(&rtt, "p99_us") <= metric(&rtt, "p999_us"));
+        let thr = stream_parent::<Local>(&job("default", Pattern::Throughput, 4096)).unwrap();
+        let (msgs, mb) = (metric(&thr, "msgs_per_s"), metric(&thr, "mb_per_s"));
+        assert!(msgs > 0.0);
+        assert!((mb - msgs * 4096.0 / 1e6).abs() < 1e-6 * mb.max(1.0));
+        for mode in ["validated", "unchecked"] {
+            let run = structured_parent::<Local>(&job(mode, Pattern::Throughput, 256)).unwrap();
+            assert!(metric(&run, "msgs_per_s") > 0.0);
+        }
+        assert!(structured_parent::<Local>(&job("default", Pattern::Rtt, 256)).is_err());
+    }
+
     #[test]
     fn quote_validates() {
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&Quote::sample(9)).unwrap();
