@@ -6,8 +6,12 @@ pub mod interprocess;
 pub mod ipc_channel;
 pub mod ours;
 pub mod python;
+pub mod shm_lock;
 
 use transport_core::local::Local;
+use transport_pipe::Pipe;
+use transport_queue::QueueTransport;
+use transport_shm::{Shm, ShmBusyPoll};
 
 use crate::{
     measure::{Job, Pattern, Run},
@@ -119,59 +123,37 @@ const ASYNC: &str = "the async adapters (issue 6) are not built yet; when they l
                      RTT 64 B through them on the same backend";
 
 /// Every row, ours first. A backend of ours joins with one line per mode:
-/// `ours::stream::<transport_pipe::Pipe>("default")` in place of its
-/// `not_run` line (and the crate added to this crate's dependencies).
+/// `ours::stream::<transport_pipe::Pipe>("pipe", "default")` (and the crate
+/// added to this crate's dependencies).
 pub const ROWS: &[Row] = &[
     // Ours.
-    ours::stream::<Local>("default"),
-    ours::structured::<Local>("validated"),
-    ours::structured::<Local>("unchecked"),
+    ours::stream::<Local>("local", "default"),
+    ours::structured::<Local>("local", "validated"),
+    ours::structured::<Local>("local", "unchecked"),
     not_run("local", "async", RTT, ASYNC),
-    not_run(
-        "queue",
-        "default",
-        STREAM,
-        "transport-queue has no `Transport` yet (issue 4)",
-    ),
+    ours::stream::<QueueTransport>("queue", "default"),
+    ours::structured::<QueueTransport>("queue", "validated"),
+    ours::structured::<QueueTransport>("queue", "unchecked"),
     not_run("queue", "async", RTT, ASYNC),
-    not_run(
-        "pipe",
-        "default",
-        STREAM,
-        "transport-pipe has no `Transport` yet (issue 3)",
-    ),
+    ours::stream::<Pipe>("pipe", "default"),
+    ours::structured::<Pipe>("pipe", "validated"),
+    ours::structured::<Pipe>("pipe", "unchecked"),
     not_run("pipe", "async", RTT, ASYNC),
-    not_run(
-        "shm",
-        "busy-poll",
-        STREAM,
-        "transport-shm has no `Transport` yet (issue 5)",
-    ),
-    not_run(
-        "shm",
-        "blocking",
-        STREAM,
-        "transport-shm has no `Transport` yet (issue 5)",
-    ),
-    not_run(
-        "shm",
-        "validated",
-        STRUCTURED,
-        "transport-shm has no `Transport` yet (issue 5)",
-    ),
-    not_run(
-        "shm",
-        "unchecked",
-        STRUCTURED,
-        "transport-shm has no `Transport` yet (issue 5)",
-    ),
+    ours::stream::<ShmBusyPoll>("shm", "busy-poll"),
+    ours::stream::<Shm>("shm", "blocking"),
+    ours::structured::<ShmBusyPoll>("shm", "validated"),
+    ours::structured::<ShmBusyPoll>("shm", "unchecked"),
     not_run("shm", "async", RTT, ASYNC),
-    not_run(
-        "shm",
-        "default",
-        LOCK,
-        "transport-shm has no shared value and lock yet (issue 5)",
-    ),
+    Row {
+        subject: "shm",
+        mode: "default",
+        side: Side::Ours,
+        benches: LOCK,
+        runner: Runner::Ready {
+            parent: shm_lock::parent,
+            child: Some(shm_lock::child),
+        },
+    },
     // Peers.
     peer(
         "interprocess",

@@ -23,9 +23,9 @@ use crate::{
 
 /// A backend's byte-stream row: RTT 64 B and throughput 64 B, 4 KiB, 1 MiB,
 /// sent with `send_bytes` and read in full by the receiver.
-pub const fn stream<T: Transport>(mode: &'static str) -> Row {
+pub const fn stream<T: Transport>(subject: &'static str, mode: &'static str) -> Row {
     Row {
-        subject: T::NAME,
+        subject,
         mode,
         side: Side::Ours,
         benches: super::STREAM,
@@ -38,9 +38,9 @@ pub const fn stream<T: Transport>(mode: &'static str) -> Row {
 
 /// A backend's structured-message row: a 256 B [`Quote`] received
 /// `validated` (bytecheck) or `unchecked` (the `unsafe` path), by `mode`.
-pub const fn structured<T: Transport>(mode: &'static str) -> Row {
+pub const fn structured<T: Transport>(subject: &'static str, mode: &'static str) -> Row {
     Row {
-        subject: T::NAME,
+        subject,
         mode,
         side: Side::Ours,
         benches: super::STRUCTURED,
