@@ -3,8 +3,15 @@
 //! `main` only parses the command line and dispatches; each task is one
 //! module.
 
+mod debian;
 mod json;
+mod libtest;
+mod manifest;
+mod options;
+mod platform;
+mod report;
 mod test_matrix;
+mod wine;
 
 use std::{env, process::ExitCode};
 
@@ -12,8 +19,15 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  test-matrix [--backend NAME]...   run every backend's conformance suite and tests,
-                                    print a table, write target/test-matrix.json
+  test-matrix   run every backend's conformance suite and tests on each operating
+                system (linux: run; windows: run, under Wine from Linux; macos:
+                type-checked from Linux, run on a Mac), print a table, write
+                target/test-matrix.json; exit non-zero if a cell fails
+
+options:
+  --os LIST         linux, windows, macos (comma-separated or repeated; default: all)
+  --backend LIST    local, queue, pipe, shm (default: all)
+  --no-install      never install packages; skip what is missing, saying what it is
 ";
 
 fn main() -> ExitCode {
@@ -28,13 +42,13 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(true)
         }
-        other => Err(format!("unknown task `{other}`\n{USAGE}")),
+        other => Err(format!("unknown task `{other}`")),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("xtask: {e}");
+            eprintln!("xtask: {e}\n\n{USAGE}");
             ExitCode::from(2)
         }
     }

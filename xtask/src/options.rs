@@ -1,0 +1,162 @@
+//! The command-line options the tasks share: which operating systems and
+//! which backends, and whether missing tools may be installed.
+
+use std::fmt;
+
+/// An operating system of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+    Macos,
+}
+
+impl Os {
+    /// Every operating system, in the order the matrix runs them.
+    pub const ALL: [Os; 3] = [Os::Linux, Os::Windows, Os::Macos];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+            Os::Macos => "macos",
+        }
+    }
+
+    fn parse(name: &str) -> Result<Os, String> {
+        Os::ALL
+            .into_iter()
+            .find(|os| os.name() == name)
+            .ok_or_else(|| format!("unknown operating system `{name}` (expected linux, windows or macos)"))
+    }
+
+    /// The operating system this program runs on, if it is one of ours.
+    pub fn host() -> Option<Os> {
+        if cfg!(target_os = "linux") {
+            Some(Os::Linux)
+        } else if cfg!(windows) {
+            Some(Os::Windows)
+        } else if cfg!(target_os = "macos") {
+            Some(Os::Macos)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Os {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The options of `test-matrix`, `caps` and `setup`.
+#[derive(Debug)]
+pub struct Options {
+    /// The operating systems asked for, in matrix order.
+    pub os: Vec<Os>,
+    /// The backends asked for; empty for all.
+    pub backends: Vec<String>,
+    /// Whether missing packages may be installed.
+    pub install: bool,
+}
+
+impl Options {
+    /// Parses `--os a,b`, `--backend x,y` (both repeatable) and
+    /// `--no-install`; `known_backends` checks the backend names.
+    pub fn parse(args: &[String], default_os: &[Os], known_backends: &[&str]) -> Result<Options, String> {
+        let mut os = Vec::new();
+        let mut backends = Vec::new();
+        let mut install = true;
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag, Some(value.to_owned())),
+                None => (arg.as_str(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag {
+                "--os" => {
+                    for name in value()?.split(',').filter(|s| !s.is_empty()) {
+                        os.push(Os::parse(name)?);
+                    }
+                }
+                "--backend" => {
+                    for name in value()?.split(',').filter(|s| !s.is_empty()) {
+                        if !known_backends.contains(&name) {
+                            return Err(format!(
+                                "unknown backend `{name}` (expected one of {})",
+                                known_backends.join(", ")
+                            ));
+                        }
+                        backends.push(name.to_owned());
+                    }
+                }
+                "--no-install" => install = false,
+                other => return Err(format!("unknown option `{other}`")),
+            }
+        }
+        let os = if os.is_empty() {
+            default_os.to_vec()
+        } else {
+            // Matrix order, each once, whatever order they were given in.
+            Os::ALL.into_iter().filter(|o| os.contains(o)).collect()
+        };
+        Ok(Options {
+            os,
+            backends,
+            install,
+        })
+    }
+
+    /// Whether `backend` was asked for.
+    pub fn wants(&self, backend: &str) -> bool {
+        self.backends.is_empty() || self.backends.iter().any(|b| b == backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        Options::parse(&args, &Os::ALL, &["local", "pipe"])
+    }
+
+    #[test]
+    fn lists_and_repeats() {
+        let o = parse(&["--os", "windows,linux", "--backend=pipe", "--no-install"]).unwrap();
+        assert_eq!(o.os, vec![Os::Linux, Os::Windows]);
+        assert!(o.wants("pipe") && !o.wants("local"));
+        assert!(!o.install);
+        let o = parse(&["--os", "macos", "--os=linux"]).unwrap();
+        assert_eq!(o.os, vec![Os::Linux, Os::Macos]);
+    }
+
+    #[test]
+    fn defaults_to_everything() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.os, Os::ALL.to_vec());
+        assert!(o.wants("local") && o.wants("pipe"));
+        assert!(o.install);
+    }
+
+    #[test]
+    fn rejects_unknown_names() {
+        assert!(parse(&["--os", "beos"]).unwrap_err().contains("beos"));
+        assert!(
+            parse(&["--backend", "carrier-pigeon"])
+                .unwrap_err()
+                .contains("carrier-pigeon")
+        );
+        assert!(parse(&["--os"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--fast"]).unwrap_err().contains("--fast"));
+    }
+}
