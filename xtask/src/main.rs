@@ -3,6 +3,7 @@
 //! `main` only parses the command line and dispatches; each task is one
 //! module.
 
+mod caps;
 mod debian;
 mod json;
 mod libtest;
@@ -23,8 +24,10 @@ tasks:
                 system (linux: run; windows: run, under Wine from Linux; macos:
                 type-checked from Linux, run on a Mac), print a table, write
                 target/test-matrix.json; exit non-zero if a cell fails
+  caps          print what each backend can do on each operating system, from its
+                own `capabilities()`; write target/caps.json
 
-options:
+options (all tasks):
   --os LIST         linux, windows, macos (comma-separated or repeated; default: all)
   --backend LIST    local, queue, pipe, shm (default: all)
   --no-install      never install packages; skip what is missing, saying what it is
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
+        "caps" => caps::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)

@@ -99,6 +99,23 @@ impl Platform {
         Ok(cmd)
     }
 
+    /// The command that runs example `name` of `package` here; `Ok(None)`
+    /// when programs of this platform cannot run on this host.
+    pub fn run_example(&self, root: &Path, package: &str, name: &str) -> Result<Option<Command>, &Problem> {
+        let mut cmd = match self {
+            Platform::Native => {
+                let mut cmd = Command::new(cargo());
+                cmd.current_dir(root).arg("run");
+                cmd
+            }
+            Platform::Wine { rust, wine } => windows_cargo(rust, wine, root, "run"),
+            Platform::CheckOnly { .. } => return Ok(None),
+            Platform::Blocked(problem) => return Err(problem),
+        };
+        cmd.args(["--quiet", "--package", package, "--example", name]);
+        Ok(Some(cmd))
+    }
+
     /// Whether cells here only type-check.
     pub fn check_only(&self) -> bool {
         matches!(self, Platform::CheckOnly { .. })
