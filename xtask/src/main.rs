@@ -11,6 +11,7 @@ mod manifest;
 mod options;
 mod platform;
 mod report;
+mod setup;
 mod test_matrix;
 mod wine;
 
@@ -26,9 +27,12 @@ tasks:
                 target/test-matrix.json; exit non-zero if a cell fails
   caps          print what each backend can do on each operating system, from its
                 own `capabilities()`; write target/caps.json
+  setup         install and prepare the tools that reach the other operating
+                systems (Debian packages, Wine prefix); test-matrix does this too
 
 options (all tasks):
-  --os LIST         linux, windows, macos (comma-separated or repeated; default: all)
+  --os LIST         linux, windows, macos (comma-separated or repeated; default: all,
+                    for setup: all but this host's)
   --backend LIST    local, queue, pipe, shm (default: all)
   --no-install      never install packages; skip what is missing, saying what it is
 ";
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
         "caps" => caps::run(rest),
+        "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)
