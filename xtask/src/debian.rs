@@ -111,7 +111,7 @@ pub fn provide(packages: &[&Package], install: bool) -> Result<(), Problem> {
             }
         };
         cmd.args(args);
-        let outcome = libtest::run(cmd).map_err(Problem::Broken)?;
+        let outcome = libtest::run(cmd, None, &|| ()).map_err(Problem::Broken)?;
         if outcome.success {
             Ok(())
         } else {

@@ -4,8 +4,12 @@
 use std::{
     io::{BufRead, BufReader, Read},
     process::{Command, Stdio},
+    sync::mpsc,
     thread,
+    time::{Duration, Instant},
 };
+
+use crate::kill;
 
 /// What a cargo run printed, summed over its test binaries.
 #[derive(Debug, Default)]
@@ -24,6 +28,12 @@ pub struct Outcome {
     pub failures: Vec<String>,
     /// The first error cargo, rustc (or apt-get) reported, if any.
     pub first_error: Option<String>,
+    /// The run was killed at its time limit.
+    pub timed_out: bool,
+    /// The test binary cargo started last (`tests/conformance.rs`).
+    pub running: Option<String>,
+    /// Tests libtest said have been running for over 60 seconds.
+    pub slow: Vec<String>,
 }
 
 impl Outcome {
@@ -37,6 +47,15 @@ impl Outcome {
             self.skips += 1;
         } else if let Some(name) = failed_test(line) {
             self.failures.push(name.to_owned());
+        } else if let Some(name) = slow_test(line) {
+            // A child re-executing the test binary says it too.
+            if !self.slow.iter().any(|n| n == name) {
+                self.slow.push(name.to_owned());
+            }
+        } else if let Some(target) = line.trim_start().strip_prefix("Running ") {
+            // "Running tests/conformance.rs (target/debug/deps/conformance-…)"
+            let target = target.split(" (").next().unwrap_or(target);
+            self.running = Some(target.to_owned());
         } else if self.first_error.is_none() && (line.starts_with("error") || line.starts_with("E: ")) {
             // cargo and rustc say `error`, apt-get says `E:`.
             self.first_error = Some(line.to_owned());
@@ -49,6 +68,14 @@ impl Outcome {
         self.binaries += other.binaries;
         self.skips += other.skips;
         self.failures.extend(other.failures);
+        for name in other.slow {
+            if !self.slow.contains(&name) {
+                self.slow.push(name);
+            }
+        }
+        if other.running.is_some() {
+            self.running = other.running;
+        }
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
@@ -56,7 +83,14 @@ impl Outcome {
 
     /// A short account of what went wrong, for a failed cell's note.
     pub fn failure_note(&self) -> String {
-        if !self.failures.is_empty() {
+        if self.timed_out {
+            let slow: Vec<&str> = self.slow.iter().map(String::as_str).collect();
+            let mut note = format!("in {}", self.running.as_deref().unwrap_or("the build"));
+            if !slow.is_empty() {
+                note.push_str(&format!(", still running: {}", slow.join(", ")));
+            }
+            note
+        } else if !self.failures.is_empty() {
             let shown: Vec<&str> = self.failures.iter().take(3).map(String::as_str).collect();
             let more = self.failures.len().saturating_sub(shown.len());
             let more = if more > 0 {
@@ -75,7 +109,11 @@ impl Outcome {
 
 /// Runs `cmd`, echoing every line it prints (indented, on stderr) and
 /// reading libtest's reports from both of its output streams.
-pub fn run(mut cmd: Command) -> Result<Outcome, String> {
+///
+/// With a `limit`, a run still going when it is up is killed with all its
+/// processes, then `stop` runs (to end what the process tree does not show,
+/// such as Wine's processes), and the outcome says it timed out.
+pub fn run(mut cmd: Command, limit: Option<Duration>, stop: &dyn Fn()) -> Result<Outcome, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -83,13 +121,49 @@ pub fn run(mut cmd: Command) -> Result<Outcome, String> {
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("could not start {program}: {e}"))?;
+    let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().ok_or("stdout is not piped")?;
     let stderr = child.stderr.take().ok_or("stderr is not piped")?;
-    let err = thread::spawn(move || echo(stderr));
-    let mut outcome = echo(stdout);
-    let status = child.wait().map_err(|e| format!("waiting for {program}: {e}"))?;
-    outcome.merge(err.join().unwrap_or_default());
-    outcome.success = status.success();
+    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let _ = tx.send(echo(stream));
+        });
+    }
+    drop(tx);
+    let deadline = limit.map(|l| Instant::now() + l);
+    let mut timed_out = false;
+    let status = loop {
+        match child
+            .try_wait()
+            .map_err(|e| format!("waiting for {program}: {e}"))?
+        {
+            Some(status) => break status,
+            None if deadline.is_some_and(|d| Instant::now() >= d) => {
+                kill::tree(&mut child);
+                stop();
+                timed_out = true;
+                break child.wait().map_err(|e| format!("waiting for {program}: {e}"))?;
+            }
+            None => thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    // The streams end when every process holding them has ended; after a
+    // timeout, a straggler that escaped the kill must not hang xtask too.
+    let grace = if timed_out {
+        Duration::from_secs(10)
+    } else {
+        Duration::MAX
+    };
+    let mut outcome = Outcome::default();
+    for _ in 0..2 {
+        match rx.recv_timeout(grace) {
+            Ok(part) => outcome.merge(part),
+            Err(_) => break,
+        }
+    }
+    outcome.success = status.success() && !timed_out;
+    outcome.timed_out = timed_out;
     Ok(outcome)
 }
 
@@ -120,6 +194,12 @@ pub fn parse_result(line: &str) -> Option<(u64, u64)> {
             .and_then(|n| n.trim().parse().ok())
     };
     Some((count(" passed")?, count(" failed")?))
+}
+
+/// Reads libtest's `test some::name has been running for over 60 seconds`.
+fn slow_test(line: &str) -> Option<&str> {
+    line.strip_prefix("test ")?
+        .strip_suffix(" has been running for over 60 seconds")
 }
 
 /// Reads libtest's `test some::name ... FAILED` line.
@@ -160,6 +240,23 @@ mod tests {
         assert_eq!((o.passed, o.failed, o.binaries, o.skips), (1, 1, 1, 1));
         assert_eq!(o.failures, ["too_large"]);
         assert_eq!(o.failure_note(), "failed: too_large");
+    }
+
+    #[test]
+    fn a_killed_run_names_what_was_running() {
+        let mut o = Outcome::default();
+        for line in [
+            "     Running unittests src/lib.rs (target/debug/deps/transport_core-1)",
+            "     Running tests/conformance.rs (target/debug/deps/conformance-2)",
+            "test fifo_from_child has been running for over 60 seconds",
+        ] {
+            o.observe(line);
+        }
+        o.timed_out = true;
+        assert_eq!(
+            o.failure_note(),
+            "in tests/conformance.rs, still running: fifo_from_child"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod caps;
 mod debian;
 mod json;
+mod kill;
 mod libtest;
 mod manifest;
 mod options;
@@ -35,6 +36,10 @@ options (all tasks):
                     for setup: all but this host's)
   --backend LIST    local, queue, pipe, shm (default: all)
   --no-install      never install packages; skip what is missing, saying what it is
+
+options (test-matrix):
+  --cell-timeout MIN  kill a cell still running after MIN minutes; it fails (default 15)
+  --budget MIN        cells not started after MIN minutes fail unstarted (default 50)
 ";
 
 fn main() -> ExitCode {

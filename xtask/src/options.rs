@@ -1,7 +1,7 @@
 //! The command-line options the tasks share: which operating systems and
 //! which backends, and whether missing tools may be installed.
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 /// An operating system of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,15 +60,27 @@ pub struct Options {
     pub backends: Vec<String>,
     /// Whether missing packages may be installed.
     pub install: bool,
+    /// How long one cell may run before it is killed and fails.
+    pub cell_timeout: Duration,
+    /// How long the whole run may take: cells not started by then fail.
+    pub budget: Duration,
 }
 
+/// `--cell-timeout`'s default, in minutes.
+pub const CELL_TIMEOUT_MINUTES: u64 = 15;
+/// `--budget`'s default, in minutes: CI must finish within 60.
+pub const BUDGET_MINUTES: u64 = 50;
+
 impl Options {
-    /// Parses `--os a,b`, `--backend x,y` (both repeatable) and
-    /// `--no-install`; `known_backends` checks the backend names.
+    /// Parses `--os a,b`, `--backend x,y` (both repeatable),
+    /// `--no-install`, `--cell-timeout MIN` and `--budget MIN`;
+    /// `known_backends` checks the backend names.
     pub fn parse(args: &[String], default_os: &[Os], known_backends: &[&str]) -> Result<Options, String> {
         let mut os = Vec::new();
         let mut backends = Vec::new();
         let mut install = true;
+        let mut cell_timeout = Duration::from_secs(CELL_TIMEOUT_MINUTES * 60);
+        let mut budget = Duration::from_secs(BUDGET_MINUTES * 60);
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -99,6 +111,8 @@ impl Options {
                     }
                 }
                 "--no-install" => install = false,
+                "--cell-timeout" => cell_timeout = minutes(flag, &value()?)?,
+                "--budget" => budget = minutes(flag, &value()?)?,
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
@@ -112,12 +126,21 @@ impl Options {
             os,
             backends,
             install,
+            cell_timeout,
+            budget,
         })
     }
 
     /// Whether `backend` was asked for.
     pub fn wants(&self, backend: &str) -> bool {
         self.backends.is_empty() || self.backends.iter().any(|b| b == backend)
+    }
+}
+
+fn minutes(flag: &str, text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("{flag} takes a whole number of minutes, not `{text}`")),
     }
 }
 
@@ -136,8 +159,9 @@ mod tests {
         assert_eq!(o.os, vec![Os::Linux, Os::Windows]);
         assert!(o.wants("pipe") && !o.wants("local"));
         assert!(!o.install);
-        let o = parse(&["--os", "macos", "--os=linux"]).unwrap();
+        let o = parse(&["--os", "macos", "--os=linux", "--budget", "5", "--cell-timeout=2"]).unwrap();
         assert_eq!(o.os, vec![Os::Linux, Os::Macos]);
+        assert_eq!((o.budget.as_secs(), o.cell_timeout.as_secs()), (300, 120));
     }
 
     #[test]
@@ -158,5 +182,6 @@ mod tests {
         );
         assert!(parse(&["--os"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--fast"]).unwrap_err().contains("--fast"));
+        assert!(parse(&["--budget", "soon"]).unwrap_err().contains("minutes"));
     }
 }

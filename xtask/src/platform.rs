@@ -121,6 +121,14 @@ impl Platform {
         matches!(self, Platform::CheckOnly { .. })
     }
 
+    /// Kills what runs on this platform outside the process tree xtask can
+    /// see: every process of the Wine prefix.
+    pub fn kill(&self) {
+        if let Platform::Wine { wine, .. } = self {
+            wine.kill();
+        }
+    }
+
     /// Ends what this platform started: waits for Wine to go idle.
     pub fn finish(&self) -> Result<(), String> {
         match self {

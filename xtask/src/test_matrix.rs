@@ -13,7 +13,7 @@ use std::{
     env,
     path::{Path, PathBuf},
     process::Command,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use crate::{
@@ -178,7 +178,19 @@ pub fn run(args: &[String]) -> Result<bool, String> {
                 row.backend,
                 row.features_label()
             );
-            let cell = run_cell(&root, row, os, &platform);
+            // A cell gets its own limit, but never more than what is left.
+            let left = options.budget.saturating_sub(started.elapsed());
+            let cell = if left.is_zero() {
+                let mut cell = Cell::new(row.backend, os, row.features_label());
+                cell.status = Status::Fail;
+                cell.note = format!(
+                    "not started: the run's {}-minute budget was spent",
+                    options.budget.as_secs() / 60
+                );
+                cell
+            } else {
+                run_cell(&root, row, os, &platform, left.min(options.cell_timeout))
+            };
             eprintln!("    => {}", cell.summary());
             cells.push(cell);
         }
@@ -191,7 +203,7 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     Ok(cells.iter().all(|c| c.status != Status::Fail))
 }
 
-fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform) -> Cell {
+fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration) -> Cell {
     let mut cell = Cell::new(row.backend, os, row.features_label());
     if let Err(why) = row.ready(root) {
         cell.note = why;
@@ -211,7 +223,7 @@ fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform) -> Cell {
     };
     eprintln!("    $ {}", command_line(&cmd));
     let start = Instant::now();
-    let outcome = libtest::run(cmd);
+    let outcome = libtest::run(cmd, Some(limit), &|| platform.kill());
     let finished = platform.finish();
     cell.seconds = start.elapsed().as_secs_f64();
     let outcome = match outcome {
@@ -225,7 +237,14 @@ fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform) -> Cell {
     cell.passed = outcome.passed;
     cell.failed = outcome.failed;
     let mut notes = Vec::new();
-    cell.status = if !outcome.success || outcome.failed > 0 {
+    cell.status = if outcome.timed_out {
+        notes.push(format!(
+            "killed after {}s; {}",
+            limit.as_secs(),
+            outcome.failure_note()
+        ));
+        Status::Fail
+    } else if !outcome.success || outcome.failed > 0 {
         notes.push(outcome.failure_note());
         Status::Fail
     } else if platform.check_only() {

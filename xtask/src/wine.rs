@@ -118,6 +118,11 @@ impl Wine {
         cmd
     }
 
+    /// Kills every process of the prefix.
+    pub fn kill(&self) {
+        let _ = self.command(WINESERVER).arg("-k").status();
+    }
+
     /// Waits for the prefix's `wineserver` to exit, which it does a few
     /// seconds after its last process ended. Processes still running after
     /// [`SHUTDOWN`] are killed, and that is an error: a test left them.
@@ -135,7 +140,7 @@ impl Wine {
                 Ok(None) | Err(_) => break,
             }
         }
-        let _ = self.command(WINESERVER).arg("-k").status();
+        self.kill();
         let _ = server.kill();
         let _ = server.wait();
         Err(format!(
