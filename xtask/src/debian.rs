@@ -91,20 +91,20 @@ pub fn provide(packages: &[&Package], install: bool) -> Result<(), Problem> {
             "missing Debian packages: {names} (run `cargo xtask setup` as root, or `{by_hand}`)"
         )));
     }
-    let Some(sudo) = privilege() else {
+    let Some(privilege) = privilege() else {
         return Err(Problem::Unavailable(format!(
             "missing Debian packages: {names}; installing them needs root: run `{by_hand}` as root"
         )));
     };
     eprintln!("[setup] installing Debian packages: {names}");
     let apt = |args: &[&str]| -> Result<(), Problem> {
-        let mut cmd = match sudo {
-            true => {
+        let mut cmd = match privilege {
+            Privilege::Sudo => {
                 let mut c = Command::new("sudo");
                 c.args(["-n", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
                 c
             }
-            false => {
+            Privilege::Root => {
                 let mut c = Command::new("apt-get");
                 c.env("DEBIAN_FRONTEND", "noninteractive");
                 c
@@ -175,19 +175,27 @@ fn missing<'a>(packages: &[&'a Package]) -> Result<Vec<&'a Package>, Problem> {
         .collect())
 }
 
-/// `Some(false)` as root, `Some(true)` when `sudo` works without a
-/// password, `None` when packages cannot be installed.
-fn privilege() -> Option<bool> {
+/// How this process can install packages.
+#[derive(Clone, Copy, Debug)]
+enum Privilege {
+    /// It runs as root.
+    Root,
+    /// `sudo` works without a password.
+    Sudo,
+}
+
+/// How this process can install packages, if it can.
+fn privilege() -> Option<Privilege> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
     let uid = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|l| l.split_whitespace().nth(1));
     if uid == Some("0") {
-        return Some(false);
+        return Some(Privilege::Root);
     }
     let sudo = Command::new("sudo").args(["-n", "true"]).output().ok()?;
-    sudo.status.success().then_some(true)
+    sudo.status.success().then_some(Privilege::Sudo)
 }
 
 /// The version dpkg has installed of `package`.
