@@ -14,22 +14,5 @@
 use transport_core::{Transport, local::Local};
 
 fn main() {
-    print_capabilities::<Local>();
-}
-
-fn print_capabilities<T: Transport>() {
-    let c = T::capabilities();
-    println!(
-        "capabilities: backend={} cross_process={} multi_producer={} multi_consumer={} duplex={} \
-         zero_copy={} bounded={} max_message_size={} readiness={:?}",
-        T::NAME,
-        c.cross_process,
-        c.multi_producer,
-        c.multi_consumer,
-        c.duplex,
-        c.zero_copy,
-        c.bounded,
-        c.max_message_size,
-        c.readiness,
-    );
+    println!("{}", Local::capabilities().report_line(Local::NAME));
 }
