@@ -80,6 +80,33 @@
 //! - The hub thread and one writer thread per member run in the creating
 //!   process; a hand-off costs two short-lived threads there.
 //!
+//! # Async readiness
+//! Every raw end implements transport-core's [`PollRecv`] ([`QueueReceiver`],
+//! [`QueueEnd`]) or [`PollSend`] ([`QueueSender`], [`QueueEnd`]) with std's
+//! `Context` only: no runtime, no thread per channel or per message.
+//!
+//! - In the creating process a task's waker is kept beside the condition
+//!   variables the queue already signals and woken by the same changes,
+//!   once the lock is released. A task waiting for an item counts as a
+//!   waiting get: the next item is kept for it rather than handed to
+//!   another process.
+//! - In another process nobody reads a member's `down` channel unless a
+//!   thread waits in a get. The first time a task waits on a member, its
+//!   channel moves to the process's *bridge* thread (one per process,
+//!   started by the first such wait, gone when the last of its channels
+//!   closes), which reads the channels of all such members at once (an
+//!   ipc-channel receiver set), files what it reads as a waiting get would,
+//!   and wakes threads and tasks. Threads of such a member then wait for the
+//!   bridge instead of reading themselves (one more thread hop for them);
+//!   members never used from async code keep their direct reads.
+//! - Waiting for an item asks the hub for items as a get does. On a
+//!   [`Queue`] handle (prefetch 1) the request stays when a non-blocking get
+//!   finds nothing, because the task polls again: an item that comes after
+//!   the task gave up waits in that process for its next get, and goes back
+//!   to the queue when the handle is dropped. Waiting for room on a bounded
+//!   queue asks the hub to say when there is room (an unbounded queue is
+//!   always ready).
+//!
 //! # Crashes
 //! Killing a process (`SIGKILL`, `TerminateProcess`) never corrupts the
 //! queue or blocks the others. Exactly what is lost (each line has a test
@@ -90,6 +117,7 @@
 //! | a producer | nothing whose `put` returned; a `put` in progress lands whole or not at all | its items, then (if it was the last sender) `Disconnected` after the rest |
 //! | a consumer between gets | nothing | nothing |
 //! | a consumer blocked in a get ([`Queue`], prefetch 1) | at most the one item the hub handed it | nothing |
+//! | a consumer that waited for an item from async code ([`Queue`], prefetch 1) | at most the one item it asked for | nothing |
 //! | a [`QueueReceiver`] (prefetch n) | at most the n items it held | nothing |
 //! | any holder of unfinished items | nothing more; they count as done, so `join` does not hang | `join` returns |
 //! | the creating process | the queue: every item still in it | every other handle: `Disconnected` at once |
@@ -108,14 +136,18 @@
 //! were gone.
 //!
 //! [ipc-channel]: ipc_channel
+//! [`PollRecv`]: transport_core::PollRecv
+//! [`PollSend`]: transport_core::PollSend
 #![deny(missing_docs)]
 
+mod bridge;
 mod builder;
 mod config;
 mod error;
 mod handle;
 mod handoff;
 mod hub;
+mod inbox;
 mod local;
 mod op;
 mod queue;

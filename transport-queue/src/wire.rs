@@ -112,6 +112,9 @@ pub(crate) enum Up {
     Want { n: u32 },
     /// The member takes no more items until it asks again.
     Unwant,
+    /// Answer [`Reply::Room`] once a put could go in (or would fail for
+    /// good): an async sender's wait for room.
+    WatchRoom { id: u64 },
     /// How many items the hub holds.
     Len { id: u64 },
     /// One item is done (joinable queues).
@@ -160,6 +163,7 @@ pub(crate) enum Reply {
     PutDisconnected,
     PutTooLarge { len: u64, limit: u64 },
     PutCancelled,
+    Room,
     Len(u64),
     Done(bool),
     Joined,

@@ -6,6 +6,7 @@
 //! at once (an ipc-channel receiver set), applies their requests, and stops
 //! when no handle is left anywhere.
 
+mod guard;
 mod outbox;
 mod state;
 
@@ -16,6 +17,7 @@ use std::{
 
 use ipc_channel::ipc::{self, IpcReceiverSet, IpcSelectionResult, IpcSender};
 
+pub(crate) use guard::Locked;
 pub(crate) use outbox::Outbox;
 pub(crate) use state::{Signals, State};
 
@@ -46,8 +48,8 @@ impl Shared {
 
     /// Locks the state. It is consistent at every unlock, so a panic
     /// elsewhere while it was held leaves nothing to repair.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked::new(self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn hub(&self) -> MutexGuard<'_, Option<IpcSender<Ctl>>> {

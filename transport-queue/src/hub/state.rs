@@ -6,9 +6,13 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Condvar},
+    task::Waker,
 };
 
-use super::outbox::{BATCH_BYTES, Outbox};
+use super::{
+    guard::Wakers,
+    outbox::{BATCH_BYTES, Outbox},
+};
 use crate::{
     config::Config,
     wire::{Bytes, Down, Frame, Reply, Role},
@@ -66,6 +70,16 @@ pub(crate) struct State {
     parked: VecDeque<Parked>,
     /// Members' pending joins: (member, request id).
     joiners: Vec<(u64, u64)>,
+    /// Members' async senders waiting for room: (member, request id).
+    room_watchers: Vec<(u64, u64)>,
+    /// Async tasks waiting on local handles for an item (or the end), and
+    /// for room (or the end).
+    pub(crate) recv_wakers: Wakers,
+    pub(crate) send_wakers: Wakers,
+    /// Tasks to wake once the lock is released.
+    pub(crate) to_wake: Vec<Waker>,
+    /// The next local handle's id.
+    next_end: u64,
     next_key: u64,
     /// The hub thread's receiver-set ids of members' `up` channels.
     pub(crate) set_keys: HashMap<u64, u64>,
@@ -85,6 +99,11 @@ impl State {
             wanting: VecDeque::new(),
             parked: VecDeque::new(),
             joiners: Vec::new(),
+            room_watchers: Vec::new(),
+            recv_wakers: Wakers::default(),
+            send_wakers: Wakers::default(),
+            to_wake: Vec::new(),
+            next_end: 0,
             next_key: 0,
             set_keys: HashMap::new(),
             config,
@@ -121,6 +140,18 @@ impl State {
         self.config.capacity.is_none_or(|cap| self.items.len() < cap)
     }
 
+    /// A new id for a local handle (its async wakers are filed under it).
+    pub(crate) fn new_end(&mut self) -> u64 {
+        self.next_end += 1;
+        self.next_end
+    }
+
+    /// Local threads and async tasks waiting for an item: the first items
+    /// are kept for them rather than handed to members.
+    fn local_waiters(&self) -> usize {
+        self.local_getters + self.recv_wakers.len()
+    }
+
     /// Adds an item whose put succeeded.
     pub(crate) fn accept(&mut self, frame: Frame) {
         self.items.push_back(frame);
@@ -151,7 +182,7 @@ impl State {
             }
             // Local getters already waiting get the first items; members
             // that asked get the rest, in turn.
-            while self.items.len() > self.local_getters {
+            while self.items.len() > self.local_waiters() {
                 let Some(key) = self.wanting.pop_front() else {
                     break;
                 };
@@ -160,7 +191,8 @@ impl State {
                 };
                 let mut batch = Vec::new();
                 let mut bytes = 0;
-                while batch.len() < m.credit as usize && self.items.len() > self.local_getters {
+                let keep = self.local_getters + self.recv_wakers.len();
+                while batch.len() < m.credit as usize && self.items.len() > keep {
                     let next = self.items.front().map_or(0, |f| f.len());
                     if !batch.is_empty() && bytes + next > BATCH_BYTES {
                         break;
@@ -201,9 +233,14 @@ impl State {
         }
         if self.drained() || !self.items.is_empty() {
             sig.readable.notify_all();
+            self.recv_wakers.take_into(&mut self.to_wake);
         }
         if self.has_room() || self.refuses_puts() {
             sig.writable.notify_all();
+            self.send_wakers.take_into(&mut self.to_wake);
+            for (key, id) in std::mem::take(&mut self.room_watchers) {
+                self.reply(key, id, Reply::Room);
+            }
         }
         if self.unfinished == 0 {
             sig.joined.notify_all();
@@ -248,6 +285,7 @@ impl State {
         self.wanting.retain(|&k| k != key);
         self.parked.retain(|p| p.key != key);
         self.joiners.retain(|&(k, _)| k != key);
+        self.room_watchers.retain(|&(k, _)| k != key);
         self.unfinished = self.unfinished.saturating_sub(m.taken.saturating_sub(m.done));
         self.settle(sig);
     }
@@ -304,6 +342,13 @@ impl State {
                 self.member_mut(key).credit = 0;
                 self.wanting.retain(|&k| k != key);
                 self.member_mut(key).outbox.push(Down::Unwanted);
+            }
+            Up::WatchRoom { id } => {
+                if self.has_room() || self.refuses_puts() {
+                    self.reply(key, id, Reply::Room);
+                } else {
+                    self.room_watchers.push((key, id));
+                }
             }
             Up::Len { id } => self.reply(key, id, Reply::Len(self.items.len() as u64)),
             Up::TaskDone { id } => {
