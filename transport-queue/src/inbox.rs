@@ -54,10 +54,16 @@ pub(crate) struct Member {
     /// The member was polled for an item: its non-blocking gets keep the
     /// item they asked for instead of withdrawing the request.
     pub(crate) async_claim: bool,
+    /// How many of the hub's messages were read (the welcome included);
+    /// every request reports it.
+    pub(crate) read: u64,
+    /// Threads waiting on the condition variable.
+    sleepers: usize,
 }
 
 impl Member {
     fn file(&mut self, msg: Down) {
+        self.read += 1;
         match msg {
             Down::Items(frames) => {
                 self.outstanding = self.outstanding.saturating_sub(frames.len() as u32);
@@ -172,7 +178,11 @@ impl Inbox {
     pub(crate) fn new(down: IpcReceiver<Down>) -> Arc<Inbox> {
         Arc::new(Inbox {
             down: Mutex::new(Reader::Here(down)),
-            member: Mutex::new(Member::default()),
+            // The welcome was read.
+            member: Mutex::new(Member {
+                read: 1,
+                ..Member::default()
+            }),
             changed: Condvar::new(),
         })
     }
@@ -185,8 +195,16 @@ impl Inbox {
     /// waiter.
     pub(crate) fn set_gone(&self, st: &mut Member) {
         st.gone = true;
-        self.changed.notify_all();
+        self.notify(st);
         wake(st.ready_wakers());
+    }
+
+    /// Wakes the threads waiting for a change (a notify costs a system call
+    /// even with nobody waiting).
+    fn notify(&self, st: &Member) {
+        if st.sleepers > 0 {
+            self.changed.notify_all();
+        }
     }
 
     /// Files a message the bridge read, and wakes whoever it concerns.
@@ -194,8 +212,8 @@ impl Inbox {
         let mut st = self.lock();
         st.file(msg);
         let wakers = st.ready_wakers();
+        self.notify(&st);
         drop(st);
-        self.changed.notify_all();
         wake(wakers);
     }
 
@@ -204,8 +222,8 @@ impl Inbox {
         let mut st = self.lock();
         st.gone = true;
         let wakers = st.ready_wakers();
+        self.notify(&st);
         drop(st);
-        self.changed.notify_all();
         wake(wakers);
     }
 
@@ -280,7 +298,7 @@ impl Inbox {
                         Err(()) => st.gone = true,
                     }
                     drop(reader);
-                    self.changed.notify_all();
+                    self.notify(&st);
                     // An async task may wait on this member: it cannot count
                     // on this thread reading any more, so it polls again
                     // (and moves the channel to the bridge).
@@ -299,6 +317,7 @@ impl Inbox {
                         last_look = true;
                         continue;
                     }
+                    st.sleepers += 1;
                     st = match left {
                         None => self.changed.wait(st).unwrap_or_else(PoisonError::into_inner),
                         Some(left) => {
@@ -308,6 +327,7 @@ impl Inbox {
                                 .0
                         }
                     };
+                    st.sleepers -= 1;
                 }
             }
         }

@@ -11,7 +11,7 @@ use std::{
 use transport_core::Wait;
 
 use crate::{
-    hub::Shared,
+    hub::{Locked, Shared},
     op::{GetError, OpError, PutError},
     wire::{Frame, JoinRequest, Role},
 };
@@ -61,9 +61,33 @@ impl LocalHandle {
                 st.settle(&shared.signals);
                 return Ok(());
             }
-            st = st
-                .wait(&shared.signals.writable, wait)
+            st = self
+                .wait_for_members(st, &shared.signals.writable, wait)
                 .ok_or(PutError::NotReady)?;
+        }
+    }
+
+    /// Waits on `cv` for something members may bring (room, joins): the
+    /// hub thread must be reading their channels meanwhile.
+    fn wait_for_members<'a>(
+        &'a self,
+        mut st: Locked<'a>,
+        cv: &std::sync::Condvar,
+        wait: Wait,
+    ) -> Option<Locked<'a>> {
+        st.local_waiting += 1;
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
+        match st.wait(cv, wait) {
+            Some(mut st) => {
+                st.local_waiting -= 1;
+                Some(st)
+            }
+            None => {
+                self.shared.lock().local_waiting -= 1;
+                None
+            }
         }
     }
 
@@ -73,20 +97,37 @@ impl LocalHandle {
         loop {
             if let Some(frame) = st.items.pop_front() {
                 st.settle(&shared.signals);
+                if st.lead.running() && !st.others_wait() {
+                    // Keep the members' channels free for this thread's
+                    // next get a while.
+                    st.lead.get_returned();
+                }
                 return Ok(frame);
             }
             if st.drained() {
                 return Err(GetError::Disconnected);
             }
+            if wait.expired() {
+                return Err(GetError::NotReady);
+            }
+            if st.lead.free() {
+                // Wait on the members' channels directly.
+                st = shared.lead(st, wait);
+                continue;
+            }
             st.local_getters += 1;
+            st.sleeping_getters += 1;
             let woke = st.wait(&shared.signals.readable, wait);
             st = match woke {
                 Some(mut st) => {
                     st.local_getters -= 1;
+                    st.sleeping_getters -= 1;
                     st
                 }
                 None => {
-                    shared.lock().local_getters -= 1;
+                    let mut st = shared.lock();
+                    st.local_getters -= 1;
+                    st.sleeping_getters -= 1;
                     return Err(GetError::NotReady);
                 }
             };
@@ -117,8 +158,8 @@ impl LocalHandle {
         let wait = deadline.map_or(Wait::Forever, Wait::Until);
         let mut st = self.shared.lock();
         while st.unfinished > 0 {
-            st = st
-                .wait(&self.shared.signals.joined, wait)
+            st = self
+                .wait_for_members(st, &self.shared.signals.joined, wait)
                 .ok_or(OpError::Timeout)?;
         }
         Ok(())
@@ -132,6 +173,9 @@ impl LocalHandle {
             return Poll::Ready(Ok(()));
         }
         st.recv_wakers.register(self.id, cx.waker());
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
         Poll::Pending
     }
 
@@ -143,6 +187,9 @@ impl LocalHandle {
             return Poll::Ready(Ok(()));
         }
         st.send_wakers.register(self.id, cx.waker());
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
         Poll::Pending
     }
 

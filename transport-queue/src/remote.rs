@@ -18,7 +18,7 @@ use transport_core::{OpenError, Wait};
 use crate::{
     inbox::{Inbox, Member, Waited},
     op::{GetError, OpError, PutError},
-    wire::{Boot, Bytes, Down, Frame, JoinRequest, Reply, Role, Up, Welcome},
+    wire::{Boot, Bytes, Down, Frame, JoinRequest, Reply, Request, Role, Up, Welcome},
 };
 
 /// How long the hub may take to answer a request before it counts as gone.
@@ -29,10 +29,14 @@ pub(crate) const REPLY_BOUND: Duration = Duration::from_secs(60);
 /// hand-off.
 pub(crate) const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A prefetching member asks for more items once it has taken this many
+/// since it last asked (or half its prefetch, if that is fewer).
+pub(crate) const TOP_UP_STEP: u32 = 64;
+
 /// A queue handle in a process other than the creator's.
 #[derive(Debug)]
 pub(crate) struct Remote {
-    up: Mutex<IpcSender<Up>>,
+    up: Mutex<IpcSender<Request>>,
     inbox: Arc<Inbox>,
     welcome: Welcome,
 }
@@ -47,7 +51,8 @@ pub(crate) fn ipc_to_io(e: IpcError) -> io::Error {
 impl Remote {
     /// Joins the queue through the one-shot server `name` of a hand-off.
     pub(crate) fn open(name: &str, role: Role) -> Result<Remote, OpenError> {
-        let (up_tx, up_rx) = ipc::channel::<Up>().map_err(|e| OpenError::io("a channel to the queue", e))?;
+        let (up_tx, up_rx) =
+            ipc::channel::<Request>().map_err(|e| OpenError::io("a channel to the queue", e))?;
         let (down_tx, down_rx) =
             ipc::channel::<Down>().map_err(|e| OpenError::io("a channel from the queue", e))?;
         let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|_| OpenError::Gone {
@@ -93,7 +98,12 @@ impl Remote {
         if st.gone {
             return false;
         }
-        let sent = self.up.lock().unwrap_or_else(PoisonError::into_inner).send(up);
+        let read = st.read;
+        let sent = self
+            .up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Request { read, up });
         if sent.is_err() {
             self.inbox.set_gone(st);
         }
@@ -102,8 +112,12 @@ impl Remote {
 
     /// Sends to the hub without holding the member's lock (for frames,
     /// which may be large).
-    fn send_unlocked(&self, up: Up) -> bool {
-        let sent = self.up.lock().unwrap_or_else(PoisonError::into_inner).send(up);
+    fn send_unlocked(&self, read: u64, up: Up) -> bool {
+        let sent = self
+            .up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Request { read, up });
         if sent.is_err() {
             self.inbox.set_gone(&mut self.lock());
         }
@@ -143,12 +157,18 @@ impl Remote {
 
     pub(crate) fn put(&self, frame: Frame, wait: Wait) -> Result<(), PutError> {
         let block = wait != Wait::Never;
-        let id = self.lock().next_id();
-        if !self.send_unlocked(Up::Put {
-            id,
-            frame: Bytes(frame),
-            block,
-        }) {
+        let (id, read) = {
+            let mut st = self.lock();
+            (st.next_id(), st.read)
+        };
+        if !self.send_unlocked(
+            read,
+            Up::Put {
+                id,
+                frame: Bytes(frame),
+                block,
+            },
+        ) {
             return Err(PutError::Disconnected);
         }
         let deadline = if block {
@@ -186,12 +206,16 @@ impl Remote {
         }
     }
 
-    /// Asks for more items when a prefetching member runs low.
+    /// Asks for more items when a prefetching member has taken
+    /// [`TOP_UP_STEP`] items (or half its prefetch) since it last asked.
+    /// Asking often keeps the hub's count of what the member has read
+    /// recent, so the hub can send items at once rather than through its
+    /// writer thread.
     fn top_up(&self, st: &mut Member) {
         let prefetch = self.welcome.prefetch;
         if prefetch > 1 && !st.unwanting {
             let have = st.items.len() as u32 + st.outstanding;
-            if have <= prefetch / 2 {
+            if have <= prefetch - (prefetch / 2).min(TOP_UP_STEP) {
                 let n = prefetch - have;
                 if self.send(st, Up::Want { n }) {
                     st.outstanding += n;
@@ -371,10 +395,14 @@ impl Remote {
     /// Adds a child of this process, which opened a hand-off of this
     /// member's queue, as a member of its own.
     pub(crate) fn adopt(&self, req: JoinRequest) -> io::Result<()> {
+        let read = self.lock().read;
         self.up
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Up::Adopt(req))
+            .send(Request {
+                read,
+                up: Up::Adopt(req),
+            })
             .map_err(ipc_to_io)
     }
 }

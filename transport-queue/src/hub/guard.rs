@@ -1,6 +1,7 @@
 //! The lock on a queue's state, and the work that waits until it is
-//! released: async tasks to wake. Nothing slow or foreign runs while the
-//! state is locked.
+//! released: messages to send to members, a wake-up for a local get that
+//! waits on the members' channels, async tasks to wake. Nothing slow or
+//! foreign runs while the state is locked.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -11,6 +12,7 @@ use std::{
 use transport_core::Wait;
 
 use super::State;
+use crate::wire::Ctl;
 
 /// Wakers of async tasks waiting on the handles of this process, one per
 /// handle: the latest poll on a handle replaces its waker.
@@ -59,12 +61,19 @@ impl<'a> Locked<'a> {
     }
 
     /// Waits on `cv` as `wait` allows; `None` once the wait ran out. Tasks
-    /// to wake are woken first, still under the lock (a wait cannot unlock
-    /// and sleep as two steps).
+    /// to wake are woken first, still under the lock, and queued messages
+    /// are left to the members' writer threads (a wait cannot unlock and
+    /// sleep as two steps).
     pub(crate) fn wait(mut self, cv: &Condvar, wait: Wait) -> Option<Locked<'a>> {
         let mut guard = self.guard.take()?;
         for waker in std::mem::take(&mut guard.to_wake) {
             waker.wake();
+        }
+        for outbox in std::mem::take(&mut guard.to_flush) {
+            outbox.hand_over();
+        }
+        if let Some(ctl) = guard.lead.take_poke() {
+            let _ = ctl.send(Ctl::Wake);
         }
         let guard = match wait.remaining() {
             None => cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
@@ -103,11 +112,19 @@ impl Drop for Locked<'_> {
         let Some(mut guard) = self.guard.take() else {
             return;
         };
-        if guard.to_wake.is_empty() {
+        let poke = guard.lead.take_poke();
+        if guard.to_wake.is_empty() && guard.to_flush.is_empty() && poke.is_none() {
             return;
         }
         let wake = std::mem::take(&mut guard.to_wake);
+        let flush = std::mem::take(&mut guard.to_flush);
         drop(guard);
+        if let Some(ctl) = poke {
+            let _ = ctl.send(Ctl::Wake);
+        }
+        for outbox in flush {
+            outbox.flush();
+        }
         for waker in wake {
             waker.wake();
         }
