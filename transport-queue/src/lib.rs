@@ -48,8 +48,11 @@
 //!   get in the creating process that has to wait anyway, so that a
 //!   member's put wakes the very thread that takes the item, with no hop
 //!   through the hub thread. The set stays free for the next get for
-//!   100 µs after one returns, when nothing else in the creating process
-//!   waits; a member's request arriving then waits that long at most.
+//!   100 µs after one returns when nothing else in the creating process
+//!   waits (and up to 2 ms while a get the hub thread just served has not
+//!   run yet); a member's request arriving then waits that long at most.
+//!   Meanwhile the hub thread looks every 100 µs, for 10 ms after the last
+//!   get returned, then sleeps until woken.
 //! - A message to a member leaves from the thread that produced it (a
 //!   put, or whoever applied the member's request) when it is small, not
 //!   part of a burst, and cannot fill the member's kernel buffer: every

@@ -110,7 +110,7 @@ impl LocalHandle {
             if wait.expired() {
                 return Err(GetError::NotReady);
             }
-            if st.lead.free() {
+            if st.lead.free() && st.has_members() {
                 // Wait on the members' channels directly.
                 st = shared.lead(st, wait);
                 continue;

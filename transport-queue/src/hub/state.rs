@@ -162,6 +162,11 @@ impl State {
         self.next_end
     }
 
+    /// Whether any handle lives in another process.
+    pub(crate) fn has_members(&self) -> bool {
+        !self.members.is_empty()
+    }
+
     /// Whether a local thread or async task waits for something (besides
     /// a get that is about to return).
     pub(crate) fn others_wait(&self) -> bool {
