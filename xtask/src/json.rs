@@ -1,12 +1,19 @@
-//! Just enough JSON writing for the task reports (no dependency needed).
+//! Just enough JSON writing for the reports of `xtask` and of the bench
+//! crate, which includes this same file (no dependency needed).
 
 use std::fmt::Write;
 
 /// A JSON value to write.
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // each of the two crates uses some of the variants
 pub enum Value {
+    /// A string.
     Str(String),
+    /// A number; one that is not finite becomes `null`.
     Num(f64),
+    /// An integer.
     Int(i64),
+    /// A boolean.
     Bool(bool),
 }
 
@@ -64,6 +71,7 @@ mod tests {
     #[test]
     fn escapes_strings() {
         assert_eq!(string("a\"b\\c\nd\u{1}"), r#""a\"b\\c\nd\u0001""#);
+        assert_eq!(array(&[]), "[]\n");
     }
 
     #[test]
