@@ -89,6 +89,11 @@ impl PipeEnd {
         }
     }
 
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Writes the backlog, stops the flusher and gives up the shared
     /// state, without running `Drop`.
     fn into_shared(self) -> Arc<Shared> {
@@ -155,7 +160,10 @@ impl RawSender for PipeEnd {
     }
 
     fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
-        if bytes.len() >= DIRECT_BYTES {
+        // A non-blocking send copies even a large frame into the backlog,
+        // so that it is `Full` exactly when the backlog is (what async
+        // readiness tracks), not also when the socket is.
+        if bytes.len() >= DIRECT_BYTES && wait != Wait::Never {
             return self.shared.send_large(bytes, wait);
         }
         self.shared.send_frame(wait, &mut |w| {

@@ -115,6 +115,8 @@ mod end;
 mod inbound;
 mod outbound;
 mod pipe;
+#[cfg(feature = "tokio")]
+mod ready;
 mod shared;
 mod sys;
 mod wire;
