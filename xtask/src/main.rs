@@ -3,6 +3,7 @@
 //! `main` only parses the command line and dispatches; each task is one
 //! module.
 
+mod bench;
 mod json;
 mod test_matrix;
 
@@ -14,6 +15,10 @@ usage: cargo xtask <task> [options]
 tasks:
   test-matrix [--backend NAME]...   run every backend's conformance suite and tests,
                                     print a table, write target/test-matrix.json
+  bench [--quick] [--subjects a,b] [--reps N]
+                                    measure our backends and their peers between two
+                                    pinned processes; write target/bench/results.json,
+                                    results.md, chart.svg and machine.json
 ";
 
 fn main() -> ExitCode {
@@ -24,6 +29,7 @@ fn main() -> ExitCode {
     };
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
+        "bench" => bench::run(rest, &test_matrix::workspace_root()),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)

@@ -111,7 +111,8 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     Ok(cells.iter().all(|c| c.status != Status::Fail))
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
     // xtask's manifest is `<root>/xtask/Cargo.toml`.
     let manifest = env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("xtask"), PathBuf::from);
     manifest

@@ -1,0 +1,77 @@
+//! Just enough JSON writing for the reports.
+
+use std::fmt::Write;
+
+/// A JSON value to write.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A string.
+    Str(String),
+    /// A number; not finite becomes `null`.
+    Num(f64),
+    /// An integer.
+    Int(i64),
+}
+
+/// `s` as a JSON string literal.
+pub fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One object with its fields in the given order.
+pub fn object(fields: &[(&str, Value)]) -> String {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Str(s) => string(s),
+                Value::Int(i) => i.to_string(),
+                Value::Num(n) if n.is_finite() => format!("{n}"),
+                Value::Num(_) => "null".to_owned(),
+            };
+            format!("{}:{v}", string(k))
+        })
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// A list of already written values, one per line.
+pub fn array(items: &[String]) -> String {
+    if items.is_empty() {
+        return "[]\n".to_owned();
+    }
+    format!("[\n  {}\n]\n", items.join(",\n  "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_objects_in_order() {
+        let o = object(&[
+            ("b", Value::Int(1)),
+            ("a", Value::Str("x\"".into())),
+            ("n", Value::Num(f64::NAN)),
+            ("f", Value::Num(0.5)),
+        ]);
+        assert_eq!(o, r#"{"b":1,"a":"x\"","n":null,"f":0.5}"#);
+        assert_eq!(array(&[]), "[]\n");
+    }
+}

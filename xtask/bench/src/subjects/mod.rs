@@ -1,0 +1,215 @@
+//! Everything the benchmark measures: our backends and the peers, one row
+//! per subject and mode, in [`ROWS`].
+
+pub mod iceoryx2;
+pub mod interprocess;
+pub mod ipc_channel;
+pub mod ours;
+pub mod python;
+pub mod shm_lock;
+
+use transport_core::local::Local;
+use transport_pipe::Pipe;
+use transport_queue::QueueTransport;
+use transport_shm::{Shm, ShmBusyPoll};
+
+use crate::{
+    measure::{Job, Pattern, Run},
+    peer::ChildJob,
+};
+
+/// The parent side of a row: runs one job, returns its figures.
+pub type ParentFn = fn(&Job) -> Result<Run, String>;
+/// The child side of a row, run in a child process.
+pub type ChildFn = fn(&ChildJob) -> Result<(), String>;
+
+/// Whether a row is one of ours or a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// One of our backends.
+    Ours,
+    /// A peer we compare against.
+    Peer,
+}
+
+/// One measurement of a row: a pattern and a payload size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bench {
+    /// What is measured.
+    pub pattern: Pattern,
+    /// Payload bytes.
+    pub payload: usize,
+}
+
+const fn bench(pattern: Pattern, payload: usize) -> Bench {
+    Bench { pattern, payload }
+}
+
+/// RTT 64 B and one-way throughput at 64 B, 4 KiB and 1 MiB.
+pub const STREAM: &[Bench] = &[
+    bench(Pattern::Rtt, 64),
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
+    bench(Pattern::Throughput, 1 << 20),
+];
+/// RTT and throughput of the 256 B structured message.
+pub const STRUCTURED: &[Bench] = &[bench(Pattern::Rtt, 256), bench(Pattern::Throughput, 256)];
+/// Locked increments of a shared 8-byte value.
+pub const LOCK: &[Bench] = &[bench(Pattern::LockIncrements, 8)];
+/// RTT 64 B only.
+pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
+
+/// How a row is run.
+#[derive(Clone, Copy, Debug)]
+pub enum Runner {
+    /// Measured by these functions.
+    Ready {
+        /// The parent's side.
+        parent: ParentFn,
+        /// The child process's side, for rows whose child is this program.
+        child: Option<ChildFn>,
+    },
+    /// Not measured yet, and why: listed in the report, never as a figure.
+    NotRun(&'static str),
+}
+
+/// One subject in one mode, and what is measured of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    /// `local`, `pipe`, `iceoryx2`, `python-queue`, ...
+    pub subject: &'static str,
+    /// `default`, `busy-poll`, `blocking`, `async`, `validated`, `unchecked`.
+    pub mode: &'static str,
+    /// Ours or a peer.
+    pub side: Side,
+    /// The measurements.
+    pub benches: &'static [Bench],
+    /// How it is run.
+    pub runner: Runner,
+}
+
+const fn not_run(
+    subject: &'static str,
+    mode: &'static str,
+    benches: &'static [Bench],
+    why: &'static str,
+) -> Row {
+    Row {
+        subject,
+        mode,
+        side: Side::Ours,
+        benches,
+        runner: Runner::NotRun(why),
+    }
+}
+
+const fn peer(
+    subject: &'static str,
+    mode: &'static str,
+    benches: &'static [Bench],
+    parent: ParentFn,
+    child: Option<ChildFn>,
+) -> Row {
+    Row {
+        subject,
+        mode,
+        side: Side::Peer,
+        benches,
+        runner: Runner::Ready { parent, child },
+    }
+}
+
+const ASYNC: &str = "the async adapters (issue 6) are not built yet; when they land, an async row measures \
+                     RTT 64 B through them on the same backend";
+
+/// Every row, ours first. A backend of ours joins with one line per mode:
+/// `ours::stream::<transport_pipe::Pipe>("pipe", "default")` (and the crate
+/// added to this crate's dependencies).
+pub const ROWS: &[Row] = &[
+    // Ours.
+    ours::stream::<Local>("local", "default"),
+    ours::structured::<Local>("local", "validated"),
+    ours::structured::<Local>("local", "unchecked"),
+    not_run("local", "async", RTT, ASYNC),
+    ours::stream::<QueueTransport>("queue", "default"),
+    ours::structured::<QueueTransport>("queue", "validated"),
+    ours::structured::<QueueTransport>("queue", "unchecked"),
+    not_run("queue", "async", RTT, ASYNC),
+    ours::stream::<Pipe>("pipe", "default"),
+    ours::structured::<Pipe>("pipe", "validated"),
+    ours::structured::<Pipe>("pipe", "unchecked"),
+    not_run("pipe", "async", RTT, ASYNC),
+    ours::stream::<ShmBusyPoll>("shm", "busy-poll"),
+    ours::stream::<Shm>("shm", "blocking"),
+    ours::structured::<ShmBusyPoll>("shm", "validated"),
+    ours::structured::<ShmBusyPoll>("shm", "unchecked"),
+    not_run("shm", "async", RTT, ASYNC),
+    Row {
+        subject: "shm",
+        mode: "default",
+        side: Side::Ours,
+        benches: LOCK,
+        runner: Runner::Ready {
+            parent: shm_lock::parent,
+            child: Some(shm_lock::child),
+        },
+    },
+    // Peers.
+    peer(
+        "interprocess",
+        "default",
+        STREAM,
+        interprocess::parent,
+        Some(interprocess::child),
+    ),
+    peer(
+        "ipc-channel",
+        "default",
+        STREAM,
+        ipc_channel::parent,
+        Some(ipc_channel::child),
+    ),
+    peer(
+        "iceoryx2",
+        "busy-poll",
+        STREAM,
+        iceoryx2::parent,
+        Some(iceoryx2::child),
+    ),
+    peer(
+        "iceoryx2",
+        "blocking",
+        STREAM,
+        iceoryx2::parent,
+        Some(iceoryx2::child),
+    ),
+    peer("python-queue", "default", STREAM, python::parent, None),
+    peer("python-pipe", "default", STREAM, python::parent, None),
+    peer("python-value", "default", LOCK, python::parent, None),
+];
+
+/// Every subject name, for `--subjects`.
+pub fn subject_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for row in ROWS {
+        if !names.contains(&row.subject) {
+            names.push(row.subject);
+        }
+    }
+    names
+}
+
+/// The row a child process was started for (`subject/mode`).
+pub fn child_of(role: &str) -> Option<ChildFn> {
+    ROWS.iter().find_map(|row| match row.runner {
+        Runner::Ready { child, .. } if format!("{}/{}", row.subject, row.mode) == role => child,
+        _ => None,
+    })
+}
+
+/// A number unique within this process, for resource names.
+pub fn next_id() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

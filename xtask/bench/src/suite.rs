@@ -1,0 +1,168 @@
+//! The whole run: every selected row, every measurement, repeated, then
+//! the report.
+
+use std::{path::PathBuf, time::Instant};
+
+use crate::{
+    measure::{Job, Run},
+    peer,
+    plan::{self, Plan},
+    report::{self, Facts},
+    subjects::{self, Bench, ROWS, Row, Runner},
+};
+
+/// The command line.
+#[derive(Debug)]
+pub struct Options {
+    /// The reduced smoke-test run.
+    pub quick: bool,
+    /// Only these subjects (all when empty).
+    pub subjects: Vec<String>,
+    /// Runs per measurement.
+    pub reps: usize,
+    /// Where the outputs go.
+    pub out: PathBuf,
+}
+
+/// At least this many runs per measurement.
+const MIN_REPS: usize = 3;
+
+impl Options {
+    /// Parses the command line.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut opts = Options {
+            quick: false,
+            subjects: Vec::new(),
+            reps: MIN_REPS,
+            out: PathBuf::from("target/bench"),
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+            match arg.as_str() {
+                "--quick" => opts.quick = true,
+                "--subjects" => {
+                    let list = value("--subjects")?;
+                    opts.subjects
+                        .extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+                }
+                "--reps" => {
+                    let n = value("--reps")?;
+                    opts.reps = n.parse().map_err(|_| format!("--reps `{n}` is not a number"))?;
+                }
+                "--out" => opts.out = PathBuf::from(value("--out")?),
+                other => return Err(format!("unknown option `{other}`")),
+            }
+        }
+        if opts.reps < MIN_REPS {
+            return Err(format!("--reps must be at least {MIN_REPS}"));
+        }
+        let known = subjects::subject_names();
+        for s in &opts.subjects {
+            if !known.contains(&s.as_str()) {
+                return Err(format!(
+                    "unknown subject `{s}`; the subjects are {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(opts)
+    }
+
+    fn wants(&self, row: &Row) -> bool {
+        self.subjects.is_empty() || self.subjects.iter().any(|s| s == row.subject)
+    }
+}
+
+/// One measurement of one row, and its runs.
+#[derive(Debug)]
+pub struct Measurement {
+    /// The row.
+    pub row: &'static Row,
+    /// What is measured.
+    pub bench: Bench,
+    /// The runs that succeeded.
+    pub runs: Vec<Run>,
+    /// Why the others failed.
+    pub failures: Vec<String>,
+}
+
+/// Runs everything `opts` selects and writes the report. `Ok(false)` when a
+/// run failed (the report is still written).
+pub fn run(opts: Options) -> Result<bool, String> {
+    let plan: Plan = if opts.quick { plan::QUICK } else { plan::FULL };
+    let started = Instant::now();
+    // Before pinning: the CPU count would otherwise see one CPU.
+    let mut facts = Facts::gather(&plan, opts.reps);
+    let parent_pinned = peer::pin(peer::PARENT_CPU);
+    facts.set_parent_pinned(parent_pinned);
+    let rows: Vec<&'static Row> = ROWS.iter().filter(|r| opts.wants(r)).collect();
+    let mut measurements: Vec<Measurement> = rows
+        .iter()
+        .filter(|r| matches!(r.runner, Runner::Ready { .. }))
+        .flat_map(|&row| {
+            row.benches.iter().map(move |&bench| Measurement {
+                row,
+                bench,
+                runs: Vec::new(),
+                failures: Vec::new(),
+            })
+        })
+        .collect();
+    let not_run: Vec<&'static Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.runner, Runner::NotRun(_)))
+        .collect();
+    eprintln!(
+        "transport-bench: {} run, {} measurements × {} repetitions, parent on CPU {} ({})",
+        plan.name,
+        measurements.len(),
+        opts.reps,
+        peer::PARENT_CPU,
+        if parent_pinned { "pinned" } else { "not pinned" }
+    );
+    let iceoryx2_before = subjects::iceoryx2::census();
+    // Repetition-major, so a burst of load elsewhere spreads over subjects
+    // instead of spoiling all runs of one.
+    for rep in 1..=opts.reps {
+        for m in measurements.iter_mut() {
+            let Runner::Ready { parent, .. } = m.row.runner else {
+                continue;
+            };
+            let (count, warmup) = plan.counts(&m.bench);
+            let job = Job {
+                subject: m.row.subject,
+                mode: m.row.mode,
+                pattern: m.bench.pattern,
+                payload: m.bench.payload,
+                count,
+                warmup,
+                limit: plan.limit,
+            };
+            eprint!(
+                "[{rep}/{}] {:<13} {:<10} {:<15} {:>8} B ... ",
+                opts.reps,
+                job.subject,
+                job.mode,
+                job.pattern.as_str(),
+                job.payload
+            );
+            let t0 = Instant::now();
+            match parent(&job) {
+                Ok(run) => {
+                    eprintln!("{} ({:.1} s)", report::summary(&run), t0.elapsed().as_secs_f64());
+                    m.runs.push(run);
+                }
+                Err(e) => {
+                    eprintln!("FAILED: {e}");
+                    m.failures.push(e);
+                }
+            }
+        }
+    }
+    subjects::iceoryx2::remove_new(&iceoryx2_before);
+    facts.finish(started.elapsed(), &measurements);
+    report::write(&opts.out, &facts, &measurements, &not_run)?;
+    Ok(measurements.iter().all(|m| m.failures.is_empty()))
+}
