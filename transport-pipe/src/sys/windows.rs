@@ -466,7 +466,7 @@ impl Socket {
         );
         let mut server = 0u32;
         // SAFETY: queries a pipe handle this socket owns.
-        if unsafe { GetNamedPipeServerProcessId(self.raw(), &mut server) } == 0 {
+        if unsafe { GetNamedPipeServerProcessId(self.handle.as_raw_handle(), &mut server) } == 0 {
             return Err(last_error());
         }
         // SAFETY: GetCurrentProcessId has no preconditions.
