@@ -92,6 +92,26 @@ impl Default for Capabilities {
     }
 }
 
+impl Capabilities {
+    /// The one line `cargo xtask caps` reads from each backend's
+    /// `examples/capabilities.rs`:
+    /// `capabilities: backend=NAME cross_process=true ... readiness=Descriptor`.
+    pub fn report_line(&self, backend: &str) -> String {
+        format!(
+            "capabilities: backend={backend} cross_process={} multi_producer={} multi_consumer={} \
+             duplex={} zero_copy={} bounded={} max_message_size={} readiness={:?}",
+            self.cross_process,
+            self.multi_producer,
+            self.multi_consumer,
+            self.duplex,
+            self.zero_copy,
+            self.bounded,
+            self.max_message_size,
+            self.readiness,
+        )
+    }
+}
+
 /// The settings every backend understands when creating a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -7,6 +7,7 @@ pub enum Value {
     Str(String),
     Num(f64),
     Int(i64),
+    Bool(bool),
 }
 
 /// Writes `s` as a JSON string literal.
@@ -38,6 +39,7 @@ pub fn object(fields: &[(&str, Value)]) -> String {
             let v = match v {
                 Value::Str(s) => string(s),
                 Value::Int(i) => i.to_string(),
+                Value::Bool(b) => b.to_string(),
                 Value::Num(n) if n.is_finite() => format!("{n}"),
                 Value::Num(_) => "null".to_owned(),
             };
@@ -70,7 +72,8 @@ mod tests {
             ("b", Value::Int(1)),
             ("a", Value::Str("x".into())),
             ("n", Value::Num(f64::NAN)),
+            ("t", Value::Bool(true)),
         ]);
-        assert_eq!(o, r#"{"b":1,"a":"x","n":null}"#);
+        assert_eq!(o, r#"{"b":1,"a":"x","n":null,"t":true}"#);
     }
 }

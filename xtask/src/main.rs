@@ -4,8 +4,18 @@
 //! module.
 
 mod bench;
+mod caps;
+mod debian;
 mod json;
+mod kill;
+mod libtest;
+mod manifest;
+mod options;
+mod platform;
+mod report;
+mod setup;
 mod test_matrix;
+mod wine;
 
 use std::{env, process::ExitCode};
 
@@ -13,12 +23,27 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  test-matrix [--backend NAME]...   run every backend's conformance suite and tests,
-                                    print a table, write target/test-matrix.json
-  bench [--quick] [--subjects a,b] [--reps N]
-                                    measure our backends and their peers between two
-                                    pinned processes; write target/bench/results.json,
-                                    results.md, chart.svg and machine.json
+  test-matrix   run every backend's conformance suite and tests on each operating
+                system (linux: run; windows: run, under Wine from Linux; macos:
+                type-checked from Linux, run on a Mac), print a table, write
+                target/test-matrix.json; exit non-zero if a cell fails
+  caps          print what each backend can do on each operating system, from its
+                own `capabilities()`; write target/caps.json
+  bench         measure our backends and their peers between two pinned processes;
+                write target/bench/results.json, results.md, chart.svg, machine.json
+                (options: --quick, --subjects a,b, --reps N)
+  setup         install and prepare the tools that reach the other operating
+                systems (Debian packages, Wine prefix); test-matrix does this too
+
+options (all tasks):
+  --os LIST         linux, windows, macos (comma-separated or repeated; default: all,
+                    for setup: all but this host's)
+  --backend LIST    local, queue, pipe, shm (default: all)
+  --no-install      never install packages; skip what is missing, saying what it is
+
+options (test-matrix):
+  --cell-timeout MIN  kill a cell still running after MIN minutes; it fails (default 15)
+  --budget MIN        cells not started after MIN minutes fail unstarted (default 50)
 ";
 
 fn main() -> ExitCode {
@@ -30,17 +55,19 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
+        "caps" => caps::run(rest),
+        "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(true)
         }
-        other => Err(format!("unknown task `{other}`\n{USAGE}")),
+        other => Err(format!("unknown task `{other}`")),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("xtask: {e}");
+            eprintln!("xtask: {e}\n\n{USAGE}");
             ExitCode::from(2)
         }
     }

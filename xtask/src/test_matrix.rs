@@ -1,114 +1,283 @@
 //! `cargo xtask test-matrix`: every backend's conformance suite and tests,
-//! one cell per backend and operating system, as a table and as
-//! `target/test-matrix.json`.
+//! and the adapters with each backend feature, on every operating system:
+//! run on Linux, run under Wine for Windows, type-checked for macOS (or run
+//! natively wherever xtask itself runs). Prints a table and writes
+//! `target/test-matrix.json`; exits non-zero if a cell failed.
+//!
+//! The rows are the `const` table [`ROWS`], so CI and people run the same
+//! cells. A row whose package is not ready yet (no `tests/conformance.rs`,
+//! or the adapters without the feature) is listed as skipped, with the
+//! reason, never as a pass.
 
 use std::{
-    env, fs,
-    io::{BufRead, BufReader},
+    env,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
-    thread,
-    time::Instant,
+    process::Command,
+    time::{Duration, Instant},
 };
 
-use crate::json::{self, Value};
+use crate::{
+    debian::Problem,
+    libtest, manifest,
+    options::{Options, Os},
+    platform::Platform,
+    report::{self, Cell, Status},
+};
 
-/// A backend and the package whose tests exercise it.
-struct Backend {
-    name: &'static str,
-    package: &'static str,
-    /// Cargo features the tests need.
-    features: &'static str,
+/// What makes a row testable.
+#[derive(Debug)]
+pub enum Needs {
+    /// The package instantiates the conformance suite (`tests/conformance.rs`).
+    Suite,
+    /// The package declares this feature.
+    Feature(&'static str),
 }
 
+/// One row of the matrix: a package, with a feature selection, that tests
+/// a backend.
+#[derive(Debug)]
+pub struct Row {
+    /// `local`, `queue`, `pipe` or `shm`.
+    pub backend: &'static str,
+    pub package: &'static str,
+    /// The package's directory in the workspace.
+    pub dir: &'static str,
+    pub features: &'static [&'static str],
+    pub default_features: bool,
+    pub needs: Needs,
+}
+
+/// The backends, as `--backend` names them.
+pub const BACKENDS: &[&str] = &["local", "queue", "pipe", "shm"];
+
 /// The matrix's rows: the same for CI and for people.
-const BACKENDS: &[Backend] = &[
-    Backend {
-        name: "local",
+pub const ROWS: &[Row] = &[
+    Row {
+        backend: "local",
         package: "transport-core",
-        features: "conformance",
+        dir: "transport-core",
+        features: &["conformance"],
+        default_features: true,
+        needs: Needs::Suite,
     },
-    Backend {
-        name: "queue",
+    Row {
+        backend: "queue",
         package: "transport-queue",
-        features: "",
+        dir: "transport-queue",
+        features: &[],
+        default_features: true,
+        needs: Needs::Suite,
     },
-    Backend {
-        name: "pipe",
+    Row {
+        backend: "pipe",
         package: "transport-pipe",
-        features: "",
+        dir: "transport-pipe",
+        features: &[],
+        default_features: true,
+        needs: Needs::Suite,
     },
-    Backend {
-        name: "shm",
+    Row {
+        backend: "shm",
         package: "transport-shm",
-        features: "",
+        dir: "transport-shm",
+        features: &[],
+        default_features: true,
+        needs: Needs::Suite,
+    },
+    // The adapters with exactly one backend selected by feature.
+    Row {
+        backend: "queue",
+        package: "transport-adapters",
+        dir: "adapters",
+        features: &["queue"],
+        default_features: false,
+        needs: Needs::Feature("queue"),
+    },
+    Row {
+        backend: "pipe",
+        package: "transport-adapters",
+        dir: "adapters",
+        features: &["pipe"],
+        default_features: false,
+        needs: Needs::Feature("pipe"),
+    },
+    Row {
+        backend: "shm",
+        package: "transport-adapters",
+        dir: "adapters",
+        features: &["shm"],
+        default_features: false,
+        needs: Needs::Feature("shm"),
     },
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Pass,
-    Fail,
-    Skipped,
-}
+impl Row {
+    /// The feature selection as the report shows it: `package/feature`
+    /// for each feature asked for, `package/default` for the defaults
+    /// alone. Adapter rows are built without default features.
+    pub fn features_label(&self) -> String {
+        if self.features.is_empty() {
+            return format!("{}/default", self.package);
+        }
+        let names: Vec<String> = self
+            .features
+            .iter()
+            .map(|f| format!("{}/{f}", self.package))
+            .collect();
+        names.join(",")
+    }
 
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Skipped => "skipped",
+    /// The cargo arguments that select the package and its features.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = vec!["--package".to_owned(), self.package.to_owned()];
+        if !self.default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        args
+    }
+
+    /// `Err(why)` when the package is not ready for this row yet.
+    pub fn ready(&self, root: &Path) -> Result<(), String> {
+        let dir = root.join(self.dir);
+        match self.needs {
+            Needs::Suite if dir.join("tests").join("conformance.rs").exists() => Ok(()),
+            Needs::Suite => Err(format!("{} has no tests/conformance.rs yet", self.package)),
+            Needs::Feature(feature) => {
+                let declared = manifest::features(&dir.join("Cargo.toml"))?;
+                if declared.iter().any(|f| f == feature) {
+                    Ok(())
+                } else {
+                    Err(format!("{} has no feature `{feature}` yet", self.package))
+                }
+            }
         }
     }
-}
-
-struct Cell {
-    backend: &'static str,
-    os: &'static str,
-    features: String,
-    status: Status,
-    passed: u64,
-    failed: u64,
-    seconds: f64,
-    note: String,
 }
 
 /// Runs the matrix; `Ok(false)` when a cell failed.
 pub fn run(args: &[String]) -> Result<bool, String> {
-    let mut wanted: Vec<String> = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--backend" => wanted.push(it.next().ok_or("--backend needs a name")?.clone()),
-            other => return Err(format!("test-matrix: unknown option `{other}`")),
-        }
-    }
-    for w in &wanted {
-        if !BACKENDS.iter().any(|b| b.name == w) {
-            return Err(format!("test-matrix: unknown backend `{w}`"));
-        }
-    }
+    let options = Options::parse(args, &Os::ALL, BACKENDS)?;
     let root = workspace_root();
-    let backends: Vec<&Backend> = BACKENDS
-        .iter()
-        .filter(|b| wanted.is_empty() || wanted.iter().any(|w| w == b.name))
-        .collect();
-    let mut cells = Vec::new();
-    for (i, backend) in backends.iter().enumerate() {
-        eprintln!(
-            "[{}/{}] linux {}: cargo test -p {}",
-            i + 1,
-            backends.len(),
-            backend.name,
-            backend.package
-        );
-        cells.push(linux_cell(&root, backend));
+    let rows: Vec<&Row> = ROWS.iter().filter(|r| options.wants(r.backend)).collect();
+    let total = rows.len() * options.os.len();
+    let started = Instant::now();
+    let mut cells = Vec::with_capacity(total);
+    for &os in &options.os {
+        eprintln!("== {os}: getting ready");
+        let platform = Platform::prepare(os, &root, options.install);
+        eprintln!("== {os}: {}", platform.describe());
+        for row in &rows {
+            eprintln!(
+                "[{}/{total} {:.0}s] {os} {} ({})",
+                cells.len() + 1,
+                started.elapsed().as_secs_f64(),
+                row.backend,
+                row.features_label()
+            );
+            // A cell gets its own limit, but never more than what is left.
+            let left = options.budget.saturating_sub(started.elapsed());
+            let cell = if left.is_zero() {
+                let mut cell = Cell::new(row.backend, os, row.features_label());
+                cell.status = Status::Fail;
+                cell.note = format!(
+                    "not started: the run's {}-minute budget was spent",
+                    options.budget.as_secs() / 60
+                );
+                cell
+            } else {
+                run_cell(&root, row, os, &platform, left.min(options.cell_timeout))
+            };
+            eprintln!("    => {}", cell.summary());
+            cells.push(cell);
+        }
     }
-    print_table(&cells);
+    report::print_table(&cells, &options.os);
     let path = root.join("target").join("test-matrix.json");
-    write_json(&path, &cells)?;
+    report::write_json(&path, &cells)?;
+    println!("{}", report::totals(&cells, started.elapsed().as_secs_f64()));
     println!("wrote {}", path.display());
     Ok(cells.iter().all(|c| c.status != Status::Fail))
+}
+
+fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration) -> Cell {
+    let mut cell = Cell::new(row.backend, os, row.features_label());
+    if let Err(why) = row.ready(root) {
+        cell.note = why;
+        return cell;
+    }
+    let cmd = match platform.test(root, &row.cargo_args()) {
+        Ok(cmd) => cmd,
+        Err(Problem::Unavailable(why)) => {
+            cell.note = why.clone();
+            return cell;
+        }
+        Err(Problem::Broken(why)) => {
+            cell.status = Status::Fail;
+            cell.note = format!("setup failed: {why}");
+            return cell;
+        }
+    };
+    eprintln!("    $ {}", command_line(&cmd));
+    let start = Instant::now();
+    let outcome = libtest::run(cmd, Some(limit), &|| platform.kill());
+    let finished = platform.finish();
+    cell.seconds = start.elapsed().as_secs_f64();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            cell.status = Status::Fail;
+            cell.note = e;
+            return cell;
+        }
+    };
+    cell.passed = outcome.passed;
+    cell.failed = outcome.failed;
+    let mut notes = Vec::new();
+    cell.status = if outcome.timed_out {
+        notes.push(format!(
+            "killed after {}s; {}",
+            limit.as_secs(),
+            outcome.failure_note()
+        ));
+        Status::Fail
+    } else if !outcome.success || outcome.failed > 0 {
+        notes.push(outcome.failure_note());
+        Status::Fail
+    } else if platform.check_only() {
+        notes.push("type-checked, all targets, x86_64 + aarch64".to_owned());
+        Status::CheckOnly
+    } else {
+        if outcome.binaries == 0 {
+            notes.push("no tests ran".to_owned());
+        }
+        Status::Pass
+    };
+    if outcome.skips > 0 {
+        notes.push(format!(
+            "{} conformance case(s) skipped by capability",
+            outcome.skips
+        ));
+    }
+    if let Err(e) = finished {
+        cell.status = Status::Fail;
+        notes.push(e);
+    }
+    cell.note = notes.join("; ");
+    cell
+}
+
+/// The program and its arguments, for progress (environment left out).
+fn command_line(cmd: &Command) -> String {
+    let mut line = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    line
 }
 
 /// The workspace's root directory.
@@ -120,175 +289,43 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn cargo() -> String {
-    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-/// Whether the backend's package has its conformance suite yet.
-fn has_suite(root: &Path, backend: &Backend) -> bool {
-    root.join(backend.package)
-        .join("tests")
-        .join("conformance.rs")
-        .exists()
-}
-
-fn linux_cell(root: &Path, backend: &Backend) -> Cell {
-    let mut cell = Cell {
-        backend: backend.name,
-        os: "linux",
-        features: backend.features.to_owned(),
-        status: Status::Skipped,
-        passed: 0,
-        failed: 0,
-        seconds: 0.0,
-        note: String::new(),
-    };
-    if !has_suite(root, backend) {
-        cell.note = format!("{} has no conformance suite yet", backend.package);
-        return cell;
-    }
-    let mut cmd = Command::new(cargo());
-    cmd.current_dir(root).args(["test", "--package", backend.package]);
-    if !backend.features.is_empty() {
-        cmd.args(["--features", backend.features]);
-    }
-    let start = Instant::now();
-    let outcome = run_tests(cmd);
-    cell.seconds = start.elapsed().as_secs_f64();
-    match outcome {
-        Ok(run) => {
-            cell.passed = run.passed;
-            cell.failed = run.failed;
-            cell.status = if run.success && run.failed == 0 {
-                Status::Pass
-            } else {
-                Status::Fail
-            };
-            if run.skips > 0 {
-                cell.note = format!("{} case(s) skipped by capability", run.skips);
-            }
-        }
-        Err(e) => {
-            cell.status = Status::Fail;
-            cell.note = e;
-        }
-    }
-    cell
-}
-
-/// What a `cargo test` run printed, summed over its test binaries.
-struct TestRun {
-    success: bool,
-    passed: u64,
-    failed: u64,
-    skips: u64,
-}
-
-/// Runs a `cargo test` command, echoing its output, and counts results.
-fn run_tests(mut cmd: Command) -> Result<TestRun, String> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("could not start cargo: {e}"))?;
-    let stderr = child.stderr.take().ok_or("cargo's stderr is not piped")?;
-    // libtest prints results on stdout and cargo its progress on stderr;
-    // both are echoed as they come, and skips are counted from stderr.
-    let err = thread::spawn(move || {
-        let mut skips = 0;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.starts_with("conformance: SKIP") {
-                skips += 1;
-            }
-            eprintln!("    {line}");
-        }
-        skips
-    });
-    let (mut passed, mut failed) = (0, 0);
-    let stdout = child.stdout.take().ok_or("cargo's stdout is not piped")?;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some((p, f)) = parse_result(&line) {
-            passed += p;
-            failed += f;
-        }
-        eprintln!("    {line}");
-    }
-    let status = child.wait().map_err(|e| format!("waiting for cargo: {e}"))?;
-    let skips = err.join().unwrap_or(0);
-    Ok(TestRun {
-        success: status.success(),
-        passed,
-        failed,
-        skips,
-    })
-}
-
-/// Reads libtest's `test result: ok. 18 passed; 0 failed; ...` line.
-fn parse_result(line: &str) -> Option<(u64, u64)> {
-    let rest = line.trim().strip_prefix("test result: ")?;
-    // "ok. 18 passed; 0 failed; ..." → ["ok", "18 passed", "0 failed", ...]
-    let parts: Vec<&str> = rest.split(['.', ';']).map(str::trim).collect();
-    let count = |what: &str| -> Option<u64> {
-        parts
-            .iter()
-            .find_map(|part| part.strip_suffix(what))
-            .and_then(|n| n.trim().parse().ok())
-    };
-    Some((count(" passed")?, count(" failed")?))
-}
-
-fn print_table(cells: &[Cell]) {
-    println!();
-    println!("| backend | os | status | passed | failed | seconds | note |");
-    println!("|---|---|---|---:|---:|---:|---|");
-    for c in cells {
-        println!(
-            "| {} | {} | {} | {} | {} | {:.1} | {} |",
-            c.backend,
-            c.os,
-            c.status.as_str(),
-            c.passed,
-            c.failed,
-            c.seconds,
-            c.note
-        );
-    }
-    println!();
-}
-
-fn write_json(path: &Path, cells: &[Cell]) -> Result<(), String> {
-    let items: Vec<String> = cells
-        .iter()
-        .map(|c| {
-            json::object(&[
-                ("backend", Value::Str(c.backend.to_owned())),
-                ("os", Value::Str(c.os.to_owned())),
-                ("features", Value::Str(c.features.clone())),
-                ("status", Value::Str(c.status.as_str().to_owned())),
-                ("passed", Value::Int(c.passed as i64)),
-                ("failed", Value::Int(c.failed as i64)),
-                ("seconds", Value::Num((c.seconds * 10.0).round() / 10.0)),
-                ("note", Value::Str(c.note.clone())),
-            ])
-        })
-        .collect();
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    }
-    fs::write(path, json::array(&items)).map_err(|e| format!("writing {}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_libtest_results() {
+    fn every_row_names_a_known_backend_and_a_package_of_the_workspace() {
+        let root = workspace_root();
+        for row in ROWS {
+            assert!(BACKENDS.contains(&row.backend), "{}", row.backend);
+            assert!(root.join(row.dir).join("Cargo.toml").exists(), "{}", row.dir);
+        }
+        for backend in BACKENDS {
+            assert!(
+                ROWS.iter()
+                    .any(|r| r.backend == *backend && r.package != "transport-adapters")
+            );
+        }
+    }
+
+    #[test]
+    fn adapter_rows_select_one_backend_without_defaults() {
+        let row = ROWS
+            .iter()
+            .find(|r| r.dir == "adapters" && r.backend == "pipe")
+            .unwrap();
         assert_eq!(
-            parse_result("test result: ok. 18 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"),
-            Some((18, 0))
+            row.cargo_args(),
+            [
+                "--package",
+                "transport-adapters",
+                "--no-default-features",
+                "--features",
+                "pipe"
+            ]
         );
-        assert_eq!(
-            parse_result("test result: FAILED. 13 passed; 5 failed; 0 ignored; 0 measured"),
-            Some((13, 5))
-        );
-        assert_eq!(parse_result("running 3 tests"), None);
+        assert_eq!(row.features_label(), "transport-adapters/pipe");
+        assert_eq!(ROWS[0].features_label(), "transport-core/conformance");
+        assert_eq!(ROWS[1].features_label(), "transport-queue/default");
     }
 }
