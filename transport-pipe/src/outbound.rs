@@ -434,6 +434,7 @@ impl Shared {
     /// Room is backlog room, not socket writability: the flusher (or a
     /// lone write) moves bytes from the backlog to the socket, and wakes the
     /// task through `notify_out` when it made some.
+    #[cfg(feature = "tokio")]
     pub(crate) fn poll_room(self: &Arc<Self>, waker: &Waker) -> bool {
         let mut st = self.lock_out();
         if st.failure.is_some() || st.gone || st.backlog() < BACKLOG {
