@@ -40,6 +40,13 @@ use crate::{
 /// completed sent nothing (see [the crate documentation](crate#cancel-safety)).
 /// The message it owned is dropped with it; pass `&msg` to keep it.
 ///
+/// # Dropping
+/// Dropping the sender closes it as the backend's blocking sender does. A
+/// pipe end first writes what its backlog still holds, which blocks the
+/// thread until the peer has read it or is gone; to keep that wait off the
+/// runtime's threads, drop a pipe sender that may hold a backlog in
+/// `tokio::task::spawn_blocking`.
+///
 /// # Sink
 /// A [`Sink`] takes an item in `start_send` and may only deliver it later:
 /// when the channel turns out to be full at that moment (another producer
