@@ -5,7 +5,9 @@
 //!   rings in one segment. rkyv serializes each message straight into the
 //!   ring; the receiver validates it and reads it in place. Single- and
 //!   multi-producer, bounded, blocking by default or busy-polling
-//!   ([`Shm`], [`ShmMpsc`], [`ShmBusyPoll`], [`ShmUntrusted`]).
+//!   ([`Shm`], [`ShmMpsc`], [`ShmBusyPoll`], [`ShmUntrusted`]). Async
+//!   runtimes wait on the ends through `PollRecv`/`PollSend`, served by one
+//!   bridge thread per process.
 //! - Shared state (Python's `Value`, `Array`, `Lock`, `Event`, `Semaphore`,
 //!   `Barrier`, `Condition`): [`SharedValue`] and [`SharedArray`] hold
 //!   [`Plain`] data reachable only through a robust lock guard;

@@ -99,6 +99,7 @@ fn steps(h: &Harness) {
             // The other test binaries, kill cases included, leave nothing.
             run_suite("conformance");
             run_suite("shared_state");
+            run_suite("async_ready");
             assert_eq!(segments_now(), before, "segments left by the test suites");
             assert_no_unlinked_leftovers();
 

@@ -15,7 +15,10 @@ use transport_core::Wait;
 
 use super::{
     config::{ShmConfig, WaitMode},
-    layout::{ChannelHeader, FLAG_BUSY_POLL, Geometry, LaneCtl, ROLE_RECEIVER, ROLE_SENDER},
+    layout::{
+        ChannelHeader, FLAG_BUSY_POLL, Geometry, LaneCtl, RECORD_HEADER, ROLE_RECEIVER, ROLE_SENDER,
+        record_len,
+    },
 };
 use crate::{
     error::SegmentError,
@@ -26,6 +29,10 @@ use crate::{
 pub const LIVENESS_PERIOD: Duration = Duration::from_millis(50);
 /// How long a blocking-mode end spins before it sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(30);
+/// How long `poll_*_ready` spins before it registers with the bridge
+/// thread, so that a busy exchange never pays the two wake-ups (peer to
+/// bridge, bridge to task) of a registered wait.
+pub(crate) const POLL_SPIN: Duration = Duration::from_micros(30);
 
 /// A mapped channel.
 #[derive(Debug)]
@@ -167,6 +174,34 @@ impl Chan {
         (0..self.geo.lanes).find(|&i| self.lane(i).owner.load(Ordering::Acquire) == me)
     }
 
+    /// Whether lane `i` has room at position `start` for a record of the
+    /// full size limit plus a wrap marker after it, given the producer's
+    /// `sent` count and the consumer's `head` and `released`.
+    pub(crate) fn room(&self, start: u64, sent: u64, head: u64, released: u64) -> bool {
+        let g = &self.geo;
+        let end = start + (record_len(g.limit) + RECORD_HEADER) as u64;
+        end.saturating_sub(head) <= g.lane_bytes as u64
+            && (g.capacity == 0 || sent.saturating_sub(released) < g.capacity)
+    }
+
+    /// Spins for at most [`POLL_SPIN`] until `ready` holds; whether it did.
+    pub(crate) fn spin_until(&self, mut ready: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        let mut round = 0u32;
+        loop {
+            for _ in 0..4 {
+                hint::spin_loop();
+            }
+            if ready() {
+                return true;
+            }
+            round = round.wrapping_add(1);
+            if round % 32 == 0 && start.elapsed() >= POLL_SPIN {
+                return false;
+            }
+        }
+    }
+
     /// Tells waiters that a participant left: they re-check who is alive.
     pub(crate) fn depart(&self) {
         let h = self.header();
@@ -278,6 +313,12 @@ impl Monitor {
     /// Watches the senders.
     pub(crate) fn senders() -> Monitor {
         Monitor::new(ROLE_SENDER)
+    }
+
+    /// Makes the next timed [`gone`](Self::gone) look at the participants
+    /// again (the bridge thread found them dead).
+    pub(crate) fn expire(&self) {
+        self.checked.set(None);
     }
 
     /// Whether every participant in the role is gone. Cheap unless a

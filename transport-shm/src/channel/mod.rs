@@ -16,6 +16,11 @@
 //!   the receiver validates and then reads in place cannot change under it.
 //! - Message bytes are validated by bytecheck before any typed access (the
 //!   core's `Receiver::recv`); the only unchecked path is `unsafe`.
+//! - Async readiness reads the same atomics and nothing else: a peer that
+//!   scribbles on the wake-up words or positions can wake its channel's
+//!   tasks for nothing or withhold their wake-ups (a sleeping thread looks
+//!   again every liveness period; a waiting task, once the peer leaves or
+//!   dies), never cause undefined behaviour.
 //! - A sender that breaks the protocol (keeps writing a committed record) is
 //!   outside the model. For such peers, [`ShmConfig::untrusted`] copies each
 //!   message out of shared memory (with atomic loads, so the copy itself is
@@ -27,20 +32,40 @@
 //! wake-up); an end whose process was killed is found dead by the waiting
 //! side within [`LIVENESS_PERIOD`] (it re-checks the process ids and start
 //! times of its peers while it waits). Either way the survivor gets
-//! `Disconnected`, after draining what was sent.
+//! `Disconnected`, after draining what was sent. Async waits are held to
+//! the same bounds: a departure bumps the words the bridge sleeps on, and
+//! the bridge re-checks the peers of every waiting end each
+//! [`LIVENESS_PERIOD`], waking the tasks whose peers are all dead.
 //!
 //! # Async readiness
-//! The wait words are futexes (or named semaphores on Windows), which no
-//! reactor can poll, so async adapters need one bridge thread per process:
-//! it blocks in [`ShmReceiver::wait_ready`] and wakes the task
-//! ([`Readiness::BridgeThread`]). An eventfd would need passing descriptors
-//! to unrelated processes, and would put a system call on every send.
+//! [`ShmReceiver`] and [`ShmSender`] implement
+//! [`PollRecv`](transport_core::PollRecv) and
+//! [`PollSend`](transport_core::PollSend) with std's `Context` only (no
+//! runtime) through one *bridge thread* per process
+//! ([`Readiness::BridgeThread`]), started by the first wait:
+//! - `poll_*_ready` looks, and spins for up to 30 µs (as a blocking end
+//!   does before it sleeps), so a busy exchange never involves the bridge.
+//! - Then it registers the end with the bridge and counts it among the end's
+//!   sleepers, so the peer's usual wake-up (it bumps a word and wakes the
+//!   sleepers) reaches the bridge exactly as it would reach a sleeping
+//!   thread; then it looks again, so nothing that happened in between is
+//!   missed. The peer's fast path is unchanged: no system call unless someone
+//!   waits.
+//! - The bridge sleeps on the words of every waiting end at once, wakes the
+//!   tasks whose words changed, and stops counting them as sleepers.
+//!
+//! The futex words and named semaphores cannot be registered with a
+//! reactor, and an eventfd or pipe per channel would have to be passed to
+//! unrelated processes and would put a system call on every send; so a
+//! thread it is, one per process, not one per channel or message.
 //!
 //! # Portability
 //! | | Linux | macOS | Windows |
 //! |---|---|---|---|
 //! | segment | `shm_open` in `/dev/shm`, mode 0600 | `shm_open`, mode 0600, names ≤ 31 bytes | file mapping backed by a temporary file (the `shared_memory` crate), default DACL |
 //! | sleeping | shared futex | `os_sync_wait_on_address` (shared, 14.4+) or `__ulock_wait` | named semaphores per bucket of words |
+//! | async bridge sleeps on | `futex_waitv` (5.16+): all waiting ends, 127 per call, the rest looked at every millisecond; older kernels as macOS | one waiting end's word; with several, it looks at them every millisecond (no call waits on several addresses) | `WaitForMultipleObjects`: 63 waiting ends per call, the rest every millisecond |
+//! | async on a busy-poll channel | the bridge spins while such an end waits | same | same |
 //! | peer identity | `/proc/<pid>/stat` start time | `proc_pidinfo` start time | `GetProcessTimes` creation time |
 //! | child that dies before opening its end | seen (pid recorded before `exec`) | seen | seen only when the handing process exits |
 //! | stale cleanup lists | `/dev/shm` | a registry directory in `$TMPDIR` | `%TEMP%\shared_memory-rs` |
@@ -49,10 +74,12 @@
 //! [`LIVENESS_PERIOD`]: LIVENESS_PERIOD
 //! [`Readiness::BridgeThread`]: transport_core::Readiness::BridgeThread
 
+mod bridge;
 mod chan;
 mod config;
 mod frame;
 mod layout;
+mod link;
 mod receiver;
 mod sender;
 
@@ -180,7 +207,11 @@ impl Transport for ShmMpsc {
 }
 
 /// The single-producer backend in busy-poll mode (for latency-critical
-/// users; blocked ends spin).
+/// users; blocked ends spin, and while an async task waits on one of its
+/// ends, the process's bridge thread spins).
+///
+/// # Portability
+/// See the [module documentation](self#portability).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShmBusyPoll;
 
@@ -200,6 +231,9 @@ impl Transport for ShmBusyPoll {
 
 /// The single-producer backend in untrusted mode (messages are copied out
 /// of shared memory before validation).
+///
+/// # Portability
+/// See the [module documentation](self#portability).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShmUntrusted;
 

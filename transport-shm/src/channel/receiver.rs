@@ -1,18 +1,22 @@
 //! The receiving end: the single consumer of every lane.
 
 use std::{
-    cell::Cell,
-    fmt,
+    cell::{Cell, OnceCell},
+    fmt, io,
     process::Command,
     sync::{Arc, atomic::Ordering},
+    task::{Context, Poll},
 };
 
-use transport_core::{Handoff, HandoffError, MalformedFrame, OpenError, RawReceiver, RawRecvError, Wait};
+use transport_core::{
+    Handoff, HandoffError, MalformedFrame, OpenError, PollRecv, RawReceiver, RawRecvError, Wait,
+};
 
 use super::{
     chan::{Chan, Monitor},
     frame::{RxShared, ShmFrame},
     layout::{RECORD_HEADER, WRAP, record_len},
+    link::{Link, Probe, Side},
 };
 use crate::segment::{Attachment, Kind, Token};
 
@@ -22,6 +26,9 @@ use crate::segment::{Attachment, Kind, Token};
 /// reads the message in place; the typed receiver validates it with
 /// bytecheck before handing it out. It is `Send` but not `Sync` (one
 /// consumer; frames may be dropped on any thread).
+///
+/// Async runtimes wait through [`PollRecv`], which registers with the
+/// process's bridge thread (see the [module documentation](super#async-readiness)).
 pub struct ShmReceiver {
     rx: Arc<RxShared>,
     att: Option<Attachment>,
@@ -32,6 +39,8 @@ pub struct ShmReceiver {
     next: Cell<usize>,
     untrusted: bool,
     senders: Monitor,
+    /// The registration with the bridge thread, made on first use.
+    link: OnceCell<Arc<Link>>,
 }
 
 impl fmt::Debug for ShmReceiver {
@@ -65,6 +74,7 @@ impl ShmReceiver {
             next: Cell::new(0),
             untrusted,
             senders: Monitor::senders(),
+            link: OnceCell::new(),
         }
     }
 
@@ -79,8 +89,8 @@ impl ShmReceiver {
     }
 
     /// Waits until a message is ready or the channel is disconnected, without
-    /// taking it; false when `wait` ran out. This is the hook for async
-    /// adapters: a bridge thread waits here and wakes the task.
+    /// taking it; false when `wait` ran out. The thread that owns the
+    /// receiver waits here; async tasks use [`PollRecv`] instead.
     pub fn wait_ready(&self, wait: Wait) -> bool {
         let chan = &*self.rx.chan;
         let h = chan.header();
@@ -88,6 +98,19 @@ impl ShmReceiver {
             (self.has_data() || self.senders.gone(chan, true)).then_some(())
         })
         .is_some()
+    }
+
+    /// The channel (for tests).
+    #[cfg(test)]
+    pub(crate) fn chan(&self) -> &Arc<Chan> {
+        &self.rx.chan
+    }
+
+    /// Uses `bridge` for async readiness instead of the process's.
+    #[cfg(test)]
+    pub(crate) fn use_bridge(&self, bridge: &'static super::bridge::Bridge) {
+        let link = Link::new(bridge, &self.rx.chan, Side::Recv);
+        assert!(self.link.set(link).is_ok(), "the receiver has a bridge already");
     }
 
     fn has_data(&self) -> bool {
@@ -191,8 +214,42 @@ impl RawReceiver for ShmReceiver {
     }
 }
 
+impl PollRecv for ShmReceiver {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let chan = &self.rx.chan;
+        let link = match Link::get(&self.link, chan, Side::Recv) {
+            Ok(link) => link,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if link.take_peer_dead() {
+            self.senders.expire();
+        }
+        if self.has_data()
+            || self.senders.gone(chan, true)
+            || chan.spin_until(|| self.has_data() || self.senders.gone(chan, false))
+        {
+            link.disarm();
+            return Poll::Ready(Ok(()));
+        }
+        let read_sum = self.read.iter().fold(0u64, |sum, r| sum.wrapping_add(r.get()));
+        if let Err(e) = link.arm(cx.waker(), Probe::Recv { read_sum }) {
+            return Poll::Ready(Err(e));
+        }
+        // Registered: anything from now on wakes the task. Look again for
+        // what came before.
+        if self.has_data() || self.senders.gone(chan, false) {
+            link.disarm();
+            return Poll::Ready(Ok(()));
+        }
+        Poll::Pending
+    }
+}
+
 impl Drop for ShmReceiver {
     fn drop(&mut self) {
+        if let Some(link) = self.link.get() {
+            link.forget();
+        }
         if let Some(att) = self.att.take() {
             drop(att);
             self.rx.chan.depart();

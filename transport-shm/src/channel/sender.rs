@@ -1,18 +1,22 @@
 //! The sending end: one producer on one lane.
 
 use std::{
-    cell::Cell,
-    fmt,
+    cell::{Cell, OnceCell},
+    fmt, io,
     mem::MaybeUninit,
     process::Command,
     sync::{Arc, atomic::Ordering},
+    task::{Context, Poll},
 };
 
-use transport_core::{Fill, FrameWriter, Handoff, HandoffError, OpenError, RawSendError, RawSender, Wait};
+use transport_core::{
+    Fill, FrameWriter, Handoff, HandoffError, OpenError, PollSend, RawSendError, RawSender, Wait,
+};
 
 use super::{
     chan::{Chan, Monitor},
     layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
+    link::{Link, Probe, Side},
 };
 use crate::segment::{Attachment, Kind, Token};
 
@@ -26,6 +30,10 @@ use crate::segment::{Attachment, Kind, Token};
 /// It is `Send` but not `Sync`: to send from several threads of a
 /// multi-producer channel, give each its own clone (`try_clone`), which owns
 /// its own lane.
+///
+/// Async runtimes wait for room through [`PollSend`], which registers with
+/// the process's bridge thread (see the [module
+/// documentation](super#async-readiness)).
 pub struct ShmSender {
     chan: Arc<Chan>,
     att: Option<Attachment>,
@@ -39,6 +47,8 @@ pub struct ShmSender {
     sent: Cell<u64>,
     sends: Cell<u32>,
     receivers: Monitor,
+    /// The registration with the bridge thread, made on first use.
+    link: OnceCell<Arc<Link>>,
 }
 
 impl fmt::Debug for ShmSender {
@@ -66,6 +76,7 @@ impl ShmSender {
             sent: Cell::new(sent),
             sends: Cell::new(0),
             receivers: Monitor::receivers(),
+            link: OnceCell::new(),
         }
     }
 
@@ -75,8 +86,8 @@ impl ShmSender {
     }
 
     /// Waits until a message of any allowed size fits, or every receiver is
-    /// gone, without sending; false when `wait` ran out. This is the hook
-    /// for async adapters: a bridge thread waits here and wakes the task.
+    /// gone, without sending; false when `wait` ran out. The thread that
+    /// owns the sender waits here; async tasks use [`PollSend`] instead.
     pub fn wait_writable(&self, wait: Wait) -> bool {
         let chan = &*self.chan;
         let lane = chan.lane(self.lane);
@@ -91,10 +102,26 @@ impl ShmSender {
     /// Whether there is room at `start` for a record of the full size limit
     /// plus a wrap marker after it.
     fn room(&self, start: u64) -> bool {
-        let g = &self.chan.geo;
-        let end = start + (record_len(g.limit) + RECORD_HEADER) as u64;
-        end.saturating_sub(self.head.get()) <= g.lane_bytes as u64
-            && (g.capacity == 0 || self.sent.get().saturating_sub(self.released.get()) < g.capacity)
+        self.chan
+            .room(start, self.sent.get(), self.head.get(), self.released.get())
+    }
+
+    /// The channel (for tests).
+    #[cfg(test)]
+    pub(crate) fn chan(&self) -> &Arc<Chan> {
+        &self.chan
+    }
+
+    /// Uses `bridge` for async readiness instead of the process's.
+    #[cfg(test)]
+    pub(crate) fn use_bridge(&self, bridge: &'static super::bridge::Bridge) {
+        let link = Link::new(bridge, &self.chan, Side::Send(self.lane));
+        assert!(self.link.set(link).is_ok(), "the sender has a bridge already");
+    }
+
+    fn writable(&self, start: u64, timed: bool) -> bool {
+        self.reload();
+        self.room(start) || self.receivers.gone(&self.chan, timed)
     }
 
     fn reload(&self) {
@@ -187,7 +214,11 @@ impl RawSender for ShmSender {
             let h = chan.header();
             if h.rx_sleeping.load(Ordering::SeqCst) != 0 {
                 h.data_seq.fetch_add(1, Ordering::SeqCst);
-                chan.seg.wake(&h.data_seq, false);
+                // All: the receiver's thread and the async bridge may both
+                // sleep here (a task that registered, then blocked), and a
+                // wake-up taken by the wrong one would cost the other a
+                // liveness period. One waiter or two cost the same call.
+                chan.seg.wake(&h.data_seq, true);
             }
         }
         Ok(())
@@ -207,8 +238,43 @@ impl RawSender for ShmSender {
     }
 }
 
+impl PollSend for ShmSender {
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let chan = &self.chan;
+        let link = match Link::get(&self.link, chan, Side::Send(self.lane)) {
+            Ok(link) => link,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if link.take_peer_dead() {
+            self.receivers.expire();
+        }
+        let start = self.tail.get();
+        if self.writable(start, true) || chan.spin_until(|| self.writable(start, false)) {
+            link.disarm();
+            return Poll::Ready(Ok(()));
+        }
+        let probe = Probe::Send {
+            start,
+            sent: self.sent.get(),
+        };
+        if let Err(e) = link.arm(cx.waker(), probe) {
+            return Poll::Ready(Err(e));
+        }
+        // Registered: anything from now on wakes the task. Look again for
+        // what came before.
+        if self.writable(start, false) {
+            link.disarm();
+            return Poll::Ready(Ok(()));
+        }
+        Poll::Pending
+    }
+}
+
 impl Drop for ShmSender {
     fn drop(&mut self) {
+        if let Some(link) = self.link.get() {
+            link.forget();
+        }
         if let Some(att) = self.att.take() {
             drop(att);
             self.chan.depart();

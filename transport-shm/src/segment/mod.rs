@@ -220,6 +220,11 @@ impl Segment {
         self.parker.wake(word, all);
     }
 
+    /// The parker of this segment's words (for waits on several words).
+    pub(crate) fn parker(&self) -> &sys::Parker {
+        &self.parker
+    }
+
     /// Whether any participant with `role` is alive.
     pub(crate) fn role_alive(&self, role: u32) -> bool {
         self.header().participants.iter().any(|p| {

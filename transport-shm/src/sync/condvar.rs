@@ -70,9 +70,18 @@ impl SharedCondvar {
         let seq = word.load(Ordering::SeqCst);
         let lock_obj = guard.object();
         lock::unlock(lock_obj, &lock_obj.header().lock);
-        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if timeout != Some(Duration::ZERO) {
+        // An operating-system wait may return a little before its timeout
+        // (Windows rounds to its timer tick): until the word changes, a
+        // timed wait sleeps again for what is left, so `timed_out` is exact.
+        loop {
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if timeout == Some(Duration::ZERO) {
+                break;
+            }
             self.obj.segment().wait(word, seq, timeout);
+            if deadline.is_none() || word.load(Ordering::SeqCst) != seq {
+                break;
+            }
         }
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d) && word.load(Ordering::SeqCst) == seq;
         // The guard was unlocked above; retake the same lock for it.

@@ -1,7 +1,14 @@
-//! Linux: `/proc` for process identity, a shared futex for waiting, and
-//! `/dev/shm` for the list of segments.
+//! Linux: `/proc` for process identity, a shared futex for waiting,
+//! `futex_waitv` for the async bridge, and `/dev/shm` for the list of
+//! segments.
 
-use std::{fs, io, sync::atomic::AtomicU32, time::Duration};
+use std::{
+    fs, io,
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+    time::Duration,
+};
+
+use super::WaitWord;
 
 /// The start time of process `pid` in clock ticks since boot, or `None` if
 /// there is no such process or it is a zombie.
@@ -44,10 +51,7 @@ impl Parker {
     /// Sleeps while `word` holds `expected`, for at most `timeout`; may
     /// return early or spuriously.
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
-        let ts = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
-            tv_nsec: t.subsec_nanos() as libc::c_long,
-        });
+        let ts = timeout.map(relative);
         let ts_ptr = ts
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
@@ -83,6 +87,189 @@ impl Parker {
                 0u32,
             );
         }
+    }
+}
+
+/// How many segment words one [`Alarm::wait`] sleeps on: `futex_waitv`
+/// takes up to 128 words, and one is the alarm's own.
+pub(crate) const MULTI_WAIT_MAX: usize = 127;
+
+/// `struct futex_waitv` of `<linux/futex.h>`.
+#[repr(C)]
+struct FutexWaitv {
+    val: u64,
+    uaddr: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+/// `FUTEX2_SIZE_U32`: the words are 32 bits.
+const FUTEX2_SIZE_U32: u32 = 0x02;
+/// `FUTEX2_PRIVATE`: a word of this process only.
+const FUTEX2_PRIVATE: u32 = 128;
+
+/// Set once `futex_waitv` turned out not to exist (kernels before 5.16, or
+/// a seccomp filter that refuses it).
+static WAITV_MISSING: AtomicBool = AtomicBool::new(false);
+
+/// Converts a relative timeout into `futex`'s `timespec`.
+fn relative(t: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    }
+}
+
+/// The async bridge's own wake-up word: a private futex, which
+/// `futex_waitv` sleeps on together with the segment words.
+#[derive(Debug, Default)]
+pub(crate) struct Alarm {
+    seq: AtomicU32,
+    sleeping: AtomicBool,
+}
+
+impl Alarm {
+    /// A new alarm.
+    pub(crate) fn new() -> io::Result<Alarm> {
+        Ok(Alarm::default())
+    }
+
+    /// The current ring count, to pass to [`wait`](Self::wait).
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the thread sleeping in [`wait`](Self::wait), or makes its next
+    /// wait return at once.
+    pub(crate) fn ring(&self) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        // SeqCst: the sleeper sets `sleeping` before the kernel compares
+        // `seq`, we bump `seq` before reading `sleeping`; one of us sees the
+        // other.
+        if self.sleeping.load(Ordering::SeqCst) {
+            // SAFETY: FUTEX_WAKE only uses the address as a key; `seq` is
+            // live.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.seq.as_ptr(),
+                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                    1,
+                    std::ptr::null::<libc::timespec>(),
+                    std::ptr::null::<u32>(),
+                    0u32,
+                );
+            }
+        }
+    }
+
+    /// Sleeps until a ring after `seq`, until one of `words` changes, or
+    /// for at most `timeout`; may return early.
+    ///
+    /// # Errors
+    /// When `words` is not empty and this kernel cannot sleep on several
+    /// words (`Unsupported` without `futex_waitv`): the caller waits another
+    /// way.
+    pub(crate) fn wait(&self, seq: u32, words: &[WaitWord<'_>], timeout: Option<Duration>) -> io::Result<()> {
+        if words.is_empty() {
+            let ts = timeout.map(relative);
+            let ts_ptr = ts
+                .as_ref()
+                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+            self.sleeping.store(true, Ordering::SeqCst);
+            // SAFETY: `seq` is a live, aligned word of this process; the
+            // timeout pointer is null or points to `ts`, which outlives the
+            // call. Errors all mean "return and re-check".
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.seq.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    seq,
+                    ts_ptr,
+                    std::ptr::null::<u32>(),
+                    0u32,
+                );
+            }
+            self.sleeping.store(false, Ordering::SeqCst);
+            return Ok(());
+        }
+        if words.len() > MULTI_WAIT_MAX || WAITV_MISSING.load(Ordering::Relaxed) {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        let mut waiters = Vec::with_capacity(words.len() + 1);
+        waiters.push(FutexWaitv {
+            val: u64::from(seq),
+            uaddr: self.seq.as_ptr() as u64,
+            flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+            reserved: 0,
+        });
+        waiters.extend(words.iter().map(|w| FutexWaitv {
+            val: u64::from(w.expected),
+            uaddr: w.word.as_ptr() as u64,
+            // Shared: the kernel keys the word by its page, so another
+            // process's FUTEX_WAKE on its own mapping finds us.
+            flags: FUTEX2_SIZE_U32,
+            reserved: 0,
+        }));
+        // futex_waitv takes an absolute deadline on the given clock.
+        let deadline = match timeout {
+            None => None,
+            Some(t) => {
+                let mut now = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: `now` is a live timespec; CLOCK_MONOTONIC exists.
+                unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+                let t = relative(t);
+                let mut sum = libc::timespec {
+                    tv_sec: now.tv_sec.saturating_add(t.tv_sec),
+                    tv_nsec: now.tv_nsec + t.tv_nsec,
+                };
+                if sum.tv_nsec >= 1_000_000_000 {
+                    sum.tv_sec = sum.tv_sec.saturating_add(1);
+                    sum.tv_nsec -= 1_000_000_000;
+                }
+                Some(sum)
+            }
+        };
+        let ts_ptr = deadline
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        self.sleeping.store(true, Ordering::SeqCst);
+        // SAFETY: `waiters` is a live array of `len` futex_waitv entries whose
+        // addresses are live, aligned 32-bit words (the alarm's, and words of
+        // segments the caller keeps mapped); the kernel only reads them. The
+        // deadline pointer is null or points to `deadline`, which outlives
+        // the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                waiters.as_ptr(),
+                waiters.len() as libc::c_uint,
+                0 as libc::c_uint,
+                ts_ptr,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        self.sleeping.store(false, Ordering::SeqCst);
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                // Woken, a word had changed already, timed out, or a signal.
+                Some(libc::EAGAIN | libc::ETIMEDOUT | libc::EINTR) => {}
+                Some(libc::ENOSYS) => {
+                    WAITV_MISSING.store(true, Ordering::Relaxed);
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "futex_waitv is not available (Linux 5.16 or later is needed)",
+                    ));
+                }
+                _ => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

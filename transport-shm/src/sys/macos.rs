@@ -1,7 +1,8 @@
 //! macOS: `proc_pidinfo` for process identity, `os_sync_wait_on_address`
 //! (shared flag, macOS 14.4+) or else `__ulock_wait` for waiting, and a
 //! registry directory for the list of segments (macOS cannot list POSIX
-//! shared memory objects).
+//! shared memory objects). The async bridge has no multi-address wait here
+//! (see [`MULTI_WAIT_MAX`]).
 //!
 //! The fallback: `__ulock_wait`/`__ulock_wake` with
 //! `UL_COMPARE_AND_WAIT_SHARED` are what the public `os_sync` calls are built
@@ -13,9 +14,14 @@ use std::{
     ffi::{CStr, c_void},
     fs, io,
     path::PathBuf,
-    sync::{OnceLock, atomic::AtomicU32},
+    sync::{
+        OnceLock,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    },
     time::Duration,
 };
+
+use super::WaitWord;
 
 /// The start time of process `pid` in microseconds since the epoch, or `None`
 /// if there is no such process or it is a zombie.
@@ -88,6 +94,86 @@ unsafe extern "C" {
     fn __ulock_wake(operation: u32, addr: *mut c_void, wake_value: u64) -> libc::c_int;
 }
 
+/// `UL_COMPARE_AND_WAIT`: a word of this process only.
+const UL_COMPARE_AND_WAIT: u32 = 1;
+
+/// Sleeps while the word at `addr` holds `expected`, for at most `timeout`;
+/// `shared` for a word in shared memory.
+fn wait_on(addr: *mut c_void, expected: u32, timeout: Option<Duration>, shared: bool) {
+    match os_sync() {
+        Some(f) => {
+            // Zero means "no timeout" to os_sync; a day is as good as forever
+            // for callers that loop.
+            let ns = timeout.map_or(86_400_000_000_000, |t| {
+                t.as_nanos().clamp(1, u64::MAX as u128) as u64
+            });
+            let flags = if shared {
+                libc::OS_SYNC_WAIT_ON_ADDRESS_SHARED
+            } else {
+                libc::OS_SYNC_WAIT_ON_ADDRESS_NONE
+            };
+            // SAFETY: `addr` is a live, aligned 4-byte word (the callers
+            // hold a reference to it); the function only reads it. Errors
+            // mean "return and re-check".
+            unsafe {
+                (f.wait)(
+                    addr,
+                    u64::from(expected),
+                    4,
+                    flags,
+                    libc::OS_CLOCK_MACH_ABSOLUTE_TIME,
+                    ns,
+                );
+            }
+        }
+        None => {
+            let us = timeout.map_or(0, |t| t.as_micros().clamp(1, u32::MAX as u128) as u32);
+            let op = if shared {
+                UL_COMPARE_AND_WAIT_SHARED
+            } else {
+                UL_COMPARE_AND_WAIT
+            };
+            // SAFETY: as above; a timeout of 0 waits without limit.
+            unsafe {
+                __ulock_wait(op, addr, u64::from(expected), us);
+            }
+        }
+    }
+}
+
+/// Wakes one waiter on the word at `addr`, or all of them.
+fn wake_on(addr: *mut c_void, all: bool, shared: bool) {
+    match os_sync() {
+        Some(f) => {
+            let flags = if shared {
+                libc::OS_SYNC_WAKE_BY_ADDRESS_SHARED
+            } else {
+                libc::OS_SYNC_WAKE_BY_ADDRESS_NONE
+            };
+            // SAFETY: the address is only a key for the kernel.
+            unsafe {
+                if all {
+                    (f.wake_all)(addr, 4, flags);
+                } else {
+                    (f.wake_any)(addr, 4, flags);
+                }
+            }
+        }
+        None => {
+            let base = if shared {
+                UL_COMPARE_AND_WAIT_SHARED
+            } else {
+                UL_COMPARE_AND_WAIT
+            };
+            let op = base | if all { ULF_WAKE_ALL } else { 0 };
+            // SAFETY: as above.
+            unsafe {
+                __ulock_wake(op, addr, 0);
+            }
+        }
+    }
+}
+
 /// Cross-process waiting on a word in shared memory.
 #[derive(Debug, Default)]
 pub(crate) struct Parker;
@@ -102,55 +188,61 @@ impl Parker {
     /// Sleeps while `word` holds `expected`, for at most `timeout`; may
     /// return early or spuriously.
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
-        let addr = word.as_ptr().cast::<c_void>();
-        match os_sync() {
-            Some(f) => {
-                // Zero means "no timeout" to os_sync; a day is as good as forever
-                // for callers that loop.
-                let ns = timeout.map_or(86_400_000_000_000, |t| {
-                    t.as_nanos().clamp(1, u64::MAX as u128) as u64
-                });
-                // SAFETY: `addr` is a live, aligned 4-byte word; the function
-                // only reads it. Errors mean "return and re-check".
-                unsafe {
-                    (f.wait)(
-                        addr,
-                        u64::from(expected),
-                        4,
-                        libc::OS_SYNC_WAIT_ON_ADDRESS_SHARED,
-                        libc::OS_CLOCK_MACH_ABSOLUTE_TIME,
-                        ns,
-                    );
-                }
-            }
-            None => {
-                let us = timeout.map_or(0, |t| t.as_micros().clamp(1, u32::MAX as u128) as u32);
-                // SAFETY: as above; a timeout of 0 waits without limit.
-                unsafe {
-                    __ulock_wait(UL_COMPARE_AND_WAIT_SHARED, addr, u64::from(expected), us);
-                }
-            }
-        }
+        wait_on(word.as_ptr().cast(), expected, timeout, true);
     }
 
     /// Wakes one waiter on `word`, or all of them.
     pub(crate) fn wake(&self, word: &AtomicU32, all: bool) {
-        let addr = word.as_ptr().cast::<c_void>();
-        match os_sync() {
-            // SAFETY: the address is only a key for the kernel.
-            Some(f) => unsafe {
-                if all {
-                    (f.wake_all)(addr, 4, libc::OS_SYNC_WAKE_BY_ADDRESS_SHARED);
-                } else {
-                    (f.wake_any)(addr, 4, libc::OS_SYNC_WAKE_BY_ADDRESS_SHARED);
-                }
-            },
-            // SAFETY: as above.
-            None => unsafe {
-                let op = UL_COMPARE_AND_WAIT_SHARED | if all { ULF_WAKE_ALL } else { 0 };
-                __ulock_wake(op, addr, 0);
-            },
+        wake_on(word.as_ptr().cast(), all, true);
+    }
+}
+
+/// How many segment words one [`Alarm::wait`] sleeps on: none, as macOS has
+/// no call that sleeps on several addresses (`kqueue` cannot watch a word).
+/// The bridge sleeps on one word at a time instead (see
+/// `channel::bridge`).
+pub(crate) const MULTI_WAIT_MAX: usize = 0;
+
+/// The async bridge's own wake-up word, private to this process.
+#[derive(Debug, Default)]
+pub(crate) struct Alarm {
+    seq: AtomicU32,
+    sleeping: AtomicBool,
+}
+
+impl Alarm {
+    /// A new alarm.
+    pub(crate) fn new() -> io::Result<Alarm> {
+        Ok(Alarm::default())
+    }
+
+    /// The current ring count, to pass to [`wait`](Self::wait).
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the thread sleeping in [`wait`](Self::wait), or makes its next
+    /// wait return at once.
+    pub(crate) fn ring(&self) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) {
+            wake_on(self.seq.as_ptr().cast(), true, false);
         }
+    }
+
+    /// Sleeps until a ring after `seq`, or for at most `timeout`; may return
+    /// early.
+    ///
+    /// # Errors
+    /// `Unsupported` when `words` is not empty.
+    pub(crate) fn wait(&self, seq: u32, words: &[WaitWord<'_>], timeout: Option<Duration>) -> io::Result<()> {
+        if !words.is_empty() {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        self.sleeping.store(true, Ordering::SeqCst);
+        wait_on(self.seq.as_ptr().cast(), seq, timeout, false);
+        self.sleeping.store(false, Ordering::SeqCst);
+        Ok(())
     }
 }
 

@@ -22,7 +22,20 @@
 //!   `pre_exec`), so a hand-off whose child died before opening it is seen as
 //!   dead.
 //!
+//! - `Alarm` and `MULTI_WAIT_MAX`: what the async bridge thread sleeps in.
+//!   `Alarm::wait(seq, words, timeout)` sleeps until `Alarm::ring` was called
+//!   after `Alarm::seq` returned `seq`, until one of up to `MULTI_WAIT_MAX`
+//!   segment words ([`WaitWord`]) no longer holds its expected value, or
+//!   until the timeout (it may return early). Linux uses `futex_waitv`
+//!   (kernel 5.16+; `Unsupported` before, found at run time); Windows
+//!   `WaitForMultipleObjects` on an event and the words' bucket semaphores
+//!   (63 at most); macOS has no call that sleeps on several addresses, so
+//!   its `MULTI_WAIT_MAX` is 0 and the bridge falls back to one word at a
+//!   time (see `channel::bridge`).
+//!
 //! `unsupported.rs` compiles everywhere else and fails at run time.
+
+use std::sync::atomic::AtomicU32;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -52,3 +65,17 @@ pub(crate) use unsupported::*;
 /// The number of wait buckets a segment reserves (used by platforms whose
 /// wait primitive is not address-based).
 pub(crate) const WAIT_BUCKETS: usize = 64;
+
+/// One segment word a multi-word wait sleeps on: the wait returns once the
+/// word no longer holds `expected` (or spuriously).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(any(target_os = "linux", windows)), allow(dead_code))] // no multi-word wait there
+pub(crate) struct WaitWord<'a> {
+    /// The parker of the word's segment (Windows waits on its semaphores).
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub(crate) parker: &'a Parker,
+    /// The word, in that segment.
+    pub(crate) word: &'a AtomicU32,
+    /// The value it held when the waiter last looked.
+    pub(crate) expected: u32,
+}

@@ -3,9 +3,14 @@
 use std::{
     io,
     process::Command,
-    sync::{Arc, atomic::AtomicU32},
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
     time::Duration,
 };
+
+use super::WaitWord;
 
 /// Unknown: treated as dead.
 pub(crate) fn process_start(_pid: u32) -> Option<u64> {
@@ -35,6 +40,39 @@ impl Parker {
     }
 
     pub(crate) fn wake(&self, _word: &AtomicU32, _all: bool) {}
+}
+
+/// No multi-word wait.
+pub(crate) const MULTI_WAIT_MAX: usize = 0;
+
+/// The bridge's wake-up degrades to short sleeps too.
+#[derive(Debug, Default)]
+pub(crate) struct Alarm {
+    seq: AtomicU32,
+}
+
+impl Alarm {
+    pub(crate) fn new() -> io::Result<Alarm> {
+        Ok(Alarm::default())
+    }
+
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn ring(&self) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn wait(&self, seq: u32, words: &[WaitWord<'_>], timeout: Option<Duration>) -> io::Result<()> {
+        if !words.is_empty() {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        if self.seq() == seq {
+            Parker.wait(&self.seq, seq, timeout);
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn list_segments(_prefix: &str) -> io::Result<Vec<String>> {

@@ -9,6 +9,10 @@
 //! behind by a waiter that timed out only causes a spurious wake-up, which
 //! every caller tolerates. Named kernel objects vanish with their last
 //! handle, so nothing outlives the processes.
+//!
+//! The async bridge sleeps in `WaitForMultipleObjects` on an unnamed event of
+//! its own plus the semaphores of up to 63 words' buckets, counted in each
+//! bucket's waiters as a parked thread is.
 
 use std::{
     fs, io, iter,
@@ -23,12 +27,13 @@ use std::{
 use windows_sys::Win32::{
     Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_OBJECT_0},
     System::Threading::{
-        CreateSemaphoreW, GetCurrentProcess, GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
-        PROCESS_SYNCHRONIZE, ReleaseSemaphore, WaitForSingleObject,
+        CreateEventW, CreateSemaphoreW, GetCurrentProcess, GetProcessTimes, INFINITE, OpenProcess,
+        PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, ReleaseSemaphore, SetEvent,
+        WaitForMultipleObjects, WaitForSingleObject,
     },
 };
 
-use super::WAIT_BUCKETS;
+use super::{WAIT_BUCKETS, WaitWord};
 
 /// The creation time of the process behind `handle`, unless it has exited.
 fn start_of(handle: HANDLE) -> Option<u64> {
@@ -65,16 +70,16 @@ pub(crate) fn current_start() -> Option<u64> {
     start_of(unsafe { GetCurrentProcess() })
 }
 
-/// A semaphore handle, closed on drop.
+/// A kernel object handle (a semaphore or an event), closed on drop.
 #[derive(Debug)]
-struct Semaphore(HANDLE);
+struct Handle(HANDLE);
 
 // SAFETY: a kernel handle may be used and closed from any thread.
-unsafe impl Send for Semaphore {}
-// SAFETY: as above; the semaphore calls are thread-safe.
-unsafe impl Sync for Semaphore {}
+unsafe impl Send for Handle {}
+// SAFETY: as above; the semaphore and event calls are thread-safe.
+unsafe impl Sync for Handle {}
 
-impl Drop for Semaphore {
+impl Drop for Handle {
     fn drop(&mut self) {
         // SAFETY: the handle is owned by this value and closed once.
         unsafe { CloseHandle(self.0) };
@@ -87,7 +92,7 @@ pub(crate) struct Parker {
     name: String,
     base: usize,
     buckets: usize,
-    semaphores: Vec<OnceLock<Option<Semaphore>>>,
+    semaphores: Vec<OnceLock<Option<Handle>>>,
 }
 
 impl Parker {
@@ -112,7 +117,7 @@ impl Parker {
         unsafe { &*(self.buckets as *const AtomicU32).add(bucket) }
     }
 
-    fn semaphore(&self, bucket: usize) -> Option<&Semaphore> {
+    fn semaphore(&self, bucket: usize) -> Option<&Handle> {
         self.semaphores[bucket]
             .get_or_init(|| {
                 let name: Vec<u16> = format!("Local\\{}-p{bucket}", self.name)
@@ -122,7 +127,7 @@ impl Parker {
                 // SAFETY: `name` is NUL-terminated UTF-16; default security
                 // (the creating user, SYSTEM and administrators).
                 let h = unsafe { CreateSemaphoreW(std::ptr::null(), 0, i32::MAX, name.as_ptr()) };
-                (!h.is_null()).then_some(Semaphore(h))
+                (!h.is_null()).then_some(Handle(h))
             })
             .as_ref()
     }
@@ -160,6 +165,96 @@ impl Parker {
             // SAFETY: `sem` is a live semaphore handle.
             unsafe { ReleaseSemaphore(sem.0, n.min(i32::MAX as u32) as i32, std::ptr::null_mut()) };
         }
+    }
+}
+
+/// How many segment words one [`Alarm::wait`] sleeps on:
+/// `WaitForMultipleObjects` takes 64 handles, and one is the alarm's event.
+pub(crate) const MULTI_WAIT_MAX: usize = 63;
+
+/// The async bridge's own wake-up: an unnamed auto-reset event, plus a ring
+/// count (so that a ring is never mistaken for an old one).
+#[derive(Debug)]
+pub(crate) struct Alarm {
+    seq: AtomicU32,
+    event: Handle,
+}
+
+impl Alarm {
+    /// A new alarm.
+    ///
+    /// # Errors
+    /// When the event cannot be created.
+    pub(crate) fn new() -> io::Result<Alarm> {
+        // SAFETY: no security attributes, no name: an auto-reset event,
+        // initially clear, private to this process.
+        let h = unsafe { CreateEventW(std::ptr::null(), 0, 0, std::ptr::null()) };
+        if h.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Alarm {
+            seq: AtomicU32::new(0),
+            event: Handle(h),
+        })
+    }
+
+    /// The current ring count, to pass to [`wait`](Self::wait).
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the thread sleeping in [`wait`](Self::wait), or makes its next
+    /// wait return at once (the event stays set until a wait takes it).
+    pub(crate) fn ring(&self) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: `event` is a live event handle.
+        unsafe { SetEvent(self.event.0) };
+    }
+
+    /// Sleeps until a ring after `seq`, until one of `words` changes, or for
+    /// at most `timeout`; may return early.
+    ///
+    /// # Errors
+    /// `Unsupported` for more than [`MULTI_WAIT_MAX`] words.
+    pub(crate) fn wait(&self, seq: u32, words: &[WaitWord<'_>], timeout: Option<Duration>) -> io::Result<()> {
+        if words.len() > MULTI_WAIT_MAX {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        let mut handles: Vec<HANDLE> = Vec::with_capacity(words.len() + 1);
+        handles.push(self.event.0);
+        let mut counted: Vec<&AtomicU32> = Vec::with_capacity(words.len());
+        let mut ms = timeout.map_or(INFINITE, |t| {
+            t.as_millis().clamp(1, u128::from(INFINITE - 1)) as u32
+        });
+        for w in words {
+            let bucket = w.parker.bucket(w.word);
+            match w.parker.semaphore(bucket) {
+                // One handle per bucket (the call refuses duplicates), and
+                // one count in it, as a thread parked there would add.
+                Some(sem) if !handles.contains(&sem.0) => {
+                    handles.push(sem.0);
+                    let waiters = w.parker.waiters(bucket);
+                    waiters.fetch_add(1, Ordering::SeqCst);
+                    counted.push(waiters);
+                }
+                Some(_) => {}
+                // No semaphore: look again soon rather than fail.
+                None => ms = ms.min(1),
+            }
+        }
+        // Counted first, then checked: a waker that changed a word after
+        // this check sees the count and releases the semaphore.
+        let changed = self.seq.load(Ordering::SeqCst) != seq
+            || words.iter().any(|w| w.word.load(Ordering::SeqCst) != w.expected);
+        if !changed {
+            // SAFETY: `handles` holds 1 to 64 distinct live handles (the
+            // event, and semaphores the parkers keep open).
+            unsafe { WaitForMultipleObjects(handles.len() as u32, handles.as_ptr(), 0, ms) };
+        }
+        for waiters in counted {
+            waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,177 @@
+//! An end's registration with the bridge thread: which word wakes it, who
+//! counts as its sleepers, and how to tell it is ready without a wake-up.
+
+use std::{
+    cell::OnceCell,
+    fmt, io,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+    },
+    task::Waker,
+};
+
+use super::{
+    bridge::Bridge,
+    chan::Chan,
+    layout::{ROLE_RECEIVER, ROLE_SENDER},
+};
+
+/// Which side of a channel an end is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The receiver.
+    Recv,
+    /// The sender on this lane.
+    Send(usize),
+}
+
+/// What an end looked like when it armed, so the bridge can tell it is
+/// ready without a wake-up from the peer (busy-poll peers send none).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Probe {
+    /// The sum of the receiver's read positions over its lanes: data waits
+    /// when the sum of the lanes' tails differs (each read position is at
+    /// most its lane's tail, and tails only grow).
+    Recv { read_sum: u64 },
+    /// The sender's tail and sent count: ready when a full-size record fits.
+    Send { start: u64, sent: u64 },
+}
+
+/// An end's registration with the bridge, shared by the end and the
+/// bridge's table.
+pub(crate) struct Link {
+    bridge: &'static Bridge,
+    pub(super) chan: Arc<Chan>,
+    side: Side,
+    /// Whether the bridge's table holds this link (written under its lock).
+    pub(super) armed: AtomicBool,
+    /// Set by the bridge when it found every peer dead.
+    pub(super) peer_dead: AtomicBool,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("segment", &self.chan.seg.name())
+            .field("side", &self.side)
+            .field("armed", &self.armed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// The link in `cell`, made for the end (`chan`, `side`) on first use.
+    ///
+    /// # Errors
+    /// When the bridge cannot be set up (Windows: no event).
+    pub(crate) fn get<'a>(
+        cell: &'a OnceCell<Arc<Link>>,
+        chan: &Arc<Chan>,
+        side: Side,
+    ) -> io::Result<&'a Arc<Link>> {
+        if let Some(link) = cell.get() {
+            return Ok(link);
+        }
+        let link = Link::new(Bridge::global()?, chan, side);
+        Ok(cell.get_or_init(|| link))
+    }
+
+    /// A link of the end (`chan`, `side`) with `bridge`.
+    pub(crate) fn new(bridge: &'static Bridge, chan: &Arc<Chan>, side: Side) -> Arc<Link> {
+        Arc::new(Link {
+            bridge,
+            chan: Arc::clone(chan),
+            side,
+            armed: AtomicBool::new(false),
+            peer_dead: AtomicBool::new(false),
+        })
+    }
+
+    /// The word the peer bumps to wake this end.
+    pub(super) fn word(&self) -> &AtomicU32 {
+        match self.side {
+            Side::Recv => &self.chan.header().data_seq,
+            Side::Send(lane) => &self.chan.lane(lane).space_seq,
+        }
+    }
+
+    /// The count of this end's sleepers, which the peer checks.
+    pub(super) fn sleepers(&self) -> &AtomicU32 {
+        match self.side {
+            Side::Recv => &self.chan.header().rx_sleeping,
+            Side::Send(lane) => &self.chan.lane(lane).tx_sleeping,
+        }
+    }
+
+    /// Whether any peer of this end is alive (reads `/proc` or the like).
+    pub(super) fn peer_alive(&self) -> bool {
+        let role = match self.side {
+            Side::Recv => ROLE_SENDER,
+            Side::Send(_) => ROLE_RECEIVER,
+        };
+        self.chan.seg.role_alive(role)
+    }
+
+    /// Whether `probe` says this end is ready.
+    pub(super) fn ready(&self, probe: Probe) -> bool {
+        let chan = &*self.chan;
+        match probe {
+            Probe::Recv { read_sum } => {
+                let tails = (0..chan.geo.lanes).fold(0u64, |sum, i| {
+                    sum.wrapping_add(chan.lane(i).tail.load(Ordering::Acquire))
+                });
+                tails != read_sum
+            }
+            Probe::Send { start, sent } => {
+                let Side::Send(lane) = self.side else {
+                    return false;
+                };
+                let l = chan.lane(lane);
+                chan.room(
+                    start,
+                    sent,
+                    l.head.load(Ordering::Acquire),
+                    l.released.load(Ordering::Acquire),
+                )
+            }
+        }
+    }
+
+    /// Asks the bridge to wake `waker` when this end may be ready. The
+    /// caller looks again afterwards: a change after this call wakes.
+    ///
+    /// # Errors
+    /// When the bridge thread cannot be started.
+    pub(crate) fn arm(self: &Arc<Self>, waker: &Waker, probe: Probe) -> io::Result<()> {
+        self.bridge.arm(self, waker, probe)
+    }
+
+    /// Withdraws this end's registration, if any (it is ready without
+    /// the bridge's help).
+    pub(crate) fn disarm(&self) {
+        if self.armed.load(Ordering::SeqCst) {
+            self.bridge.disarm(self);
+        }
+    }
+
+    /// Withdraws this end's registration for good (the end is dropped), and
+    /// waits until the bridge holds none of its mapping.
+    pub(crate) fn forget(self: &Arc<Self>) {
+        if self.armed.load(Ordering::SeqCst) || Arc::strong_count(self) > 1 {
+            self.bridge.forget(self);
+        }
+    }
+
+    /// Whether the bridge found the peers dead since the last call.
+    pub(crate) fn take_peer_dead(&self) -> bool {
+        // A plain load first: the swap is for the rare case.
+        self.peer_dead.load(Ordering::Relaxed) && self.peer_dead.swap(false, Ordering::SeqCst)
+    }
+
+    /// Undoes arming (with the bridge's lock held).
+    pub(super) fn release(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+        self.sleepers().fetch_sub(1, Ordering::SeqCst);
+    }
+}
