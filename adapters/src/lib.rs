@@ -17,7 +17,7 @@
 //!
 //! | feature | [`Backend`] | [`DuplexBackend`] | many producers | many consumers | async readiness |
 //! |---|---|---|---|---|---|
-//! | `queue` | `transport_queue::QueueTransport` | [`Paired`] (two queues) | yes | yes | the backend's own |
+//! | `queue` | `transport_queue::QueueTransport` | [`Paired`] (two queues) | yes | yes | wakers beside the queue's condition variables in the creating process, one bridge thread per process elsewhere |
 //! | `pipe` | `transport_pipe::Pipe` | the pipe itself | no | no | tokio's reactor (`AsyncFd`) on Unix, a registered wait on Windows |
 //! | `shm` | `transport_shm::ShmMpsc` | [`Paired`] (two channels) | yes (8) | no | one bridge thread per process |
 //!
