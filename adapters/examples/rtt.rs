@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Both sides use the same API: a blocking client talks to a blocking echo,
-//! an async client (tokio, current-thread runtime) to an async echo.
+//! an async client (tokio, current-thread runtime) to an async echo; once
+//! over a two-way connection ([`transport_adapters::duplex`]), once over
+//! two one-way channels (`Sender`/`Receiver` against `AsyncSender` /
+//! `AsyncReceiver`, without the locks of a `Paired` end).
 
 use std::{
     env,
@@ -18,7 +21,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use transport_adapters::{AsyncConnection, DuplexBackend};
+use transport_adapters::{
+    AsyncConnection, AsyncReceiver, AsyncSender, Backend, DuplexBackend, Receiver, Sender,
+};
 use transport_core::{
     ChannelConfig, CommandExt, Connection, Duplex, PollRecv, PollSend, RecvError, Transport, from_env,
     local::Local,
@@ -32,8 +37,12 @@ type Ping = [u8; 64];
 
 fn main() -> Result<(), Box<dyn Error>> {
     if let Ok(mode) = env::var(ECHO) {
-        let end: <DuplexBackend as Duplex>::End = from_env("end")?;
-        serve(end, &mode);
+        if mode.ends_with("-ch") {
+            serve_channels(from_env("ping")?, from_env("pong")?, &mode);
+        } else {
+            let end: <DuplexBackend as Duplex>::End = from_env("end")?;
+            serve(end, &mode);
+        }
         return Ok(());
     }
     println!("64 B round trip, {TIMED} timed after {WARM_UP}, median / p99:");
@@ -49,13 +58,89 @@ fn main() -> Result<(), Box<dyn Error>> {
             measure_local("async")
         };
         let ratio = asy.0.as_secs_f64() / sync.0.as_secs_f64();
-        println!("  {name:>8}  sync  {:>9.2?} / {:>9.2?}", sync.0, sync.1);
+        println!("  {name:>8} duplex    sync  {:>9.2?} / {:>9.2?}", sync.0, sync.1);
         println!(
-            "  {name:>8}  async {:>9.2?} / {:>9.2?}   async/sync median {ratio:.2}x",
+            "  {name:>8} duplex    async {:>9.2?} / {:>9.2?}   async/sync median {ratio:.2}x",
             asy.0, asy.1
         );
     }
+    let sync = measure_channels("sync-ch")?;
+    let asy = measure_channels("async-ch")?;
+    let ratio = asy.0.as_secs_f64() / sync.0.as_secs_f64();
+    let name = Backend::NAME;
+    println!("  {name:>8} channels  sync  {:>9.2?} / {:>9.2?}", sync.0, sync.1);
+    println!(
+        "  {name:>8} channels  async {:>9.2?} / {:>9.2?}   async/sync median {ratio:.2}x",
+        asy.0, asy.1
+    );
     Ok(())
+}
+
+/// The round trip over two one-way channels of the chosen backend.
+fn measure_channels(mode: &str) -> Result<(Duration, Duration), Box<dyn Error>> {
+    let (ping_tx, ping_rx) = transport_adapters::unbounded::<Ping>()?;
+    let (pong_tx, pong_rx) = transport_adapters::unbounded::<Ping>()?;
+    let mut child = Command::new(env::current_exe()?)
+        .env(ECHO, mode)
+        .endpoint("ping", ping_rx)?
+        .endpoint("pong", pong_tx)?
+        .spawn()?;
+    let ping: Ping = [7; 64];
+    let mut times = Vec::with_capacity(TIMED);
+    if mode == "sync-ch" {
+        for i in 0..WARM_UP + TIMED {
+            let start = Instant::now();
+            ping_tx.send(&ping).map_err(|e| e.to_string())?;
+            let pong = pong_rx.recv()?;
+            let took = start.elapsed();
+            assert_eq!(pong[0], 7);
+            if i >= WARM_UP {
+                times.push(took);
+            }
+        }
+        drop(ping_tx);
+    } else {
+        let (mut tx, mut rx) = (AsyncSender::from(ping_tx), AsyncReceiver::from(pong_rx));
+        runtime().block_on(async {
+            for i in 0..WARM_UP + TIMED {
+                let start = Instant::now();
+                tx.send(&ping).await.expect("sending");
+                let pong = rx.recv().await.expect("receiving");
+                let took = start.elapsed();
+                assert_eq!(pong[0], 7);
+                if i >= WARM_UP {
+                    times.push(took);
+                }
+            }
+        });
+        drop(tx);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(format!("the echo process failed: {status}").into());
+    }
+    Ok(stats(times))
+}
+
+/// Echoes over two one-way channels until the client hangs up.
+fn serve_channels(pings: Receiver<Ping>, pongs: Sender<Ping>, mode: &str) {
+    if mode == "sync-ch" {
+        for ping in pings.iter() {
+            let ping = ping.expect("echo receiving");
+            pongs.send(&*ping_of(&ping)).expect("echoing");
+        }
+        return;
+    }
+    let (mut pings, mut pongs) = (AsyncReceiver::from(pings), AsyncSender::from(pongs));
+    runtime().block_on(async {
+        loop {
+            match pings.recv().await {
+                Ok(ping) => pongs.send(&*ping_of(&ping)).await.expect("echoing"),
+                Err(RecvError::Disconnected) => return,
+                Err(e) => panic!("echo receiving: {e}"),
+            }
+        }
+    });
 }
 
 /// Median and p99 of the round trips `client` timed.
