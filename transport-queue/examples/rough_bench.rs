@@ -10,7 +10,11 @@
 //! - round trip: the parent sends 64 B, the child sends 64 B back; median
 //!   of the timed round trips after 1,000 untimed ones;
 //! - throughput: the parent sends `messages` × 64 B one way, timed until
-//!   the child acknowledges the last one.
+//!   the child acknowledges the last one;
+//! - two floors for the queue's round trip, in raw ipc-channel: the same
+//!   messages the queue exchanges when a child puts to a parent waiting in
+//!   a get and takes the parent's answer (item, put, acknowledgement), read
+//!   by a plain receive and through a receiver set.
 
 use std::{
     env,
@@ -19,7 +23,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
+use ipc_channel::ipc::{
+    self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcReceiver, IpcReceiverSet, IpcSender,
+};
 use transport_core::{CommandExt, Frame, Transport, from_env};
 use transport_queue::{QueueReceiver, QueueSender, QueueTransport};
 
@@ -33,6 +39,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     match env::var("BENCH_ROLE").as_deref() {
         Ok("raw") => raw_child(),
         Ok("queue") => queue_child(),
+        Ok("floor") => floor_child(),
         _ => parent(),
     }
 }
@@ -119,6 +126,9 @@ fn parent() -> Result<(), Box<dyn Error>> {
     drop(to_child);
     child.wait()?;
 
+    let floor_plain = floor(&exe, trips, false)?;
+    let floor_set = floor(&exe, trips, true)?;
+
     println!("64 B, {trips} round trips, {messages} messages one way");
     println!("raw IpcBytesSender : rtt median {raw_rtt:?}, {raw_rate:.0} msg/s");
     println!("transport-queue    : rtt median {queue_rtt:?}, {queue_rate:.0} msg/s");
@@ -127,6 +137,67 @@ fn parent() -> Result<(), Box<dyn Error>> {
         queue_rtt.as_secs_f64() / raw_rtt.as_secs_f64(),
         queue_rate / raw_rate
     );
+    println!(
+        "floor (item, put, ack): rtt median {floor_plain:?} ({:.2}x), read through a receiver set {floor_set:?} ({:.2}x)",
+        floor_plain.as_secs_f64() / raw_rtt.as_secs_f64(),
+        floor_set.as_secs_f64() / raw_rtt.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// Channels a floor child hands back: items to it, its puts, acks to it.
+type FloorEnds = (IpcBytesSender, IpcReceiver<Vec<u8>>, IpcBytesSender);
+
+/// The round trip of an acknowledged put in raw ipc-channel: the parent
+/// sends an item, the child puts 64 B back, the parent acknowledges.
+fn floor(exe: &std::path::Path, trips: usize, set: bool) -> Result<Duration, Box<dyn Error>> {
+    let (server, name) = IpcOneShotServer::<FloorEnds>::new()?;
+    let mut child = spawn(
+        Command::new(exe)
+            .env("BENCH_TRIPS", trips.to_string())
+            .env("BENCH_ROLE", "floor")
+            .env("BENCH_SERVER", name),
+    )?;
+    let (_, (items, puts, acks)) = server.accept()?;
+    let mut rtts = Vec::with_capacity(trips);
+    if set {
+        let mut puts_set = IpcReceiverSet::new()?;
+        puts_set.add(puts)?;
+        for i in 0..WARMUP + trips {
+            let t = Instant::now();
+            items.send(&PAYLOAD)?;
+            puts_set.select()?;
+            acks.send(b"ok")?;
+            if i >= WARMUP {
+                rtts.push(t.elapsed());
+            }
+        }
+    } else {
+        for i in 0..WARMUP + trips {
+            let t = Instant::now();
+            items.send(&PAYLOAD)?;
+            puts.recv()?;
+            acks.send(b"ok")?;
+            if i >= WARMUP {
+                rtts.push(t.elapsed());
+            }
+        }
+    }
+    child.wait()?;
+    Ok(median(rtts))
+}
+
+fn floor_child() -> Result<(), Box<dyn Error>> {
+    let (items_tx, items) = ipc::bytes_channel()?;
+    let (puts, puts_rx) = ipc::channel::<Vec<u8>>()?;
+    let (acks_tx, acks) = ipc::bytes_channel()?;
+    IpcSender::<FloorEnds>::connect(env::var("BENCH_SERVER")?)?.send((items_tx, puts_rx, acks_tx))?;
+    let trips = WARMUP + env::var("BENCH_TRIPS")?.parse::<usize>()?;
+    for _ in 0..trips {
+        items.recv()?;
+        puts.send(PAYLOAD.to_vec())?;
+        acks.recv()?;
+    }
     Ok(())
 }
 

@@ -2,11 +2,17 @@
 //! it: [`QueueSender`] and [`QueueReceiver`] (the `Transport` view) and
 //! [`QueueEnd`] (under a [`Queue`](crate::Queue)).
 
-use std::{process::Command, sync::Arc, time::Instant};
+use std::{
+    io,
+    process::Command,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
 
 use transport_core::{
-    Fill, FrameWriter, Handoff, HandoffError, OpenError, RawReceiver, RawRecvError, RawSendError, RawSender,
-    Wait,
+    Fill, FrameWriter, Handoff, HandoffError, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError,
+    RawSendError, RawSender, Wait,
 };
 
 use crate::{
@@ -36,6 +42,20 @@ impl Handle {
         match self {
             Handle::Local(h) => h.get(wait),
             Handle::Remote(h) => h.get(wait),
+        }
+    }
+
+    fn poll_get(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Handle::Local(h) => h.poll_get(cx),
+            Handle::Remote(h) => h.poll_get(cx),
+        }
+    }
+
+    fn poll_put(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Handle::Local(h) => h.poll_put(cx),
+            Handle::Remote(h) => h.poll_put(cx),
         }
     }
 
@@ -212,6 +232,12 @@ macro_rules! raw_sender {
                 Some(self.clone())
             }
         }
+
+        impl PollSend for $name {
+            fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.handle.poll_put(cx)
+            }
+        }
     };
 }
 
@@ -226,6 +252,12 @@ macro_rules! raw_receiver {
 
             fn try_clone(&self) -> Option<Self> {
                 Some(self.clone())
+            }
+        }
+
+        impl PollRecv for $name {
+            fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.handle.poll_get(cx)
             }
         }
     };

@@ -42,17 +42,32 @@
 //!   (a mutex and condition variables): no message, no copy.
 //! - A handle in another process is a *member* with two private channels:
 //!   `up` (its requests and items, read by the hub) and `down` (items and
-//!   answers, written by the hub). The hub thread waits on every `up`
-//!   channel at once (an ipc-channel receiver set) and applies requests in
-//!   arrival order; a writer thread per member sends `down`, so a member
-//!   that is slow to read never stalls the hub.
+//!   answers, written by the hub). The `up` channels sit in one ipc-channel
+//!   receiver set; whoever holds it waits on all of them at once and
+//!   applies requests in arrival order: the hub thread, or (Linux, macOS) a
+//!   get in the creating process that has to wait anyway, so that a
+//!   member's put wakes the very thread that takes the item, with no hop
+//!   through the hub thread. The set stays free for the next get for
+//!   100 µs after one returns when nothing else in the creating process
+//!   waits (and up to 2 ms while a get the hub thread just served has not
+//!   run yet); a member's request arriving then waits that long at most.
+//!   Meanwhile the hub thread looks every 100 µs, for 10 ms after the last
+//!   get returned, then sleeps until woken.
+//! - A message to a member leaves from the thread that produced it (a
+//!   put, or whoever applied the member's request) when it is small, not
+//!   part of a burst, and cannot fill the member's kernel buffer: every
+//!   request carries how many messages the member has read, and the hub
+//!   keeps what it sent since under a budget below every platform's
+//!   buffer. Everything else goes to a writer thread per member, which
+//!   merges bursts into few large messages, so a member that is slow to
+//!   read never stalls anyone.
 //! - Consumers ask for items (`Want n`); the hub hands each item to exactly
 //!   one asker. A [`Queue`] handle asks for one item per waiting get
 //!   ([`DEFAULT_QUEUE_PREFETCH`]), so items only go to processes that wait
 //!   for them, as in Python. A [`QueueReceiver`] keeps up to
-//!   [`DEFAULT_RECEIVER_PREFETCH`] items asked for ahead, and the writer
-//!   merges queued items into messages of up to 96 KiB: many items per
-//!   system call.
+//!   [`DEFAULT_RECEIVER_PREFETCH`] items asked for ahead (asking for more
+//!   every 64 items it takes), and the writer merges queued items into
+//!   messages of up to 96 KiB: many items per system call.
 //! - A put from another process is acknowledged by the hub before it
 //!   returns: when `put` returns, the item is in the queue.
 //! - Handing a handle to a child uses an ipc-channel one-shot server: the
@@ -63,10 +78,13 @@
 //!   every `down` channel: both are seen at once, on every platform, with
 //!   no polling and no timeouts.
 //!
-//! Trade-offs (a rough run of `examples/rough_bench.rs` on a shared 2-core
-//! machine, 64 B: round trip 1.3x raw ipc-channel `IpcBytesSender`,
-//! one-way messages per second 1.4x; `cargo xtask bench` is the real
-//! measurement):
+//! Trade-offs (rough runs of `examples/rough_bench.rs` on a shared 2-core
+//! machine, 64 B, against raw ipc-channel `IpcBytesSender`: one-way
+//! messages per second 2.6x; round trip 1.0x while the machine was idle
+//! (45 µs both, mostly processor wake-up), 2.3x while it was busy (17 µs
+//! against 7.4 µs), where the same three messages in raw ipc-channel take
+//! 1.3x and 2.0x when read through a receiver set, as a hub must;
+//! `cargo xtask bench` is the real measurement):
 //! - Items between two non-creator processes take two hops (producer → hub
 //!   → consumer). Items put in the creator take one; so does a get in the
 //!   creator.
@@ -80,6 +98,33 @@
 //! - The hub thread and one writer thread per member run in the creating
 //!   process; a hand-off costs two short-lived threads there.
 //!
+//! # Async readiness
+//! Every raw end implements transport-core's [`PollRecv`] ([`QueueReceiver`],
+//! [`QueueEnd`]) or [`PollSend`] ([`QueueSender`], [`QueueEnd`]) with std's
+//! `Context` only: no runtime, no thread per channel or per message.
+//!
+//! - In the creating process a task's waker is kept beside the condition
+//!   variables the queue already signals and woken by the same changes,
+//!   once the lock is released. A task waiting for an item counts as a
+//!   waiting get: the next item is kept for it rather than handed to
+//!   another process.
+//! - In another process nobody reads a member's `down` channel unless a
+//!   thread waits in a get. The first time a task waits on a member, its
+//!   channel moves to the process's *bridge* thread (one per process,
+//!   started by the first such wait, gone when the last of its channels
+//!   closes), which reads the channels of all such members at once (an
+//!   ipc-channel receiver set), files what it reads as a waiting get would,
+//!   and wakes threads and tasks. Threads of such a member then wait for the
+//!   bridge instead of reading themselves (one more thread hop for them);
+//!   members never used from async code keep their direct reads.
+//! - Waiting for an item asks the hub for items as a get does. On a
+//!   [`Queue`] handle (prefetch 1) the request stays when a non-blocking get
+//!   finds nothing, because the task polls again: an item that comes after
+//!   the task gave up waits in that process for its next get, and goes back
+//!   to the queue when the handle is dropped. Waiting for room on a bounded
+//!   queue asks the hub to say when there is room (an unbounded queue is
+//!   always ready).
+//!
 //! # Crashes
 //! Killing a process (`SIGKILL`, `TerminateProcess`) never corrupts the
 //! queue or blocks the others. Exactly what is lost (each line has a test
@@ -90,6 +135,7 @@
 //! | a producer | nothing whose `put` returned; a `put` in progress lands whole or not at all | its items, then (if it was the last sender) `Disconnected` after the rest |
 //! | a consumer between gets | nothing | nothing |
 //! | a consumer blocked in a get ([`Queue`], prefetch 1) | at most the one item the hub handed it | nothing |
+//! | a consumer that waited for an item from async code ([`Queue`], prefetch 1) | at most the one item it asked for | nothing |
 //! | a [`QueueReceiver`] (prefetch n) | at most the n items it held | nothing |
 //! | any holder of unfinished items | nothing more; they count as done, so `join` does not hang | `join` returns |
 //! | the creating process | the queue: every item still in it | every other handle: `Disconnected` at once |
@@ -108,18 +154,23 @@
 //! were gone.
 //!
 //! [ipc-channel]: ipc_channel
+//! [`PollRecv`]: transport_core::PollRecv
+//! [`PollSend`]: transport_core::PollSend
 #![deny(missing_docs)]
 
+mod bridge;
 mod builder;
 mod config;
 mod error;
 mod handle;
 mod handoff;
 mod hub;
+mod inbox;
 mod local;
 mod op;
 mod queue;
 mod remote;
+mod sys;
 mod transport;
 mod wire;
 

@@ -2,14 +2,16 @@
 //! state directly, with no message in between.
 
 use std::{
-    sync::{Arc, Condvar, MutexGuard, PoisonError},
+    io,
+    sync::Arc,
+    task::{Context, Poll},
     time::Instant,
 };
 
 use transport_core::Wait;
 
 use crate::{
-    hub::{Shared, State},
+    hub::{Locked, Shared},
     op::{GetError, OpError, PutError},
     wire::{Frame, JoinRequest, Role},
 };
@@ -20,19 +22,8 @@ use crate::{
 pub(crate) struct LocalHandle {
     shared: Arc<Shared>,
     role: Role,
-}
-
-/// Waits on `cv` as `wait` allows; `None` once the wait ran out.
-fn wait_on<'a>(cv: &Condvar, guard: MutexGuard<'a, State>, wait: Wait) -> Option<MutexGuard<'a, State>> {
-    match wait.remaining() {
-        None => Some(cv.wait(guard).unwrap_or_else(PoisonError::into_inner)),
-        Some(left) if left.is_zero() => None,
-        Some(left) => Some(
-            cv.wait_timeout(guard, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0,
-        ),
-    }
+    /// This handle's id, under which its async wakers are filed.
+    id: u64,
 }
 
 impl LocalHandle {
@@ -44,8 +35,9 @@ impl LocalHandle {
         if role.receives() {
             st.local_recv += 1;
         }
+        let id = st.new_end();
         drop(st);
-        LocalHandle { shared, role }
+        LocalHandle { shared, role, id }
     }
 
     /// A handle on the same queue with another role.
@@ -69,7 +61,33 @@ impl LocalHandle {
                 st.settle(&shared.signals);
                 return Ok(());
             }
-            st = wait_on(&shared.signals.writable, st, wait).ok_or(PutError::NotReady)?;
+            st = self
+                .wait_for_members(st, &shared.signals.writable, wait)
+                .ok_or(PutError::NotReady)?;
+        }
+    }
+
+    /// Waits on `cv` for something members may bring (room, joins): the
+    /// hub thread must be reading their channels meanwhile.
+    fn wait_for_members<'a>(
+        &'a self,
+        mut st: Locked<'a>,
+        cv: &std::sync::Condvar,
+        wait: Wait,
+    ) -> Option<Locked<'a>> {
+        st.local_waiting += 1;
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
+        match st.wait(cv, wait) {
+            Some(mut st) => {
+                st.local_waiting -= 1;
+                Some(st)
+            }
+            None => {
+                self.shared.lock().local_waiting -= 1;
+                None
+            }
         }
     }
 
@@ -79,20 +97,37 @@ impl LocalHandle {
         loop {
             if let Some(frame) = st.items.pop_front() {
                 st.settle(&shared.signals);
+                if st.lead.running() && !st.others_wait() {
+                    // Keep the members' channels free for this thread's
+                    // next get a while.
+                    st.lead.get_returned();
+                }
                 return Ok(frame);
             }
             if st.drained() {
                 return Err(GetError::Disconnected);
             }
+            if wait.expired() {
+                return Err(GetError::NotReady);
+            }
+            if st.lead.free() && st.has_members() {
+                // Wait on the members' channels directly.
+                st = shared.lead(st, wait);
+                continue;
+            }
             st.local_getters += 1;
-            let woke = wait_on(&shared.signals.readable, st, wait);
+            st.sleeping_getters += 1;
+            let woke = st.wait(&shared.signals.readable, wait);
             st = match woke {
                 Some(mut st) => {
                     st.local_getters -= 1;
+                    st.sleeping_getters -= 1;
                     st
                 }
                 None => {
-                    shared.lock().local_getters -= 1;
+                    let mut st = shared.lock();
+                    st.local_getters -= 1;
+                    st.sleeping_getters -= 1;
                     return Err(GetError::NotReady);
                 }
             };
@@ -123,9 +158,39 @@ impl LocalHandle {
         let wait = deadline.map_or(Wait::Forever, Wait::Until);
         let mut st = self.shared.lock();
         while st.unfinished > 0 {
-            st = wait_on(&self.shared.signals.joined, st, wait).ok_or(OpError::Timeout)?;
+            st = self
+                .wait_for_members(st, &self.shared.signals.joined, wait)
+                .ok_or(OpError::Timeout)?;
         }
         Ok(())
+    }
+
+    /// Ready once a get would not find the queue empty: an item is there,
+    /// or the queue drained for good.
+    pub(crate) fn poll_get(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.shared.lock();
+        if !st.items.is_empty() || st.drained() {
+            return Poll::Ready(Ok(()));
+        }
+        st.recv_wakers.register(self.id, cx.waker());
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
+        Poll::Pending
+    }
+
+    /// Ready once a put would not find the queue full: there is room, or
+    /// puts fail for good.
+    pub(crate) fn poll_put(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.shared.lock();
+        if st.has_room() || st.refuses_puts() {
+            return Poll::Ready(Ok(()));
+        }
+        st.send_wakers.register(self.id, cx.waker());
+        if st.lead.end_grace() {
+            self.shared.signals.hub.notify_all();
+        }
+        Poll::Pending
     }
 
     /// Makes the member a child opened (through this handle's hand-off)
@@ -155,6 +220,8 @@ impl Drop for LocalHandle {
         if self.role.receives() {
             st.local_recv -= 1;
         }
+        st.recv_wakers.remove(self.id);
+        st.send_wakers.remove(self.id);
         st.settle(&self.shared.signals);
         let abandoned = st.abandoned();
         drop(st);

@@ -57,6 +57,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// | hand-off rendezvous | socket file in a temporary directory, removed once the child connects | name registered with the bootstrap server | named pipe `\\.\pipe\...` |
 /// | large messages | fragments over a dedicated socket | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
 /// | a peer's death | socket closed by the kernel | port death notification | pipe broken |
+/// | a get waiting in the creating process | reads the members' channels itself | reads the members' channels itself | is woken by the hub thread (the receiver set may not leave its thread) |
 ///
 /// `len()` asks the creating process, so it is exact on every platform
 /// (Python's `qsize()` raises on macOS).

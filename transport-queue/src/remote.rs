@@ -1,28 +1,24 @@
 //! Handles in processes other than the creator: members that talk to the
-//! hub over their two private channels.
-//!
-//! Any thread of the process may read the member's `down` channel: the
-//! first one that needs a message takes it (a "leader"), files whatever it
-//! reads (items, replies) in the member's state, and wakes the others, which
-//! wait on a condition variable until their own answer is filed or the
-//! channel is free for them to lead.
+//! hub over their two private channels. Their shared state, and who reads
+//! the `down` channel, is the member's [`Inbox`].
 
 use std::{
-    collections::{HashMap, VecDeque},
     io,
-    sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use ipc_channel::{
     IpcError, TryRecvError,
-    ipc::{self, IpcReceiver, IpcSender},
+    ipc::{self, IpcSender},
 };
 use transport_core::{OpenError, Wait};
 
 use crate::{
+    inbox::{Inbox, Member, Waited},
     op::{GetError, OpError, PutError},
-    wire::{Boot, Bytes, Down, Frame, JoinRequest, Reply, Role, Up, Welcome},
+    wire::{Boot, Bytes, Down, Frame, JoinRequest, Reply, Request, Role, Up, Welcome},
 };
 
 /// How long the hub may take to answer a request before it counts as gone.
@@ -33,99 +29,30 @@ pub(crate) const REPLY_BOUND: Duration = Duration::from_secs(60);
 /// hand-off.
 pub(crate) const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What the member's threads share.
-#[derive(Debug, Default)]
-struct Member {
-    /// Items received and not yet taken by a get.
-    items: VecDeque<Frame>,
-    /// Items asked for and not yet received.
-    outstanding: u32,
-    /// An `Unwant` was sent and its answer has not arrived.
-    unwanting: bool,
-    /// Answers to requests, by id.
-    replies: HashMap<u64, Reply>,
-    /// The hub answered a want with "drained".
-    drained: bool,
-    /// The hub is gone.
-    gone: bool,
-    next_id: u64,
-}
-
-impl Member {
-    fn file(&mut self, msg: Down) {
-        match msg {
-            Down::Items(frames) => {
-                self.outstanding = self.outstanding.saturating_sub(frames.len() as u32);
-                self.items.extend(frames.into_iter().map(|b| b.0));
-            }
-            Down::Drained => {
-                self.drained = true;
-                self.outstanding = 0;
-            }
-            Down::Unwanted => {
-                self.outstanding = 0;
-                self.unwanting = false;
-            }
-            Down::Reply { id, reply } => {
-                self.replies.insert(id, reply);
-            }
-            Down::Welcome(_) => {}
-        }
-    }
-
-    fn next_id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
-    }
-}
-
-/// Why a wait ended without what it waited for.
-enum Waited {
-    Gone,
-    Timeout,
-}
+/// A prefetching member asks for more items once it has taken this many
+/// since it last asked (or half its prefetch, if that is fewer).
+pub(crate) const TOP_UP_STEP: u32 = 64;
 
 /// A queue handle in a process other than the creator's.
 #[derive(Debug)]
 pub(crate) struct Remote {
-    up: Mutex<IpcSender<Up>>,
-    down: Mutex<IpcReceiver<Down>>,
-    member: Mutex<Member>,
-    changed: Condvar,
+    up: Mutex<IpcSender<Request>>,
+    inbox: Arc<Inbox>,
     welcome: Welcome,
 }
 
-fn ipc_to_io(e: IpcError) -> io::Error {
+pub(crate) fn ipc_to_io(e: IpcError) -> io::Error {
     match e {
         IpcError::Io(e) => e,
         other => io::Error::other(other.to_string()),
     }
 }
 
-/// Rounds up to whole milliseconds, the resolution ipc-channel waits with.
-fn ceil_ms(d: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX))
-}
-
-/// Receives one message: `Ok(None)` when none came in time, `Err` when the
-/// hub is gone (or sent something this protocol does not know).
-fn recv(down: &IpcReceiver<Down>, left: Option<Duration>) -> Result<Option<Down>, ()> {
-    let result = match left {
-        None => down.recv().map_err(TryRecvError::IpcError),
-        Some(left) if left.is_zero() => down.try_recv(),
-        Some(left) => down.try_recv_timeout(ceil_ms(left)),
-    };
-    match result {
-        Ok(msg) => Ok(Some(msg)),
-        Err(TryRecvError::Empty) => Ok(None),
-        Err(TryRecvError::IpcError(_)) => Err(()),
-    }
-}
-
 impl Remote {
     /// Joins the queue through the one-shot server `name` of a hand-off.
     pub(crate) fn open(name: &str, role: Role) -> Result<Remote, OpenError> {
-        let (up_tx, up_rx) = ipc::channel::<Up>().map_err(|e| OpenError::io("a channel to the queue", e))?;
+        let (up_tx, up_rx) =
+            ipc::channel::<Request>().map_err(|e| OpenError::io("a channel to the queue", e))?;
         let (down_tx, down_rx) =
             ipc::channel::<Down>().map_err(|e| OpenError::io("a channel from the queue", e))?;
         let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|_| OpenError::Gone {
@@ -143,9 +70,7 @@ impl Remote {
         match down_rx.try_recv_timeout(OPEN_TIMEOUT) {
             Ok(Down::Welcome(welcome)) => Ok(Remote {
                 up: Mutex::new(up_tx),
-                down: Mutex::new(down_rx),
-                member: Mutex::new(Member::default()),
-                changed: Condvar::new(),
+                inbox: Inbox::new(down_rx),
                 welcome,
             }),
             Ok(other) => Err(OpenError::malformed(format!(
@@ -165,7 +90,7 @@ impl Remote {
     }
 
     fn lock(&self) -> MutexGuard<'_, Member> {
-        self.member.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inbox.lock()
     }
 
     /// Sends to the hub; false (and the member marked gone) if it is gone.
@@ -173,84 +98,39 @@ impl Remote {
         if st.gone {
             return false;
         }
-        let sent = self.up.lock().unwrap_or_else(PoisonError::into_inner).send(up);
+        let read = st.read;
+        let sent = self
+            .up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Request { read, up });
         if sent.is_err() {
-            st.gone = true;
-            self.changed.notify_all();
+            self.inbox.set_gone(st);
         }
         sent.is_ok()
     }
 
     /// Sends to the hub without holding the member's lock (for frames,
     /// which may be large).
-    fn send_unlocked(&self, up: Up) -> bool {
-        let sent = self.up.lock().unwrap_or_else(PoisonError::into_inner).send(up);
+    fn send_unlocked(&self, read: u64, up: Up) -> bool {
+        let sent = self
+            .up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Request { read, up });
         if sent.is_err() {
-            self.lock().gone = true;
-            self.changed.notify_all();
+            self.inbox.set_gone(&mut self.lock());
         }
         sent.is_ok()
     }
 
-    /// Waits until `ready` gives a value, reading the `down` channel when no
-    /// other thread is. Past the deadline it still files whatever is already
-    /// waiting in the channel before it gives up.
     fn wait_for<'a, R>(
         &'a self,
-        mut st: MutexGuard<'a, Member>,
+        st: MutexGuard<'a, Member>,
         deadline: Option<Instant>,
-        mut ready: impl FnMut(&mut Member) -> Option<R>,
+        ready: impl FnMut(&mut Member) -> Option<R>,
     ) -> (MutexGuard<'a, Member>, Result<R, Waited>) {
-        let mut last_look = false;
-        loop {
-            if let Some(r) = ready(&mut st) {
-                return (st, Ok(r));
-            }
-            if st.gone {
-                return (st, Err(Waited::Gone));
-            }
-            if last_look {
-                return (st, Err(Waited::Timeout));
-            }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let down = match self.down.try_lock() {
-                Ok(down) => Some(down),
-                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                Err(TryLockError::WouldBlock) => None,
-            };
-            match down {
-                Some(down) => {
-                    drop(st);
-                    let got = recv(&down, left);
-                    st = self.lock();
-                    match got {
-                        Ok(Some(msg)) => st.file(msg),
-                        Ok(None) => {
-                            last_look = left.is_some_and(|l| l.is_zero()) || deadline_passed(deadline)
-                        }
-                        Err(()) => st.gone = true,
-                    }
-                    drop(down);
-                    self.changed.notify_all();
-                }
-                None => {
-                    if left.is_some_and(|l| l.is_zero()) {
-                        // Another thread is reading; it files what it reads.
-                        last_look = true;
-                        continue;
-                    }
-                    st = match left {
-                        None => self.changed.wait(st).unwrap_or_else(PoisonError::into_inner),
-                        Some(left) => {
-                            self.changed
-                                .wait_timeout(st, left)
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .0
-                        }
-                    };
-                }
-            }
-        }
+        self.inbox.wait_for(st, deadline, ready)
     }
 
     /// Sends a request and waits for its answer until `deadline`.
@@ -277,12 +157,18 @@ impl Remote {
 
     pub(crate) fn put(&self, frame: Frame, wait: Wait) -> Result<(), PutError> {
         let block = wait != Wait::Never;
-        let id = self.lock().next_id();
-        if !self.send_unlocked(Up::Put {
-            id,
-            frame: Bytes(frame),
-            block,
-        }) {
+        let (id, read) = {
+            let mut st = self.lock();
+            (st.next_id(), st.read)
+        };
+        if !self.send_unlocked(
+            read,
+            Up::Put {
+                id,
+                frame: Bytes(frame),
+                block,
+            },
+        ) {
             return Err(PutError::Disconnected);
         }
         let deadline = if block {
@@ -320,12 +206,16 @@ impl Remote {
         }
     }
 
-    /// Asks for more items when a prefetching member runs low.
+    /// Asks for more items when a prefetching member has taken
+    /// [`TOP_UP_STEP`] items (or half its prefetch) since it last asked.
+    /// Asking often keeps the hub's count of what the member has read
+    /// recent, so the hub can send items at once rather than through its
+    /// writer thread.
     fn top_up(&self, st: &mut Member) {
         let prefetch = self.welcome.prefetch;
         if prefetch > 1 && !st.unwanting {
             let have = st.items.len() as u32 + st.outstanding;
-            if have <= prefetch / 2 {
+            if have <= prefetch - (prefetch / 2).min(TOP_UP_STEP) {
                 let n = prefetch - have;
                 if self.send(st, Up::Want { n }) {
                     st.outstanding += n;
@@ -366,7 +256,7 @@ impl Remote {
                 Err(Waited::Gone) => return Err(GetError::Disconnected),
                 Err(Waited::Timeout) => {}
             }
-            if prefetch > 1 || st.outstanding == 0 {
+            if prefetch > 1 || st.outstanding == 0 || (st.async_claim && wait == Wait::Never) {
                 return Err(GetError::NotReady);
             }
             // Asking for one item only while a get waits: withdraw the want.
@@ -386,6 +276,60 @@ impl Remote {
                 Err(_) => Err(GetError::Disconnected),
             };
         }
+    }
+
+    /// Ready once a get would not wait: an item is here, or the queue
+    /// drained or is gone. Until then the member asks for items as a get
+    /// would, and keeps asking: its non-blocking gets no longer withdraw
+    /// the request (a task's future may be dropped and polled again).
+    pub(crate) fn poll_get(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let prefetch = self.welcome.prefetch.max(1);
+        let mut st = self.lock();
+        st.async_claim = true;
+        if st.outstanding == 0 && !st.unwanting && st.items.is_empty() && !st.drained && !st.gone {
+            if !self.send(&mut st, Up::Want { n: prefetch }) {
+                return Poll::Ready(Ok(()));
+            }
+            st.outstanding = prefetch;
+        }
+        if !st.items.is_empty() || st.drained || st.gone {
+            return Poll::Ready(Ok(()));
+        }
+        match &mut st.recv_waker {
+            Some(w) => w.clone_from(cx.waker()),
+            none => *none = Some(cx.waker().clone()),
+        }
+        self.inbox
+            .ensure_reader(&mut st)
+            .map_or_else(|e| Poll::Ready(Err(e)), |()| Poll::Pending)
+    }
+
+    /// Ready once a put would not find the queue full: the hub said there
+    /// was room (it answers a watch as soon as there is), or the queue is
+    /// gone. An unbounded queue is always ready.
+    pub(crate) fn poll_put(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.lock();
+        if st.gone || self.welcome.capacity.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        if st.room {
+            st.room = false;
+            return Poll::Ready(Ok(()));
+        }
+        if st.watching.is_none() {
+            let id = st.next_id();
+            if !self.send(&mut st, Up::WatchRoom { id }) {
+                return Poll::Ready(Ok(()));
+            }
+            st.watching = Some(id);
+        }
+        match &mut st.send_waker {
+            Some(w) => w.clone_from(cx.waker()),
+            none => *none = Some(cx.waker().clone()),
+        }
+        self.inbox
+            .ensure_reader(&mut st)
+            .map_or_else(|e| Poll::Ready(Err(e)), |()| Poll::Pending)
     }
 
     fn gone_or_late(w: Waited) -> OpError {
@@ -451,16 +395,16 @@ impl Remote {
     /// Adds a child of this process, which opened a hand-off of this
     /// member's queue, as a member of its own.
     pub(crate) fn adopt(&self, req: JoinRequest) -> io::Result<()> {
+        let read = self.lock().read;
         self.up
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Up::Adopt(req))
+            .send(Request {
+                read,
+                up: Up::Adopt(req),
+            })
             .map_err(ipc_to_io)
     }
-}
-
-fn deadline_passed(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 impl Drop for Remote {

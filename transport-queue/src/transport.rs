@@ -27,7 +27,7 @@ impl Transport for QueueTransport {
         caps.zero_copy = false;
         caps.bounded = true;
         caps.max_message_size = MAX_MESSAGE_SIZE;
-        caps.readiness = Readiness::None;
+        caps.readiness = Readiness::BridgeThread;
         caps
     }
 

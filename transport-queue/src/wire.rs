@@ -79,7 +79,7 @@ impl Role {
 /// A new member asking to join: its two channels and its role.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct JoinRequest {
-    pub(crate) up: IpcReceiver<Up>,
+    pub(crate) up: IpcReceiver<Request>,
     pub(crate) down: IpcSender<Down>,
     pub(crate) role: Role,
 }
@@ -101,7 +101,16 @@ pub(crate) enum Boot {
     Cancel,
 }
 
-/// Member → hub. Requests carry an id the reply repeats.
+/// Member → hub: a request, and how many of the hub's messages the member
+/// had read when it sent it (the hub sends at once only what cannot fill
+/// the member's buffer).
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) struct Request {
+    pub(crate) read: u64,
+    pub(crate) up: Up,
+}
+
+/// What a member asks. Requests carry an id the reply repeats.
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) enum Up {
     /// Put a frame; `block` parks it at the hub while the queue is full.
@@ -112,6 +121,9 @@ pub(crate) enum Up {
     Want { n: u32 },
     /// The member takes no more items until it asks again.
     Unwant,
+    /// Answer [`Reply::Room`] once a put could go in (or would fail for
+    /// good): an async sender's wait for room.
+    WatchRoom { id: u64 },
     /// How many items the hub holds.
     Len { id: u64 },
     /// One item is done (joinable queues).
@@ -160,6 +172,7 @@ pub(crate) enum Reply {
     PutDisconnected,
     PutTooLarge { len: u64, limit: u64 },
     PutCancelled,
+    Room,
     Len(u64),
     Done(bool),
     Joined,
@@ -171,7 +184,7 @@ pub(crate) enum Reply {
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) enum Ctl {
     /// Start reading a member's `up` channel.
-    Add { key: u64, up: IpcReceiver<Up> },
+    Add { key: u64, up: IpcReceiver<Request> },
     /// Something changed: check whether the hub is still needed.
     Wake,
 }

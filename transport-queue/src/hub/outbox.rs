@@ -1,10 +1,28 @@
-//! The hub's writer to one member: a queue of messages and a thread that
-//! sends them, so the hub never blocks on a member that is slow to read.
+//! The hub's messages to one member, in order, on the member's `down`
+//! channel.
+//!
+//! A lone small message is sent at once by the thread that queued it, once
+//! it has released the queue's lock ([`Outbox::flush`]): no thread hop on a
+//! request/response path. Everything else goes to the member's writer
+//! thread, which merges runs of queued items into few large messages:
+//! bursts (a message queued less than [`BURST_GAP`] after the previous send
+//! finished), large messages, and any message that could find the
+//! channel's kernel buffer full, so no thread that holds a handle ever
+//! waits on a member that is slow to read.
+//!
+//! The last point needs to know how much the member has not read. The
+//! member reports how many messages it has read with every request it
+//! sends; the outbox keeps what it sent since, and sends at once only while
+//! that, with the new message, stays within [`UNREAD_BUDGET`]. The budget
+//! is below what every platform buffers: a Linux socket's default 208 KiB
+//! of send buffer (the cost below bounds the kernel's per-message
+//! overhead), a Windows pipe's 68 KiB, 1,024 messages on a Mach port.
 
 use std::{
     collections::VecDeque,
     sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
     thread,
+    time::{Duration, Instant},
 };
 
 use ipc_channel::ipc::IpcSender;
@@ -15,15 +33,86 @@ use crate::wire::{Bytes, Down};
 /// Linux is about 200 KiB; a larger message costs a socket pair).
 pub(crate) const BATCH_BYTES: usize = 96 << 10;
 
-struct Queue {
-    msgs: VecDeque<Down>,
-    closed: bool,
+/// A message queued less than this after the previous send to the member
+/// finished is part of a burst, and is left to the writer thread, which
+/// merges bursts into few messages.
+pub(crate) const BURST_GAP: Duration = Duration::from_micros(2);
+
+/// The most the member may have left unread (in [`cost`] units) for a
+/// message to be sent by the thread that queued it.
+pub(crate) const UNREAD_BUDGET: usize = 96 << 10;
+
+/// How many sent messages the outbox remembers the cost of, at most; past
+/// that it counts later ones as never read (it only sends less at once).
+const REMEMBERED: usize = 4096;
+
+/// What a message may take in the kernel's buffer, at most: its bytes,
+/// once more for allocation rounding, and 1 KiB of bookkeeping.
+fn cost(msg: &Down) -> usize {
+    let len = match msg {
+        Down::Items(frames) => bytes_of(frames),
+        _ => 64,
+    };
+    2 * len + 1024
 }
 
-/// Messages on their way to one member, sent in order by its writer thread.
+/// How a send ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing is queued.
+    All,
+    /// More was queued meanwhile.
+    More,
+    /// The outbox is closed (the member is gone, or left).
+    Closed,
+}
+
+struct Line {
+    msgs: VecDeque<Down>,
+    closed: bool,
+    /// A thread is sending; nobody else may until it is done, so messages
+    /// keep their order.
+    sending: bool,
+    /// When the last send finished.
+    last_sent: Option<Instant>,
+    /// Messages sent, and the sum of their costs.
+    sent: u64,
+    sent_cost: u64,
+    /// The member's latest report of messages read, and the cost of the
+    /// messages up to there (as far as the outbox remembers).
+    read: u64,
+    read_cost: u64,
+    /// (message number, `sent_cost` after it) for sent messages past
+    /// `read`, oldest first.
+    unread: VecDeque<(u64, u64)>,
+}
+
+impl Line {
+    fn unread_cost(&self) -> usize {
+        usize::try_from(self.sent_cost - self.read_cost).unwrap_or(usize::MAX)
+    }
+
+    /// Records messages as sent.
+    fn sent(&mut self, costs: impl IntoIterator<Item = usize>) {
+        for c in costs {
+            self.sent += 1;
+            self.sent_cost += c as u64;
+            if self.unread.len() < REMEMBERED {
+                self.unread.push_back((self.sent, self.sent_cost));
+            }
+        }
+        self.last_sent = Some(Instant::now());
+    }
+}
+
+/// Messages on their way to one member.
 pub(crate) struct Outbox {
-    queue: Mutex<Queue>,
+    line: Mutex<Line>,
+    /// Wakes the writer thread.
     ready: Condvar,
+    /// The channel; whoever set `sending` uses it. Dropped once the outbox
+    /// is closed, which the member sees as the hub gone.
+    down: Mutex<Option<IpcSender<Down>>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -36,60 +125,142 @@ impl Outbox {
     /// Starts the writer thread for `down`.
     pub(crate) fn start(down: IpcSender<Down>) -> std::io::Result<Arc<Outbox>> {
         let outbox = Arc::new(Outbox {
-            queue: Mutex::new(Queue {
+            line: Mutex::new(Line {
                 msgs: VecDeque::new(),
                 closed: false,
+                sending: false,
+                last_sent: None,
+                sent: 0,
+                sent_cost: 0,
+                read: 0,
+                read_cost: 0,
+                unread: VecDeque::new(),
             }),
             ready: Condvar::new(),
+            down: Mutex::new(Some(down)),
         });
         let writer = Arc::clone(&outbox);
         thread::Builder::new()
             .name("transport-queue-writer".into())
-            .spawn(move || writer.run(down))?;
+            .spawn(move || writer.run())?;
         Ok(outbox)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Line> {
+        self.line.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `msg` for the member.
+    /// Queues `msg` for the member. It leaves when [`flush`](Self::flush)
+    /// or [`hand_over`](Self::hand_over) is called.
     pub(crate) fn push(&self, msg: Down) {
-        let mut q = self.lock();
-        if !q.closed {
-            q.msgs.push_back(msg);
-            drop(q);
+        let mut line = self.lock();
+        if !line.closed {
+            line.msgs.push_back(msg);
+        }
+    }
+
+    /// Sends what is queued from this thread if that cannot block and is
+    /// not part of a burst; otherwise wakes the writer thread for it.
+    pub(crate) fn flush(&self) {
+        let mut line = self.lock();
+        if line.sending || line.closed || line.msgs.is_empty() {
+            // Whoever sends sees the queued messages when done.
+            return;
+        }
+        let burst = line.last_sent.is_some_and(|t| t.elapsed() < BURST_GAP);
+        let batch_cost: usize = line.msgs.iter().map(cost).sum();
+        if burst || line.unread_cost().saturating_add(batch_cost) > UNREAD_BUDGET {
+            drop(line);
+            self.ready.notify_one();
+            return;
+        }
+        let batch = coalesce(&mut line.msgs);
+        line.sending = true;
+        drop(line);
+        if self.send(batch) == Sent::More {
+            // What was queued meanwhile is the writer's.
             self.ready.notify_one();
         }
     }
 
-    /// Stops the writer; whatever was not sent is dropped.
-    pub(crate) fn close(&self) {
-        let mut q = self.lock();
-        q.closed = true;
-        q.msgs.clear();
-        drop(q);
+    /// Leaves what is queued to the writer thread.
+    pub(crate) fn hand_over(&self) {
         self.ready.notify_one();
     }
 
-    fn run(&self, down: IpcSender<Down>) {
-        loop {
-            let mut q = self.lock();
-            while q.msgs.is_empty() && !q.closed {
-                q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+    /// The member has read its first `read` messages.
+    pub(crate) fn read(&self, read: u64) {
+        let mut line = self.lock();
+        if read <= line.read {
+            return;
+        }
+        line.read = read;
+        while line.unread.front().is_some_and(|&(n, _)| n <= read) {
+            if let Some((_, c)) = line.unread.pop_front() {
+                line.read_cost = c;
             }
-            if q.closed {
+        }
+    }
+
+    /// Stops sending; whatever was not sent is dropped, and the channel
+    /// closes as soon as no send is under way.
+    pub(crate) fn close(&self) {
+        let mut line = self.lock();
+        line.closed = true;
+        line.msgs.clear();
+        let idle = !line.sending;
+        drop(line);
+        if idle {
+            self.down.lock().unwrap_or_else(PoisonError::into_inner).take();
+        }
+        self.ready.notify_one();
+    }
+
+    /// Sends `batch` in order, for the thread that set `sending`, and ends
+    /// the send.
+    fn send(&self, batch: Vec<Down>) -> Sent {
+        let costs: Vec<usize> = batch.iter().map(cost).collect();
+        let mut down = self.down.lock().unwrap_or_else(PoisonError::into_inner);
+        // A failed send means the member is gone; the hub learns it from the
+        // member's `up` channel closing, and removes it.
+        let ok = down
+            .as_ref()
+            .is_some_and(|d| batch.into_iter().all(|msg| d.send(msg).is_ok()));
+        let mut line = self.lock();
+        line.sending = false;
+        line.sent(costs);
+        if !ok {
+            line.closed = true;
+            line.msgs.clear();
+        }
+        if line.closed {
+            // Nobody sends any more: the channel closes now.
+            down.take();
+            return Sent::Closed;
+        }
+        if line.msgs.is_empty() {
+            Sent::All
+        } else {
+            Sent::More
+        }
+    }
+
+    /// The writer thread.
+    fn run(&self) {
+        loop {
+            let mut line = self.lock();
+            while (line.msgs.is_empty() || line.sending) && !line.closed {
+                line = self.ready.wait(line).unwrap_or_else(PoisonError::into_inner);
+            }
+            if line.closed {
+                // `close` or the last send dropped the channel.
                 return;
             }
-            let batch = coalesce(&mut q.msgs);
-            drop(q);
-            for msg in batch {
-                if down.send(msg).is_err() {
-                    // The member is gone; the hub learns it from the member's
-                    // `up` channel closing, and closes this outbox.
-                    self.close();
-                    return;
-                }
+            let batch = coalesce(&mut line.msgs);
+            line.sending = true;
+            drop(line);
+            if self.send(batch) == Sent::Closed {
+                return;
             }
         }
     }

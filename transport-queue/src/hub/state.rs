@@ -6,9 +6,14 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Condvar},
+    task::Waker,
 };
 
-use super::outbox::{BATCH_BYTES, Outbox};
+use super::{
+    Lead,
+    guard::Wakers,
+    outbox::{BATCH_BYTES, Outbox},
+};
 use crate::{
     config::Config,
     wire::{Bytes, Down, Frame, Reply, Role},
@@ -23,6 +28,8 @@ pub(crate) struct Signals {
     pub(crate) writable: Condvar,
     /// Every item put so far was marked done.
     pub(crate) joined: Condvar,
+    /// The hub thread waits here for the receiver set.
+    pub(crate) hub: Condvar,
 }
 
 /// A handle in another process.
@@ -56,8 +63,15 @@ pub(crate) struct State {
     /// them yet.
     pub(crate) local_send: usize,
     pub(crate) local_recv: usize,
-    /// Local threads blocked in a get.
+    /// Local threads blocked in a get (one of them may wait on the
+    /// members' channels).
     pub(crate) local_getters: usize,
+    /// Of those, the ones asleep on `readable`.
+    pub(crate) sleeping_getters: usize,
+    /// Local threads blocked in a put or a join.
+    pub(crate) local_waiting: usize,
+    /// Who waits on the members' channels.
+    pub(crate) lead: Lead,
     /// Items put and not yet marked done.
     pub(crate) unfinished: u64,
     members: HashMap<u64, Member>,
@@ -66,6 +80,18 @@ pub(crate) struct State {
     parked: VecDeque<Parked>,
     /// Members' pending joins: (member, request id).
     joiners: Vec<(u64, u64)>,
+    /// Members' async senders waiting for room: (member, request id).
+    room_watchers: Vec<(u64, u64)>,
+    /// Async tasks waiting on local handles for an item (or the end), and
+    /// for room (or the end).
+    pub(crate) recv_wakers: Wakers,
+    pub(crate) send_wakers: Wakers,
+    /// Tasks to wake once the lock is released.
+    pub(crate) to_wake: Vec<Waker>,
+    /// Outboxes with messages queued, to flush once the lock is released.
+    pub(crate) to_flush: Vec<Arc<Outbox>>,
+    /// The next local handle's id.
+    next_end: u64,
     next_key: u64,
     /// The hub thread's receiver-set ids of members' `up` channels.
     pub(crate) set_keys: HashMap<u64, u64>,
@@ -80,11 +106,20 @@ impl State {
             local_send: 0,
             local_recv: 0,
             local_getters: 0,
+            local_waiting: 0,
+            sleeping_getters: 0,
+            lead: Lead::default(),
             unfinished: 0,
             members: HashMap::new(),
             wanting: VecDeque::new(),
             parked: VecDeque::new(),
             joiners: Vec::new(),
+            room_watchers: Vec::new(),
+            recv_wakers: Wakers::default(),
+            send_wakers: Wakers::default(),
+            to_wake: Vec::new(),
+            to_flush: Vec::new(),
+            next_end: 0,
             next_key: 0,
             set_keys: HashMap::new(),
             config,
@@ -121,16 +156,47 @@ impl State {
         self.config.capacity.is_none_or(|cap| self.items.len() < cap)
     }
 
+    /// A new id for a local handle (its async wakers are filed under it).
+    pub(crate) fn new_end(&mut self) -> u64 {
+        self.next_end += 1;
+        self.next_end
+    }
+
+    /// Whether any handle lives in another process.
+    pub(crate) fn has_members(&self) -> bool {
+        !self.members.is_empty()
+    }
+
+    /// Whether a local thread or async task waits for something (besides
+    /// a get that is about to return).
+    pub(crate) fn others_wait(&self) -> bool {
+        self.local_getters > 0
+            || self.local_waiting > 0
+            || self.recv_wakers.len() > 0
+            || self.send_wakers.len() > 0
+    }
+
+    /// Local threads and async tasks waiting for an item: the first items
+    /// are kept for them rather than handed to members.
+    fn local_waiters(&self) -> usize {
+        self.local_getters + self.recv_wakers.len()
+    }
+
     /// Adds an item whose put succeeded.
     pub(crate) fn accept(&mut self, frame: Frame) {
         self.items.push_back(frame);
         self.unfinished += 1;
     }
 
-    fn reply(&self, key: u64, id: u64, reply: Reply) {
+    /// Queues `msg` for member `key`; it leaves once the lock is released.
+    fn post(&mut self, key: u64, msg: Down) {
         if let Some(m) = self.members.get(&key) {
-            m.outbox.push(Down::Reply { id, reply });
+            post(&mut self.to_flush, &m.outbox, msg);
         }
+    }
+
+    fn reply(&mut self, key: u64, id: u64, reply: Reply) {
+        self.post(key, Down::Reply { id, reply });
     }
 
     /// Brings everything up to date after a change: admits parked puts,
@@ -151,7 +217,7 @@ impl State {
             }
             // Local getters already waiting get the first items; members
             // that asked get the rest, in turn.
-            while self.items.len() > self.local_getters {
+            while self.items.len() > self.local_waiters() {
                 let Some(key) = self.wanting.pop_front() else {
                     break;
                 };
@@ -160,7 +226,8 @@ impl State {
                 };
                 let mut batch = Vec::new();
                 let mut bytes = 0;
-                while batch.len() < m.credit as usize && self.items.len() > self.local_getters {
+                let keep = self.local_getters + self.recv_wakers.len();
+                while batch.len() < m.credit as usize && self.items.len() > keep {
                     let next = self.items.front().map_or(0, |f| f.len());
                     if !batch.is_empty() && bytes + next > BATCH_BYTES {
                         break;
@@ -170,7 +237,7 @@ impl State {
                 }
                 m.credit -= batch.len() as u32;
                 m.taken += batch.len() as u64;
-                m.outbox.push(Down::Items(batch));
+                post(&mut self.to_flush, &m.outbox, Down::Items(batch));
                 if m.credit > 0 {
                     self.wanting.push_back(key);
                 }
@@ -190,7 +257,7 @@ impl State {
             for key in std::mem::take(&mut self.wanting) {
                 if let Some(m) = self.members.get_mut(&key) {
                     m.credit = 0;
-                    m.outbox.push(Down::Drained);
+                    post(&mut self.to_flush, &m.outbox, Down::Drained);
                 }
             }
         }
@@ -199,13 +266,31 @@ impl State {
                 self.reply(key, id, Reply::Joined);
             }
         }
+        // (A condition variable's notify costs a system call even with
+        // nobody waiting.)
         if self.drained() || !self.items.is_empty() {
-            sig.readable.notify_all();
+            if self.sleeping_getters > 0 {
+                sig.readable.notify_all();
+            }
+            self.lead.item_or_end();
+            if self.recv_wakers.len() > 0 {
+                self.recv_wakers.take_into(&mut self.to_wake);
+            }
         }
         if self.has_room() || self.refuses_puts() {
-            sig.writable.notify_all();
+            if self.local_waiting > 0 {
+                sig.writable.notify_all();
+            }
+            if self.send_wakers.len() > 0 {
+                self.send_wakers.take_into(&mut self.to_wake);
+            }
+            if !self.room_watchers.is_empty() {
+                for (key, id) in std::mem::take(&mut self.room_watchers) {
+                    self.reply(key, id, Reply::Room);
+                }
+            }
         }
-        if self.unfinished == 0 {
+        if self.unfinished == 0 && self.local_waiting > 0 {
             sig.joined.notify_all();
         }
     }
@@ -219,11 +304,12 @@ impl State {
             Role::Recv => self.config.receiver_prefetch,
             Role::Both => self.config.queue_prefetch,
         };
-        outbox.push(Down::Welcome(crate::wire::Welcome {
+        let welcome = Down::Welcome(crate::wire::Welcome {
             capacity: self.config.capacity.map(|c| c as u64),
             max_message_size: self.config.max_message_size as u64,
             prefetch,
-        }));
+        });
+        post(&mut self.to_flush, &outbox, welcome);
         self.members.insert(
             key,
             Member {
@@ -248,16 +334,19 @@ impl State {
         self.wanting.retain(|&k| k != key);
         self.parked.retain(|p| p.key != key);
         self.joiners.retain(|&(k, _)| k != key);
+        self.room_watchers.retain(|&(k, _)| k != key);
         self.unfinished = self.unfinished.saturating_sub(m.taken.saturating_sub(m.done));
         self.settle(sig);
     }
 
-    /// Applies one request of member `key`.
-    pub(crate) fn request(&mut self, key: u64, up: crate::wire::Up, sig: &Signals) {
+    /// Applies one request of member `key`, which had read `read` of the
+    /// hub's messages when it sent it.
+    pub(crate) fn request(&mut self, key: u64, read: u64, up: crate::wire::Up, sig: &Signals) {
         use crate::wire::Up;
-        if !self.members.contains_key(&key) {
+        let Some(m) = self.members.get(&key) else {
             return;
-        }
+        };
+        m.outbox.read(read);
         match up {
             Up::Put { id, frame, block } => {
                 let frame = frame.0;
@@ -290,7 +379,7 @@ impl State {
             Up::Want { n } => {
                 if self.drained() {
                     self.member_mut(key).credit = 0;
-                    self.member_mut(key).outbox.push(Down::Drained);
+                    self.post(key, Down::Drained);
                 } else {
                     let m = self.member_mut(key);
                     let was_wanting = m.credit > 0;
@@ -303,7 +392,14 @@ impl State {
             Up::Unwant => {
                 self.member_mut(key).credit = 0;
                 self.wanting.retain(|&k| k != key);
-                self.member_mut(key).outbox.push(Down::Unwanted);
+                self.post(key, Down::Unwanted);
+            }
+            Up::WatchRoom { id } => {
+                if self.has_room() || self.refuses_puts() {
+                    self.reply(key, id, Reply::Room);
+                } else {
+                    self.room_watchers.push((key, id));
+                }
             }
             Up::Len { id } => self.reply(key, id, Reply::Len(self.items.len() as u64)),
             Up::TaskDone { id } => {
@@ -348,5 +444,13 @@ impl State {
         self.members
             .get_mut(&key)
             .expect("requests come from known members")
+    }
+}
+
+/// Queues `msg` in `outbox`, and remembers to flush it.
+fn post(to_flush: &mut Vec<Arc<Outbox>>, outbox: &Arc<Outbox>, msg: Down) {
+    outbox.push(msg);
+    if !to_flush.iter().any(|o| Arc::ptr_eq(o, outbox)) {
+        to_flush.push(Arc::clone(outbox));
     }
 }

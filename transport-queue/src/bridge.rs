@@ -1,0 +1,177 @@
+//! The bridge: one thread per process that reads, all at once, the `down`
+//! channels of the members async tasks wait on, so that no thread has to be
+//! blocked per member or per message.
+//!
+//! A member's channel comes here the first time an async task waits on it
+//! and stays until the hub closes it (the member left, or the hub's process
+//! died). The thread files what it reads exactly as a leading thread of the
+//! member would ([`Inbox::deliver`]), which wakes the member's threads and
+//! tasks. It starts with the first channel and stops when the last one
+//! closes, so a process with no async waiter has no bridge.
+
+use std::{
+    collections::HashMap,
+    io,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc},
+    thread,
+};
+
+use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
+use serde::{Deserialize, Serialize};
+
+use crate::{inbox::Inbox, remote::ipc_to_io, wire::Down};
+
+/// The running bridge of this process, if any.
+static BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
+
+/// How the rest of the process reaches the bridge thread.
+struct Bridge {
+    /// Carries channels to the thread (and wakes it from its wait).
+    ctl: IpcSender<Watch>,
+    /// Channels given to the thread and not closed yet.
+    watched: usize,
+    /// The inboxes of channels on their way to the thread, by token.
+    arriving: HashMap<u64, Arc<Inbox>>,
+    next_token: u64,
+}
+
+/// A member's channel for the thread to read.
+#[derive(Serialize, Deserialize)]
+struct Watch {
+    token: u64,
+    down: IpcReceiver<Down>,
+}
+
+fn slot() -> MutexGuard<'static, Option<Bridge>> {
+    BRIDGE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Has the bridge read `down` for `inbox` from now on, starting the thread
+/// if it is not running. On failure the channel comes back when it was not
+/// handed over yet.
+pub(crate) fn watch(
+    inbox: Arc<Inbox>,
+    down: IpcReceiver<Down>,
+) -> Result<(), (io::Error, Option<IpcReceiver<Down>>)> {
+    let mut slot = slot();
+    let bridge = match &mut *slot {
+        Some(bridge) => bridge,
+        empty => match start() {
+            Ok(bridge) => empty.insert(bridge),
+            Err(e) => return Err((e, Some(down))),
+        },
+    };
+    let token = bridge.next_token;
+    bridge.next_token += 1;
+    bridge.arriving.insert(token, inbox);
+    bridge.watched += 1;
+    if let Err(e) = bridge.ctl.send(Watch { token, down }) {
+        // The thread is gone; the next watch starts another.
+        *slot = None;
+        return Err((ipc_to_io(e), None));
+    }
+    Ok(())
+}
+
+fn start() -> io::Result<Bridge> {
+    let (ctl, ctl_rx) = ipc::channel::<Watch>()?;
+    // The receiver set is made on its own thread: on Windows it holds
+    // handles that may not move between threads.
+    let (started_tx, started_rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("transport-queue-bridge".into())
+        .spawn(move || {
+            let set = IpcReceiverSet::new().and_then(|mut set| {
+                let ctl_id = set.add(ctl_rx)?;
+                Ok((set, ctl_id))
+            });
+            match set {
+                Ok((set, ctl_id)) => {
+                    let _ = started_tx.send(Ok(()));
+                    run(set, ctl_id);
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
+            }
+        })?;
+    started_rx
+        .recv()
+        .unwrap_or_else(|_| Err(io::Error::other("the bridge thread did not start")))?;
+    Ok(Bridge {
+        ctl,
+        watched: 0,
+        arriving: HashMap::new(),
+        next_token: 0,
+    })
+}
+
+/// Counts one watched channel as closed; true when it was the last, and the
+/// bridge is then gone (the thread must stop).
+fn closed_one() -> bool {
+    let mut slot = slot();
+    let Some(bridge) = slot.as_mut() else { return true };
+    bridge.watched = bridge.watched.saturating_sub(1);
+    if bridge.watched == 0 {
+        *slot = None;
+        return true;
+    }
+    false
+}
+
+/// The bridge thread.
+fn run(mut set: IpcReceiverSet, ctl_id: u64) {
+    let mut inboxes: HashMap<u64, Arc<Inbox>> = HashMap::new();
+    loop {
+        let Ok(results) = set.select() else {
+            // The set itself failed: nothing can be read any more. (Inboxes
+            // are locked after the slot is released: `watch` runs with an
+            // inbox locked and then takes the slot.)
+            let arriving = slot().take().map(|b| b.arriving).unwrap_or_default();
+            for inbox in inboxes.values().chain(arriving.values()) {
+                inbox.lost();
+            }
+            return;
+        };
+        for result in results {
+            match result {
+                IpcSelectionResult::MessageReceived(id, msg) if id == ctl_id => {
+                    let Ok(Watch { token, down }) = msg.to::<Watch>() else {
+                        continue;
+                    };
+                    let inbox = slot().as_mut().and_then(|b| b.arriving.remove(&token));
+                    let Some(inbox) = inbox else { continue };
+                    match set.add(down) {
+                        Ok(set_id) => {
+                            inboxes.insert(set_id, inbox);
+                        }
+                        Err(_) => {
+                            inbox.lost();
+                            if closed_one() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                IpcSelectionResult::MessageReceived(id, msg) => {
+                    let Some(inbox) = inboxes.get(&id) else { continue };
+                    // A message that does not decode is not from the hub:
+                    // the member reads it as the hub gone, as a leading
+                    // thread would.
+                    match msg.to::<Down>() {
+                        Ok(msg) => inbox.deliver(msg),
+                        Err(_) => inbox.lost(),
+                    }
+                }
+                IpcSelectionResult::ChannelClosed(id) => {
+                    if let Some(inbox) = inboxes.remove(&id) {
+                        inbox.lost();
+                        if closed_one() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
