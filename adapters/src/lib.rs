@@ -1,1 +1,131 @@
-//! Adapters over the transport backends (to be built).
+//! One API over the transport backends, chosen by a feature flag, and the
+//! same channels in async code (tokio), with [`Stream`](futures::Stream)
+//! and [`Sink`](futures::Sink).
+//!
+//! # Choosing the backend
+//! Exactly one of the features `queue` (the default), `pipe` and `shm`
+//! selects [`Backend`]; every name below follows from it, so a program
+//! written against this crate compiles and runs unchanged on each:
+//!
+//! ```text
+//! cargo run -p transport-adapters --example worker_pool                                        # queue
+//! cargo run -p transport-adapters --example worker_pool --no-default-features --features pipe
+//! cargo run -p transport-adapters --example worker_pool --no-default-features --features shm
+//! ```
+//!
+//! No feature, or more than one, is a compile error that names them.
+//!
+//! | feature | [`Backend`] | [`DuplexBackend`] | many producers | many consumers | async readiness |
+//! |---|---|---|---|---|---|
+//! | `queue` | `transport_queue::QueueTransport` | [`Paired`] (two queues) | yes | yes | wakers beside the queue's condition variables in the creating process, one bridge thread per process elsewhere |
+//! | `pipe` | `transport_pipe::Pipe` | the pipe itself | no | no | tokio's reactor (`AsyncFd`) on Unix, a registered wait on Windows |
+//! | `shm` | `transport_shm::ShmMpsc` | [`Paired`] (two channels) | yes (8) | no | one bridge thread per process |
+//!
+//! Portable code asks [`capabilities()`] before it clones an end, or gives
+//! each peer a channel of its own (see `examples/worker_pool.rs`).
+//!
+//! ```
+//! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]
+//! # #[rkyv(crate = transport_core::rkyv)]
+//! struct Job {
+//!     id: u64,
+//!     name: String,
+//! }
+//! # use transport_core::rkyv;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (tx, rx) = transport_adapters::bounded::<Job>(16)?;
+//! tx.send(Job { id: 7, name: "resize".into() }).map_err(|e| e.to_string())?;
+//! let job = rx.recv()?; // validated, read in place
+//! assert_eq!(job.name.as_str(), "resize");
+//! # Ok(()) }
+//! ```
+//!
+//! Ends move to child processes as with any backend:
+//! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) in the
+//! parent, [`from_env`](transport_core::from_env) in the child (the async
+//! types hand off too). The examples run as real processes on every
+//! backend: `worker_pool`, `request_response`, `shared_counter` and
+//! `async_worker_pool`.
+//!
+//! # Async
+//! [`AsyncSender`], [`AsyncReceiver`] and [`AsyncConnection`] wrap the
+//! blocking types. `send().await` waits for room in a full bounded channel
+//! instead of failing, `recv().await` waits for a message, and neither
+//! blocks the thread: each drives the backend's non-blocking call and, when
+//! the channel is not ready, waits for the end's readiness
+//! ([`PollSend`](transport_core::PollSend) /
+//! [`PollRecv`](transport_core::PollRecv)) with no thread per channel and
+//! none per message. The futures honour tokio's cooperative budget.
+//!
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//! use transport_adapters::{AsyncReceiver, AsyncSender};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (tx, rx) = transport_adapters::bounded::<u64>(4)?;
+//! let (mut tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
+//! let producer = tokio::spawn(async move {
+//!     for n in 0..100u64 {
+//!         tx.send(n).await.expect("sending"); // waits while the channel is full
+//!     }
+//! });
+//! let mut sum = 0;
+//! for _ in 0..100 {
+//!     sum += rx.next().await.expect("a message")?.to_native();
+//! }
+//! producer.await?;
+//! assert_eq!(sum, 4950);
+//! # Ok(()) }
+//! ```
+//!
+//! [`AsyncSender`] and [`AsyncReceiver`] take `&mut self`, like tokio's
+//! `mpsc::Receiver`: one task waits on an end at a time, and their futures
+//! are `Send` even over backends whose ends are not `Sync` (shared memory).
+//! [`AsyncConnection`] takes `&self`, so one task can send while another
+//! receives. [`AsyncSend`] and [`AsyncRecv`] are the same operations as
+//! object-safe traits (`Box<dyn AsyncSend<T>>`).
+//!
+//! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
+//! `enable_all`), and its time driver for the `*_timeout` methods.
+//!
+//! # Cancel safety
+//! Every `send` and `recv` future is cancel-safe, so they can be raced in
+//! `tokio::select!` and wrapped in `tokio::time::timeout`:
+//!
+//! - a message moves between the task and the channel only inside the
+//!   backend's non-blocking call, which is atomic (a frame is sent whole or
+//!   not at all; a frame taken from the channel is returned by that same
+//!   call);
+//! - that call, and the future returning `Ready` with its result, happen
+//!   within one `poll`; between polls a future only waits for readiness,
+//!   holding nothing of the channel's;
+//! - so a dropped receive future took nothing (the message it would have
+//!   got goes to the next receive), and a dropped send future put nothing
+//!   in the channel (its message, which it owned, is dropped with it: pass
+//!   `&msg` to keep it).
+//!
+//! The conformance suite checks both in `tests/async_conformance.rs`, across
+//! processes, on every backend.
+#![deny(missing_docs)]
+
+mod connection;
+mod drive;
+mod errors;
+mod fanout;
+mod lend;
+mod paired;
+mod receiver;
+mod select;
+mod sender;
+mod traits;
+
+pub use connection::AsyncConnection;
+pub use paired::{Paired, PairedEnd};
+pub use receiver::AsyncReceiver;
+pub use select::{
+    Backend, BackendEnd, BackendReceiver, BackendSender, Connection, DuplexBackend, DuplexPair, Receiver,
+    Sender, bounded, capabilities, channel, duplex, duplex_with, unbounded,
+};
+pub use sender::AsyncSender;
+pub use traits::{AsyncRecv, AsyncSend};

@@ -24,13 +24,14 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 /// `Disconnected`.
 ///
 /// # Async readiness
-/// The end exposes its operating-system object so an async runtime can
-/// wait on it: on Unix it implements `AsFd`/`AsRawFd` (a non-blocking
-/// `AF_UNIX` stream socket; readable means [`poll`](Self::poll) would find
-/// bytes); on Windows `AsHandle`/`AsRawHandle` (a named-pipe handle opened
-/// for overlapped I/O, as tokio's named-pipe types require). Wait for
-/// readiness on it, then call the non-blocking `try_recv`/`try_send`; do
-/// not read or write the descriptor yourself, or the framing breaks.
+/// With the `tokio` feature the end implements
+/// [`PollRecv`](transport_core::PollRecv) and
+/// [`PollSend`](transport_core::PollSend) (see [the crate
+/// documentation](crate#async-readiness)). It also exposes its
+/// operating-system object: on Unix `AsFd`/`AsRawFd` (a non-blocking
+/// `AF_UNIX` stream socket); on Windows `AsHandle`/`AsRawHandle` (a
+/// named-pipe handle opened for overlapped I/O). Do not read or write it
+/// yourself, or the framing breaks.
 ///
 /// # Portability
 /// | | Linux | macOS | Windows |
@@ -41,6 +42,7 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 /// | peer gone | end of stream | the same | broken pipe, reported as the end of stream |
 /// | kernel buffer | about 200 KiB (`net.core.wmem_default`) | 8 KiB by default | 64 KiB, set at creation |
 /// | waits while blocked writing | `poll` on read and write | the same | overlapped write, checked for incoming bytes every millisecond |
+/// | async readiness (`tokio` feature) | tokio's reactor (`AsyncFd`, `epoll`) | the same (`kqueue`) | zero-byte overlapped read, waited on by the system thread pool (`RegisterWaitForSingleObject`) |
 pub struct PipeEnd {
     shared: Arc<Shared>,
 }
@@ -87,6 +89,11 @@ impl PipeEnd {
                 Err(_) => Err(SendError::Disconnected(())),
             };
         }
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Writes the backlog, stops the flusher and gives up the shared
@@ -155,7 +162,10 @@ impl RawSender for PipeEnd {
     }
 
     fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
-        if bytes.len() >= DIRECT_BYTES {
+        // A non-blocking send copies even a large frame into the backlog,
+        // so that it is `Full` exactly when the backlog is (what async
+        // readiness tracks), not also when the socket is.
+        if bytes.len() >= DIRECT_BYTES && wait != Wait::Never {
             return self.shared.send_large(bytes, wait);
         }
         self.shared.send_frame(wait, &mut |w| {

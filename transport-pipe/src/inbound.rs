@@ -8,7 +8,7 @@
 //! buffer, with no second copy. A frame's announced length is checked
 //! against the limit before anything is allocated for it.
 
-use std::{collections::VecDeque, io, mem::MaybeUninit};
+use std::{collections::VecDeque, io, mem::MaybeUninit, task::Waker};
 
 use transport_core::{FRAME_ALIGN, MalformedFrame, RawRecvError, Wait, rkyv::util::AlignedVec};
 
@@ -50,6 +50,10 @@ pub(crate) struct Inbound {
     /// The stream lost its framing; nothing after this can be trusted.
     malformed: Option<MalformedFrame>,
     limit: usize,
+    /// The async task waiting to receive (see `ready.rs`), woken whenever
+    /// a read made progress: another thread (a writer draining incoming
+    /// bytes while it waits for room) may read what the task waits for.
+    pub(crate) waker: Option<Waker>,
 }
 
 impl Inbound {
@@ -63,6 +67,7 @@ impl Inbound {
             eof: false,
             malformed: None,
             limit,
+            waker: None,
         }
     }
 
@@ -141,6 +146,9 @@ impl Inbound {
             self.eof = true;
         } else {
             self.parse();
+        }
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
         }
         Ok(n)
     }

@@ -105,16 +105,32 @@
 //! vectored call, without copying them.
 //!
 //! # Async readiness
-//! [`PipeEnd`], [`PipeSender`] and [`PipeReceiver`] implement `AsFd` and
-//! `AsRawFd` on Unix and `AsHandle` and `AsRawHandle` on Windows (an
-//! overlapped named-pipe handle), so an async runtime can wait for
-//! readiness and then call the non-blocking `try_*` methods.
+//! With the `tokio` feature, the ends implement
+//! [`PollRecv`](transport_core::PollRecv) and
+//! [`PollSend`](transport_core::PollSend), which `transport-adapters` uses
+//! for `send().await` / `recv().await`. Receive readiness is the end's
+//! receive queue plus the socket's readability: tokio's reactor
+//! (`AsyncFd`) on Unix; on Windows, where the handle already does
+//! overlapped I/O of its own and cannot be given to tokio's named-pipe
+//! types, a zero-byte overlapped read waited on by the system thread pool
+//! (no thread per pipe). Because a writer that waits for room reads
+//! incoming frames into the queue (see [Coalescing](#coalescing)), every
+//! read that makes progress also wakes a waiting task. Send readiness is
+//! room in the backlog, made by the flusher thread, which wakes the task.
+//!
+//! The ends also implement `AsFd`/`AsRawFd` on Unix and
+//! `AsHandle`/`AsRawHandle` on Windows (an overlapped named-pipe handle),
+//! for code that waits on the descriptor itself; such code must also call
+//! the non-blocking `try_*` methods before each wait, since the receive
+//! queue may hold frames the descriptor no longer shows.
 #![deny(missing_docs)]
 
 mod end;
 mod inbound;
 mod outbound;
 mod pipe;
+#[cfg(feature = "tokio")]
+mod ready;
 mod shared;
 mod sys;
 mod wire;

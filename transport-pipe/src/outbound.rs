@@ -6,6 +6,7 @@ use std::{
     io::{self, IoSlice},
     mem,
     sync::{Arc, MutexGuard},
+    task::Waker,
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
@@ -55,6 +56,9 @@ pub(crate) struct OutState {
     /// left and stops.
     closing: bool,
     last_send: Option<Instant>,
+    /// The async task waiting for room in the backlog (see `ready.rs`),
+    /// woken wherever `out_cv` is notified of a change.
+    pub(crate) waker: Option<Waker>,
 }
 
 impl OutState {
@@ -70,6 +74,7 @@ impl OutState {
             thread: None,
             closing: false,
             last_send: None,
+            waker: None,
         }
     }
 
@@ -215,7 +220,7 @@ impl Shared {
         if st.backlog() > 0 {
             self.wake_flusher(&mut st);
         }
-        self.out_cv.notify_all();
+        self.notify_out(&mut st);
         result.map(|()| st)
     }
 
@@ -274,7 +279,7 @@ impl Shared {
         if st.backlog() > 0 {
             self.wake_flusher(&mut st);
         }
-        self.out_cv.notify_all();
+        self.notify_out(&mut st);
         result
     }
 
@@ -297,6 +302,15 @@ impl Shared {
             }
         }
         (written, None)
+    }
+
+    /// Tells every waiter on the send side that it changed: threads on
+    /// `out_cv`, and the async task waiting for room.
+    fn notify_out(&self, st: &mut OutState) {
+        self.out_cv.notify_all();
+        if let Some(waker) = st.waker.take() {
+            waker.wake();
+        }
     }
 
     /// Makes sure the flusher will write the backlog.
@@ -353,7 +367,7 @@ impl Shared {
                 Some(WriteEnd::Gone) => st.mark_gone(None),
                 Some(WriteEnd::Failed(e)) => st.mark_gone(Some(e)),
             }
-            self.out_cv.notify_all();
+            self.notify_out(&mut st);
         }
         st.flusher = Flusher::Absent;
     }
@@ -392,7 +406,7 @@ impl Shared {
         let (written, end) = self.write(&[&batch[head..]], wait);
         let mut st = self.lock_out();
         st.writing = false;
-        self.out_cv.notify_all();
+        self.notify_out(&mut st);
         match end {
             None => {
                 st.give_back(batch, head, written);
@@ -413,6 +427,31 @@ impl Shared {
         }
     }
 
+    /// Whether a non-blocking send can make progress now (room in the
+    /// backlog, or a peer that is gone, or an error to report); otherwise
+    /// registers `waker` to be woken when the send side changes.
+    ///
+    /// Room is backlog room, not socket writability: the flusher (or a
+    /// lone write) moves bytes from the backlog to the socket, and wakes the
+    /// task through `notify_out` when it made some.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_room(self: &Arc<Self>, waker: &Waker) -> bool {
+        let mut st = self.lock_out();
+        if st.failure.is_some() || st.gone || st.backlog() < BACKLOG {
+            return true;
+        }
+        st.waker = Some(waker.clone());
+        // A full backlog always has a writer on its way; if no flusher
+        // thread could be started, try again, and failing that have the task
+        // poll again rather than wait for a wake-up nobody will send.
+        self.wake_flusher(&mut st);
+        if st.flusher == Flusher::Absent && !st.writing {
+            drop(st);
+            waker.wake_by_ref();
+        }
+        false
+    }
+
     /// Writes what is left and stops the flusher: for drop and hand-off.
     /// Waits as long as the peer lives and does not read, like a blocking
     /// send.
@@ -424,7 +463,7 @@ impl Shared {
             if st.flusher == Flusher::Parked {
                 st.flusher = Flusher::Running;
             }
-            self.out_cv.notify_all();
+            self.notify_out(&mut st);
             st.thread.take()
         };
         if let Some(thread) = thread {

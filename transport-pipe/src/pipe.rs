@@ -55,7 +55,13 @@ impl Transport for Pipe {
         caps.duplex = true;
         caps.bounded = true;
         caps.max_message_size = isize::MAX as usize;
-        caps.readiness = Readiness::Descriptor;
+        // Windows: the system thread pool waits for a zero-byte read (see
+        // the crate documentation); elsewhere the reactor waits on the socket.
+        caps.readiness = if cfg!(windows) {
+            Readiness::BridgeThread
+        } else {
+            Readiness::Descriptor
+        };
         caps
     }
 

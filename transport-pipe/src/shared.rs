@@ -96,6 +96,43 @@ impl Shared {
         }
     }
 
+    /// Whether a receive would return at once (a frame, the end of the
+    /// stream, an error), reading what the socket holds; otherwise registers
+    /// `cx`'s waker with the socket's readiness (the reactor) and with the
+    /// receive queue (for bytes a waiting writer drains), and returns
+    /// `Pending`.
+    ///
+    /// Both registrations happen with the receive queue locked, after it was
+    /// found empty, and a drain needs that lock: a frame cannot slip in
+    /// between the check and the registration.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_readable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let mut inbound = self.lock_in();
+        // Polled now: a waker left from an earlier wait is stale.
+        inbound.waker = None;
+        if inbound.has_event() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut attempt = || loop {
+            match inbound.read_some(&self.sock, Wait::Never) {
+                Ok(_) if inbound.has_event() => return true,
+                // Part of a frame: read on until the socket is empty.
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                // The receive reports the error.
+                Err(_) => return true,
+            }
+        };
+        match self.sock.poll_read(cx, &mut attempt) {
+            Poll::Pending => {
+                inbound.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            ready => ready,
+        }
+    }
+
     /// Called by a writer that waits for room while bytes from the peer
     /// wait to be read: moves them into the receive queue, so that two ends
     /// writing to each other at once both make progress. Returns whether

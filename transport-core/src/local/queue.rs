@@ -48,6 +48,11 @@ impl Wakers {
             waker.wake();
         }
     }
+
+    /// Takes the wakers, to wake them once the lock is released.
+    fn take(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.0)
+    }
 }
 
 struct Shared {
@@ -152,9 +157,10 @@ impl RawSender for LocalSender {
             }
             if shared.capacity.is_none_or(|cap| state.frames.len() < cap) {
                 state.frames.push_back(frame);
-                state.recv_wakers.wake_all();
+                let wakers = state.recv_wakers.take();
                 drop(state);
                 shared.readable.notify_one();
+                wakers.into_iter().for_each(Waker::wake);
                 return Ok(());
             }
             state = wait_on(&shared.writable, state, wait).ok_or(RawSendError::NotReady)?;
@@ -178,9 +184,10 @@ impl RawReceiver for LocalReceiver {
         let mut state = shared.lock();
         loop {
             if let Some(frame) = state.frames.pop_front() {
-                state.send_wakers.wake_all();
+                let wakers = state.send_wakers.take();
                 drop(state);
                 shared.writable.notify_one();
+                wakers.into_iter().for_each(Waker::wake);
                 return Ok(frame);
             }
             if state.senders == 0 {

@@ -19,7 +19,12 @@
 //!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
 //!   child process `cmd` spawns;
 //! - the native handle traits (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`)
-//!   for async runtimes.
+//!   for async runtimes;
+//! - with the `tokio` feature, `poll_read(&self, cx, attempt)`: calls
+//!   `attempt` (a non-blocking read into the receive queue, true once a
+//!   receive would return) whenever the socket may be readable, and
+//!   registers `cx` to be woken when it may have become readable again
+//!   (`async_fd.rs` on Unix, `zero_read.rs` on Windows).
 
 #[cfg(unix)]
 mod unix;
@@ -30,6 +35,11 @@ pub(crate) use unix::Socket;
 mod windows;
 #[cfg(windows)]
 pub(crate) use windows::Socket;
+
+#[cfg(all(unix, feature = "tokio"))]
+mod async_fd;
+#[cfg(all(windows, feature = "tokio"))]
+mod zero_read;
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;

@@ -33,6 +33,10 @@ use super::millis;
 /// One end of a connected `AF_UNIX` stream socket pair.
 #[derive(Debug)]
 pub(crate) struct Socket {
+    /// Declared first, so the reactor forgets the descriptor before it
+    /// closes.
+    #[cfg(feature = "tokio")]
+    watch: super::async_fd::Watch,
     fd: OwnedFd,
 }
 
@@ -122,7 +126,11 @@ impl Socket {
                 )
             })?;
         }
-        Ok(Socket { fd })
+        Ok(Socket {
+            #[cfg(feature = "tokio")]
+            watch: super::async_fd::Watch::new(),
+            fd,
+        })
     }
 
     /// Waits for `events` on the socket; the events that happened (none on
@@ -206,7 +214,20 @@ impl Socket {
         }
     }
 
+    /// See `async_fd.rs`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.watch.poll_read(self.fd.as_raw_fd(), cx, attempt)
+    }
+
     pub(crate) fn handoff(self, cmd: &mut Command) -> io::Result<String> {
+        // The reactor forgets the descriptor before it changes hands.
+        #[cfg(feature = "tokio")]
+        drop(self.watch);
         let st = fstat(self.fd.as_raw_fd())?;
         let raw = self.fd.as_raw_fd();
         let fd = self.fd;

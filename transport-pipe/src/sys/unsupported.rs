@@ -38,6 +38,15 @@ impl Socket {
         match self.0 {}
     }
 
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        _cx: &mut std::task::Context<'_>,
+        _attempt: &mut dyn FnMut() -> bool,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.0 {}
+    }
+
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {
         match self.0 {}
     }

@@ -84,6 +84,10 @@ const BUFFER: u32 = 64 << 10;
 #[derive(Debug)]
 pub(crate) struct Socket {
     /// Declared first, so it is dropped (and waits) before the handle closes.
+    #[cfg(feature = "tokio")]
+    watch: super::zero_read::Watch,
+    /// Declared before the handle, so it is dropped (and waits) before the
+    /// handle closes.
     in_flight: Mutex<Option<InFlight>>,
     handle: OwnedHandle,
     read_event: OwnedHandle,
@@ -134,7 +138,7 @@ fn last_error() -> io::Error {
 }
 
 /// Whether `code` means the other end is gone.
-fn is_broken(code: u32) -> bool {
+pub(crate) fn is_broken(code: u32) -> bool {
     matches!(code, ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
 }
 
@@ -212,6 +216,8 @@ fn wait_ms(wait: Wait) -> u32 {
 impl Socket {
     fn new(handle: OwnedHandle) -> io::Result<Socket> {
         Ok(Socket {
+            #[cfg(feature = "tokio")]
+            watch: super::zero_read::Watch::new(),
             in_flight: Mutex::new(None),
             handle,
             read_event: event()?,
@@ -437,7 +443,20 @@ impl Socket {
         }
     }
 
+    /// See `zero_read.rs`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.watch.poll_read(self.raw(), cx, attempt)
+    }
+
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {
+        // Stop waiting for readability before the handle changes hands.
+        #[cfg(feature = "tokio")]
+        drop(self.watch);
         // Finish any write before the handle changes hands.
         drop(
             self.in_flight
@@ -447,7 +466,7 @@ impl Socket {
         );
         let mut server = 0u32;
         // SAFETY: queries a pipe handle this socket owns.
-        if unsafe { GetNamedPipeServerProcessId(self.raw(), &mut server) } == 0 {
+        if unsafe { GetNamedPipeServerProcessId(self.handle.as_raw_handle(), &mut server) } == 0 {
             return Err(last_error());
         }
         // SAFETY: GetCurrentProcessId has no preconditions.

@@ -1,0 +1,66 @@
+//! The one loop every async operation runs: try the backend's non-blocking
+//! call; when it reports "not ready", ask the end's readiness
+//! ([`PollSend`](transport_core::PollSend) /
+//! [`PollRecv`](transport_core::PollRecv)) to wake the task, and try again
+//! when it does.
+//!
+//! # Why a dropped future loses nothing
+//! A message moves between the task and the channel only inside the
+//! backend's non-blocking call, which is atomic: a frame is sent whole or
+//! not at all, and a frame taken from the channel is returned from that
+//! same call. That call and the return of `Ready` happen in one `poll`;
+//! between polls the future only waits. So a future dropped while it waits
+//! has taken nothing from the channel and put nothing in it: a dropped
+//! receive leaves the next message for the next receive, and a dropped send
+//! never sent its message (which the dropped future owned, and drops).
+
+use std::{
+    io,
+    task::{Context, Poll, ready},
+};
+
+use tokio::task::coop;
+
+/// How many times one poll tries again after readiness said "ready" and
+/// the call still found nothing (readiness may be spurious). Past that the
+/// task yields and is polled again soon, so a backend whose readiness keeps
+/// saying "ready" costs CPU, never a hang.
+const RETRIES: u32 = 32;
+
+/// What one non-blocking attempt gave.
+pub(crate) enum Step<V> {
+    /// Finished: the result to return.
+    Done(V),
+    /// The channel was not ready (full, or empty).
+    NotReady,
+}
+
+/// Runs `attempt` until it finishes, waiting with `ready` in between.
+///
+/// Honours tokio's cooperative budget, so a task that always finds data
+/// still lets the other tasks of its thread run. `Err` is a readiness
+/// failure (the reactor refused the end).
+pub(crate) fn drive<V>(
+    cx: &mut Context<'_>,
+    mut attempt: impl FnMut() -> Step<V>,
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+) -> Poll<Result<V, io::Error>> {
+    let coop = ready!(coop::poll_proceed(cx));
+    for _ in 0..RETRIES {
+        if let Step::Done(value) = attempt() {
+            coop.made_progress();
+            return Poll::Ready(Ok(value));
+        }
+        // Register first, then the backend checks again: no lost wake-up.
+        match ready(cx) {
+            Poll::Ready(Ok(())) => continue,
+            Poll::Ready(Err(e)) => {
+                coop.made_progress();
+                return Poll::Ready(Err(e));
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}

@@ -1,0 +1,97 @@
+//! Unix, feature `tokio`: readability of the socket through tokio's
+//! reactor (`AsyncFd`, edge-triggered `epoll` / `kqueue`).
+//!
+//! The descriptor is registered lazily, with the runtime of the first task
+//! that waits on the end, for read readiness only: send room is the
+//! backlog's, not the socket's (see `Shared::poll_room`). A read that finds
+//! the socket empty clears tokio's readiness, so the next arrival wakes the
+//! task again; tokio ignores the clear when an event came after the
+//! readiness was reported, so none is lost.
+
+use std::{
+    fmt, io,
+    os::fd::{AsRawFd, RawFd},
+    sync::{Mutex, OnceLock, PoisonError},
+    task::{Context, Poll, ready},
+};
+
+use tokio::io::{Interest, unix::AsyncFd};
+
+/// The socket's descriptor as the reactor sees it. The socket owns it and
+/// drops its `Watch` (which deregisters it) before it closes it.
+struct Fd(RawFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// The reactor registration of one socket, made on first use.
+pub(crate) struct Watch {
+    fd: OnceLock<AsyncFd<Fd>>,
+    /// Serializes the registration (a descriptor is added to a reactor
+    /// once).
+    init: Mutex<()>,
+}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watch")
+            .field("registered", &self.fd.get().is_some())
+            .finish()
+    }
+}
+
+impl Watch {
+    pub(crate) fn new() -> Self {
+        Watch {
+            fd: OnceLock::new(),
+            init: Mutex::new(()),
+        }
+    }
+
+    fn registration(&self, raw: RawFd) -> io::Result<&AsyncFd<Fd>> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd);
+        }
+        let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd);
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other(
+                "waiting for a pipe end asynchronously needs a tokio runtime (with its I/O driver)",
+            ));
+        }
+        // SAFETY: `raw` is the socket's open descriptor, and it stays open
+        // and the same for as long as the registration lives: the socket
+        // drops its `Watch` before it closes the descriptor or hands it to a
+        // child (see `Socket`); `Fd` always returns it.
+        let fd = unsafe { AsyncFd::register_with_interest(Fd(raw), Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        Ok(self.fd.get_or_init(|| fd))
+    }
+
+    /// Calls `attempt` whenever the socket may be readable, until it says
+    /// the receive side is ready (`Ready`); `attempt` returning false means
+    /// it read the socket empty. `Pending` once the reactor will wake `cx`.
+    pub(crate) fn poll_read(
+        &self,
+        raw: RawFd,
+        cx: &mut Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> Poll<io::Result<()>> {
+        let fd = match self.registration(raw) {
+            Ok(fd) => fd,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        loop {
+            let mut guard = ready!(fd.poll_read_ready(cx))?;
+            if attempt() {
+                return Poll::Ready(Ok(()));
+            }
+            guard.clear_ready();
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Windows, feature `tokio`: readability of the named pipe through a
+//! zero-byte overlapped read and a registered wait (what libuv does for
+//! pipes it cannot give to a completion port).
+//!
+//! The pipe handle is already used for overlapped I/O with events by this
+//! crate (its reads, and writes that may outlive a send), so it cannot be
+//! handed to tokio's named-pipe types, which would issue reads of their own
+//! into their own buffers, nor tied to a completion port, which would then
+//! receive the completions of every one of those operations. Instead:
+//!
+//! - a *zero-byte* overlapped `ReadFile` is issued when the task must
+//!   wait. On a byte-mode pipe it completes as soon as data is there (or
+//!   the pipe breaks) and consumes nothing, so the bytes stay for the real
+//!   read;
+//! - its event is waited on by the system thread pool
+//!   (`RegisterWaitForSingleObject`, once per end, for the end's life): a
+//!   pool wait thread serves up to 63 such waits, so there is no thread per
+//!   channel, and the callback only wakes the task;
+//! - the end's drop unregisters the wait (waiting for a callback that may
+//!   be running), then cancels the read and waits for it, before the
+//!   handle closes or moves to a child.
+
+use std::{
+    fmt, io, mem,
+    os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle},
+    ptr,
+    sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll, Waker},
+};
+
+use windows_sys::Win32::{
+    Foundation::{ERROR_IO_PENDING, GetLastError, HANDLE, INVALID_HANDLE_VALUE, STATUS_PENDING},
+    Storage::FileSystem::ReadFile,
+    System::{
+        IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
+        Threading::{
+            CreateEventW, INFINITE, RegisterWaitForSingleObject, UnregisterWaitEx, WT_EXECUTEDEFAULT,
+        },
+    },
+};
+
+/// The task to wake, shared with the pool's callback.
+#[derive(Default)]
+struct Slot(Mutex<Option<Waker>>);
+
+/// The zero-byte read of one pipe handle and its registered wait.
+pub(crate) struct Watch {
+    state: Mutex<Option<Armed>>,
+}
+
+/// Everything that exists once the end has waited once.
+struct Armed {
+    pipe: HANDLE,
+    /// Auto-reset: the pool's wait consumes the signal.
+    event: OwnedHandle,
+    ov: Box<OVERLAPPED>,
+    in_flight: bool,
+    slot: Arc<Slot>,
+    /// The registered wait; its callback holds a pointer to `slot`.
+    wait: HANDLE,
+}
+
+// SAFETY: the raw handles (the pipe, the registered wait) are process-wide
+// and usable from any thread; the `OVERLAPPED` is owned and only touched
+// under the `Watch`'s lock.
+unsafe impl Send for Armed {}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let armed = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        f.debug_struct("Watch").field("armed", &armed).finish()
+    }
+}
+
+/// Runs on a pool thread when the zero-byte read completes.
+unsafe extern "system" fn on_signal(context: *mut std::ffi::c_void, _timed_out: bool) {
+    // SAFETY: `context` is the `Slot` of an `Armed`, which keeps it alive
+    // until `UnregisterWaitEx` has returned, and that waits for running
+    // callbacks.
+    let slot = unsafe { &*context.cast::<Slot>() };
+    let waker = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+impl Armed {
+    fn new(pipe: HANDLE) -> io::Result<Armed> {
+        // SAFETY: an auto-reset, unsignalled, unnamed event with default
+        // security; CreateEventW returns a new handle or null.
+        let h = unsafe { CreateEventW(ptr::null(), 0, 0, ptr::null()) };
+        if h.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `h` is a new handle that nothing else owns.
+        let event = unsafe { OwnedHandle::from_raw_handle(h) };
+        let slot = Arc::new(Slot::default());
+        let mut wait: HANDLE = ptr::null_mut();
+        // SAFETY: `slot` outlives the registration (see `Drop`); the
+        // callback only reads it.
+        let ok = unsafe {
+            RegisterWaitForSingleObject(
+                &mut wait,
+                event.as_raw_handle(),
+                Some(on_signal),
+                Arc::as_ptr(&slot).cast(),
+                INFINITE,
+                WT_EXECUTEDEFAULT,
+            )
+        };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Armed {
+            pipe,
+            event,
+            // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+            ov: Box::new(unsafe { mem::zeroed() }),
+            in_flight: false,
+            slot,
+            wait,
+        })
+    }
+
+    /// Whether the zero-byte read in flight has completed (its status is
+    /// no longer `STATUS_PENDING`); collects it if so.
+    fn completed(&mut self) -> bool {
+        // SAFETY: the kernel writes `Internal` when the operation ends; read
+        // it as a value that may change under us.
+        let status = unsafe { ptr::read_volatile(&raw const self.ov.Internal) };
+        if status == STATUS_PENDING as usize {
+            return false;
+        }
+        let mut n = 0u32;
+        // SAFETY: the operation of `self.ov` has finished; this only collects
+        // its result (bWait = FALSE).
+        unsafe { GetOverlappedResult(self.pipe, &raw const *self.ov, &mut n, 0) };
+        self.in_flight = false;
+        true
+    }
+
+    /// Starts the zero-byte read: `true` if it is now pending, `false` if
+    /// it completed at once (data is there, or the pipe broke).
+    fn start(&mut self) -> io::Result<bool> {
+        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+        *self.ov = unsafe { mem::zeroed() };
+        self.ov.hEvent = self.event.as_raw_handle();
+        let mut byte = 0u8;
+        // SAFETY: a read of zero bytes writes nothing into `byte`; the
+        // OVERLAPPED lives in `self`, which waits for the operation before it
+        // is freed (see `Drop`).
+        let ok = unsafe {
+            ReadFile(
+                self.pipe,
+                (&raw mut byte).cast(),
+                0,
+                ptr::null_mut(),
+                &raw mut *self.ov,
+            )
+        };
+        if ok != 0 {
+            return Ok(false);
+        }
+        // SAFETY: GetLastError has no preconditions.
+        match unsafe { GetLastError() } {
+            ERROR_IO_PENDING => {
+                self.in_flight = true;
+                Ok(true)
+            }
+            // A broken pipe: the end of the stream, which the receive reports.
+            code if super::windows::is_broken(code) => Ok(false),
+            code => Err(io::Error::from_raw_os_error(code as i32)),
+        }
+    }
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        // SAFETY: unregisters the wait and (INVALID_HANDLE_VALUE) waits for
+        // a callback that may be running, so `slot` is no longer used.
+        unsafe { UnregisterWaitEx(self.wait, INVALID_HANDLE_VALUE) };
+        if self.in_flight {
+            let mut n = 0u32;
+            // SAFETY: cancels this read only, then waits (bWait = TRUE) until
+            // it is finished, so the OVERLAPPED is not freed while in use.
+            unsafe {
+                CancelIoEx(self.pipe, &raw const *self.ov);
+                GetOverlappedResult(self.pipe, &raw const *self.ov, &mut n, 1);
+            }
+        }
+    }
+}
+
+impl Watch {
+    pub(crate) fn new() -> Self {
+        Watch {
+            state: Mutex::new(None),
+        }
+    }
+
+    /// Calls `attempt` (which reads what the pipe holds, without waiting)
+    /// until it says the receive side is ready; otherwise arms the
+    /// zero-byte read and returns `Pending`, to be woken when data arrives.
+    pub(crate) fn poll_read(
+        &self,
+        pipe: HANDLE,
+        cx: &mut Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> Poll<io::Result<()>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.is_none() {
+            match Armed::new(pipe) {
+                Ok(armed) => *state = Some(armed),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        let Some(armed) = state.as_mut() else {
+            unreachable!("armed just above")
+        };
+        // A zero-byte read that keeps completing at once while `attempt`
+        // finds nothing would spin here: after a few rounds, poll again
+        // later instead.
+        for _ in 0..4 {
+            if attempt() {
+                return Poll::Ready(Ok(()));
+            }
+            // Register first: a completion from now on wakes this task.
+            *armed.slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+            if armed.in_flight {
+                if armed.completed() {
+                    continue;
+                }
+                return Poll::Pending;
+            }
+            match armed.start() {
+                Ok(true) => return Poll::Pending,
+                Ok(false) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
