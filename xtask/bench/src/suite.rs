@@ -8,7 +8,7 @@ use crate::{
     peer,
     plan::{self, Plan},
     report::{self, Facts},
-    subjects::{self, Bench, ROWS, Row, Runner},
+    subjects::{self, Bench, ROWS, Row},
 };
 
 /// The command line.
@@ -99,7 +99,6 @@ pub fn run(opts: Options) -> Result<bool, String> {
     let rows: Vec<&'static Row> = ROWS.iter().filter(|r| opts.wants(r)).collect();
     let mut measurements: Vec<Measurement> = rows
         .iter()
-        .filter(|r| matches!(r.runner, Runner::Ready { .. }))
         .flat_map(|&row| {
             row.benches.iter().map(move |&bench| Measurement {
                 row,
@@ -108,11 +107,6 @@ pub fn run(opts: Options) -> Result<bool, String> {
                 failures: Vec::new(),
             })
         })
-        .collect();
-    let not_run: Vec<&'static Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| matches!(r.runner, Runner::NotRun(_)))
         .collect();
     eprintln!(
         "transport-bench: {} run, {} measurements × {} repetitions, parent on CPU {} ({})",
@@ -127,9 +121,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
     // instead of spoiling all runs of one.
     for rep in 1..=opts.reps {
         for m in measurements.iter_mut() {
-            let Runner::Ready { parent, .. } = m.row.runner else {
-                continue;
-            };
+            let parent = m.row.runner.parent;
             let (count, warmup) = plan.counts(&m.bench);
             let job = Job {
                 subject: m.row.subject,
@@ -163,6 +155,6 @@ pub fn run(opts: Options) -> Result<bool, String> {
     }
     subjects::iceoryx2::remove_new(&iceoryx2_before);
     facts.finish(started.elapsed(), &measurements);
-    report::write(&opts.out, &facts, &measurements, &not_run)?;
+    report::write(&opts.out, &facts, &measurements)?;
     Ok(measurements.iter().all(|m| m.failures.is_empty()))
 }

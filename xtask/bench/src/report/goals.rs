@@ -188,7 +188,7 @@ pub const GOALS: &[Goal] = &[
     goal(
         6,
         ("shm", "async"),
-        ("shm", "busy-poll"),
+        ("shm", "blocking"),
         Rtt,
         64,
         "p50_us",

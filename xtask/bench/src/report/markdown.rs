@@ -6,12 +6,7 @@ use super::{
     Facts, Figure, find,
     goals::{GOALS, Outcome, size},
 };
-use crate::{
-    load,
-    measure::Pattern,
-    subjects::{Row, Runner, Side},
-    suite::Measurement,
-};
+use crate::{load, measure::Pattern, subjects::Side, suite::Measurement};
 
 /// A number with about three significant digits: `1.16 M`, `968 k`,
 /// `5,692`, `13.0`, `0.741`.
@@ -94,12 +89,7 @@ fn is_lock(m: &Measurement) -> bool {
 }
 
 /// Renders the whole report.
-pub fn render(
-    facts: &Facts,
-    measurements: &[Measurement],
-    figures: &[Figure],
-    not_run: &[&'static Row],
-) -> String {
+pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -> String {
     let mut md = String::new();
     let w = &mut md;
     let _ = writeln!(w, "# `cargo xtask bench` ({} run)\n", facts.plan);
@@ -249,20 +239,6 @@ pub fn render(
             Outcome::Missing(who) => ("–".into(), format!("not measured: no figure for {who}")),
         };
         let _ = writeln!(w, "| {} | {} | {measured} | {verdict} |", g.issue, g.describe());
-    }
-
-    if !not_run.is_empty() {
-        let _ = writeln!(w, "\n## Not run\n");
-        for row in not_run {
-            if let Runner::NotRun(why) = row.runner {
-                let what: Vec<String> = row
-                    .benches
-                    .iter()
-                    .map(|b| format!("{} {}", b.pattern.as_str(), size(b.payload)))
-                    .collect();
-                let _ = writeln!(w, "- {} {} ({}): {why}", row.subject, row.mode, what.join(", "));
-            }
-        }
     }
 
     let failed: Vec<&Measurement> = measurements.iter().filter(|m| !m.failures.is_empty()).collect();

@@ -14,7 +14,6 @@ use crate::{
     json::{self, Value},
     load,
     measure::{Pattern, Run},
-    subjects::Row,
     suite::Measurement,
 };
 
@@ -210,12 +209,7 @@ pub fn records(measurements: &[Measurement], figures: &[Figure]) -> Vec<String> 
 }
 
 /// Writes every output into `dir`.
-pub fn write(
-    dir: &Path,
-    facts: &Facts,
-    measurements: &[Measurement],
-    not_run: &[&'static Row],
-) -> Result<(), String> {
+pub fn write(dir: &Path, facts: &Facts, measurements: &[Measurement]) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let figures = figures(measurements);
     let put = |name: &str, text: &str| {
@@ -226,7 +220,7 @@ pub fn write(
     };
     put("results.json", &json::array(&records(measurements, &figures)))?;
     put("machine.json", &facts.to_json())?;
-    let md = markdown::render(facts, measurements, &figures, not_run);
+    let md = markdown::render(facts, measurements, &figures);
     put("results.md", &md)?;
     chart::draw(&dir.join("chart.svg"), facts, &figures)?;
     eprintln!("wrote {}", dir.join("chart.svg").display());

@@ -5,6 +5,7 @@ pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
 pub mod ours;
+pub mod ours_async;
 pub mod python;
 pub mod shm_lock;
 
@@ -59,18 +60,13 @@ pub const LOCK: &[Bench] = &[bench(Pattern::LockIncrements, 8)];
 /// RTT 64 B only.
 pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
 
-/// How a row is run.
+/// How a row is run: the two sides of its measurement.
 #[derive(Clone, Copy, Debug)]
-pub enum Runner {
-    /// Measured by these functions.
-    Ready {
-        /// The parent's side.
-        parent: ParentFn,
-        /// The child process's side, for rows whose child is this program.
-        child: Option<ChildFn>,
-    },
-    /// Not measured yet, and why: listed in the report, never as a figure.
-    NotRun(&'static str),
+pub struct Runner {
+    /// The parent's side.
+    pub parent: ParentFn,
+    /// The child process's side, for rows whose child is this program.
+    pub child: Option<ChildFn>,
 }
 
 /// One subject in one mode, and what is measured of it.
@@ -88,21 +84,6 @@ pub struct Row {
     pub runner: Runner,
 }
 
-const fn not_run(
-    subject: &'static str,
-    mode: &'static str,
-    benches: &'static [Bench],
-    why: &'static str,
-) -> Row {
-    Row {
-        subject,
-        mode,
-        side: Side::Ours,
-        benches,
-        runner: Runner::NotRun(why),
-    }
-}
-
 const fn peer(
     subject: &'static str,
     mode: &'static str,
@@ -115,12 +96,9 @@ const fn peer(
         mode,
         side: Side::Peer,
         benches,
-        runner: Runner::Ready { parent, child },
+        runner: Runner { parent, child },
     }
 }
-
-const ASYNC: &str = "the async adapters (issue 6) are not built yet; when they land, an async row measures \
-                     RTT 64 B through them on the same backend";
 
 /// Every row, ours first. A backend of ours joins with one line per mode:
 /// `ours::stream::<transport_pipe::Pipe>("pipe", "default")` (and the crate
@@ -130,26 +108,26 @@ pub const ROWS: &[Row] = &[
     ours::stream::<Local>("local", "default"),
     ours::structured::<Local>("local", "validated"),
     ours::structured::<Local>("local", "unchecked"),
-    not_run("local", "async", RTT, ASYNC),
+    ours_async::rtt::<Local>("local"),
     ours::stream::<QueueTransport>("queue", "default"),
     ours::structured::<QueueTransport>("queue", "validated"),
     ours::structured::<QueueTransport>("queue", "unchecked"),
-    not_run("queue", "async", RTT, ASYNC),
+    ours_async::rtt::<QueueTransport>("queue"),
     ours::stream::<Pipe>("pipe", "default"),
     ours::structured::<Pipe>("pipe", "validated"),
     ours::structured::<Pipe>("pipe", "unchecked"),
-    not_run("pipe", "async", RTT, ASYNC),
+    ours_async::rtt::<Pipe>("pipe"),
     ours::stream::<ShmBusyPoll>("shm", "busy-poll"),
     ours::stream::<Shm>("shm", "blocking"),
     ours::structured::<ShmBusyPoll>("shm", "validated"),
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
-    not_run("shm", "async", RTT, ASYNC),
+    ours_async::rtt::<Shm>("shm"),
     Row {
         subject: "shm",
         mode: "default",
         side: Side::Ours,
         benches: LOCK,
-        runner: Runner::Ready {
+        runner: Runner {
             parent: shm_lock::parent,
             child: Some(shm_lock::child),
         },
@@ -201,10 +179,9 @@ pub fn subject_names() -> Vec<&'static str> {
 
 /// The row a child process was started for (`subject/mode`).
 pub fn child_of(role: &str) -> Option<ChildFn> {
-    ROWS.iter().find_map(|row| match row.runner {
-        Runner::Ready { child, .. } if format!("{}/{}", row.subject, row.mode) == role => child,
-        _ => None,
-    })
+    ROWS.iter()
+        .find(|row| format!("{}/{}", row.subject, row.mode) == role)
+        .and_then(|row| row.runner.child)
 }
 
 /// A number unique within this process, for resource names.

@@ -29,7 +29,7 @@ pub const fn stream<T: Transport>(subject: &'static str, mode: &'static str) -> 
         mode,
         side: Side::Ours,
         benches: super::STREAM,
-        runner: Runner::Ready {
+        runner: Runner {
             parent: stream_parent::<T>,
             child: Some(stream_child::<T>),
         },
@@ -44,7 +44,7 @@ pub const fn structured<T: Transport>(subject: &'static str, mode: &'static str)
         mode,
         side: Side::Ours,
         benches: super::STRUCTURED,
-        runner: Runner::Ready {
+        runner: Runner {
             parent: structured_parent::<T>,
             child: Some(structured_child::<T>),
         },
@@ -138,23 +138,24 @@ fn send<S: RawSender>(tx: &S, bytes: &[u8], deadline: Instant) -> Result<(), Str
 }
 
 /// What the peer does with its two ends.
-type PeerBody<T> = fn(<T as Transport>::Receiver, <T as Transport>::Sender, &ChildJob) -> Result<(), String>;
+pub(super) type PeerBody<T> =
+    fn(<T as Transport>::Receiver, <T as Transport>::Sender, &ChildJob) -> Result<(), String>;
 
 /// How the peer was started.
-enum PeerHandle {
+pub(super) enum PeerHandle {
     Process(peer::Peer),
     Thread(std::thread::JoinHandle<Result<(), String>>),
 }
 
 impl PeerHandle {
-    fn pid(&self) -> Option<u32> {
+    pub(super) fn pid(&self) -> Option<u32> {
         match self {
             PeerHandle::Process(p) => Some(p.pid()),
             PeerHandle::Thread(_) => None,
         }
     }
 
-    fn finish(self) -> Result<(), String> {
+    pub(super) fn finish(self) -> Result<(), String> {
         match self {
             PeerHandle::Process(p) => p.finish(),
             PeerHandle::Thread(t) => peer::join_thread(t),
@@ -164,7 +165,7 @@ impl PeerHandle {
 
 /// Creates the channels, starts the peer with its two ends, and returns the
 /// parent's ends, the peer, and whether the peer is pinned.
-fn start<T: Transport>(
+pub(super) fn start<T: Transport>(
     job: &Job,
     body: PeerBody<T>,
 ) -> Result<(T::Sender, T::Receiver, PeerHandle, bool), String> {
@@ -189,7 +190,7 @@ fn start<T: Transport>(
 }
 
 /// The child process's side: open the two ends, say ready, run `body`.
-fn child_main<T: Transport>(job: &ChildJob, body: PeerBody<T>) -> Result<(), String> {
+pub(super) fn child_main<T: Transport>(job: &ChildJob, body: PeerBody<T>) -> Result<(), String> {
     let rx = from_env::<T::Receiver>("there").map_err(|e| e.to_string())?;
     let tx = from_env::<T::Sender>("back").map_err(|e| e.to_string())?;
     job.ready("");
