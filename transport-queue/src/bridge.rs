@@ -3,11 +3,13 @@
 //! blocked per member or per message.
 //!
 //! A member's channel comes here the first time an async task waits on it
-//! and stays until the hub closes it (the member left, or the hub's process
-//! died). The thread files what it reads exactly as a leading thread of the
-//! member would ([`Inbox::deliver`]), which wakes the member's threads and
-//! tasks. It starts with the first channel and stops when the last one
-//! closes, so a process with no async waiter has no bridge.
+//! (on Windows, where a channel read directly cannot move here later, when
+//! the member opens: see [`crate::sys`]) and stays until the hub closes it
+//! (the member left, or the hub's process died). The thread files what it
+//! reads exactly as a leading thread of the member would
+//! ([`Inbox::deliver`]), which wakes the member's threads and tasks. It
+//! starts with the first channel and stops when the last one closes, so a
+//! process with no async waiter (on Windows: no member) has no bridge.
 
 use std::{
     collections::HashMap,
