@@ -3,16 +3,24 @@
 //! blocked per member or per message.
 //!
 //! A member's channel comes here the first time an async task waits on it
-//! and stays until the hub closes it (the member left, or the hub's process
-//! died). The thread files what it reads exactly as a leading thread of the
-//! member would ([`Inbox::deliver`]), which wakes the member's threads and
-//! tasks. It starts with the first channel and stops when the last one
-//! closes, so a process with no async waiter has no bridge.
+//! (on Windows, where a channel read directly cannot move here later, when
+//! the member opens: see [`crate::sys`]) and stays until the hub closes it
+//! (the member left, or the hub's process died). The thread files what it
+//! reads exactly as a leading thread of the member would
+//! ([`Inbox::deliver`]), which wakes the member's threads and tasks. It
+//! starts with the first channel and stops when the last one closes, so a
+//! process with no async waiter (on Windows: no member) has no bridge. If
+//! the thread ends otherwise (its receiver set failed, or it panicked),
+//! every member it read for learns at once that the hub is out of reach.
 
 use std::{
     collections::HashMap,
     io,
-    sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
     thread,
 };
 
@@ -24,8 +32,13 @@ use crate::{inbox::Inbox, remote::ipc_to_io, wire::Down};
 /// The running bridge of this process, if any.
 static BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
 
+/// Numbers the bridges this process started.
+static STARTED: AtomicU64 = AtomicU64::new(0);
+
 /// How the rest of the process reaches the bridge thread.
 struct Bridge {
+    /// Which bridge this is (of those this process started).
+    id: u64,
     /// Carries channels to the thread (and wakes it from its wait).
     ctl: IpcSender<Watch>,
     /// Channels given to the thread and not closed yet.
@@ -74,6 +87,7 @@ pub(crate) fn watch(
 }
 
 fn start() -> io::Result<Bridge> {
+    let id = STARTED.fetch_add(1, Ordering::Relaxed);
     let (ctl, ctl_rx) = ipc::channel::<Watch>()?;
     // The receiver set is made on its own thread: on Windows it holds
     // handles that may not move between threads.
@@ -88,7 +102,7 @@ fn start() -> io::Result<Bridge> {
             match set {
                 Ok((set, ctl_id)) => {
                     let _ = started_tx.send(Ok(()));
-                    run(set, ctl_id);
+                    run(id, set, ctl_id);
                 }
                 Err(e) => {
                     let _ = started_tx.send(Err(e));
@@ -99,6 +113,7 @@ fn start() -> io::Result<Bridge> {
         .recv()
         .unwrap_or_else(|_| Err(io::Error::other("the bridge thread did not start")))?;
     Ok(Bridge {
+        id,
         ctl,
         watched: 0,
         arriving: HashMap::new(),
@@ -119,20 +134,43 @@ fn closed_one() -> bool {
     false
 }
 
-/// The bridge thread.
-fn run(mut set: IpcReceiverSet, ctl_id: u64) {
-    let mut inboxes: HashMap<u64, Arc<Inbox>> = HashMap::new();
-    loop {
-        let Ok(results) = set.select() else {
-            // The set itself failed: nothing can be read any more. (Inboxes
-            // are locked after the slot is released: `watch` runs with an
-            // inbox locked and then takes the slot.)
-            let arriving = slot().take().map(|b| b.arriving).unwrap_or_default();
-            for inbox in inboxes.values().chain(arriving.values()) {
-                inbox.lost();
+/// The members the thread reads for. Dropped when the thread ends: on a
+/// normal stop there are none; otherwise (the set failed, a panic) each of
+/// them, and each on its way, is told that nothing reads its channel now.
+struct Readers {
+    bridge: u64,
+    inboxes: HashMap<u64, Arc<Inbox>>,
+}
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        // The channels on their way belong to this bridge only while it is
+        // the running one. (Inboxes are locked after the slot is released:
+        // `watch` runs with an inbox locked and then takes the slot.)
+        let arriving = {
+            let mut slot = slot();
+            match slot.as_ref() {
+                Some(b) if b.id == self.bridge => slot.take().map(|b| b.arriving).unwrap_or_default(),
+                _ => HashMap::new(),
             }
-            return;
         };
+        for inbox in self.inboxes.values().chain(arriving.values()) {
+            inbox.lost();
+        }
+    }
+}
+
+/// The bridge thread.
+fn run(bridge: u64, mut set: IpcReceiverSet, ctl_id: u64) {
+    let mut readers = Readers {
+        bridge,
+        inboxes: HashMap::new(),
+    };
+    let inboxes = &mut readers.inboxes;
+    loop {
+        // If the set fails, nothing can be read any more: `readers` tells
+        // every member as the thread ends.
+        let Ok(results) = set.select() else { return };
         for result in results {
             match result {
                 IpcSelectionResult::MessageReceived(id, msg) if id == ctl_id => {

@@ -10,7 +10,9 @@
 //! task waits on a member, the channel moves to the process's bridge thread
 //! ([`crate::bridge`]), which from then on reads it for every thread and
 //! task of the member, exactly as a leader would. Members that are never
-//! used from async code keep their direct reads.
+//! used from async code keep their direct reads, except where a channel
+//! that was read directly cannot move to the bridge later (Windows, see
+//! [`crate::sys`]): there the bridge reads it from the start.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -23,8 +25,8 @@ use std::{
 use ipc_channel::{TryRecvError, ipc::IpcReceiver};
 
 use crate::{
-    bridge,
-    wire::{Down, Frame, Reply},
+    bridge, sys,
+    wire::{Down, Frame, Reply, Welcome},
 };
 
 /// What the member's threads share.
@@ -57,6 +59,9 @@ pub(crate) struct Member {
     /// How many of the hub's messages were read (the welcome included);
     /// every request reports it.
     pub(crate) read: u64,
+    /// The hub's first message, once read: its welcome, or (a protocol
+    /// error) a description of what came instead.
+    pub(crate) greeting: Option<Result<Welcome, String>>,
     /// Threads waiting on the condition variable.
     sleepers: usize,
 }
@@ -64,6 +69,13 @@ pub(crate) struct Member {
 impl Member {
     fn file(&mut self, msg: Down) {
         self.read += 1;
+        if self.greeting.is_none() {
+            self.greeting = Some(match msg {
+                Down::Welcome(welcome) => Ok(welcome),
+                other => Err(format!("{other:?}")),
+            });
+            return;
+        }
         match msg {
             Down::Items(frames) => {
                 self.outstanding = self.outstanding.saturating_sub(frames.len() as u32);
@@ -175,16 +187,25 @@ fn deadline_passed(deadline: Option<Instant>) -> bool {
 }
 
 impl Inbox {
-    pub(crate) fn new(down: IpcReceiver<Down>) -> Arc<Inbox> {
-        Arc::new(Inbox {
-            down: Mutex::new(Reader::Here(down)),
-            // The welcome was read.
-            member: Mutex::new(Member {
-                read: 1,
-                ..Member::default()
-            }),
+    /// The inbox of a member whose `down` channel is `down`, not read yet
+    /// (the hub's welcome is filed as [`Member::greeting`]). Where a channel
+    /// read directly could not move to the bridge later, the bridge takes it
+    /// now; that fails only if the bridge thread cannot start.
+    pub(crate) fn new(down: IpcReceiver<Down>) -> io::Result<Arc<Inbox>> {
+        let (reader, to_bridge) = if sys::DIRECT_READS {
+            (Reader::Here(down), None)
+        } else {
+            (Reader::Bridged, Some(down))
+        };
+        let inbox = Arc::new(Inbox {
+            down: Mutex::new(reader),
+            member: Mutex::new(Member::default()),
             changed: Condvar::new(),
-        })
+        });
+        if let Some(down) = to_bridge {
+            bridge::watch(Arc::clone(&inbox), down).map_err(|(e, _)| e)?;
+        }
+        Ok(inbox)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Member> {

@@ -116,7 +116,10 @@
 //!   ipc-channel receiver set), files what it reads as a waiting get would,
 //!   and wakes threads and tasks. Threads of such a member then wait for the
 //!   bridge instead of reading themselves (one more thread hop for them);
-//!   members never used from async code keep their direct reads.
+//!   members never used from async code keep their direct reads. On
+//!   Windows the bridge reads every member's channel from the moment it
+//!   opens: there a channel that was read directly cannot move into a
+//!   receiver set (a read may still be pending on it, or bytes buffered).
 //! - Waiting for an item asks the hub for items as a get does. On a
 //!   [`Queue`] handle (prefetch 1) the request stays when a non-blocking get
 //!   finds nothing, because the task polls again: an item that comes after

@@ -58,6 +58,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// | large messages | fragments over a dedicated socket | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
 /// | a peer's death | socket closed by the kernel | port death notification | pipe broken |
 /// | a get waiting in the creating process | reads the members' channels itself | reads the members' channels itself | is woken by the hub thread (the receiver set may not leave its thread) |
+/// | a get waiting in another process | reads its channel itself (until an async task waited there) | reads its channel itself (until an async task waited there) | is woken by the process's bridge thread, which reads every member's channel (a channel read directly could not move into a receiver set later) |
 ///
 /// `len()` asks the creating process, so it is exact on every platform
 /// (Python's `qsize()` raises on macOS).

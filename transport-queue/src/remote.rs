@@ -10,7 +10,7 @@ use std::{
 };
 
 use ipc_channel::{
-    IpcError, TryRecvError,
+    IpcError,
     ipc::{self, IpcSender},
 };
 use transport_core::{OpenError, Wait};
@@ -55,6 +55,10 @@ impl Remote {
             ipc::channel::<Request>().map_err(|e| OpenError::io("a channel to the queue", e))?;
         let (down_tx, down_rx) =
             ipc::channel::<Down>().map_err(|e| OpenError::io("a channel from the queue", e))?;
+        // Whoever reads the channel files the hub's first message (its
+        // welcome) for the wait below.
+        let inbox =
+            Inbox::new(down_rx).map_err(|e| OpenError::io("the thread that reads a queue's channels", e))?;
         let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|_| OpenError::Gone {
             what: format!("hand-off `{name}` (the parent gave up on it, or has exited)"),
         })?;
@@ -67,19 +71,22 @@ impl Remote {
         }))
         .map_err(|e| OpenError::io(format!("hand-off `{name}`"), ipc_to_io(e)))?;
         drop(boot);
-        match down_rx.try_recv_timeout(OPEN_TIMEOUT) {
-            Ok(Down::Welcome(welcome)) => Ok(Remote {
+        let deadline = Some(Instant::now() + OPEN_TIMEOUT);
+        let (st, greeting) = inbox.wait_for(inbox.lock(), deadline, |m| m.greeting.clone());
+        drop(st);
+        match greeting {
+            Ok(Ok(welcome)) => Ok(Remote {
                 up: Mutex::new(up_tx),
-                inbox: Inbox::new(down_rx),
+                inbox,
                 welcome,
             }),
-            Ok(other) => Err(OpenError::malformed(format!(
-                "the queue answered a join with {other:?} instead of a welcome"
+            Ok(Err(other)) => Err(OpenError::malformed(format!(
+                "the queue answered a join with {other} instead of a welcome"
             ))),
-            Err(TryRecvError::Empty) => Err(OpenError::Gone {
+            Err(Waited::Timeout) => Err(OpenError::Gone {
                 what: format!("the queue behind hand-off `{name}` (no answer within {OPEN_TIMEOUT:?})"),
             }),
-            Err(TryRecvError::IpcError(_)) => Err(OpenError::Gone {
+            Err(Waited::Gone) => Err(OpenError::Gone {
                 what: format!("the queue behind hand-off `{name}`"),
             }),
         }

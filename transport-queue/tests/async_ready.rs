@@ -289,6 +289,57 @@ fn a_sender_in_the_creator_wakes_when_a_child_gets() {
     );
 }
 
+/// A task in a child waits in `poll_recv_ready` after non-blocking gets
+/// found nothing (on Windows such a get leaves a read pending on the
+/// channel, which the items then fill), and receives every item, in order.
+#[test]
+fn a_waiter_after_an_empty_try_recv_gets_every_item() {
+    const ITEMS: u64 = 3;
+    run_case(
+        "a_waiter_after_an_empty_try_recv_gets_every_item",
+        |h: &Harness| match h.role() {
+            Role::Parent => {
+                let q = transport_queue::unbounded::<Item>();
+                let go = transport_queue::unbounded::<u64>();
+                let mut child = h
+                    .child("waiter")
+                    .endpoint("q", q.receiver())
+                    .endpoint("go", go.clone())
+                    .spawn();
+                assert_eq!(child.expect_report(LONG), "found nothing");
+                for seq in 0..ITEMS {
+                    q.put(Item::new(8, seq)).expect("put");
+                }
+                go.put(1).expect("go");
+                assert_eq!(child.wait(PEER_TIMEOUT), [format!("got {ITEMS} in order")]);
+            }
+            Role::Child("waiter") => {
+                let rx: Receiver<Item> = h.endpoint("q");
+                let go: Queue<u64> = h.endpoint("go");
+                for _ in 0..2 {
+                    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+                }
+                h.report("found nothing");
+                // The items were put by now (they may still be on their way).
+                go.get_timeout(LONG).expect("the parent put");
+                // Wait before trying again: the task's first wait is where
+                // a channel moves to the bridge, perhaps with the items in
+                // the pending read already.
+                let w = Waiter::new();
+                match w.poll(&mut |cx| rx.raw().poll_recv_ready(cx)) {
+                    Poll::Ready(r) => r.expect("readiness"),
+                    Poll::Pending => w.ready(|cx| rx.raw().poll_recv_ready(cx)),
+                }
+                for seq in 0..ITEMS {
+                    assert_eq!(recv_async(&w, rx.raw(), || item_of(rx.try_recv())), (8, seq));
+                }
+                h.report(format!("got {ITEMS} in order"));
+            }
+            Role::Child(other) => unknown_role(other),
+        },
+    );
+}
+
 /// A task waits in `poll_recv_ready` on a member whose `down` channel a
 /// thread blocked in a get is reading: both are served, each item once.
 #[test]
