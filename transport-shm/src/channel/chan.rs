@@ -236,14 +236,13 @@ impl Chan {
         let start = Instant::now();
         let mut round = 0u32;
         loop {
-            for _ in 0..16 {
-                hint::spin_loop();
-            }
+            hint::spin_loop();
+            hint::spin_loop();
             if let Some(r) = poll() {
                 return Some(r);
             }
             round = round.wrapping_add(1);
-            if round % 64 == 0 {
+            if round % 512 == 0 {
                 let now = Instant::now();
                 if deadline.is_some_and(|d| now >= d) {
                     return None;

@@ -11,7 +11,11 @@
 //! only grow; the offset of position `p` is `p % lane_bytes`. A producer
 //! writes a record only where `limit` bytes fit without wrapping; when its
 //! offset passes the watermark it writes a `WRAP` header and continues at
-//! offset 0, so every message is contiguous and 16-aligned.
+//! offset 0, so every message is contiguous and 16-aligned. A producer that
+//! finds its lane drained (every byte released) past a small offset starts
+//! over at offset 0 early, so request/response traffic stays in the lane's
+//! first pages; it says so in `jump_from` rather than with a `WRAP` record,
+//! because the next record may overwrite where that record would be.
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
@@ -60,7 +64,11 @@ pub(crate) struct LaneCtl {
     /// The producer: participant index + 1 in the low 32 bits, its nonce in
     /// the high ones; 0 when the lane is free.
     pub(crate) owner: AtomicU64,
-    _pad0: [u8; 104],
+    /// The last position at which the producer started over at offset 0
+    /// early, finding the lane drained (producer; 0: never). The consumer
+    /// reaching it jumps to the next lap, as at a `WRAP` record.
+    pub(crate) jump_from: AtomicU64,
+    _pad0: [u8; 96],
     /// First position not yet released (consumer).
     pub(crate) head: AtomicU64,
     /// Messages released (consumer).

@@ -36,6 +36,8 @@ pub struct ShmReceiver {
     read: Vec<Cell<u64>>,
     /// Per lane: the tail as last read.
     tails: Vec<Cell<u64>>,
+    /// Per lane, the producer's `jump_from` as read with the tail above.
+    jumps: Vec<Cell<u64>>,
     next: Cell<usize>,
     untrusted: bool,
     senders: Monitor,
@@ -66,11 +68,13 @@ impl ShmReceiver {
             .map(|i| Cell::new(chan.lane(i).head.load(Ordering::Acquire)))
             .collect();
         let tails = read.iter().map(|c| Cell::new(c.get())).collect();
+        let jumps = read.iter().map(|_| Cell::new(0)).collect();
         ShmReceiver {
             rx: Arc::new(RxShared::new(chan)),
             att: Some(att),
             read,
             tails,
+            jumps,
             next: Cell::new(0),
             untrusted,
             senders: Monitor::senders(),
@@ -132,10 +136,23 @@ impl ShmReceiver {
                     continue;
                 }
                 self.tails[i].set(t);
+                // Published by the tail just acquired; read here, with it,
+                // not per record, to stay off the producer's cache line.
+                self.jumps[i].set(chan.lane(i).jump_from.load(Ordering::Relaxed));
             }
             let tail = self.tails[i].get();
+            let jump_from = self.jumps[i].get();
             while r < tail {
                 let off = (r % g.lane_bytes as u64) as usize;
+                // The producer started over early here; the bytes at `off`
+                // may already belong to the next lap's first record.
+                if r == jump_from && jump_from != 0 {
+                    let next = r + (g.lane_bytes - off) as u64;
+                    self.read[i].set(next);
+                    self.rx.release(i, r, next, false);
+                    r = next;
+                    continue;
+                }
                 let word = chan.record_header(i, off).load(Ordering::Relaxed);
                 if word == WRAP {
                     let next = r + (g.lane_bytes - off) as u64;
@@ -303,6 +320,65 @@ mod tests {
 
     fn small() -> ShmConfig {
         ShmConfig::bounded(8).max_message_size(256).buffer_bytes(4096)
+    }
+
+    /// The record position a frame starts at, as a lane offset.
+    fn offset_of(rx: &super::ShmReceiver) -> u64 {
+        rx.read[0].get() % rx.rx.chan.geo.lane_bytes as u64
+    }
+
+    #[test]
+    fn a_drained_lane_starts_over_early_and_loses_nothing() {
+        // A large buffer and limit, as by default: without early wraps the
+        // tail would run through the whole buffer.
+        let config = ShmConfig::bounded(64)
+            .max_message_size(1 << 20)
+            .buffer_bytes(1 << 20);
+        let (tx, rx) = raw_channel(&config).unwrap();
+        let mut max_offset = 0;
+        for i in 0u32..20_000 {
+            let msg = i.to_le_bytes().repeat(10);
+            tx.send_bytes(&msg, Wait::Never).unwrap();
+            let f = rx.recv_frame(Wait::Never).unwrap();
+            assert_eq!(f.bytes(), &msg[..], "message {i}");
+            drop(f);
+            max_offset = max_offset.max(offset_of(&rx));
+        }
+        // 20,000 records of 64 bytes span 1.28 MB; drained after each one,
+        // the lane started over before 64 KiB + one record.
+        assert!(
+            max_offset <= (64 << 10) + 64,
+            "the tail reached offset {max_offset}"
+        );
+    }
+
+    #[test]
+    fn a_large_message_after_an_early_wrap_does_not_hide_it() {
+        // The first record after a jump covers the place where a wrap record
+        // would have been: the receiver must still jump, then read it whole.
+        let config = ShmConfig::bounded(64)
+            .max_message_size(1 << 20)
+            .buffer_bytes(1 << 20);
+        let (tx, rx) = raw_channel(&config).unwrap();
+        let small = [7u8; 48];
+        while offset_of(&rx) < 64 << 10 {
+            tx.send_bytes(&small, Wait::Never).unwrap();
+            rx.recv_frame(Wait::Never).unwrap();
+        }
+        // Past the threshold: a failed send (too large) must leave no jump
+        // behind, and the next, large, one takes it.
+        assert!(tx.send_bytes(&vec![0u8; (1 << 20) + 1], Wait::Never).is_err());
+        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        tx.send_bytes(&big, Wait::Never).unwrap();
+        tx.send_bytes(b"after", Wait::Never).unwrap();
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), &big[..]);
+        // Its record started at offset 0: it ends at its own length.
+        assert_eq!(
+            offset_of(&rx),
+            16 + 200_000,
+            "the big message went to the lane's start"
+        );
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), b"after");
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct ShmSender {
     released: Cell<u64>,
     sent: Cell<u64>,
     sends: Cell<u32>,
+    /// The tail position at which to look for a drained lane next.
+    wrap_check: Cell<u64>,
+    /// The last early wrap: from this position to that one, nothing is
+    /// queued, whatever the consumer's head says until it passes the jump.
+    gap: Cell<(u64, u64)>,
     receivers: Monitor,
     /// The registration with the bridge thread, made on first use.
     link: OnceCell<Arc<Link>>,
@@ -75,6 +80,8 @@ impl ShmSender {
             tail: Cell::new(tail),
             sent: Cell::new(sent),
             sends: Cell::new(0),
+            wrap_check: Cell::new(tail + EARLY_WRAP as u64),
+            gap: Cell::new((0, 0)),
             receivers: Monitor::receivers(),
             link: OnceCell::new(),
         }
@@ -102,8 +109,15 @@ impl ShmSender {
     /// Whether there is room at `start` for a record of the full size limit
     /// plus a wrap marker after it.
     fn room(&self, start: u64) -> bool {
-        self.chan
-            .room(start, self.sent.get(), self.head.get(), self.released.get())
+        // A head still at an early wrap's start is, in effect, at its end:
+        // the bytes skipped were never queued.
+        let (from, to) = self.gap.get();
+        let head = if self.head.get() == from {
+            to
+        } else {
+            self.head.get()
+        };
+        self.chan.room(start, self.sent.get(), head, self.released.get())
     }
 
     /// The channel (for tests).
@@ -131,6 +145,12 @@ impl ShmSender {
     }
 }
 
+/// How far into its lane a sender may get before it starts over at offset 0
+/// when it finds the lane drained.
+const EARLY_WRAP: usize = 64 << 10;
+/// How often (in bytes sent) a sender past `EARLY_WRAP` looks again.
+const WRAP_RECHECK: usize = 256 << 10;
+
 impl RawSender for ShmSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         let chan = &*self.chan;
@@ -146,8 +166,28 @@ impl RawSender for ShmSender {
         }
         // Invariant: the tail's offset is at most the watermark (a commit that
         // passes it wraps at once), so a full-size record fits from here.
-        let start = self.tail.get();
-        if !self.room(start) {
+        let mut start = self.tail.get();
+        let off = (start % g.lane_bytes as u64) as usize;
+        // A lane the consumer has drained starts over at offset 0 once its
+        // tail is past `EARLY_WRAP`: traffic that drains the lane more often
+        // than it fills it (request/response) stays in the lane's first
+        // pages, hot in cache and TLB, while a stream that keeps it busy uses
+        // the whole buffer. The consumer's head is read for this at most once
+        // per `WRAP_RECHECK` bytes sent.
+        let mut jump = None;
+        if off >= EARLY_WRAP && start >= self.wrap_check.get() {
+            self.reload();
+            if self.head.get() == start {
+                let to = start + (g.lane_bytes - off) as u64;
+                jump = Some((start, to));
+                start = to;
+            } else {
+                self.wrap_check.set(start + WRAP_RECHECK as u64);
+            }
+        }
+        // After a jump the lane is drained: every byte is released, so a
+        // full-size record fits at offset 0 without asking `room`.
+        if jump.is_none() && !self.room(start) {
             self.reload();
             if !self.room(start) {
                 let ready = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, || {
@@ -190,6 +230,13 @@ impl RawSender for ShmSender {
             len: o.len,
             limit: o.limit,
         })?;
+        if let Some((from, to)) = jump {
+            // Published by the tail store below, like the record; a send that
+            // failed above left no trace of the jump.
+            lane.jump_from.store(from, Ordering::Relaxed);
+            self.gap.set((from, to));
+            self.wrap_check.set(to + EARLY_WRAP as u64);
+        }
         chan.record_header(self.lane, soff)
             .store(len as u64, Ordering::Relaxed);
         let mut new_tail = start + record_len(len) as u64;
