@@ -22,8 +22,6 @@ pub(crate) struct RxShared {
     /// Per lane: start → end of records released before an earlier one.
     pending: Mutex<Vec<BTreeMap<u64, u64>>>,
     pending_count: AtomicUsize,
-    /// Frames alive in this process.
-    pub(crate) outstanding: AtomicUsize,
 }
 
 impl RxShared {
@@ -33,7 +31,6 @@ impl RxShared {
             chan,
             pending: Mutex::new(vec![BTreeMap::new(); lanes]),
             pending_count: AtomicUsize::new(0),
-            outstanding: AtomicUsize::new(0),
         }
     }
 
@@ -125,7 +122,6 @@ impl ShmFrame {
         ptr: *const u8,
         len: usize,
     ) -> Self {
-        rx.outstanding.fetch_add(1, Ordering::SeqCst);
         ShmFrame(Inner::InPlace {
             rx,
             lane,
@@ -188,7 +184,6 @@ impl Drop for ShmFrame {
         } = &self.0
         {
             rx.release(*lane, *start, *end, true);
-            rx.outstanding.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

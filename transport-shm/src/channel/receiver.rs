@@ -278,7 +278,9 @@ impl Handoff for ShmReceiver {
     const KIND: &'static str = "shm.receiver";
 
     fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
-        if self.rx.outstanding.load(Ordering::SeqCst) != 0 {
+        // Every in-place frame holds a reference to `rx`; only this
+        // receiver holds another.
+        if Arc::strong_count(&self.rx) != 1 {
             return Err(HandoffError::Unsupported {
                 what: "a shared-memory receiver whose received messages are still alive",
             });
