@@ -52,7 +52,11 @@ pub(crate) fn try_lock(obj: &Object, word: &AtomicU32) -> bool {
 /// Takes the lock, waiting until `deadline` at most; `None` on time-out.
 pub(crate) fn lock(obj: &Object, word: &AtomicU32, deadline: Option<Instant>) -> Option<Acquired> {
     let me = obj.owner_word();
-    for _ in 0..SPINS {
+    // Spin with a growing pause between looks: a waiter that reads the
+    // word less often lets the holder keep its cache lines longer.
+    let mut pause = 1u32;
+    let mut spun = 0u32;
+    while spun < SPINS {
         let cur = word.load(Ordering::Relaxed);
         if cur == 0 {
             if word
@@ -64,7 +68,11 @@ pub(crate) fn lock(obj: &Object, word: &AtomicU32, deadline: Option<Instant>) ->
         } else if cur & CONTENDED != 0 {
             break;
         }
-        hint::spin_loop();
+        for _ in 0..pause {
+            hint::spin_loop();
+        }
+        spun += pause;
+        pause = (pause * 2).min(64);
     }
     let started = Instant::now();
     let mut next_check = started + LIVENESS_PERIOD;
