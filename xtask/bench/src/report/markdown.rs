@@ -88,6 +88,16 @@ fn is_lock(m: &Measurement) -> bool {
     m.bench.pattern == Pattern::LockIncrements
 }
 
+fn is_async(m: &Measurement) -> bool {
+    m.row.mode == "async"
+}
+
+/// The sync mode an async row is compared with: the backend's default
+/// waiting mode (shm blocks by default; the others have one mode).
+fn sync_mode_of(subject: &str) -> &'static str {
+    if subject == "shm" { "blocking" } else { "default" }
+}
+
 /// Renders the whole report.
 pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -> String {
     let mut md = String::new();
@@ -205,6 +215,29 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
                 cell(f(Pattern::Rtt, "p50_us")),
                 cell(f(Pattern::Rtt, "p99_us")),
                 cell(f(Pattern::Throughput, "msgs_per_s")),
+            );
+        }
+    }
+
+    let asyncs = measured_rows(measurements, is_async);
+    if !asyncs.is_empty() {
+        let _ = writeln!(w, "\n## Async (tokio, both processes) vs sync round trip, 64 B\n");
+        let _ = writeln!(
+            w,
+            "| subject | async p50 µs | p99 µs | sync mode | sync p50 µs | async ÷ sync |"
+        );
+        let _ = writeln!(w, "|---|---:|---:|---|---:|---:|");
+        for &(s, m, _) in &asyncs {
+            let sync = sync_mode_of(s);
+            let a = find(figures, s, m, Pattern::Rtt, 64, "p50_us");
+            let b = find(figures, s, sync, Pattern::Rtt, 64, "p50_us");
+            let _ = writeln!(
+                w,
+                "| {s} | {} | {} | {sync} | {} | {} |",
+                cell(a),
+                cell(find(figures, s, m, Pattern::Rtt, 64, "p99_us")),
+                cell(b),
+                ratio(a, b),
             );
         }
     }
