@@ -1,7 +1,7 @@
 //! Our backends through the async adapters: the 64 B round trip with
 //! `transport_adapters::{AsyncSender, AsyncReceiver}` over a backend's own
 //! ends, a tokio current-thread runtime in both processes. It is the async
-//! twin of [`ours::stream`](super::ours::stream)'s round trip: the same two
+//! twin of [`super::ours::stream`]'s round trip: the same two
 //! channels, the same raw 64-byte frames, read in full.
 
 use std::time::Instant;
