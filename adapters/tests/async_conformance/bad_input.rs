@@ -4,7 +4,7 @@
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
     ChannelConfig, Frame, RecvError, SendError,
-    conformance::{Blob, Harness, PEER_TIMEOUT, Probe, Role},
+    conformance::{Blob, Harness, PEER_TIMEOUT, Probe, Role, garbage},
 };
 
 use crate::util::{AsyncTransport, block_on, channel, expect_disconnected, unknown_role, within};
@@ -59,30 +59,6 @@ pub fn too_large<T: AsyncTransport>(h: &Harness) {
     }
 }
 
-/// A small deterministic generator of test bytes (xorshift64*).
-struct Bytes(u64);
-
-impl Bytes {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn take(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
-
-fn garbage() -> Vec<Vec<u8>> {
-    let mut rng = Bytes(0x5EED_1234_ABCD_0002);
-    let mut frames: Vec<Vec<u8>> = (0..64).map(|i| rng.take((i * 37) % 400)).collect();
-    let valid = rkyv::to_bytes::<rkyv::rancor::Error>(&Probe::sample()).expect("serializing the probe");
-    frames.extend((0..valid.len()).map(|len| valid[..len].to_vec()));
-    frames
-}
-
 /// Random and truncated frames are each `Invalid` from `recv().await`, with
 /// no panic, and a valid message after them arrives intact.
 pub fn garbage_frames<T: AsyncTransport>(h: &Harness) {
@@ -90,7 +66,7 @@ pub fn garbage_frames<T: AsyncTransport>(h: &Harness) {
         Role::Parent => block_on(async {
             let (tx, mut rx) = channel::<T, Probe>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).spawn();
-            for (i, frame) in garbage().iter().enumerate() {
+            for (i, frame) in garbage(0x5EED_1234_ABCD_0002).iter().enumerate() {
                 match within("receiving", rx.recv()).await {
                     Err(RecvError::Invalid(e)) => assert_eq!(e.len(), frame.len()),
                     Ok(_) => panic!("garbage frame {i} ({} bytes) validated as a message", frame.len()),
@@ -104,7 +80,7 @@ pub fn garbage_frames<T: AsyncTransport>(h: &Harness) {
         }),
         Role::Child("sender") => block_on(async {
             let mut tx: AsyncSender<Probe, T::Sender> = h.endpoint("tx");
-            for frame in garbage() {
+            for frame in garbage(0x5EED_1234_ABCD_0002) {
                 within("sending", tx.send_bytes(&frame))
                     .await
                     .expect("sending a garbage frame");

@@ -73,10 +73,12 @@ impl Bytes {
     }
 }
 
-/// The garbage frames a child sends: random bytes of many lengths, then
-/// every truncation of a valid archive.
-fn garbage() -> Vec<Vec<u8>> {
-    let mut rng = Bytes(0x5EED_1234_ABCD_0001);
+/// Frames that are not messages: random bytes of many lengths drawn from
+/// `seed` (a nonzero seed), then every truncation of a valid [`Probe`]
+/// archive. The garbage-frame cases of the suite and of the async adapters
+/// send these.
+pub fn garbage(seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = Bytes(seed);
     let mut frames: Vec<Vec<u8>> = (0..64).map(|i| rng.take((i * 37) % 400)).collect();
     let valid = rkyv::to_bytes::<rkyv::rancor::Error>(&Probe::sample()).expect("serializing the probe");
     frames.extend((0..valid.len()).map(|len| valid[..len].to_vec()));
@@ -90,7 +92,7 @@ pub fn garbage_frames<T: Transport>(h: &Harness) {
         Role::Parent => {
             let (tx, rx) = channel::<T, Probe>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).spawn();
-            for (i, frame) in garbage().iter().enumerate() {
+            for (i, frame) in garbage(0x5EED_1234_ABCD_0001).iter().enumerate() {
                 match rx.recv_timeout(LONG) {
                     Err(RecvTimeoutError::Invalid(e)) => assert_eq!(e.len(), frame.len()),
                     Ok(_) => panic!("garbage frame {i} ({} bytes) validated as a message", frame.len()),
@@ -106,7 +108,7 @@ pub fn garbage_frames<T: Transport>(h: &Harness) {
         }
         Role::Child("sender") => {
             let tx: Sender<Probe, T::Sender> = h.endpoint("tx");
-            for frame in garbage() {
+            for frame in garbage(0x5EED_1234_ABCD_0001) {
                 tx.send_bytes(&frame).expect("sending a garbage frame");
             }
             tx.send(Probe::sample()).expect("sending the valid probe");

@@ -7,7 +7,7 @@ mod duplex;
 mod many;
 mod order;
 
-pub use bad_input::{garbage_frames, too_large};
+pub use bad_input::{garbage, garbage_frames, too_large};
 pub use blocking::{timeouts, try_recv_empty, try_send_full};
 pub use close::{
     peer_killed_while_receiving, peer_killed_while_sending, receiver_drop_disconnects_sender,
