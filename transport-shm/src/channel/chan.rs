@@ -34,6 +34,19 @@ const SPIN_TIME: Duration = Duration::from_micros(30);
 /// bridge, bridge to task) of a registered wait.
 pub(crate) const POLL_SPIN: Duration = Duration::from_micros(30);
 
+/// The most pauses between two polls of a [`Backoff::Growing`] wait.
+const MAX_BACKOFF_PAUSES: u32 = 64;
+
+/// How a spinning wait paces its polls; see [`Chan::wait_for`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backoff {
+    /// A poll every two pauses.
+    Eager,
+    /// Twice the pauses after every empty poll, up to
+    /// [`MAX_BACKOFF_PAUSES`].
+    Growing,
+}
+
 /// A mapped channel.
 #[derive(Debug)]
 pub(crate) struct Chan {
@@ -174,14 +187,25 @@ impl Chan {
         (0..self.geo.lanes).find(|&i| self.lane(i).owner.load(Ordering::Acquire) == me)
     }
 
-    /// Whether lane `i` has room at position `start` for a record of the
-    /// full size limit plus a wrap marker after it, given the producer's
-    /// `sent` count and the consumer's `head` and `released`.
-    pub(crate) fn room(&self, start: u64, sent: u64, head: u64, released: u64) -> bool {
+    /// Whether a lane whose consumer's head is at `head` has bytes at
+    /// position `start` for a record of the full size limit plus a wrap
+    /// marker after it. (The message capacity is the sender's to check:
+    /// see `ShmSender::ends`.)
+    pub(crate) fn room(&self, start: u64, head: u64) -> bool {
         let g = &self.geo;
         let end = start + (record_len(g.limit) + RECORD_HEADER) as u64;
         end.saturating_sub(head) <= g.lane_bytes as u64
-            && (g.capacity == 0 || sent.saturating_sub(released) < g.capacity)
+    }
+
+    /// As [`Chan::room`], with a stretch more: a sixteenth of the lane's
+    /// bytes (less where the limit leaves no such stretch in an empty lane,
+    /// so a drained lane always has it).
+    pub(crate) fn room_for_batch(&self, start: u64, head: u64) -> bool {
+        let g = &self.geo;
+        let record = record_len(g.limit) + RECORD_HEADER;
+        let slack = (g.lane_bytes / 16).min(g.lane_bytes.saturating_sub(record));
+        let end = start + (record + slack) as u64;
+        end.saturating_sub(head) <= g.lane_bytes as u64
     }
 
     /// Spins for at most [`POLL_SPIN`] until `ready` holds; whether it did.
@@ -218,11 +242,21 @@ impl Chan {
     /// Waits as `wait` allows until `poll` gives a result, spinning first
     /// (only spinning in busy-poll mode), then sleeping on `word` with
     /// `sleepers` counting the sleepers. `None` when the wait ran out.
+    ///
+    /// `backoff` is how a poll while spinning is paced. [`Backoff::Eager`]
+    /// polls every few cycles, for a receiver waiting for the next message,
+    /// whose latency is the point. [`Backoff::Growing`] doubles the pause
+    /// between polls, for a producer waiting for a full ring: its polls read
+    /// the consumer's cache line, and each one would make the consumer's
+    /// next release fetch that line back; polling less lets the consumer
+    /// drain at full speed, and the producer then refills a stretch of ring
+    /// without reading it again.
     pub(crate) fn wait_for<R>(
         &self,
         word: &AtomicU32,
         sleepers: &AtomicU32,
         wait: Wait,
+        backoff: Backoff,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Option<R> {
         if let Some(r) = poll() {
@@ -235,14 +269,20 @@ impl Chan {
         };
         let start = Instant::now();
         let mut round = 0u32;
+        let mut pauses = 2u32;
         loop {
-            hint::spin_loop();
-            hint::spin_loop();
+            for _ in 0..pauses {
+                hint::spin_loop();
+            }
             if let Some(r) = poll() {
                 return Some(r);
             }
             round = round.wrapping_add(1);
-            if round % 512 == 0 {
+            if backoff == Backoff::Growing {
+                pauses = (pauses * 2).min(MAX_BACKOFF_PAUSES);
+            }
+            // About every thousand pauses: look at the clock.
+            if round % (1024 / pauses).max(1) == 0 {
                 let now = Instant::now();
                 if deadline.is_some_and(|d| now >= d) {
                     return None;

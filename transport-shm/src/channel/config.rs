@@ -27,7 +27,9 @@ pub enum WaitMode {
 #[non_exhaustive]
 pub struct ShmConfig {
     /// How many messages may wait per producer; `None`: bounded by
-    /// `buffer_bytes` only.
+    /// `buffer_bytes` only. A message counts until it is released and so
+    /// are all those sent before it on the same producer (a received
+    /// message dropped out of order frees its place with the earlier ones).
     pub capacity: Option<usize>,
     /// The largest serialized message, in bytes.
     pub max_message_size: usize,
@@ -49,7 +51,7 @@ pub struct ShmConfig {
 /// Traffic that drains the ring between messages stays in its first 64 KiB
 /// (a drained ring starts over at offset 0), hot in cache and TLB; only
 /// pages that messages touch use memory.
-pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
+pub const DEFAULT_BUFFER_BYTES: usize = 8 << 20;
 /// The default number of producers of a multi-producer channel.
 pub const DEFAULT_MAX_PRODUCERS: usize = 8;
 

@@ -37,11 +37,8 @@ impl RxShared {
     /// Gives the bytes [start, end) of `lane` back to its producer. Frames
     /// may be dropped in any order and on any thread: the head moves only
     /// over released records.
-    pub(crate) fn release(&self, lane: usize, start: u64, end: u64, message: bool) {
+    pub(crate) fn release(&self, lane: usize, start: u64, end: u64) {
         let ctl = self.chan.lane(lane);
-        if message {
-            ctl.released.fetch_add(1, Ordering::SeqCst);
-        }
         let advanced = ctl
             .head
             .compare_exchange(start, end, Ordering::SeqCst, Ordering::SeqCst)
@@ -183,7 +180,7 @@ impl Drop for ShmFrame {
             rx, lane, start, end, ..
         } = &self.0
         {
-            rx.release(*lane, *start, *end, true);
+            rx.release(*lane, *start, *end);
         }
     }
 }

@@ -59,8 +59,6 @@ pub(crate) struct ChannelHeader {
 pub(crate) struct LaneCtl {
     /// Next free position (producer).
     pub(crate) tail: AtomicU64,
-    /// Messages committed (producer).
-    pub(crate) sent: AtomicU64,
     /// The producer: participant index + 1 in the low 32 bits, its nonce in
     /// the high ones; 0 when the lane is free.
     pub(crate) owner: AtomicU64,
@@ -68,16 +66,16 @@ pub(crate) struct LaneCtl {
     /// early, finding the lane drained (producer; 0: never). The consumer
     /// reaching it jumps to the next lap, as at a `WRAP` record.
     pub(crate) jump_from: AtomicU64,
-    _pad0: [u8; 96],
-    /// First position not yet released (consumer).
+    _pad0: [u8; 104],
+    /// First position not yet released (consumer). The only word the
+    /// consumer writes per message; the producer derives both its byte
+    /// room and its message count from it.
     pub(crate) head: AtomicU64,
-    /// Messages released (consumer).
-    pub(crate) released: AtomicU64,
     /// Bumped by the consumer that finds the producer asleep.
     pub(crate) space_seq: AtomicU32,
     /// Whether the producer is (about to be) asleep.
     pub(crate) tx_sleeping: AtomicU32,
-    _pad1: [u8; 104],
+    _pad1: [u8; 112],
 }
 
 /// Rounds `n` up to a multiple of `align` (a power of two).

@@ -13,7 +13,7 @@ use transport_core::{
 };
 
 use super::{
-    chan::{Chan, Monitor},
+    chan::{Backoff, Chan, Monitor},
     frame::{RxShared, ShmFrame},
     layout::{RECORD_HEADER, WRAP, record_len},
     link::{Link, Probe, Side},
@@ -98,7 +98,7 @@ impl ShmReceiver {
     pub fn wait_ready(&self, wait: Wait) -> bool {
         let chan = &*self.rx.chan;
         let h = chan.header();
-        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, || {
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, || {
             (self.has_data() || self.senders.gone(chan, true)).then_some(())
         })
         .is_some()
@@ -149,7 +149,7 @@ impl ShmReceiver {
                 if r == jump_from && jump_from != 0 {
                     let next = r + (g.lane_bytes - off) as u64;
                     self.read[i].set(next);
-                    self.rx.release(i, r, next, false);
+                    self.rx.release(i, r, next);
                     r = next;
                     continue;
                 }
@@ -157,7 +157,7 @@ impl ShmReceiver {
                 if word == WRAP {
                     let next = r + (g.lane_bytes - off) as u64;
                     self.read[i].set(next);
-                    self.rx.release(i, r, next, false);
+                    self.rx.release(i, r, next);
                     r = next;
                     continue;
                 }
@@ -168,7 +168,7 @@ impl ShmReceiver {
                 let Some(len) = valid else {
                     // A producer broke the protocol: skip what it published.
                     self.read[i].set(tail);
-                    self.rx.release(i, r, tail, false);
+                    self.rx.release(i, r, tail);
                     return Found::Malformed(MalformedFrame::new(format!(
                         "lane {i} holds a record header of {word:#x} at offset {off}"
                     )));
@@ -182,7 +182,7 @@ impl ShmReceiver {
                 let frame = if self.untrusted {
                     // SAFETY: mapped and 16-aligned, as above.
                     let copy = unsafe { ShmFrame::copied(ptr, len) };
-                    self.rx.release(i, r, end, true);
+                    self.rx.release(i, r, end);
                     copy
                 } else {
                     // SAFETY: the record [r, end) was published (tail acquired
@@ -226,8 +226,10 @@ impl RawReceiver for ShmReceiver {
         }
         let chan = &*self.rx.chan;
         let h = chan.header();
-        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, || self.outcome(true))
-            .unwrap_or(Err(RawRecvError::NotReady))
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, || {
+            self.outcome(true)
+        })
+        .unwrap_or(Err(RawRecvError::NotReady))
     }
 }
 
@@ -399,6 +401,34 @@ mod tests {
             drop(a);
         }
         assert!(matches!(rx.recv_frame(Wait::Never), Err(RawRecvError::NotReady)));
+    }
+
+    #[test]
+    fn the_capacity_counts_held_messages_up_to_the_oldest() {
+        let (tx, rx) = raw_channel(&ShmConfig::bounded(4)).unwrap();
+        let fits = || {
+            let mut n = 0u8;
+            while tx.send_bytes(&[n], Wait::Never).is_ok() {
+                n += 1;
+                assert!(n <= 4, "capacity 4 was not enforced");
+            }
+            n
+        };
+        assert_eq!(fits(), 4);
+        let mut held: Vec<_> = (0..4).map(|_| rx.recv_frame(Wait::Never).unwrap()).collect();
+        assert_eq!(fits(), 0, "received but held messages still count");
+        // The newest, released first, keeps its place until the ones before
+        // it are released.
+        drop(held.pop());
+        assert_eq!(fits(), 0);
+        drop(held.remove(0));
+        assert_eq!(fits(), 1);
+        held.clear();
+        assert_eq!(fits(), 3);
+        for _ in 0..4 {
+            rx.recv_frame(Wait::Never).unwrap();
+        }
+        assert_eq!(fits(), 4);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use transport_core::{
 };
 
 use super::{
-    chan::{Chan, Monitor},
+    chan::{Backoff, Chan, Monitor},
     layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
     link::{Link, Probe, Side},
 };
@@ -41,10 +41,22 @@ pub struct ShmSender {
     multi: bool,
     /// Our copy of the lane's tail (we are its only writer).
     tail: Cell<u64>,
-    /// The consumer's head and released count as last read.
+    /// The consumer's head as last read.
     head: Cell<u64>,
-    released: Cell<u64>,
+    /// Messages sent through this sender.
     sent: Cell<u64>,
+    /// Where each of the last messages ends, by message number modulo the
+    /// table's length (the channel's message capacity): message `n` may go
+    /// once message `n - capacity` is released, that is once the consumer's
+    /// head has reached `ends[n % capacity]`. So the capacity costs the
+    /// consumer nothing: it only moves its head, as it must anyway. Empty
+    /// when the channel has no message capacity, or one that the lane's
+    /// bytes always reach first.
+    ends: Box<[Cell<u64>]>,
+    /// Whether a send that finds the ring full waits for a stretch of room
+    /// (see `send_frame`): only where a sixteenth of the ring is many
+    /// messages, so that polling less often cannot let the consumer run dry.
+    stretch: bool,
     sends: Cell<u32>,
     /// The tail position at which to look for a drained lane next.
     wrap_check: Cell<u64>,
@@ -69,16 +81,28 @@ impl ShmSender {
     pub(crate) fn new(chan: Arc<Chan>, att: Attachment, lane: usize, multi: bool) -> ShmSender {
         let l = chan.lane(lane);
         let tail = l.tail.load(Ordering::Acquire);
-        let sent = l.sent.load(Ordering::Acquire);
+        let g = chan.geo;
+        // A lane holds fewer than this many records (the smallest is 16
+        // bytes); a capacity at least as large never binds.
+        let most = (g.lane_bytes / record_len(0)) as u64;
+        let table = if g.capacity == 0 || g.capacity >= most {
+            0
+        } else {
+            g.capacity as usize
+        };
+        // Messages a previous owner of the lane left queued are not known
+        // one by one: count them as ending at the tail, so this sender waits
+        // for all of them to be released before it fills the capacity.
         ShmSender {
             head: Cell::new(l.head.load(Ordering::Acquire)),
-            released: Cell::new(l.released.load(Ordering::Acquire)),
+            ends: (0..table).map(|_| Cell::new(tail)).collect(),
+            stretch: (table == 0 || table >= 256) && g.lane_bytes >= 64 << 10,
             chan,
             att: Some(att),
             lane,
             multi,
             tail: Cell::new(tail),
-            sent: Cell::new(sent),
+            sent: Cell::new(0),
             sends: Cell::new(0),
             wrap_check: Cell::new(tail + EARLY_WRAP as u64),
             gap: Cell::new((0, 0)),
@@ -99,7 +123,7 @@ impl ShmSender {
         let chan = &*self.chan;
         let lane = chan.lane(self.lane);
         let start = self.tail.get();
-        chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, || {
+        chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
             self.reload();
             (self.room(start) || self.receivers.gone(chan, true)).then_some(())
         })
@@ -107,17 +131,39 @@ impl ShmSender {
     }
 
     /// Whether there is room at `start` for a record of the full size limit
-    /// plus a wrap marker after it.
+    /// plus a wrap marker after it, and the message capacity allows one
+    /// more.
     fn room(&self, start: u64) -> bool {
-        // A head still at an early wrap's start is, in effect, at its end:
-        // the bytes skipped were never queued.
+        let head = self.head();
+        self.chan.room(start, head) && head >= self.min_head(0)
+    }
+
+    /// As [`ShmSender::room`], with a stretch more: a sixteenth of the
+    /// lane's bytes and of the message capacity.
+    fn room_for_batch(&self, start: u64) -> bool {
+        let head = self.head();
+        self.chan.room_for_batch(start, head) && head >= self.min_head(self.ends.len() / 16)
+    }
+
+    /// The consumer's head as last read. A head still at an early wrap's
+    /// start is, in effect, at its end: the bytes skipped were never queued.
+    fn head(&self) -> u64 {
         let (from, to) = self.gap.get();
-        let head = if self.head.get() == from {
+        if self.head.get() == from {
             to
         } else {
             self.head.get()
-        };
-        self.chan.room(start, self.sent.get(), head, self.released.get())
+        }
+    }
+
+    /// The head the consumer must have reached for `ahead + 1` more
+    /// messages to fit the message capacity (0 when it has none).
+    fn min_head(&self, ahead: usize) -> u64 {
+        if self.ends.is_empty() {
+            return 0;
+        }
+        let n = self.sent.get() as usize + ahead;
+        self.ends[n % self.ends.len()].get()
     }
 
     /// The channel (for tests).
@@ -141,7 +187,6 @@ impl ShmSender {
     fn reload(&self) {
         let l = self.chan.lane(self.lane);
         self.head.set(l.head.load(Ordering::Acquire));
-        self.released.set(l.released.load(Ordering::Acquire));
     }
 }
 
@@ -150,6 +195,9 @@ impl ShmSender {
 const EARLY_WRAP: usize = 64 << 10;
 /// How often (in bytes sent) a sender past `EARLY_WRAP` looks again.
 const WRAP_RECHECK: usize = 256 << 10;
+/// How many times a send that found the ring full looks for a stretch of
+/// room before one record's room will do.
+const REFILL_POLLS: u32 = 16;
 
 impl RawSender for ShmSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
@@ -190,9 +238,22 @@ impl RawSender for ShmSender {
         if jump.is_none() && !self.room(start) {
             self.reload();
             if !self.room(start) {
-                let ready = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, || {
+                // The ring is full: this producer is faster than its
+                // consumer. Wait for a stretch of room rather than for one
+                // record's, for a while: each look reads the consumer's
+                // cache line, and its next release has to fetch it back,
+                // which slows the consumer that is the bottleneck already.
+                // After the stretch, the next sends need no look at all. A
+                // consumer that keeps its messages (so the stretch does not
+                // come) costs `REFILL_POLLS` looks, after which one record's
+                // room is enough (at once for a `try_send`; and long before
+                // a blocking-mode sender sleeps).
+                let mut looks = 0u32;
+                let ready = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
                     self.reload();
-                    if self.room(start) {
+                    looks += 1;
+                    let enough = !self.stretch || looks > REFILL_POLLS || wait == Wait::Never;
+                    if self.room_for_batch(start) || (enough && self.room(start)) {
                         Some(Ok(()))
                     } else if self.receivers.gone(chan, true) {
                         Some(Err(RawSendError::Disconnected))
@@ -250,8 +311,13 @@ impl RawSender for ShmSender {
             new_tail += (g.lane_bytes - end_off) as u64;
         }
         self.tail.set(new_tail);
+        if !self.ends.is_empty() {
+            let n = self.sent.get() as usize % self.ends.len();
+            // The record's own end, before any wrap marker: releasing the
+            // message moves the head exactly there.
+            self.ends[n].set(start + record_len(len) as u64);
+        }
         self.sent.set(self.sent.get() + 1);
-        lane.sent.store(self.sent.get(), Ordering::Relaxed);
         if chan.busy {
             lane.tail.store(new_tail, Ordering::Release);
         } else {
@@ -302,7 +368,7 @@ impl PollSend for ShmSender {
         }
         let probe = Probe::Send {
             start,
-            sent: self.sent.get(),
+            min_head: self.min_head(0),
         };
         if let Err(e) = link.arm(cx.waker(), probe) {
             return Poll::Ready(Err(e));

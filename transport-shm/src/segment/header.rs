@@ -11,7 +11,7 @@ use crate::{liveness::Identity, sys};
 /// Written last when a segment is ready: "tshmSEG1".
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG1");
 /// The layout version; a segment of another version is refused.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// How many participants (process × role) one segment tracks.
 pub(crate) const MAX_PARTICIPANTS: usize = 64;
 /// Where the payload starts: the header is padded to a page.
