@@ -163,10 +163,12 @@ impl Bridge {
                 .spawn(move || self.run())?;
             t.thread = Some(handle.thread().id());
         }
-        // The word first, then the sleeper count, then (the caller) the
+        // The word first, then the sleeping flag, then (the caller) the
         // condition: a peer that changes the condition after our look sees
-        // the count and bumps the word past `expected`.
+        // the flag and bumps the word past `expected`. Every arming sets
+        // the flag: a peer's wake-up clears it.
         let expected = link.word().load(Ordering::SeqCst);
+        link.sleeping().store(1, Ordering::SeqCst);
         let changed = match t.armed.iter_mut().find(|a| Arc::ptr_eq(&a.watch.link, link)) {
             Some(a) => {
                 if !a.waker.will_wake(waker) {
@@ -176,7 +178,6 @@ impl Bridge {
                 std::mem::replace(&mut a.watch.expected, expected) != expected
             }
             None => {
-                link.sleepers().fetch_add(1, Ordering::SeqCst);
                 link.armed.store(true, Ordering::SeqCst);
                 t.armed.push(Armed {
                     watch: Watch {
@@ -193,8 +194,8 @@ impl Bridge {
             self.interrupt(&mut t);
         }
         drop(t);
-        // Re-arming keeps an old count: order the word's load before the
-        // caller's look at the condition all the same.
+        // Order the flag's store before the caller's look at the condition,
+        // which may use weaker loads.
         fence(Ordering::SeqCst);
         Ok(())
     }
@@ -452,7 +453,7 @@ mod tests {
         ShmConfig::bounded(1).max_message_size(64).buffer_bytes(4096)
     }
 
-    fn sleepers(rx: &ShmReceiver) -> u32 {
+    fn sleeping(rx: &ShmReceiver) -> u32 {
         rx.chan().header().rx_sleeping.load(Ordering::SeqCst)
     }
 
@@ -479,7 +480,7 @@ mod tests {
         w.expect(1);
         for (_, rx) in &ends[1..] {
             assert!(rx.poll_recv_ready(&mut w.cx(0)).is_ready());
-            assert_eq!(sleepers(rx), 0);
+            assert_eq!(sleeping(rx), 0, "the sender's wake-up cleared the flag");
         }
     }
 
@@ -513,24 +514,27 @@ mod tests {
     }
 
     #[test]
-    fn sleepers_are_counted_only_while_armed() {
+    fn every_arming_sets_the_flag_and_a_wake_up_clears_it() {
         let bridge = Bridge::leaked(false);
         let (tx, rx) = raw_channel(&small()).unwrap();
         rx.use_bridge(bridge);
         let w = Wakers::new(1);
         assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
-        // A second poll re-arms without counting twice.
-        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
-        assert_eq!(sleepers(&rx), 1);
+        assert_eq!(sleeping(&rx), 1);
         tx.send_bytes(b"x", Wait::Never).unwrap();
         w.expect(0);
-        assert_eq!(sleepers(&rx), 0, "the bridge uncounts what it fires");
+        assert_eq!(sleeping(&rx), 0, "the sender claimed the flag as it woke");
         drop(rx.recv_frame(Wait::Never).unwrap());
         assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
-        assert_eq!(sleepers(&rx), 1);
-        drop(rx);
-        // The receiver's entry is gone; the header is still mapped by tx.
-        assert_eq!(tx.chan().header().rx_sleeping.load(Ordering::SeqCst), 0);
+        assert_eq!(sleeping(&rx), 1);
+        // A flag cleared while armed (by a wake-up that the task has not
+        // acted on yet) is set again by the next arming, so a later message
+        // still wakes the task.
+        rx.chan().header().rx_sleeping.store(0, Ordering::SeqCst);
+        assert!(rx.poll_recv_ready(&mut w.cx(0)).is_pending());
+        assert_eq!(sleeping(&rx), 1);
+        tx.send_bytes(b"y", Wait::Never).unwrap();
+        w.expect(0);
     }
 
     #[test]

@@ -197,14 +197,12 @@ impl Chan {
         end.saturating_sub(head) <= g.lane_bytes as u64
     }
 
-    /// As [`Chan::room`], with a stretch more: a sixteenth of the lane's
-    /// bytes (less where the limit leaves no such stretch in an empty lane,
-    /// so a drained lane always has it).
+    /// As [`Chan::room`], with a stretch more: a sixteenth of the queued
+    /// bytes the lane allows (which a drained lane always has: the lane is
+    /// a full-size record longer than that).
     pub(crate) fn room_for_batch(&self, start: u64, head: u64) -> bool {
         let g = &self.geo;
-        let record = record_len(g.limit) + RECORD_HEADER;
-        let slack = (g.lane_bytes / 16).min(g.lane_bytes.saturating_sub(record));
-        let end = start + (record + slack) as u64;
+        let end = start + (record_len(g.limit) + RECORD_HEADER + g.watermark / 16) as u64;
         end.saturating_sub(head) <= g.lane_bytes as u64
     }
 
@@ -241,7 +239,8 @@ impl Chan {
 
     /// Waits as `wait` allows until `poll` gives a result, spinning first
     /// (only spinning in busy-poll mode), then sleeping on `word` with
-    /// `sleepers` counting the sleepers. `None` when the wait ran out.
+    /// `sleeping` set, the flag the peer checks after each change (see
+    /// [`Chan::wake_sleepers`]). `None` when the wait ran out.
     ///
     /// `backoff` is how a poll while spinning is paced. [`Backoff::Eager`]
     /// polls every few cycles, for a receiver waiting for the next message,
@@ -254,7 +253,7 @@ impl Chan {
     pub(crate) fn wait_for<R>(
         &self,
         word: &AtomicU32,
-        sleepers: &AtomicU32,
+        sleeping: &AtomicU32,
         wait: Wait,
         backoff: Backoff,
         mut poll: impl FnMut() -> Option<R>,
@@ -293,10 +292,14 @@ impl Chan {
             }
         }
         loop {
+            // The word, then the flag, then the condition: a peer that
+            // changes the condition after our look finds the flag and bumps
+            // the word past `seq`. Only the peer clears the flag (see
+            // `wake_sleepers`); one that is left set after a look that
+            // succeeded costs at most one spare wake-up call.
             let seq = word.load(Ordering::SeqCst);
-            sleepers.fetch_add(1, Ordering::SeqCst);
+            sleeping.store(1, Ordering::SeqCst);
             if let Some(r) = poll() {
-                sleepers.fetch_sub(1, Ordering::SeqCst);
                 return Some(r);
             }
             let timeout = match deadline {
@@ -304,14 +307,29 @@ impl Chan {
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        sleepers.fetch_sub(1, Ordering::SeqCst);
                         return None;
                     }
                     (d - now).min(LIVENESS_PERIOD)
                 }
             };
             self.seg.wait(word, seq, Some(timeout));
-            sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Wakes whoever sleeps on `word` if `sleeping` says someone may, after
+    /// the caller made the change they wait for (with a `SeqCst` store or
+    /// read-modify-write). It claims the flag as it does: while a woken
+    /// sleeper is still on its way back to the CPU, the changes after this
+    /// one find the flag clear and make no system call, so one sleep costs
+    /// one wake-up call rather than one per message until the sleeper runs.
+    pub(crate) fn wake_sleepers(&self, word: &AtomicU32, sleeping: &AtomicU32) {
+        if sleeping.load(Ordering::SeqCst) != 0 && sleeping.swap(0, Ordering::SeqCst) != 0 {
+            word.fetch_add(1, Ordering::SeqCst);
+            // All: an end's thread and the async bridge may both sleep here
+            // (a task that registered, then blocked), and a wake-up taken by
+            // the wrong one would cost the other a liveness period. One
+            // waiter or two cost the same call.
+            self.seg.wake(word, true);
         }
     }
 }

@@ -57,9 +57,8 @@ impl RxShared {
                 }
             }
         }
-        if !self.chan.busy && ctl.tx_sleeping.load(Ordering::SeqCst) != 0 {
-            ctl.space_seq.fetch_add(1, Ordering::SeqCst);
-            self.chan.seg.wake(&ctl.space_seq, true);
+        if !self.chan.busy {
+            self.chan.wake_sleepers(&ctl.space_seq, &ctl.tx_sleeping);
         }
     }
 }

@@ -49,7 +49,8 @@ pub(crate) struct ChannelHeader {
     _pad: [u8; 84],
     /// Bumped by a producer that finds the receiver asleep.
     pub(crate) data_seq: AtomicU32,
-    /// How many receiver threads are (about to be) asleep.
+    /// Set by a receiver thread (or the async bridge) about to sleep on
+    /// `data_seq`; cleared by the producer that wakes it.
     pub(crate) rx_sleeping: AtomicU32,
 }
 
@@ -73,7 +74,8 @@ pub(crate) struct LaneCtl {
     pub(crate) head: AtomicU64,
     /// Bumped by the consumer that finds the producer asleep.
     pub(crate) space_seq: AtomicU32,
-    /// Whether the producer is (about to be) asleep.
+    /// Set by the producer (or the async bridge) about to sleep on
+    /// `space_seq`; cleared by the consumer that wakes it.
     pub(crate) tx_sleeping: AtomicU32,
     _pad1: [u8; 112],
 }

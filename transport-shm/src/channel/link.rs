@@ -97,8 +97,8 @@ impl Link {
         }
     }
 
-    /// The count of this end's sleepers, which the peer checks.
-    pub(super) fn sleepers(&self) -> &AtomicU32 {
+    /// This end's sleeping flag, which the peer checks and clears.
+    pub(super) fn sleeping(&self) -> &AtomicU32 {
         match self.side {
             Side::Recv => &self.chan.header().rx_sleeping,
             Side::Send(lane) => &self.chan.lane(lane).tx_sleeping,
@@ -167,7 +167,8 @@ impl Link {
 
     /// Undoes arming (with the bridge's lock held).
     pub(super) fn release(&self) {
+        // The sleeping flag stays: another waiter of this end may rely on
+        // it, and the peer clears it with its next wake-up.
         self.armed.store(false, Ordering::SeqCst);
-        self.sleepers().fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -322,17 +322,10 @@ impl RawSender for ShmSender {
             lane.tail.store(new_tail, Ordering::Release);
         } else {
             // SeqCst orders the store before the sleeper check (a receiver
-            // counts itself asleep, then re-checks the tail).
+            // flags itself asleep, then re-checks the tail).
             lane.tail.store(new_tail, Ordering::SeqCst);
             let h = chan.header();
-            if h.rx_sleeping.load(Ordering::SeqCst) != 0 {
-                h.data_seq.fetch_add(1, Ordering::SeqCst);
-                // All: the receiver's thread and the async bridge may both
-                // sleep here (a task that registered, then blocked), and a
-                // wake-up taken by the wrong one would cost the other a
-                // liveness period. One waiter or two cost the same call.
-                chan.seg.wake(&h.data_seq, true);
-            }
+            chan.wake_sleepers(&h.data_seq, &h.rx_sleeping);
         }
         Ok(())
     }
