@@ -166,12 +166,6 @@ impl ShmSender {
         self.ends[n % self.ends.len()].get()
     }
 
-    /// The channel (for tests).
-    #[cfg(test)]
-    pub(crate) fn chan(&self) -> &Arc<Chan> {
-        &self.chan
-    }
-
     /// Uses `bridge` for async readiness instead of the process's.
     #[cfg(test)]
     pub(crate) fn use_bridge(&self, bridge: &'static super::bridge::Bridge) {
