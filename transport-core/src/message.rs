@@ -60,6 +60,11 @@ enum Dest<'w> {
     Bytes { vec: &'w mut Vec<u8>, base: usize },
     /// Written into a fixed slice (a shared-memory slot).
     Slice(&'w mut [MaybeUninit<u8>]),
+    /// Written into a fixed slice, and what does not fit into `spill`.
+    Spill {
+        slot: &'w mut [MaybeUninit<u8>],
+        spill: &'w mut Vec<u8>,
+    },
 }
 
 /// The rkyv writer that every backend hands to the serializer.
@@ -135,6 +140,23 @@ impl<'w> FrameWriter<'w> {
         }
     }
 
+    /// Writes a message of at most `limit` bytes into `slot` in place, and
+    /// the bytes past the slot's end into `spill` (emptied first).
+    ///
+    /// For a destination that may not have room for the whole message yet:
+    /// a ring whose consumer has released only part of what the size limit
+    /// needs. A message that fits the slot is written in place with no
+    /// copy; one that does not is written there as far as it goes, and the
+    /// caller copies the rest from `spill` once the room has come.
+    pub fn slice_spilling(slot: &'w mut [MaybeUninit<u8>], spill: &'w mut Vec<u8>, limit: usize) -> Self {
+        spill.clear();
+        FrameWriter {
+            dest: Dest::Spill { slot, spill },
+            pos: 0,
+            limit,
+        }
+    }
+
     /// The number of message bytes written so far (including any that did
     /// not fit).
     pub fn len(&self) -> usize {
@@ -163,6 +185,15 @@ impl<'w> FrameWriter<'w> {
                         dst.write(*src);
                     }
                 }
+                Dest::Spill { slot, spill } => {
+                    let here = slot.len().saturating_sub(self.pos).min(bytes.len());
+                    if here > 0 {
+                        for (dst, src) in slot[self.pos..self.pos + here].iter_mut().zip(bytes) {
+                            dst.write(*src);
+                        }
+                    }
+                    spill.extend_from_slice(&bytes[here..]);
+                }
             }
         }
         self.pos = end;
@@ -189,6 +220,7 @@ impl<'w> FrameWriter<'w> {
             Dest::Aligned { vec, base } => vec.resize(base, 0),
             Dest::Bytes { vec, base } => vec.truncate(base),
             Dest::Slice(_) => {}
+            Dest::Spill { spill, .. } => spill.clear(),
         }
     }
 
@@ -202,6 +234,7 @@ impl<'w> FrameWriter<'w> {
                 Dest::Aligned { vec, base } => Dest::Aligned { vec, base: *base },
                 Dest::Bytes { vec, base } => Dest::Bytes { vec, base: *base },
                 Dest::Slice(slot) => Dest::Slice(slot),
+                Dest::Spill { slot, spill } => Dest::Spill { slot, spill },
             },
             pos: self.pos,
             limit: self.limit,
@@ -274,6 +307,26 @@ mod tests {
         // SAFETY: the first two bytes were written just above.
         let head = unsafe { [slot[0].assume_init(), slot[1].assume_init()] };
         assert_eq!(&head, b"hi");
+    }
+
+    #[test]
+    fn a_spilling_slice_keeps_what_does_not_fit_in_order() {
+        let mut slot = [MaybeUninit::new(0u8); 4];
+        let mut spill = b"stale".to_vec();
+        let mut w = FrameWriter::slice_spilling(&mut slot, &mut spill, 10);
+        w.write_bytes(b"ab");
+        w.write_bytes(b"cdef");
+        w.write_bytes(b"g");
+        assert_eq!(w.finish(), Ok(7));
+        // SAFETY: all four bytes of the slot were written just above.
+        let head: Vec<u8> = slot.iter().map(|b| unsafe { b.assume_init() }).collect();
+        assert_eq!(head, b"abcd");
+        assert_eq!(spill, b"efg");
+
+        let mut w = FrameWriter::slice_spilling(&mut slot, &mut spill, 6);
+        w.write_bytes(b"0123456789");
+        assert_eq!(w.finish(), Err(Overflow { len: 10, limit: 6 }));
+        assert!(spill.is_empty(), "an overflow leaves nothing spilled");
     }
 
     #[test]

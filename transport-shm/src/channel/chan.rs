@@ -197,15 +197,6 @@ impl Chan {
         end.saturating_sub(head) <= g.lane_bytes as u64
     }
 
-    /// As [`Chan::room`], with a stretch more: a sixteenth of the queued
-    /// bytes the lane allows (which a drained lane always has: the lane is
-    /// a full-size record longer than that).
-    pub(crate) fn room_for_batch(&self, start: u64, head: u64) -> bool {
-        let g = &self.geo;
-        let end = start + (record_len(g.limit) + RECORD_HEADER + g.watermark / 16) as u64;
-        end.saturating_sub(head) <= g.lane_bytes as u64
-    }
-
     /// Spins for at most [`POLL_SPIN`] until `ready` holds; whether it did.
     pub(crate) fn spin_until(&self, mut ready: impl FnMut() -> bool) -> bool {
         let start = Instant::now();

@@ -51,7 +51,7 @@ pub struct ShmConfig {
 /// Traffic that drains the ring between messages stays in its first 64 KiB
 /// (a drained ring starts over at offset 0), hot in cache and TLB; only
 /// pages that messages touch use memory.
-pub const DEFAULT_BUFFER_BYTES: usize = 8 << 20;
+pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 /// The default number of producers of a multi-producer channel.
 pub const DEFAULT_MAX_PRODUCERS: usize = 8;
 

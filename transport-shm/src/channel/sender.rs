@@ -63,6 +63,12 @@ pub struct ShmSender {
     /// The last early wrap: from this position to that one, nothing is
     /// queued, whatever the consumer's head says until it passes the jump.
     gap: Cell<(u64, u64)>,
+    /// The length of the last message this sender wrote: what a send waits
+    /// room for before it serializes the next one.
+    expect: Cell<usize>,
+    /// The part of a message that did not fit the room there was when it
+    /// was serialized, until the room comes (kept for its allocation).
+    spill: Cell<Vec<u8>>,
     receivers: Monitor,
     /// The registration with the bridge thread, made on first use.
     link: OnceCell<Arc<Link>>,
@@ -106,6 +112,8 @@ impl ShmSender {
             sends: Cell::new(0),
             wrap_check: Cell::new(tail + EARLY_WRAP as u64),
             gap: Cell::new((0, 0)),
+            expect: Cell::new(0),
+            spill: Cell::new(Vec::new()),
             receivers: Monitor::receivers(),
             link: OnceCell::new(),
         }
@@ -134,15 +142,32 @@ impl ShmSender {
     /// plus a wrap marker after it, and the message capacity allows one
     /// more.
     fn room(&self, start: u64) -> bool {
-        let head = self.head();
-        self.chan.room(start, head) && head >= self.min_head(0)
+        self.fits(start, self.chan.geo.limit)
     }
 
-    /// As [`ShmSender::room`], with a stretch more: a sixteenth of the
-    /// lane's bytes and of the message capacity.
-    fn room_for_batch(&self, start: u64) -> bool {
+    /// Whether a message of `len` bytes fits at `start`: a record of it plus
+    /// a wrap marker after it, and the message capacity allows one more.
+    fn fits(&self, start: u64, len: usize) -> bool {
         let head = self.head();
-        self.chan.room_for_batch(start, head) && head >= self.min_head(self.ends.len() / 16)
+        self.free(start, head) >= record_len(len) + RECORD_HEADER && head >= self.min_head(0)
+    }
+
+    /// As [`ShmSender::fits`], with a stretch more: a sixteenth of the
+    /// queued bytes the lane allows and of the message capacity.
+    fn fits_stretch(&self, start: u64, len: usize) -> bool {
+        let head = self.head();
+        let stretch = self.chan.geo.watermark / 16;
+        self.free(start, head) >= record_len(len) + RECORD_HEADER + stretch
+            && head >= self.min_head(self.ends.len() / 16)
+    }
+
+    /// The bytes from `start` that the consumer, with its head at `head`,
+    /// has released: a lane's worth past the head. Within one lap of the
+    /// ring that is everything not queued; at the start of a new lap, the
+    /// part of the last lap that the consumer has read.
+    fn free(&self, start: u64, head: u64) -> usize {
+        let free = (head + self.chan.geo.lane_bytes as u64).saturating_sub(start);
+        usize::try_from(free).unwrap_or(usize::MAX)
     }
 
     /// The consumer's head as last read. A head still at an early wrap's
@@ -176,6 +201,24 @@ impl ShmSender {
     fn writable(&self, start: u64, timed: bool) -> bool {
         self.reload();
         self.room(start) || self.receivers.gone(&self.chan, timed)
+    }
+
+    /// Waits as `wait` allows until `ready` holds (looking again at the
+    /// consumer's head before each call), or every receiver is gone.
+    fn wait_room(&self, wait: Wait, mut ready: impl FnMut(&Self) -> bool) -> Result<(), RawSendError> {
+        let chan = &*self.chan;
+        let lane = chan.lane(self.lane);
+        let found = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
+            self.reload();
+            if ready(self) {
+                Some(Ok(()))
+            } else if self.receivers.gone(chan, true) {
+                Some(Err(RawSendError::Disconnected))
+            } else {
+                None
+            }
+        });
+        found.unwrap_or(Err(RawSendError::NotReady))
     }
 
     fn reload(&self) {
@@ -227,11 +270,18 @@ impl RawSender for ShmSender {
                 self.wrap_check.set(start + WRAP_RECHECK as u64);
             }
         }
+        // The room to wait for before serializing: the last message's size.
+        // The size limit's would be safe for any message, but at the start
+        // of each lap of the ring it would wait for the consumer to drain
+        // the whole ring, as a full-size record needs everything the last
+        // lap used. A message larger than the room writes what fits in
+        // place, the rest aside, and waits below for the room it needs.
+        let want = self.expect.get().min(g.limit);
         // After a jump the lane is drained: every byte is released, so a
-        // full-size record fits at offset 0 without asking `room`.
-        if jump.is_none() && !self.room(start) {
+        // full-size record fits at offset 0 without asking.
+        if jump.is_none() && !self.fits(start, want) {
             self.reload();
-            if !self.room(start) {
+            if !self.fits(start, want) {
                 // The ring is full: this producer is faster than its
                 // consumer. Wait for a stretch of room rather than for one
                 // record's, for a while: each look reads the consumer's
@@ -243,48 +293,84 @@ impl RawSender for ShmSender {
                 // room is enough (at once for a `try_send`; and long before
                 // a blocking-mode sender sleeps).
                 let mut looks = 0u32;
-                let ready = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
-                    self.reload();
+                self.wait_room(wait, |this| {
                     looks += 1;
-                    let enough = !self.stretch || looks > REFILL_POLLS || wait == Wait::Never;
-                    if self.room_for_batch(start) || (enough && self.room(start)) {
-                        Some(Ok(()))
-                    } else if self.receivers.gone(chan, true) {
-                        Some(Err(RawSendError::Disconnected))
-                    } else {
-                        None
-                    }
-                });
-                match ready {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => return Err(e),
-                    None => return Err(RawSendError::NotReady),
-                }
+                    let enough = !this.stretch || looks > REFILL_POLLS || wait == Wait::Never;
+                    this.fits_stretch(start, want) || (enough && this.fits(start, want))
+                })?;
             }
         }
+        let free = if jump.is_some() {
+            g.lane_bytes
+        } else {
+            self.free(start, self.head())
+        };
+        // Message bytes that fit now: the record's header and a wrap marker
+        // after it take two headers, and records are padded to 16.
+        let room = (free.saturating_sub(2 * RECORD_HEADER) & !15).min(g.limit);
         let soff = (start % g.lane_bytes as u64) as usize;
-        // SAFETY: `room` guarantees that the record region [start, start +
-        // record_len(limit)) is released by the consumer and lies within the
-        // lane without wrapping (soff <= watermark, and lane_bytes leaves room
-        // for a full record and a marker past the watermark). No other process writes it:
-        // this sender owns the lane, and the consumer reads it only after the
-        // tail store that publishes it. The bytes are treated as
-        // uninitialised.
+        // SAFETY: the bytes [start, start + RECORD_HEADER + room) are
+        // released by the consumer (`free` counts only released bytes) and lie
+        // within the lane without wrapping (soff <= watermark, and lane_bytes
+        // leaves room for a full record and a marker past the watermark). No
+        // other process writes them: this sender owns the lane, and the
+        // consumer reads them only after the tail store that publishes them.
+        // The bytes are treated as uninitialised.
         let slot = unsafe {
             std::slice::from_raw_parts_mut(
                 chan.lane_data(self.lane).add(soff + RECORD_HEADER) as *mut MaybeUninit<u8>,
-                g.limit,
+                room,
             )
         };
-        let mut writer = FrameWriter::slice(slot);
-        if let Err(e) = fill(&mut writer) {
-            writer.abort();
-            return Err(RawSendError::Serialize(e));
+        let mut spill = self.spill.take();
+        let mut writer = if room == g.limit {
+            FrameWriter::slice(slot)
+        } else {
+            FrameWriter::slice_spilling(slot, &mut spill, g.limit)
+        };
+        let filled = fill(&mut writer);
+        let len = match filled {
+            Err(e) => {
+                writer.abort();
+                Err(RawSendError::Serialize(e))
+            }
+            Ok(()) => writer.finish().map_err(|o| RawSendError::TooLarge {
+                len: o.len,
+                limit: o.limit,
+            }),
+        };
+        let len = match len {
+            Ok(len) => len,
+            Err(e) => {
+                self.spill.set(spill);
+                return Err(e);
+            }
+        };
+        self.expect.set(len);
+        if len > room {
+            // Serialized, but only `room` bytes of it are in place. Wait for
+            // the room the rest needs, then copy it after them.
+            let waited = self.wait_room(wait, |this| this.fits(start, len));
+            if let Err(e) = waited {
+                spill.clear();
+                self.spill.set(spill);
+                return Err(e);
+            }
+            debug_assert_eq!(spill.len(), len - room);
+            // SAFETY: `fits(start, len)` holds, so [start, start +
+            // record_len(len) + RECORD_HEADER) is released and within the lane
+            // (len <= limit), and written by this sender alone, as above;
+            // `spill` holds exactly the message bytes from `room` to `len`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    spill.as_ptr(),
+                    chan.lane_data(self.lane).add(soff + RECORD_HEADER + room),
+                    spill.len(),
+                );
+            }
+            spill.clear();
         }
-        let len = writer.finish().map_err(|o| RawSendError::TooLarge {
-            len: o.len,
-            limit: o.limit,
-        })?;
+        self.spill.set(spill);
         if let Some((from, to)) = jump {
             // Published by the tail store below, like the record; a send that
             // failed above left no trace of the jump.
@@ -418,5 +504,70 @@ impl Handoff for ShmSender {
                 ),
             })?;
         Ok(ShmSender::new(chan, att, lane, multi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use transport_core::{Frame, RawReceiver, RawSender, Wait};
+
+    use crate::{ShmConfig, channel::raw_channel};
+
+    /// Message `seq`: a length that jumps around, and bytes that depend on
+    /// both.
+    fn message(seq: u32) -> Vec<u8> {
+        let len = ((seq.wrapping_mul(2_654_435_761) >> 7) % (96 << 10)) as usize + 1;
+        (0..len).map(|i| (i as u32 ^ seq.rotate_left(9)) as u8).collect()
+    }
+
+    #[test]
+    fn messages_larger_than_the_room_at_a_lap_start_arrive_whole() {
+        // A 64 KiB ring and messages up to 96 KiB: most laps start with less
+        // room than the next message needs, so its first part is written in
+        // place and the rest waits aside for the consumer.
+        let config = ShmConfig::default()
+            .max_message_size(128 << 10)
+            .buffer_bytes(64 << 10);
+        let (tx, rx) = raw_channel(&config).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        const N: u32 = 3000;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for seq in 0..N {
+                    let frame = rx.recv_frame(Wait::Until(deadline)).unwrap();
+                    assert!(frame.bytes() == message(seq), "message {seq} differs");
+                }
+            });
+            for seq in 0..N {
+                tx.send_bytes(&message(seq), Wait::Until(deadline)).unwrap();
+            }
+            let spill = tx.spill.take();
+            assert!(spill.capacity() > 0, "no message ever needed more room than there was");
+        });
+    }
+
+    #[test]
+    fn a_try_send_without_the_room_it_turns_out_to_need_leaves_no_trace() {
+        let config = ShmConfig::default()
+            .max_message_size(128 << 10)
+            .buffer_bytes(64 << 10);
+        let (tx, rx) = raw_channel(&config).unwrap();
+        // Fill the ring with small messages, keeping the last one's size
+        // small so the next send expects little room.
+        let mut sent = 0u32;
+        while tx.send_bytes(&[sent as u8; 100], Wait::Never).is_ok() {
+            sent += 1;
+        }
+        // Free a little: enough for another small message, not a big one.
+        drop(rx.recv_frame(Wait::Never).unwrap());
+        assert!(tx.send_bytes(&vec![7u8; 100 << 10], Wait::Never).is_err());
+        for i in 1..sent {
+            assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), &[i as u8; 100][..]);
+        }
+        assert!(rx.recv_frame(Wait::Never).is_err(), "the failed send left a frame");
+        tx.send_bytes(&vec![7u8; 100 << 10], Wait::Never).unwrap();
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes().len(), 100 << 10);
     }
 }
