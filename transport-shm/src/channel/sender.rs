@@ -544,7 +544,10 @@ mod tests {
                 tx.send_bytes(&message(seq), Wait::Until(deadline)).unwrap();
             }
             let spill = tx.spill.take();
-            assert!(spill.capacity() > 0, "no message ever needed more room than there was");
+            assert!(
+                spill.capacity() > 0,
+                "no message ever needed more room than there was"
+            );
         });
     }
 
@@ -566,7 +569,10 @@ mod tests {
         for i in 1..sent {
             assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), &[i as u8; 100][..]);
         }
-        assert!(rx.recv_frame(Wait::Never).is_err(), "the failed send left a frame");
+        assert!(
+            rx.recv_frame(Wait::Never).is_err(),
+            "the failed send left a frame"
+        );
         tx.send_bytes(&vec![7u8; 100 << 10], Wait::Never).unwrap();
         assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes().len(), 100 << 10);
     }
