@@ -77,7 +77,7 @@ fn measured_rows(
 }
 
 fn is_stream(m: &Measurement) -> bool {
-    m.row.benches == crate::subjects::STREAM
+    m.row.benches == crate::subjects::STREAM || m.row.benches == crate::subjects::THROUGHPUT
 }
 
 fn is_structured(m: &Measurement) -> bool {

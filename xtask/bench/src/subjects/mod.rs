@@ -4,6 +4,7 @@
 pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
+pub mod memcpy;
 pub mod ours;
 pub mod ours_async;
 pub mod python;
@@ -57,6 +58,12 @@ pub const STREAM: &[Bench] = &[
 pub const STRUCTURED: &[Bench] = &[bench(Pattern::Rtt, 256), bench(Pattern::Throughput, 256)];
 /// Locked increments of a shared 8-byte value.
 pub const LOCK: &[Bench] = &[bench(Pattern::LockIncrements, 8)];
+/// One-way throughput only, at 64 B, 4 KiB and 1 MiB.
+pub const THROUGHPUT: &[Bench] = &[
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
+    bench(Pattern::Throughput, 1 << 20),
+];
 /// RTT 64 B only.
 pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
 
@@ -164,6 +171,7 @@ pub const ROWS: &[Row] = &[
     peer("python-queue", "default", STREAM, python::parent, None),
     peer("python-pipe", "default", STREAM, python::parent, None),
     peer("python-value", "default", LOCK, python::parent, None),
+    peer("memcpy", "default", THROUGHPUT, memcpy::parent, None),
 ];
 
 /// Every subject name, for `--subjects`.
