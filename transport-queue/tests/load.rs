@@ -3,7 +3,8 @@
 //!
 //! The total number of messages is `QUEUE_LOAD_MESSAGES` (default 200,000,
 //! so `cargo test` stays quick); the release gate is
-//! `QUEUE_LOAD_MESSAGES=1000000 cargo test --release -p transport-queue --test load`.
+//! `QUEUE_LOAD_MESSAGES=1000000 cargo test --release -p transport-queue --test load`,
+//! and the full `cargo xtask bench` runs it with 10,000,000.
 
 mod common;
 
@@ -15,6 +16,12 @@ use transport_core::{
 
 const PRODUCERS: u32 = 4;
 const CONSUMERS: u32 = 4;
+
+/// How long the parent waits for each child: the harness's bound, or
+/// longer for a big run (at 20,000 messages a second at the least).
+fn peer_timeout() -> std::time::Duration {
+    PEER_TIMEOUT.max(std::time::Duration::from_secs(total() / 20_000))
+}
 
 fn total() -> u64 {
     std::env::var("QUEUE_LOAD_MESSAGES")
@@ -57,11 +64,11 @@ fn four_by_four() {
                 .collect();
             drop((tx, rx));
             for p in producers {
-                p.wait(PEER_TIMEOUT);
+                p.wait(peer_timeout());
             }
             let mut seen = vec![[0u64; 3]; PRODUCERS as usize];
             for c in consumers {
-                let report = c.wait(PEER_TIMEOUT);
+                let report = c.wait(peer_timeout());
                 let [line] = report.as_slice() else {
                     panic!("a consumer reported {report:?}")
                 };

@@ -6,12 +6,21 @@
 //!
 //! The heavy peer crates (iceoryx2, ipc-channel, interprocess, plotters)
 //! live in that separate crate, so this one stays light.
+//!
+//! The full run (not `--quick`, and with the queue among its subjects) also
+//! runs the queue's load test at 10 M messages (4 producer processes × 4
+//! consumer processes: nothing lost, nothing duplicated, FIFO per producer)
+//! and adds its outcome to `results.md`.
 
 use std::{
-    env,
+    env, fs,
+    io::Write as _,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
 };
+
+/// Messages in the full run's queue load test.
+const LOAD_MESSAGES: &str = "10000000";
 
 /// What `cargo xtask bench` accepts; passed on to `transport-bench`.
 struct Options {
@@ -81,6 +90,61 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
     if status.code() == Some(2) || !out.join("results.json").exists() {
         return Err(format!("transport-bench did not complete ({status})"));
     }
+    let mut ok = status.success();
+    let queue_measured =
+        opts.subjects.is_empty() || opts.subjects.iter().any(|s| s.split(',').any(|s| s == "queue"));
+    if !opts.quick && queue_measured {
+        ok &= load_test(root, &out.join("results.md"))?;
+    }
     println!("bench: results in {}", out.display());
-    Ok(status.success())
+    Ok(ok)
+}
+
+/// Runs the queue's load test at [`LOAD_MESSAGES`] and appends its outcome
+/// to `results_md`; whether it passed.
+fn load_test(root: &Path, results_md: &Path) -> Result<bool, String> {
+    eprintln!("bench: the queue load test, {LOAD_MESSAGES} messages (a few minutes)");
+    let output = Command::new(cargo())
+        .current_dir(root)
+        .env("QUEUE_LOAD_MESSAGES", LOAD_MESSAGES)
+        .args([
+            "test",
+            "--release",
+            "--quiet",
+            "--package",
+            "transport-queue",
+            "--test",
+            "load",
+            "--",
+            "--nocapture",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = stderr.lines().find(|l| l.starts_with("load: "));
+    let passed = output.status.success() && summary.is_some();
+    let line = match summary {
+        Some(s) if passed => format!("passed: {}", &s["load: ".len()..]),
+        _ => {
+            eprint!("{stderr}");
+            format!(
+                "FAILED ({}); its output is on the standard error stream",
+                output.status
+            )
+        }
+    };
+    let mut md = fs::OpenOptions::new()
+        .append(true)
+        .open(results_md)
+        .map_err(|e| format!("{}: {e}", results_md.display()))?;
+    writeln!(
+        md,
+        "\n## Queue load test\n\n`QUEUE_LOAD_MESSAGES={LOAD_MESSAGES} cargo test --release -p transport-queue \
+         --test load`: {line}"
+    )
+    .map_err(|e| format!("{}: {e}", results_md.display()))?;
+    eprintln!("bench: queue load test {line}");
+    Ok(passed)
 }
