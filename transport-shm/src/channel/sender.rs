@@ -515,6 +515,13 @@ mod tests {
 
     use crate::{ShmConfig, channel::raw_channel};
 
+    /// A 64 KiB ring for messages of up to 128 KiB.
+    fn small_ring() -> ShmConfig {
+        ShmConfig::default()
+            .max_message_size(128 << 10)
+            .buffer_bytes(64 << 10)
+    }
+
     /// Message `seq`: a length that jumps around, and bytes that depend on
     /// both.
     fn message(seq: u32) -> Vec<u8> {
@@ -524,13 +531,10 @@ mod tests {
 
     #[test]
     fn messages_larger_than_the_room_at_a_lap_start_arrive_whole() {
-        // A 64 KiB ring and messages up to 96 KiB: most laps start with less
-        // room than the next message needs, so its first part is written in
-        // place and the rest waits aside for the consumer.
-        let config = ShmConfig::default()
-            .max_message_size(128 << 10)
-            .buffer_bytes(64 << 10);
-        let (tx, rx) = raw_channel(&config).unwrap();
+        // Messages up to 96 KiB: most laps start with less room than the
+        // next message needs, so its first part is written in place and the
+        // rest waits aside for the consumer.
+        let (tx, rx) = raw_channel(&small_ring()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         const N: u32 = 3000;
         std::thread::scope(|s| {
@@ -553,10 +557,7 @@ mod tests {
 
     #[test]
     fn a_try_send_without_the_room_it_turns_out_to_need_leaves_no_trace() {
-        let config = ShmConfig::default()
-            .max_message_size(128 << 10)
-            .buffer_bytes(64 << 10);
-        let (tx, rx) = raw_channel(&config).unwrap();
+        let (tx, rx) = raw_channel(&small_ring()).unwrap();
         // Fill the ring with small messages, keeping the last one's size
         // small so the next send expects little room.
         let mut sent = 0u32;
