@@ -402,7 +402,7 @@ mod tests {
         time::{Duration, Instant},
     };
 
-    use transport_core::{PollRecv, PollSend, RawReceiver, RawSender, Wait};
+    use transport_core::{Frame, PollRecv, PollSend, RawReceiver, RawSender, Wait};
 
     use super::Bridge;
     use crate::{ShmConfig, ShmReceiver, channel::raw_channel};
@@ -511,6 +511,44 @@ mod tests {
         drop(rx.recv_frame(Wait::Never).unwrap());
         w.expect(0);
         assert!(matches!(tx.poll_send_ready(&mut w.cx(0)), Poll::Ready(Ok(()))));
+    }
+
+    #[test]
+    fn at_a_lap_start_a_sender_is_ready_for_what_it_sends_not_the_limit() {
+        // A 64 KiB ring for messages up to 128 KiB: after a lap, room for a
+        // full-size message only comes once the ring is drained.
+        let config = ShmConfig::default()
+            .max_message_size(128 << 10)
+            .buffer_bytes(64 << 10);
+        let bridge = Bridge::leaked(false);
+        let (tx, rx) = raw_channel(&config).unwrap();
+        tx.use_bridge(bridge);
+        let small = [1u8; 1000];
+        let mut queued = 0;
+        while tx.send_bytes(&small, Wait::Never).is_ok() {
+            queued += 1;
+        }
+        let w = Wakers::new(1);
+        assert!(tx.poll_send_ready(&mut w.cx(0)).is_pending());
+        // Ten records read: room for more like them, far from 128 KiB.
+        let mut frames: Vec<_> = (0..10).map(|_| rx.recv_frame(Wait::Never).unwrap()).collect();
+        frames.clear();
+        w.expect(0);
+        assert!(matches!(tx.poll_send_ready(&mut w.cx(0)), Poll::Ready(Ok(()))));
+        tx.send_bytes(&small, Wait::Never).unwrap();
+        // A larger message than the room: refused once, then waited for at
+        // its own size.
+        let big = vec![2u8; 20 << 10];
+        assert!(tx.send_bytes(&big, Wait::Never).is_err());
+        assert!(tx.poll_send_ready(&mut w.cx(0)).is_pending());
+        for _ in 10..queued {
+            drop(rx.recv_frame(Wait::Never).unwrap());
+        }
+        w.expect(0);
+        assert!(matches!(tx.poll_send_ready(&mut w.cx(0)), Poll::Ready(Ok(()))));
+        tx.send_bytes(&big, Wait::Never).unwrap();
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), &small[..]);
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), &big[..]);
     }
 
     #[test]

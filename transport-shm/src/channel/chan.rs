@@ -187,14 +187,21 @@ impl Chan {
         (0..self.geo.lanes).find(|&i| self.lane(i).owner.load(Ordering::Acquire) == me)
     }
 
+    /// The bytes from position `start` of a lane that its consumer, with its
+    /// head at `head`, has released: a lane's worth past the head. Within
+    /// one lap of the ring that is everything not queued; at the start of a
+    /// new lap, the part of the last lap that the consumer has read.
+    pub(crate) fn free(&self, start: u64, head: u64) -> usize {
+        let free = (head + self.geo.lane_bytes as u64).saturating_sub(start);
+        usize::try_from(free).unwrap_or(usize::MAX)
+    }
+
     /// Whether a lane whose consumer's head is at `head` has bytes at
-    /// position `start` for a record of the full size limit plus a wrap
+    /// position `start` for a record of a `len`-byte message plus a wrap
     /// marker after it. (The message capacity is the sender's to check:
     /// see `ShmSender::ends`.)
-    pub(crate) fn room(&self, start: u64, head: u64) -> bool {
-        let g = &self.geo;
-        let end = start + (record_len(g.limit) + RECORD_HEADER) as u64;
-        end.saturating_sub(head) <= g.lane_bytes as u64
+    pub(crate) fn room(&self, start: u64, head: u64, len: usize) -> bool {
+        self.free(start, head) >= record_len(len) + RECORD_HEADER
     }
 
     /// Spins for at most [`POLL_SPIN`] until `ready` holds; whether it did.

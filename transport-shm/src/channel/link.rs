@@ -34,9 +34,9 @@ pub(crate) enum Probe {
     /// when the sum of the lanes' tails differs (each read position is at
     /// most its lane's tail, and tails only grow).
     Recv { read_sum: u64 },
-    /// The sender's tail, and the head the consumer must reach for the
-    /// message capacity: ready when a full-size record fits.
-    Send { start: u64, min_head: u64 },
+    /// The sender's tail, the message size it waits room for, and the head
+    /// the consumer must reach for the message capacity.
+    Send { start: u64, len: usize, min_head: u64 },
 }
 
 /// An end's registration with the bridge, shared by the end and the
@@ -124,12 +124,12 @@ impl Link {
                 });
                 tails != read_sum
             }
-            Probe::Send { start, min_head } => {
+            Probe::Send { start, len, min_head } => {
                 let Side::Send(lane) = self.side else {
                     return false;
                 };
                 let head = chan.lane(lane).head.load(Ordering::Acquire);
-                chan.room(start, head) && head >= min_head
+                chan.room(start, head, len) && head >= min_head
             }
         }
     }

@@ -149,7 +149,7 @@ impl ShmSender {
     /// a wrap marker after it, and the message capacity allows one more.
     fn fits(&self, start: u64, len: usize) -> bool {
         let head = self.head();
-        self.free(start, head) >= record_len(len) + RECORD_HEADER && head >= self.min_head(0)
+        self.chan.room(start, head, len) && head >= self.min_head(0)
     }
 
     /// As [`ShmSender::fits`], with a stretch more: a sixteenth of the
@@ -157,17 +157,14 @@ impl ShmSender {
     fn fits_stretch(&self, start: u64, len: usize) -> bool {
         let head = self.head();
         let stretch = self.chan.geo.watermark / 16;
-        self.free(start, head) >= record_len(len) + RECORD_HEADER + stretch
+        self.chan.free(start, head) >= record_len(len) + RECORD_HEADER + stretch
             && head >= self.min_head(self.ends.len() / 16)
     }
 
-    /// The bytes from `start` that the consumer, with its head at `head`,
-    /// has released: a lane's worth past the head. Within one lap of the
-    /// ring that is everything not queued; at the start of a new lap, the
-    /// part of the last lap that the consumer has read.
-    fn free(&self, start: u64, head: u64) -> usize {
-        let free = (head + self.chan.geo.lane_bytes as u64).saturating_sub(start);
-        usize::try_from(free).unwrap_or(usize::MAX)
+    /// The message size a send waits room for before it serializes: the
+    /// last message's (see `send_frame`).
+    fn want(&self) -> usize {
+        self.expect.get().min(self.chan.geo.limit)
     }
 
     /// The consumer's head as last read. A head still at an early wrap's
@@ -198,9 +195,13 @@ impl ShmSender {
         assert!(self.link.set(link).is_ok(), "the sender has a bridge already");
     }
 
+    /// Whether a send would get past its wait for room (for a message like
+    /// the last one), or every receiver is gone. A larger message may still
+    /// find too little room and give `NotReady`; the next look then asks
+    /// for its size, so an async sender never spins.
     fn writable(&self, start: u64, timed: bool) -> bool {
         self.reload();
-        self.room(start) || self.receivers.gone(&self.chan, timed)
+        self.fits(start, self.want()) || self.receivers.gone(&self.chan, timed)
     }
 
     /// Waits as `wait` allows until `ready` holds (looking again at the
@@ -276,7 +277,7 @@ impl RawSender for ShmSender {
         // the whole ring, as a full-size record needs everything the last
         // lap used. A message larger than the room writes what fits in
         // place, the rest aside, and waits below for the room it needs.
-        let want = self.expect.get().min(g.limit);
+        let want = self.want();
         // After a jump the lane is drained: every byte is released, so a
         // full-size record fits at offset 0 without asking.
         if jump.is_none() && !self.fits(start, want) {
@@ -303,7 +304,7 @@ impl RawSender for ShmSender {
         let free = if jump.is_some() {
             g.lane_bytes
         } else {
-            self.free(start, self.head())
+            chan.free(start, self.head())
         };
         // Message bytes that fit now: the record's header and a wrap marker
         // after it take two headers, and records are padded to 16.
@@ -441,6 +442,7 @@ impl PollSend for ShmSender {
         }
         let probe = Probe::Send {
             start,
+            len: self.want(),
             min_head: self.min_head(0),
         };
         if let Err(e) = link.arm(cx.waker(), probe) {
