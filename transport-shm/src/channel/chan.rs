@@ -248,15 +248,20 @@ impl Chan {
     /// next release fetch that line back; polling less lets the consumer
     /// drain at full speed, and the producer then refills a stretch of ring
     /// without reading it again.
+    ///
+    /// `poll` is told whether to check the peers' liveness against the
+    /// clock: on a non-blocking call's only look, every 64th look while
+    /// spinning and every look after a sleep, so a spinning wait does not
+    /// read the clock on every look.
     pub(crate) fn wait_for<R>(
         &self,
         word: &AtomicU32,
         sleeping: &AtomicU32,
         wait: Wait,
         backoff: Backoff,
-        mut poll: impl FnMut() -> Option<R>,
+        mut poll: impl FnMut(bool) -> Option<R>,
     ) -> Option<R> {
-        if let Some(r) = poll() {
+        if let Some(r) = poll(wait == Wait::Never) {
             return Some(r);
         }
         let deadline = match wait {
@@ -271,7 +276,7 @@ impl Chan {
             for _ in 0..pauses {
                 hint::spin_loop();
             }
-            if let Some(r) = poll() {
+            if let Some(r) = poll(round % 64 == 63) {
                 return Some(r);
             }
             round = round.wrapping_add(1);
@@ -297,7 +302,7 @@ impl Chan {
             // succeeded costs at most one spare wake-up call.
             let seq = word.load(Ordering::SeqCst);
             sleeping.store(1, Ordering::SeqCst);
-            if let Some(r) = poll() {
+            if let Some(r) = poll(true) {
                 return Some(r);
             }
             let timeout = match deadline {

@@ -98,8 +98,8 @@ impl ShmReceiver {
     pub fn wait_ready(&self, wait: Wait) -> bool {
         let chan = &*self.rx.chan;
         let h = chan.header();
-        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, || {
-            (self.has_data() || self.senders.gone(chan, true)).then_some(())
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, |timed| {
+            (self.has_data() || self.senders.gone(chan, timed)).then_some(())
         })
         .is_some()
     }
@@ -144,16 +144,14 @@ impl ShmReceiver {
             let jump_from = self.jumps[i].get();
             while r < tail {
                 let off = (r % g.lane_bytes as u64) as usize;
-                // The producer started over early here; the bytes at `off`
-                // may already belong to the next lap's first record.
-                if r == jump_from && jump_from != 0 {
-                    let next = r + (g.lane_bytes - off) as u64;
-                    self.read[i].set(next);
-                    self.rx.release(i, r, next);
-                    r = next;
-                    continue;
-                }
-                let word = chan.record_header(i, off).load(Ordering::Relaxed);
+                // Where the producer started over early, the bytes at `off`
+                // may already belong to the next lap's first record: the
+                // jump reads as a wrap, without looking at them.
+                let word = if r == jump_from && jump_from != 0 {
+                    WRAP
+                } else {
+                    chan.record_header(i, off).load(Ordering::Relaxed)
+                };
                 if word == WRAP {
                     let next = r + (g.lane_bytes - off) as u64;
                     self.read[i].set(next);
@@ -221,13 +219,16 @@ impl RawReceiver for ShmReceiver {
     type Frame = ShmFrame;
 
     fn recv_frame(&self, wait: Wait) -> Result<ShmFrame, RawRecvError> {
+        // A look that passes a wrap stops at the tail it had read, which a
+        // record after the wrap may be beyond; `wait_for`'s first look reads
+        // the tail again, so a non-blocking call sees that record too.
         if let Some(r) = self.outcome(wait == Wait::Never) {
             return r;
         }
         let chan = &*self.rx.chan;
         let h = chan.header();
-        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, || {
-            self.outcome(true)
+        chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, |timed| {
+            self.outcome(timed)
         })
         .unwrap_or(Err(RawRecvError::NotReady))
     }

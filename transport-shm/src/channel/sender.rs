@@ -128,14 +128,11 @@ impl ShmSender {
     /// gone, without sending; false when `wait` ran out. The thread that
     /// owns the sender waits here; async tasks use [`PollSend`] instead.
     pub fn wait_writable(&self, wait: Wait) -> bool {
-        let chan = &*self.chan;
-        let lane = chan.lane(self.lane);
         let start = self.tail.get();
-        chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
-            self.reload();
-            (self.room(start) || self.receivers.gone(chan, true)).then_some(())
-        })
-        .is_some()
+        !matches!(
+            self.wait_room(wait, |this| this.room(start)),
+            Err(RawSendError::NotReady)
+        )
     }
 
     /// Whether there is room at `start` for a record of the full size limit
@@ -148,17 +145,21 @@ impl ShmSender {
     /// Whether a message of `len` bytes fits at `start`: a record of it plus
     /// a wrap marker after it, and the message capacity allows one more.
     fn fits(&self, start: u64, len: usize) -> bool {
-        let head = self.head();
-        self.chan.room(start, head, len) && head >= self.min_head(0)
+        self.fits_more(start, len, 0, 0)
     }
 
     /// As [`ShmSender::fits`], with a stretch more: a sixteenth of the
     /// queued bytes the lane allows and of the message capacity.
     fn fits_stretch(&self, start: u64, len: usize) -> bool {
+        self.fits_more(start, len, self.chan.geo.watermark / 16, self.ends.len() / 16)
+    }
+
+    /// Whether a message of `len` bytes fits at `start` with `bytes` more
+    /// free after it, and the message capacity allows `messages` more.
+    fn fits_more(&self, start: u64, len: usize, bytes: usize, messages: usize) -> bool {
         let head = self.head();
-        let stretch = self.chan.geo.watermark / 16;
-        self.chan.free(start, head) >= record_len(len) + RECORD_HEADER + stretch
-            && head >= self.min_head(self.ends.len() / 16)
+        self.chan.free(start, head) >= record_len(len) + RECORD_HEADER + bytes
+            && head >= self.min_head(messages)
     }
 
     /// The message size a send waits room for before it serializes: the
@@ -209,16 +210,22 @@ impl ShmSender {
     fn wait_room(&self, wait: Wait, mut ready: impl FnMut(&Self) -> bool) -> Result<(), RawSendError> {
         let chan = &*self.chan;
         let lane = chan.lane(self.lane);
-        let found = chan.wait_for(&lane.space_seq, &lane.tx_sleeping, wait, Backoff::Growing, || {
-            self.reload();
-            if ready(self) {
-                Some(Ok(()))
-            } else if self.receivers.gone(chan, true) {
-                Some(Err(RawSendError::Disconnected))
-            } else {
-                None
-            }
-        });
+        let found = chan.wait_for(
+            &lane.space_seq,
+            &lane.tx_sleeping,
+            wait,
+            Backoff::Growing,
+            |timed| {
+                self.reload();
+                if ready(self) {
+                    Some(Ok(()))
+                } else if self.receivers.gone(chan, timed) {
+                    Some(Err(RawSendError::Disconnected))
+                } else {
+                    None
+                }
+            },
+        );
         found.unwrap_or(Err(RawSendError::NotReady))
     }
 
