@@ -60,7 +60,7 @@ pub use error::{
 pub use frame::Frame;
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
 pub use message::{FRAME_ALIGN, FrameWriter, Message, Overflow, SerializeError};
-pub use raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender};
+pub use raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned};
 pub use ready::{PollRecv, PollSend};
 pub use received::Received;
 pub use receiver::{Iter, Receiver, TryIter};

@@ -6,10 +6,12 @@
 
 use std::io;
 
+use rkyv::util::AlignedVec;
+
 use crate::{
     error::MalformedFrame,
     frame::Frame,
-    message::{FrameWriter, SerializeError},
+    message::{FRAME_ALIGN, FrameWriter, Overflow, SerializeError},
     wait::Wait,
 };
 
@@ -58,6 +60,29 @@ pub enum RawRecvError {
 
 /// The callback a raw send uses to write the frame's bytes in place.
 pub type Fill<'f> = dyn FnMut(&mut FrameWriter<'_>) -> Result<(), SerializeError> + 'f;
+
+impl From<Overflow> for RawSendError {
+    fn from(o: Overflow) -> Self {
+        RawSendError::TooLarge {
+            len: o.len,
+            limit: o.limit,
+        }
+    }
+}
+
+/// Has `fill` write a frame of at most `limit` bytes into a new aligned
+/// buffer: the destination of backends that hand the receiver a heap buffer
+/// (the buffer is what gets received, so this is not an extra copy).
+pub fn fill_aligned(limit: usize, fill: &mut Fill<'_>) -> Result<AlignedVec<FRAME_ALIGN>, RawSendError> {
+    let mut frame = AlignedVec::new();
+    let mut writer = FrameWriter::aligned(&mut frame, limit);
+    if let Err(e) = fill(&mut writer) {
+        writer.abort();
+        return Err(RawSendError::Serialize(e));
+    }
+    writer.finish()?;
+    Ok(frame)
+}
 
 /// The sending half of a backend: moves frames to the receiving half.
 ///

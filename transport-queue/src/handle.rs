@@ -11,8 +11,8 @@ use std::{
 };
 
 use transport_core::{
-    Fill, FrameWriter, Handoff, HandoffError, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError,
-    RawSendError, RawSender, Wait,
+    Fill, Handoff, HandoffError, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError,
+    RawSender, Wait, fill_aligned,
 };
 
 use crate::{
@@ -131,16 +131,7 @@ impl Handle {
     }
 
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let mut frame = Frame::new();
-        let mut writer = FrameWriter::aligned(&mut frame, self.max_message_size());
-        if let Err(e) = fill(&mut writer) {
-            writer.abort();
-            return Err(RawSendError::Serialize(e));
-        }
-        writer.finish().map_err(|o| RawSendError::TooLarge {
-            len: o.len,
-            limit: o.limit,
-        })?;
+        let frame = fill_aligned(self.max_message_size(), fill)?;
         self.put(frame, wait).map_err(Into::into)
     }
 

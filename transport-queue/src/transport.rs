@@ -19,7 +19,7 @@ impl Transport for QueueTransport {
     type Receiver = QueueReceiver;
 
     fn capabilities() -> Capabilities {
-        let mut caps = transport_core::local::Local::capabilities();
+        let mut caps = Capabilities::default();
         caps.cross_process = true;
         caps.multi_producer = true;
         caps.multi_consumer = true;

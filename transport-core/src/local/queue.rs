@@ -13,8 +13,8 @@ use rkyv::util::AlignedVec;
 use crate::{
     error::{CreateError, HandoffError, OpenError},
     handoff::Handoff,
-    message::{FRAME_ALIGN, FrameWriter},
-    raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender},
+    message::FRAME_ALIGN,
+    raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned},
     ready::{PollRecv, PollSend},
     transport::ChannelConfig,
     wait::Wait,
@@ -140,16 +140,7 @@ impl RawSender for LocalSender {
             return Err(RawSendError::Disconnected);
         }
         // Serialize outside the lock, into the buffer the receiver will read.
-        let mut frame = Frame::new();
-        let mut writer = FrameWriter::aligned(&mut frame, shared.limit);
-        if let Err(e) = fill(&mut writer) {
-            writer.abort();
-            return Err(RawSendError::Serialize(e));
-        }
-        writer.finish().map_err(|o| RawSendError::TooLarge {
-            len: o.len,
-            limit: o.limit,
-        })?;
+        let frame = fill_aligned(shared.limit, fill)?;
         let mut state = shared.lock();
         loop {
             if state.receivers == 0 {

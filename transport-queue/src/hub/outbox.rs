@@ -270,14 +270,21 @@ impl Outbox {
 /// up to [`BATCH_BYTES`], so a busy member gets few large messages.
 fn coalesce(msgs: &mut VecDeque<Down>) -> Vec<Down> {
     let mut out: Vec<Down> = Vec::with_capacity(msgs.len());
+    // The bytes of `out`'s last message, when it is `Items`.
+    let mut last_bytes = 0;
     for msg in msgs.drain(..) {
         match (out.last_mut(), msg) {
-            (Some(Down::Items(prev)), Down::Items(more))
-                if bytes_of(prev) + bytes_of(&more) <= BATCH_BYTES =>
-            {
+            (Some(Down::Items(prev)), Down::Items(more)) if last_bytes + bytes_of(&more) <= BATCH_BYTES => {
+                last_bytes += bytes_of(&more);
                 prev.extend(more);
             }
-            (_, msg) => out.push(msg),
+            (_, msg) => {
+                last_bytes = match &msg {
+                    Down::Items(items) => bytes_of(items),
+                    _ => 0,
+                };
+                out.push(msg);
+            }
         }
     }
     out

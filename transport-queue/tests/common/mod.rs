@@ -2,13 +2,9 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use transport_core::conformance::{Case, run};
 
-/// How long a test waits for one thing before it fails; it only bounds a
-/// hang, a passing run never waits this long.
-pub const LONG: Duration = Duration::from_secs(60);
+pub use transport_core::conformance::LONG;
 
 /// Runs `case` as the test named `name` (its function name), with peers as
 /// processes.

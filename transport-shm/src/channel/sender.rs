@@ -342,10 +342,7 @@ impl RawSender for ShmSender {
                 writer.abort();
                 Err(RawSendError::Serialize(e))
             }
-            Ok(()) => writer.finish().map_err(|o| RawSendError::TooLarge {
-                len: o.len,
-                limit: o.limit,
-            }),
+            Ok(()) => writer.finish().map_err(RawSendError::from),
         };
         let len = match len {
             Ok(len) => len,
