@@ -69,6 +69,11 @@ impl Shared {
         // while holding the lock leaves nothing to repair.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Whether one more frame fits.
+    fn has_room(&self, state: &State) -> bool {
+        self.capacity.is_none_or(|cap| state.frames.len() < cap)
+    }
 }
 
 /// Waits on `cv` as `wait` allows; `None` when the wait ran out.
@@ -136,8 +141,16 @@ impl std::fmt::Debug for LocalReceiver {
 impl RawSender for LocalSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         let shared = &*self.shared;
-        if shared.lock().receivers == 0 {
-            return Err(RawSendError::Disconnected);
+        {
+            let state = shared.lock();
+            if state.receivers == 0 {
+                return Err(RawSendError::Disconnected);
+            }
+            // A non-blocking send into a full channel fails before it
+            // serializes anything (async adapters retry until it fits).
+            if wait == Wait::Never && !shared.has_room(&state) {
+                return Err(RawSendError::NotReady);
+            }
         }
         // Serialize outside the lock, into the buffer the receiver will read.
         let frame = fill_aligned(shared.limit, fill)?;
@@ -146,7 +159,7 @@ impl RawSender for LocalSender {
             if state.receivers == 0 {
                 return Err(RawSendError::Disconnected);
             }
-            if shared.capacity.is_none_or(|cap| state.frames.len() < cap) {
+            if shared.has_room(&state) {
                 state.frames.push_back(frame);
                 let wakers = state.recv_wakers.take();
                 drop(state);
@@ -197,7 +210,7 @@ impl PollSend for LocalSender {
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let shared = &*self.shared;
         let mut state = shared.lock();
-        let room = shared.capacity.is_none_or(|cap| state.frames.len() < cap);
+        let room = shared.has_room(&state);
         if room || state.receivers == 0 {
             return Poll::Ready(Ok(()));
         }
