@@ -205,7 +205,7 @@ impl State {
         loop {
             let mut changed = false;
             if self.refuses_puts() {
-                for p in self.parked.drain(..).collect::<Vec<_>>() {
+                for p in std::mem::take(&mut self.parked) {
                     self.reply(p.key, p.id, Reply::PutDisconnected);
                 }
             }
@@ -217,7 +217,8 @@ impl State {
             }
             // Local getters already waiting get the first items; members
             // that asked get the rest, in turn.
-            while self.items.len() > self.local_waiters() {
+            let keep = self.local_waiters();
+            while self.items.len() > keep {
                 let Some(key) = self.wanting.pop_front() else {
                     break;
                 };
@@ -226,7 +227,6 @@ impl State {
                 };
                 let mut batch = Vec::new();
                 let mut bytes = 0;
-                let keep = self.local_getters + self.recv_wakers.len();
                 while batch.len() < m.credit as usize && self.items.len() > keep {
                     let next = self.items.front().map_or(0, |f| f.len());
                     if !batch.is_empty() && bytes + next > BATCH_BYTES {
