@@ -12,8 +12,7 @@ use std::{
 
 use transport_core::{
     Connection, Handoff, HandoffError, Message, OpenError, PollRecv, PollSend, RawSendError, Received,
-    Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError,
-    Wait,
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, Wait,
 };
 
 use crate::{
@@ -21,7 +20,6 @@ use crate::{
     drive::{Step, drive},
     errors::{raw_send_error, recv_error, send_error},
     fanout::FanOut,
-    lend::Lend,
 };
 
 /// One end of a two-way channel in async code: sends `Out`, receives `In`.
@@ -89,14 +87,6 @@ where
     In: Message,
     E: PollSend + PollRecv + Sync,
 {
-    fn tx(&self) -> Sender<Out, Lend<'_, E>> {
-        Sender::from_raw(Lend(self.conn.raw()))
-    }
-
-    fn rx(&self) -> Receiver<In, Lend<'_, E>> {
-        Receiver::from_raw(Lend(self.conn.raw()))
-    }
-
     /// Sends a message, waiting for room.
     ///
     /// # Errors
@@ -188,11 +178,10 @@ where
     /// # Errors
     /// As [`AsyncReceiver::recv_bytes`](crate::AsyncReceiver::recv_bytes).
     pub async fn recv_bytes(&self) -> Result<E::Frame, RecvError> {
-        let rx = self.rx();
         poll_fn(|cx| {
             drive(
                 cx,
-                || match rx.try_recv_bytes() {
+                || match self.conn.try_recv_bytes() {
                     Ok(frame) => Step::Done(Ok(frame)),
                     Err(TryRecvError::Empty) => Step::NotReady,
                     Err(e) => Step::Done(Err(recv_error(e))),
@@ -218,10 +207,9 @@ where
     /// # Errors
     /// As [`recv`](Self::recv).
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Received<In, E::Frame>, RecvError>> {
-        let rx = self.rx();
         drive(
             cx,
-            || match rx.try_recv() {
+            || match self.conn.try_recv() {
                 Ok(msg) => Step::Done(Ok(msg)),
                 Err(TryRecvError::Empty) => Step::NotReady,
                 Err(e) => Step::Done(Err(recv_error(e))),
@@ -236,12 +224,11 @@ where
         cx: &mut Context<'_>,
         msg: &mut Option<M>,
     ) -> Poll<Result<(), SendError<M>>> {
-        let tx = self.tx();
         drive(
             cx,
             || {
                 let m = msg.take().expect("a send future is not polled after it finished");
-                match tx.try_send(m) {
+                match self.conn.try_send(m) {
                     Ok(()) => Step::Done(Ok(())),
                     Err(TrySendError::Full(m)) => {
                         *msg = Some(m);

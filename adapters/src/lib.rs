@@ -113,7 +113,6 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
-mod lend;
 mod paired;
 mod receiver;
 mod select;

@@ -170,6 +170,14 @@ where
         self.rx().recv_bytes()
     }
 
+    /// As [`Receiver::try_recv_bytes`].
+    ///
+    /// # Errors
+    /// As [`Receiver::try_recv_bytes`].
+    pub fn try_recv_bytes(&self) -> Result<E::Frame, TryRecvError> {
+        self.rx().try_recv_bytes()
+    }
+
     /// As [`Receiver::recv_unchecked`].
     ///
     /// # Errors

@@ -19,6 +19,8 @@ use std::{
     process::{Command, Stdio},
 };
 
+use crate::platform::cargo;
+
 /// Messages in the full run's queue load test.
 const LOAD_MESSAGES: &str = "10000000";
 
@@ -49,10 +51,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(opts)
-}
-
-fn cargo() -> String {
-    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
 /// Where cargo puts build outputs for this workspace.
