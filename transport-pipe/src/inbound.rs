@@ -4,9 +4,13 @@
 //! Small frames are parsed out of a 64 KiB chunk buffer, so one system call
 //! can deliver hundreds of messages; each is copied once into its own
 //! 16-aligned [`PipeFrame`] so the typed receiver reads its archive in
-//! place. A frame of 64 KiB or more is read straight into its own aligned
-//! buffer, with no second copy. A frame's announced length is checked
-//! against the limit before anything is allocated for it.
+//! place. A frame whose header has arrived but whose body has not gets its
+//! own aligned buffer at once, and its body bytes are copied there as they
+//! come, each byte once: a frame of 64 KiB or more is read straight into
+//! that buffer, a smaller one is finished from the next chunk. Only a
+//! header fragment is ever moved within the chunk buffer. A frame's
+//! announced length is checked against the limit before anything is
+//! allocated for it.
 
 use std::{collections::VecDeque, io, mem::MaybeUninit, task::Waker};
 
@@ -20,8 +24,10 @@ use crate::{
 /// A received frame: the message bytes, 16-aligned, owned.
 pub type PipeFrame = AlignedVec<FRAME_ALIGN>;
 
-/// How much one read asks for, and the size from which a frame is read
-/// straight into its own buffer.
+/// How much one read into the chunk buffer asks for, and the size from
+/// which a frame whose body is still to come is read straight into its own
+/// buffer (a smaller one is finished from the next chunk, so the read can
+/// bring the frames after it as well).
 const CHUNK: usize = 64 << 10;
 
 /// What the parser found, in stream order.
@@ -30,7 +36,9 @@ enum Event {
     TooLarge { len: usize },
 }
 
-/// A large frame being read straight into its buffer.
+/// A frame whose header has arrived but whose body has not all: `frame`
+/// holds the body bytes so far, `len` is the announced length (more than
+/// `frame.len()`).
 struct Partial {
     frame: PipeFrame,
     len: usize,
@@ -41,7 +49,9 @@ pub(crate) struct Inbound {
     /// Bytes read but not yet parsed: `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
-    big: Option<Partial>,
+    /// The frame being received, if its body is cut short so far. The
+    /// chunk buffer then holds nothing: what follows goes to it first.
+    partial: Option<Partial>,
     ready: VecDeque<Event>,
     /// Bytes of an over-limit frame still to be thrown away.
     skip: u64,
@@ -61,7 +71,7 @@ impl Inbound {
         Inbound {
             buf: Vec::new(),
             pos: 0,
-            big: None,
+            partial: None,
             ready: VecDeque::new(),
             skip: 0,
             eof: false,
@@ -100,7 +110,7 @@ impl Inbound {
     /// Whether bytes from the peer were read and not yet received (they
     /// would be lost if the end moved to another process).
     pub(crate) fn holds_data(&self) -> bool {
-        !self.ready.is_empty() || self.pos < self.buf.len() || self.big.is_some() || self.skip > 0
+        !self.ready.is_empty() || self.pos < self.buf.len() || self.partial.is_some() || self.skip > 0
     }
 
     /// Reads once from `sock`, waiting as `wait` allows, and parses what
@@ -113,8 +123,8 @@ impl Inbound {
         if self.eof {
             return Ok(0);
         }
-        let n = match &mut self.big {
-            Some(partial) => {
+        let n = match &mut self.partial {
+            Some(partial) if partial.len >= CHUNK => {
                 let filled = partial.frame.len();
                 let spare = spare_capacity(&mut partial.frame, partial.len - filled);
                 let n = sock.recv(spare, wait)?;
@@ -122,13 +132,15 @@ impl Inbound {
                 // capacity, which starts at `filled`.
                 unsafe { partial.frame.set_len(filled + n) };
                 if partial.frame.len() == partial.len {
-                    if let Some(done) = self.big.take() {
+                    if let Some(done) = self.partial.take() {
                         self.ready.push_back(Event::Frame(done.frame));
                     }
                 }
                 n
             }
-            None => {
+            // A smaller partial frame is finished from the chunk by `parse`.
+            _ => {
+                // Only a header fragment can be left over to move.
                 if self.pos > 0 {
                     self.buf.drain(..self.pos);
                     self.pos = 0;
@@ -153,14 +165,29 @@ impl Inbound {
         Ok(n)
     }
 
-    /// Moves every complete frame of `buf` to `ready`, and starts a direct
-    /// read for a large frame whose header has arrived.
+    /// Moves every complete frame of `buf` to `ready`: first the rest of
+    /// a partial frame, then whole frames, each copied once into its own
+    /// buffer. A frame whose header has arrived but whose body is cut short
+    /// becomes the partial frame, taking what there is of its body, so
+    /// only a header fragment is left in `buf`.
     fn parse(&mut self) {
         loop {
             let avail = &self.buf[self.pos..];
             if self.malformed.is_some() {
                 self.pos = self.buf.len();
                 break;
+            }
+            if let Some(partial) = &mut self.partial {
+                let k = (partial.len - partial.frame.len()).min(avail.len());
+                partial.frame.extend_from_slice(&avail[..k]);
+                self.pos += k;
+                if partial.frame.len() < partial.len {
+                    break;
+                }
+                if let Some(done) = self.partial.take() {
+                    self.ready.push_back(Event::Frame(done.frame));
+                }
+                continue;
             }
             if self.skip > 0 {
                 let k = self.skip.min(avail.len() as u64);
@@ -195,13 +222,13 @@ impl Inbound {
                 frame.extend_from_slice(&body[..len]);
                 self.ready.push_back(Event::Frame(frame));
                 self.pos += HEADER_LEN + len;
-            } else if len >= CHUNK {
+            } else {
+                // The header is here and the body is not: give the frame
+                // its own buffer now rather than move the bytes so far.
                 let mut frame = PipeFrame::with_capacity(len);
                 frame.extend_from_slice(body);
-                self.big = Some(Partial { frame, len });
+                self.partial = Some(Partial { frame, len });
                 self.pos = self.buf.len();
-                break;
-            } else {
                 break;
             }
         }
@@ -291,6 +318,27 @@ mod tests {
         }
         assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
         writer.join().expect("the writer");
+    }
+
+    #[test]
+    fn small_frames_cut_by_reads_are_kept_aside_not_moved() {
+        let (a, b, mut inbound) = wire(1 << 20);
+        let payloads: [&[u8]; 4] = [b"hello world", &[5u8; 1000], b"", b"end"];
+        let bytes: Vec<u8> = payloads.iter().flat_map(|p| frame(p)).collect();
+        // Cut the stream in headers and bodies alike, one read per piece.
+        for piece in bytes.chunks(7) {
+            put(&a, piece);
+            inbound.read_some(&b, Wait::Forever).expect("reading");
+            // Only a header fragment stays in the chunk buffer.
+            assert!(inbound.buf.len() - inbound.pos < HEADER_LEN);
+        }
+        drop(a);
+        for expected in payloads {
+            let f = next(&b, &mut inbound).expect("a frame");
+            assert_eq!(f.as_slice(), expected);
+            assert!(f.is_empty() || f.as_ptr() as usize % FRAME_ALIGN == 0);
+        }
+        assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
     }
 
     #[test]

@@ -194,7 +194,7 @@ impl Shared {
         st.writing = true;
         let (batch, head) = st.take();
         drop(st);
-        let (written, end) = self.write(&[&batch[head..]], Wait::Never);
+        let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], Wait::Never);
         let mut st = self.lock_out();
         st.writing = false;
         let result = match end {
@@ -250,7 +250,7 @@ impl Shared {
         st.writing = true;
         drop(st);
         let header = wire::header(bytes.len());
-        let (written, end) = self.write(&[&header, bytes], wait);
+        let (written, end) = self.write(&mut [IoSlice::new(&header), IoSlice::new(bytes)], wait);
         let mut st = self.lock_out();
         st.writing = false;
         let result = match end {
@@ -285,9 +285,11 @@ impl Shared {
 
     /// Writes `parts` until all is written, the deadline passes, or the
     /// stream ends; how many bytes went out, and why it stopped early.
-    fn write(&self, parts: &[&[u8]], wait: Wait) -> (usize, Option<WriteEnd>) {
-        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
-        let mut rest: &mut [IoSlice<'_>] = &mut slices;
+    ///
+    /// The caller passes `parts` (a stack array, so a send allocates
+    /// nothing here); they are advanced in place as bytes go out.
+    fn write(&self, parts: &mut [IoSlice<'_>], wait: Wait) -> (usize, Option<WriteEnd>) {
+        let mut rest = parts;
         IoSlice::advance_slices(&mut rest, 0);
         let mut written = 0;
         while !rest.is_empty() {
@@ -359,7 +361,7 @@ impl Shared {
             st.writing = true;
             let (batch, head) = st.take();
             drop(st);
-            let (written, end) = self.write(&[&batch[head..]], Wait::Forever);
+            let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], Wait::Forever);
             st = self.lock_out();
             st.writing = false;
             match end {
@@ -403,7 +405,7 @@ impl Shared {
         st.writing = true;
         let (batch, head) = st.take();
         drop(st);
-        let (written, end) = self.write(&[&batch[head..]], wait);
+        let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], wait);
         let mut st = self.lock_out();
         st.writing = false;
         self.notify_out(&mut st);
