@@ -148,8 +148,29 @@ impl PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
-        self.shared.close();
+        // Closing writes what is still queued, waiting for the peer to read
+        // it if need be: not on a tokio worker's back (see `blocking`).
+        blocking(|| self.shared.close());
     }
+}
+
+/// Runs `f`, which may wait for the peer. On a worker thread of tokio's
+/// multi-thread runtime it first hands the worker's other tasks to another
+/// thread: otherwise the peer's task, queued behind the one that dropped
+/// its end, could wait for this worker while this worker waits for it.
+#[cfg(feature = "tokio")]
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Runs `f` (without tokio, nothing else shares the thread).
+#[cfg(not(feature = "tokio"))]
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 impl RawSender for PipeEnd {
