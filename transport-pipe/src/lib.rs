@@ -87,8 +87,10 @@
 //! that, `send` waits for room, `send_timeout` waits until its deadline and
 //! `try_send` reports `Full`. Nothing is lost on the way: dropping an end
 //! (or handing it to a child) first waits until the backlog is written or
-//! the peer is gone, as a blocking send would have, and
-//! [`PipeEnd::flush`] waits for it explicitly. The one difference from a
+//! the peer is gone, as a blocking send would have (in a task on tokio's
+//! multi-thread runtime, with the `tokio` feature, the worker first hands
+//! its other tasks to another thread, so the peer's task keeps running),
+//! and [`PipeEnd::flush`] waits for it explicitly. The one difference from a
 //! write per message is *when* a message of a burst reaches the kernel:
 //! within one flusher write. A process killed at that moment loses the
 //! unwritten tail of its burst, which its peer sees as `Disconnected`.
