@@ -60,11 +60,25 @@ pub enum OpenError {
     /// The token was already opened once in this process; an endpoint
     /// cannot be opened twice from the same hand-off.
     AlreadyOpened,
-    /// The resource the token names no longer exists (its creator is gone,
-    /// or it was opened by someone else).
+    /// The resource the token names no longer exists (its creator is gone).
     Gone {
         /// What is gone.
         what: String,
+    },
+    /// The hand-off was already used: another process opened the endpoint
+    /// first, or the same prepared command was spawned twice.
+    AlreadyUsed {
+        /// What was already opened.
+        what: String,
+    },
+    /// The other side refused this process: it is not the child the
+    /// hand-off was made for (another process, another user), or the
+    /// connection was turned away.
+    Refused {
+        /// What refused.
+        what: String,
+        /// Why, as the refusing side gave it or as this side saw it.
+        reason: String,
     },
     /// The operating system refused to open the resource.
     Io {
@@ -79,6 +93,19 @@ impl OpenError {
     /// A malformed-token error.
     pub fn malformed(reason: impl Into<String>) -> Self {
         OpenError::Malformed {
+            reason: reason.into(),
+        }
+    }
+
+    /// An already-used error for `what`.
+    pub fn already_used(what: impl Into<String>) -> Self {
+        OpenError::AlreadyUsed { what: what.into() }
+    }
+
+    /// A refusal of this process by `what`, for `reason`.
+    pub fn refused(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        OpenError::Refused {
+            what: what.into(),
             reason: reason.into(),
         }
     }
@@ -98,6 +125,8 @@ impl fmt::Display for OpenError {
             OpenError::Malformed { reason } => write!(f, "hand-off token is malformed: {reason}"),
             OpenError::AlreadyOpened => f.write_str("hand-off token was already opened in this process"),
             OpenError::Gone { what } => write!(f, "{what} no longer exists"),
+            OpenError::AlreadyUsed { what } => write!(f, "{what} was already used by another process"),
+            OpenError::Refused { what, reason } => write!(f, "{what} refused this process: {reason}"),
             OpenError::Io { what, .. } => write!(f, "could not open {what}"),
         }
     }
