@@ -178,7 +178,7 @@ mod transport;
 mod wire;
 
 pub use builder::Builder;
-pub use config::{DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
+pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
 pub use error::QueueError;
 pub use handle::{QueueEnd, QueueReceiver, QueueSender};
 pub use handoff::HANDOFF_TIMEOUT;

@@ -27,6 +27,7 @@ use std::{
 
 use ipc_channel::ipc::IpcSender;
 
+use super::member::MAX_BACKLOG;
 use crate::wire::{Bytes, Down};
 
 /// The most bytes of items one message carries (one ipc-channel fragment on
@@ -151,12 +152,15 @@ impl Outbox {
     }
 
     /// Queues `msg` for the member. It leaves when [`flush`](Self::flush)
-    /// or [`hand_over`](Self::hand_over) is called.
-    pub(crate) fn push(&self, msg: Down) {
+    /// or [`hand_over`](Self::hand_over) is called. False when the member
+    /// has more than [`MAX_BACKLOG`] messages waiting, unsent because it
+    /// does not read them: the hub drops such a member.
+    pub(crate) fn push(&self, msg: Down) -> bool {
         let mut line = self.lock();
         if !line.closed {
             line.msgs.push_back(msg);
         }
+        line.msgs.len() <= MAX_BACKLOG
     }
 
     /// Sends what is queued from this thread if that cannot block and is
@@ -181,6 +185,17 @@ impl Outbox {
             // What was queued meanwhile is the writer's.
             self.ready.notify_one();
         }
+    }
+
+    /// Turns the member away: sends `reason` as its only message, and
+    /// closes.
+    pub(crate) fn refuse(&self, reason: String) {
+        let _ = self.push(Down::Refused {
+            already_used: false,
+            reason,
+        });
+        self.flush();
+        self.close();
     }
 
     /// Leaves what is queued to the writer thread.
