@@ -29,7 +29,9 @@ pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(60);
 /// Prepares `handle` (as a `role` end) for the child `cmd` spawns; returns
 /// the token payload.
 pub(crate) fn prepare(handle: Handle, role: Role, cmd: &mut Command) -> Result<String, HandoffError> {
-    handle.ensure_hub().map_err(sys::io_error("the queue's hub thread"))?;
+    handle
+        .ensure_hub()
+        .map_err(sys::io_error("the queue's hub thread"))?;
     sys::serve(
         cmd,
         Box::new(move |Joined { up, down }| {

@@ -78,8 +78,7 @@ impl Remote {
         // welcome) for the wait below.
         let inbox =
             Inbox::new(down_rx).map_err(|e| OpenError::io("the thread that reads a queue's channels", e))?;
-        let boot =
-            IpcSender::<Boot>::connect(name.to_owned()).map_err(|e| sys::connect_error(name, e))?;
+        let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|e| sys::connect_error(name, e))?;
         // The request moves the channel ends: from here on only the hub holds
         // the `down` sender, and only this process the `up` sender.
         boot.send(Boot::Join(JoinRequest {
@@ -102,9 +101,10 @@ impl Remote {
                 already_used: true,
                 reason,
             })) => Err(OpenError::already_used(format!("hand-off `{name}` ({reason})"))),
-            Ok(Err(Greeting::Refused { reason, .. })) => {
-                Err(OpenError::refused(format!("the queue behind hand-off `{name}`"), reason))
-            }
+            Ok(Err(Greeting::Refused { reason, .. })) => Err(OpenError::refused(
+                format!("the queue behind hand-off `{name}`"),
+                reason,
+            )),
             Ok(Err(Greeting::Unexpected(other))) => Err(OpenError::malformed(format!(
                 "the queue answered a join with {other} instead of a welcome"
             ))),

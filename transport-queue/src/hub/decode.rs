@@ -82,7 +82,8 @@ pub(crate) fn first(datagram: &[u8], fds: usize, max_total: usize) -> Result<Fir
 
 /// Runs `f`, turning a panic into a violation.
 fn guarded<T>(f: impl FnOnce() -> Result<T, Violation>) -> Result<T, Violation> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(Violation::new("a message that made the decoder panic")))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Violation::new("a message that made the decoder panic")))
 }
 
 /// Checks that a join's two channels are the message's `channels`
@@ -157,8 +158,20 @@ mod tests {
         let payload = encode(Up::Len { id: 7 });
         let d = datagram(&payload);
         let f = first(&d, 0, 1 << 20).expect("a whole message");
-        assert_eq!(f, First { total: payload.len(), fragmented: false });
-        assert!(matches!(request(&payload, 0), Ok(Request { up: Up::Len { id: 7 }, .. })));
+        assert_eq!(
+            f,
+            First {
+                total: payload.len(),
+                fragmented: false
+            }
+        );
+        assert!(matches!(
+            request(&payload, 0),
+            Ok(Request {
+                up: Up::Len { id: 7 },
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -173,19 +186,40 @@ mod tests {
         assert!(first(&d, 1, 1 << 30).is_err());
         d[size_of::<usize>()..HEADER].copy_from_slice(&100usize.to_ne_bytes());
         assert!(first(&d, 0, 1 << 30).is_err());
-        assert_eq!(first(&d, 1, 1 << 30), Ok(First { total: 100, fragmented: true }));
+        assert_eq!(
+            first(&d, 1, 1 << 30),
+            Ok(First {
+                total: 100,
+                fragmented: true
+            })
+        );
         assert!(first(&[0; 5], 0, 1 << 30).is_err());
     }
 
     #[test]
     fn channels_must_match() {
-        let join = JoinIndices { up: 0, down: 1, role: Role::Both };
+        let join = JoinIndices {
+            up: 0,
+            down: 1,
+            role: Role::Both,
+        };
         let adopt = encode(Up::Adopt(join));
         assert!(request(&adopt, 2).is_ok());
-        assert!(request(&adopt, 0).is_err(), "an adoption naming channels it does not carry");
-        let same = encode(Up::Adopt(JoinIndices { up: 1, down: 1, role: Role::Both }));
+        assert!(
+            request(&adopt, 0).is_err(),
+            "an adoption naming channels it does not carry"
+        );
+        let same = encode(Up::Adopt(JoinIndices {
+            up: 1,
+            down: 1,
+            role: Role::Both,
+        }));
         assert!(request(&same, 2).is_err());
-        let put = encode(Up::Put { id: 1, frame: Bytes(Frame::new()), block: false });
+        let put = encode(Up::Put {
+            id: 1,
+            frame: Bytes(Frame::new()),
+            block: false,
+        });
         assert!(request(&put, 1).is_err(), "a put with a descriptor");
         assert!(request(&[0xff; 3], 0).is_err());
     }

@@ -170,6 +170,10 @@ mod tests {
         assert!(m.take_slot().is_err());
         m.free_slot();
         m.take_slot().expect("a freed slot");
-        assert_eq!(m.counted(), 0, "a member that takes one at a time holds nothing counted");
+        assert_eq!(
+            m.counted(),
+            0,
+            "a member that takes one at a time holds nothing counted"
+        );
     }
 }

@@ -65,7 +65,9 @@ pub(crate) struct NewMember {
 
 impl fmt::Debug for NewMember {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewMember").field("role", &self.role).finish_non_exhaustive()
+        f.debug_struct("NewMember")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
     }
 }
 

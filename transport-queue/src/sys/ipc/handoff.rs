@@ -82,6 +82,8 @@ impl Release {
 /// Why connecting to the server `name` failed, as an open error.
 pub(crate) fn connect_error(name: &str, e: std::io::Error) -> OpenError {
     OpenError::Gone {
-        what: format!("hand-off `{name}` (it was used by another process, withdrawn, or its parent exited: {e})"),
+        what: format!(
+            "hand-off `{name}` (it was used by another process, withdrawn, or its parent exited: {e})"
+        ),
     }
 }

@@ -113,15 +113,13 @@ impl HubSet {
         let mut events = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                IpcSelectionResult::MessageReceived(id, msg) if id == self.ctl_id => {
-                    match msg.to::<Ctl>() {
-                        Ok(Ctl::Add { key, up }) => match self.add(key, up) {
-                            Ok(()) => {}
-                            Err(_) => events.push(Event::Closed { key }),
-                        },
-                        Ok(Ctl::Wake) | Err(_) => events.push(Event::Woken),
-                    }
-                }
+                IpcSelectionResult::MessageReceived(id, msg) if id == self.ctl_id => match msg.to::<Ctl>() {
+                    Ok(Ctl::Add { key, up }) => match self.add(key, up) {
+                        Ok(()) => {}
+                        Err(_) => events.push(Event::Closed { key }),
+                    },
+                    Ok(Ctl::Wake) | Err(_) => events.push(Event::Woken),
+                },
                 IpcSelectionResult::MessageReceived(id, msg) => {
                     let Some(&key) = self.keys.get(&id) else { continue };
                     match decode(msg) {

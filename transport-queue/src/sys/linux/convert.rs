@@ -62,7 +62,10 @@ fn setup() -> io::Result<Carrier> {
     let deadline = Instant::now() + SETUP;
     let conn = loop {
         let mut poll = [fd::readable(listener.raw())];
-        fd::poll(&mut poll, Some(deadline.saturating_duration_since(Instant::now())))?;
+        fd::poll(
+            &mut poll,
+            Some(deadline.saturating_duration_since(Instant::now())),
+        )?;
         if let Some(conn) = listener.accept()? {
             break conn;
         }
@@ -71,7 +74,9 @@ fn setup() -> io::Result<Carrier> {
         }
     };
     if fd::peer(conn.as_raw_fd())?.0 != std::process::id() {
-        return Err(io::Error::other("the carrier's connection came from another process"));
+        return Err(io::Error::other(
+            "the carrier's connection came from another process",
+        ));
     }
     let (tx, rx) = ipc::channel::<Carry>()?;
     to_self

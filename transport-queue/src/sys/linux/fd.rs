@@ -26,7 +26,11 @@ use std::{
 pub(crate) const MAX_FDS: usize = 64;
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 fn cvt_size(r: libc::ssize_t) -> io::Result<usize> {
@@ -148,7 +152,11 @@ pub(crate) fn send_now(fd: RawFd, datagram: &[u8]) -> io::Result<()> {
             libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
         )
     })?;
-    if sent == datagram.len() { Ok(()) } else { Err(io::Error::other("a datagram was sent in part")) }
+    if sent == datagram.len() {
+        Ok(())
+    } else {
+        Err(io::Error::other("a datagram was sent in part"))
+    }
 }
 
 fn sockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
@@ -156,7 +164,13 @@ fn sockopt<T: Copy>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Res
     unsafe {
         let mut value: T = mem::zeroed();
         let mut len = mem::size_of::<T>() as libc::socklen_t;
-        cvt(libc::getsockopt(fd, level, name, (&raw mut value).cast(), &mut len))?;
+        cvt(libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&raw mut value).cast(),
+            &mut len,
+        ))?;
         Ok(value)
     }
 }
@@ -237,7 +251,11 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
 pub(crate) fn write(fd: RawFd, buf: &[u8]) -> io::Result<()> {
     // SAFETY: `buf` is valid for reads of its length.
     let n = cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })?;
-    if n == buf.len() { Ok(()) } else { Err(io::Error::other("a short write")) }
+    if n == buf.len() {
+        Ok(())
+    } else {
+        Err(io::Error::other("a short write"))
+    }
 }
 
 /// Makes `fd` non-blocking.

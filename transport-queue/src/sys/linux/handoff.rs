@@ -73,14 +73,21 @@ pub(crate) fn serve(cmd: &mut Command, deliver: Deliver) -> Result<String, Hando
 /// pipe it lets go of once it opened.
 pub(crate) fn rendezvous(payload: &str) -> Result<(String, Release), OpenError> {
     let mut parts = payload.splitn(5, ';');
-    let (Some(FORMAT), Some(fd), Some(dev), Some(ino), Some(path)) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(FORMAT), Some(fd), Some(dev), Some(ino), Some(path)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(OpenError::malformed(format!(
             "expected `{FORMAT};fd;dev;ino;path` for a queue hand-off"
         )));
     };
-    let num = |s: &str| s.parse::<u64>().map_err(|_| OpenError::malformed(format!("`{s}` is not a number")));
+    let num = |s: &str| {
+        s.parse::<u64>()
+            .map_err(|_| OpenError::malformed(format!("`{s}` is not a number")))
+    };
     let fd = i32::try_from(num(fd)?).map_err(|_| OpenError::malformed("the descriptor is out of range"))?;
     Ok((
         path.to_owned(),
@@ -209,8 +216,12 @@ impl Server {
 
     fn accept(&mut self) {
         for _ in 0..MAX_CONNS {
-            let Ok(Some(conn)) = self.listener.accept() else { return };
-            let Ok((pid, uid)) = fd::peer(conn.as_raw_fd()) else { continue };
+            let Ok(Some(conn)) = self.listener.accept() else {
+                return;
+            };
+            let Ok((pid, uid)) = fd::peer(conn.as_raw_fd()) else {
+                continue;
+            };
             if uid != fd::euid() {
                 // Another user: not a word.
                 continue;
@@ -264,7 +275,10 @@ impl Server {
             }
             (_, Some(deliver)) => {
                 self.deliver = Some(deliver);
-                let expected = self.pids.first.map_or("no child yet".to_owned(), |p| format!("pid {p}"));
+                let expected = self
+                    .pids
+                    .first
+                    .map_or("no child yet".to_owned(), |p| format!("pid {p}"));
                 refuse(
                     &down,
                     false,

@@ -178,7 +178,12 @@ impl HubSet {
 
 /// Reads what member `r` sent, up to [`ROUND`] datagrams, filing whole
 /// messages in `events`. False once the member closed its socket.
-fn pump(r: &mut Reader, buf: &mut [u8], max_total: usize, events: &mut Vec<Event>) -> Result<bool, Violation> {
+fn pump(
+    r: &mut Reader,
+    buf: &mut [u8],
+    max_total: usize,
+    events: &mut Vec<Event>,
+) -> Result<bool, Violation> {
     for _ in 0..ROUND {
         if let Some(p) = &mut r.partial {
             let left = p.total - p.payload.len();
@@ -198,7 +203,9 @@ fn pump(r: &mut Reader, buf: &mut [u8], max_total: usize, events: &mut Vec<Event
             }
             p.payload.truncate(at + got.len);
             if p.payload.len() == p.total {
-                let Some(p) = r.partial.take() else { unreachable!("matched above") };
+                let Some(p) = r.partial.take() else {
+                    unreachable!("matched above")
+                };
                 events.push(message(r.key, &p.payload, p.channels)?);
             }
             continue;
@@ -212,7 +219,9 @@ fn pump(r: &mut Reader, buf: &mut [u8], max_total: usize, events: &mut Vec<Event
             return Ok(false);
         }
         if got.truncated {
-            return Err(Violation::new("a datagram, or descriptors, past what ipc-channel sends"));
+            return Err(Violation::new(
+                "a datagram, or descriptors, past what ipc-channel sends",
+            ));
         }
         if let Some(bad) = got.fds.iter().find(|f| !fd::is_channel(f.as_raw_fd())) {
             let _ = bad;
@@ -223,7 +232,9 @@ fn pump(r: &mut Reader, buf: &mut [u8], max_total: usize, events: &mut Vec<Event
         let part = &datagram[decode::HEADER..];
         let mut fds = got.fds;
         if first.fragmented {
-            let Some(dedicated) = fds.pop() else { unreachable!("checked by `first`") };
+            let Some(dedicated) = fds.pop() else {
+                unreachable!("checked by `first`")
+            };
             let mut payload = Vec::with_capacity(part.len().max(first.total.min(buf.len())));
             payload.extend_from_slice(part);
             r.partial = Some(Partial {
@@ -249,7 +260,11 @@ fn message(key: u64, payload: &[u8], channels: Vec<OwnedFd>) -> Result<Event, Vi
             return Err(Violation::new("a join naming one channel twice"));
         };
         let down = convert::down(down).map_err(|e| Violation::new(format!("its down channel: {e}")))?;
-        Ok(NewMember { up, down, role: j.role })
+        Ok(NewMember {
+            up,
+            down,
+            role: j.role,
+        })
     })?;
     Ok(Event::Request {
         key,
