@@ -9,7 +9,7 @@ use std::io;
 
 use ipc_channel::ipc::IpcReceiver;
 
-pub(crate) use handoff::{Release, connect_error, rendezvous, serve};
+pub(crate) use handoff::{connect_error, rendezvous, serve};
 pub(crate) use set::{HubSet, SetHandle, UpChannel};
 
 use crate::wire::Request;
