@@ -146,6 +146,39 @@ fn a_process_that_copied_the_token_is_refused() {
     );
 }
 
+/// A member hands the queue on to a child of its own: the grandchild joins
+/// through its parent's hand-off server (its channels passed on to the
+/// hub in an adoption) and is served as any member.
+#[test]
+fn a_member_hands_the_queue_to_its_own_child() {
+    run_case(
+        "a_member_hands_the_queue_to_its_own_child",
+        |h: &Harness| match h.role() {
+            Role::Parent => {
+                let q = transport_queue::unbounded::<u64>();
+                let middle = h.child("middle").endpoint("q", q.clone()).spawn();
+                assert_eq!(q.get_timeout(LONG).expect("the grandchild's item").to_native(), 5);
+                q.put(6).expect("an item for the grandchild");
+                assert_eq!(middle.wait(LONG), ["leaf got 6"]);
+            }
+            Role::Child("middle") => {
+                let q: Queue<u64> = h.endpoint("q");
+                let leaf = h.child("leaf").endpoint("q", q.clone()).spawn();
+                for line in leaf.wait(LONG) {
+                    h.report(line);
+                }
+            }
+            Role::Child("leaf") => {
+                let q: Queue<u64> = h.endpoint("q");
+                q.put(5).expect("putting");
+                let got = q.get_timeout(LONG).expect("getting");
+                h.report(format!("leaf got {}", got.to_native()));
+            }
+            Role::Child(other) => unknown_role(other),
+        },
+    );
+}
+
 /// Spawning the same prepared command twice fails loudly: the second
 /// spawn is refused once the first child has started.
 #[test]
