@@ -76,6 +76,9 @@ struct Line {
     sending: bool,
     /// When the last send finished.
     last_sent: Option<Instant>,
+    /// Messages ever queued (merging makes fewer of them sent): what the
+    /// member reads is never more.
+    pushed: u64,
     /// Messages sent, and the sum of their costs.
     sent: u64,
     sent_cost: u64,
@@ -131,6 +134,7 @@ impl Outbox {
                 closed: false,
                 sending: false,
                 last_sent: None,
+                pushed: 0,
                 sent: 0,
                 sent_cost: 0,
                 read: 0,
@@ -159,6 +163,7 @@ impl Outbox {
         let mut line = self.lock();
         if !line.closed {
             line.msgs.push_back(msg);
+            line.pushed += 1;
         }
         line.msgs.len() <= MAX_BACKLOG
     }
@@ -203,11 +208,16 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// The member has read its first `read` messages.
-    pub(crate) fn read(&self, read: u64) {
+    /// The member has read its first `read` messages. False if it says it
+    /// read more than was sent to it (it would make the hub send at once
+    /// what could fill its channel).
+    pub(crate) fn read(&self, read: u64) -> bool {
         let mut line = self.lock();
+        if read > line.pushed {
+            return false;
+        }
         if read <= line.read {
-            return;
+            return true;
         }
         line.read = read;
         while line.unread.front().is_some_and(|&(n, _)| n <= read) {
@@ -215,6 +225,7 @@ impl Outbox {
                 line.read_cost = c;
             }
         }
+        true
     }
 
     /// Stops sending; whatever was not sent is dropped, and the channel

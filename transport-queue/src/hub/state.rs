@@ -393,7 +393,11 @@ impl State {
         let Some(m) = self.members.get_mut(&key) else {
             return Ok(());
         };
-        m.outbox.read(read);
+        if !m.outbox.read(read) {
+            return Err(Violation::new(format!(
+                "it said it read {read} messages, more than it was sent"
+            )));
+        }
         let before = m.counted();
         m.report(took)?;
         self.held -= before - m.counted();
