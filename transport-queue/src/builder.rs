@@ -4,7 +4,7 @@ use transport_core::{CreateError, DEFAULT_MAX_MESSAGE_SIZE};
 
 use crate::{
     DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE,
-    config::Config,
+    config::{Config, DEFAULT_MAX_MEMBERS},
     handle::{Handle, QueueEnd, QueueReceiver, QueueSender},
     hub::Shared,
     local::LocalHandle,
@@ -42,6 +42,7 @@ impl Builder {
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 queue_prefetch: DEFAULT_QUEUE_PREFETCH,
                 receiver_prefetch: DEFAULT_RECEIVER_PREFETCH,
+                max_members: DEFAULT_MAX_MEMBERS,
             },
         }
     }
@@ -70,9 +71,19 @@ impl Builder {
     }
 
     /// As [`prefetch`](Self::prefetch), for [`QueueReceiver`]s
-    /// ([`DEFAULT_RECEIVER_PREFETCH`] by default).
+    /// ([`DEFAULT_RECEIVER_PREFETCH`] by default). On a bounded queue a
+    /// receiver never takes more than the capacity ahead, and the items it
+    /// holds count against the capacity until its gets take them.
     pub fn receiver_prefetch(mut self, items: u32) -> Self {
         self.config.receiver_prefetch = items;
+        self
+    }
+
+    /// How many handles in other processes the queue allows at once
+    /// ([`DEFAULT_MAX_MEMBERS`](crate::DEFAULT_MAX_MEMBERS) by default);
+    /// a child that opens one more is refused.
+    pub fn max_members(mut self, members: usize) -> Self {
+        self.config.max_members = members;
         self
     }
 
@@ -90,6 +101,9 @@ impl Builder {
         }
         if c.queue_prefetch == 0 || c.receiver_prefetch == 0 {
             return invalid("a prefetch of 0 items is not supported (use 1)".into());
+        }
+        if c.max_members == 0 {
+            return invalid("a limit of 0 handles in other processes is not supported".into());
         }
         Ok(())
     }

@@ -9,6 +9,10 @@ pub const DEFAULT_RECEIVER_PREFETCH: u32 = 256;
 /// when one of its threads is waiting in a get.
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1;
 
+/// How many handles in other processes a queue allows at once, by default
+/// (each costs the creating process a writer thread).
+pub const DEFAULT_MAX_MEMBERS: usize = 256;
+
 /// The settings of one queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Config {
@@ -16,4 +20,5 @@ pub(crate) struct Config {
     pub(crate) max_message_size: usize,
     pub(crate) queue_prefetch: u32,
     pub(crate) receiver_prefetch: u32,
+    pub(crate) max_members: usize,
 }

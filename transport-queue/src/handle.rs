@@ -20,7 +20,8 @@ use crate::{
     local::LocalHandle,
     op::{GetError, OpError, PutError},
     remote::Remote,
-    wire::{Frame, JoinRequest, Role},
+    sys::NewMember,
+    wire::{Frame, Role},
 };
 
 /// A handle in the creating process or in another one.
@@ -116,10 +117,10 @@ impl Handle {
         }
     }
 
-    pub(crate) fn adopt(&self, req: JoinRequest) -> std::io::Result<()> {
+    pub(crate) fn adopt(&self, new: NewMember) -> std::io::Result<()> {
         match self {
-            Handle::Local(h) => h.adopt(req),
-            Handle::Remote(h) => h.adopt(req),
+            Handle::Local(h) => h.adopt(new),
+            Handle::Remote(h) => h.adopt(new),
         }
     }
 
@@ -165,8 +166,7 @@ macro_rules! raw_end {
             const KIND: &'static str = $kind;
 
             fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
-                let _ = cmd;
-                handoff::prepare(self.handle, $role)
+                handoff::prepare(self.handle, $role, cmd)
             }
 
             fn open(payload: &str) -> Result<Self, OpenError> {

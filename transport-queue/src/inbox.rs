@@ -59,9 +59,14 @@ pub(crate) struct Member {
     /// How many of the hub's messages were read (the welcome included);
     /// every request reports it.
     pub(crate) read: u64,
-    /// The hub's first message, once read: its welcome, or (a protocol
-    /// error) a description of what came instead.
-    pub(crate) greeting: Option<Result<Welcome, String>>,
+    /// The hub's first message, once read: its welcome, or what came
+    /// instead.
+    pub(crate) greeting: Option<Result<Welcome, Greeting>>,
+    /// Items its gets took (every request says so).
+    pub(crate) took: u64,
+    /// Its requests waiting at the hub: puts that may park, and joins (at
+    /// most [`crate::hub`]'s limit; more threads wait here for a slot).
+    pub(crate) pending: usize,
     /// Threads waiting on the condition variable.
     sleepers: usize,
 }
@@ -72,7 +77,8 @@ impl Member {
         if self.greeting.is_none() {
             self.greeting = Some(match msg {
                 Down::Welcome(welcome) => Ok(welcome),
-                other => Err(format!("{other:?}")),
+                Down::Refused { already_used, reason } => Err(Greeting::Refused { already_used, reason }),
+                other => Err(Greeting::Unexpected(format!("{other:?}"))),
             });
             return;
         }
@@ -101,7 +107,7 @@ impl Member {
             Down::Reply { id, reply } => {
                 self.replies.insert(id, reply);
             }
-            Down::Welcome(_) => {}
+            Down::Welcome(_) | Down::Refused { .. } => {}
         }
     }
 
@@ -131,6 +137,15 @@ impl Member {
         };
         [recv, send]
     }
+}
+
+/// What the hub said instead of a welcome.
+#[derive(Debug, Clone)]
+pub(crate) enum Greeting {
+    /// It turned the member away.
+    Refused { already_used: bool, reason: String },
+    /// Something this protocol does not start with.
+    Unexpected(String),
 }
 
 /// Who reads the member's `down` channel.
@@ -222,7 +237,7 @@ impl Inbox {
 
     /// Wakes the threads waiting for a change (a notify costs a system call
     /// even with nobody waiting).
-    fn notify(&self, st: &Member) {
+    pub(crate) fn notify(&self, st: &Member) {
         if st.sleepers > 0 {
             self.changed.notify_all();
         }

@@ -65,15 +65,24 @@
 //!   one asker. A [`Queue`] handle asks for one item per waiting get
 //!   ([`DEFAULT_QUEUE_PREFETCH`]), so items only go to processes that wait
 //!   for them, as in Python. A [`QueueReceiver`] keeps up to
-//!   [`DEFAULT_RECEIVER_PREFETCH`] items asked for ahead (asking for more
-//!   every 64 items it takes), and the writer merges queued items into
+//!   [`DEFAULT_RECEIVER_PREFETCH`] items asked for ahead (on a bounded
+//!   queue, at most its capacity), asking for more every 64 items it takes
+//!   (or half its prefetch), and the writer merges queued items into
 //!   messages of up to 96 KiB: many items per system call.
+//! - A bounded queue of capacity `n` holds at most `n` items in flight:
+//!   in the queue, on their way to a prefetching receiver, or held there
+//!   ahead of its gets. A receiver tells the hub how many items its gets
+//!   took with every request it sends, so the room its gets free shows up
+//!   when it next asks for items (after at most 64 gets, or half its
+//!   prefetch). An item handed to a handle that takes one item per get goes
+//!   to a get that waits for it, and has left the queue.
 //! - A put from another process is acknowledged by the hub before it
 //!   returns: when `put` returns, the item is in the queue.
-//! - Handing a handle to a child uses an ipc-channel one-shot server: the
-//!   child sends its two channels' far ends through it and the parent's
-//!   hand-off thread adds it as a member (from a member, through the
-//!   member's own `up` channel, so grandchildren work too).
+//! - Handing a handle to a child uses a hand-off server (this crate's own
+//!   on Linux, ipc-channel's one-shot server elsewhere): the child sends
+//!   its two channels' far ends through it and the parent's hand-off
+//!   thread adds it as a member (from a member, through the member's own
+//!   `up` channel, so grandchildren work too). See "Trust" below.
 //! - A member's death closes its `up` channel, the hub's death closes
 //!   every `down` channel: both are seen at once, on every platform, with
 //!   no polling and no timeouts.
@@ -139,22 +148,68 @@
 //! | a consumer between gets | nothing | nothing |
 //! | a consumer blocked in a get ([`Queue`], prefetch 1) | at most the one item the hub handed it | nothing |
 //! | a consumer that waited for an item from async code ([`Queue`], prefetch 1) | at most the one item it asked for | nothing |
-//! | a [`QueueReceiver`] (prefetch n) | at most the n items it held | nothing |
+//! | a [`QueueReceiver`] (prefetch n) | at most the n items it held (on a bounded queue of capacity c: at most min(n, c)) | nothing |
 //! | any holder of unfinished items | nothing more; they count as done, so `join` does not hang | `join` returns |
 //! | the creating process | the queue: every item still in it | every other handle: `Disconnected` at once |
 //!
 //! A receiver that is dropped (not killed) gives its prefetched items back.
-//! Nothing is left behind after a crash, with one exception: on Linux a
-//! hand-off that the child has not opened yet has a socket file in a fresh
-//! temporary directory, which stays if the parent is killed before the
-//! child connects (ipc-channel's one-shot server). A hand-off is withdrawn
-//! after [`HANDOFF_TIMEOUT`] if the child never opens it.
+//! Nothing is left behind after a crash, with one exception: on Linux and
+//! the BSDs a hand-off that the child has not opened yet has a socket file
+//! in a fresh private directory, which stays if the parent is killed
+//! before the child connects. A hand-off is withdrawn after
+//! [`HANDOFF_TIMEOUT`] if the child never opens it, and on Linux at once
+//! if the child dies first.
+//!
+//! # Trust
+//! Every process that holds a handle is a process of the same user, and
+//! any of them may be buggy or hostile. What one can do:
+//!
+//! - **To the creating process (the hub), through its channels: nothing
+//!   but lose its own membership** (on Linux). The hub reads members'
+//!   sockets with this crate's own code, never ipc-channel's: every
+//!   datagram is checked (its sizes against what came and against the
+//!   message size limit, before any body is read; its descriptors: only
+//!   channels, only where a join carries them), a message in fragments is
+//!   put together without waiting, and every request is checked against
+//!   what the member may do. A member that breaks a rule is dropped, as if
+//!   it had died. What a member can make the hub hold is bounded: one
+//!   message being received, at most 32 requests waiting (puts parked on a
+//!   full queue, with their items, and joins), one watch for room, its
+//!   prefetch, 65,536 unread messages; a queue has at most
+//!   [`Builder::max_members`] members. Handing a handle on grows the queue
+//!   only through the same limit.
+//! - **Elsewhere (macOS, Windows, the BSDs) ipc-channel reads members'
+//!   bytes.** Its platform code believes a message's framing: a member
+//!   that writes raw bytes to its channel can stall the hub's reading or
+//!   make it allocate what a header claims; a panic in ipc-channel (a
+//!   channel index past those that came, for one) is caught, and drops
+//!   that member (or, inside the receiver set, every member: the queue is
+//!   then gone for the others, never a panic in the creating process's own
+//!   calls).
+//! - **To other members: nothing through the queue.** Items pass through
+//!   the hub as bytes and are validated where they are read; a member can
+//!   put items others will reject as invalid, take items (as any consumer
+//!   can), close the queue, or mark tasks done it did not take.
+//! - **To a hand-off:** on Linux the server is this crate's own, in a
+//!   directory only this user may enter (0700, its socket 0600, whatever
+//!   the umask); it checks each connection's peer (`SO_PEERCRED`): another
+//!   user's is closed, and of this user's only the child the command
+//!   spawned is heard (its pid is reported before it runs), anyone else is
+//!   refused with a reason. A connection that says nothing, or nothing this
+//!   crate writes, never uses the hand-off up. Elsewhere the rendezvous is
+//!   ipc-channel's one-shot server: the first to connect takes it.
+//! - **What is out of reach of any library:** a process of the same user
+//!   may read and write another's memory (`ptrace`, `/proc/PID/mem`), read
+//!   tokens from its environment, or kill it. The queue's rules hold
+//!   against processes that only use its sockets.
 //!
 //! # Limits
 //! Messages up to [`Builder::max_message_size`] (1 GiB by default, at most
 //! [`MAX_MESSAGE_SIZE`]). A member's request that the hub does not answer
 //! within 60 seconds (a stopped creator, for example) fails as if the queue
-//! were gone.
+//! were gone; a put or join with a timeout waits at most one second past
+//! it for the hub to answer its withdrawal. At most
+//! [`DEFAULT_MAX_MEMBERS`] handles in other processes by default.
 //!
 //! [ipc-channel]: ipc_channel
 //! [`PollRecv`]: transport_core::PollRecv
@@ -165,6 +220,9 @@ mod bridge;
 mod builder;
 mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod handoff;
 mod hub;
@@ -178,7 +236,7 @@ mod transport;
 mod wire;
 
 pub use builder::Builder;
-pub use config::{DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
+pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
 pub use error::QueueError;
 pub use handle::{QueueEnd, QueueReceiver, QueueSender};
 pub use handoff::HANDOFF_TIMEOUT;

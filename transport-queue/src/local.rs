@@ -13,7 +13,8 @@ use transport_core::Wait;
 use crate::{
     hub::{Locked, Shared},
     op::{GetError, OpError, PutError},
-    wire::{Frame, JoinRequest, Role},
+    sys::NewMember,
+    wire::{Frame, Role},
 };
 
 /// A handle in the creating process. It counts as a sender and/or receiver
@@ -195,8 +196,8 @@ impl LocalHandle {
 
     /// Makes the member a child opened (through this handle's hand-off)
     /// part of the queue.
-    pub(crate) fn adopt(&self, req: JoinRequest) -> std::io::Result<()> {
-        self.shared.adopt(req)
+    pub(crate) fn adopt(&self, new: NewMember) -> std::io::Result<()> {
+        self.shared.adopt(new)
     }
 
     /// Starts the hub thread, which hand-offs need.

@@ -16,9 +16,10 @@ use ipc_channel::{
 use transport_core::{OpenError, Wait};
 
 use crate::{
-    inbox::{Inbox, Member, Waited},
+    inbox::{Greeting, Inbox, Member, Waited},
     op::{GetError, OpError, PutError},
-    wire::{Boot, Bytes, Down, Frame, JoinRequest, Reply, Request, Role, Up, Welcome},
+    sys::{self, NewMember},
+    wire::{Boot, Bytes, Down, Frame, JoinRequest, RETURN_BYTES, Reply, Request, Role, Up, Welcome},
 };
 
 /// How long the hub may take to answer a request before it counts as gone.
@@ -28,6 +29,14 @@ pub(crate) const REPLY_BOUND: Duration = Duration::from_secs(60);
 /// How long a child waits for the queue to welcome it when it opens a
 /// hand-off.
 pub(crate) const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long past the caller's own deadline a member waits for the hub to
+/// answer the withdrawal of a put or a join that ran out of time.
+pub(crate) const REPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// A member's requests that wait at the hub at once, at most (the hub's
+/// limit, see [`crate::hub`]).
+const MAX_PENDING: usize = 32;
 
 /// A prefetching member asks for more items once it has taken this many
 /// since it last asked (or half its prefetch, if that is fewer).
@@ -49,8 +58,18 @@ pub(crate) fn ipc_to_io(e: IpcError) -> io::Error {
 }
 
 impl Remote {
-    /// Joins the queue through the one-shot server `name` of a hand-off.
-    pub(crate) fn open(name: &str, role: Role) -> Result<Remote, OpenError> {
+    /// Joins the queue through the hand-off server the token `payload`
+    /// names.
+    pub(crate) fn open(payload: &str, role: Role) -> Result<Remote, OpenError> {
+        let (name, release) = sys::rendezvous(payload)?;
+        let opened = Remote::join_queue(&name, role);
+        // The parent needs this process's end of the pipe that tells it
+        // this process is alive only until it answered.
+        release.release();
+        opened
+    }
+
+    fn join_queue(name: &str, role: Role) -> Result<Remote, OpenError> {
         let (up_tx, up_rx) =
             ipc::channel::<Request>().map_err(|e| OpenError::io("a channel to the queue", e))?;
         let (down_tx, down_rx) =
@@ -59,9 +78,7 @@ impl Remote {
         // welcome) for the wait below.
         let inbox =
             Inbox::new(down_rx).map_err(|e| OpenError::io("the thread that reads a queue's channels", e))?;
-        let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|_| OpenError::Gone {
-            what: format!("hand-off `{name}` (the parent gave up on it, or has exited)"),
-        })?;
+        let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|e| sys::connect_error(name, e))?;
         // The request moves the channel ends: from here on only the hub holds
         // the `down` sender, and only this process the `up` sender.
         boot.send(Boot::Join(JoinRequest {
@@ -80,14 +97,25 @@ impl Remote {
                 inbox,
                 welcome,
             }),
-            Ok(Err(other)) => Err(OpenError::malformed(format!(
+            Ok(Err(Greeting::Refused {
+                already_used: true,
+                reason,
+            })) => Err(OpenError::already_used(format!("hand-off `{name}` ({reason})"))),
+            Ok(Err(Greeting::Refused { reason, .. })) => Err(OpenError::refused(
+                format!("the queue behind hand-off `{name}`"),
+                reason,
+            )),
+            Ok(Err(Greeting::Unexpected(other))) => Err(OpenError::malformed(format!(
                 "the queue answered a join with {other} instead of a welcome"
             ))),
             Err(Waited::Timeout) => Err(OpenError::Gone {
                 what: format!("the queue behind hand-off `{name}` (no answer within {OPEN_TIMEOUT:?})"),
             }),
             Err(Waited::Gone) => Err(OpenError::Gone {
-                what: format!("the queue behind hand-off `{name}`"),
+                what: format!(
+                    "the queue behind hand-off `{name}` (it closed the channel without a word: it was \
+                     withdrawn, or the parent exited)"
+                ),
             }),
         }
     }
@@ -105,12 +133,12 @@ impl Remote {
         if st.gone {
             return false;
         }
-        let read = st.read;
+        let (read, took) = (st.read, st.took);
         let sent = self
             .up
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Request { read, up });
+            .send(Request { read, took, up });
         if sent.is_err() {
             self.inbox.set_gone(st);
         }
@@ -119,12 +147,12 @@ impl Remote {
 
     /// Sends to the hub without holding the member's lock (for frames,
     /// which may be large).
-    fn send_unlocked(&self, read: u64, up: Up) -> bool {
+    fn send_unlocked(&self, read: u64, took: u64, up: Up) -> bool {
         let sent = self
             .up
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Request { read, up });
+            .send(Request { read, took, up });
         if sent.is_err() {
             self.inbox.set_gone(&mut self.lock());
         }
@@ -155,21 +183,54 @@ impl Remote {
         reply.map(|r| (id, r))
     }
 
-    /// Waits at most [`REPLY_BOUND`] for the answer to request `id`.
+    /// Waits at most [`REPLY_GRACE`] for the answer to the withdrawal of
+    /// request `id`, whose caller's time ran out.
     fn answer(&self, id: u64) -> Result<Reply, Waited> {
         let st = self.lock();
-        self.wait_for(st, Some(Instant::now() + REPLY_BOUND), |m| m.replies.remove(&id))
+        self.wait_for(st, Some(Instant::now() + REPLY_GRACE), |m| m.replies.remove(&id))
             .1
+    }
+
+    /// Takes a slot for a request that may wait at the hub, waiting (as
+    /// `deadline` allows) while this process has the most there already.
+    fn take_slot(&self, deadline: Option<Instant>) -> Result<(), Waited> {
+        let st = self.lock();
+        let (mut st, got) = self.wait_for(st, deadline, |m| (m.pending < MAX_PENDING).then_some(()));
+        got?;
+        st.pending += 1;
+        Ok(())
+    }
+
+    fn free_slot(&self) {
+        let mut st = self.lock();
+        st.pending -= 1;
+        self.inbox.notify(&st);
     }
 
     pub(crate) fn put(&self, frame: Frame, wait: Wait) -> Result<(), PutError> {
         let block = wait != Wait::Never;
-        let (id, read) = {
+        if block {
+            match self.take_slot(wait.deadline()) {
+                Ok(()) => {}
+                Err(Waited::Timeout) => return Err(PutError::NotReady),
+                Err(Waited::Gone) => return Err(PutError::Disconnected),
+            }
+        }
+        let done = self.put_in_slot(frame, wait, block);
+        if block {
+            self.free_slot();
+        }
+        done
+    }
+
+    fn put_in_slot(&self, frame: Frame, wait: Wait, block: bool) -> Result<(), PutError> {
+        let (id, read, took) = {
             let mut st = self.lock();
-            (st.next_id(), st.read)
+            (st.next_id(), st.read, st.took)
         };
         if !self.send_unlocked(
             read,
+            took,
             Up::Put {
                 id,
                 frame: Bytes(frame),
@@ -236,6 +297,7 @@ impl Remote {
         let mut st = self.lock();
         loop {
             if let Some(frame) = st.items.pop_front() {
+                st.took += 1;
                 self.top_up(&mut st);
                 return Ok(frame);
             }
@@ -276,6 +338,7 @@ impl Remote {
                 (!m.items.is_empty() || !m.unwanting).then_some(())
             });
             if let Some(frame) = st.items.pop_front() {
+                st.took += 1;
                 return Ok(frame);
             }
             return match waited {
@@ -374,6 +437,17 @@ impl Remote {
     }
 
     pub(crate) fn join(&self, deadline: Option<Instant>) -> Result<(), OpError> {
+        match self.take_slot(deadline) {
+            Ok(()) => {}
+            Err(Waited::Timeout) => return Err(OpError::Timeout),
+            Err(Waited::Gone) => return Err(OpError::Disconnected),
+        }
+        let joined = self.join_in_slot(deadline);
+        self.free_slot();
+        joined
+    }
+
+    fn join_in_slot(&self, deadline: Option<Instant>) -> Result<(), OpError> {
         let mut st = self.lock();
         let id = st.next_id();
         if !self.send(&mut st, Up::Join { id }) {
@@ -401,14 +475,20 @@ impl Remote {
 
     /// Adds a child of this process, which opened a hand-off of this
     /// member's queue, as a member of its own.
-    pub(crate) fn adopt(&self, req: JoinRequest) -> io::Result<()> {
-        let read = self.lock().read;
+    pub(crate) fn adopt(&self, new: NewMember) -> io::Result<()> {
+        let NewMember { up, down, role } = new;
+        let up = sys::to_ipc_up(up)?;
+        let (read, took) = {
+            let st = self.lock();
+            (st.read, st.took)
+        };
         self.up
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .send(Request {
                 read,
-                up: Up::Adopt(req),
+                took,
+                up: Up::Adopt(JoinRequest { up, down, role }),
             })
             .map_err(ipc_to_io)
     }
@@ -433,9 +513,21 @@ impl Drop for Remote {
             });
             st = guard;
         }
-        if !st.items.is_empty() {
-            let frames = st.items.drain(..).map(Bytes).collect();
-            self.send(&mut st, Up::Return { frames });
+        // In messages of at most `RETURN_BYTES` of items (or one item).
+        while !st.items.is_empty() {
+            let mut frames = Vec::new();
+            let mut bytes = 0;
+            while let Some(next) = st.items.front() {
+                let cost = next.len() + 16;
+                if !frames.is_empty() && bytes + cost > RETURN_BYTES {
+                    break;
+                }
+                bytes += cost;
+                frames.extend(st.items.pop_front().map(Bytes));
+            }
+            if !self.send(&mut st, Up::Return { frames }) {
+                return;
+            }
         }
     }
 }

@@ -18,6 +18,10 @@ use transport_core::FRAME_ALIGN;
 /// under its guard).
 pub type Frame = AlignedVec<FRAME_ALIGN>;
 
+/// The most bytes of items one [`Up::Return`] carries (a larger item goes
+/// alone).
+pub(crate) const RETURN_BYTES: usize = 1 << 20;
+
 /// A frame on the wire: written as one byte string, read straight into a
 /// fresh 16-aligned buffer (the only copy on the receiving side).
 pub(crate) struct Bytes(pub(crate) Frame);
@@ -76,11 +80,23 @@ impl Role {
     }
 }
 
-/// A new member asking to join: its two channels and its role.
+/// A new member asking to join: its two channels and its role. A hub that
+/// reads members' bytes itself (see [`crate::sys`]) decodes the same
+/// message with the channels as indices into the descriptors that came
+/// with it (`J` below).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct JoinRequest {
     pub(crate) up: IpcReceiver<Request>,
     pub(crate) down: IpcSender<Down>,
+    pub(crate) role: Role,
+}
+
+/// [`JoinRequest`] as a hub decodes it from raw bytes: ipc-channel writes a
+/// channel as the index of its descriptor among those the message carries.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JoinIndices {
+    pub(crate) up: usize,
+    pub(crate) down: usize,
     pub(crate) role: Role,
 }
 
@@ -92,27 +108,30 @@ impl fmt::Debug for JoinRequest {
     }
 }
 
-/// The one message of a hand-off's one-shot server.
+/// The one message of a hand-off's server.
 #[derive(Serialize, Deserialize, Debug)]
-pub(crate) enum Boot {
+pub(crate) enum Boot<J = JoinRequest> {
     /// The child opened the endpoint.
-    Join(JoinRequest),
+    Join(J),
     /// The parent gave up waiting for the child.
     Cancel,
 }
 
-/// Member → hub: a request, and how many of the hub's messages the member
-/// had read when it sent it (the hub sends at once only what cannot fill
-/// the member's buffer).
+/// Member → hub: a request, how many of the hub's messages the member had
+/// read when it sent it (the hub sends at once only what cannot fill the
+/// member's buffer), and how many items its gets have taken (items handed
+/// to a prefetching member count against a bounded queue's capacity until
+/// then).
 #[derive(Serialize, Deserialize, Debug)]
-pub(crate) struct Request {
+pub(crate) struct Request<J = JoinRequest> {
     pub(crate) read: u64,
-    pub(crate) up: Up,
+    pub(crate) took: u64,
+    pub(crate) up: Up<J>,
 }
 
 /// What a member asks. Requests carry an id the reply repeats.
 #[derive(Serialize, Deserialize, Debug)]
-pub(crate) enum Up {
+pub(crate) enum Up<J = JoinRequest> {
     /// Put a frame; `block` parks it at the hub while the queue is full.
     Put { id: u64, frame: Bytes, block: bool },
     /// Withdraw a parked put, if it is still parked.
@@ -134,10 +153,32 @@ pub(crate) enum Up {
     CancelJoin { id: u64 },
     /// Close the queue.
     Close { id: u64 },
-    /// Items the member had prefetched and gives back as it leaves.
+    /// Items the member had prefetched and gives back as it leaves (in
+    /// messages of at most [`RETURN_BYTES`] of items, or one item).
     Return { frames: Vec<Bytes> },
     /// A child of this member opened a hand-off: add it as a member.
-    Adopt(JoinRequest),
+    Adopt(J),
+}
+
+impl<J> Up<J> {
+    /// The same request with its adoption's channels made by `f` (the
+    /// other requests carry none).
+    pub(crate) fn try_map_join<K, E>(self, f: impl FnOnce(J) -> Result<K, E>) -> Result<Up<K>, E> {
+        Ok(match self {
+            Up::Put { id, frame, block } => Up::Put { id, frame, block },
+            Up::CancelPut { id } => Up::CancelPut { id },
+            Up::Want { n } => Up::Want { n },
+            Up::Unwant => Up::Unwant,
+            Up::WatchRoom { id } => Up::WatchRoom { id },
+            Up::Len { id } => Up::Len { id },
+            Up::TaskDone { id } => Up::TaskDone { id },
+            Up::Join { id } => Up::Join { id },
+            Up::CancelJoin { id } => Up::CancelJoin { id },
+            Up::Close { id } => Up::Close { id },
+            Up::Return { frames } => Up::Return { frames },
+            Up::Adopt(j) => Up::Adopt(f(j)?),
+        })
+    }
 }
 
 /// Hub → member.
@@ -154,6 +195,10 @@ pub(crate) enum Down {
     Unwanted,
     /// The answer to a request.
     Reply { id: u64, reply: Reply },
+    /// The queue turned this member away instead of welcoming it (its first
+    /// and last message): whether the hand-off had been used by another
+    /// process, and why.
+    Refused { already_used: bool, reason: String },
 }
 
 /// The settings a member learns when it joins.
@@ -180,7 +225,9 @@ pub(crate) enum Reply {
     Closed,
 }
 
-/// Creator-local control messages to the hub thread.
+/// Creator-local control messages to the hub thread, where ipc-channel
+/// reads the members' channels.
+#[cfg(not(target_os = "linux"))]
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) enum Ctl {
     /// Start reading a member's `up` channel.

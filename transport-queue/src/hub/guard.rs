@@ -12,7 +12,6 @@ use std::{
 use transport_core::Wait;
 
 use super::State;
-use crate::wire::Ctl;
 
 /// Wakers of async tasks waiting on the handles of this process, one per
 /// handle: the latest poll on a handle replaces its waker.
@@ -73,7 +72,7 @@ impl<'a> Locked<'a> {
             outbox.hand_over();
         }
         if let Some(ctl) = guard.lead.take_poke() {
-            let _ = ctl.send(Ctl::Wake);
+            ctl.wake();
         }
         let guard = match wait.remaining() {
             None => cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
@@ -120,7 +119,7 @@ impl Drop for Locked<'_> {
         let flush = std::mem::take(&mut guard.to_flush);
         drop(guard);
         if let Some(ctl) = poke {
-            let _ = ctl.send(Ctl::Wake);
+            ctl.wake();
         }
         for outbox in flush {
             outbox.flush();

@@ -31,16 +31,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ipc_channel::{
-    TrySelectError,
-    ipc::{IpcReceiverSet, IpcSelectionResult, IpcSender},
-};
 use transport_core::Wait;
 
 use super::{Locked, Shared};
 use crate::{
-    sys,
-    wire::{Ctl, JoinRequest, Request, Up},
+    sys::{self, Event, HubSet, NewMember, SetHandle},
+    wire::{Request, Up},
 };
 
 /// How long the set stays free for the next local get after a get
@@ -55,23 +51,11 @@ pub(crate) const PICKUP: Duration = Duration::from_millis(2);
 /// the set every [`GRACE`] (rather than sleeping until woken).
 pub(crate) const POLL_WINDOW: Duration = Duration::from_millis(10);
 
-/// The receiver set: the control channel and every member's `up` channel.
-pub(crate) struct HubSet {
-    set: IpcReceiverSet,
-    ctl_id: u64,
-}
-
-impl HubSet {
-    pub(crate) fn new(set: IpcReceiverSet, ctl_id: u64) -> Self {
-        HubSet { set, ctl_id }
-    }
-}
-
 /// Who holds the receiver set, and what to do when a local get does.
 #[derive(Default)]
 pub(crate) struct Lead {
-    /// The hub's control channel, while the hub thread runs.
-    ctl: Option<IpcSender<Ctl>>,
+    /// Wakes the set's holder and adds channels, while the hub thread runs.
+    ctl: Option<SetHandle>,
     /// The set, while nobody waits on it (never on platforms where it
     /// may not move between threads).
     set: Option<sys::Lent>,
@@ -80,7 +64,7 @@ pub(crate) struct Lead {
     /// A wake-up is on its way to whoever waits on the set.
     poked: bool,
     /// A wake-up to send once the state is unlocked.
-    poke: Option<IpcSender<Ctl>>,
+    poke: Option<SetHandle>,
     /// When a local get last returned.
     returned: Option<Instant>,
     /// The hub thread gave items to local gets at this instant and left
@@ -114,11 +98,11 @@ impl Lead {
         self.ctl.is_some()
     }
 
-    pub(crate) fn started(&mut self, ctl: IpcSender<Ctl>) {
+    pub(crate) fn started(&mut self, ctl: SetHandle) {
         self.ctl = Some(ctl);
     }
 
-    pub(crate) fn ctl(&self) -> Option<IpcSender<Ctl>> {
+    pub(crate) fn ctl(&self) -> Option<SetHandle> {
         self.ctl.clone()
     }
 
@@ -137,7 +121,7 @@ impl Lead {
     }
 
     /// The wake-up to send once the state is unlocked.
-    pub(crate) fn take_poke(&mut self) -> Option<IpcSender<Ctl>> {
+    pub(crate) fn take_poke(&mut self) -> Option<SetHandle> {
         self.poke.take()
     }
 
@@ -179,15 +163,8 @@ impl Lead {
 
 /// Waits on `hs` at most as long as `wait` allows: `None` when the wait
 /// ran out, `Some(Err)` when the set failed.
-fn select(hs: &mut HubSet, wait: Wait) -> Option<std::io::Result<Vec<IpcSelectionResult>>> {
-    match wait.remaining() {
-        None => Some(hs.set.select()),
-        Some(left) => match hs.set.try_select_timeout(left) {
-            Ok(results) => Some(Ok(results)),
-            Err(TrySelectError::Empty) => None,
-            Err(TrySelectError::IoError(e)) => Some(Err(e)),
-        },
-    }
+fn select(hs: &mut HubSet, wait: Wait) -> Option<std::io::Result<Vec<Event>>> {
+    hs.select(wait)
 }
 
 impl Shared {
@@ -309,55 +286,44 @@ impl Shared {
     }
 
     /// Applies what the set gave.
-    fn apply(&self, st: &mut Locked<'_>, hs: &mut HubSet, results: Vec<IpcSelectionResult>) {
-        for result in results {
-            match result {
-                IpcSelectionResult::MessageReceived(id, msg) if id == hs.ctl_id => match msg.to::<Ctl>() {
-                    Ok(Ctl::Add { key, up }) => match hs.set.add(up) {
-                        Ok(set_id) => {
-                            st.set_keys.insert(set_id, key);
-                        }
-                        Err(_) => st.remove_member(key, &self.signals),
+    fn apply(&self, st: &mut Locked<'_>, hs: &mut HubSet, events: Vec<Event>) {
+        for event in events {
+            match event {
+                Event::Woken => st.lead.poked = false,
+                Event::Request {
+                    req: Request {
+                        up: Up::Adopt(new), ..
                     },
-                    Ok(Ctl::Wake) => st.lead.poked = false,
-                    Err(_) => {}
-                },
-                IpcSelectionResult::MessageReceived(id, msg) => {
-                    let Some(&key) = st.set_keys.get(&id) else {
-                        continue;
-                    };
-                    // A message that does not decode is not from this
-                    // crate's protocol: it is ignored.
-                    match msg.to::<Request>() {
-                        Ok(Request {
-                            up: Up::Adopt(req), ..
-                        }) => self.adopt_here(st, hs, req),
-                        Ok(Request { read, up }) => st.request(key, read, up, &self.signals),
-                        Err(_) => {}
-                    }
-                }
-                IpcSelectionResult::ChannelClosed(id) => {
-                    if let Some(key) = st.set_keys.remove(&id) {
-                        st.remove_member(key, &self.signals);
-                    }
-                }
+                    ..
+                } => self.adopt_here(st, hs, new),
+                Event::Request {
+                    key,
+                    req: Request { read, took, up },
+                } => st.request(key, read, took, up, &self.signals),
+                Event::Broken { key, why } => st.drop_member(key, why, &self.signals),
+                Event::Closed { key } => st.remove_member(key, &self.signals),
             }
+        }
+        // Members dropped for breaking the protocol are no longer read.
+        for key in std::mem::take(&mut st.dropped) {
+            hs.forget(key);
         }
     }
 
     /// Adds a member while holding the set (a grandchild, adopted through
     /// its parent member).
-    fn adopt_here(&self, st: &mut Locked<'_>, hs: &mut HubSet, req: JoinRequest) {
-        let JoinRequest { up, down, role } = req;
+    fn adopt_here(&self, st: &mut Locked<'_>, hs: &mut HubSet, new: NewMember) {
+        let NewMember { up, down, role } = new;
         let Ok(outbox) = super::Outbox::start(down) else {
             return;
         };
-        let key = st.add_member(role, outbox);
-        match hs.set.add(up) {
-            Ok(set_id) => {
-                st.set_keys.insert(set_id, key);
+        match st.add_member(role, std::sync::Arc::clone(&outbox)) {
+            Ok(key) => {
+                if hs.add(key, up).is_err() {
+                    st.remove_member(key, &self.signals);
+                }
             }
-            Err(_) => st.remove_member(key, &self.signals),
+            Err(reason) => outbox.refuse(reason),
         }
     }
 }

@@ -7,8 +7,13 @@
 //! requests: the hub thread, or a local get that would wait anyway
 //! ([`lead`]). The hub thread stops when no handle is left anywhere.
 
+// Only Linux reads members' bytes itself; the decoder is built (and
+// tested, and fuzzed) everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) mod decode;
 mod guard;
 mod lead;
+mod member;
 mod outbox;
 mod state;
 
@@ -17,16 +22,15 @@ use std::{
     thread,
 };
 
-use ipc_channel::ipc::{self, IpcReceiverSet};
-
 pub(crate) use guard::Locked;
-pub(crate) use lead::{HubSet, Lead};
+pub(crate) use lead::Lead;
+pub(crate) use member::Violation;
 pub(crate) use outbox::Outbox;
 pub(crate) use state::{Signals, State};
 
 use crate::{
     config::Config,
-    wire::{Ctl, JoinRequest},
+    sys::{HubSet, NewMember},
 };
 
 /// A queue, as its creating process holds it.
@@ -61,31 +65,25 @@ impl Shared {
         if self.lock().lead.running() {
             return Ok(());
         }
-        let (ctl_tx, ctl_rx) = ipc::channel::<Ctl>()?;
         let shared = Arc::clone(self);
+        let limit = self.config.max_message_size;
         // The receiver set is made on the hub thread, which holds it first.
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         thread::Builder::new()
             .name("transport-queue-hub".into())
-            .spawn(move || {
-                let set = IpcReceiverSet::new().and_then(|mut set| {
-                    let ctl_id = set.add(ctl_rx)?;
-                    Ok(lead::HubSet::new(set, ctl_id))
-                });
-                match set {
-                    Ok(set) => {
-                        let _ = started_tx.send(Ok(()));
-                        shared.serve(set);
-                    }
-                    Err(e) => {
-                        let _ = started_tx.send(Err(e));
-                    }
+            .spawn(move || match HubSet::new(limit) {
+                Ok((set, handle)) => {
+                    let _ = started_tx.send(Ok(handle));
+                    shared.serve(set);
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
                 }
             })?;
-        started_rx
+        let handle = started_rx
             .recv()
             .unwrap_or_else(|_| Err(std::io::Error::other("the hub thread did not start")))?;
-        self.lock().lead.started(ctl_tx);
+        self.lock().lead.started(handle);
         Ok(())
     }
 
@@ -95,20 +93,27 @@ impl Shared {
         let ctl = self.lock().lead.ctl();
         self.signals.hub.notify_all();
         if let Some(ctl) = ctl {
-            let _ = ctl.send(Ctl::Wake);
+            ctl.wake();
         }
     }
 
     /// Adds the member a child of this process opened.
-    pub(crate) fn adopt(&self, req: JoinRequest) -> std::io::Result<()> {
-        let JoinRequest { up, down, role } = req;
+    pub(crate) fn adopt(&self, new: NewMember) -> std::io::Result<()> {
+        let NewMember { up, down, role } = new;
         let outbox = Outbox::start(down)?;
         let mut st = self.lock();
-        let key = st.add_member(role, outbox);
+        let added = st.add_member(role, Arc::clone(&outbox));
         let ctl = st.lead.ctl();
         drop(st);
+        let key = match added {
+            Ok(key) => key,
+            Err(reason) => {
+                outbox.refuse(reason.clone());
+                return Err(std::io::Error::other(reason));
+            }
+        };
         let sent = match ctl {
-            Some(ctl) => ctl.send(Ctl::Add { key, up }).map_err(std::io::Error::other),
+            Some(ctl) => ctl.add(key, up),
             None => Err(std::io::Error::other("the hub thread is not running")),
         };
         if let Err(e) = sent {

@@ -27,6 +27,7 @@ use std::{
 
 use ipc_channel::ipc::IpcSender;
 
+use super::member::MAX_BACKLOG;
 use crate::wire::{Bytes, Down};
 
 /// The most bytes of items one message carries (one ipc-channel fragment on
@@ -75,6 +76,9 @@ struct Line {
     sending: bool,
     /// When the last send finished.
     last_sent: Option<Instant>,
+    /// Messages ever queued (merging makes fewer of them sent): what the
+    /// member reads is never more.
+    pushed: u64,
     /// Messages sent, and the sum of their costs.
     sent: u64,
     sent_cost: u64,
@@ -130,6 +134,7 @@ impl Outbox {
                 closed: false,
                 sending: false,
                 last_sent: None,
+                pushed: 0,
                 sent: 0,
                 sent_cost: 0,
                 read: 0,
@@ -151,12 +156,16 @@ impl Outbox {
     }
 
     /// Queues `msg` for the member. It leaves when [`flush`](Self::flush)
-    /// or [`hand_over`](Self::hand_over) is called.
-    pub(crate) fn push(&self, msg: Down) {
+    /// or [`hand_over`](Self::hand_over) is called. False when the member
+    /// has more than [`MAX_BACKLOG`] messages waiting, unsent because it
+    /// does not read them: the hub drops such a member.
+    pub(crate) fn push(&self, msg: Down) -> bool {
         let mut line = self.lock();
         if !line.closed {
             line.msgs.push_back(msg);
+            line.pushed += 1;
         }
+        line.msgs.len() <= MAX_BACKLOG
     }
 
     /// Sends what is queued from this thread if that cannot block and is
@@ -183,16 +192,32 @@ impl Outbox {
         }
     }
 
+    /// Turns the member away: sends `reason` as its only message, and
+    /// closes.
+    pub(crate) fn refuse(&self, reason: String) {
+        let _ = self.push(Down::Refused {
+            already_used: false,
+            reason,
+        });
+        self.flush();
+        self.close();
+    }
+
     /// Leaves what is queued to the writer thread.
     pub(crate) fn hand_over(&self) {
         self.ready.notify_one();
     }
 
-    /// The member has read its first `read` messages.
-    pub(crate) fn read(&self, read: u64) {
+    /// The member has read its first `read` messages. False if it says it
+    /// read more than was sent to it (it would make the hub send at once
+    /// what could fill its channel).
+    pub(crate) fn read(&self, read: u64) -> bool {
         let mut line = self.lock();
+        if read > line.pushed {
+            return false;
+        }
         if read <= line.read {
-            return;
+            return true;
         }
         line.read = read;
         while line.unread.front().is_some_and(|&(n, _)| n <= read) {
@@ -200,6 +225,7 @@ impl Outbox {
                 line.read_cost = c;
             }
         }
+        true
     }
 
     /// Stops sending; whatever was not sent is dropped, and the channel

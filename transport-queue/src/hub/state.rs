@@ -12,11 +12,12 @@ use std::{
 use super::{
     Lead,
     guard::Wakers,
+    member::{Member, Violation},
     outbox::{BATCH_BYTES, Outbox},
 };
 use crate::{
     config::Config,
-    wire::{Bytes, Down, Frame, Reply, Role},
+    wire::{Bytes, Down, Frame, Reply, Role, Up},
 };
 
 /// The condition variables local handles wait on.
@@ -30,19 +31,6 @@ pub(crate) struct Signals {
     pub(crate) joined: Condvar,
     /// The hub thread waits here for the receiver set.
     pub(crate) hub: Condvar,
-}
-
-/// A handle in another process.
-#[derive(Debug)]
-struct Member {
-    role: Role,
-    /// How many more items it asked for.
-    credit: u32,
-    outbox: Arc<Outbox>,
-    /// Items sent to it, and items it marked done: what is left over when
-    /// it dies no longer counts against `join`.
-    taken: u64,
-    done: u64,
 }
 
 /// A put from a member, waiting for room in a full bounded queue.
@@ -75,6 +63,12 @@ pub(crate) struct State {
     /// Items put and not yet marked done.
     pub(crate) unfinished: u64,
     members: HashMap<u64, Member>,
+    /// Items held by prefetching members, which count against the
+    /// capacity (the sum of their [`Member::counted`]).
+    held: u64,
+    /// Members dropped for breaking the protocol, whose `up` channels the
+    /// receiver set stops reading.
+    pub(crate) dropped: Vec<u64>,
     /// Members with credit, served in turn.
     wanting: VecDeque<u64>,
     parked: VecDeque<Parked>,
@@ -82,6 +76,8 @@ pub(crate) struct State {
     joiners: Vec<(u64, u64)>,
     /// Members' async senders waiting for room: (member, request id).
     room_watchers: Vec<(u64, u64)>,
+    /// Members found with too many messages unread, to drop.
+    unread: Vec<u64>,
     /// Async tasks waiting on local handles for an item (or the end), and
     /// for room (or the end).
     pub(crate) recv_wakers: Wakers,
@@ -93,8 +89,6 @@ pub(crate) struct State {
     /// The next local handle's id.
     next_end: u64,
     next_key: u64,
-    /// The hub thread's receiver-set ids of members' `up` channels.
-    pub(crate) set_keys: HashMap<u64, u64>,
     config: Config,
 }
 
@@ -111,17 +105,19 @@ impl State {
             lead: Lead::default(),
             unfinished: 0,
             members: HashMap::new(),
+            held: 0,
+            dropped: Vec::new(),
             wanting: VecDeque::new(),
             parked: VecDeque::new(),
             joiners: Vec::new(),
             room_watchers: Vec::new(),
+            unread: Vec::new(),
             recv_wakers: Wakers::default(),
             send_wakers: Wakers::default(),
             to_wake: Vec::new(),
             to_flush: Vec::new(),
             next_end: 0,
             next_key: 0,
-            set_keys: HashMap::new(),
             config,
         }
     }
@@ -151,9 +147,12 @@ impl State {
         self.items.is_empty() && (self.closed || self.senders() == 0)
     }
 
-    /// Whether a bounded queue has room for one more item.
+    /// Whether a bounded queue has room for one more item: the items in
+    /// it and those prefetching members hold are fewer than its capacity.
     pub(crate) fn has_room(&self) -> bool {
-        self.config.capacity.is_none_or(|cap| self.items.len() < cap)
+        self.config
+            .capacity
+            .is_none_or(|cap| (self.items.len() as u64).saturating_add(self.held) < cap as u64)
     }
 
     /// A new id for a local handle (its async wakers are filed under it).
@@ -189,9 +188,12 @@ impl State {
     }
 
     /// Queues `msg` for member `key`; it leaves once the lock is released.
+    /// A member that lets its messages pile up unread is dropped.
     fn post(&mut self, key: u64, msg: Down) {
         if let Some(m) = self.members.get(&key) {
-            post(&mut self.to_flush, &m.outbox, msg);
+            if !post(&mut self.to_flush, &m.outbox, msg) {
+                self.unread.push(key);
+            }
         }
     }
 
@@ -206,12 +208,14 @@ impl State {
             let mut changed = false;
             if self.refuses_puts() {
                 for p in std::mem::take(&mut self.parked) {
+                    self.free_slot(p.key);
                     self.reply(p.key, p.id, Reply::PutDisconnected);
                 }
             }
             while self.has_room() {
                 let Some(p) = self.parked.pop_front() else { break };
                 self.accept(p.frame);
+                self.free_slot(p.key);
                 self.reply(p.key, p.id, Reply::PutOk);
                 changed = true;
             }
@@ -237,7 +241,12 @@ impl State {
                 }
                 m.credit -= batch.len() as u32;
                 m.taken += batch.len() as u64;
-                post(&mut self.to_flush, &m.outbox, Down::Items(batch));
+                if m.counts_held() {
+                    self.held += batch.len() as u64;
+                }
+                if !post(&mut self.to_flush, &m.outbox, Down::Items(batch)) {
+                    self.unread.push(key);
+                }
                 if m.credit > 0 {
                     self.wanting.push_back(key);
                 }
@@ -257,12 +266,15 @@ impl State {
             for key in std::mem::take(&mut self.wanting) {
                 if let Some(m) = self.members.get_mut(&key) {
                     m.credit = 0;
-                    post(&mut self.to_flush, &m.outbox, Down::Drained);
+                    if !post(&mut self.to_flush, &m.outbox, Down::Drained) {
+                        self.unread.push(key);
+                    }
                 }
             }
         }
         if self.unfinished == 0 && !self.joiners.is_empty() {
             for (key, id) in std::mem::take(&mut self.joiners) {
+                self.free_slot(key);
                 self.reply(key, id, Reply::Joined);
             }
         }
@@ -286,6 +298,9 @@ impl State {
             }
             if !self.room_watchers.is_empty() {
                 for (key, id) in std::mem::take(&mut self.room_watchers) {
+                    if let Some(m) = self.members.get_mut(&key) {
+                        m.watching = false;
+                    }
                     self.reply(key, id, Reply::Room);
                 }
             }
@@ -293,10 +308,21 @@ impl State {
         if self.unfinished == 0 && self.local_waiting > 0 {
             sig.joined.notify_all();
         }
+        for key in std::mem::take(&mut self.unread) {
+            self.drop_member(key, Violation::new("it does not read its messages"), sig);
+        }
     }
 
-    /// Adds a member that writes to `outbox`; it is welcomed first.
-    pub(crate) fn add_member(&mut self, role: Role, outbox: Arc<Outbox>) -> u64 {
+    /// Adds a member that writes to `outbox`; it is welcomed first. A queue
+    /// that has as many members as it allows turns it away: the caller
+    /// tells it why ([`Outbox::refuse`]) once the state is unlocked.
+    pub(crate) fn add_member(&mut self, role: Role, outbox: Arc<Outbox>) -> Result<u64, String> {
+        if self.members.len() >= self.config.max_members {
+            return Err(format!(
+                "it has {} handles in other processes, its limit",
+                self.config.max_members
+            ));
+        }
         let key = self.next_key;
         self.next_key += 1;
         let prefetch = match role {
@@ -304,23 +330,29 @@ impl State {
             Role::Recv => self.config.receiver_prefetch,
             Role::Both => self.config.queue_prefetch,
         };
+        // A bounded queue never lets a member hold more than it holds.
+        let prefetch = match self.config.capacity {
+            Some(cap) => prefetch.min(u32::try_from(cap).unwrap_or(u32::MAX)),
+            None => prefetch,
+        };
         let welcome = Down::Welcome(crate::wire::Welcome {
             capacity: self.config.capacity.map(|c| c as u64),
             max_message_size: self.config.max_message_size as u64,
             prefetch,
         });
-        post(&mut self.to_flush, &outbox, welcome);
-        self.members.insert(
-            key,
-            Member {
-                role,
-                credit: 0,
-                outbox,
-                taken: 0,
-                done: 0,
-            },
-        );
-        key
+        let _ = post(&mut self.to_flush, &outbox, welcome);
+        self.members.insert(key, Member::new(role, prefetch, outbox));
+        Ok(key)
+    }
+
+    /// Drops a member that broke the protocol: as if it had died, and its
+    /// `up` channel is no longer read.
+    pub(crate) fn drop_member(&mut self, key: u64, why: Violation, sig: &Signals) {
+        if self.members.contains_key(&key) {
+            let _ = why;
+            self.dropped.push(key);
+            self.remove_member(key, sig);
+        }
     }
 
     /// Removes a member that left or died. Items it had taken and not
@@ -331,6 +363,7 @@ impl State {
             return;
         };
         m.outbox.close();
+        self.held -= m.counted();
         self.wanting.retain(|&k| k != key);
         self.parked.retain(|p| p.key != key);
         self.joiners.retain(|&(k, _)| k != key);
@@ -340,13 +373,34 @@ impl State {
     }
 
     /// Applies one request of member `key`, which had read `read` of the
-    /// hub's messages when it sent it.
-    pub(crate) fn request(&mut self, key: u64, read: u64, up: crate::wire::Up, sig: &Signals) {
-        use crate::wire::Up;
-        let Some(m) = self.members.get(&key) else {
-            return;
+    /// hub's messages and whose gets had taken `took` items when it sent
+    /// it. A request that breaks the protocol drops the member.
+    pub(crate) fn request<J>(&mut self, key: u64, read: u64, took: u64, up: Up<J>, sig: &Signals) {
+        if let Err(why) = self.apply_request(key, read, took, up, sig) {
+            self.drop_member(key, why, sig);
+        }
+        self.settle(sig);
+    }
+
+    fn apply_request<J>(
+        &mut self,
+        key: u64,
+        read: u64,
+        took: u64,
+        up: Up<J>,
+        sig: &Signals,
+    ) -> Result<(), Violation> {
+        let Some(m) = self.members.get_mut(&key) else {
+            return Ok(());
         };
-        m.outbox.read(read);
+        if !m.outbox.read(read) {
+            return Err(Violation::new(format!(
+                "it said it read {read} messages, more than it was sent"
+            )));
+        }
+        let before = m.counted();
+        m.report(took)?;
+        self.held -= before - m.counted();
         match up {
             Up::Put { id, frame, block } => {
                 let frame = frame.0;
@@ -362,9 +416,9 @@ impl State {
                     self.accept(frame);
                     Reply::PutOk
                 } else if block {
+                    self.member_mut(key).take_slot()?;
                     self.parked.push_back(Parked { key, id, frame });
-                    self.settle(sig);
-                    return;
+                    return Ok(());
                 } else {
                     Reply::PutFull
                 };
@@ -373,6 +427,7 @@ impl State {
             Up::CancelPut { id } => {
                 if let Some(i) = self.parked.iter().position(|p| p.key == key && p.id == id) {
                     self.parked.remove(i);
+                    self.member_mut(key).free_slot();
                     self.reply(key, id, Reply::PutCancelled);
                 }
             }
@@ -383,7 +438,8 @@ impl State {
                 } else {
                     let m = self.member_mut(key);
                     let was_wanting = m.credit > 0;
-                    m.credit = m.credit.saturating_add(n);
+                    // Never more than it may hold.
+                    m.credit = m.credit.saturating_add(n).min(m.prefetch.max(1));
                     if !was_wanting && m.credit > 0 {
                         self.wanting.push_back(key);
                     }
@@ -398,6 +454,11 @@ impl State {
                 if self.has_room() || self.refuses_puts() {
                     self.reply(key, id, Reply::Room);
                 } else {
+                    let m = self.member_mut(key);
+                    if m.watching {
+                        return Err(Violation::new("it watched for room twice at once"));
+                    }
+                    m.watching = true;
                     self.room_watchers.push((key, id));
                 }
             }
@@ -414,12 +475,14 @@ impl State {
                 if self.unfinished == 0 {
                     self.reply(key, id, Reply::Joined);
                 } else {
+                    self.member_mut(key).take_slot()?;
                     self.joiners.push((key, id));
                 }
             }
             Up::CancelJoin { id } => {
                 if let Some(i) = self.joiners.iter().position(|&j| j == (key, id)) {
                     self.joiners.remove(i);
+                    self.member_mut(key).free_slot();
                     self.reply(key, id, Reply::JoinCancelled);
                 }
             }
@@ -428,16 +491,34 @@ impl State {
                 self.reply(key, id, Reply::Closed);
             }
             Up::Return { frames } => {
+                let limit = self.config.max_message_size;
+                if let Some(f) = frames.iter().find(|f| f.0.len() > limit) {
+                    return Err(Violation::new(format!(
+                        "it gave back an item of {} bytes, past the limit of {limit}",
+                        f.0.len()
+                    )));
+                }
                 let m = self.member_mut(key);
-                m.taken = m.taken.saturating_sub(frames.len() as u64);
+                m.check_return(frames.len())?;
+                let before = m.counted();
+                m.taken -= frames.len() as u64;
+                let after = m.counted();
+                self.held -= before - after;
                 for frame in frames.into_iter().rev() {
                     self.items.push_front(frame.0);
                 }
             }
-            // Handled by the hub thread, which owns the receiver set.
+            // Handled by whoever holds the receiver set.
             Up::Adopt(_) => {}
         }
-        self.settle(sig);
+        let _ = sig;
+        Ok(())
+    }
+
+    fn free_slot(&mut self, key: u64) {
+        if let Some(m) = self.members.get_mut(&key) {
+            m.free_slot();
+        }
     }
 
     fn member_mut(&mut self, key: u64) -> &mut Member {
@@ -447,10 +528,13 @@ impl State {
     }
 }
 
-/// Queues `msg` in `outbox`, and remembers to flush it.
-fn post(to_flush: &mut Vec<Arc<Outbox>>, outbox: &Arc<Outbox>, msg: Down) {
-    outbox.push(msg);
+/// Queues `msg` in `outbox`, and remembers to flush it; false when the
+/// member has let too many messages pile up unread.
+#[must_use]
+fn post(to_flush: &mut Vec<Arc<Outbox>>, outbox: &Arc<Outbox>, msg: Down) -> bool {
+    let room = outbox.push(msg);
     if !to_flush.iter().any(|o| Arc::ptr_eq(o, outbox)) {
         to_flush.push(Arc::clone(outbox));
     }
+    room
 }

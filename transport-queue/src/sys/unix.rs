@@ -4,7 +4,7 @@
 //! between reads (one read is one whole message), so one that was read
 //! directly may move into a set at any time.
 
-use crate::hub::HubSet;
+use crate::sys::HubSet;
 
 /// A free receiver set.
 pub(crate) type Lent = HubSet;

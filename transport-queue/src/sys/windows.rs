@@ -19,7 +19,7 @@
 
 use std::convert::Infallible;
 
-use crate::hub::HubSet;
+use crate::sys::HubSet;
 
 /// A free receiver set: there never is one.
 pub(crate) type Lent = Infallible;

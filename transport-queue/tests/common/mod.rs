@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod raw;
+
 use transport_core::conformance::{Case, run};
 
 pub use transport_core::conformance::LONG;

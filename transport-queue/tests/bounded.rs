@@ -1,0 +1,71 @@
+//! Issue 12, item 3: `bounded(n)` holds at most `n` items in flight end to
+//! end when the receiver is in another process: a receiver's prefetch is
+//! clamped to the capacity and counts against it, and a killed receiver
+//! loses at most that many (the crate docs' "Crashes" table).
+
+mod common;
+
+use common::{LONG, run_case, unknown_role};
+use transport_core::{
+    RecvTimeoutError,
+    conformance::{Harness, Item, Role},
+};
+use transport_queue::Queue;
+
+const CAPACITY: usize = 4;
+
+#[test]
+fn prefetch_counts_against_the_capacity() {
+    run_case("prefetch_counts_against_the_capacity", |h: &Harness| {
+        match h.role() {
+            Role::Parent => {
+                let q = transport_queue::bounded::<Item>(CAPACITY);
+                let idle = transport_queue::unbounded::<Item>();
+                let mut child = h
+                    .child("receiver")
+                    .endpoint("rx", q.receiver())
+                    .endpoint("idle", idle.clone())
+                    .spawn();
+                q.put(Item::new(1, 0)).expect("the first item");
+                assert_eq!(child.expect_report(LONG), "took 0");
+                // One item left the queue for good: at most CAPACITY more may be
+                // in flight (in the queue, or held by the receiver).
+                let mut accepted = 0u64;
+                while accepted < 300 && q.try_put(Item::new(1, accepted + 1)).is_ok() {
+                    accepted += 1;
+                }
+                assert!(
+                    accepted as usize <= CAPACITY,
+                    "{accepted} items went into a queue bounded to {CAPACITY} while one receiver held its prefetch"
+                );
+                // The receiver is killed holding what it took ahead: it loses at
+                // most the capacity.
+                child.kill();
+                let rx = q.receiver();
+                drop(q);
+                drop(idle);
+                let mut left = 0u64;
+                loop {
+                    match rx.recv_timeout(LONG) {
+                        Ok(_) => left += 1,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(e) => panic!("draining: {e}"),
+                    }
+                }
+                let lost = accepted - left;
+                assert!(
+                    lost as usize <= CAPACITY,
+                    "a killed receiver lost {lost} items, at most {CAPACITY} may be"
+                );
+            }
+            Role::Child("receiver") => {
+                let rx: transport_queue::Receiver<Item> = h.endpoint("rx");
+                let idle: Queue<Item> = h.endpoint("idle");
+                let first = rx.recv_timeout(LONG).expect("the first item");
+                h.report(format!("took {}", first.seq.to_native()));
+                let _ = idle.get();
+            }
+            Role::Child(other) => unknown_role(other),
+        }
+    });
+}

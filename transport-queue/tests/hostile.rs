@@ -1,0 +1,251 @@
+//! A member that writes raw bytes to its sockets cannot hurt the hub: each
+//! test joins a queue by hand (as a process of the same user can), sends
+//! what no member of this crate sends, and checks that the hub dropped that
+//! member and still serves everyone else (a well-behaved member in another
+//! process, and gets in the creating process).
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::{os::fd::AsRawFd, time::Duration};
+
+use common::{
+    LONG,
+    raw::{self, RawMember},
+    run_case, unknown_role,
+};
+use transport_core::conformance::{Harness, Role};
+use transport_queue::Queue;
+
+const W: usize = size_of::<usize>();
+
+/// How long a dropped member waits to see its channel closed.
+const DROP_WAIT: Duration = Duration::from_secs(20);
+
+/// A request as this crate's members encode it: `read`, `took`, then the
+/// request itself.
+fn request(up: &[u8]) -> Vec<u8> {
+    let mut r = vec![0, 0];
+    r.extend_from_slice(up);
+    r
+}
+
+/// The attack of each test.
+fn attack_of(test: &str) -> &'static str {
+    match test {
+        "adopt_without_channels" => "adopt",
+        "lying_fragment_header" => "lying_fragment",
+        "total_without_descriptor" => "total_without_descriptor",
+        "huge_total" => "huge_total",
+        "oversized_put_is_refused_from_its_header" => "oversized_put",
+        "return_of_what_it_never_held" => "return",
+        "too_many_parked_puts" => "pending",
+        other => panic!("no attack for `{other}`"),
+    }
+}
+
+/// Runs the test's attack from a member made by hand, then checks the
+/// queue.
+fn run(test: &str) {
+    run_case(test, |h: &Harness| match h.role() {
+        Role::Parent => {
+            let q = Queue::<u64>::builder()
+                .capacity(1)
+                .max_message_size(1 << 20)
+                .build::<u64>()
+                .expect("a queue");
+            q.put(1).expect("filling the queue");
+            let bad = h.child("raw").endpoint("q", q.clone()).spawn();
+            let mut bad = bad;
+            let said = bad.expect_report(LONG);
+            assert!(
+                said.starts_with("dropped"),
+                "the hub kept a member that broke the protocol: {said}"
+            );
+            if let Some(bytes) = said.strip_prefix("dropped after ") {
+                let bytes: usize = bytes.parse().expect("a byte count");
+                assert!(
+                    bytes < 64 << 20,
+                    "the hub read {bytes} bytes of a message past its limit"
+                );
+            }
+            // Everyone else is still served.
+            let good = h.child("good").endpoint("q", q.clone()).spawn();
+            assert_eq!(good.wait(LONG), ["got 1"]);
+            assert_eq!(
+                q.get_timeout(LONG).expect("the good member's item").to_native(),
+                2
+            );
+            drop(bad);
+        }
+        Role::Child("raw") => {
+            let m = RawMember::join("q");
+            let said = run_attack(&m, attack_of(&test_of(h)));
+            h.report(said);
+        }
+        Role::Child("good") => {
+            let q: Queue<u64> = h.endpoint("q");
+            let got = q.get_timeout(LONG).expect("getting");
+            q.put(2).expect("putting");
+            h.report(format!("got {}", got.to_native()));
+        }
+        Role::Child(other) => unknown_role(other),
+    });
+}
+
+/// The test this child process was started for.
+fn test_of(_h: &Harness) -> String {
+    std::env::var("TRANSPORT_CONFORMANCE_CHILD_OF").expect("a child of a test")
+}
+
+/// Sends the attack; says whether the hub dropped the member.
+fn run_attack(m: &RawMember, attack: &str) -> String {
+    let up = m.up.as_raw_fd();
+    let send = |d: &[u8], fds: &[i32]| {
+        let _ = raw::send(up, d, fds);
+    };
+    match attack {
+        "adopt" => {
+            // An adoption naming channels 5 and 6 of the none it carries, as
+            // this crate writes requests now and as it wrote them before
+            // requests said what the member took.
+            send(&raw::datagram(&request(&[11, 5, 6, 2])), &[]);
+            send(&raw::datagram(&[0, 11, 5, 6, 2]), &[]);
+        }
+        "lying_fragment" => {
+            let p = request(&[5, 1]);
+            send(&raw::framed(2 * W + p.len() + 100, p.len(), &p), &[]);
+        }
+        "total_without_descriptor" => {
+            let p = request(&[5, 1]);
+            send(&raw::framed(2 * W + p.len(), p.len() + 100, &p), &[]);
+        }
+        "huge_total" => {
+            let p = request(&[5, 1]);
+            let (a, _b) = raw::pair();
+            send(&raw::framed(2 * W + p.len(), 1 << 46, &p), &[a.as_raw_fd()]);
+        }
+        "oversized_put" => {
+            // A put announcing 512 MiB against a 1 MiB limit, the rest
+            // streamed on its dedicated socket.
+            let p = request(&[0, 1, 0x80, 0x80, 0x80, 0x80, 0x02]);
+            let (hub_end, rest) = raw::pair();
+            send(
+                &raw::framed(2 * W + p.len(), 512 << 20, &p),
+                &[hub_end.as_raw_fd()],
+            );
+            drop(hub_end);
+            let chunk = vec![0u8; 64 << 10];
+            let mut sent = 0usize;
+            while sent < 512 << 20 && raw::send(rest.as_raw_fd(), &chunk, &[]).is_ok() {
+                sent += chunk.len();
+            }
+            return if raw::closes(m.down.as_raw_fd(), DROP_WAIT) {
+                format!("dropped after {sent}")
+            } else {
+                format!("kept after {sent}")
+            };
+        }
+        "return" => {
+            // Gives back an item it was never given.
+            send(&raw::datagram(&request(&[10, 1, 1, b'x'])), &[]);
+        }
+        "pending" => {
+            // Parks more puts on the full queue than a member may.
+            for id in 1..=40 {
+                send(&raw::datagram(&request(&[0, id, 1, b'x', 1])), &[]);
+            }
+        }
+        other => panic!("no attack `{other}`"),
+    }
+    if raw::closes(m.down.as_raw_fd(), DROP_WAIT) {
+        "dropped".into()
+    } else {
+        "kept".into()
+    }
+}
+
+/// Issue 11, item 6: an adoption naming channels it does not carry.
+#[test]
+fn adopt_without_channels() {
+    run("adopt_without_channels");
+}
+
+/// Issue 11, item 7: a fragment header that says more than came.
+#[test]
+fn lying_fragment_header() {
+    run("lying_fragment_header");
+}
+
+/// Issue 11, item 7: a total size past the datagram, with no descriptor.
+#[test]
+fn total_without_descriptor() {
+    run("total_without_descriptor");
+}
+
+/// Issue 11, item 7: a total size of 2^46 with one descriptor.
+#[test]
+fn huge_total() {
+    run("huge_total");
+}
+
+/// Issue 11, item 8: a put past the limit is refused from its header.
+#[test]
+fn oversized_put_is_refused_from_its_header() {
+    run("oversized_put_is_refused_from_its_header");
+}
+
+/// Issue 11, item 8: `Return` may carry only what the member holds.
+#[test]
+fn return_of_what_it_never_held() {
+    run("return_of_what_it_never_held");
+}
+
+/// Issue 11, item 8: what one member may park at the hub is bounded.
+#[test]
+fn too_many_parked_puts() {
+    run("too_many_parked_puts");
+}
+
+/// Issue 11, item 8: a queue allows a bounded number of members.
+#[test]
+fn members_are_limited() {
+    run_case("members_are_limited", |h: &Harness| match h.role() {
+        Role::Parent => {
+            let q = Queue::<u64>::builder()
+                .max_members(1)
+                .build::<u64>()
+                .expect("a queue");
+            let first = h.child("member").endpoint("q", q.clone()).spawn();
+            assert_eq!(
+                q.get_timeout(LONG)
+                    .map(|v| v.to_native())
+                    .expect("the first member's item"),
+                1
+            );
+            let second = h.child("refused").endpoint("q", q.clone()).spawn();
+            let said = second.wait(LONG);
+            assert_eq!(said.len(), 1);
+            assert!(
+                said[0].contains("refused") && said[0].contains("limit"),
+                "{said:?}"
+            );
+            drop(first);
+        }
+        Role::Child("member") => {
+            let q: Queue<u64> = h.endpoint("q");
+            q.put(1).expect("putting");
+            // Stay a member until the parent is done.
+            let _ = q.get_timeout(LONG);
+        }
+        Role::Child("refused") => {
+            let err = transport_core::from_env::<Queue<u64>>("q").expect_err("a second member");
+            let source = std::error::Error::source(&err)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            h.report(source);
+        }
+        Role::Child(other) => unknown_role(other),
+    });
+}
