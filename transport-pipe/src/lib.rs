@@ -129,8 +129,10 @@
 
 mod end;
 mod inbound;
+mod named;
 mod outbound;
 mod pipe;
+pub mod python;
 #[cfg(feature = "tokio")]
 mod ready;
 mod shared;
@@ -139,5 +141,9 @@ mod wire;
 
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
+pub use named::{
+    Address, AsAddress, AuthError, BindError, Client, ConnectError, Incoming, Listener, NamedConnection,
+    NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
+};
 pub use outbound::{BACKLOG, BURST_GAP};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
