@@ -66,7 +66,7 @@ impl Listener {
                 what: "requiring the peer's user on TCP (the system does not say who it is)".into(),
             });
         }
-        let acceptor = Acceptor::bind(&address)?;
+        let (acceptor, address) = Acceptor::bind(&address)?;
         Ok(Listener {
             acceptor,
             address,
@@ -74,7 +74,7 @@ impl Listener {
         })
     }
 
-    /// Where it listens.
+    /// Where it listens (for TCP port 0, with the port the system chose).
     pub fn address(&self) -> &Address {
         &self.address
     }

@@ -18,7 +18,7 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::{Acceptor, Stream, StreamSocket, connect};
+pub(crate) use unix::{Acceptor, Stream, StreamSocket, adopt, connect};
 
 #[cfg(not(unix))]
 mod unsupported;

@@ -140,14 +140,17 @@ fn check_file(path: &Path) -> Result<(), BindError> {
 }
 
 impl Acceptor {
-    pub(crate) fn bind(address: &Address) -> Result<Acceptor, BindError> {
+    /// Listens at `address`; also gives the address as bound (a TCP port
+    /// 0 becomes the port the system chose).
+    pub(crate) fn bind(address: &Address) -> Result<(Acceptor, Address), BindError> {
         let what = address.to_string();
         if let Address::Tcp(addr) = address {
             let listener = TcpListener::bind(addr).map_err(|e| BindError::io(what.clone(), e))?;
             listener
                 .set_nonblocking(true)
-                .map_err(|e| BindError::io(what, e))?;
-            return Ok(Acceptor::Tcp(listener));
+                .map_err(|e| BindError::io(what.clone(), e))?;
+            let bound = listener.local_addr().map_err(|e| BindError::io(what, e))?;
+            return Ok((Acceptor::Tcp(listener), Address::Tcp(bound)));
         }
         if let Address::Path(path) = address {
             reclaim(path)?;
@@ -171,7 +174,7 @@ impl Acceptor {
         if let Address::Path(path) = address {
             check_file(path)?;
         }
-        Ok(Acceptor::Local(listener))
+        Ok((Acceptor::Local(listener), address.clone()))
     }
 
     fn raw_fd(&self) -> i32 {
@@ -260,4 +263,25 @@ pub(crate) fn connect(address: &Address, wait: Wait) -> io::Result<Conn> {
         stream: Stream(fd),
         peer,
     })
+}
+
+/// A connected stream socket this process was given (Python's `Pipe()` end
+/// passed with `pass_fds`), and its peer.
+pub(crate) fn adopt(fd: OwnedFd) -> io::Result<(StreamSocket, PeerCreds)> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat fills `st` when it returns 0.
+    if unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat succeeded.
+    if unsafe { st.assume_init() }.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the descriptor is not a socket (Python's one-way Pipe(duplex=False) is an os.pipe, which is not supported)",
+        ));
+    }
+    let probe = uds_local_socket::Stream::from(fd.try_clone()?);
+    let peer = creds(&probe);
+    drop(probe);
+    Ok((Socket::setup(fd)?, peer))
 }

@@ -49,7 +49,7 @@ fn unsupported() -> io::Error {
 }
 
 impl Acceptor {
-    pub(crate) fn bind(_address: &Address) -> Result<Acceptor, BindError> {
+    pub(crate) fn bind(_address: &Address) -> Result<(Acceptor, Address), BindError> {
         Err(BindError::Unsupported {
             what: "a listener".into(),
         })
