@@ -142,8 +142,8 @@ mod wire;
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
 pub use named::{
-    Address, AsAddress, AuthError, BindError, Client, ConnectError, Incoming, Listener, NamedConnection,
-    NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
+    Address, AsAddress, AuthError, BindError, Client, ConnectError, DEFAULT_SPIN, Incoming, Listener,
+    NamedConnection, NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
 };
 pub use outbound::{BACKLOG, BURST_GAP};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};

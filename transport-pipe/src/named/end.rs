@@ -41,6 +41,8 @@ enum Link {
 pub struct NamedEnd {
     link: Link,
     peer: PeerCreds,
+    /// How long a blocking receive looks before it sleeps.
+    spin: Duration,
 }
 
 impl fmt::Debug for NamedEnd {
@@ -50,23 +52,52 @@ impl fmt::Debug for NamedEnd {
             Link::Pipe(end) => d.field("pipe", end),
             Link::Stream(end) => d.field("stream", end),
         };
-        d.field("peer", &self.peer).finish()
+        d.field("peer", &self.peer).field("spin", &self.spin).finish()
     }
 }
 
 impl NamedEnd {
-    pub(crate) fn pipe(end: PipeEnd, peer: PeerCreds) -> Self {
+    pub(crate) fn pipe(end: PipeEnd, peer: PeerCreds, spin: Duration) -> Self {
         NamedEnd {
             link: Link::Pipe(end),
             peer,
+            spin,
         }
     }
 
-    pub(crate) fn stream(end: StreamEnd, peer: PeerCreds) -> Self {
+    pub(crate) fn stream(end: StreamEnd, peer: PeerCreds, spin: Duration) -> Self {
         NamedEnd {
             link: Link::Stream(Box::new(end)),
             peer,
+            spin,
         }
+    }
+
+    /// Receives as `recv` does with `wait`, after looking without sleeping
+    /// for up to the spin time (within the deadline): a message that comes
+    /// meanwhile costs no wake-up.
+    fn spin_then(
+        &self,
+        wait: Wait,
+        recv: impl Fn(Wait) -> Result<PipeFrame, RawRecvError>,
+    ) -> Result<PipeFrame, RawRecvError> {
+        if wait != Wait::Never && !self.spin.is_zero() {
+            let start = std::time::Instant::now();
+            let until = match wait.remaining() {
+                Some(left) => start + self.spin.min(left),
+                None => start + self.spin,
+            };
+            loop {
+                match recv(Wait::Never) {
+                    Err(RawRecvError::NotReady) if std::time::Instant::now() < until => {
+                        std::hint::spin_loop()
+                    }
+                    Err(RawRecvError::NotReady) => break,
+                    done => return done,
+                }
+            }
+        }
+        recv(wait)
     }
 
     /// Who is at the other end.
@@ -106,7 +137,7 @@ impl NamedEnd {
     pub fn recv_frame_max(&self, wait: Wait, max: usize) -> Result<PipeFrame, RawRecvError> {
         match &self.link {
             Link::Pipe(end) => {
-                let frame = end.recv_frame(wait)?;
+                let frame = self.spin_then(wait, |w| end.recv_frame(w))?;
                 if frame.len() > max {
                     return Err(RawRecvError::TooLarge {
                         len: frame.len(),
@@ -115,7 +146,7 @@ impl NamedEnd {
                 }
                 Ok(frame)
             }
-            Link::Stream(end) => end.recv_max(wait, max),
+            Link::Stream(end) => self.spin_then(wait, |w| end.recv_max(w, max)),
         }
     }
 }
@@ -148,8 +179,8 @@ impl RawReceiver for NamedEnd {
 
     fn recv_frame(&self, wait: Wait) -> Result<PipeFrame, RawRecvError> {
         match &self.link {
-            Link::Pipe(end) => end.recv_frame(wait),
-            Link::Stream(end) => end.recv_max(wait, end.limit()),
+            Link::Pipe(end) => self.spin_then(wait, |w| end.recv_frame(w)),
+            Link::Stream(end) => self.spin_then(wait, |w| end.recv_max(w, end.limit())),
         }
     }
 }

@@ -73,10 +73,11 @@ pub(crate) fn establish(
         }
     }
     Ok(match options.framing {
-        Framing::Native => NamedEnd::pipe(PipeEnd::new(sock, options.max_message_size), peer),
+        Framing::Native => NamedEnd::pipe(PipeEnd::new(sock, options.max_message_size), peer, options.spin),
         Framing::Python => NamedEnd::stream(
             StreamEnd::new(sock, Framing::Python, options.max_message_size),
             peer,
+            options.spin,
         ),
     })
 }

@@ -45,7 +45,7 @@ pub use client::{AsAddress, Client};
 pub use end::{NamedEnd, PeerCreds};
 pub use error::{AuthError, BindError, ConnectError};
 pub use listener::{Incoming, Listener};
-pub use options::{Options, PeerUser};
+pub use options::{DEFAULT_SPIN, Options, PeerUser};
 pub use py_connection::{PyConnection, PyRecvError, PySendError};
 
 /// A typed end of a named connection: sends `Out`, receives `In` (the

@@ -7,6 +7,10 @@ use transport_core::DEFAULT_MAX_MESSAGE_SIZE;
 
 use crate::python::frame::Framing;
 
+/// How long a blocking receive looks for a message before it sleeps, by
+/// default (see [`Options::spin`]).
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+
 /// Which user a peer must run as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -37,6 +41,7 @@ pub struct Options {
     pub(crate) peer_user: PeerUser,
     pub(crate) max_message_size: usize,
     pub(crate) handshake_timeout: Duration,
+    pub(crate) spin: Duration,
 }
 
 impl fmt::Debug for Options {
@@ -48,6 +53,7 @@ impl fmt::Debug for Options {
             .field("peer_user", &self.peer_user)
             .field("max_message_size", &self.max_message_size)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("spin", &self.spin)
             .finish()
     }
 }
@@ -60,7 +66,8 @@ impl Default for Options {
 
 impl Options {
     /// Rust to Rust: this crate's framing (typed messages, read in place),
-    /// no key, any user, 1 GiB messages, 10 s for the handshake.
+    /// no key, any user, 1 GiB messages, 10 s for the handshake, and
+    /// [`DEFAULT_SPIN`] of looking before a receive sleeps.
     pub fn new() -> Options {
         Options {
             framing: Framing::Native,
@@ -68,6 +75,7 @@ impl Options {
             peer_user: PeerUser::Any,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             handshake_timeout: Duration::from_secs(10),
+            spin: DEFAULT_SPIN,
         }
     }
 
@@ -111,6 +119,16 @@ impl Options {
     /// `accept` for longer).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Options {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a blocking receive keeps looking for a message (without
+    /// sleeping) before it asks the operating system to wake it: a reply
+    /// that comes within it costs no wake-up, which on a busy or virtual
+    /// machine is most of a round trip. `Duration::ZERO` sleeps at once.
+    /// The price is up to this much CPU time per receive that has to wait.
+    pub fn spin(mut self, spin: Duration) -> Options {
+        self.spin = spin;
         self
     }
 

@@ -173,7 +173,11 @@ impl PyConnection {
             crate::python::frame::Framing::Python,
             transport_core::DEFAULT_MAX_MESSAGE_SIZE,
         );
-        Ok(PyConnection::new(NamedEnd::stream(end, peer)))
+        Ok(PyConnection::new(NamedEnd::stream(
+            end,
+            peer,
+            super::options::DEFAULT_SPIN,
+        )))
     }
 
     /// Who is at the other end.
