@@ -125,6 +125,14 @@
 //! for code that waits on the descriptor itself; such code must also call
 //! the non-blocking `try_*` methods before each wait, since the receive
 //! queue may hold frames the descriptor no longer shows.
+//!
+//! # Named connections, and Python
+//! [`Listener`] and [`Client`] connect processes that are not parent and
+//! child (Python's `multiprocessing.connection`): a socket file, a Linux
+//! abstract name or TCP, Python's `authkey` handshake, an optional check of
+//! the peer's user. With [`Options::python`] they speak Python's wire
+//! format, and [`PyConnection`] carries raw bytes and [pickles of plain
+//! values](python::pickle).
 #![deny(missing_docs)]
 
 mod end;

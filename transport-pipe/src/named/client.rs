@@ -24,6 +24,8 @@ impl Client {
     pub fn connect_raw(address: impl Into<Address>, options: &Options) -> Result<NamedEnd, ConnectError> {
         let address = address.into();
         let what = address.to_string();
+        crate::sys::named::supports(&address, options.framing)
+            .map_err(|what| ConnectError::Unsupported { what })?;
         let wait = Wait::timeout(options.handshake_timeout);
         let conn = crate::sys::named::connect(&address, wait).map_err(|source| ConnectError::Io {
             address: what.clone(),

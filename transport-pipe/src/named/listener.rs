@@ -40,10 +40,11 @@ use crate::sys::named::Acceptor;
 /// # Portability
 /// | | Linux | macOS, BSD | Windows |
 /// |---|---|---|---|
-/// | path | `AF_UNIX` socket file, `fchmod` before `bind` | the same where the system allows it (else `bind` fails) | not yet (named pipes: see the report of issue 17) |
+/// | path | `AF_UNIX` socket file, `fchmod` before `bind` | the same where the system allows it (else `bind` fails) | named pipe `\\.\pipe\NAME`, owner-only security descriptor, local clients only |
+/// | Python's framing | yes | yes | not yet (Python uses message-mode pipes) |
 /// | abstract name | yes | no | no |
 /// | TCP | yes | yes | not yet |
-/// | peer user and process | `SO_PEERCRED` | `getpeereid` (no process) | — |
+/// | peer user and process | `SO_PEERCRED` | `getpeereid` (no process) | process only (the pipe's security descriptor admits only this user) |
 #[derive(Debug)]
 pub struct Listener {
     acceptor: Acceptor,
@@ -66,6 +67,8 @@ impl Listener {
                 what: "requiring the peer's user on TCP (the system does not say who it is)".into(),
             });
         }
+        crate::sys::named::supports(&address, options.framing)
+            .map_err(|what| BindError::Unsupported { what })?;
         let (acceptor, address) = Acceptor::bind(&address)?;
         Ok(Listener {
             acceptor,

@@ -13,17 +13,24 @@
 //!   `StreamSocket` with the `send` / `recv` of the pipe's own `Socket`
 //!   (on Unix it is that `Socket`, so the native framing makes a full pipe
 //!   end of it);
-//! - `PeerCreds`: the peer's user and process, where the system says.
+//! - `PeerCreds`: the peer's user and process, where the system says;
+//! - `supports(address, framing)`: whether this system carries that framing
+//!   to that kind of address (what it lacks, if not).
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::{Acceptor, Stream, StreamSocket, adopt, connect};
+pub(crate) use unix::{Acceptor, Stream, StreamSocket, adopt, connect, supports};
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, supports};
+
+#[cfg(not(any(unix, windows)))]
 mod unsupported;
-#[cfg(not(unix))]
-pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, connect};
+#[cfg(not(any(unix, windows)))]
+pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, connect, supports};
 
 use crate::named::PeerCreds;
 

@@ -47,6 +47,12 @@ use crate::{
 /// any stream socket.
 pub(crate) type StreamSocket = Socket;
 
+/// Every address and framing works here (an abstract name only on Linux,
+/// which binding and connecting report).
+pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Framing) -> Result<(), String> {
+    Ok(())
+}
+
 /// A connected stream socket, not yet set up for either framing.
 #[derive(Debug)]
 pub(crate) struct Stream(OwnedFd);

@@ -1,5 +1,5 @@
-//! Systems without named connections yet (Windows: named pipes and TCP
-//! are still to come): binding and connecting say so.
+//! Systems other than Unix and Windows: binding and connecting say that
+//! named connections are not available.
 
 use std::io;
 
@@ -7,6 +7,11 @@ use transport_core::Wait;
 
 use super::Conn;
 use crate::named::{Address, BindError};
+
+/// Nothing works here yet.
+pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Framing) -> Result<(), String> {
+    Err("named connections".into())
+}
 
 /// Nothing to send or receive on: no stream exists here.
 #[derive(Debug)]
