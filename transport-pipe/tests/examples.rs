@@ -2,6 +2,9 @@
 //! Listener (`python_jobs.py` + `python_worker.rs`), and the daemon with its
 //! command-line client, each side its own process.
 #![cfg(unix)]
+// The daemon and its client are two programs that each include the
+// messages' module; here both live in one test binary.
+#![allow(clippy::duplicate_mod)]
 
 #[path = "../examples/daemon/main.rs"]
 #[allow(dead_code)]
