@@ -84,7 +84,7 @@ impl Framing {
 pub enum Next {
     /// A whole message.
     Frame(PipeFrame),
-    /// More bytes are needed ([`Deframer::fill`]).
+    /// More bytes are needed ([`Deframer::push`]).
     Need,
     /// The next message announces more bytes than the caller accepts;
     /// the stream cannot be read past it (as in Python, whose connection
