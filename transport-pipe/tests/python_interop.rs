@@ -342,3 +342,41 @@ fn pipe_child() {
     conn.send_bytes(b"raw back").expect("raw answer");
     assert!(conn.recv_bytes().expect_err("Python closed").is_disconnected());
 }
+
+/// The length form past 2 GiB (`-1`, then 8 bytes) that our framing
+/// writes for such messages, as Python reads it (shown with a short
+/// message: the form is what matters, not the size).
+#[test]
+fn python_reads_the_long_length_form() {
+    use std::io::{Read, Write};
+
+    use transport_pipe::python::frame::Framing;
+    for py in interpreters() {
+        if py.minor() < (3, 8) {
+            python::note(format!(
+                "python: SKIP python_reads_the_long_length_form on Python {}: the long form came with 3.8",
+                py.version
+            ));
+            continue;
+        }
+        let dir = TempDir::new("py-long");
+        let path = dir.join("long.sock").display().to_string();
+        let mut peer = PyPeer::spawn(&py, &["listen", &path, "", "echo"]);
+        peer.expect("ready");
+        let mut raw = std::os::unix::net::UnixStream::connect(&path).expect("connecting");
+        raw.set_read_timeout(Some(python::STEP)).expect("a timeout");
+        let mut long = (-1i32).to_be_bytes().to_vec();
+        long.extend_from_slice(&5u64.to_be_bytes());
+        long.extend_from_slice(b"hello");
+        raw.write_all(&long).expect("writing");
+        // Python echoes it in its short form, which our framing parses.
+        let mut back = [0u8; 9];
+        raw.read_exact(&mut back).expect("the echo");
+        assert_eq!(Framing::Python.parse(&back), Ok(Some((4, 5))));
+        assert_eq!(&back[4..], b"hello");
+        drop(raw);
+        assert_eq!(peer.expect("result"), "echoed 1");
+        peer.finish();
+        ran("python_reads_the_long_length_form", &py);
+    }
+}

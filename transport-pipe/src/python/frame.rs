@@ -4,8 +4,10 @@
 //! `multiprocessing.connection` writes each message on a socket as a
 //! 4-byte big-endian signed length and the bytes; a message longer than
 //! `0x7fffffff` bytes gets the length `-1` and then an 8-byte big-endian
-//! unsigned length. (On Windows, Python's named pipes are message-mode
-//! pipes with no length at all.)
+//! unsigned length (Python 3.8 and later read that form; 3.7 and earlier
+//! read it as an empty message, so they cannot receive such a message at
+//! all). On Windows, Python's named pipes are message-mode pipes with no
+//! length at all.
 //!
 //! The deframer is lazy: it parses the next message only when asked, with
 //! the largest length the caller accepts for it (Python's `maxlength`), so
