@@ -61,6 +61,7 @@ impl StreamEnd {
         self.limit
     }
 
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn socket(&self) -> &StreamSocket {
         &self.sock
     }

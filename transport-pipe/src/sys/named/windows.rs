@@ -182,7 +182,8 @@ impl Acceptor {
             return Ok(None);
         }
         let stream = self.listener.accept()?;
-        let handle = OwnedHandle::try_from(stream).map_err(|e| io::Error::other(e.to_string()))?;
+        let handle = OwnedHandle::try_from(stream)
+            .map_err(|_| io::Error::other("the accepted pipe instance could not be taken over"))?;
         let mut pid = 0u32;
         // SAFETY: queries the pipe handle this function owns.
         let pid =
