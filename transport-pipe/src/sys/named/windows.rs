@@ -28,8 +28,8 @@ use transport_core::Wait;
 use widestring::U16CString;
 use windows_sys::Win32::{
     Foundation::{
-        ERROR_ACCESS_DENIED, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED,
-        GetLastError, WAIT_OBJECT_0,
+        ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND, ERROR_IO_PENDING, ERROR_NO_DATA,
+        ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED, GetLastError, WAIT_OBJECT_0,
     },
     System::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
@@ -93,6 +93,19 @@ fn pipe_name(address: &Address) -> io::Result<String> {
     }
 }
 
+/// Whether a pipe of that name exists (any instance, busy or not). The
+/// first instance is also created with `FILE_FLAG_FIRST_PIPE_INSTANCE`,
+/// which refuses a name in use, but Wine does not honour that flag; this
+/// look comes first so a live listener's name is refused there too.
+fn pipe_exists(name: &str) -> io::Result<bool> {
+    let wide = U16CString::from_str(name).map_err(io::Error::other)?;
+    // SAFETY: `wide` is a NUL-terminated pipe name; waits at most 1 ms.
+    if unsafe { WaitNamedPipeW(wide.as_ptr(), 1) } != 0 {
+        return Ok(true);
+    }
+    Ok(!matches!(last_error(), ERROR_FILE_NOT_FOUND | ERROR_BAD_PATHNAME))
+}
+
 /// A named pipe's waiting instance, and the options for the next.
 #[derive(Debug)]
 pub(crate) struct Acceptor {
@@ -109,6 +122,9 @@ impl Acceptor {
         let what = address.to_string();
         let io = |e: io::Error| BindError::io(what.clone(), e);
         let name = pipe_name(address).map_err(io)?;
+        if pipe_exists(&name).map_err(io)? {
+            return Err(BindError::InUse { address: what });
+        }
         let sddl = format!("D:P(A;;GA;;;{})", current_user_sid().map_err(io)?);
         let sddl = U16CString::from_str(&sddl).map_err(|e| io(io::Error::other(e)))?;
         let descriptor = SecurityDescriptor::deserialize(&sddl).map_err(io)?;
