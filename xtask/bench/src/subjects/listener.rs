@@ -3,8 +3,11 @@
 //! Python's `send_bytes` / `recv_bytes` do), against Python's own
 //! `Listener` / `Client` (the `python-listener` peer in `python.rs`).
 //!
-//! - `rust-rust`: both sides Rust, this crate's framing; the child is this
+//! - `rust-rust`: both sides Rust, this crate's framing, default options
+//!   (a receive looks for 50 us before it sleeps); the child is this
 //!   program.
+//! - `rust-rust-no-spin`: the same, with `Options::spin(Duration::ZERO)`:
+//!   every receive that has to wait sleeps at once, as Python's does.
 //! - `rust-python`: a Rust `Listener` in Python's framing, and a Python
 //!   `Client` child (`python/mp_peers.py --kind listener-child`) that
 //!   echoes and counts exactly as the Python peer's child does.
@@ -35,6 +38,7 @@ fn socket_path() -> PathBuf {
 fn options(mode: &str) -> Options {
     match mode {
         "rust-python" => Options::python().authkey(KEY),
+        "rust-rust-no-spin" => Options::new().authkey(KEY).spin(std::time::Duration::ZERO),
         _ => Options::new().authkey(KEY),
     }
 }

@@ -150,6 +150,16 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         subject: "listener",
+        mode: "rust-rust-no-spin",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: Some(listener::child),
+        },
+    },
+    Row {
+        subject: "listener",
         mode: "rust-python",
         side: Side::Ours,
         benches: LISTENER,
