@@ -4,7 +4,9 @@
 //! - A path's socket file is created owner-only (`0600`) whatever the
 //!   umask: interprocess sets the mode with `fchmod` before `bind`, and the
 //!   file is checked after (`lstat`: a socket, this user's, no group or
-//!   other bits). interprocess removes it when the listener drops.
+//!   other bits). interprocess removes it when the listener drops. Where
+//!   the system cannot do that (macOS), the socket is bound in a new 0700
+//!   directory beside the path, made 0600, and hard-linked into place.
 //! - A file already at the path is reclaimed only if it is a socket, owned
 //!   by this user, and refuses a connection (nothing listens: a listener
 //!   that crashed). A live listener gives `InUse`; anything else is left
@@ -20,9 +22,9 @@ use std::{
     net::{TcpListener, TcpStream},
     os::{
         fd::{AsFd, AsRawFd, OwnedFd},
-        unix::fs::{FileTypeExt, MetadataExt},
+        unix::fs::{FileTypeExt, MetadataExt, PermissionsExt},
     },
-    path::Path,
+    path::{Path, PathBuf},
 };
 
 use interprocess::{
@@ -70,7 +72,79 @@ pub(crate) enum Acceptor {
     /// A path or an abstract name. interprocess removes a path's file on
     /// drop.
     Local(uds_local_socket::Listener),
+    /// A socket file bound in a private directory and linked into place,
+    /// where the system cannot set a socket's mode before `bind` (macOS);
+    /// the file is removed on drop (the listener closes first).
+    Linked(uds_local_socket::Listener, Placed),
     Tcp(TcpListener),
+}
+
+/// A socket file this process put at `path`: removed on drop, if it is
+/// still the same file.
+#[derive(Debug)]
+pub(crate) struct Placed {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
+            if meta.dev() == self.dev && meta.ino() == self.ino {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+/// Binds a socket file at `path` owner-only where the mode cannot be set
+/// before `bind`: in a new directory of mode 0700 next to `path` (so
+/// nobody else can reach it meanwhile, whatever the umask), then `chmod`
+/// 0600, then a hard link to `path` (which fails if anything is there),
+/// then the private name and directory go.
+fn bind_linked(path: &Path, what: &str) -> Result<Acceptor, BindError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let io = |e: io::Error| BindError::io(what.to_owned(), e);
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut random = [0u8; 8];
+    getrandom::getrandom(&mut random).map_err(|e| io(io::Error::other(e.to_string())))?;
+    let dir = parent.join(format!(
+        ".transport-{}-{:016x}",
+        std::process::id(),
+        u64::from_le_bytes(random)
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(io)?;
+    let inner = dir.join("s");
+    let made = (|| {
+        let listener = ListenerOptions::new()
+            .name(inner.as_path().to_fs_name::<FilesystemUdSocket>()?)
+            .nonblocking(ListenerNonblockingMode::Accept)
+            .reclaim_name(false)
+            .create_sync_as::<uds_local_socket::Listener>()?;
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::hard_link(&inner, path)?;
+        Ok::<_, io::Error>(listener)
+    })();
+    let _ = std::fs::remove_file(&inner);
+    let _ = std::fs::remove_dir(&dir);
+    let listener = made.map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => BindError::InUse {
+            address: what.to_owned(),
+        },
+        _ => io(e),
+    })?;
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    let placed = Placed {
+        path: path.to_owned(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+    };
+    check_file(path)?;
+    Ok(Acceptor::Linked(listener, placed))
 }
 
 fn geteuid() -> u32 {
@@ -169,14 +243,17 @@ impl Acceptor {
         if matches!(address, Address::Path(_)) {
             options = options.mode(0o600);
         }
-        let listener = options
-            .create_sync_as::<uds_local_socket::Listener>()
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AddrInUse => BindError::InUse {
-                    address: what.clone(),
-                },
-                _ => BindError::io(what.clone(), e),
-            })?;
+        let listener = match (options.create_sync_as::<uds_local_socket::Listener>(), address) {
+            (Ok(listener), _) => listener,
+            // The system cannot set the mode before `bind` (macOS).
+            (Err(e), Address::Path(path)) if e.kind() == io::ErrorKind::Unsupported => {
+                return bind_linked(path, &what).map(|a| (a, address.clone()));
+            }
+            (Err(e), _) if e.kind() == io::ErrorKind::AddrInUse => {
+                return Err(BindError::InUse { address: what });
+            }
+            (Err(e), _) => return Err(BindError::io(what, e)),
+        };
         if let Address::Path(path) = address {
             check_file(path)?;
         }
@@ -185,7 +262,7 @@ impl Acceptor {
 
     fn raw_fd(&self) -> i32 {
         match self {
-            Acceptor::Local(l) => l.as_fd().as_raw_fd(),
+            Acceptor::Local(l) | Acceptor::Linked(l, _) => l.as_fd().as_raw_fd(),
             Acceptor::Tcp(l) => l.as_raw_fd(),
         }
     }
@@ -194,7 +271,7 @@ impl Acceptor {
     pub(crate) fn accept(&self, wait: Wait) -> io::Result<Option<Conn>> {
         loop {
             let accepted = match self {
-                Acceptor::Local(l) => l.accept().and_then(|s| {
+                Acceptor::Local(l) | Acceptor::Linked(l, _) => l.accept().and_then(|s| {
                     let peer = creds(&s);
                     let fd = OwnedFd::from(s.inner().try_clone()?);
                     Ok(Conn {
@@ -290,4 +367,52 @@ pub(crate) fn adopt(fd: OwnedFd) -> io::Result<(StreamSocket, PeerCreds)> {
     let peer = creds(&probe);
     drop(probe);
     Ok((Socket::setup(fd)?, peer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The way of systems that cannot set a socket's mode before `bind`,
+    /// run here: owner-only, reachable at the path, nothing else left, and
+    /// gone with the acceptor.
+    #[test]
+    fn linked_socket_file_is_owner_only_and_goes() {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!("tp-linked-{}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .expect("a directory");
+        let path = dir.join("linked.sock");
+        let acceptor = bind_linked(&path, "linked").expect("binding");
+        let meta = std::fs::symlink_metadata(&path).expect("the socket file");
+        assert!(meta.file_type().is_socket());
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        let _client = std::os::unix::net::UnixStream::connect(&path).expect("connecting at the path");
+        assert!(
+            acceptor
+                .accept(Wait::timeout(std::time::Duration::from_secs(60)))
+                .expect("accepting")
+                .is_some()
+        );
+        // A second one at the same path is refused, not displacing the first.
+        assert!(matches!(
+            bind_linked(&path, "linked"),
+            Err(BindError::InUse { .. })
+        ));
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("listing")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("linked.sock")],
+            "only the socket file"
+        );
+        drop(acceptor);
+        assert!(!path.exists(), "removed with the acceptor");
+        std::fs::remove_dir(&dir).expect("nothing left behind");
+    }
 }
