@@ -75,7 +75,11 @@ pub(crate) enum Acceptor {
     /// A socket file bound in a private directory and linked into place,
     /// where the system cannot set a socket's mode before `bind` (macOS);
     /// the file is removed on drop (the listener closes first).
-    Linked(uds_local_socket::Listener, Placed),
+    Linked {
+        listener: uds_local_socket::Listener,
+        /// Held for its drop, after the listener's.
+        _file: Placed,
+    },
     Tcp(TcpListener),
 }
 
@@ -144,7 +148,10 @@ fn bind_linked(path: &Path, what: &str) -> Result<Acceptor, BindError> {
         ino: meta.ino(),
     };
     check_file(path)?;
-    Ok(Acceptor::Linked(listener, placed))
+    Ok(Acceptor::Linked {
+        listener,
+        _file: placed,
+    })
 }
 
 fn geteuid() -> u32 {
@@ -262,7 +269,7 @@ impl Acceptor {
 
     fn raw_fd(&self) -> i32 {
         match self {
-            Acceptor::Local(l) | Acceptor::Linked(l, _) => l.as_fd().as_raw_fd(),
+            Acceptor::Local(l) | Acceptor::Linked { listener: l, .. } => l.as_fd().as_raw_fd(),
             Acceptor::Tcp(l) => l.as_raw_fd(),
         }
     }
@@ -271,7 +278,7 @@ impl Acceptor {
     pub(crate) fn accept(&self, wait: Wait) -> io::Result<Option<Conn>> {
         loop {
             let accepted = match self {
-                Acceptor::Local(l) | Acceptor::Linked(l, _) => l.accept().and_then(|s| {
+                Acceptor::Local(l) | Acceptor::Linked { listener: l, .. } => l.accept().and_then(|s| {
                     let peer = creds(&s);
                     let fd = OwnedFd::from(s.inner().try_clone()?);
                     Ok(Conn {
