@@ -125,12 +125,22 @@
 //! for code that waits on the descriptor itself; such code must also call
 //! the non-blocking `try_*` methods before each wait, since the receive
 //! queue may hold frames the descriptor no longer shows.
+//!
+//! # Named connections, and Python
+//! [`Listener`] and [`Client`] connect processes that are not parent and
+//! child (Python's `multiprocessing.connection`): a socket file, a Linux
+//! abstract name or TCP, Python's `authkey` handshake, an optional check of
+//! the peer's user. With [`Options::python`] they speak Python's wire
+//! format, and [`PyConnection`] carries raw bytes and [pickles of plain
+//! values](python::pickle).
 #![deny(missing_docs)]
 
 mod end;
 mod inbound;
+mod named;
 mod outbound;
 mod pipe;
+pub mod python;
 #[cfg(feature = "tokio")]
 mod ready;
 mod shared;
@@ -139,5 +149,9 @@ mod wire;
 
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
+pub use named::{
+    Address, AsAddress, AuthError, BindError, Client, ConnectError, DEFAULT_SPIN, Incoming, Listener,
+    NamedConnection, NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
+};
 pub use outbound::{BACKLOG, BURST_GAP};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};

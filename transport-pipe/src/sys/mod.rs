@@ -41,6 +41,9 @@ mod async_fd;
 #[cfg(all(windows, feature = "tokio"))]
 mod zero_read;
 
+pub(crate) mod named;
+pub(crate) use named::StreamSocket;
+
 #[cfg(not(any(unix, windows)))]
 mod unsupported;
 #[cfg(not(any(unix, windows)))]

@@ -95,7 +95,7 @@ impl Socket {
 
     /// Close-on-exec, non-blocking, no `SIGPIPE`, and above the standard
     /// descriptors (a child's stdio set-up would overwrite 0, 1 and 2).
-    fn setup(fd: OwnedFd) -> io::Result<Socket> {
+    pub(crate) fn setup(fd: OwnedFd) -> io::Result<Socket> {
         let fd = if fd.as_raw_fd() <= 2 {
             // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor or -1.
             let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) })?;

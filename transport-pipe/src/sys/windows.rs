@@ -214,7 +214,7 @@ fn wait_ms(wait: Wait) -> u32 {
 }
 
 impl Socket {
-    fn new(handle: OwnedHandle) -> io::Result<Socket> {
+    pub(crate) fn new(handle: OwnedHandle) -> io::Result<Socket> {
         Ok(Socket {
             #[cfg(feature = "tokio")]
             watch: super::zero_read::Watch::new(),
@@ -571,7 +571,7 @@ fn random_name() -> String {
 
 /// Opens the client side of pipe `name`, for overlapped I/O, without
 /// letting the server impersonate this process beyond identification.
-fn connect_client(name: &str) -> io::Result<OwnedHandle> {
+pub(crate) fn connect_client(name: &str) -> io::Result<OwnedHandle> {
     let wide = U16CString::from_str(name).map_err(io::Error::other)?;
     // SAFETY: `wide` is a NUL-terminated path; CreateFileW returns a new
     // handle or INVALID_HANDLE_VALUE.
@@ -634,7 +634,7 @@ fn check_client_is_self(server: &OwnedHandle) -> io::Result<()> {
 }
 
 /// The current user's SID in string form (`S-1-5-21-...`).
-fn current_user_sid() -> io::Result<String> {
+pub(crate) fn current_user_sid() -> io::Result<String> {
     let mut token: HANDLE = ptr::null_mut();
     // SAFETY: opens this process's token for querying; `token` receives it.
     if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {

@@ -4,6 +4,7 @@
 pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
+pub mod listener;
 pub mod memcpy;
 pub mod ours;
 pub mod ours_async;
@@ -63,6 +64,14 @@ pub const THROUGHPUT: &[Bench] = &[
     bench(Pattern::Throughput, 64),
     bench(Pattern::Throughput, 4096),
     bench(Pattern::Throughput, 1 << 20),
+];
+/// `send_bytes` round trips and one-way messages at 64 B and 4 KiB: the
+/// listener rows of issue 17.
+pub const LISTENER: &[Bench] = &[
+    bench(Pattern::Rtt, 64),
+    bench(Pattern::Rtt, 4096),
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
 ];
 /// RTT 64 B only.
 pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
@@ -130,6 +139,36 @@ pub const ROWS: &[Row] = &[
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
     ours_async::rtt::<Shm>("shm"),
     Row {
+        subject: "listener",
+        mode: "rust-rust",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: Some(listener::child),
+        },
+    },
+    Row {
+        subject: "listener",
+        mode: "rust-rust-no-spin",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: Some(listener::child),
+        },
+    },
+    Row {
+        subject: "listener",
+        mode: "rust-python",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: None,
+        },
+    },
+    Row {
         subject: "shm",
         mode: "default",
         side: Side::Ours,
@@ -171,6 +210,7 @@ pub const ROWS: &[Row] = &[
     peer("python-queue", "default", STREAM, python::parent, None),
     peer("python-pipe", "default", STREAM, python::parent, None),
     peer("python-value", "default", LOCK, python::parent, None),
+    peer("python-listener", "default", LISTENER, python::parent, None),
     peer("memcpy", "default", THROUGHPUT, memcpy::parent, None),
 ];
 
