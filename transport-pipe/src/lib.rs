@@ -42,7 +42,8 @@
 //! - *Sending to a dead peer*: `Disconnected`, never a `SIGPIPE`.
 //! - *Both sides sending big messages at once deadlock*: a writer that
 //!   waits for room keeps reading incoming frames into its end's receive
-//!   queue, so both make progress (see [Coalescing](#coalescing)).
+//!   queue, so both make progress, and a peer that never reads cannot make
+//!   that queue grow without bound (see [Coalescing](#coalescing)).
 //! - *Messages above ~32 MiB fail*: the limit is set per pipe
 //!   ([`ChannelConfig::max_message_size`](transport_core::ChannelConfig),
 //!   1 GiB by default) and checked on both sides; a receiver checks the
@@ -59,10 +60,13 @@
 //! each small message once into a 16-aligned buffer ([`PipeFrame`]); a large
 //! message is read straight into its own aligned buffer. The typed receiver
 //! then reads the archive in place, with no further copy. A header with
-//! the wrong magic or unknown flags gives `Malformed` (the stream cannot
-//! be trusted after it, so every later receive says so too); an over-limit
-//! length gives `TooLarge`, and that frame's bytes are skipped, so the pipe
-//! stays usable.
+//! the wrong magic, unknown flags or a length no message can have (above
+//! `isize::MAX`) gives `Malformed`: the stream cannot be trusted after it,
+//! so every later receive says so too, this end reads nothing more from the
+//! peer, and (on Unix) the peer's sends fail with `Disconnected`. A length
+//! above this end's limit that a sender could have written gives
+//! `TooLarge`, and that frame's bytes are skipped as they arrive (each read
+//! once, none kept), so the frames after it are delivered.
 //!
 //! # Coalescing
 //! A send serializes its message straight into the end's *backlog*, after
@@ -98,9 +102,16 @@
 //! While a writer (the flusher, or a send that must write) waits for room,
 //! it also reads whatever the peer sent into the end's receive queue. Two
 //! ends sending to each other at once, with both kernel buffers full, so
-//! never wait for each other; the price is that the receive queue is
-//! unbounded while a send waits. A writer thread per end was the other
-//! option, but it would pay a thread hand-off on every lone message.
+//! never wait for each other. The queue is bounded even so: a waiting
+//! writer reads only while the queue holds less than [`DRAIN_LIMIT`] bytes
+//! (1 MiB) plus what this end wrote since the queue was last empty. Two
+//! ends that each send before they receive are never stopped by it, since
+//! what each end's queue holds, the other wrote, which that end read while
+//! it waited; a peer that sends and never reads costs this end at most
+//! `DRAIN_LIMIT` bytes beyond what this end sent it, and then its sends
+//! wait (the kernel buffers are full), as they would for any peer that
+//! does not read. A writer thread per end was the other option, but it
+//! would pay a thread hand-off on every lone message.
 //!
 //! Large raw sends (`send_bytes` of 64 KiB or more) skip the backlog: the
 //! sending thread waits its turn, then writes header and bytes with one
@@ -141,3 +152,4 @@ pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
 pub use outbound::{BACKLOG, BURST_GAP};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
+pub use shared::DRAIN_LIMIT;

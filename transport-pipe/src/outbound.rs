@@ -295,6 +295,7 @@ impl Shared {
         while !rest.is_empty() {
             match self.sock.send(rest, wait, &mut || self.drain()) {
                 Ok(n) => {
+                    self.count_written(n);
                     written += n;
                     IoSlice::advance_slices(&mut rest, n);
                 }

@@ -15,6 +15,9 @@
 //! - `recv(&self, buf, wait) -> io::Result<usize>`: reads at least one byte
 //!   unless `wait` runs out (`WouldBlock`); `Ok(0)` is the end of the
 //!   stream, the same on every platform (Windows' broken pipe included);
+//! - `shutdown_read(&self)`: stops reading the peer for good (after a
+//!   stream that lost its framing), so that its sends fail where the system
+//!   allows it (Unix); elsewhere incoming bytes are read and dropped;
 //! - `handoff(self, cmd) -> io::Result<String>` and
 //!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
 //!   child process `cmd` spawns;

@@ -224,6 +224,13 @@ impl Socket {
         self.watch.poll_read(self.fd.as_raw_fd(), cx, attempt)
     }
 
+    /// Stops reading the peer for good: its sends fail from now on.
+    pub(crate) fn shutdown_read(&self) {
+        // SAFETY: shutdown on a descriptor this socket owns; a failure only
+        // means the peer is gone already.
+        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RD) };
+    }
+
     pub(crate) fn handoff(self, cmd: &mut Command) -> io::Result<String> {
         // The reactor forgets the descriptor before it changes hands.
         #[cfg(feature = "tokio")]

@@ -443,6 +443,10 @@ impl Socket {
         }
     }
 
+    /// Named pipes cannot refuse one direction: after a stream lost its
+    /// framing, incoming bytes are read and dropped.
+    pub(crate) fn shutdown_read(&self) {}
+
     /// See `zero_read.rs`.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
