@@ -86,18 +86,26 @@
 //! - When the kernel takes only part of a write (its buffer is full), the
 //!   rest stays in the backlog for the flusher.
 //!
-//! A send returns once its frame is in the kernel or in the backlog, which
-//! holds at most [`BACKLOG`] bytes (one larger frame may exceed it). Past
-//! that, `send` waits for room, `send_timeout` waits until its deadline and
-//! `try_send` reports `Full`. Nothing is lost on the way: dropping an end
-//! (or handing it to a child) first waits until the backlog is written or
-//! the peer is gone, as a blocking send would have (in a task on tokio's
-//! multi-thread runtime, with the `tokio` feature, the worker first hands
-//! its other tasks to another thread, so the peer's task keeps running),
-//! and [`PipeEnd::flush`] waits for it explicitly. The one difference from a
+//! A send returns once its frame is in the kernel or in the backlog. The
+//! backlog counts every byte of the sends that returned and are not yet
+//! written to the kernel, whether they wait or are being written: when it
+//! holds [`BACKLOG`] bytes or more, `send` waits for room, `send_timeout`
+//! waits until its deadline and `try_send` reports `Full` (so it holds at
+//! most `BACKLOG` bytes plus the frame of the send that filled it). Dropping
+//! an end (or handing it to a child) first writes the backlog, waiting up to
+//! the end's *linger* ([`DEFAULT_LINGER`], 10 s, or
+//! [`PipeEnd::set_linger`]) for a peer that does not read, so a drop always
+//! returns; what the linger did not let out is dropped (in a task on
+//! tokio's multi-thread runtime, with the `tokio` feature, the worker first
+//! hands its other tasks to another thread, so the peer's task keeps
+//! running). [`PipeEnd::flush`] and [`PipeEnd::flush_timeout`] wait for the
+//! backlog explicitly, and [`PipeEnd::close`] closes with a wait of your
+//! choice and says whether everything went out. The one difference from a
 //! write per message is *when* a message of a burst reaches the kernel:
-//! within one flusher write. A process killed at that moment loses the
-//! unwritten tail of its burst, which its peer sees as `Disconnected`.
+//! within one flusher write. A process killed at that moment loses what its
+//! backlog held (at most `BACKLOG` bytes plus one frame; on Windows also
+//! the one write the pipe has not finished, up to 1 MiB), which its peer
+//! sees as `Disconnected`.
 //!
 //! While a writer (the flusher, or a send that must write) waits for room,
 //! it also reads whatever the peer sent into the end's receive queue. Two
@@ -150,6 +158,6 @@ mod wire;
 
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
-pub use outbound::{BACKLOG, BURST_GAP};
+pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
 pub use shared::DRAIN_LIMIT;

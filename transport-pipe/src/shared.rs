@@ -5,7 +5,7 @@ use std::{
     io,
     sync::{
         Condvar, Mutex, MutexGuard, PoisonError, TryLockError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     /// Every byte this end has written to the socket: what the drain's
     /// allowance grows with.
     pub(crate) written: AtomicU64,
+    /// Set when a close ran out of time: the flusher gives up its write.
+    pub(crate) abort: AtomicBool,
 }
 
 impl Shared {
@@ -45,6 +47,7 @@ impl Shared {
             out_cv: Condvar::new(),
             limit,
             written: AtomicU64::new(0),
+            abort: AtomicBool::new(false),
         }
     }
 

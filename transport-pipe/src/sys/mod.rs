@@ -18,6 +18,10 @@
 //! - `shutdown_read(&self)`: stops reading the peer for good (after a
 //!   stream that lost its framing), so that its sends fail where the system
 //!   allows it (Unix); elsewhere incoming bytes are read and dropped;
+//! - `settle(&self, wait) -> io::Result<()>`: waits, as `wait` allows, until
+//!   no write the socket reported done is still running in this process
+//!   (Windows keeps an unfinished overlapped write; Unix has none), so the
+//!   socket can move to another process;
 //! - `handoff(self, cmd) -> io::Result<String>` and
 //!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
 //!   child process `cmd` spawns;

@@ -23,6 +23,11 @@
 //!   no other child spawned meanwhile can get it. The cost: if the child
 //!   exits without opening the end, the parent's copy stays open (and the
 //!   other end sees no `Disconnected`) until the parent exits.
+//! - A write the pipe has not finished when its wait ends stays in flight
+//!   (it is never cancelled while the end lives: a pipe write cancelled
+//!   part way cannot say how much went out); the next write, a hand-off
+//!   (`settle`) or the drop waits for it, and the drop cancels it if it is
+//!   still running, so closing never waits for a peer that does not read.
 //! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
 //!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
 //!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
@@ -127,9 +132,14 @@ impl Drop for InFlight {
             return;
         }
         let mut n = 0u32;
-        // SAFETY: waits (bWait = TRUE) until the write that uses `self.ov`
-        // and `self.data` is finished, so neither is freed while in use.
-        unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
+        // SAFETY: cancels this write if it is still running (the end is
+        // closing, or the write finished and this does nothing), then waits
+        // (bWait = TRUE) until it is over, so neither `self.ov` nor
+        // `self.data` is freed while in use.
+        unsafe {
+            CancelIoEx(self.handle, &raw const *self.ov);
+            GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1);
+        }
     }
 }
 
@@ -447,6 +457,28 @@ impl Socket {
     /// framing, incoming bytes are read and dropped.
     pub(crate) fn shutdown_read(&self) {}
 
+    /// Waits, as `wait` allows, for a write still in flight to finish.
+    pub(crate) fn settle(&self, wait: Wait) -> io::Result<()> {
+        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(op) = slot.as_ref() else {
+            return Ok(());
+        };
+        match self.wait_write(op, wait, &mut || true) {
+            Ok(Some(_)) => {
+                *slot = None;
+                Ok(())
+            }
+            Ok(None) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "a write to the pipe did not finish in time",
+            )),
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
     /// See `zero_read.rs`.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
@@ -461,13 +493,20 @@ impl Socket {
         // Stop waiting for readability before the handle changes hands.
         #[cfg(feature = "tokio")]
         drop(self.watch);
-        // Finish any write before the handle changes hands.
-        drop(
-            self.in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        // Any write was finished by `settle`; one still running cannot be
+        // cancelled without cutting the stream, so this waits for it.
+        if let Some(mut op) = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let mut n = 0u32;
+            // SAFETY: waits (bWait = TRUE) for the write of `op.ov`; then
+            // nothing is left for its drop to cancel.
+            unsafe { GetOverlappedResult(op.handle, &raw const *op.ov, &mut n, 1) };
+            op.started = false;
+        }
         let mut server = 0u32;
         // SAFETY: queries a pipe handle this socket owns.
         if unsafe { GetNamedPipeServerProcessId(self.handle.as_raw_handle(), &mut server) } == 0 {
