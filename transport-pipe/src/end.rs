@@ -42,7 +42,7 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 /// | | Linux | macOS | Windows |
 /// |---|---|---|---|
 /// | object | `socketpair(AF_UNIX, SOCK_STREAM)` | the same | named pipe, random name, one instance, connected at creation |
-/// | hand-off | inherited descriptor (`pre_exec` clears close-on-exec in the child only) | the same | the child duplicates the handle out of the parent (`DuplicateHandle`) |
+/// | hand-off | inherited descriptor, claimed by the first child spawned (`pre_exec` clears close-on-exec in that child only) | the same | the child duplicates the handle out of the parent (`DuplicateHandle`), once |
 /// | no `SIGPIPE` | `MSG_NOSIGNAL` | `SO_NOSIGPIPE` | not applicable |
 /// | peer gone | end of stream | the same | broken pipe, reported as the end of stream |
 /// | kernel buffer | about 200 KiB (`net.core.wmem_default`) | 8 KiB by default | 64 KiB, set at creation |

@@ -33,7 +33,9 @@
 //!
 //! # What Python's `Pipe` gets wrong, and what this crate does instead
 //! - *Two processes using one end corrupt it*: an end is not `Clone`, and
-//!   handing it to a child moves it out of the parent.
+//!   handing it to a child moves it out of the parent, to that one child:
+//!   spawning the same prepared `Command` again does not give the end to a
+//!   second child (see [Hand-off](#hand-off)).
 //! - *`EOFError` when the peer closes*: the other end receives every message
 //!   that was sent, then `Disconnected`, on every OS (Windows' broken pipe
 //!   is reported the same way). A message the peer died in the middle of
@@ -124,6 +126,30 @@
 //! Large raw sends (`send_bytes` of 64 KiB or more) skip the backlog: the
 //! sending thread waits its turn, then writes header and bytes with one
 //! vectored call, without copying them.
+//!
+//! # Hand-off
+//! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) hands an
+//! end to the child that a `Command` spawns, and only to it:
+//!
+//! - On Unix the child inherits the descriptor: close-on-exec is cleared
+//!   in the forked child only, so no other child gets it. The first spawn
+//!   claims the end; spawning the same `Command` again fails with
+//!   `EALREADY` ("operation already in progress") before the second child
+//!   runs anything, so two processes never write to one end. The parent's
+//!   copy of the descriptor is closed by a short-lived thread as soon as
+//!   the child has started (or when the `Command` is dropped unspawned), so
+//!   the parent's other end sees `Disconnected` when the child exits or is
+//!   killed, whether or not the `Command` is kept. A spawn that claims the
+//!   end and then fails (the program cannot be run) uses the end up too.
+//! - On Windows the child duplicates the handle out of the parent and
+//!   closes the parent's copy when it opens the end; a second child, or any
+//!   process that comes after, is told the end was already used
+//!   ([`OpenError::AlreadyUsed`](transport_core::OpenError)). A child that
+//!   exits without opening its end leaves the parent's copy open until the
+//!   parent exits (the parent cannot learn the child's process id from a
+//!   `Command`).
+//! - The child refuses an end whose peer runs as another user
+//!   ([`OpenError::Refused`](transport_core::OpenError)).
 //!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement

@@ -24,7 +24,9 @@
 //!   socket can move to another process;
 //! - `handoff(self, cmd) -> io::Result<String>` and
 //!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
-//!   child process `cmd` spawns;
+//!   child process `cmd` spawns, once: a second child spawned from the same
+//!   `Command` does not get it, and the parent's copy does not outlive the
+//!   child's start where the system lets the parent know it;
 //! - the native handle traits (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`)
 //!   for async runtimes;
 //! - with the `tokio` feature, `poll_read(&self, cx, attempt)`: calls
