@@ -151,6 +151,39 @@
 //! - The child refuses an end whose peer runs as another user
 //!   ([`OpenError::Refused`](transport_core::OpenError)).
 //!
+//! # Trust model
+//! The peer is whatever process holds the other end. It can:
+//!
+//! - send bytes that are not messages: a frame that fails validation is
+//!   `Invalid` for that message only; bytes that break the framing are
+//!   `Malformed` for the rest of the stream (see [Frames](#frames));
+//! - announce a frame above the limit: `TooLarge`, and it pays for the
+//!   skip by sending those bytes; nothing of that size is allocated;
+//! - announce a frame within the limit and send only part of it: this end
+//!   allocates the announced length once (at most the limit) and fills it
+//!   as bytes come; the frame is delivered whole or, if the peer stops,
+//!   not at all;
+//! - stop reading: this end's sends wait (`send_timeout` and `try_send`
+//!   give up), its receive queue takes at most [`DRAIN_LIMIT`] bytes beyond
+//!   what this end sent, and dropping it returns within its linger;
+//! - exit or be killed at any moment: `Disconnected`, in bounded time.
+//!
+//! It cannot make a receive panic, read out of bounds, hang past its
+//! deadline, or allocate without bound; it cannot hand a receiver a frame
+//! cut short, out of order or twice. Every header is read once, checked,
+//! and each received byte costs a bounded amount of work.
+//!
+//! Who can be the peer: only a process holding a descriptor or handle of
+//! the pipe. On Unix the socket pair has no name anywhere; on Windows the
+//! pipe's random name admits only its owner's user and one client, which
+//! is connected at creation, so no other process can open it. The residual
+//! boundary is the user: a process of the same user that may
+//! debug yours (`ptrace` where the system allows it, `PROCESS_DUP_HANDLE` or
+//! `PROCESS_VM_WRITE` on Windows) can take a descriptor or a handle out of
+//! it, before or after the hand-off. No object of the pipe depends on the
+//! umask: the Unix pair has no file-system name, and the Windows pipe has
+//! an owner-only security descriptor.
+//!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement
 //! [`PollRecv`](transport_core::PollRecv) and
