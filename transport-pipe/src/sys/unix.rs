@@ -400,15 +400,20 @@ fn close_when_claimed(watch: &OwnedFd, parent_copy: OwnedFd) {
         };
         // SAFETY: one valid pollfd, and its count.
         let ready = unsafe { libc::poll(&raw mut pfd, 1, -1) };
-        if ready == -1 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
+        if ready > 0 {
+            // The byte, or the end of the stream: no child can take the
+            // end any more, so the parent's copy has no more use.
+            drop(parent_copy);
+            return;
         }
-        // Readable: the byte, or the end of the stream; either way the
-        // parent's copy has no more use. (An error here cannot be waited
-        // out either.)
-        break;
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            // Cannot wait: keep the copy open for good rather than close a
+            // descriptor a child may still be about to take (its number
+            // could be reused meanwhile).
+            std::mem::forget(parent_copy);
+            return;
+        }
     }
-    drop(parent_copy);
 }
 
 fn fstat(fd: RawFd) -> io::Result<libc::stat> {
