@@ -26,8 +26,10 @@ pub const BURST_GAP: Duration = Duration::from_micros(2);
 /// The most bytes the backlog holds before sends wait for room: the bytes
 /// of sends that returned and are not yet written to the operating system,
 /// whether they wait or are being written. The last frame added may take it
-/// past this.
-pub const BACKLOG: usize = 256 << 10;
+/// past this. It is what a killed sender may lose, so it is no larger than
+/// throughput needs: about twice the kernel's buffer, so that a batch being
+/// written and the messages serialized meanwhile both fit.
+pub const BACKLOG: usize = 512 << 10;
 
 /// How long dropping an end waits, by default, for its backlog to be
 /// written (see [`PipeEnd::set_linger`](crate::PipeEnd::set_linger)).
