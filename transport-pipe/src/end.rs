@@ -158,10 +158,7 @@ impl PipeEnd {
         }
         let linger = self.shared.linger();
         let shared = self.take_shared();
-        let deadline = Wait::timeout(linger);
-        let written = blocking(|| shared.close(linger))
-            .and_then(|()| shared.sock.settle(deadline).map_err(RawSendError::Io));
-        if let Err(e) = written {
+        if let Err(e) = blocking(|| shared.close(linger)) {
             let source = match e {
                 RawSendError::Io(source) => source,
                 RawSendError::NotReady => std::io::Error::new(

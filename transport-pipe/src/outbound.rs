@@ -529,9 +529,17 @@ impl Shared {
     /// Writes what is left, waiting at most `linger`, and stops the
     /// flusher: for drop, close and hand-off. Whether everything was
     /// written: `NotReady` when the time ran out (the rest is dropped with
-    /// the end).
+    /// the end). Written means finished, too: a write the socket still
+    /// runs in this process (Windows) is waited for within the linger.
     pub(crate) fn close(self: &Arc<Self>, linger: Duration) -> Result<(), RawSendError> {
-        let result = self.flush(Wait::timeout(linger));
+        let deadline = Wait::timeout(linger);
+        let result = self.flush(deadline).and_then(|()| {
+            self.sock.settle(deadline).map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => RawSendError::NotReady,
+                io::ErrorKind::BrokenPipe => RawSendError::Disconnected,
+                _ => RawSendError::Io(e),
+            })
+        });
         if result.is_err() {
             // The flusher stops writing within one slice.
             self.abort.store(true, Ordering::Release);

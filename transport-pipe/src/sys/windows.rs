@@ -32,9 +32,11 @@
 //!   processes), so the hand-off is bound to the user, not to the child.
 //! - A write the pipe has not finished when its wait ends stays in flight
 //!   (it is never cancelled while the end lives: a pipe write cancelled
-//!   part way cannot say how much went out); the next write, a hand-off
-//!   (`settle`) or the drop waits for it, and the drop cancels it if it is
-//!   still running, so closing never waits for a peer that does not read.
+//!   part way cannot say how much went out); the next write waits for it,
+//!   closing (a drop, a close, a hand-off) waits for it within the end's
+//!   linger (`settle`), and the socket's drop cancels it if it is still
+//!   running after that, so closing never waits for a peer that does not
+//!   read, and never drops a write it had time to finish.
 //! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
 //!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
 //!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
