@@ -177,12 +177,13 @@
 //! the pipe. On Unix the socket pair has no name anywhere; on Windows the
 //! pipe's random name admits only its owner's user and one client, which
 //! is connected at creation, so no other process can open it. The residual
-//! boundary is the user: a process of the same user that may
-//! debug yours (`ptrace` where the system allows it, `PROCESS_DUP_HANDLE` or
-//! `PROCESS_VM_WRITE` on Windows) can take a descriptor or a handle out of
-//! it, before or after the hand-off. No object of the pipe depends on the
-//! umask: the Unix pair has no file-system name, and the Windows pipe has
-//! an owner-only security descriptor.
+//! boundary is the user: a process of the same user that may debug yours
+//! (`ptrace` where the system allows it; `PROCESS_DUP_HANDLE` or
+//! `PROCESS_VM_WRITE` on Windows, which a user has on all its processes)
+//! can take a descriptor or a handle out of it, before or after the
+//! hand-off. No object of the pipe depends on the umask: the Unix pairs
+//! have no file-system name, and the Windows pipe has an owner-only
+//! security descriptor.
 //!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement
