@@ -56,7 +56,11 @@ pub trait Handoff: Sized {
     /// and returns the token's payload (text with no NUL).
     ///
     /// Whatever must stay alive in the parent until the child has started
-    /// (an inherited descriptor, say) is kept by `cmd`.
+    /// (an inherited descriptor, say) goes with `cmd`, but not beyond the
+    /// child's start: a parent that keeps `cmd` still sees the endpoint's
+    /// peer go when the child exits. The preparation is for one child:
+    /// spawning `cmd` again fails, or the second child's open is refused
+    /// ([`OpenError::AlreadyUsed`]).
     ///
     /// # Errors
     /// [`HandoffError::Unsupported`] for endpoints that cannot cross
