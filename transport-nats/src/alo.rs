@@ -299,7 +299,7 @@ struct PullState {
     /// Deliveries taken by gets and not yet marked done (explicit mode).
     taken: VecDeque<Subject>,
     /// The consumer's counts, asked for when the senders are gone.
-    info: Option<Arc<Mutex<Option<Result<(u64, usize), ()>>>>>,
+    info: Option<Arc<Mutex<Option<Result<u64, ()>>>>>,
     info_at: Option<Instant>,
     /// The server said nothing is left, and nothing came since.
     drained: bool,
@@ -310,6 +310,8 @@ struct PullState {
 struct Pull {
     remaining: usize,
     heard: Instant,
+    /// The connection it was sent on: a reconnection voids it.
+    epoch: u64,
 }
 
 /// What the inbox gave.
@@ -435,12 +437,28 @@ impl AloReceiver {
         }
     }
 
+    /// Whether the pull request in progress can still deliver: sent on
+    /// this connection, and heard from (a message or a heartbeat) within
+    /// three heartbeats.
+    fn pull_alive(&self, st: &PullState) -> bool {
+        let epoch = self.base.client.inner.link.epoch();
+        st.pull
+            .as_ref()
+            .is_some_and(|p| p.epoch == epoch && p.heard.elapsed() < self.base.options.heartbeat * 3)
+    }
+
+    /// When the pull request in progress counts as lost if nothing is heard.
+    fn pull_deadline(&self, st: &PullState) -> Option<Instant> {
+        st.pull
+            .as_ref()
+            .map(|p| p.heard + self.base.options.heartbeat * 3)
+    }
+
     /// Sends a pull request unless one is in progress (and still heard
     /// from). `no_wait`: the server answers at once, with a message or
     /// "none".
     fn ask(&self, st: &mut PullState, no_wait: bool) {
-        let stale = self.base.options.heartbeat * 3;
-        if st.pull.as_ref().is_some_and(|p| p.heard.elapsed() < stale) {
+        if self.pull_alive(st) {
             return;
         }
         let batch = self.wanted();
@@ -467,13 +485,15 @@ impl AloReceiver {
             st.pull = Some(Pull {
                 remaining: batch,
                 heard: Instant::now(),
+                epoch: self.base.client.inner.link.epoch(),
             });
         }
     }
 
-    /// Whether nothing is left that this receiver could still get: the
-    /// consumer has nothing pending, and every delivery not acknowledged
-    /// yet is held here. Asks the server (at most every 100 ms).
+    /// Whether nothing is left that this receiver could still get: every
+    /// message in the stream (a work queue keeps a message until it is
+    /// acknowledged) is one this receiver holds. Asks the server, at most
+    /// every 100 ms.
     fn drained(&self, st: &mut PullState) -> bool {
         if st.drained {
             return true;
@@ -482,9 +502,9 @@ impl AloReceiver {
             let answer = info.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(answer) = answer {
                 st.info = None;
-                if let Ok((pending, ack_pending)) = answer {
+                if let Ok(messages) = answer {
                     let here = self.sink.held.load(Ordering::Acquire) + st.taken.len();
-                    if pending == 0 && ack_pending <= here {
+                    if messages <= here as u64 {
                         st.drained = true;
                         return true;
                     }
@@ -504,11 +524,7 @@ impl AloReceiver {
             let signal = Arc::clone(&self.base.signal);
             runtime::spawn(async move {
                 let answer = match js.get_stream_no_info(stream).await {
-                    Ok(stream) => stream
-                        .consumer_info(GROUP)
-                        .await
-                        .map(|i| (i.num_pending, i.num_ack_pending))
-                        .map_err(|_| ()),
+                    Ok(stream) => stream.get_info().await.map(|i| i.state.messages).map_err(|_| ()),
                     Err(_) => Err(()),
                 };
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
@@ -578,7 +594,7 @@ impl AloReceiver {
                 reply,
                 sink: Arc::clone(&self.sink),
             };
-            NatsFrame::new(msg.payload, Some(ack))
+            NatsFrame::aligned(msg.payload, ack)
         }
     }
 

@@ -107,7 +107,13 @@ impl Base {
     /// Waits for a notification after generation `seen`, no longer than
     /// `wait` allows, and wakes early for a lease or an outage that runs out.
     pub(crate) fn pause(&self, seen: u64, wait: Wait) {
+        self.pause_until(seen, wait, None);
+    }
+
+    /// As [`pause`](Self::pause), waking at `also` at the latest too.
+    pub(crate) fn pause_until(&self, seen: u64, wait: Wait, also: Option<Instant>) {
         let limits = [
+            also,
             wait.deadline(),
             self.roster.next_expiry(),
             self.client.inner.link.outage_deadline(self.options.outage_limit),

@@ -118,6 +118,11 @@ impl Link {
             .push(Arc::downgrade(signal));
     }
 
+    /// How many times the connection came back so far.
+    pub(crate) fn epoch(&self) -> u64 {
+        *self.epoch.borrow()
+    }
+
     /// A receiver of the reconnection count.
     pub(crate) fn epochs(&self) -> watch::Receiver<u64> {
         self.epoch.subscribe()

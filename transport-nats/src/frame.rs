@@ -11,7 +11,8 @@ use std::{
 
 use async_nats::Subject;
 use bytes::Bytes;
-use transport_core::Frame;
+use rkyv::util::AlignedVec;
+use transport_core::{FRAME_ALIGN, Frame};
 
 use crate::{client::Inner, runtime, signal::Signal};
 
@@ -36,8 +37,16 @@ use crate::{client::Inner, runtime, signal::Signal};
 /// messages are delivered again after the ack wait. Frames of a
 /// [`Queue`](crate::Queue) leave acknowledgement to `task_done`.
 pub struct NatsFrame {
-    payload: Bytes,
+    payload: Payload,
     ack: Option<Ack>,
+}
+
+/// Where a frame's bytes are.
+enum Payload {
+    /// The client's own buffer.
+    Shared(Bytes),
+    /// A 16-aligned copy of it.
+    Aligned(AlignedVec<FRAME_ALIGN>),
 }
 
 /// The reply subject of a JetStream delivery and where to count it.
@@ -105,8 +114,31 @@ impl std::error::Error for AckError {
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl NatsFrame {
+    /// A frame of the client's buffer as it is (transport-core copies it
+    /// to align it if it must).
     pub(crate) fn new(payload: Bytes, ack: Option<Ack>) -> Self {
-        NatsFrame { payload, ack }
+        NatsFrame {
+            payload: Payload::Shared(payload),
+            ack,
+        }
+    }
+
+    /// A frame that carries an acknowledgement: aligned here, because
+    /// transport-core's guard drops a misaligned frame once it has copied
+    /// it, and this frame's drop is its acknowledgement. A payload that
+    /// happens to be aligned is kept as it is (no copy).
+    pub(crate) fn aligned(payload: Bytes, ack: Ack) -> Self {
+        let payload = if (payload.as_ptr() as usize) % FRAME_ALIGN == 0 {
+            Payload::Shared(payload)
+        } else {
+            let mut copy = AlignedVec::with_capacity(payload.len());
+            copy.extend_from_slice(&payload);
+            Payload::Aligned(copy)
+        };
+        NatsFrame {
+            payload,
+            ack: Some(ack),
+        }
     }
 
     /// How many times the server has delivered this message (1 the first
@@ -194,19 +226,23 @@ impl Drop for NatsFrame {
     }
 }
 
-// SAFETY: `Bytes` is an immutable, reference-counted buffer: `bytes()`
-// returns the same slice at every call, and nothing can write to it while
-// this frame holds a reference.
+// SAFETY: `Bytes` is an immutable, reference-counted buffer, and the
+// aligned copy is owned by the frame and only lent out shared: `bytes()`
+// returns the same slice at every call, and nothing writes to it while the
+// frame lives.
 unsafe impl Frame for NatsFrame {
     fn bytes(&self) -> &[u8] {
-        &self.payload
+        match &self.payload {
+            Payload::Shared(bytes) => bytes,
+            Payload::Aligned(copy) => copy.as_slice(),
+        }
     }
 }
 
 impl fmt::Debug for NatsFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NatsFrame")
-            .field("len", &self.payload.len())
+            .field("len", &self.bytes().len())
             .field("acknowledgeable", &self.ack.is_some())
             .finish()
     }

@@ -220,6 +220,25 @@ impl LocalServer {
         }
     }
 
+    /// Stops the server the way an operator does (`SIGTERM` on Unix: it
+    /// writes its JetStream state out and exits), waits up to 10 s, then
+    /// kills it; its store stays for [`restart`](Self::restart).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            sys::terminate(&child);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                // Waiting for a process to exit: its exit is the only signal.
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Starts the server again on the same port with the same store.
     ///
     /// # Errors

@@ -88,3 +88,21 @@ impl<M: Mode> Duplex for OnTestServer<M> {
         client().anonymous_duplex(&options_for(M::DELIVERY, config))
     }
 }
+
+/// Runs `f` on this test's server (started by [`client`]).
+///
+/// # Panics
+/// If the test has no server yet.
+pub fn with_server<R>(f: impl FnOnce(&mut LocalServer) -> R) -> R {
+    SERVER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let (server, _) = slot.as_mut().expect("the test started its server");
+        f(server)
+    })
+}
+
+/// Runs `case` as the cross-process test `name` (its path as libtest names
+/// it: the harness re-runs this test binary for the children with it).
+pub fn run(name: &str, case: transport_core::conformance::Case) {
+    transport_core::conformance::run(name.to_owned(), "nats", true, case);
+}
