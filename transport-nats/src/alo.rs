@@ -299,12 +299,16 @@ struct PullState {
     /// Deliveries taken by gets and not yet marked done (explicit mode).
     taken: VecDeque<Subject>,
     /// The consumer's counts, asked for when the senders are gone.
-    info: Option<Arc<Mutex<Option<Result<u64, ()>>>>>,
+    info: Option<Answer>,
     info_at: Option<Instant>,
     /// The server said nothing is left, and nothing came since.
     drained: bool,
     closed: bool,
 }
+
+/// Where the stream's message count arrives, `Err` if the server could not
+/// say.
+type Answer = Arc<Mutex<Option<Result<u64, ()>>>>;
 
 /// The pull request in progress.
 struct Pull {
@@ -572,13 +576,14 @@ impl AloReceiver {
             if wait.expired() && !no_wait {
                 return Err(RawRecvError::NotReady);
             }
+            let lost_pull = self.pull_deadline(&st);
             drop(st);
             let pause = if no_wait {
                 Wait::timeout(Duration::from_secs(5))
             } else {
                 wait
             };
-            self.base.pause(seen, pause);
+            self.base.pause_until(seen, pause, lost_pull);
             first = false;
         }
     }
@@ -690,7 +695,7 @@ pub(crate) fn count(base: &Base, pending_only: bool) -> Result<u64, crate::Queue
         Some(Ok(n)) => Ok(n),
         Some(Err(source)) => Err(crate::QueueError::Server {
             what: "the queue's counts",
-            source: source.into(),
+            source,
         }),
         None => Err(crate::QueueError::Timeout),
     }

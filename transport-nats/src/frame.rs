@@ -128,7 +128,7 @@ impl NatsFrame {
     /// it, and this frame's drop is its acknowledgement. A payload that
     /// happens to be aligned is kept as it is (no copy).
     pub(crate) fn aligned(payload: Bytes, ack: Ack) -> Self {
-        let payload = if (payload.as_ptr() as usize) % FRAME_ALIGN == 0 {
+        let payload = if (payload.as_ptr() as usize).is_multiple_of(FRAME_ALIGN) {
             Payload::Shared(payload)
         } else {
             let mut copy = AlignedVec::with_capacity(payload.len());
@@ -146,6 +146,13 @@ impl NatsFrame {
     pub fn delivered(&self) -> Option<u64> {
         let reply = self.ack.as_ref()?.reply.as_str();
         delivery_count(reply)
+    }
+
+    /// The message's sequence number in its stream; `None` for
+    /// at-most-once messages.
+    pub fn stream_sequence(&self) -> Option<u64> {
+        let reply = self.ack.as_ref()?.reply.as_str();
+        ack_token(reply, 5)
     }
 
     /// Acknowledges the message and waits for the server to confirm it.
@@ -205,10 +212,16 @@ pub(crate) fn confirm(client: &Arc<Inner>, reply: Subject, answer: &'static [u8]
 /// `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`,
 /// or with `<domain>.<account>` after `$JS.ACK` and a token at the end.
 fn delivery_count(reply: &str) -> Option<u64> {
+    ack_token(reply, 4)
+}
+
+/// Token `index` of the short form of an ack subject (counted in the short
+/// form, also when the subject has the long one).
+fn ack_token(reply: &str, index: usize) -> Option<u64> {
     let tokens: Vec<&str> = reply.split('.').collect();
     match tokens.len() {
-        9 => tokens[4].parse().ok(),
-        n if n >= 12 => tokens[6].parse().ok(),
+        9 => tokens[index].parse().ok(),
+        n if n >= 12 => tokens[index + 2].parse().ok(),
         _ => None,
     }
 }
@@ -260,5 +273,6 @@ mod tests {
             Some(2)
         );
         assert_eq!(delivery_count("_INBOX.x"), None);
+        assert_eq!(ack_token("$JS.ACK.S.C.3.10.9.1700000000.0", 5), Some(10));
     }
 }

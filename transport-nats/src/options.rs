@@ -237,8 +237,10 @@ impl Options {
             "maxdeliver" => value.parse().ok().map(|v| self.max_deliver = v),
             "replicas" => value.parse().ok().map(|v| self.replicas = v),
             "mem" => match value {
-                "0" => Some(self.memory_storage = false),
-                "1" => Some(self.memory_storage = true),
+                "0" | "1" => {
+                    self.memory_storage = value == "1";
+                    Some(())
+                }
                 _ => None,
             },
             "prefetch" => value.parse().ok().map(|v| self.prefetch = v),

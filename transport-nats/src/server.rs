@@ -30,6 +30,7 @@ pub struct LocalServer {
     port: u16,
     dir: PathBuf,
     config: PathBuf,
+    name: String,
     log: mpsc::Receiver<String>,
 }
 
@@ -121,6 +122,7 @@ impl LocalServer {
             port: config.port,
             dir,
             config: config_path,
+            name: config.name.clone(),
             log: mpsc::channel().1,
         };
         server.spawn()?;
@@ -194,6 +196,11 @@ impl LocalServer {
     /// The URL clients connect to.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's name (as JetStream names stream leaders).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The client port.

@@ -144,12 +144,18 @@ fn poison_messages_go_to_the_dead_letters() {
         let js = transport_nats::async_nats::jetstream::new(js);
         let deadline = tokio::time::Instant::now() + LONG;
         loop {
-            let dead = js.get_stream("TRANSPORT_poison_DEAD").await.expect("the dead-letter stream");
+            let dead = js
+                .get_stream("TRANSPORT_poison_DEAD")
+                .await
+                .expect("the dead-letter stream");
             if let Ok(message) = dead.get_raw_message(1).await {
                 let work = js.get_stream("TRANSPORT_poison").await.expect("the work stream");
                 return (message, work.cached_info().state.messages);
             }
-            assert!(tokio::time::Instant::now() < deadline, "no dead letter within {LONG:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no dead letter within {LONG:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
