@@ -15,7 +15,8 @@
 //! The roster is one per channel per process, shared by its ends there, so
 //! ends in the same process see each other at once. Announcements are text,
 //! one end per line, `<id> <role> <state>`; lines that do not parse are
-//! ignored, and the table holds at most [`MAX_PEERS`] remote ends.
+//! ignored, and the table holds at most [`MAX_PEERS`] remote ends. The first
+//! line names the announcing roster, so a roster ignores its own echoes.
 //!
 //! While the connection to the server is down nothing expires (silence
 //! then says nothing about the peers); after a reconnection every lease is
@@ -135,6 +136,10 @@ struct Table {
 
 struct Shared {
     client: Arc<Inner>,
+    /// This roster's own identity, on its announcements: the server sends
+    /// them back, and an echo of an end's own `live` must not be taken for
+    /// the child that opened it.
+    me: String,
     names: Names,
     heartbeat: Duration,
     lease: Duration,
@@ -169,6 +174,7 @@ impl Roster {
         let names = Names::new(name).unwrap_or_else(|e| unreachable!("names are checked before: {e}"));
         let shared = Arc::new(Shared {
             client,
+            me: crate::id::random(),
             names,
             heartbeat: options.heartbeat,
             lease: options.lease,
@@ -349,7 +355,7 @@ impl Shared {
 
     /// Publishes lines `<id> <role> <state>` without waiting.
     fn announce(&self, ends: &[(&str, Role, &str)]) {
-        let mut text = String::from("v1\n");
+        let mut text = format!("v1 {}\n", self.me);
         for (id, role, state) in ends {
             text.push_str(&format!("{id} {} {state}\n", role.code()));
         }
@@ -398,10 +404,11 @@ impl Shared {
             return Applied::Nothing;
         };
         let mut lines = text.lines();
-        match lines.next() {
-            Some("v1") => {}
-            Some("v1 probe") => return Applied::Probe,
-            _ => return Applied::Nothing,
+        match lines.next().and_then(|l| l.strip_prefix("v1 ")) {
+            Some("probe") => return Applied::Probe,
+            Some(from) if from == self.me => return Applied::Nothing,
+            Some(_) => {}
+            None => return Applied::Nothing,
         }
         let now = Instant::now();
         let mut changed = false;
@@ -418,8 +425,7 @@ impl Shared {
                 continue;
             }
             if let Some(local) = table.local.get(id) {
-                // Our own announcement coming back, or the child that
-                // opened an end this process handed off.
+                // The child that opened an end this process handed off.
                 if local.transit_until.is_some() && state == "live" {
                     table.local.remove(id);
                 } else {
