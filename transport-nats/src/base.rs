@@ -119,7 +119,10 @@ impl Base {
             self.client.inner.link.outage_deadline(self.options.outage_limit),
         ];
         let deadline = limits.into_iter().flatten().min();
-        self.signal.wait(seen, deadline);
+        // At most once a reply through the server often comes within the
+        // spin; at least once a store takes longer, and a spin only costs.
+        let spin = self.options.delivery == Delivery::AtMostOnce;
+        self.signal.wait_spinning(seen, deadline, spin);
     }
 
     /// Marks the end as handed to a child: it stays on the roster in

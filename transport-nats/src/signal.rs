@@ -8,9 +8,12 @@
 //! there wakes the end's threads and task directly.
 
 use std::{
-    sync::{Arc, Condvar, Mutex, PoisonError},
+    sync::{
+        Arc, Condvar, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Wake, Waker},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 /// A generation counter with a condition variable and one async waker.
@@ -18,7 +21,14 @@ use std::{
 pub(crate) struct Signal {
     state: Mutex<State>,
     changed: Condvar,
+    /// The generation, readable without the lock (for the spin).
+    seen: AtomicU64,
 }
+
+/// How long a wait looks for a notification before it sleeps: a reply
+/// through the server often comes within it, and a thread that has not
+/// gone to sleep needs no wake-up from the client's thread.
+const SPIN: Duration = Duration::from_micros(50);
 
 #[derive(Debug, Default)]
 struct State {
@@ -46,6 +56,7 @@ impl Signal {
         let task = {
             let mut state = self.lock();
             state.generation = state.generation.wrapping_add(1);
+            self.seen.store(state.generation, Ordering::Release);
             state.task.take()
         };
         self.changed.notify_all();
@@ -57,6 +68,19 @@ impl Signal {
     /// Waits until the generation differs from `seen` or `deadline` passes
     /// (`None`: no deadline). False when the deadline passed first.
     pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        self.wait_spinning(seen, deadline, false)
+    }
+
+    /// As [`wait`](Self::wait), looking for the notification for a moment
+    /// first (`spin`) before sleeping.
+    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>, spin: bool) -> bool {
+        let start = Instant::now();
+        while spin && start.elapsed() < SPIN && deadline.is_none_or(|d| Instant::now() < d) {
+            if self.seen.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            std::thread::yield_now();
+        }
         let mut state = self.lock();
         while state.generation == seen {
             match deadline {
