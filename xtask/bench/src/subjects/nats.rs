@@ -288,7 +288,7 @@ fn child(job: &ChildJob) -> Result<(), String> {
                         for _ in 0..round {
                             touch(&incoming.next().await?);
                             got += 1;
-                            if got % REPORT_EVERY == 0 {
+                            if got.is_multiple_of(REPORT_EVERY) {
                                 nats.publish(taken.clone(), got.to_string().into())
                                     .await
                                     .map_err(err("reporting progress"))?;
@@ -338,7 +338,7 @@ async fn make_streams(nats: &async_nats::Client, subjects: &[&str]) -> Result<()
 /// whose messages it acknowledges.
 enum Incoming {
     Core(async_nats::Subscriber),
-    JetStream(jetstream::consumer::pull::Stream),
+    JetStream(Box<jetstream::consumer::pull::Stream>),
 }
 
 impl Incoming {
@@ -354,7 +354,7 @@ impl Incoming {
                 .await
                 .map_err(err("opening a consumer"))?;
             let messages = consumer.messages().await.map_err(err("pulling"))?;
-            Ok(Incoming::JetStream(messages))
+            Ok(Incoming::JetStream(Box::new(messages)))
         } else {
             let sub = nats
                 .subscribe(subject.to_owned())
