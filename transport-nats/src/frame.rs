@@ -194,15 +194,26 @@ impl NatsFrame {
 }
 
 /// Sends `answer` to `reply` and waits for the server's confirmation (a
-/// JetStream "double ack").
+/// JetStream "double ack"). An answer is idempotent, so one that was not
+/// confirmed (the connection was down, a server restarting) is sent again
+/// until [`ACK_TIMEOUT`] runs out.
 pub(crate) fn confirm(client: &Arc<Inner>, reply: Subject, answer: &'static [u8]) -> Result<(), AckError> {
     let nats = client.nats.clone();
+    let deadline = Instant::now() + ACK_TIMEOUT;
     let asked = runtime::wait_for(
-        async move { nats.request(reply, Bytes::from_static(answer)).await },
-        Some(Instant::now() + ACK_TIMEOUT),
+        async move {
+            loop {
+                match nats.request(reply.clone(), Bytes::from_static(answer)).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if Instant::now() + Duration::from_millis(100) >= deadline => return Err(e),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        },
+        Some(deadline + Duration::from_secs(1)),
     );
     match asked {
-        Some(Ok(_)) => Ok(()),
+        Some(Ok(())) => Ok(()),
         Some(Err(e)) => Err(AckError::Client(e)),
         None => Err(AckError::Timeout),
     }
