@@ -25,6 +25,8 @@ use common::{run, server_available};
 const PRODUCERS: u32 = 4;
 const CONSUMERS: u32 = 4;
 const PER_PRODUCER: u64 = 5_000;
+/// How long a consumer waits with nothing to do before it ends.
+const IDLE: Duration = Duration::from_secs(30);
 
 fn options() -> Options {
     Options::new(Delivery::AtLeastOnce)
@@ -119,6 +121,7 @@ fn parent(h: &Harness) {
     let mut deliveries: Vec<(u32, u64, u64, u64)> = Vec::new();
     let mut order_breaks = 0u64;
     let mut unconfirmed = 0u64;
+    let mut idle = 0u64;
     for consumer in consumers {
         let report = consumer.wait(PEER_TIMEOUT);
         for entry in report[0].split(';').filter(|e| !e.is_empty()) {
@@ -131,12 +134,17 @@ fn parent(h: &Harness) {
             .collect();
         order_breaks += counts[0];
         unconfirmed += counts[1];
+        idle += counts[2];
     }
     let mut stored: HashMap<(u32, u64), HashSet<u64>> = HashMap::new();
     let mut seen_sseq: HashMap<u64, u64> = HashMap::new();
-    for &(p, seq, sseq, _delivered) in &deliveries {
+    let mut redelivered = 0u64;
+    for &(p, seq, sseq, delivered) in &deliveries {
         stored.entry((p, seq)).or_default().insert(sseq);
         *seen_sseq.entry(sseq).or_default() += 1;
+        // A delivery the server counts as a second one (the first may have
+        // been lost on its way from the dead node).
+        redelivered += u64::from(delivered > 1);
     }
     let lost = (0..PRODUCERS)
         .flat_map(|p| (0..PER_PRODUCER).map(move |s| (p, s)))
@@ -144,11 +152,13 @@ fn parent(h: &Harness) {
         .count();
     let stored_twice = stored.values().filter(|s| s.len() > 1).count();
     let delivered_again: u64 = seen_sseq.values().map(|n| n - 1).sum();
+    let again = delivered_again.max(redelivered);
     eprintln!(
         "cluster load test: {} messages sent by {PRODUCERS} producers, {} deliveries to {CONSUMERS} consumers, \
-         {lost} lost, {stored_twice} stored twice, {delivered_again} delivered again (acknowledgement lost \
-         with the node: {unconfirmed} not confirmed), {order_breaks} out of order per producer, \
-         node killed {:?} into the run",
+         {lost} lost, {stored_twice} stored twice, {delivered_again} received twice, {redelivered} \
+         deliveries counted as second ones by the server ({unconfirmed} acknowledgements not \
+         confirmed), {order_breaks} out of order per producer, {idle} consumers ended idle, node \
+         killed {:?} into the run",
         u64::from(PRODUCERS) * PER_PRODUCER,
         deliveries.len(),
         started.elapsed()
@@ -156,8 +166,8 @@ fn parent(h: &Harness) {
     assert_eq!(lost, 0, "messages lost");
     assert_eq!(stored_twice, 0, "messages stored twice");
     assert!(
-        order_breaks <= delivered_again,
-        "{order_breaks} order breaks with only {delivered_again} messages delivered again"
+        order_breaks <= again,
+        "{order_breaks} order breaks with only {again} messages delivered again"
     );
 }
 
@@ -177,11 +187,19 @@ fn consumer(h: &Harness) {
     let rx: NatsReceiver = h.endpoint("rx");
     let mut log = String::new();
     let mut last: HashMap<u32, u64> = HashMap::new();
-    let (mut order_breaks, mut unconfirmed) = (0u64, 0u64);
+    let (mut order_breaks, mut unconfirmed, mut idle) = (0u64, 0u64, 0u64);
     loop {
-        let frame = match rx.recv_frame(transport_core::Wait::timeout(PEER_TIMEOUT)) {
+        let frame = match rx.recv_frame(transport_core::Wait::timeout(IDLE)) {
             Ok(frame) => frame,
             Err(transport_core::RawRecvError::Disconnected) => break,
+            // After a leader was killed, the stream's count can stay above
+            // what the consumers can still get (a removal the new leader
+            // never applied), so "drained" never comes: a consumer idle this
+            // long ends. Completeness is the parent's check, on the data.
+            Err(transport_core::RawRecvError::NotReady) => {
+                idle = 1;
+                break;
+            }
             Err(e) => panic!("consumer receiving: {e:?}"),
         };
         let mut aligned = rkyv::util::AlignedVec::<16>::new();
@@ -201,5 +219,5 @@ fn consumer(h: &Harness) {
         }
     }
     h.report(log);
-    h.report(format!("{order_breaks} {unconfirmed}"));
+    h.report(format!("{order_breaks} {unconfirmed} {idle}"));
 }
