@@ -38,7 +38,7 @@ tasks:
 options (all tasks):
   --os LIST         linux, windows, macos (comma-separated or repeated; default: all,
                     for setup: all but this host's)
-  --backend LIST    local, queue, pipe, shm (default: all)
+  --backend LIST    local, queue, pipe, shm, nats (default: all)
   --no-install      never install packages; skip what is missing, saying what it is
 
 options (test-matrix):

@@ -288,7 +288,7 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
         }
     }
 
-    let _ = writeln!(w, "\n## Goals (issues 3–6 and 17), ours ÷ peer in this run\n");
+    let _ = writeln!(w, "\n## Goals (issues 3–6, 17 and 18), ours ÷ peer in this run\n");
     let _ = writeln!(w, "| issue | goal | measured | verdict |");
     let _ = writeln!(w, "|---:|---|---:|---|");
     for g in GOALS {
