@@ -56,7 +56,7 @@ mod sys;
 
 pub use channel::{Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmUntrusted, WaitMode};
 pub use error::SegmentError;
-pub use segment::{cleanup_stale, list_segments};
+pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};
 pub use shared::{
     ArrayGuard, AtomicPlain, CapacityError, FixedBytes, GuardOf, Plain, SharedArray, SharedAtomic,
     SharedValue, ValueGuard,

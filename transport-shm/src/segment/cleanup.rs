@@ -1,17 +1,33 @@
-//! Removing stale segments: those whose participants are all dead.
+//! Removing stale segments: this user's segments whose participants are
+//! all dead.
+//!
+//! The sweep lists the segments of this crate (by name prefix) that this
+//! user owns, and maps each to read its participant table, so it costs
+//! about 10 µs per segment of this user that exists. Segment creation does
+//! not pay that every time: a process sweeps at its first creation and then
+//! at most once per [`SWEEP_PERIOD`]; [`cleanup_stale`] sweeps on demand.
 
-use std::{io, sync::atomic::Ordering};
+use std::{
+    io,
+    sync::{Mutex, PoisonError, atomic::Ordering},
+    time::{Duration, Instant},
+};
 
 use super::{
     Segment,
-    backing::{self, Backing, BackingError},
+    backing::{self, Backing},
     header::{MAGIC, PAYLOAD_OFFSET},
     name,
 };
-use crate::{liveness::Identity, sys};
+use crate::{liveness::Identity, sys, sys::MapError};
+
+/// How often segment creation sweeps stale segments at most (the first
+/// creation in a process always does).
+pub const SWEEP_PERIOD: Duration = Duration::from_secs(10);
 
 /// The names of the shared memory segments of this crate that exist now
-/// (of any process of this user), for diagnostics and leak checks.
+/// and belong to this user (of any of its processes), for diagnostics and
+/// leak checks.
 ///
 /// # Errors
 /// When they cannot be listed (see [`cleanup_stale`]).
@@ -21,13 +37,15 @@ pub fn list_segments() -> io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Removes the segments of this crate (of any process of this user) whose
-/// participants are all dead, and returns how many it removed.
+/// Removes the segments of this crate that belong to this user (of any of
+/// its processes) and whose participants are all dead, and returns how many
+/// it removed. Other users' segments are never opened, even by root.
 ///
-/// Segment creation calls it first, so a segment left by a killed process
-/// disappears the next time any process creates one. A segment that is
-/// still being created (no header yet) is only removed once the process
-/// named in its name is gone.
+/// Segment creation calls it too, at a process's first creation and then
+/// at most once per [`SWEEP_PERIOD`], so a segment left by a killed process
+/// disappears without anyone asking, while creating many segments does not
+/// scan all of them each time. A segment that is still being created (no
+/// header yet) is only removed once the process named in its name is gone.
 ///
 /// # Errors
 /// When the segments cannot be listed (on macOS, the registry directory in
@@ -43,6 +61,20 @@ pub fn cleanup_stale() -> io::Result<usize> {
     Ok(removed)
 }
 
+/// Sweeps unless this process did in the last [`SWEEP_PERIOD`].
+pub(super) fn sweep_if_due() {
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|t| now.duration_since(t) < SWEEP_PERIOD) {
+            return;
+        }
+        *last = Some(now);
+    }
+    let _ = cleanup_stale();
+}
+
 /// Whether the creator named in `name` is gone (for segments with no usable
 /// header).
 fn creator_gone(name: &str) -> bool {
@@ -56,14 +88,16 @@ fn creator_gone(name: &str) -> bool {
 fn is_stale(name: &str) -> bool {
     let backing = match Backing::open(name) {
         Ok(b) => b,
-        Err(BackingError::NotFound) => {
+        Err(MapError::NotFound | MapError::Exists) => {
             // A registry entry without a segment.
             sys::unregister(name);
             return false;
         }
-        Err(_) => {
-            // Cannot be mapped (an empty object whose creator died before
-            // sizing it, say).
+        // Another user's: not ours to judge, whatever its header says.
+        Err(MapError::NotOwned { .. }) => return false,
+        Err(MapError::Io(_)) => {
+            // Ours, but it cannot be mapped (an empty object whose creator
+            // died before sizing it, say).
             if creator_gone(name) {
                 backing::remove_name(name);
                 sys::unregister(name);
@@ -80,7 +114,8 @@ fn is_stale(name: &str) -> bool {
         }
         return false;
     }
-    let segment = Segment::from_backing(backing);
+    // Only the header is read here.
+    let segment = Segment::from_backing(backing, PAYLOAD_OFFSET);
     let h = segment.header();
     let stale = if h.magic.load(Ordering::Acquire) == MAGIC {
         !h.any_alive()

@@ -274,15 +274,24 @@ impl Alarm {
 }
 
 /// The names (with a leading `/`) of the shared memory objects whose names
-/// start with `prefix` (without the `/`).
+/// start with `prefix` (without the `/`) and that this process's effective
+/// user owns: root sees only root's. The names come from one listing of
+/// `/dev/shm`; the owner from each matching entry, without opening it.
 pub(crate) fn list_segments(prefix: &str) -> io::Result<Vec<String>> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
     let mut names = Vec::new();
     for entry in fs::read_dir("/dev/shm")? {
-        let name = entry?.file_name();
-        if let Some(name) = name.to_str() {
-            if name.starts_with(prefix) {
-                names.push(format!("/{name}"));
-            }
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        // Gone meanwhile: not listed.
+        if entry.metadata().is_ok_and(|m| m.uid() == me) {
+            names.push(format!("/{name}"));
         }
     }
     Ok(names)
