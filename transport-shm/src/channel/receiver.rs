@@ -18,7 +18,7 @@ use super::{
     layout::{RECORD_HEADER, WRAP, record_len},
     link::{Link, Probe, Side},
 };
-use crate::segment::{Attachment, Kind, Token};
+use crate::segment::{Attachment, Kind, Segment, Token};
 
 /// The receiving end of a shared-memory channel.
 ///
@@ -309,8 +309,11 @@ impl Handoff for ShmReceiver {
             }
         };
         let token: Token = token.parse().map_err(OpenError::malformed)?;
-        let att = Attachment::claim(&token, Kind::Channel)?;
-        let chan = Chan::open(Arc::clone(att.segment()))?;
+        // The channel is checked before the hand-off is claimed: a failed
+        // open leaves it to the right process.
+        let segment = Segment::open(&token.name, Kind::Channel)?;
+        let chan = Chan::open(Arc::clone(&segment))?;
+        let att = Attachment::claim_in(segment, &token)?;
         Ok(ShmReceiver::new(chan, att, untrusted))
     }
 }

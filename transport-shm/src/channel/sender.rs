@@ -18,7 +18,7 @@ use super::{
     layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
     link::{Link, Probe, Side},
 };
-use crate::segment::{Attachment, Kind, Token};
+use crate::segment::{Attachment, Kind, Segment, Token};
 
 /// The sending end of a shared-memory channel.
 ///
@@ -499,8 +499,11 @@ impl Handoff for ShmSender {
             }
         };
         let token: Token = token.parse().map_err(OpenError::malformed)?;
-        let att = Attachment::claim(&token, Kind::Channel)?;
-        let chan = Chan::open(Arc::clone(att.segment()))?;
+        // The channel is checked before the hand-off is claimed: a failed
+        // open leaves it to the right process.
+        let segment = Segment::open(&token.name, Kind::Channel)?;
+        let chan = Chan::open(Arc::clone(&segment))?;
+        let att = Attachment::claim_in(segment, &token)?;
         let lane = chan
             .find_lane(att.index(), att.nonce())
             .ok_or_else(|| OpenError::Gone {

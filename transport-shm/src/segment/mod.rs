@@ -45,7 +45,7 @@ use crate::{
     sys::{self, MapError},
 };
 use backing::Backing;
-use header::{Header, MAGIC, MAX_PARTICIPANTS, PAYLOAD_OFFSET, Participant, State, VERSION};
+use header::{ClaimError, Header, MAGIC, MAX_PARTICIPANTS, PAYLOAD_OFFSET, Participant, State, VERSION};
 
 /// What a segment holds; a segment is only opened as the kind it was
 /// created as.
@@ -429,7 +429,7 @@ impl Attachment {
             });
         }
         self.handed = true;
-        sys::record_child_pid(cmd, Arc::clone(&self.segment), p.child_pid_slot());
+        sys::record_child_pid(cmd, Arc::clone(&self.segment), p.child_slots(), self.nonce);
         Ok(Token {
             name: self.segment.name().into(),
             index: self.index,
@@ -481,8 +481,8 @@ impl Attachment {
     /// spawn, and returns its token.
     pub(crate) fn reserve(&self, role: u32, cmd: &mut Command) -> Result<Token, SegmentError> {
         let (index, nonce) = Self::take_entry(&self.segment, role, Identity::current(), State::Pending)?;
-        let slot: *const AtomicU32 = self.segment.participant(index).child_pid_slot();
-        sys::record_child_pid(cmd, Arc::clone(&self.segment), slot);
+        let slots = self.segment.participant(index).child_slots();
+        sys::record_child_pid(cmd, Arc::clone(&self.segment), slots, nonce);
         Ok(Token {
             name: self.segment.name().into(),
             index,
@@ -490,17 +490,30 @@ impl Attachment {
         })
     }
 
-    /// Opens the segment a token names and claims its pending entry.
-    pub(crate) fn claim(token: &Token, kind: Kind) -> Result<Attachment, SegmentError> {
-        let segment = Segment::open(&token.name, kind)?;
-        if !segment
+    /// Claims the pending entry `token` names in `segment`, as this
+    /// process. Only the child the entry was handed to may (where the
+    /// system records it); a refused claim changes nothing.
+    pub(crate) fn claim_in(segment: Arc<Segment>, token: &Token) -> Result<Attachment, SegmentError> {
+        let name = || token.name.clone();
+        let me = Identity::current();
+        segment
             .participant(token.index)
-            .claim(token.nonce, Identity::current())
-        {
-            return Err(SegmentError::Gone {
-                name: token.name.clone(),
-            });
-        }
+            .claim(token.nonce, me)
+            .map_err(|e| match e {
+                ClaimError::Gone => SegmentError::Gone { name: name() },
+                ClaimError::AlreadyUsed => SegmentError::AlreadyUsed { name: name() },
+                ClaimError::NotTheChild(0) => SegmentError::Refused {
+                    name: name(),
+                    reason: format!(
+                        "its hand-off is for the child of a command that has not started, not for process {}",
+                        me.pid
+                    ),
+                },
+                ClaimError::NotTheChild(pid) => SegmentError::Refused {
+                    name: name(),
+                    reason: format!("its hand-off is for process {pid}, not for process {}", me.pid),
+                },
+            })?;
         Ok(Attachment {
             segment,
             index: token.index,

@@ -148,17 +148,23 @@ impl Object {
     }
 
     /// Opens the object a hand-off payload names, checking its shape
-    /// (`shape.len` of `usize::MAX` accepts any length).
+    /// (`shape.len` of `usize::MAX` accepts any length) before it claims
+    /// the hand-off, so a wrong open leaves the hand-off to the right one.
     pub(crate) fn open(payload: &str, shape: Shape) -> Result<Arc<Object>, OpenError> {
         let token: Token = payload.parse().map_err(OpenError::malformed)?;
-        let att = Attachment::claim(&token, Kind::State)?;
-        Object::adopt(att, shape).map(Arc::new).map_err(OpenError::malformed)
+        let segment = Segment::open(&token.name, Kind::State)?;
+        let len = Object::check(&segment, shape).map_err(OpenError::malformed)?;
+        let att = Attachment::claim_in(segment, &token)?;
+        Ok(Arc::new(Object {
+            att,
+            kind: shape.kind,
+            len,
+        }))
     }
 
-    /// Checks the header of a claimed object against `shape`. Every header
-    /// word is read once.
-    pub(crate) fn adopt(att: Attachment, shape: Shape) -> Result<Object, String> {
-        let seg = att.segment();
+    /// Checks the header of an object's segment against `shape`, and gives
+    /// its length. Every header word is read once.
+    pub(crate) fn check(seg: &Segment, shape: Shape) -> Result<usize, String> {
         let wrong = |what: &str| format!("shared memory segment `{}` {what}", seg.name());
         if seg.payload_len() < DATA_OFFSET {
             return Err(wrong("is too small for a shared object"));
@@ -177,19 +183,14 @@ impl Object {
         {
             return Err(wrong("holds another element type or length"));
         }
-        let len = usize::try_from(len).ok().filter(|&l| {
-            l.checked_mul(shape.elem_size)
-                .and_then(|d| d.checked_add(DATA_OFFSET))
-                .is_some_and(|d| d <= seg.payload_len())
-        });
-        let Some(len) = len else {
-            return Err(wrong("is smaller than its recorded length"));
-        };
-        Ok(Object {
-            att,
-            kind: shape.kind,
-            len,
-        })
+        usize::try_from(len)
+            .ok()
+            .filter(|&l| {
+                l.checked_mul(shape.elem_size)
+                    .and_then(|d| d.checked_add(DATA_OFFSET))
+                    .is_some_and(|d| d <= seg.payload_len())
+            })
+            .ok_or_else(|| wrong("is smaller than its recorded length"))
     }
 
     /// Reserves a participation for the child `cmd` spawns; the token's text.

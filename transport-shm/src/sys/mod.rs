@@ -30,7 +30,6 @@
 //!   participant entry before it runs (Unix: `pre_exec`), so a hand-off
 //!   whose child died before opening it is seen as dead, and only that
 //!   child can claim it (`RECORDS_CHILD_PID` says whether it does).
-//!   `parent_pid()` is this process's parent, where the system says.
 //!
 //! - `Alarm` and `MULTI_WAIT_MAX`: what the async bridge thread sleeps in.
 //!   `Alarm::wait(seq, words, timeout)` sleeps until `Alarm::ring` was called
@@ -45,7 +44,10 @@
 //!
 //! `unsupported.rs` compiles everywhere else and fails at run time.
 
-use std::{io, sync::atomic::AtomicU32};
+use std::{
+    io,
+    sync::atomic::{AtomicU32, AtomicU64},
+};
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -105,4 +107,18 @@ pub(crate) enum MapError {
     },
     /// Any other failure.
     Io(io::Error),
+}
+
+/// The words of a participant entry that a child of the handing command
+/// fills in before it runs (see `record_child_pid`).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(unix), allow(dead_code))] // only Unix runs code in the child
+pub(crate) struct ChildSlots<'a> {
+    /// The entry's nonce (high 32 bits) and the child's pid (low 32 bits,
+    /// 0 until the first child records itself).
+    pub(crate) child: &'a AtomicU64,
+    /// The first child's start time.
+    pub(crate) start: &'a AtomicU64,
+    /// The pid of a later child of the same command.
+    pub(crate) late: &'a AtomicU32,
 }

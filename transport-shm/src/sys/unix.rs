@@ -6,35 +6,54 @@ use std::{
     process::Command,
     sync::{
         Arc,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
 };
 
-use super::MapError;
+use super::{ChildSlots, MapError};
 
 /// Whether `record_child_pid` records the child's pid before it runs.
 pub(crate) const RECORDS_CHILD_PID: bool = true;
 
-/// Makes the child that `cmd` spawns store its process id into `slot`
-/// (a word in a shared segment) before it runs the new program. `keep`
-/// holds the mapping alive as long as `cmd` lives.
+/// Makes the first child that `cmd` spawns record itself in `slots` before
+/// it runs the new program: its process id next to `nonce` (only while the
+/// entry still holds the hand-off with that nonce), then its start time. A
+/// later child of the same command finds the pid taken and records itself
+/// as late instead. `keep` holds the mapping alive as long as `cmd` lives.
 pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     cmd: &mut Command,
     keep: Arc<K>,
-    slot: *const AtomicU32,
+    slots: ChildSlots<'_>,
+    nonce: u32,
 ) {
-    let slot = slot as usize;
-    // SAFETY: the closure runs in the forked child before `exec`. It only
-    // calls `getpid` and does one atomic store, both async-signal-safe, and
-    // allocates nothing. The mapping `slot` points into is shared with the
-    // parent (MAP_SHARED, inherited by `fork`) and kept mapped by `keep`.
+    let child = slots.child as *const AtomicU64 as usize;
+    let start = slots.start as *const AtomicU64 as usize;
+    let late = slots.late as *const AtomicU32 as usize;
+    // SAFETY: the closure runs in the forked child before `exec`. It calls
+    // only `getpid`, `open`/`read`/`close` of `/proc/self/stat` or
+    // `proc_pidinfo` (in `start_in_child`) and atomic operations, all
+    // async-signal-safe, and allocates nothing. The mapping the slots point
+    // into is shared with the parent (MAP_SHARED, inherited by `fork`) and
+    // kept mapped by `keep`.
     unsafe {
         cmd.pre_exec(move || {
             let _keep = &keep;
             let pid = libc::getpid() as u32;
-            // `slot` points into the mapping `keep` holds (see above).
-            let word = &*(slot as *const AtomicU32);
-            word.store(pid, Ordering::SeqCst);
+            // The slots point into the mapping `keep` holds (see above).
+            let (child, start, late) = (
+                &*(child as *const AtomicU64),
+                &*(start as *const AtomicU64),
+                &*(late as *const AtomicU32),
+            );
+            let handed = u64::from(nonce) << 32;
+            if child
+                .compare_exchange(handed, handed | u64::from(pid), Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                start.store(super::start_in_child(), Ordering::SeqCst);
+            } else {
+                late.store(pid, Ordering::SeqCst);
+            }
             Ok(())
         });
     }

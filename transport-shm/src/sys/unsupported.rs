@@ -88,7 +88,8 @@ pub(crate) fn unregister(_name: &str) {}
 pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     _cmd: &mut Command,
     _keep: Arc<K>,
-    _slot: *const AtomicU32,
+    _slots: super::ChildSlots<'_>,
+    _nonce: u32,
 ) {
 }
 
