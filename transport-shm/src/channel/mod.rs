@@ -82,6 +82,8 @@ mod layout;
 mod link;
 mod receiver;
 mod sender;
+#[cfg(test)]
+mod tests;
 
 pub use chan::LIVENESS_PERIOD;
 pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
@@ -128,7 +130,7 @@ pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), Creat
     let (chan, tx_att) = chan::Chan::create(config)?;
     let rx_att = Attachment::join(&chan.seg, ROLE_RECEIVER)?;
     let multi = config.max_producers > 1;
-    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi);
+    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi)?;
     let rx = ShmReceiver::new(chan, rx_att, config.untrusted);
     Ok((tx, rx))
 }
