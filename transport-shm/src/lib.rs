@@ -48,6 +48,9 @@
 
 pub mod channel;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod liveness;
 mod segment;
 mod shared;

@@ -59,13 +59,27 @@ impl Chan {
     /// Creates a channel's segment; the creator is its first sender, on
     /// lane 0.
     pub(crate) fn create(cfg: &ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError> {
+        Self::create_with(cfg, Segment::create)
+    }
+
+    /// As [`create`](Self::create), in a heap segment laid out the same way
+    /// (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn create_on_heap(cfg: &ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError> {
+        Self::create_with(cfg, Segment::create_on_heap)
+    }
+
+    fn create_with(
+        cfg: &ShmConfig,
+        segment: fn(Kind, usize, u32) -> Result<Attachment, SegmentError>,
+    ) -> Result<(Arc<Chan>, Attachment), SegmentError> {
         let lanes = cfg.max_producers.max(1);
         let capacity = cfg.capacity.map_or(0, |c| c as u64);
         let geo = Geometry::new(lanes, cfg.buffer_bytes, cfg.max_message_size, capacity)?;
         let payload = geo
             .payload_len()
             .ok_or(SegmentError::TooLarge { size: usize::MAX })?;
-        let att = Segment::create(Kind::Channel, payload, ROLE_SENDER)?;
+        let att = segment(Kind::Channel, payload, ROLE_SENDER)?;
         let chan = Chan {
             seg: Arc::clone(att.segment()),
             geo,
@@ -157,7 +171,10 @@ impl Chan {
     /// offsets from checked positions only, so this is a bug, never peer
     /// input; one predictable branch rather than a misaligned read).
     pub(crate) fn record_header(&self, i: usize, off: usize) -> &AtomicU64 {
-        assert!(off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes, "record offset {off}");
+        assert!(
+            off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes,
+            "record offset {off}"
+        );
         // SAFETY: `off` is 16-aligned and a record header's bytes are within
         // the lane (checked above).
         unsafe { &*(self.lane_data(i).add(off) as *const AtomicU64) }
@@ -169,7 +186,10 @@ impl Chan {
     /// # Panics
     /// As [`record_header`](Self::record_header).
     pub(crate) fn record_stamp(&self, i: usize, off: usize) -> &AtomicU64 {
-        assert!(off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes, "record offset {off}");
+        assert!(
+            off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes,
+            "record offset {off}"
+        );
         // SAFETY: as for `record_header`; the stamp is its second word.
         unsafe { &*(self.lane_data(i).add(off + 8) as *const AtomicU64) }
     }

@@ -75,10 +75,10 @@
 //! [`Readiness::BridgeThread`]: transport_core::Readiness::BridgeThread
 
 mod bridge;
-mod chan;
+pub(crate) mod chan;
 mod config;
 mod frame;
-mod layout;
+pub(crate) mod layout;
 mod link;
 mod receiver;
 mod sender;
@@ -106,6 +106,21 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 32;
 /// a size limit past [`MAX_MESSAGE_SIZE`]; [`CreateError::Io`] when the
 /// segment cannot be created.
 pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+    check(config)?;
+    let (chan, tx_att) = chan::Chan::create(config)?;
+    ends(config, chan, tx_att)
+}
+
+/// As [`raw_channel`], in a heap segment laid out as a shared one (for the
+/// fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn raw_channel_on_heap(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+    check(config)?;
+    let (chan, tx_att) = chan::Chan::create_on_heap(config)?;
+    ends(config, chan, tx_att)
+}
+
+fn check(config: &ShmConfig) -> Result<(), CreateError> {
     if config.capacity == Some(0) {
         return Err(CreateError::InvalidConfig {
             reason: "a capacity of 0 (rendezvous) is not supported".into(),
@@ -127,7 +142,14 @@ pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), Creat
             ),
         });
     }
-    let (chan, tx_att) = chan::Chan::create(config)?;
+    Ok(())
+}
+
+fn ends(
+    config: &ShmConfig,
+    chan: std::sync::Arc<chan::Chan>,
+    tx_att: Attachment,
+) -> Result<(ShmSender, ShmReceiver), CreateError> {
     let rx_att = Attachment::join(&chan.seg, ROLE_RECEIVER)?;
     let multi = config.max_producers > 1;
     let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi)?;

@@ -15,7 +15,7 @@ pub(crate) struct Backing {
 
 enum Map {
     Os(sys::Mapping),
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(miri, feature = "fuzzing"))]
     Heap(heap::Heap),
 }
 
@@ -42,7 +42,7 @@ impl Backing {
 
     /// `size` zero bytes on the heap, page-aligned, named `name` (nothing
     /// of the operating system's: for the fuzz targets and Miri).
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(miri, feature = "fuzzing"))]
     pub(crate) fn heap(name: &str, size: usize) -> Backing {
         Backing::new(Map::Heap(heap::Heap::zeroed(size)), name)
     }
@@ -64,7 +64,7 @@ impl Backing {
     pub(crate) fn as_ptr(&self) -> *mut u8 {
         match &self.map {
             Map::Os(m) => m.as_ptr(),
-            #[cfg(any(test, feature = "fuzzing"))]
+            #[cfg(any(miri, feature = "fuzzing"))]
             Map::Heap(h) => h.as_ptr(),
         }
     }
@@ -73,7 +73,7 @@ impl Backing {
     pub(crate) fn len(&self) -> usize {
         match &self.map {
             Map::Os(m) => m.len(),
-            #[cfg(any(test, feature = "fuzzing"))]
+            #[cfg(any(miri, feature = "fuzzing"))]
             Map::Heap(h) => h.len(),
         }
     }
@@ -90,7 +90,7 @@ impl Drop for Backing {
         if self.unlink.load(Ordering::SeqCst) {
             match &mut self.map {
                 Map::Os(m) => m.unlink_on_drop(),
-                #[cfg(any(test, feature = "fuzzing"))]
+                #[cfg(any(miri, feature = "fuzzing"))]
                 Map::Heap(_) => {}
             }
         }
@@ -103,7 +103,7 @@ pub(crate) fn remove_name(name: &str) {
     sys::Mapping::unlink(name);
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(miri, feature = "fuzzing"))]
 mod heap {
     use std::{alloc::Layout, ptr::NonNull};
 

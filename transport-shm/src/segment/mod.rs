@@ -19,7 +19,7 @@
 //! - Each segment carries a kind and a layout version; opening one of the
 //!   wrong kind is an error, never a misread.
 
-mod backing;
+pub(crate) mod backing;
 mod cleanup;
 pub(crate) mod header;
 pub(crate) mod name;
@@ -128,7 +128,9 @@ impl Segment {
                         MapError::Io(e) => e,
                         MapError::Exists => std::io::Error::from(std::io::ErrorKind::AlreadyExists),
                         MapError::NotFound => std::io::Error::from(std::io::ErrorKind::NotFound),
-                        MapError::NotOwned { .. } => std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                        MapError::NotOwned { .. } => {
+                            std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+                        }
                     };
                     return Err(SegmentError::Create { name, source });
                 }

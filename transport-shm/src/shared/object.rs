@@ -193,6 +193,13 @@ impl Object {
             .ok_or_else(|| wrong("is smaller than its recorded length"))
     }
 
+    /// An object of `kind` and `len` elements over a claimed attachment
+    /// whose segment passed [`check`](Self::check) (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_parts(att: Attachment, kind: ObjectKind, len: usize) -> Object {
+        Object { att, kind, len }
+    }
+
     /// Reserves a participation for the child `cmd` spawns; the token's text.
     pub(crate) fn prepare(&self, cmd: &mut Command) -> Result<String, HandoffError> {
         self.att
