@@ -76,10 +76,12 @@ impl ShmReceiver {
             .map(|i| chan.lane(i).head.load(Ordering::Acquire))
             .collect();
         let closed: Vec<Cell<bool>> = heads.iter().map(|h| Cell::new(h % 16 != 0)).collect();
-        let opening_fault = heads
-            .iter()
-            .position(|h| h % 16 != 0)
-            .map(|i| format!("lane {i} starts at position {:#x}, not at a record boundary", heads[i]));
+        let opening_fault = heads.iter().position(|h| h % 16 != 0).map(|i| {
+            format!(
+                "lane {i} starts at position {:#x}, not at a record boundary",
+                heads[i]
+            )
+        });
         let closed_count = closed.iter().filter(|c| c.get()).count();
         for (i, c) in closed.iter().enumerate() {
             if c.get() {
@@ -131,14 +133,14 @@ impl ShmReceiver {
         .is_some()
     }
 
-    /// The channel (for tests).
-    #[cfg(test)]
+    /// The channel (for tests and the fuzz targets).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn chan(&self) -> &Arc<Chan> {
         &self.rx.chan
     }
 
-    /// Releases parked out of order (for tests).
-    #[cfg(test)]
+    /// Releases parked out of order (for tests and the fuzz targets).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn parked(&self) -> usize {
         self.rx.parked()
     }
@@ -244,7 +246,9 @@ impl ShmReceiver {
                     if off == 0 || next > tail {
                         return self.close_lane(
                             i,
-                            format!("lane {i} wraps at position {r:#x}, which its tail {tail:#x} does not pass"),
+                            format!(
+                                "lane {i} wraps at position {r:#x}, which its tail {tail:#x} does not pass"
+                            ),
                         );
                     }
                     self.read[i].set(next);
@@ -257,7 +261,10 @@ impl ShmReceiver {
                     .filter(|&len| len <= g.limit && off + record_len(len) <= g.lane_bytes)
                     .filter(|&len| r + record_len(len) as u64 <= tail);
                 let Some(len) = valid else {
-                    return self.close_lane(i, format!("lane {i} holds a record header of {word:#x} at offset {off}"));
+                    return self.close_lane(
+                        i,
+                        format!("lane {i} holds a record header of {word:#x} at offset {off}"),
+                    );
                 };
                 let end = r + record_len(len) as u64;
                 self.read[i].set(end);
@@ -435,6 +442,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "megabytes of messages: too slow under Miri")]
     fn a_drained_lane_starts_over_early_and_loses_nothing() {
         // A large buffer and limit, as by default: without early wraps the
         // tail would run through the whole buffer.
@@ -460,6 +468,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "megabytes of messages: too slow under Miri")]
     fn a_large_message_after_an_early_wrap_does_not_hide_it() {
         // The first record after a jump covers the place where a wrap record
         // would have been: the receiver must still jump, then read it whole.
@@ -546,7 +555,10 @@ mod tests {
         }
         // The lane is closed: its only producer is disconnected, and so is
         // the receiver.
-        assert!(matches!(rx.recv_frame(Wait::Never), Err(RawRecvError::Disconnected)));
+        assert!(matches!(
+            rx.recv_frame(Wait::Never),
+            Err(RawRecvError::Disconnected)
+        ));
         assert!(matches!(
             tx.send_bytes(b"second", Wait::Never),
             Err(transport_core::RawSendError::Disconnected)

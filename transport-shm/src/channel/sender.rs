@@ -105,7 +105,10 @@ impl ShmSender {
         let tail = l.tail.load(Ordering::Acquire);
         let head = l.head.load(Ordering::Acquire);
         let g = chan.geo;
-        if tail % 16 != 0 || tail % g.lane_bytes as u64 > g.watermark as u64 || !plausible_head(&g, tail, head) {
+        if tail % 16 != 0
+            || tail % g.lane_bytes as u64 > g.watermark as u64
+            || !plausible_head(&g, tail, head)
+        {
             return Err(SegmentError::Invalid {
                 name: chan.seg.name().into(),
                 reason: format!("lane {lane}'s tail {tail:#x} and head {head:#x} are not a ring's"),
@@ -588,6 +591,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "megabytes of messages on two threads: too slow under Miri")]
     fn messages_larger_than_the_room_at_a_lap_start_arrive_whole() {
         // Messages up to 96 KiB: most laps start with less room than the
         // next message needs, so its first part is written in place and the

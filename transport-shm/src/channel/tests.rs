@@ -44,8 +44,14 @@ fn expect_closed(tx: &ShmSender, rx: &ShmReceiver, what: &str) {
         Err(RawRecvError::Malformed(e)) => assert!(e.reason().contains(what), "{}", e.reason()),
         other => panic!("expected `Malformed` ({what}), got {other:?}"),
     }
-    assert!(matches!(rx.recv_frame(Wait::Never), Err(RawRecvError::Disconnected)));
-    assert!(rx.wait_ready(Wait::Never), "a closed channel is ready (disconnected)");
+    assert!(matches!(
+        rx.recv_frame(Wait::Never),
+        Err(RawRecvError::Disconnected)
+    ));
+    assert!(
+        rx.wait_ready(Wait::Never),
+        "a closed channel is ready (disconnected)"
+    );
     assert!(matches!(
         tx.send_bytes(b"x", Wait::Never),
         Err(RawSendError::Disconnected)
@@ -140,7 +146,11 @@ fn a_corrupted_head_neither_stops_the_ring_nor_parks_releases() {
     chan.lane(0).head.store(0x10_0000, Ordering::SeqCst);
     drop(held);
     assert_eq!(rx.parked(), 0, "the release was not parked");
-    assert_eq!(chan.lane(0).head.load(Ordering::SeqCst), 128, "and the word was put right");
+    assert_eq!(
+        chan.lane(0).head.load(Ordering::SeqCst),
+        128,
+        "and the word was put right"
+    );
     assert_eq!(seq_of(&rx.recv_frame(Wait::Never).unwrap()), 1);
     // Three laps more, releasing in order and out of order.
     for n in 2..100u32 {
@@ -236,12 +246,14 @@ fn a_sender_opening_on_an_impossible_lane_is_refused() {
 
 #[test]
 fn a_copy_never_reads_a_misaligned_word() {
-    let bytes: Vec<u8> = (0..100u8).collect();
+    // Writable memory, as a mapping is (a copy reads it through atomics).
+    let mut bytes: Vec<u8> = (0..100u8).collect();
     for skew in 0..8 {
-        let part = &bytes[skew..];
+        let expected = bytes[skew..].to_vec();
+        let part = &mut bytes[skew..];
         // SAFETY: `part` is live memory of `part.len()` bytes.
-        let frame = unsafe { ShmFrame::copied(part.as_ptr(), part.len()) };
-        assert_eq!(frame.bytes(), part);
+        let frame = unsafe { ShmFrame::copied(part.as_mut_ptr(), part.len()) };
+        assert_eq!(frame.bytes(), expected);
         assert_eq!(frame.bytes().as_ptr() as usize % transport_core::FRAME_ALIGN, 0);
     }
 }
