@@ -41,7 +41,10 @@ macro_rules! cross_process {
     };
 }
 
-cross_process!(killed_producer_loses_no_returned_send, killed_consumer_loses_at_most_its_capacity);
+cross_process!(
+    killed_producer_loses_no_returned_send,
+    killed_consumer_loses_at_most_its_capacity
+);
 
 /// A small xorshift generator seeded from the clock (the seed is printed).
 struct Rng(u64);
@@ -65,7 +68,9 @@ impl Rng {
 }
 
 fn config() -> ShmConfig {
-    ShmConfig::bounded(CAPACITY).max_message_size(1024).buffer_bytes(64 << 10)
+    ShmConfig::bounded(CAPACITY)
+        .max_message_size(1024)
+        .buffer_bytes(64 << 10)
 }
 
 mod cases {
@@ -117,7 +122,10 @@ mod cases {
                     drop(rx);
                     drop(sent);
                     let left = list_segments().expect("listing");
-                    assert!(!left.contains(&name), "trial {trial}: the channel's segment was left");
+                    assert!(
+                        !left.contains(&name),
+                        "trial {trial}: the channel's segment was left"
+                    );
                 }
             }
             Role::Child("producer") => {
@@ -171,7 +179,10 @@ mod cases {
                     drop(tx);
                     drop(done);
                     let left = list_segments().expect("listing");
-                    assert!(!left.contains(&name), "trial {trial}: the channel's segment was left");
+                    assert!(
+                        !left.contains(&name),
+                        "trial {trial}: the channel's segment was left"
+                    );
                 }
             }
             Role::Child("consumer") => {

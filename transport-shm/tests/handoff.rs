@@ -119,13 +119,25 @@ impl TempUser {
     fn create() -> TempUser {
         let name = format!("tshm_t{}", std::process::id());
         let status = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", &name])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                &name,
+            ])
             .status()
             .expect("running useradd");
         assert!(status.success(), "useradd {name} failed");
         let id = |flag: &str| -> u32 {
-            let out = Command::new("id").args([flag, &name]).output().expect("running id");
-            String::from_utf8_lossy(&out.stdout).trim().parse().expect("a numeric id")
+            let out = Command::new("id")
+                .args([flag, &name])
+                .output()
+                .expect("running id");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a numeric id")
         };
         let (uid, gid) = (id("-u"), id("-g"));
         TempUser { name, uid, gid }
@@ -150,7 +162,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&small()).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut victim = h.child("victim").endpoint("go", go.clone()).endpoint("rx", rx).spawn();
+                let mut victim = h
+                    .child("victim")
+                    .endpoint("go", go.clone())
+                    .endpoint("rx", rx)
+                    .spawn();
                 let pid = victim.expect_report(LONG);
                 let thief = h.child("thief").param("pid", &pid).spawn();
                 let said = thief.wait(PEER_TIMEOUT);
@@ -236,8 +252,14 @@ mod cases {
                 drop(tx);
                 let second = second.wait(PEER_TIMEOUT);
                 assert_eq!(second.len(), 1);
-                assert!(second[0].starts_with("already used: "), "the second child: {second:?}");
-                assert!(second[0].contains("already used by another process"), "{second:?}");
+                assert!(
+                    second[0].starts_with("already used: "),
+                    "the second child: {second:?}"
+                );
+                assert!(
+                    second[0].contains("already used by another process"),
+                    "{second:?}"
+                );
                 eprintln!("the second child was told: {}", second[0]);
                 assert_eq!(first.wait(PEER_TIMEOUT), ["received 7"]);
             }
@@ -263,7 +285,10 @@ mod cases {
                 drop(cmd);
                 let second = second.wait(PEER_TIMEOUT);
                 assert_eq!(second.len(), 1);
-                assert!(second[0].starts_with("already used: "), "the second child: {second:?}");
+                assert!(
+                    second[0].starts_with("already used: "),
+                    "the second child: {second:?}"
+                );
                 assert_eq!(first.wait(PEER_TIMEOUT), ["value 9"]);
             }
             Role::Child("opener") => match open_outcome::<SharedValue<u64>>("v") {
@@ -286,7 +311,10 @@ mod cases {
                 let second = Peer::process("second", cmd.spawn().expect("spawning again"));
                 let said = second.wait(PEER_TIMEOUT);
                 assert_eq!(said.len(), 1);
-                assert!(said[0].starts_with("already used: "), "the second child: {said:?}");
+                assert!(
+                    said[0].starts_with("already used: "),
+                    "the second child: {said:?}"
+                );
                 assert!(!said[0].contains("no longer exists"), "{said:?}");
                 assert_eq!(value.get().expect("reading"), 3, "the segment is alive");
             }
@@ -359,7 +387,10 @@ mod cases {
                 let sweeper = as_user("sweeper");
                 let swept = sweeper.wait(PEER_TIMEOUT);
                 assert!(!Path::new(&path).exists(), "the owner's own sweep removed it");
-                assert!(spared, "root's sweep removed another user's segment ({removed} removed)");
+                assert!(
+                    spared,
+                    "root's sweep removed another user's segment ({removed} removed)"
+                );
                 assert_eq!(swept, ["swept 1"]);
             }
             Role::Child("owner") => {

@@ -274,7 +274,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&small()).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut peer = h.child("receiver").endpoint("rx", rx).endpoint("go", go.clone()).spawn();
+                let mut peer = h
+                    .child("receiver")
+                    .endpoint("rx", rx)
+                    .endpoint("go", go.clone())
+                    .spawn();
                 tx.send_bytes(&message(0)).expect("sending");
                 assert_eq!(peer.expect_report(LONG), "message 0");
                 let seg = RawSegment::open(tx.raw().segment_name());
@@ -310,7 +314,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&small()).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut peer = h.child("receiver").endpoint("rx", rx).endpoint("go", go.clone()).spawn();
+                let mut peer = h
+                    .child("receiver")
+                    .endpoint("rx", rx)
+                    .endpoint("go", go.clone())
+                    .spawn();
                 for seq in 0..100 {
                     tx.send_bytes(&message(seq)).expect("sending");
                 }
@@ -365,7 +373,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&config).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut peer = h.child("receiver").endpoint("rx", rx).endpoint("go", go.clone()).spawn();
+                let mut peer = h
+                    .child("receiver")
+                    .endpoint("rx", rx)
+                    .endpoint("go", go.clone())
+                    .spawn();
                 tx.send_bytes(&message(0)).expect("sending");
                 assert_eq!(peer.expect_report(LONG), "message 0");
                 let seg = RawSegment::open(tx.raw().segment_name());
@@ -376,7 +388,8 @@ mod cases {
                 go.set();
                 assert_eq!(peer.expect_report(LONG), "malformed");
                 // Then a plausible record at 228, and a tail after it.
-                seg.u32_at(seg.data(0, 228)).store(100, std::sync::atomic::Ordering::SeqCst);
+                seg.u32_at(seg.data(0, 228))
+                    .store(100, std::sync::atomic::Ordering::SeqCst);
                 seg.put(seg.tail(0), 228 + 128);
                 go.set();
                 let reports = peer.wait(PEER_TIMEOUT);
@@ -410,7 +423,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&small()).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut peer = h.child("receiver").endpoint("rx", rx).endpoint("go", go.clone()).spawn();
+                let mut peer = h
+                    .child("receiver")
+                    .endpoint("rx", rx)
+                    .endpoint("go", go.clone())
+                    .spawn();
                 for seq in 0..3 {
                     tx.send_bytes(&message(seq)).expect("sending");
                 }
@@ -435,7 +452,10 @@ mod cases {
                     rx.recv_bytes_timeout(LONG).expect("receiving");
                 }
                 let held = rx.recv_bytes_timeout(LONG).expect("receiving");
-                h.report(format!("holding message {}", seq_of(transport_core::Frame::bytes(&held))));
+                h.report(format!(
+                    "holding message {}",
+                    seq_of(transport_core::Frame::bytes(&held))
+                ));
                 assert!(go.wait_timeout(LONG), "the parent never said go");
                 drop(held);
                 let mut n = 0;
@@ -456,7 +476,11 @@ mod cases {
             Role::Parent => {
                 let (tx, rx) = channel::channel::<u64>(&small()).expect("creating the channel");
                 let go = SharedEvent::new().expect("creating the event");
-                let mut peer = h.child("receiver").endpoint("rx", rx).endpoint("go", go.clone()).spawn();
+                let mut peer = h
+                    .child("receiver")
+                    .endpoint("rx", rx)
+                    .endpoint("go", go.clone())
+                    .spawn();
                 assert_eq!(peer.expect_report(LONG), "ready");
                 let seg = RawSegment::open(tx.raw().segment_name());
                 scribble(&seg);

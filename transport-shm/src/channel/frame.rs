@@ -108,8 +108,8 @@ impl RxShared {
     }
 
     /// The records of every lane released out of order and not yet under
-    /// their head (for tests).
-    #[cfg(test)]
+    /// their head (for tests and the fuzz targets).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn parked(&self) -> usize {
         self.pending_count.load(Ordering::SeqCst)
     }

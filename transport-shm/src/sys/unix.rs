@@ -47,7 +47,12 @@ pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
             );
             let handed = u64::from(nonce) << 32;
             if child
-                .compare_exchange(handed, handed | u64::from(pid), Ordering::SeqCst, Ordering::SeqCst)
+                .compare_exchange(
+                    handed,
+                    handed | u64::from(pid),
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
                 .is_ok()
             {
                 start.store(super::start_in_child(), Ordering::SeqCst);
@@ -130,7 +135,8 @@ impl Mapping {
         if unsafe { libc::fchmod(fd.0, 0o600) } != 0 && cfg!(not(target_os = "macos")) {
             return Err(MapError::Io(last_error()));
         }
-        let len = libc::off_t::try_from(size).map_err(|_| MapError::Io(io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let len = libc::off_t::try_from(size)
+            .map_err(|_| MapError::Io(io::Error::from(io::ErrorKind::InvalidInput)))?;
         // SAFETY: `fd` is open and writable.
         if unsafe { libc::ftruncate(fd.0, len) } != 0 {
             return Err(MapError::Io(last_error()));
@@ -163,9 +169,13 @@ impl Mapping {
         if st.st_uid != me {
             return Err(MapError::NotOwned { owner: st.st_uid });
         }
-        let size = usize::try_from(st.st_size).map_err(|_| MapError::Io(io::Error::from(io::ErrorKind::InvalidData)))?;
+        let size = usize::try_from(st.st_size)
+            .map_err(|_| MapError::Io(io::Error::from(io::ErrorKind::InvalidData)))?;
         if size == 0 {
-            return Err(MapError::Io(io::Error::new(io::ErrorKind::InvalidData, "the object is empty")));
+            return Err(MapError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the object is empty",
+            )));
         }
         Self::map(&fd, name, size)
     }

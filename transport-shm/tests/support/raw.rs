@@ -71,10 +71,7 @@ impl RawSegment {
         // SAFETY: `fd` is open and no longer needed: the mapping stays.
         unsafe { libc::close(fd) };
         assert_ne!(ptr, libc::MAP_FAILED, "mmap({name})");
-        RawSegment {
-            ptr: ptr.cast(),
-            len,
-        }
+        RawSegment { ptr: ptr.cast(), len }
     }
 
     /// The mapping's length.
@@ -84,7 +81,10 @@ impl RawSegment {
 
     /// The 64-bit word at byte `off`.
     pub fn u64_at(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= self.len, "word {off} out of the mapping");
+        assert!(
+            off % 8 == 0 && off + 8 <= self.len,
+            "word {off} out of the mapping"
+        );
         // SAFETY: in the mapping (checked), 8-aligned; shared memory is
         // only accessed through atomics here.
         unsafe { &*(self.ptr.add(off) as *const AtomicU64) }
@@ -92,7 +92,10 @@ impl RawSegment {
 
     /// The 32-bit word at byte `off`.
     pub fn u32_at(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= self.len, "word {off} out of the mapping");
+        assert!(
+            off % 4 == 0 && off + 4 <= self.len,
+            "word {off} out of the mapping"
+        );
         // SAFETY: as for `u64_at`.
         unsafe { &*(self.ptr.add(off) as *const AtomicU32) }
     }
