@@ -48,13 +48,23 @@ impl RxShared {
     /// Gives the bytes [start, end) of `lane` back to its producer. Frames
     /// may be dropped in any order and on any thread: the head moves only
     /// over released records.
+    ///
+    /// One record starts at each head position and its frame is released
+    /// once, so only the release of the record at the head moves the head
+    /// here, with a plain load and store; one that finds another position
+    /// parks its record under the lock, and whoever moves the head onto a
+    /// parked record moves it on. The one read-modify-write is the swap
+    /// that publishes the head (as the old compare-and-swap on the shared
+    /// word was): it orders the head before `pending_count` is read,
+    /// against a release that parks (it counts, then looks at the head
+    /// after the shared word), and before the producer's sleeping flag.
     pub(crate) fn release(&self, lane: usize, start: u64, end: u64) {
         let head = &self.heads[lane];
-        // SeqCst: ordered with `pending_count` below against a release that
-        // parks its record (it counts it, then looks at the head).
-        let advanced = head
-            .compare_exchange(start, end, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
+        let advanced = head.load(Ordering::Acquire) == start;
+        if advanced {
+            head.store(end, Ordering::Release);
+        }
+        self.publish(lane);
         if !advanced || self.pending_count.load(Ordering::SeqCst) != 0 {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             if !advanced {
@@ -62,26 +72,32 @@ impl RxShared {
                 self.pending_count.fetch_add(1, Ordering::SeqCst);
             }
             for (l, map) in pending.iter_mut().enumerate() {
+                if map.is_empty() {
+                    continue;
+                }
+                // Synchronises with the last publication of this head: a
+                // release that moved it (and read no parked count) swapped
+                // the shared word after its store.
+                self.chan.lane(l).head.load(Ordering::SeqCst);
                 let mut moved = false;
                 loop {
-                    let h = self.heads[l].load(Ordering::SeqCst);
+                    let h = self.heads[l].load(Ordering::Acquire);
                     let Some(end) = map.remove(&h) else { break };
-                    // Only the record at the head moves it, and that one
-                    // is in the map: nobody else can move it meanwhile.
-                    let _ = self.heads[l].compare_exchange(h, end, Ordering::SeqCst, Ordering::SeqCst);
+                    // The record at `h` is parked: nobody else moves the
+                    // head from there.
+                    self.heads[l].store(end, Ordering::Release);
                     self.pending_count.fetch_sub(1, Ordering::SeqCst);
                     moved = true;
                 }
-                if moved && l != lane {
+                if moved {
                     self.publish(l);
-                    if !self.chan.busy {
+                    if l != lane && !self.chan.busy {
                         let ctl = self.chan.lane(l);
                         self.chan.wake_sleepers(&ctl.space_seq, &ctl.tx_sleeping);
                     }
                 }
             }
         }
-        self.publish(lane);
         if !self.chan.busy {
             let ctl = self.chan.lane(lane);
             self.chan.wake_sleepers(&ctl.space_seq, &ctl.tx_sleeping);
@@ -89,17 +105,17 @@ impl RxShared {
     }
 
     /// Writes lane `lane`'s head to its shared word. Two threads that
-    /// released records may publish in either order: each looks at the head
-    /// again after its store (SeqCst, like the stores), so the word ends
-    /// at the newest head. SeqCst also orders the store before the
-    /// producer's sleeping flag is read (see `Chan::wake_sleepers`).
+    /// released records may publish in either order: a swap that takes out
+    /// a newer publication synchronises with it, so the head read after
+    /// the swap is at least that new, and is published in turn; the word
+    /// ends at the newest head.
     fn publish(&self, lane: usize) {
         let word = &self.chan.lane(lane).head;
         let head = &self.heads[lane];
-        let mut h = head.load(Ordering::SeqCst);
+        let mut h = head.load(Ordering::Acquire);
         loop {
-            word.store(h, Ordering::SeqCst);
-            let now = head.load(Ordering::SeqCst);
+            word.swap(h, Ordering::SeqCst);
+            let now = head.load(Ordering::Acquire);
             if now == h {
                 break;
             }
