@@ -3,21 +3,26 @@
 //!
 //! # Lifecycle
 //! - A segment is created exclusively (`O_EXCL`), readable and writable by
-//!   its user only (mode 0600 on Unix), under a fresh name of at most 27
-//!   bytes.
+//!   its user only (mode 0600 on Unix, set on the object whatever the
+//!   umask), under a fresh name of at most 27 bytes. Opening one that
+//!   another user owns is refused.
 //! - Every process that uses it is a *participant* (an entry in the header
 //!   with its process id and start time). A participant handed to a child
 //!   process is *pending* until the child opens it; it stays alive through
-//!   the child (Unix: its pid is recorded before `exec`) or, where the child
-//!   is not known, through the process that handed it over.
+//!   the child (Unix: its pid and start time are recorded before `exec`) or,
+//!   where the child is not known, through the process that handed it over.
+//!   Only that child may claim it (where it is recorded); any other claim is
+//!   refused and changes nothing.
 //! - When a participant leaves (its last handle in that process is dropped)
 //!   and no live participant remains, the name is removed. A process killed
 //!   with `SIGKILL` leaves its entry behind, but the entry is dead: the last
 //!   survivor to leave removes the name, and a segment whose participants are
-//!   all dead is *stale* and is removed by [`cleanup_stale`], which every
-//!   segment creation runs first.
+//!   all dead is *stale* and is removed by [`cleanup_stale`] (this user's
+//!   only), which a process's first segment creation runs, and later ones
+//!   at most once per [`SWEEP_PERIOD`].
 //! - Each segment carries a kind and a layout version; opening one of the
-//!   wrong kind is an error, never a misread.
+//!   wrong kind is an error, never a misread. Its size is read once when it
+//!   is opened, checked against the mapping and kept.
 
 pub(crate) mod backing;
 mod cleanup;
