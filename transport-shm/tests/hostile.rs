@@ -63,6 +63,13 @@ fn message(seq: u64) -> Vec<u8> {
     m
 }
 
+/// A few hundred nanoseconds of spinning.
+fn pause() {
+    for _ in 0..64 {
+        std::hint::spin_loop();
+    }
+}
+
 fn seq_of(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
 }
@@ -109,7 +116,7 @@ mod cases {
     /// with the real geometry or refuses; one that read the size again
     /// writes past its mapping.
     pub fn size_flipped_while_senders_open(h: &Harness) {
-        const OPENERS: usize = 24;
+        const OPENERS: usize = 64;
         match h.role() {
             Role::Parent => {
                 let config = small().max_producers(OPENERS + 1);
@@ -118,13 +125,13 @@ mod cases {
                 let mut flipper = h.child("flipper").param("name", &name).spawn();
                 assert_eq!(flipper.expect_report(LONG), "flipping");
                 let mut opened = 0;
-                for batch in 0..OPENERS / 4 {
-                    let peers: Vec<_> = (0..4)
+                for batch in 0..OPENERS / 8 {
+                    let peers: Vec<_> = (0..8)
                         .map(|i| {
                             let clone = tx.try_clone().expect("a free lane");
                             h.child("opener")
                                 .endpoint("tx", clone)
-                                .param("seq", batch * 4 + i)
+                                .param("seq", batch * 8 + i)
                                 .spawn()
                         })
                         .collect();
@@ -146,11 +153,15 @@ mod cases {
                 let size = seg.get(SEG_SIZE);
                 let lane_bytes = seg.lane_bytes();
                 h.report("flipping");
+                // Each state held for a moment, about as long as an open
+                // takes from its size check to its geometry check.
                 loop {
                     seg.put(SEG_SIZE, 1 << 40);
                     seg.put(CH_LANE_BYTES, 64 << 20);
+                    pause();
                     seg.put(SEG_SIZE, size);
                     seg.put(CH_LANE_BYTES, lane_bytes);
+                    pause();
                 }
             }
             Role::Child("opener") => {
@@ -172,7 +183,7 @@ mod cases {
     /// As above for a shared array: the size word and the array's length
     /// flip between the real ones and a consistent fake of 2^36 elements.
     pub fn size_flipped_while_arrays_open(h: &Harness) {
-        const OPENERS: usize = 24;
+        const OPENERS: usize = 64;
         match h.role() {
             Role::Parent => {
                 let values: Vec<u64> = (1..=16).collect();
@@ -181,8 +192,8 @@ mod cases {
                 let mut flipper = h.child("flipper").param("name", &name).spawn();
                 assert_eq!(flipper.expect_report(LONG), "flipping");
                 let mut opened = 0;
-                for _ in 0..OPENERS / 4 {
-                    let peers: Vec<_> = (0..4)
+                for _ in 0..OPENERS / 8 {
+                    let peers: Vec<_> = (0..8)
                         .map(|_| h.child("opener").endpoint("array", array.clone()).spawn())
                         .collect();
                     for peer in peers {
@@ -206,8 +217,10 @@ mod cases {
                 loop {
                     seg.put(SEG_SIZE, 1 << 40);
                     seg.put(OBJ_LEN, 1 << 36);
+                    pause();
                     seg.put(SEG_SIZE, size);
                     seg.put(OBJ_LEN, len);
+                    pause();
                 }
             }
             Role::Child("opener") => match try_open::<SharedArray<u64>>("array") {
