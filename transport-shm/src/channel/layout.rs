@@ -26,10 +26,10 @@
 //!
 //! # What a receiver accepts
 //! Every lane word a receiver uses is read once into its own memory and
-//! checked (see `ShmReceiver`): a tail is 16-aligned, at most the watermark
-//! into its lap, and ahead of the read position by less than two lanes'
-//! bytes (a producer's records take at most one lane's bytes past the head,
-//! and its wrap marker moves its tail to the next lap); a record's stamp is
+//! checked (see `ShmReceiver`): a tail is 16-aligned and ahead of the read
+//! position by less than two lanes' bytes (a producer's records take at
+//! most one lane's bytes past the head, and its wrap marker moves its tail
+//! to the next lap); a record's stamp is
 //! its position's, and its length fits the limit, the lap and the tail; a
 //! wrap is never at a lap's start, and its target is not past the tail. A
 //! lane whose words break a rule is closed: the receiver reports it once as
@@ -176,16 +176,16 @@ impl Geometry {
     }
 
     /// Why a lane's tail `t`, read by a consumer whose next position is
-    /// `r`, cannot be one a producer wrote; `None` if it can.
+    /// `r`, cannot be one a producer wrote; `None` if it can. (Where in
+    /// its lap the tail is needs no check: the records before it are each
+    /// checked against the lane, and a tail no record reaches is found
+    /// when the walk gets there.)
     pub(crate) fn impossible_tail(&self, r: u64, t: u64) -> Option<&'static str> {
-        let lane = self.lane_bytes as u64;
         if t < r {
             Some("is behind the records already read")
         } else if t % 16 != 0 {
             Some("is not at a record boundary")
-        } else if t % lane > self.watermark as u64 {
-            Some("is past the lap's watermark")
-        } else if t - r >= 2 * lane {
+        } else if t - r >= 2 * self.lane_bytes as u64 {
             Some("is more than a lane ahead")
         } else {
             None

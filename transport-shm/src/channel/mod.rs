@@ -5,8 +5,8 @@
 //! # Trust model
 //! The crate's [trust model](crate#trust-model) applies; for the ring:
 //! - Every word the receiver uses is read once into its own memory and
-//!   checked: a tail is 16-aligned, at most the watermark into its lap and
-//!   less than two lanes' bytes ahead of the read position; a record's
+//!   checked: a tail is 16-aligned and less than two lanes' bytes ahead of
+//!   the read position; a record's
 //!   header must carry its position's stamp and a length that fits the
 //!   limit, the lap and the tail; a wrap is never at a lap's start and never
 //!   past the tail. A lane that breaks a rule is reported once as

@@ -158,7 +158,7 @@ impl ShmReceiver {
     fn has_data(&self) -> bool {
         (0..self.read.len()).any(|i| {
             !self.closed[i].get() && self.rx.chan.lane(i).tail.load(Ordering::Acquire) != self.read[i].get()
-        }) || self.has_fault()
+        }) || (self.closed_count.get() != 0 && self.has_fault())
     }
 
     fn has_fault(&self) -> bool {
@@ -193,8 +193,10 @@ impl ShmReceiver {
     /// bounded: a wrap or jump moves to a lap's start, where neither may be,
     /// so one look passes at most one of them before it returns.
     fn poll(&self) -> Found {
-        if let Some(reason) = self.opening_fault.take() {
-            return Found::Malformed(MalformedFrame::new(reason));
+        if self.closed_count.get() != 0 {
+            if let Some(reason) = self.opening_fault.take() {
+                return Found::Malformed(MalformedFrame::new(reason));
+            }
         }
         let chan = &*self.rx.chan;
         let g = chan.geo;

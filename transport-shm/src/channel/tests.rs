@@ -128,11 +128,11 @@ fn a_tail_behind_the_reader_is_malformed() {
 }
 
 #[test]
-fn a_tail_past_the_watermark_is_malformed() {
+fn a_tail_past_the_watermark_is_malformed_where_no_record_reaches_it() {
     let (tx, rx) = raw_channel(&small()).unwrap();
     let watermark = rx.chan().geo.watermark as u64;
     rx.chan().lane(0).tail.store(watermark + 16, Ordering::SeqCst);
-    expect_closed(&tx, &rx, "past the lap's watermark");
+    expect_closed(&tx, &rx, "no record at position 0x0");
 }
 
 #[test]
