@@ -249,8 +249,10 @@ mod cases {
                 let second = Peer::process("second", cmd.spawn().expect("spawning again"));
                 drop(cmd);
                 tx.send(7).expect("sending");
-                drop(tx);
+                // The sender keeps the segment alive whenever the second
+                // child looks (the first may be done by then).
                 let second = second.wait(PEER_TIMEOUT);
+                drop(tx);
                 assert_eq!(second.len(), 1);
                 assert!(
                     second[0].starts_with("already used: "),
