@@ -16,7 +16,7 @@ use std::{
 use super::{
     Segment,
     backing::{self, Backing},
-    header::{MAGIC, PAYLOAD_OFFSET},
+    header::{self, MAGIC, PAYLOAD_OFFSET, VERSION},
     name,
 };
 use crate::{liveness::Identity, sys, sys::MapError};
@@ -117,8 +117,13 @@ fn is_stale(name: &str) -> bool {
     // Only the header is read here.
     let segment = Segment::from_backing(backing, PAYLOAD_OFFSET);
     let h = segment.header();
-    let stale = if h.magic.load(Ordering::Acquire) == MAGIC {
+    let magic = h.magic.load(Ordering::Acquire);
+    let stale = if magic == MAGIC && h.version.load(Ordering::Relaxed) == VERSION {
         !h.any_alive()
+    } else if header::is_magic_of_any_layout(magic) {
+        // Another layout (another build of this crate): its participant
+        // table means something else here. Its own code sweeps it.
+        false
     } else {
         creator_gone(name)
     };
@@ -127,4 +132,42 @@ fn is_stale(name: &str) -> bool {
         sys::unregister(name);
     }
     stale
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::segment::{Kind, header::State};
+
+    #[test]
+    fn a_segment_of_another_layout_is_neither_swept_nor_opened() {
+        let att = Segment::create(Kind::State, 4096, 3).unwrap();
+        let seg = att.segment();
+        let name = seg.name().to_owned();
+        // As another build of this crate would have written it, and with a
+        // table that reads, in this layout, as if everyone had left.
+        let h = seg.header();
+        h.magic.store(u64::from_le_bytes(*b"tshmSEG9"), Ordering::SeqCst);
+        for p in &h.participants {
+            p.free_if(p.state());
+        }
+        assert_eq!(p_state(seg), State::Free);
+        cleanup_stale().unwrap();
+        assert!(
+            list_segments().unwrap().contains(&name),
+            "swept by another layout's rules"
+        );
+        let err = Segment::open(&name, Kind::State).unwrap_err();
+        assert!(err.to_string().contains("another layout version"), "{err}");
+        // Its own leave removes it.
+        h.magic.store(MAGIC, Ordering::SeqCst);
+        drop(att);
+        assert!(!list_segments().unwrap().contains(&name));
+    }
+
+    fn p_state(seg: &Segment) -> State {
+        seg.header().participants[0].state().0
+    }
 }

@@ -228,8 +228,13 @@ impl Segment {
         // SAFETY: the mapping holds a header (checked above), page-aligned;
         // the header is all atomics, valid for any bytes.
         let h = unsafe { &*(backing.as_ptr() as *const Header) };
-        if h.magic.load(Ordering::Acquire) != MAGIC {
-            return Err(invalid("it is not initialised"));
+        let magic = h.magic.load(Ordering::Acquire);
+        if magic != MAGIC {
+            return Err(invalid(if header::is_magic_of_any_layout(magic) {
+                "it has another layout version"
+            } else {
+                "it is not initialised"
+            }));
         }
         if h.version.load(Ordering::Relaxed) != VERSION {
             return Err(invalid("it has another layout version"));
