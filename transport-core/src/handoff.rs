@@ -144,17 +144,18 @@ fn token_text<E: Handoff>(payload: &str) -> String {
 /// Tokens opened in this process: an endpoint is opened once per hand-off.
 static OPENED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-/// Records `token` as opened; false if it already was.
-fn claim(token: &str) -> bool {
+/// Records `key` (a token's kind and payload) as opened; false if it
+/// already was.
+fn claim(key: &str) -> bool {
     let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
-    opened.get_or_insert_with(HashSet::new).insert(token.to_owned())
+    opened.get_or_insert_with(HashSet::new).insert(key.to_owned())
 }
 
 /// Takes back a claim whose endpoint failed to open, so a retry is possible.
-fn unclaim(token: &str) {
+fn unclaim(key: &str) {
     let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(set) = opened.as_mut() {
-        set.remove(token);
+        set.remove(key);
     }
 }
 
@@ -163,8 +164,9 @@ fn unclaim(token: &str) {
 /// # Errors
 /// [`FromEnvError::Missing`] when this process was not given `name`;
 /// [`FromEnvError::WrongKind`] / [`FromEnvError::WrongType`] when the parent
-/// handed over another kind of endpoint or another message type;
-/// [`FromEnvError::Open`] when it cannot be opened (including a second
+/// handed over another kind of endpoint or another message type, and
+/// [`FromEnvError::Untyped`] when a typed endpoint finds no message type in
+/// the token; [`FromEnvError::Open`] when it cannot be opened (including a second
 /// attempt to open the same hand-off in one process).
 pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
     let var = env_var(name).ok_or_else(|| FromEnvError::Open {
@@ -185,6 +187,12 @@ pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
 /// than the environment (a command-line argument, a file). `name` is used in
 /// error messages only.
 ///
+/// The token must name this endpoint's kind exactly, and a typed endpoint
+/// (a [`Sender`], [`Receiver`] or [`Connection`](crate::Connection)) must
+/// find its own message type in it: a token without one (written for an
+/// untyped raw end) is refused rather than read as any type. An untyped
+/// raw end accepts any message type, since it reads frames, not messages.
+///
 /// # Errors
 /// As [`from_env`].
 pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError> {
@@ -203,23 +211,31 @@ pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError
         });
     }
     if let Some(expected) = E::message_type() {
-        if !message_type.is_empty() && message_type != expected {
-            let expected = expected.into_owned();
+        if message_type.is_empty() {
+            return Err(FromEnvError::Untyped {
+                name: name.into(),
+                expected: expected.into_owned(),
+            });
+        }
+        if message_type != expected {
             return Err(FromEnvError::WrongType {
                 name: name.into(),
-                expected,
+                expected: expected.into_owned(),
                 found: message_type.into(),
             });
         }
     }
-    if !claim(token) {
+    // The claim is on what is opened (kind and payload), so a token copied
+    // with another message type field cannot open the same end again.
+    let claimed = format!("{kind}|{payload}");
+    if !claim(&claimed) {
         return Err(FromEnvError::Open {
             name: name.into(),
             source: OpenError::AlreadyOpened,
         });
     }
     E::open(payload).map_err(|source| {
-        unclaim(token);
+        unclaim(&claimed);
         FromEnvError::Open {
             name: name.into(),
             source,
@@ -293,5 +309,38 @@ mod tests {
         assert!(matches!(err, FromEnvError::WrongKind { found, .. } if found == "pipe.sender"));
         let err = open_token::<Sender<u32, Probe>>("e", "test.probe|u64|p").unwrap_err();
         assert!(matches!(err, FromEnvError::WrongType { expected, .. } if expected == "u32"));
+    }
+
+    #[test]
+    fn a_typed_end_refuses_a_token_without_a_type() {
+        let err = open_token::<Sender<u32, Probe>>("untyped", "test.probe||untyped-payload").unwrap_err();
+        assert!(
+            matches!(&err, FromEnvError::Untyped { name, expected } if name == "untyped" && expected == "u32"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "endpoint `untyped` was handed over without a message type, but `u32` messages were asked for"
+        );
+        // A raw end reads frames of any type, so it takes either token.
+        assert!(open_token::<Probe>("raw", "test.probe||raw-payload-a").is_ok());
+        assert!(open_token::<Probe>("raw", "test.probe|u64|raw-payload-b").is_ok());
+    }
+
+    #[test]
+    fn another_type_field_does_not_reopen_an_end() {
+        let first: Probe = open_token("twice", "test.probe|u64|twice-payload").unwrap();
+        assert_eq!(first.0, "twice-payload");
+        let again = open_token::<Probe>("twice", "test.probe|u32|twice-payload").unwrap_err();
+        assert!(
+            matches!(
+                again,
+                FromEnvError::Open {
+                    source: OpenError::AlreadyOpened,
+                    ..
+                }
+            ),
+            "{again:?}"
+        );
     }
 }
