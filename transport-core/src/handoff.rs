@@ -23,6 +23,12 @@
 //! In the child, `transport_core::from_env::<SomeReceiver>("jobs")` opens
 //! the endpoint; a child that was not given it gets
 //! [`FromEnvError::Missing`], not a panic.
+//!
+//! A token is `kind|message type|payload`. The child checks the kind and,
+//! for a typed endpoint, the message type (see [`open_token`]); the payload
+//! is the backend's. Every hand-off is single-use and bound to the child it
+//! was made for: see [`Handoff`] for the rule, what each backend does, and
+//! the trust boundary (what another process of the same user can still do).
 
 use std::{
     borrow::Cow,
@@ -47,6 +53,67 @@ pub const ENV_PREFIX: &str = "TRANSPORT_ENDPOINT_";
 /// Backends implement it on their raw ends; the typed [`Sender`] and
 /// [`Receiver`] forward to it and add their message type, which the child
 /// checks.
+///
+/// # Contract: single-use and bound to the child
+/// Every hand-off is single-use and bound to the child it was made for:
+/// - **Single use.** A hand-off opens one endpoint, once. Opening it a
+///   second time fails loudly: in the same process with
+///   [`OpenError::AlreadyOpened`] (this crate keeps the record), in another
+///   process with [`OpenError::AlreadyUsed`] (the backend keeps it). So a
+///   prepared [`Command`] spawned twice gives one working child; the second
+///   spawn fails, or the second child's open is refused.
+/// - **Bound to the child.** Only the process spawned from the prepared
+///   command can open it: another process that copied the token is refused
+///   with [`OpenError::Refused`], checked by user and, where the operating
+///   system tells it and the parent knows the child's process id, by process
+///   id; a refused attempt, or a connection that sends junk, does not use the
+///   hand-off up.
+/// - **No stray copies.** The parent's copy of whatever the child inherits
+///   is closed as soon as the child has started, whether or not the
+///   `Command` is kept, so the parent's end sees `Disconnected` when the
+///   child exits.
+/// - **A child that dies first is noticed.** A child that exits before it
+///   opens its end makes the parent's end report `Disconnected` at once,
+///   not after a timeout.
+///
+/// What each backend does (see its crate docs for the details):
+///
+/// | backend | how the end reaches the child | single use | bound to the child |
+/// |---|---|---|---|
+/// | `transport-pipe` | one end of a socket pair, inherited by the child (Unix; a duplicated handle on Windows) | the descriptor is given to one spawn; a second spawn of the command fails | the peer's process id is checked against the child's |
+/// | `transport-queue` | an ipc-channel one-shot server the child connects to and sends its channels through | the server admits one member; a second child gets `AlreadyUsed` | each accepted connection's user and process id are checked; others are dropped without consuming the hand-off |
+/// | `transport-shm` | the segment's name and a pending participant entry in the segment | the entry is claimed once | the claim is checked against the child's process id, recorded before `exec` |
+///
+/// # Trust boundary
+/// This is the one place the workspace states what hand-off protects
+/// against and what it does not.
+///
+/// *Other users* cannot reach an endpoint at all: every operating-system
+/// object behind one (socket, shared-memory segment, hand-off socket and
+/// its directory, named pipe) is owner-only whatever the umask, and every
+/// accepted hand-off connection has its peer's user checked.
+///
+/// *Another process of the same user* (not the child a hand-off was made
+/// for) can read a token (Linux shows the environment of a user's processes
+/// in `/proc/<pid>/environ`), but a token alone opens nothing: its attempt
+/// is refused ([`OpenError::Refused`]) and does not use up the real child's
+/// hand-off. What such a process can still do is what the operating system
+/// lets any process of a user do to the others, and no library can stop:
+/// - signal or kill either side (the survivor gets `Disconnected` in
+///   bounded time, with the losses each backend documents);
+/// - debug either side (`ptrace`, `/proc/<pid>/mem`, `pidfd_getfd` where
+///   the system's ptrace policy allows it) and so read or write its memory
+///   and take its descriptors, including an end already opened;
+/// - open a shared-memory segment by name (owner-only means this user) and
+///   write into it, or connect to a queue's hand-off socket and be refused.
+///
+/// What it writes into a channel it reached that way is untrusted input:
+/// every receiver validates each message and bounds its work, so such bytes
+/// give a typed error or cost that channel (`Malformed`, `Disconnected`),
+/// never undefined behaviour, a panic, a hang or unbounded memory in the
+/// receiving process. Where a backend keeps shared state that a peer could
+/// bend without breaking any check (the shared-memory transports), its own
+/// trust model says what a same-user peer can and cannot do to you.
 pub trait Handoff: Sized {
     /// The kind of endpoint, written in the token and checked when it is
     /// opened, for example `pipe.receiver`. It has no `|`.
@@ -56,7 +123,8 @@ pub trait Handoff: Sized {
     /// and returns the token's payload (text with no NUL).
     ///
     /// Whatever must stay alive in the parent until the child has started
-    /// (an inherited descriptor, say) is kept by `cmd`.
+    /// (an inherited descriptor, say) is kept by `cmd`, and closed in the
+    /// parent once the child has started (see the contract above).
     ///
     /// # Errors
     /// [`HandoffError::Unsupported`] for endpoints that cannot cross
