@@ -227,6 +227,14 @@ fn unclaim(key: &str) {
     }
 }
 
+/// Forgets every claim (for the fuzz targets, which open tokens over and
+/// over in one process).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn forget_opened() {
+    let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    *opened = None;
+}
+
 /// Opens the endpoint the parent handed to this process under `name`.
 ///
 /// # Errors
