@@ -6,8 +6,10 @@
 mod bench;
 mod caps;
 mod debian;
+mod fuzz;
 mod json;
 mod kill;
+mod libfuzzer;
 mod libtest;
 mod manifest;
 mod options;
@@ -32,6 +34,11 @@ tasks:
   bench         measure our backends and their peers between two pinned processes;
                 write target/bench/results.json, results.md, chart.svg, machine.json
                 (options: --quick, --subjects a,b, --reps N)
+  fuzz          build and run every fuzz target of fuzz/ (cargo-fuzz, libFuzzer, with
+                debug assertions and overflow checks), print execs/s, total execs,
+                corpus size and crashes per target, write target/fuzz/results.json;
+                exit non-zero on a crash (options: --minutes N or --seconds N per
+                target, default 1 minute; --target a,b; --no-install)
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
 
@@ -55,6 +62,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
+        "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {
