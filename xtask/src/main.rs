@@ -5,6 +5,7 @@
 
 mod bench;
 mod caps;
+mod chaos;
 mod debian;
 mod fuzz;
 mod json;
@@ -39,6 +40,13 @@ tasks:
                 corpus size and crashes per target, write target/fuzz/results.json;
                 exit non-zero on a crash (options: --minutes N or --seconds N per
                 target, default 1 minute; --target a,b; --no-install)
+  chaos         kill child processes with SIGKILL at random moments of traffic, per
+                backend, child as producer and as consumer; print hangs, panics,
+                duplicates, losses beyond each backend's documented rule, time to
+                Disconnected and leftover OS objects; write target/chaos.json; exit
+                non-zero on any of them (options: --trials N per backend and side,
+                default 100; --backend a,b; --hang-after S; --max-delay-ms MS; --seed N;
+                --drop-command: drop the spawning Command at once instead of keeping it)
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
 
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
         "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
+        "chaos" => chaos::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {
