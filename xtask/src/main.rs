@@ -13,6 +13,7 @@ mod kill;
 mod libfuzzer;
 mod libtest;
 mod manifest;
+mod miri;
 mod options;
 mod platform;
 mod report;
@@ -40,6 +41,10 @@ tasks:
                 corpus size and crashes per target, write target/fuzz/results.json;
                 exit non-zero on a crash (options: --minutes N or --seconds N per
                 target, default 1 minute; --target a,b; --no-install)
+  miri          run core's single-process tests of frame handling and the local
+                backend under Miri (nightly with the miri component; Tree Borrows),
+                print a table; exit non-zero on undefined behaviour or a failed test
+                (option: --toolchain NAME, default nightly)
   chaos         kill child processes with SIGKILL at random moments of traffic, per
                 backend, child as producer and as consumer; print hangs, panics,
                 duplicates, losses beyond each backend's documented rule, time to
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
         "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
+        "miri" => miri::run(rest, &test_matrix::workspace_root()),
         "chaos" => chaos::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
