@@ -17,14 +17,18 @@
 //! processes. It prints a table, writes the JSON report, and exits
 //! non-zero if any trial broke the contract.
 //!
-//! `transport-chaos [--backend queue,pipe,shm] [--trials N] [--hang-after S]
-//! [--max-delay-ms MS] [--seed N] [--out PATH] [--drop-command]`; the trial
-//! count is per backend and side. The parent keeps the `Command` it spawned
-//! the child from until the trial ends, as code that spawns from a
-//! `let mut cmd` does; `--drop-command` drops it as soon as the child has
-//! started.
+//! `transport-chaos [--backend queue,pipe,shm] [--api blocking,async]
+//! [--trials N] [--hang-after S] [--max-delay-ms MS] [--seed N] [--out PATH]
+//! [--drop-command]`; the trial count is per backend, side and API. The
+//! parent's end is used through the blocking API and through
+//! transport-adapters' async one (`AsyncSender` / `AsyncReceiver` on a tokio
+//! runtime, waiting through each backend's `PollSend` / `PollRecv`). The
+//! parent keeps the `Command` it spawned the child from until the trial
+//! ends, as code that spawns from a `let mut cmd` does; `--drop-command`
+//! drops it as soon as the child has started.
 
 mod child;
+mod ends;
 #[path = "../../src/json.rs"]
 mod json;
 mod leaks;
@@ -43,6 +47,7 @@ use std::{
 };
 
 use crate::{
+    ends::Api,
     leaks::Leaks,
     report::Row,
     trial::{Settings, Side},
@@ -63,6 +68,7 @@ struct Options {
     seed: u64,
     out: PathBuf,
     keep_command: bool,
+    apis: Vec<Api>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -77,6 +83,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             | 1,
         out: PathBuf::from("target/chaos.json"),
         keep_command: true,
+        apis: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -109,11 +116,23 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--seed" => opts.seed = number(value()?)? | 1,
             "--out" => opts.out = PathBuf::from(value()?),
             "--drop-command" => opts.keep_command = false,
+            "--api" => {
+                for name in value()?.split(',').filter(|s| !s.is_empty()) {
+                    opts.apis.push(match name {
+                        "blocking" => Api::Blocking,
+                        "async" => Api::Async,
+                        other => return Err(format!("unknown api `{other}` (expected blocking, async)")),
+                    });
+                }
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
     }
     if opts.backends.is_empty() {
         opts.backends = BACKENDS.to_vec();
+    }
+    if opts.apis.is_empty() {
+        opts.apis = vec![Api::Blocking, Api::Async];
     }
     Ok(opts)
 }
@@ -191,23 +210,32 @@ fn campaign(opts: &Options) -> Result<bool, String> {
     let mut rng = Rng(opts.seed);
     let mut rows = Vec::new();
     for &backend in &opts.backends {
-        for side in [Side::Producer, Side::Consumer] {
-            let mut row = Row::new(backend, side);
-            print!("{backend:<6} child {:<9} ", side.name());
-            let _ = io::stdout().flush();
-            for n in 0..opts.trials {
-                let delay = Duration::from_micros(rng.below(opts.max_delay.as_micros() as u64));
-                let id = format!("{}-{backend}-{}-{n}", std::process::id(), side.name());
-                let outcome = match backend {
-                    "queue" => trial::run::<transport_queue::QueueTransport>(side, &id, delay, &settings),
-                    "pipe" => trial::run::<transport_pipe::Pipe>(side, &id, delay, &settings),
-                    _ => trial::run::<transport_shm::Shm>(side, &id, delay, &settings),
-                };
-                print!("{}", row.add(&id, &outcome));
+        for &api in &opts.apis {
+            for side in [Side::Producer, Side::Consumer] {
+                let mut row = Row::new(backend, side, api);
+                print!("{backend:<6} child {:<9} parent {:<9}", side.name(), api.name());
                 let _ = io::stdout().flush();
+                for n in 0..opts.trials {
+                    let delay = Duration::from_micros(rng.below(opts.max_delay.as_micros() as u64));
+                    let id = format!(
+                        "{}-{backend}-{}-{}-{n}",
+                        std::process::id(),
+                        api.name(),
+                        side.name()
+                    );
+                    let outcome = match backend {
+                        "queue" => {
+                            trial::run::<transport_queue::QueueTransport>(side, api, &id, delay, &settings)
+                        }
+                        "pipe" => trial::run::<transport_pipe::Pipe>(side, api, &id, delay, &settings),
+                        _ => trial::run::<transport_shm::Shm>(side, api, &id, delay, &settings),
+                    };
+                    print!("{}", row.add(&id, &outcome));
+                    let _ = io::stdout().flush();
+                }
+                println!();
+                rows.push(row);
             }
-            println!();
-            rows.push(row);
         }
     }
     report::print(&rows);
@@ -247,5 +275,8 @@ mod tests {
         assert!(parse_args(&["--trials", "many"]).is_err());
         assert!(parse_args(&["--loud"]).is_err());
         assert!(o.keep_command && !parse_args(&["--drop-command"]).unwrap().keep_command);
+        assert_eq!(o.apis, [Api::Blocking, Api::Async]);
+        assert_eq!(parse_args(&["--api", "async"]).unwrap().apis, [Api::Async]);
+        assert!(parse_args(&["--api", "telepathy"]).is_err());
     }
 }

@@ -3,6 +3,7 @@
 use std::{fs, path::Path, time::Duration};
 
 use crate::{
+    ends::Api,
     json::{self, Value},
     rules,
     trial::{Outcome, Side},
@@ -13,6 +14,7 @@ use crate::{
 pub struct Row {
     pub backend: &'static str,
     pub side: Side,
+    pub api: Api,
     pub trials: u64,
     pub hangs: u64,
     pub panics: u64,
@@ -35,10 +37,11 @@ pub struct Row {
 const NOTES: usize = 12;
 
 impl Row {
-    pub fn new(backend: &'static str, side: Side) -> Self {
+    pub fn new(backend: &'static str, side: Side, api: Api) -> Self {
         Row {
             backend,
             side,
+            api,
             trials: 0,
             hangs: 0,
             panics: 0,
@@ -129,9 +132,10 @@ impl Row {
 pub fn print(rows: &[Row]) {
     println!();
     println!(
-        "{:<7} {:<9} {:>6} {:>5} {:>6} {:>5} {:>6} {:>9} {:<16} {:>6} {:>5} {:>22}",
+        "{:<7} {:<9} {:<8} {:>6} {:>5} {:>6} {:>5} {:>6} {:>9} {:<16} {:>6} {:>5} {:>22}",
         "backend",
         "killed",
+        "parent",
         "trials",
         "hangs",
         "panics",
@@ -148,9 +152,10 @@ pub fn print(rows: &[Row]) {
             .disconnect_ms()
             .map_or_else(|| "-".to_owned(), |(med, max)| format!("{med:.1} / {max:.1} ms"));
         println!(
-            "{:<7} {:<9} {:>6} {:>5} {:>6} {:>5} {:>6} {:>9} {:<16} {:>6} {:>5} {:>22}",
+            "{:<7} {:<9} {:<8} {:>6} {:>5} {:>6} {:>5} {:>6} {:>9} {:<16} {:>6} {:>5} {:>22}",
             r.backend,
             r.side.name(),
+            r.api.name(),
             r.trials,
             r.hangs,
             r.panics,
@@ -165,21 +170,30 @@ pub fn print(rows: &[Row]) {
     }
     for r in rows.iter().filter(|r| !r.notes.is_empty()) {
         println!();
-        println!("{} ({} killed):", r.backend, r.side.name());
+        println!(
+            "{} ({} killed, parent {}):",
+            r.backend,
+            r.side.name(),
+            r.api.name()
+        );
         for note in &r.notes {
             println!("  {note}");
         }
     }
     println!();
     println!("loss rules (messages whose send returned Ok and that were never received):");
+    let mut seen = Vec::new();
     for r in rows {
-        println!(
-            "  {} {} killed: {}: {}",
-            r.backend,
-            r.side.name(),
-            r.rule().describe(),
-            r.doc()
-        );
+        if !seen.contains(&(r.backend, r.side)) {
+            seen.push((r.backend, r.side));
+            println!(
+                "  {} {} killed: {}: {}",
+                r.backend,
+                r.side.name(),
+                r.rule().describe(),
+                r.doc()
+            );
+        }
     }
 }
 
@@ -192,6 +206,7 @@ pub fn write(rows: &[Row], seed: u64, path: &Path) -> Result<(), String> {
             json::object(&[
                 ("backend", Value::Str(r.backend.to_owned())),
                 ("killed", Value::Str(r.side.name().to_owned())),
+                ("parent_api", Value::Str(r.api.name().to_owned())),
                 ("trials", Value::Int(r.trials as i64)),
                 ("hangs", Value::Int(r.hangs as i64)),
                 ("panics", Value::Int(r.panics as i64)),

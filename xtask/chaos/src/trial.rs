@@ -16,12 +16,14 @@ use std::{
 };
 
 use transport_core::{
-    ChannelConfig, CommandExt as _, Receiver, RecvTimeoutError, SendTimeoutError, Sender, Transport,
+    ChannelConfig, CommandExt as _, PollRecv, PollSend, Receiver, RecvTimeoutError, SendTimeoutError, Sender,
+    Transport,
 };
 
 use crate::{
     CAPACITY,
     child::{self, word},
+    ends::{Api, Rx, Tx},
     leaks::Leaks,
     message::Msg,
     rules::{self, LossRule},
@@ -101,13 +103,17 @@ pub struct Outcome {
 /// Runs one trial of `T` with the child on `side`, killed `delay` after it
 /// is ready. The trial runs on its own thread: if it never ends (an end
 /// whose drop blocks, say), it is abandoned and counted as a hang.
-pub fn run<T: Transport>(side: Side, id: &str, delay: Duration, settings: &Arc<Settings>) -> Outcome {
+pub fn run<T: Transport>(side: Side, api: Api, id: &str, delay: Duration, settings: &Arc<Settings>) -> Outcome
+where
+    T::Sender: PollSend,
+    T::Receiver: PollRecv,
+{
     let (tx, rx) = mpsc::channel();
     let (id_owned, settings_owned) = (id.to_owned(), Arc::clone(settings));
     let _worker = thread::spawn(move || {
         let result = panic::catch_unwind(AssertUnwindSafe(|| match side {
-            Side::Producer => producer_killed::<T>(&id_owned, delay, &settings_owned),
-            Side::Consumer => consumer_killed::<T>(&id_owned, delay, &settings_owned),
+            Side::Producer => producer_killed::<T>(api, &id_owned, delay, &settings_owned),
+            Side::Consumer => consumer_killed::<T>(api, &id_owned, delay, &settings_owned),
         }));
         let _ = tx.send(result);
     });
@@ -403,11 +409,19 @@ fn judge(outcome: &mut Outcome, rule: LossRule, lost: &[u64], tail_only: bool) {
 
 /// The child sends until it is killed; the parent receives until
 /// `Disconnected`.
-fn producer_killed<T: Transport>(id: &str, delay: Duration, settings: &Settings) -> Result<Outcome, String> {
+fn producer_killed<T: Transport>(
+    api: Api,
+    id: &str,
+    delay: Duration,
+    settings: &Settings,
+) -> Result<Outcome, String>
+where
+    T::Receiver: PollRecv,
+{
     let counter = Counter::create(settings, id)?;
     let (tx, rx) =
         T::channel(&ChannelConfig::bounded(CAPACITY as usize)).map_err(|e| format!("creating: {e}"))?;
-    let rx = Receiver::<Msg, T::Receiver>::from_raw(rx);
+    let mut rx = Rx::new(rx, api)?;
     let mut cmd = child_command(Side::Producer, T::NAME, id, &counter.0)?;
     cmd.endpoint(child::ENDPOINT, Sender::<Msg, T::Sender>::from_raw(tx))
         .map_err(|e| format!("handing over the sender: {e}"))?;
@@ -426,12 +440,10 @@ fn producer_killed<T: Transport>(id: &str, delay: Duration, settings: &Settings)
     let mut track = Track::default();
     loop {
         match rx.recv_timeout(killer.next_wait(settings.hang_after)) {
-            Ok(msg) => match msg.intact_seq() {
-                Some(seq) => track.push(seq),
-                None => outcome
-                    .errors
-                    .push(format!("message {} arrived corrupt", msg.seq.to_native())),
-            },
+            Ok(got) if got.intact => track.push(got.seq),
+            Ok(got) => outcome
+                .errors
+                .push(format!("message {} arrived corrupt", got.seq)),
             Err(RecvTimeoutError::Timeout) => {
                 if killer.overdue(settings.hang_after) {
                     outcome.hang = Some(format!(
@@ -482,11 +494,19 @@ fn producer_killed<T: Transport>(id: &str, delay: Duration, settings: &Settings)
 
 /// The parent sends until `Disconnected`; the child receives until it is
 /// killed, counting what arrived intact and in order.
-fn consumer_killed<T: Transport>(id: &str, delay: Duration, settings: &Settings) -> Result<Outcome, String> {
+fn consumer_killed<T: Transport>(
+    api: Api,
+    id: &str,
+    delay: Duration,
+    settings: &Settings,
+) -> Result<Outcome, String>
+where
+    T::Sender: PollSend,
+{
     let counter = Counter::create(settings, id)?;
     let (tx, rx) =
         T::channel(&ChannelConfig::bounded(CAPACITY as usize)).map_err(|e| format!("creating: {e}"))?;
-    let tx = Sender::<Msg, T::Sender>::from_raw(tx);
+    let mut tx = Tx::new(tx, api)?;
     let mut cmd = child_command(Side::Consumer, T::NAME, id, &counter.0)?;
     cmd.endpoint(child::ENDPOINT, Receiver::<Msg, T::Receiver>::from_raw(rx))
         .map_err(|e| format!("handing over the receiver: {e}"))?;
@@ -504,7 +524,7 @@ fn consumer_killed<T: Transport>(id: &str, delay: Duration, settings: &Settings)
     let mut outcome = Outcome::default();
     let mut seq = 0u64;
     loop {
-        match tx.send_timeout(Msg::new(seq), killer.next_wait(settings.hang_after)) {
+        match tx.send_timeout(seq, killer.next_wait(settings.hang_after)) {
             Ok(()) => {
                 seq += 1;
                 if killer.overdue(settings.hang_after) {
