@@ -49,8 +49,9 @@ tasks:
                 backend, child as producer and as consumer; print hangs, panics,
                 duplicates, losses beyond each backend's documented rule, time to
                 Disconnected and leftover OS objects; write target/chaos.json; exit
-                non-zero on any of them (options: --trials N per backend and side,
-                default 100; --backend a,b; --hang-after S; --max-delay-ms MS; --seed N;
+                non-zero on any of them (options: --trials N per backend, side and
+                API, default 100; --backend a,b; --api blocking,async; --hang-after S;
+                --max-delay-ms MS; --seed N;
                 --drop-command: drop the spawning Command at once instead of keeping it)
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
