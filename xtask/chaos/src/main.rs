@@ -195,7 +195,7 @@ fn campaign(opts: &Options) -> Result<bool, String> {
         leaks: Mutex::new(Leaks::new(tmp.clone())),
     });
     println!(
-        "chaos: {} trials per backend and side, kill within {} ms of traffic, hang after {} s, seed {}, \
+        "chaos: {} trials per backend, side and API, kill within {} ms of traffic, hang after {} s, seed {}, \
          the spawning Command {}",
         opts.trials,
         opts.max_delay.as_millis(),
