@@ -25,6 +25,9 @@ struct Suite {
     features: &'static [&'static str],
     /// Which of its test targets (`--lib`, `--test NAME`).
     target: &'static [&'static str],
+    /// Test-name filters (libtest's: a test runs if its name contains one
+    /// of them); empty for every test of the target.
+    filters: &'static [&'static str],
     /// Tests left out, with `--skip`: only those Miri cannot run (process
     /// spawning), each said below.
     skip: &'static [&'static str],
@@ -34,13 +37,14 @@ struct Suite {
 
 /// What runs under Miri, in order. Extend it as more tests become
 /// runnable: transport-shm's ring tests (single process, two threads) go
-/// here once they are, as
-/// `Suite { package: "transport-shm", features: &[], target: &["--lib"], skip: &[], covers: "..." }`.
+/// here once they are, as `Suite { package: "transport-shm", features: &[],
+/// target: &["--lib"], filters: &["channel::"], skip: &[], covers: "the ring" }`.
 const SUITES: &[Suite] = &[
     Suite {
         package: "transport-core",
         features: &[],
         target: &["--lib"],
+        filters: &[],
         skip: &[],
         covers: "frames (frame.rs), the writer (message.rs), validation and the guard \
                  (received.rs), tokens, errors",
@@ -49,6 +53,7 @@ const SUITES: &[Suite] = &[
         package: "transport-core",
         features: &["conformance"],
         target: &["--test", "conformance"],
+        filters: &[],
         // Nothing: the cases send fewer messages under `cfg(miri)`, and the
         // ones that kill processes skip themselves on a thread backend.
         skip: &[],
@@ -79,7 +84,10 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
     };
     let mut rows = Vec::new();
     for suite in SUITES {
-        let name = format!("{} {}", suite.package, suite.target.join(" "));
+        let mut name = format!("{} {}", suite.package, suite.target.join(" "));
+        if !suite.filters.is_empty() {
+            name.push_str(&format!(" ({})", suite.filters.join(", ")));
+        }
         eprintln!("miri: {name} ({})", suite.covers);
         // The rustup proxy, not `$CARGO`: only the proxy reads `+toolchain`.
         let mut cmd = Command::new("cargo");
@@ -91,7 +99,7 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
         if !suite.features.is_empty() {
             cmd.args(["--features", &suite.features.join(",")]);
         }
-        cmd.arg("--");
+        cmd.arg("--").args(suite.filters);
         for skip in suite.skip {
             cmd.args(["--skip", skip]);
         }
