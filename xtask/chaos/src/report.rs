@@ -33,8 +33,8 @@ pub struct Row {
     pub notes: Vec<String>,
 }
 
-/// Notes kept per row.
-const NOTES: usize = 12;
+/// Notes kept per row and kind (hang, panic, loss, error, leftover).
+const NOTES_PER_KIND: usize = 3;
 
 impl Row {
     pub fn new(backend: &'static str, side: Side, api: Api) -> Self {
@@ -66,18 +66,22 @@ impl Row {
         self.errors += u64::from(!o.errors.is_empty());
         self.leaks += o.leaks.len() as u64;
         self.disconnect.extend(o.to_disconnected);
-        let mut note = |what: String| {
-            if self.notes.len() < NOTES {
-                self.notes.push(format!("{trial}: {what}"));
+        let mut note = |kind: &str, what: &str| {
+            let prefix = format!("{kind}: ");
+            if self.notes.iter().filter(|n| n.contains(&prefix)).count() < NOTES_PER_KIND {
+                self.notes.push(format!("{trial}: {prefix}{what}"));
             }
         };
-        o.hang.iter().for_each(|h| note(format!("hang: {h}")));
-        o.panics.iter().for_each(|p| note(format!("panic: {p}")));
-        o.excess
-            .iter()
-            .for_each(|e| note(format!("loss: {e} (sent {}, received {})", o.sent, o.received)));
-        o.errors.iter().for_each(|e| note(format!("error: {e}")));
-        o.leaks.iter().for_each(|l| note(format!("left behind: {l}")));
+        o.hang.iter().for_each(|h| note("hang", h));
+        o.panics.iter().for_each(|p| note("panic", p));
+        o.excess.iter().for_each(|e| {
+            note(
+                "loss",
+                &format!("{e} (sent with Ok {}, received {})", o.sent, o.received),
+            )
+        });
+        o.errors.iter().for_each(|e| note("error", e));
+        o.leaks.iter().for_each(|l| note("left behind", l));
         if o.hang.is_some() {
             'H'
         } else if !o.panics.is_empty() {
