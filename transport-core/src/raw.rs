@@ -24,6 +24,9 @@ pub enum RawSendError {
     NotReady,
     /// Every receiver is gone.
     Disconnected,
+    /// The channel was closed (a queue's `close`): it takes no frame any
+    /// more. Backends without a `close` never return it.
+    Closed,
     /// The frame is longer than the channel allows.
     TooLarge {
         /// The frame's full length in bytes.
@@ -45,6 +48,9 @@ pub enum RawRecvError {
     NotReady,
     /// Every sender is gone and every frame was received.
     Disconnected,
+    /// The channel was closed (a queue's `close`) and every frame was
+    /// received. Backends without a `close` never return it.
+    Closed,
     /// The incoming frame announces a length past the receiver's limit.
     TooLarge {
         /// The announced length in bytes.
@@ -148,3 +154,4 @@ pub trait RawReceiver: Send + Sized {
         None
     }
 }
+
