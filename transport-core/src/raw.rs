@@ -155,3 +155,32 @@ pub trait RawReceiver: Send + Sized {
     }
 }
 
+/// A shared reference to a sender is a sender: one end can be lent to the
+/// typed wrappers for a call (a two-way [`Connection`](crate::Connection)
+/// does), or used by several threads at once, where the end is `Sync`.
+///
+/// [`try_clone`](RawSender::try_clone) gives `None`: a reference cannot
+/// make an owned handle of its own.
+impl<E: RawSender + Sync> RawSender for &E {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        (**self).send_frame(wait, fill)
+    }
+
+    fn max_message_size(&self) -> usize {
+        (**self).max_message_size()
+    }
+
+    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        (**self).send_bytes(bytes, wait)
+    }
+}
+
+/// A shared reference to a receiver is a receiver, where the end is `Sync`
+/// (as for [`RawSender`]).
+impl<E: RawReceiver + Sync> RawReceiver for &E {
+    type Frame = E::Frame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<E::Frame, RawRecvError> {
+        (**self).recv_frame(wait)
+    }
+}
