@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets (`fuzz/`), behind the `fuzzing`
 //! feature: not part of the API.
 
-use crate::hub::decode;
+use crate::wire::decode;
 
 /// What the hub does with one datagram from a member, whole: the first
 /// byte of `data` says how many descriptors came with it (0 to 3) and

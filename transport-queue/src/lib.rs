@@ -14,7 +14,7 @@
 //! let jobs = transport_queue::bounded::<String>(100);
 //! let mut child = Command::new("worker").endpoint("jobs", jobs.clone())?.spawn()?;
 //! jobs.put("resize a.png".to_string()).map_err(|e| e.to_string())?;
-//! jobs.close()?; // the worker drains, then its get says `Disconnected`
+//! jobs.close()?; // the worker drains, then its get says `Closed`
 //! child.wait()?;
 //! // In the worker:
 //! // let jobs: transport_queue::Queue<String> = transport_core::from_env("jobs")?;
@@ -216,34 +216,34 @@
 //! [`PollSend`]: transport_core::PollSend
 #![deny(missing_docs)]
 
-mod bridge;
+// The public handles, the same in every process.
 mod builder;
 mod config;
+mod end;
 mod error;
+mod handle;
+mod handoff;
+mod outcome;
+mod queue;
+mod transport;
+
+// Each side's room: the creating process (the hub) and the others.
+mod hub;
+mod member;
+
+// What both sides share: the messages between them, and the platforms.
+mod sys;
+mod wire;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod handle;
-mod handoff;
-mod hub;
-mod inbox;
-mod local;
-mod op;
-mod queue;
-mod remote;
-mod sys;
-mod transport;
-mod wire;
 
-pub use builder::Builder;
-pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
+pub use builder::{Builder, bounded, unbounded};
+pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE};
+pub use end::{QueueEnd, QueueReceiver, QueueSender};
 pub use error::QueueError;
-pub use handle::{QueueEnd, QueueReceiver, QueueSender};
 pub use handoff::HANDOFF_TIMEOUT;
-pub use queue::{Queue, Receiver, Sender, bounded, unbounded};
+pub use queue::{Queue, Receiver, Sender};
 pub use transport::QueueTransport;
-pub use wire::Frame;
-
-/// The largest message the backend carries: ipc-channel's Windows pipes
-/// cap a message at 4 GiB, and a message carries a small header.
-pub const MAX_MESSAGE_SIZE: usize = (u32::MAX as usize) - (1 << 16);
+pub use wire::QueueFrame;

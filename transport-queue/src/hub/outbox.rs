@@ -1,5 +1,5 @@
-//! The hub's messages to one member, in order, on the member's `down`
-//! channel.
+//! [`Outbox`]: the hub's messages to one member, in order, on the
+//! member's `down` channel (code of the creating process).
 //!
 //! A lone small message is sent at once by the thread that queued it, once
 //! it has released the queue's lock ([`Outbox::flush`]): no thread hop on a
@@ -20,14 +20,17 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
     thread,
     time::{Duration, Instant},
 };
 
 use ipc_channel::ipc::IpcSender;
+use transport_core::{
+    Wait,
+    sync::{LockExt, wait_as},
+};
 
-use super::member::MAX_BACKLOG;
 use crate::wire::{Bytes, Down};
 
 /// The most bytes of items one message carries (one ipc-channel fragment on
@@ -42,6 +45,11 @@ pub(crate) const BURST_GAP: Duration = Duration::from_micros(2);
 /// The most the member may have left unread (in [`cost`] units) for a
 /// message to be sent by the thread that queued it.
 pub(crate) const UNREAD_BUDGET: usize = 96 << 10;
+
+/// Messages queued for a member that does not read them, at most (a
+/// member that reads never has more than its prefetch and one answer per
+/// request it waits for).
+pub(crate) const MAX_BACKLOG: usize = 1 << 16;
 
 /// How many sent messages the outbox remembers the cost of, at most; past
 /// that it counts later ones as never read (it only sends less at once).
@@ -152,11 +160,11 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, Line> {
-        self.line.lock().unwrap_or_else(PoisonError::into_inner)
+        self.line.lock_unpoisoned()
     }
 
     /// Queues `msg` for the member. It leaves when [`flush`](Self::flush)
-    /// or [`hand_over`](Self::hand_over) is called. False when the member
+    /// is called. False when the member
     /// has more than [`MAX_BACKLOG`] messages waiting, unsent because it
     /// does not read them: the hub drops such a member.
     pub(crate) fn push(&self, msg: Down) -> bool {
@@ -203,11 +211,6 @@ impl Outbox {
         self.close();
     }
 
-    /// Leaves what is queued to the writer thread.
-    pub(crate) fn hand_over(&self) {
-        self.ready.notify_one();
-    }
-
     /// The member has read its first `read` messages. False if it says it
     /// read more than was sent to it (it would make the hub send at once
     /// what could fill its channel).
@@ -237,7 +240,7 @@ impl Outbox {
         let idle = !line.sending;
         drop(line);
         if idle {
-            self.down.lock().unwrap_or_else(PoisonError::into_inner).take();
+            self.down.lock_unpoisoned().take();
         }
         self.ready.notify_one();
     }
@@ -246,7 +249,7 @@ impl Outbox {
     /// the send.
     fn send(&self, batch: Vec<Down>) -> Sent {
         let costs: Vec<usize> = batch.iter().map(cost).collect();
-        let mut down = self.down.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut down = self.down.lock_unpoisoned();
         // A failed send means the member is gone; the hub learns it from the
         // member's `up` channel closing, and removes it.
         let ok = down
@@ -276,7 +279,7 @@ impl Outbox {
         loop {
             let mut line = self.lock();
             while (line.msgs.is_empty() || line.sending) && !line.closed {
-                line = self.ready.wait(line).unwrap_or_else(PoisonError::into_inner);
+                line = wait_as(&self.ready, line, Wait::Forever).0;
             }
             if line.closed {
                 // `close` or the last send dropped the channel.

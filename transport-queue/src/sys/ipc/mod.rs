@@ -10,9 +10,9 @@ use std::io;
 use ipc_channel::ipc::IpcReceiver;
 
 pub(crate) use handoff::{connect_error, rendezvous, serve};
-pub(crate) use set::{HubSet, SetHandle, UpChannel};
+pub(crate) use set::{HubSet, SetHandle};
 
-use crate::wire::Request;
+use crate::{sys::api::UpChannel, wire::Request};
 
 /// A member's `up` channel as a channel to send on to the hub (it already
 /// is one here).

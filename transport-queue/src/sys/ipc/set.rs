@@ -23,14 +23,10 @@ use ipc_channel::{
 };
 use transport_core::Wait;
 
-use super::super::{Event, NewMember};
 use crate::{
-    hub::Violation,
-    wire::{Ctl, Request},
+    sys::api::{Event, NewMember, UpChannel},
+    wire::{Ctl, Request, Violation},
 };
-
-/// A member's `up` channel, as the hub holds it.
-pub(crate) type UpChannel = IpcReceiver<Request>;
 
 /// The set: the control channel and every member's `up` channel.
 pub(crate) struct HubSet {

@@ -15,18 +15,16 @@
 use std::{
     io,
     os::fd::{AsRawFd, OwnedFd, RawFd},
-    sync::{Mutex, PoisonError},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use transport_core::sync::LockExt;
 use serde::{Deserialize, Serialize};
 
 use super::fd::{self, Listener};
-use crate::{
-    hub::decode,
-    wire::{Down, Request},
-};
+use crate::wire::{Down, Request, decode};
 
 /// What travels through the carrier.
 #[derive(Serialize, Deserialize)]
@@ -103,7 +101,7 @@ fn carry(fd: OwnedFd, which: CarryIndex) -> io::Result<Carry> {
     }
     let payload = postcard::to_stdvec(&which).map_err(io::Error::other)?;
     let datagram = decode::datagram(&payload);
-    let mut carrier = CARRIER.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut carrier = CARRIER.lock_unpoisoned();
     if carrier.is_none() {
         *carrier = Some(setup()?);
     }

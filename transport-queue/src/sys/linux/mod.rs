@@ -13,9 +13,9 @@ use std::io;
 use ipc_channel::ipc::IpcReceiver;
 
 pub(crate) use handoff::{connect_error, rendezvous, serve};
-pub(crate) use set::{HubSet, SetHandle, UpChannel};
+pub(crate) use set::{HubSet, SetHandle};
 
-use crate::wire::Request;
+use crate::{sys::api::UpChannel, wire::Request};
 
 /// A member's `up` channel (a socket the hub read itself) as an
 /// ipc-channel receiver, to pass on to the hub.

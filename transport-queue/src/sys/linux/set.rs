@@ -1,8 +1,8 @@
 //! The hub's receiver set on Linux: the members' `up` sockets, read by this
 //! crate's own code, never by ipc-channel's.
 //!
-//! ipc-channel's reader believes a message's framing ([`crate::hub`]'s
-//! `decode` module says how that fails). Here each datagram is received
+//! ipc-channel's reader believes a message's framing ([`crate::wire::decode`]
+//! says how that fails). Here each datagram is received
 //! whole into a buffer as large as a legitimate one can be, its header and
 //! descriptors are checked, and a message in fragments is put together from
 //! its dedicated socket without waiting: the size its header announces is
@@ -14,20 +14,16 @@
 use std::{
     io,
     os::fd::{AsRawFd, OwnedFd},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
 };
 
-use transport_core::Wait;
+use transport_core::{Wait, sync::LockExt};
 
 use super::{convert, fd};
 use crate::{
-    hub::{Violation, decode},
-    sys::{Event, NewMember},
-    wire::{JoinIndices, Request},
+    sys::api::{Event, NewMember, UpChannel},
+    wire::{JoinIndices, RETURN_BYTES, Request, Violation, decode},
 };
-
-/// A member's `up` channel, as the hub holds it: the socket.
-pub(crate) type UpChannel = OwnedFd;
 
 /// Datagrams read from one member in one round, at most (the others get
 /// their turn).
@@ -72,8 +68,7 @@ impl SetHandle {
     pub(crate) fn add(&self, key: u64, up: UpChannel) -> io::Result<()> {
         self.0
             .adds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_unpoisoned()
             .push((key, up));
         self.wake();
         Ok(())
@@ -96,7 +91,7 @@ impl HubSet {
             wake: fd::eventfd()?,
             adds: Mutex::new(Vec::new()),
         });
-        let max_total = max_message.max(crate::wire::RETURN_BYTES).saturating_add(4096);
+        let max_total = max_message.max(RETURN_BYTES).saturating_add(4096);
         Ok((
             HubSet {
                 inner: Arc::clone(&inner),
@@ -144,7 +139,7 @@ impl HubSet {
         if polls[0].revents != 0 {
             let mut word = [0; 8];
             let _ = fd::read(self.inner.wake.as_raw_fd(), &mut word);
-            let adds = std::mem::take(&mut *self.inner.adds.lock().unwrap_or_else(PoisonError::into_inner));
+            let adds = std::mem::take(&mut *self.inner.adds.lock_unpoisoned());
             for (key, up) in adds {
                 if self.add(key, up).is_err() {
                     events.push(Event::Closed { key });

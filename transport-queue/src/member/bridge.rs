@@ -1,13 +1,13 @@
-//! The bridge: one thread per process that reads, all at once, the `down`
-//! channels of the members async tasks wait on, so that no thread has to be
-//! blocked per member or per message.
+//! The bridge: one thread per member process that reads, all at once, the
+//! `down` channels of the members async tasks wait on, so that no thread
+//! has to be blocked per member or per message.
 //!
 //! A member's channel comes here the first time an async task waits on it
 //! (on Windows, where a channel read directly cannot move here later, when
 //! the member opens: see [`crate::sys`]) and stays until the hub closes it
-//! (the member left, or the hub's process died). The thread files what it
-//! reads exactly as a leading thread of the member would
-//! ([`Inbox::deliver`]), which wakes the member's threads and tasks. It
+//! (the member left, or the hub's process died). The thread hands what it
+//! reads to the member's [`Recipient`] (its inbox), which files it exactly
+//! as a leading thread of the member would and wakes its threads and tasks. It
 //! starts with the first channel and stops when the last one closes, so a
 //! process with no async waiter (on Windows: no member) has no bridge. If
 //! the thread ends otherwise (its receiver set failed, or it panicked),
@@ -17,7 +17,7 @@ use std::{
     collections::HashMap,
     io,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
         mpsc,
     },
@@ -26,8 +26,17 @@ use std::{
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
 use serde::{Deserialize, Serialize};
+use transport_core::sync::LockExt;
 
-use crate::{inbox::Inbox, remote::ipc_to_io, wire::Down};
+use crate::wire::{Down, ipc_to_io};
+
+/// Whom the bridge gives what it reads from one member's channel.
+pub(crate) trait Recipient: Send + Sync {
+    /// A message from the hub.
+    fn deliver(&self, msg: Down);
+    /// The channel closed (or cannot be read): the hub is gone.
+    fn lost(&self);
+}
 
 /// The running bridge of this process, if any.
 static BRIDGE: Mutex<Option<Bridge>> = Mutex::new(None);
@@ -43,8 +52,8 @@ struct Bridge {
     ctl: IpcSender<Watch>,
     /// Channels given to the thread and not closed yet.
     watched: usize,
-    /// The inboxes of channels on their way to the thread, by token.
-    arriving: HashMap<u64, Arc<Inbox>>,
+    /// The recipients of channels on their way to the thread, by token.
+    arriving: HashMap<u64, Arc<dyn Recipient>>,
     next_token: u64,
 }
 
@@ -56,14 +65,14 @@ struct Watch {
 }
 
 fn slot() -> MutexGuard<'static, Option<Bridge>> {
-    BRIDGE.lock().unwrap_or_else(PoisonError::into_inner)
+    BRIDGE.lock_unpoisoned()
 }
 
 /// Has the bridge read `down` for `inbox` from now on, starting the thread
 /// if it is not running. On failure the channel comes back when it was not
 /// handed over yet.
 pub(crate) fn watch(
-    inbox: Arc<Inbox>,
+    inbox: Arc<dyn Recipient>,
     down: IpcReceiver<Down>,
 ) -> Result<(), (io::Error, Option<IpcReceiver<Down>>)> {
     let mut slot = slot();
@@ -139,7 +148,7 @@ fn closed_one() -> bool {
 /// them, and each on its way, is told that nothing reads its channel now.
 struct Readers {
     bridge: u64,
-    inboxes: HashMap<u64, Arc<Inbox>>,
+    inboxes: HashMap<u64, Arc<dyn Recipient>>,
 }
 
 impl Drop for Readers {

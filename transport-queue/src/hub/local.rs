@@ -1,5 +1,5 @@
-//! Handles in the process that created the queue: they work on the hub's
-//! state directly, with no message in between.
+//! [`LocalHandle`]: handles in the process that created the queue. They
+//! work on the hub's state directly, with no message in between.
 
 use std::{
     io,
@@ -10,26 +10,28 @@ use std::{
 
 use transport_core::Wait;
 
+use super::{locked::LockedState, serve, shared::Hub};
 use crate::{
-    hub::{Locked, Shared},
-    op::{GetError, OpError, PutError},
+    config::Config,
+    error::QueueError,
+    outcome::{GetError, PutError},
     sys::NewMember,
-    wire::{Frame, Role},
+    wire::{QueueFrame, Role},
 };
 
 /// A handle in the creating process. It counts as a sender and/or receiver
 /// for as long as it lives.
 #[derive(Debug)]
 pub(crate) struct LocalHandle {
-    shared: Arc<Shared>,
+    hub: Arc<Hub>,
     role: Role,
     /// This handle's id, under which its async wakers are filed.
     id: u64,
 }
 
 impl LocalHandle {
-    pub(crate) fn new(shared: Arc<Shared>, role: Role) -> Self {
-        let mut st = shared.lock();
+    pub(crate) fn new(hub: Arc<Hub>, role: Role) -> Self {
+        let mut st = hub.lock();
         if role.sends() {
             st.local_send += 1;
         }
@@ -38,32 +40,33 @@ impl LocalHandle {
         }
         let id = st.new_end();
         drop(st);
-        LocalHandle { shared, role, id }
+        LocalHandle { hub, role, id }
     }
 
     /// A handle on the same queue with another role.
     pub(crate) fn with_role(&self, role: Role) -> Self {
-        LocalHandle::new(Arc::clone(&self.shared), role)
+        LocalHandle::new(Arc::clone(&self.hub), role)
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// The queue's settings.
+    pub(crate) fn config(&self) -> &Config {
+        &self.hub.config
     }
 
-    pub(crate) fn put(&self, frame: Frame, wait: Wait) -> Result<(), PutError> {
-        let shared = &*self.shared;
-        let mut st = shared.lock();
+    pub(crate) fn put(&self, frame: QueueFrame, wait: Wait) -> Result<(), PutError> {
+        let hub = &*self.hub;
+        let mut st = hub.lock();
         loop {
-            if st.refuses_puts() {
-                return Err(PutError::Disconnected);
+            if let Some(why) = st.put_refusal() {
+                return Err(why);
             }
             if st.has_room() {
                 st.accept(frame);
-                st.settle(&shared.signals);
+                st.settle(&hub.signals);
                 return Ok(());
             }
             st = self
-                .wait_for_members(st, &shared.signals.writable, wait)
+                .wait_for_members(st, &hub.signals.writable, wait)
                 .ok_or(PutError::NotReady)?;
         }
     }
@@ -72,53 +75,53 @@ impl LocalHandle {
     /// hub thread must be reading their channels meanwhile.
     fn wait_for_members<'a>(
         &'a self,
-        mut st: Locked<'a>,
+        mut st: LockedState<'a>,
         cv: &std::sync::Condvar,
         wait: Wait,
-    ) -> Option<Locked<'a>> {
+    ) -> Option<LockedState<'a>> {
         st.local_waiting += 1;
-        if st.lead.end_grace() {
-            self.shared.signals.hub.notify_all();
+        if st.reading.end_grace() {
+            self.hub.signals.hub.notify_all();
         }
-        match st.wait(cv, wait) {
+        match self.hub.wait(st, cv, wait) {
             Some(mut st) => {
                 st.local_waiting -= 1;
                 Some(st)
             }
             None => {
-                self.shared.lock().local_waiting -= 1;
+                self.hub.lock().local_waiting -= 1;
                 None
             }
         }
     }
 
-    pub(crate) fn get(&self, wait: Wait) -> Result<Frame, GetError> {
-        let shared = &*self.shared;
-        let mut st = shared.lock();
+    pub(crate) fn get(&self, wait: Wait) -> Result<QueueFrame, GetError> {
+        let hub = &*self.hub;
+        let mut st = hub.lock();
         loop {
             if let Some(frame) = st.items.pop_front() {
-                st.settle(&shared.signals);
-                if st.lead.running() && !st.others_wait() {
+                st.settle(&hub.signals);
+                if st.reading.running() && !st.others_wait() {
                     // Keep the members' channels free for this thread's
                     // next get a while.
-                    st.lead.get_returned();
+                    st.reading.get_returned();
                 }
                 return Ok(frame);
             }
             if st.drained() {
-                return Err(GetError::Disconnected);
+                return Err(st.drained_error());
             }
             if wait.expired() {
                 return Err(GetError::NotReady);
             }
-            if st.lead.free() && st.has_members() {
+            if st.reading.free() && st.has_members() {
                 // Wait on the members' channels directly.
-                st = shared.lead(st, wait);
+                st = serve::wait_on_members(hub, st, wait);
                 continue;
             }
             st.local_getters += 1;
             st.sleeping_getters += 1;
-            let woke = st.wait(&shared.signals.readable, wait);
+            let woke = hub.wait(st, &hub.signals.readable, wait);
             st = match woke {
                 Some(mut st) => {
                     st.local_getters -= 1;
@@ -126,7 +129,7 @@ impl LocalHandle {
                     st
                 }
                 None => {
-                    let mut st = shared.lock();
+                    let mut st = hub.lock();
                     st.local_getters -= 1;
                     st.sleeping_getters -= 1;
                     return Err(GetError::NotReady);
@@ -136,32 +139,32 @@ impl LocalHandle {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shared.lock().items.len()
+        self.hub.lock().items.len()
     }
 
     pub(crate) fn close(&self) {
-        let mut st = self.shared.lock();
+        let mut st = self.hub.lock();
         st.closed = true;
-        st.settle(&self.shared.signals);
+        st.settle(&self.hub.signals);
     }
 
-    pub(crate) fn task_done(&self) -> Result<(), OpError> {
-        let mut st = self.shared.lock();
+    pub(crate) fn task_done(&self) -> Result<(), QueueError> {
+        let mut st = self.hub.lock();
         if st.unfinished == 0 {
-            return Err(OpError::TooManyTaskDone);
+            return Err(QueueError::TooManyTaskDone);
         }
         st.unfinished -= 1;
-        st.settle(&self.shared.signals);
+        st.settle(&self.hub.signals);
         Ok(())
     }
 
-    pub(crate) fn join(&self, deadline: Option<Instant>) -> Result<(), OpError> {
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> Result<(), QueueError> {
         let wait = deadline.map_or(Wait::Forever, Wait::Until);
-        let mut st = self.shared.lock();
+        let mut st = self.hub.lock();
         while st.unfinished > 0 {
             st = self
-                .wait_for_members(st, &self.shared.signals.joined, wait)
-                .ok_or(OpError::Timeout)?;
+                .wait_for_members(st, &self.hub.signals.joined, wait)
+                .ok_or(QueueError::Timeout)?;
         }
         Ok(())
     }
@@ -169,13 +172,13 @@ impl LocalHandle {
     /// Ready once a get would not find the queue empty: an item is there,
     /// or the queue drained for good.
     pub(crate) fn poll_get(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.shared.lock();
+        let mut st = self.hub.lock();
         if !st.items.is_empty() || st.drained() {
             return Poll::Ready(Ok(()));
         }
         st.recv_wakers.register(self.id, cx.waker());
-        if st.lead.end_grace() {
-            self.shared.signals.hub.notify_all();
+        if st.reading.end_grace() {
+            self.hub.signals.hub.notify_all();
         }
         Poll::Pending
     }
@@ -183,26 +186,26 @@ impl LocalHandle {
     /// Ready once a put would not find the queue full: there is room, or
     /// puts fail for good.
     pub(crate) fn poll_put(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.shared.lock();
+        let mut st = self.hub.lock();
         if st.has_room() || st.refuses_puts() {
             return Poll::Ready(Ok(()));
         }
         st.send_wakers.register(self.id, cx.waker());
-        if st.lead.end_grace() {
-            self.shared.signals.hub.notify_all();
+        if st.reading.end_grace() {
+            self.hub.signals.hub.notify_all();
         }
         Poll::Pending
     }
 
     /// Makes the member a child opened (through this handle's hand-off)
     /// part of the queue.
-    pub(crate) fn adopt(&self, new: NewMember) -> std::io::Result<()> {
-        self.shared.adopt(new)
+    pub(crate) fn adopt(&self, new: NewMember) -> io::Result<()> {
+        serve::adopt(&self.hub, new)
     }
 
     /// Starts the hub thread, which hand-offs need.
-    pub(crate) fn ensure_hub(&self) -> std::io::Result<()> {
-        self.shared.ensure_hub()
+    pub(crate) fn ensure_hub(&self) -> io::Result<()> {
+        serve::ensure_started(&self.hub)
     }
 }
 
@@ -214,20 +217,20 @@ impl Clone for LocalHandle {
 
 impl Drop for LocalHandle {
     fn drop(&mut self) {
-        let mut st = self.shared.lock();
+        let mut st = self.hub.lock();
         if self.role.sends() {
             st.local_send -= 1;
         }
         if self.role.receives() {
             st.local_recv -= 1;
         }
-        st.recv_wakers.remove(self.id);
-        st.send_wakers.remove(self.id);
-        st.settle(&self.shared.signals);
+        st.recv_wakers.unregister(self.id);
+        st.send_wakers.unregister(self.id);
+        st.settle(&self.hub.signals);
         let abandoned = st.abandoned();
         drop(st);
         if abandoned {
-            self.shared.wake_hub();
+            serve::wake(&self.hub);
         }
     }
 }

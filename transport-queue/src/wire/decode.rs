@@ -13,16 +13,15 @@
 //!
 //! ipc-channel's own reader believes both sizes (a total with no
 //! descriptor panics, a huge one aborts the process, a fragment size that
-//! lies blocks the reader). The hub reads members' sockets itself
-//! ([`crate::sys`]) and checks everything here first: every function
+//! lies blocks the reader). The hub reads members' sockets itself (the
+//! Linux `sys` module) and checks everything here first: every function
 //! returns a [`Violation`] for bytes no member of this crate writes, and
 //! never panics (a panic in the decoder is caught and counted as a
 //! violation too).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::member::Violation;
-use crate::wire::{Boot, JoinIndices, Request, Up};
+use super::{Boot, JoinIndices, Request, Up, violation::Violation};
 
 /// The header of a first fragment: two native-endian `usize`s.
 pub(crate) const HEADER: usize = 2 * size_of::<usize>();
@@ -147,7 +146,7 @@ pub(crate) fn datagram(payload: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Bytes, Frame, Role};
+    use crate::wire::{Bytes, QueueFrame, Role};
 
     fn encode(up: Up<JoinIndices>) -> Vec<u8> {
         postcard::to_stdvec(&Request { read: 1, took: 0, up }).expect("encoding")
@@ -217,7 +216,7 @@ mod tests {
         assert!(request(&same, 2).is_err());
         let put = encode(Up::Put {
             id: 1,
-            frame: Bytes(Frame::new()),
+            frame: Bytes(QueueFrame::new()),
             block: false,
         });
         assert!(request(&put, 1).is_err(), "a put with a descriptor");

@@ -1,53 +1,35 @@
-//! What the hub knows of one member (a handle in another process), and the
-//! limits that bound what one member can make the hub hold.
+//! [`Membership`]: what the hub (in the creating process) knows of one
+//! member (a handle in another process), and the limits that bound what
+//! one member can make the hub hold.
 //!
 //! A member is another process of the same user; it may be buggy or
 //! hostile. Whatever it asks, the hub keeps at most:
 //! - [`MAX_PENDING`] requests waiting for something (a put parked on a full
 //!   queue, with its frame, and joins), and one watch for room;
-//! - as many items as it may prefetch ([`Member::prefetch`]), on their way
+//! - as many items as it may prefetch ([`Membership::prefetch`]), on their way
 //!   to it or held there; on a bounded queue they count against the
 //!   capacity until the member says its gets took them;
-//! - [`MAX_BACKLOG`] messages it has not read yet.
+//! - [`MAX_BACKLOG`](super::outbox::MAX_BACKLOG) messages it has not read
+//!   yet.
 //!
 //! A member that asks for more, reports what cannot be, or gives back what
 //! it was never given has broken the protocol ([`Violation`]): the hub
 //! drops it, as if it had died.
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use super::outbox::Outbox;
-use crate::wire::Role;
+use crate::wire::{Role, Violation};
 
 /// Requests of one member that wait at the hub at once, at most: puts
 /// parked on a full queue and joins. A member process keeps its own
 /// threads within this (they wait in that process for a slot).
 pub(crate) const MAX_PENDING: usize = 32;
 
-/// Messages queued for a member that does not read them, at most (a
-/// member that reads never has more than its prefetch and one answer per
-/// request it waits for).
-pub(crate) const MAX_BACKLOG: usize = 1 << 16;
 
-/// A member broke the protocol: what it did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Violation(pub(crate) String);
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Violation {
-    pub(crate) fn new(what: impl Into<String>) -> Self {
-        Violation(what.into())
-    }
-}
-
-/// A handle in another process.
+/// What the hub knows of one member.
 #[derive(Debug)]
-pub(crate) struct Member {
+pub(crate) struct Membership {
     pub(crate) role: Role,
     /// How many more items it asked for.
     pub(crate) credit: u32,
@@ -66,9 +48,9 @@ pub(crate) struct Member {
     pub(crate) watching: bool,
 }
 
-impl Member {
+impl Membership {
     pub(crate) fn new(role: Role, prefetch: u32, outbox: Arc<Outbox>) -> Self {
-        Member {
+        Membership {
             role,
             credit: 0,
             prefetch,
@@ -144,9 +126,9 @@ impl Member {
 mod tests {
     use super::*;
 
-    fn member(prefetch: u32) -> Member {
+    fn member(prefetch: u32) -> Membership {
         let (tx, _rx) = ipc_channel::ipc::channel().expect("a channel");
-        Member::new(Role::Recv, prefetch, Outbox::start(tx).expect("an outbox"))
+        Membership::new(Role::Recv, prefetch, Outbox::start(tx).expect("an outbox"))
     }
 
     #[test]

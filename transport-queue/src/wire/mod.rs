@@ -1,5 +1,7 @@
 //! The messages between a queue's hub (in the creating process) and its
-//! members (handles in other processes), carried by ipc-channel.
+//! members (handles in other processes), carried by ipc-channel; both
+//! sides use this module. [`decode`] checks what a member sends without
+//! trusting it.
 //!
 //! Every member has two private channels: `up` (member → hub) and `down`
 //! (hub → member). Only the member holds the `up` sender and only the hub
@@ -7,16 +9,32 @@
 //! receiver: that is how deaths are noticed, in bounded time, on every
 //! platform ipc-channel supports.
 
+pub(crate) mod decode;
+mod violation;
+
 use std::fmt;
 
-use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use ipc_channel::{
+    IpcError,
+    ipc::{IpcReceiver, IpcSender},
+};
 use rkyv::util::AlignedVec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use transport_core::FRAME_ALIGN;
 
+pub(crate) use violation::Violation;
+
+/// An ipc-channel error as an I/O error.
+pub(crate) fn ipc_to_io(e: IpcError) -> std::io::Error {
+    match e {
+        IpcError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
 /// The bytes of one received message, 16-aligned (what a get returns
 /// under its guard).
-pub type Frame = AlignedVec<FRAME_ALIGN>;
+pub type QueueFrame = AlignedVec<FRAME_ALIGN>;
 
 /// The most bytes of items one [`Up::Return`] carries (a larger item goes
 /// alone).
@@ -24,7 +42,7 @@ pub(crate) const RETURN_BYTES: usize = 1 << 20;
 
 /// A frame on the wire: written as one byte string, read straight into a
 /// fresh 16-aligned buffer (the only copy on the receiving side).
-pub(crate) struct Bytes(pub(crate) Frame);
+pub(crate) struct Bytes(pub(crate) QueueFrame);
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -43,7 +61,7 @@ impl<'de> Deserialize<'de> for Bytes {
             }
 
             fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
-                let mut frame = Frame::with_capacity(v.len());
+                let mut frame = QueueFrame::with_capacity(v.len());
                 frame.extend_from_slice(v);
                 Ok(Bytes(frame))
             }
@@ -188,9 +206,9 @@ pub(crate) enum Down {
     Welcome(Welcome),
     /// Items for the member, in queue order.
     Items(Vec<Bytes>),
-    /// No item will ever come again (closed, or no sender left) and the
-    /// queue is empty.
-    Drained,
+    /// No item will ever come again and the queue is empty: it was
+    /// closed (`closed`), or no sender is left.
+    Drained { closed: bool },
     /// The answer to [`Up::Unwant`]; every item sent before it counts.
     Unwanted,
     /// The answer to a request.
@@ -214,6 +232,7 @@ pub(crate) struct Welcome {
 pub(crate) enum Reply {
     PutOk,
     PutFull,
+    PutClosed,
     PutDisconnected,
     PutTooLarge { len: u64, limit: u64 },
     PutCancelled,
