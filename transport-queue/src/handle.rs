@@ -8,14 +8,14 @@ use std::{
     time::Instant,
 };
 
-use transport_core::{Fill, RawRecvError, RawSendError, Wait, fill_aligned};
+use transport_core::{Fill, RawRecvError, RawSendError, Wait};
 
 use crate::{
     error::QueueError,
     hub::local::LocalHandle,
     member::handle::MemberHandle,
     outcome::{GetError, PutError},
-    sys::NewMember,
+    sys::{NewMember, Produced},
     wire::{QueueFrame, Role},
 };
 
@@ -27,10 +27,18 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
-    pub(crate) fn put(&self, frame: QueueFrame, wait: Wait) -> Result<(), PutError> {
+    pub(crate) fn put(&self, item: Produced, wait: Wait) -> Result<(), PutError> {
         match self {
-            Handle::Local(h) => h.put(frame, wait),
-            Handle::Member(h) => h.put(frame, wait),
+            Handle::Local(h) => h.put(item, wait),
+            Handle::Member(h) => h.put(item, wait),
+        }
+    }
+
+    /// Has `fill` write an item where this handle's puts send it from.
+    fn produce(&self, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        match self {
+            Handle::Local(h) => h.produce(fill),
+            Handle::Member(h) => h.produce(fill),
         }
     }
 
@@ -130,8 +138,8 @@ impl Handle {
     }
 
     pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let frame = fill_aligned(self.max_message_size(), fill)?;
-        self.put(frame, wait).map_err(Into::into)
+        let item = self.produce(fill)?;
+        self.put(item, wait).map_err(Into::into)
     }
 
     pub(crate) fn recv_frame(&self, wait: Wait) -> Result<QueueFrame, RawRecvError> {

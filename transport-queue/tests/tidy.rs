@@ -33,10 +33,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// are `["hub"]`, `hub/state.rs` is `["hub", "state"]`.
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).expect("a file under src/");
-    let mut parts: Vec<String> = rel
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let last = parts.pop().expect("a file name");
     let stem = last.trim_end_matches(".rs");
     if stem != "mod" && stem != "lib" {
@@ -218,7 +215,8 @@ fn resolve(here: &[String], path: &str, modules: &BTreeSet<Vec<String>>) -> Opti
 /// The file's code before its unit tests (an inline `mod tests` at the end,
 /// whose `use super::*` is the file itself).
 fn without_tests(code: &str) -> &str {
-    code.find("#[cfg(test)]\nmod tests").map_or(code, |at| &code[..at])
+    code.find("#[cfg(test)]\nmod tests")
+        .map_or(code, |at| &code[..at])
 }
 
 /// The module graph of the crate at `src`: module → modules it depends on.
@@ -256,7 +254,10 @@ fn cycle(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<Str
         match marks.get(node) {
             Some(Mark::Done) => return None,
             Some(Mark::Open) => {
-                let from = stack.iter().position(|n| n == node).expect("an open node is on the stack");
+                let from = stack
+                    .iter()
+                    .position(|n| n == node)
+                    .expect("an open node is on the stack");
                 let mut names: Vec<String> = stack[from..].iter().map(|m| name(m)).collect();
                 names.push(name(node));
                 return Some(names);
@@ -308,15 +309,26 @@ fn the_checker_sees_circles() {
     let dir = std::env::temp_dir().join(format!("transport-queue-tidy-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(dir.join("a")).unwrap();
-    fs::write(dir.join("lib.rs"), "mod a;\nmod b;\n// use crate::b;\npub use a::C;\n").unwrap();
+    fs::write(
+        dir.join("lib.rs"),
+        "mod a;\nmod b;\n// use crate::b;\npub use a::C;\n",
+    )
+    .unwrap();
     fs::write(dir.join("a/mod.rs"), "mod c;\npub(crate) use self::c::C;\n").unwrap();
-    fs::write(dir.join("a/c.rs"), "use crate::b::{\n    B,\n    x::Y as Z,\n};\n").unwrap();
+    fs::write(
+        dir.join("a/c.rs"),
+        "use crate::b::{\n    B,\n    x::Y as Z,\n};\n",
+    )
+    .unwrap();
     fs::write(dir.join("b.rs"), "/* use crate::a; */ fn f() {}\n").unwrap();
     let g = graph(&dir);
     assert_eq!(cycle(&g), None, "{g:?}");
     fs::write(dir.join("b.rs"), "fn f() { super::a::c::C::new(); }\n").unwrap();
     let found = cycle(&graph(&dir)).expect("a circle between a::c and b");
-    assert!(found.contains(&"b".to_owned()) && found.contains(&"a::c".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"b".to_owned()) && found.contains(&"a::c".to_owned()),
+        "{found:?}"
+    );
     // Through the crate root's relative re-export.
     fs::write(dir.join("b.rs"), "fn f() { crate::C::new(); }\n").unwrap();
     let found = cycle(&graph(&dir)).expect("a circle through the root");

@@ -10,13 +10,20 @@ use std::{
 
 use transport_core::Wait;
 
-use super::{locked::LockedState, serve, shared::Hub};
+use transport_core::{Fill, RawSendError, sync::LockExt};
+
+use super::{
+    locked::LockedState,
+    serve,
+    shared::Hub,
+    state::{Queued, Shared},
+};
 use crate::{
     config::Config,
     error::QueueError,
     outcome::{GetError, PutError},
-    sys::NewMember,
-    wire::{QueueFrame, Role},
+    sys::{NewMember, Produced},
+    wire::{Bytes, Item, QueueFrame, Role},
 };
 
 /// A handle in the creating process. It counts as a sender and/or receiver
@@ -53,21 +60,42 @@ impl LocalHandle {
         &self.hub.config
     }
 
-    pub(crate) fn put(&self, frame: QueueFrame, wait: Wait) -> Result<(), PutError> {
+    /// Has `fill` write an item (see [`Hub::produce`]).
+    pub(crate) fn produce(&self, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        self.hub.produce(fill)
+    }
+
+    // Shared items exist only where slabs do (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    pub(crate) fn put(&self, item: Produced, wait: Wait) -> Result<(), PutError> {
+        let item: Queued = match item {
+            Produced::Inline(frame) => Item::Inline(Bytes(frame)),
+            Produced::Shared(written) => Item::Shared(Shared::own(written)),
+        };
         let hub = &*self.hub;
         let mut st = hub.lock();
         loop {
-            if let Some(why) = st.put_refusal() {
-                return Err(why);
-            }
-            if st.has_room() {
-                st.accept(frame);
-                st.settle(&hub.signals);
-                return Ok(());
-            }
-            st = self
-                .wait_for_members(st, &hub.signals.writable, wait)
-                .ok_or(PutError::NotReady)?;
+            let refused = match st.put_refusal() {
+                Some(why) => why,
+                None if st.has_room() => {
+                    st.accept(item);
+                    st.settle(&hub.signals);
+                    return Ok(());
+                }
+                None => match self.wait_for_members(st, &hub.signals.writable, wait) {
+                    Some(locked) => {
+                        st = locked;
+                        continue;
+                    }
+                    None => {
+                        st = hub.lock();
+                        PutError::NotReady
+                    }
+                },
+            };
+            // The item never went in: its slab is free again.
+            st.discard(item);
+            return Err(refused);
         }
     }
 
@@ -99,14 +127,20 @@ impl LocalHandle {
         let hub = &*self.hub;
         let mut st = hub.lock();
         loop {
-            if let Some(frame) = st.items.pop_front() {
+            if let Some(item) = st.items.pop_front() {
                 st.settle(&hub.signals);
                 if st.reading.running() && !st.others_wait() {
                     // Keep the members' channels free for this thread's
                     // next get a while.
                     st.reading.get_returned();
                 }
-                return Ok(frame);
+                return match item {
+                    Item::Inline(frame) => Ok(frame.0),
+                    Item::Shared(shared) => {
+                        drop(st);
+                        Ok(self.copy_out(shared))
+                    }
+                };
             }
             if st.drained() {
                 return Err(st.drained_error());
@@ -136,6 +170,22 @@ impl LocalHandle {
                 }
             };
         }
+    }
+
+    /// Copies a shared item out of its slab (with the state unlocked), and
+    /// frees the slab. A member's slab that cannot be read (it was not what
+    /// the hub checked it to be) gives an empty item, which fails
+    /// validation.
+    fn copy_out(&self, shared: Shared) -> QueueFrame {
+        let limit = self.hub.config.max_message_size;
+        let frame = shared
+            .segment
+            .copy_out(&mut self.hub.reader.lock_unpoisoned(), limit)
+            .unwrap_or_default();
+        let tag = shared.segment.tag();
+        drop(shared.segment);
+        self.hub.lock().release_slab(shared.from, tag);
+        frame
     }
 
     pub(crate) fn len(&self) -> usize {

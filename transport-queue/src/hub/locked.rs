@@ -40,7 +40,12 @@ impl<'a> LockedState<'a> {
     /// looks again (as after a spurious wake-up) and waits on its next
     /// call. A condition variable cannot release the lock, run code, and
     /// sleep in one step, and the work must not run under the lock.
-    pub(crate) fn wait(mut self, mutex: &'a std::sync::Mutex<State>, cv: &Condvar, wait: Wait) -> Option<Self> {
+    pub(crate) fn wait(
+        mut self,
+        mutex: &'a std::sync::Mutex<State>,
+        cv: &Condvar,
+        wait: Wait,
+    ) -> Option<Self> {
         let guard = self.guard.take()?;
         if guard.has_deferred() {
             drop(LockedState { guard: Some(guard) });

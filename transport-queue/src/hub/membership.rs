@@ -6,6 +6,8 @@
 //! hostile. Whatever it asks, the hub keeps at most:
 //! - [`MAX_PENDING`] requests waiting for something (a put parked on a full
 //!   queue, with its frame, and joins), and one watch for room;
+//! - [`MAX_SLABS`] of its slabs (shared items it put, in the queue or on
+//!   their way to a consumer), a descriptor each;
 //! - as many items as it may prefetch ([`Membership::prefetch`]), on their way
 //!   to it or held there; on a bounded queue they count against the
 //!   capacity until the member says its gets took them;
@@ -19,13 +21,15 @@
 use std::sync::Arc;
 
 use super::outbox::Outbox;
-use crate::wire::{Role, Violation};
+use crate::{
+    sys::MAX_SLABS,
+    wire::{Role, Violation},
+};
 
 /// Requests of one member that wait at the hub at once, at most: puts
 /// parked on a full queue and joins. A member process keeps its own
 /// threads within this (they wait in that process for a slot).
 pub(crate) const MAX_PENDING: usize = 32;
-
 
 /// What the hub knows of one member.
 #[derive(Debug)]
@@ -46,6 +50,9 @@ pub(crate) struct Membership {
     pub(crate) pending: usize,
     /// Whether it waits for room.
     pub(crate) watching: bool,
+    /// Its slabs the hub holds or lent to a consumer (its shared items in
+    /// the queue, parked, or not yet copied out).
+    pub(crate) slabs: usize,
 }
 
 impl Membership {
@@ -60,6 +67,7 @@ impl Membership {
             done: 0,
             pending: 0,
             watching: false,
+            slabs: 0,
         }
     }
 
@@ -116,6 +124,18 @@ impl Membership {
         Ok(())
     }
 
+    /// Counts one more of its slabs held by the hub: at most
+    /// [`MAX_SLABS`], as many as a member of this crate has.
+    pub(crate) fn take_slab(&mut self) -> Result<(), Violation> {
+        if self.slabs >= MAX_SLABS {
+            return Err(Violation::new(format!(
+                "it has more than {MAX_SLABS} shared items out at once"
+            )));
+        }
+        self.slabs += 1;
+        Ok(())
+    }
+
     /// Frees a slot taken by [`take_slot`](Self::take_slot).
     pub(crate) fn free_slot(&mut self) {
         self.pending = self.pending.saturating_sub(1);
@@ -127,8 +147,12 @@ mod tests {
     use super::*;
 
     fn member(prefetch: u32) -> Membership {
-        let (tx, _rx) = ipc_channel::ipc::channel().expect("a channel");
-        Membership::new(Role::Recv, prefetch, Outbox::start(tx).expect("an outbox"))
+        let (_up, _down, hub_ends) = crate::sys::member_channels().expect("channels");
+        Membership::new(
+            Role::Recv,
+            prefetch,
+            Outbox::start(hub_ends.down_sender()).expect("an outbox"),
+        )
     }
 
     #[test]

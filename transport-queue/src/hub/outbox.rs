@@ -25,13 +25,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ipc_channel::ipc::IpcSender;
 use transport_core::{
     Wait,
     sync::{LockExt, wait_as},
 };
 
-use crate::wire::{Bytes, Down};
+use crate::{
+    sys::{DownSender, Outgoing},
+    wire::{Down, Item, MAX_SEGMENTS_PER_MESSAGE},
+};
+
+/// A message to a member, as the outbox holds it: shared items with their
+/// segments.
+pub(crate) type Message = Down<Outgoing>;
 
 /// The most bytes of items one message carries (one ipc-channel fragment on
 /// Linux is about 200 KiB; a larger message costs a socket pair).
@@ -57,9 +63,9 @@ const REMEMBERED: usize = 4096;
 
 /// What a message may take in the kernel's buffer, at most: its bytes,
 /// once more for allocation rounding, and 1 KiB of bookkeeping.
-fn cost(msg: &Down) -> usize {
+fn cost(msg: &Message) -> usize {
     let len = match msg {
-        Down::Items(frames) => bytes_of(frames),
+        Down::Items(items) => bytes_of(items),
         _ => 64,
     };
     2 * len + 1024
@@ -77,7 +83,7 @@ enum Sent {
 }
 
 struct Line {
-    msgs: VecDeque<Down>,
+    msgs: VecDeque<Message>,
     closed: bool,
     /// A thread is sending; nobody else may until it is done, so messages
     /// keep their order.
@@ -124,7 +130,7 @@ pub(crate) struct Outbox {
     ready: Condvar,
     /// The channel; whoever set `sending` uses it. Dropped once the outbox
     /// is closed, which the member sees as the hub gone.
-    down: Mutex<Option<IpcSender<Down>>>,
+    down: Mutex<Option<DownSender>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -135,7 +141,7 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     /// Starts the writer thread for `down`.
-    pub(crate) fn start(down: IpcSender<Down>) -> std::io::Result<Arc<Outbox>> {
+    pub(crate) fn start(down: DownSender) -> std::io::Result<Arc<Outbox>> {
         let outbox = Arc::new(Outbox {
             line: Mutex::new(Line {
                 msgs: VecDeque::new(),
@@ -167,7 +173,7 @@ impl Outbox {
     /// is called. False when the member
     /// has more than [`MAX_BACKLOG`] messages waiting, unsent because it
     /// does not read them: the hub drops such a member.
-    pub(crate) fn push(&self, msg: Down) -> bool {
+    pub(crate) fn push(&self, msg: Message) -> bool {
         let mut line = self.lock();
         if !line.closed {
             line.msgs.push_back(msg);
@@ -247,7 +253,7 @@ impl Outbox {
 
     /// Sends `batch` in order, for the thread that set `sending`, and ends
     /// the send.
-    fn send(&self, batch: Vec<Down>) -> Sent {
+    fn send(&self, batch: Vec<Message>) -> Sent {
         let costs: Vec<usize> = batch.iter().map(cost).collect();
         let mut down = self.down.lock_unpoisoned();
         // A failed send means the member is gone; the hub learns it from the
@@ -297,13 +303,16 @@ impl Outbox {
 
 /// Takes the queued messages, merging runs of item batches into messages of
 /// up to [`BATCH_BYTES`], so a busy member gets few large messages.
-fn coalesce(msgs: &mut VecDeque<Down>) -> Vec<Down> {
-    let mut out: Vec<Down> = Vec::with_capacity(msgs.len());
+fn coalesce(msgs: &mut VecDeque<Message>) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(msgs.len());
     // The bytes of `out`'s last message, when it is `Items`.
     let mut last_bytes = 0;
     for msg in msgs.drain(..) {
         match (out.last_mut(), msg) {
-            (Some(Down::Items(prev)), Down::Items(more)) if last_bytes + bytes_of(&more) <= BATCH_BYTES => {
+            (Some(Down::Items(prev)), Down::Items(more))
+                if last_bytes + bytes_of(&more) <= BATCH_BYTES
+                    && segments(prev) + segments(&more) <= MAX_SEGMENTS_PER_MESSAGE =>
+            {
                 last_bytes += bytes_of(&more);
                 prev.extend(more);
             }
@@ -319,6 +328,21 @@ fn coalesce(msgs: &mut VecDeque<Down>) -> Vec<Down> {
     out
 }
 
-fn bytes_of(frames: &[Bytes]) -> usize {
-    frames.iter().map(|f| f.0.len() + 8).sum()
+/// What a batch of items weighs in a message: the inline items' bytes, a
+/// little for each shared item (its descriptor).
+pub(crate) fn bytes_of(items: &[Item<Outgoing>]) -> usize {
+    items.iter().map(weight).sum()
+}
+
+/// What one item weighs in a message.
+pub(crate) fn weight<S>(item: &Item<S>) -> usize {
+    match item {
+        Item::Inline(b) => b.0.len() + 8,
+        Item::Shared(_) => 64,
+    }
+}
+
+/// How many shared items a batch has.
+pub(crate) fn segments<S>(items: &[Item<S>]) -> usize {
+    items.iter().filter(|i| matches!(i, Item::Shared(_))).count()
 }

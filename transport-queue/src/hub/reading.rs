@@ -56,7 +56,10 @@ pub(crate) enum Holder {
     /// Nobody: the set is kept for this process's next get. `handed`: the
     /// hub thread gave items to local gets at this instant and left them
     /// the set.
-    Free { set: MovableSet, handed: Option<Instant> },
+    Free {
+        set: MovableSet,
+        handed: Option<Instant>,
+    },
     /// A get in this process waits on the set; `poked`: a wake-up is on its
     /// way to it.
     GetWaits { poked: bool },

@@ -2,14 +2,17 @@
 //! A request that breaks the protocol drops the member (see
 //! [`super::membership`] for the limits).
 
-use super::state::{Parked, Signals, State};
-use crate::wire::{Bytes, Down, Reply, Up, Violation};
+use super::state::{Parked, Queued, Shared, Signals, State};
+use crate::{
+    sys::Received,
+    wire::{Bytes, Down, Item, Reply, Up, Violation},
+};
 
 impl State {
     /// Applies one request of member `key`, which had read `read` of the
     /// hub's messages and whose gets had taken `took` items when it sent
     /// it. A request that breaks the protocol drops the member.
-    pub(crate) fn request<J>(&mut self, key: u64, read: u64, took: u64, up: Up<J>, sig: &Signals) {
+    pub(crate) fn request<J>(&mut self, key: u64, read: u64, took: u64, up: Up<J, Received>, sig: &Signals) {
         let applied = self
             .take_report(key, read, took)
             .and_then(|known| if known { self.apply(key, up) } else { Ok(()) });
@@ -37,9 +40,15 @@ impl State {
         Ok(true)
     }
 
-    fn apply<J>(&mut self, key: u64, up: Up<J>) -> Result<(), Violation> {
+    // Shared puts exist only where slabs do (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code, unused_variables))]
+    fn apply<J>(&mut self, key: u64, up: Up<J, Received>) -> Result<(), Violation> {
         match up {
-            Up::Put { id, frame, block } => self.put_from(key, id, frame, block)?,
+            Up::Put { id, frame, block } => self.put_from(key, id, Item::Inline(frame), block)?,
+            Up::PutShared { id, segment, block } => {
+                self.put_from(key, id, Item::Shared(Shared::theirs(segment, key)), block)?;
+            }
+            Up::Release { tickets } => self.released(key, tickets)?,
             Up::CancelPut { id } => self.cancel_put(key, id),
             Up::Want { n } => self.want(key, n),
             Up::Unwant => self.unwant(key),
@@ -60,23 +69,33 @@ impl State {
     }
 
     /// A put: in if there is room (and no parked put is ahead of it),
-    /// parked if it may wait, refused otherwise.
-    fn put_from(&mut self, key: u64, id: u64, frame: Bytes, block: bool) -> Result<(), Violation> {
-        let frame = frame.0;
+    /// parked if it may wait, refused otherwise. A shared item that goes in
+    /// or is parked counts against the member's slabs; a refused one is the
+    /// member's again at once.
+    fn put_from(&mut self, key: u64, id: u64, item: Queued, block: bool) -> Result<(), Violation> {
+        let len = item.len_with(|s| s.segment.len());
+        let shared = matches!(item, Item::Shared(_));
         let limit = self.config.max_message_size;
-        let reply = if frame.len() > limit {
+        let reply = if len > limit {
             Reply::PutTooLarge {
-                len: frame.len() as u64,
+                len: len as u64,
                 limit: limit as u64,
             }
         } else if let Some(why) = self.put_refusal() {
             Self::refusal_reply(&why)
         } else if self.has_room() && self.parked.is_empty() {
-            self.accept(frame);
+            if shared {
+                self.member_mut(key).take_slab()?;
+            }
+            self.accept(item);
             Reply::PutOk
         } else if block {
-            self.member_mut(key).take_slot()?;
-            self.parked.push_back(Parked { key, id, frame });
+            let m = self.member_mut(key);
+            m.take_slot()?;
+            if shared {
+                m.take_slab()?;
+            }
+            self.parked.push_back(Parked { key, id, item });
             return Ok(());
         } else {
             Reply::PutFull
@@ -88,8 +107,12 @@ impl State {
     /// Withdraws a parked put, if it is still parked.
     fn cancel_put(&mut self, key: u64, id: u64) {
         if let Some(i) = self.parked.iter().position(|p| p.key == key && p.id == id) {
-            self.parked.remove(i);
-            self.member_mut(key).free_slot();
+            let parked = self.parked.remove(i);
+            let m = self.member_mut(key);
+            m.free_slot();
+            if matches!(parked.map(|p| p.item), Some(Item::Shared(_))) {
+                m.slabs = m.slabs.saturating_sub(1);
+            }
             self.reply(key, id, Reply::PutCancelled);
         }
     }
@@ -178,7 +201,7 @@ impl State {
         let after = m.counted();
         self.held -= before - after;
         for frame in frames.into_iter().rev() {
-            self.items.push_front(frame.0);
+            self.items.push_front(Item::Inline(frame));
         }
         Ok(())
     }

@@ -61,6 +61,9 @@ pub(crate) fn wake(hub: &Hub) {
 pub(crate) fn adopt(hub: &Hub, new: NewMember) -> io::Result<()> {
     let NewMember { up, down, role } = new;
     let outbox = Outbox::start(down)?;
+    if role.receives() {
+        hub.member_gets();
+    }
     let mut st = hub.lock();
     let added = st.add_member(role, Arc::clone(&outbox));
     let ctl = st.reading.ctl();
@@ -248,6 +251,9 @@ fn adopt_here(hub: &Hub, st: &mut LockedState<'_>, set: &mut HubSet, new: NewMem
     let Ok(outbox) = Outbox::start(down) else {
         return;
     };
+    if role.receives() {
+        hub.member_gets();
+    }
     match st.add_member(role, Arc::clone(&outbox)) {
         Ok(key) => {
             if set.add(key, up).is_err() {

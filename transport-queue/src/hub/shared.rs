@@ -2,15 +2,21 @@
 //! its lock, the condition variables local handles wait on, and its
 //! settings. The threads that serve members are in [`super::serve`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
-use transport_core::sync::LockExt;
+use transport_core::{Fill, RawSendError, fill_aligned, sync::LockExt};
 
 use super::{
     locked::LockedState,
     state::{Signals, State},
 };
-use crate::config::Config;
+use crate::{
+    config::Config,
+    sys::{Produced, SlabPool, SlabReader},
+};
 
 /// A queue, as its creating process holds it.
 #[derive(Debug)]
@@ -20,16 +26,42 @@ pub(crate) struct Hub {
     pub(crate) config: Config,
     /// Held while the hub thread is being started.
     pub(super) starting: Mutex<()>,
+    /// This process's slabs for large items, where it has them.
+    pool: Option<Arc<SlabPool>>,
+    /// Whether a member that may get ever joined: only then do large items
+    /// put here go into slabs (a get in this process copies them out).
+    members_get: AtomicBool,
+    /// Copies members' shared items out, for gets in this process.
+    pub(crate) reader: Mutex<SlabReader>,
 }
 
 impl Hub {
     pub(crate) fn new(config: Config) -> Arc<Hub> {
+        let pool = SlabPool::new(config.max_message_size).map(Arc::new);
         Arc::new(Hub {
-            state: Mutex::new(State::new(config)),
+            state: Mutex::new(State::new(config, pool.clone())),
             signals: Signals::default(),
             config,
             starting: Mutex::new(()),
+            pool,
+            members_get: AtomicBool::new(false),
+            reader: Mutex::new(SlabReader::default()),
         })
+    }
+
+    /// A member that may get joined.
+    pub(crate) fn member_gets(&self) {
+        self.members_get.store(true, Ordering::Relaxed);
+    }
+
+    /// Has `fill` write an item: into a slab if it is large and a member
+    /// may take it, into bytes of its own otherwise.
+    pub(crate) fn produce(&self, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        let limit = self.config.max_message_size;
+        match &self.pool {
+            Some(pool) if self.members_get.load(Ordering::Relaxed) => pool.produce(limit, fill),
+            _ => fill_aligned(limit, fill).map(Produced::Inline),
+        }
     }
 
     /// Locks the state. It is consistent at every unlock, so a panic

@@ -20,15 +20,57 @@ use transport_core::sync::WakerList;
 
 use super::{
     membership::Membership,
-    outbox::{BATCH_BYTES, Outbox},
+    outbox::{BATCH_BYTES, Message, Outbox, segments, weight},
     reading::Reading,
 };
 use crate::{
     config::Config,
     outcome::{GetError, PutError},
-    sys::SetHandle,
-    wire::{Bytes, Down, QueueFrame, Reply, Role, Violation, Welcome},
+    sys::{Outgoing, Received, Segment, SetHandle, SlabPool, Written},
+    wire::{Down, Item, MAX_SEGMENTS_PER_MESSAGE, Reply, Role, Violation, Welcome},
 };
+
+/// A shared item in the queue: its segment, and who put it (a member's
+/// key; `None` for this process, whose slab it is).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) segment: Segment,
+    pub(crate) from: Option<u64>,
+}
+
+impl Shared {
+    /// An item this process put into a slab of its own.
+    // Shared items exist only where slabs do (Linux): elsewhere this is
+    // never reached.
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    pub(crate) fn own(written: Written) -> Shared {
+        Shared {
+            segment: Segment::from(written),
+            from: None,
+        }
+    }
+
+    /// An item member `key` put into a slab of its.
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code, unused_variables))]
+    pub(crate) fn theirs(received: Received, key: u64) -> Shared {
+        Shared {
+            segment: Segment::from(received),
+            from: Some(key),
+        }
+    }
+}
+
+/// An item in the queue.
+pub(crate) type Queued = Item<Shared>;
+
+/// Whose slab a consumer holds a shared item of, until it copied it out.
+#[derive(Debug, Clone, Copy)]
+struct Lent {
+    consumer: u64,
+    /// The producer (`None`: this process) and its tag for the slab.
+    from: Option<u64>,
+    tag: u64,
+}
 
 /// The condition variables local handles wait on.
 #[derive(Debug, Default)]
@@ -48,7 +90,7 @@ pub(crate) struct Signals {
 pub(super) struct Parked {
     pub(super) key: u64,
     pub(super) id: u64,
-    pub(super) frame: QueueFrame,
+    pub(super) item: Queued,
 }
 
 /// Work the state changes left, to do once the lock is released.
@@ -61,6 +103,9 @@ pub(crate) struct Deferred {
     /// A wake-up for a get in this process that waits on the members'
     /// channels.
     poke: Option<SetHandle>,
+    /// This process's slabs to give back to its pool.
+    freed: Vec<u64>,
+    pool: Option<Arc<SlabPool>>,
 }
 
 impl Deferred {
@@ -69,6 +114,11 @@ impl Deferred {
     pub(crate) fn run(self) {
         if let Some(ctl) = self.poke {
             ctl.wake();
+        }
+        if let Some(pool) = &self.pool {
+            for tag in self.freed {
+                pool.give_back(tag);
+            }
         }
         for outbox in self.flush {
             outbox.flush();
@@ -82,7 +132,7 @@ impl Deferred {
 /// The state of one queue.
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) items: VecDeque<QueueFrame>,
+    pub(crate) items: VecDeque<Queued>,
     pub(crate) closed: bool,
     /// Handles in this (the creating) process that may put / get,
     /// including endpoints being handed to a child that has not opened
@@ -116,12 +166,20 @@ pub(crate) struct State {
     pub(super) room_watchers: Vec<(u64, u64)>,
     /// Members found with too many messages unread, to drop.
     unread: Vec<u64>,
+    /// Shared items delivered to members and not yet copied out, by ticket.
+    lent: HashMap<u64, Lent>,
+    next_ticket: u64,
+    /// Tags of this process's slabs whose items were copied out, to give
+    /// back to [`super::shared::Hub`]'s pool once the lock is released.
+    pub(crate) freed: Vec<u64>,
     /// Async tasks waiting on local handles for an item (or the end), and
     /// for room (or the end), by handle.
     pub(crate) recv_wakers: WakerList,
     pub(crate) send_wakers: WakerList,
     /// Work for once the lock is released (the poke is in `reading`).
     deferred: Deferred,
+    /// This process's slabs, where it has them.
+    pub(crate) pool: Option<Arc<SlabPool>>,
     /// The next local handle's id.
     next_end: u64,
     next_key: u64,
@@ -138,7 +196,7 @@ impl std::fmt::Debug for Deferred {
 }
 
 impl State {
-    pub(crate) fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config, pool: Option<Arc<SlabPool>>) -> Self {
         State {
             items: VecDeque::new(),
             closed: false,
@@ -157,9 +215,13 @@ impl State {
             joiners: Vec::new(),
             room_watchers: Vec::new(),
             unread: Vec::new(),
+            lent: HashMap::new(),
+            next_ticket: 0,
+            freed: Vec::new(),
             recv_wakers: WakerList::new(),
             send_wakers: WakerList::new(),
             deferred: Deferred::default(),
+            pool,
             next_end: 0,
             next_key: 0,
             config,
@@ -168,13 +230,18 @@ impl State {
 
     /// Whether work waits for the lock to be released.
     pub(crate) fn has_deferred(&self) -> bool {
-        !self.deferred.wake.is_empty() || !self.deferred.flush.is_empty() || self.reading.has_poke()
+        !self.deferred.wake.is_empty()
+            || !self.deferred.flush.is_empty()
+            || self.reading.has_poke()
+            || !self.freed.is_empty()
     }
 
     /// Takes the work that waits for the lock to be released.
     pub(crate) fn take_deferred(&mut self) -> Deferred {
         let mut deferred = std::mem::take(&mut self.deferred);
         deferred.poke = self.reading.take_poke();
+        deferred.freed = std::mem::take(&mut self.freed);
+        deferred.pool = self.pool.clone();
         deferred
     }
 
@@ -259,21 +326,81 @@ impl State {
     }
 
     /// Adds an item whose put succeeded.
-    pub(crate) fn accept(&mut self, frame: QueueFrame) {
-        self.items.push_back(frame);
+    pub(crate) fn accept(&mut self, item: Queued) {
+        self.items.push_back(item);
         self.unfinished += 1;
+    }
+
+    /// The shared item from `from` (slab `tag`) was copied out (or will
+    /// never be): its producer may write there again.
+    pub(crate) fn release_slab(&mut self, from: Option<u64>, tag: u64) {
+        match from {
+            None => self.freed.push(tag),
+            Some(key) => {
+                let Some(m) = self.members.get_mut(&key) else {
+                    return;
+                };
+                m.slabs = m.slabs.saturating_sub(1);
+                self.post(key, Down::Released { tags: vec![tag] });
+            }
+        }
+    }
+
+    /// An item leaves the queue without being delivered (dropped): its slab
+    /// is free again.
+    pub(crate) fn discard(&mut self, item: Queued) {
+        if let Item::Shared(shared) = item {
+            let tag = slab_tag(&shared.segment);
+            self.release_slab(shared.from, tag);
+        }
+    }
+
+    /// Member `key` copied out the shared items of these tickets. A ticket
+    /// that was not its is a violation.
+    pub(super) fn released(&mut self, key: u64, tickets: Vec<u64>) -> Result<(), Violation> {
+        for ticket in tickets {
+            match self.lent.get(&ticket) {
+                Some(lent) if lent.consumer == key => {
+                    let lent = *lent;
+                    self.lent.remove(&ticket);
+                    self.release_slab(lent.from, lent.tag);
+                }
+                _ => {
+                    return Err(Violation::new(format!(
+                        "it gave back ticket {ticket}, which it was not given"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A member's shared item, to send it under a new ticket.
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    fn lend(&mut self, consumer: u64, shared: Shared) -> Outgoing {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.lent.insert(
+            ticket,
+            Lent {
+                consumer,
+                from: shared.from,
+                tag: slab_tag(&shared.segment),
+            },
+        );
+        Outgoing::new(shared.segment, ticket)
     }
 
     /// Queues `msg` for member `key`; it leaves once the lock is released.
     /// A member that lets its messages pile up unread is dropped.
-    pub(super) fn post(&mut self, key: u64, msg: Down) {
+    pub(super) fn post(&mut self, key: u64, msg: Message) {
         if let Some(m) = self.members.get(&key) {
             let outbox = Arc::clone(&m.outbox);
             self.post_to(key, &outbox, msg);
         }
     }
 
-    fn post_to(&mut self, key: u64, outbox: &Arc<Outbox>, msg: Down) {
+    fn post_to(&mut self, key: u64, outbox: &Arc<Outbox>, msg: Message) {
         if !outbox.push(msg) {
             self.unread.push(key);
         }
@@ -319,6 +446,10 @@ impl State {
         let reply = Self::refusal_reply(&why);
         for p in std::mem::take(&mut self.parked) {
             self.free_slot(p.key);
+            if let (Item::Shared(_), Some(m)) = (&p.item, self.members.get_mut(&p.key)) {
+                // The member takes its slab back when told the put failed.
+                m.slabs = m.slabs.saturating_sub(1);
+            }
             self.reply(p.key, p.id, reply);
         }
     }
@@ -328,7 +459,7 @@ impl State {
         let mut admitted = false;
         while self.has_room() {
             let Some(p) = self.parked.pop_front() else { break };
-            self.accept(p.frame);
+            self.accept(p.item);
             self.free_slot(p.key);
             self.reply(p.key, p.id, Reply::PutOk);
             admitted = true;
@@ -337,24 +468,42 @@ impl State {
     }
 
     /// Items go to the members that asked for them, in turn, each in
-    /// batches of up to [`BATCH_BYTES`]; local getters already waiting keep
-    /// the first items. Whether any item went.
+    /// batches of up to [`BATCH_BYTES`] (and [`MAX_SEGMENTS_PER_MESSAGE`]
+    /// shared items); local getters already waiting keep the first items.
+    /// Whether any item went.
+    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
     fn deal_to_members(&mut self) -> bool {
         let keep = self.local_waiters();
         let mut dealt = false;
         while self.items.len() > keep {
-            let Some(key) = self.wanting.pop_front() else { break };
-            let Some(m) = self.members.get_mut(&key) else { continue };
+            let Some(key) = self.wanting.pop_front() else {
+                break;
+            };
+            let Some(credit) = self.members.get(&key).map(|m| m.credit) else {
+                continue;
+            };
             let mut batch = Vec::new();
-            let mut bytes = 0;
-            while batch.len() < m.credit as usize && self.items.len() > keep {
-                let next = self.items.front().map_or(0, |f| f.len());
-                if !batch.is_empty() && bytes + next > BATCH_BYTES {
+            let (mut bytes, mut shared) = (0, 0);
+            while batch.len() < credit as usize && self.items.len() > keep {
+                let Some(next) = self.items.front() else { break };
+                let is_shared = matches!(next, Item::Shared(_));
+                let weight = weight(next);
+                let full = bytes + weight > BATCH_BYTES || (is_shared && shared == MAX_SEGMENTS_PER_MESSAGE);
+                if !batch.is_empty() && full {
                     break;
                 }
-                bytes += next;
-                batch.extend(self.items.pop_front().map(Bytes));
+                bytes += weight;
+                shared += usize::from(is_shared);
+                let Some(item) = self.items.pop_front() else { break };
+                batch.push(match item {
+                    Item::Inline(b) => Item::Inline(b),
+                    Item::Shared(s) => Item::Shared(self.lend(key, s)),
+                });
             }
+            debug_assert!(segments(&batch) <= MAX_SEGMENTS_PER_MESSAGE);
+            let Some(m) = self.members.get_mut(&key) else {
+                continue;
+            };
             let n = batch.len();
             m.credit -= n as u32;
             m.taken += n as u64;
@@ -377,7 +526,9 @@ impl State {
     fn drop_unreachable(&mut self) {
         if self.receivers() == 0 && !self.items.is_empty() {
             let dropped = self.items.len() as u64;
-            self.items.clear();
+            for item in std::mem::take(&mut self.items) {
+                self.discard(item);
+            }
             self.unfinished = self.unfinished.saturating_sub(dropped);
         }
     }
@@ -486,8 +637,21 @@ impl State {
         };
         m.outbox.close();
         self.held -= m.counted();
+        // What it had not copied out yet is free again.
+        let lent: Vec<(u64, Lent)> = self
+            .lent
+            .iter()
+            .filter(|(_, l)| l.consumer == key)
+            .map(|(&t, &l)| (t, l))
+            .collect();
+        for (ticket, l) in lent {
+            self.lent.remove(&ticket);
+            self.release_slab(l.from, l.tag);
+        }
         self.wanting.retain(|&k| k != key);
         self.parked.retain(|p| p.key != key);
+        // Its own slabs lent to others stay until those copied them out
+        // (the descriptors keep them); nobody is told when they are done.
         self.joiners.retain(|&(k, _)| k != key);
         self.room_watchers.retain(|&(k, _)| k != key);
         self.unfinished = self.unfinished.saturating_sub(m.taken.saturating_sub(m.done));
@@ -505,4 +669,9 @@ impl State {
             .get_mut(&key)
             .expect("requests come from known members")
     }
+}
+
+/// The producer's tag for a segment's slab.
+fn slab_tag(segment: &Segment) -> u64 {
+    segment.tag()
 }

@@ -24,16 +24,14 @@ use std::{
     thread,
 };
 
-use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
-use serde::{Deserialize, Serialize};
 use transport_core::sync::LockExt;
 
-use crate::wire::{Down, ipc_to_io};
+use crate::sys::{Delivered, DownReceiver, DownSet, DownSetCtl, SetEvent};
 
 /// Whom the bridge gives what it reads from one member's channel.
 pub(crate) trait Recipient: Send + Sync {
     /// A message from the hub.
-    fn deliver(&self, msg: Down);
+    fn deliver(&self, delivered: Delivered);
     /// The channel closed (or cannot be read): the hub is gone.
     fn lost(&self);
 }
@@ -49,7 +47,7 @@ struct Bridge {
     /// Which bridge this is (of those this process started).
     id: u64,
     /// Carries channels to the thread (and wakes it from its wait).
-    ctl: IpcSender<Watch>,
+    ctl: DownSetCtl,
     /// Channels given to the thread and not closed yet.
     watched: usize,
     /// The recipients of channels on their way to the thread, by token.
@@ -57,24 +55,17 @@ struct Bridge {
     next_token: u64,
 }
 
-/// A member's channel for the thread to read.
-#[derive(Serialize, Deserialize)]
-struct Watch {
-    token: u64,
-    down: IpcReceiver<Down>,
-}
-
 fn slot() -> MutexGuard<'static, Option<Bridge>> {
     BRIDGE.lock_unpoisoned()
 }
 
-/// Has the bridge read `down` for `inbox` from now on, starting the thread
-/// if it is not running. On failure the channel comes back when it was not
-/// handed over yet.
+/// Has the bridge read `down` for `recipient` from now on, starting the
+/// thread if it is not running. On failure the channel comes back when it
+/// was not handed over yet.
 pub(crate) fn watch(
-    inbox: Arc<dyn Recipient>,
-    down: IpcReceiver<Down>,
-) -> Result<(), (io::Error, Option<IpcReceiver<Down>>)> {
+    recipient: Arc<dyn Recipient>,
+    down: DownReceiver,
+) -> Result<(), (io::Error, Option<DownReceiver>)> {
     let mut slot = slot();
     let bridge = match &mut *slot {
         Some(bridge) => bridge,
@@ -85,40 +76,33 @@ pub(crate) fn watch(
     };
     let token = bridge.next_token;
     bridge.next_token += 1;
-    bridge.arriving.insert(token, inbox);
+    bridge.arriving.insert(token, recipient);
     bridge.watched += 1;
-    if let Err(e) = bridge.ctl.send(Watch { token, down }) {
+    if let Err((e, _)) = bridge.ctl.add(token, down) {
         // The thread is gone; the next watch starts another.
         *slot = None;
-        return Err((ipc_to_io(e), None));
+        return Err((e, None));
     }
     Ok(())
 }
 
 fn start() -> io::Result<Bridge> {
     let id = STARTED.fetch_add(1, Ordering::Relaxed);
-    let (ctl, ctl_rx) = ipc::channel::<Watch>()?;
-    // The receiver set is made on its own thread: on Windows it holds
-    // handles that may not move between threads.
+    // The set is made on its own thread: on Windows it holds handles that
+    // may not move between threads.
     let (started_tx, started_rx) = mpsc::channel();
     thread::Builder::new()
         .name("transport-queue-bridge".into())
-        .spawn(move || {
-            let set = IpcReceiverSet::new().and_then(|mut set| {
-                let ctl_id = set.add(ctl_rx)?;
-                Ok((set, ctl_id))
-            });
-            match set {
-                Ok((set, ctl_id)) => {
-                    let _ = started_tx.send(Ok(()));
-                    run(id, set, ctl_id);
-                }
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                }
+        .spawn(move || match DownSet::new() {
+            Ok((set, ctl)) => {
+                let _ = started_tx.send(Ok(ctl));
+                run(id, set);
+            }
+            Err(e) => {
+                let _ = started_tx.send(Err(e));
             }
         })?;
-    started_rx
+    let ctl = started_rx
         .recv()
         .unwrap_or_else(|_| Err(io::Error::other("the bridge thread did not start")))?;
     Ok(Bridge {
@@ -148,14 +132,15 @@ fn closed_one() -> bool {
 /// them, and each on its way, is told that nothing reads its channel now.
 struct Readers {
     bridge: u64,
-    inboxes: HashMap<u64, Arc<dyn Recipient>>,
+    recipients: HashMap<u64, Arc<dyn Recipient>>,
 }
 
 impl Drop for Readers {
     fn drop(&mut self) {
         // The channels on their way belong to this bridge only while it is
-        // the running one. (Inboxes are locked after the slot is released:
-        // `watch` runs with an inbox locked and then takes the slot.)
+        // the running one. (Recipients are locked after the slot is
+        // released: `watch` runs with an inbox locked and then takes the
+        // slot.)
         let arriving = {
             let mut slot = slot();
             match slot.as_ref() {
@@ -163,56 +148,48 @@ impl Drop for Readers {
                 _ => HashMap::new(),
             }
         };
-        for inbox in self.inboxes.values().chain(arriving.values()) {
-            inbox.lost();
+        for recipient in self.recipients.values().chain(arriving.values()) {
+            recipient.lost();
         }
     }
 }
 
 /// The bridge thread.
-fn run(bridge: u64, mut set: IpcReceiverSet, ctl_id: u64) {
+fn run(bridge: u64, mut set: DownSet) {
     let mut readers = Readers {
         bridge,
-        inboxes: HashMap::new(),
+        recipients: HashMap::new(),
     };
-    let inboxes = &mut readers.inboxes;
+    let recipients = &mut readers.recipients;
     loop {
         // If the set fails, nothing can be read any more: `readers` tells
         // every member as the thread ends.
-        let Ok(results) = set.select() else { return };
-        for result in results {
-            match result {
-                IpcSelectionResult::MessageReceived(id, msg) if id == ctl_id => {
-                    let Ok(Watch { token, down }) = msg.to::<Watch>() else {
-                        continue;
-                    };
-                    let inbox = slot().as_mut().and_then(|b| b.arriving.remove(&token));
-                    let Some(inbox) = inbox else { continue };
-                    match set.add(down) {
-                        Ok(set_id) => {
-                            inboxes.insert(set_id, inbox);
-                        }
-                        Err(_) => {
-                            inbox.lost();
-                            if closed_one() {
-                                return;
-                            }
+        let Ok(events) = set.select() else { return };
+        for event in events {
+            match event {
+                SetEvent::Added { token, id } => {
+                    let recipient = slot().as_mut().and_then(|b| b.arriving.remove(&token));
+                    if let Some(recipient) = recipient {
+                        recipients.insert(id, recipient);
+                    }
+                }
+                SetEvent::AddFailed { token } => {
+                    let recipient = slot().as_mut().and_then(|b| b.arriving.remove(&token));
+                    if let Some(recipient) = recipient {
+                        recipient.lost();
+                        if closed_one() {
+                            return;
                         }
                     }
                 }
-                IpcSelectionResult::MessageReceived(id, msg) => {
-                    let Some(inbox) = inboxes.get(&id) else { continue };
-                    // A message that does not decode is not from the hub:
-                    // the member reads it as the hub gone, as a leading
-                    // thread would.
-                    match msg.to::<Down>() {
-                        Ok(msg) => inbox.deliver(msg),
-                        Err(_) => inbox.lost(),
+                SetEvent::Message { id, delivered } => {
+                    if let Some(recipient) = recipients.get(&id) {
+                        recipient.deliver(delivered);
                     }
                 }
-                IpcSelectionResult::ChannelClosed(id) => {
-                    if let Some(inbox) = inboxes.remove(&id) {
-                        inbox.lost();
+                SetEvent::Closed { id } => {
+                    if let Some(recipient) = recipients.remove(&id) {
+                        recipient.lost();
                         if closed_one() {
                             return;
                         }

@@ -12,13 +12,13 @@ use std::{
     time::Instant,
 };
 
-use transport_core::{OpenError, Wait};
+use transport_core::{Fill, OpenError, RawSendError, Wait};
 
 use super::link::Link;
 use crate::{
     error::QueueError,
     outcome::{GetError, PutError},
-    sys::NewMember,
+    sys::{NewMember, Produced},
     wire::{QueueFrame, Role, Welcome},
 };
 
@@ -56,8 +56,12 @@ impl MemberHandle {
         self.link.welcome()
     }
 
-    pub(crate) fn put(&self, frame: QueueFrame, wait: Wait) -> Result<(), PutError> {
-        self.link.put(frame, wait)
+    pub(crate) fn produce(&self, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        self.link.produce(fill)
+    }
+
+    pub(crate) fn put(&self, item: Produced, wait: Wait) -> Result<(), PutError> {
+        self.link.put(item, wait)
     }
 
     pub(crate) fn get(&self, wait: Wait) -> Result<QueueFrame, GetError> {

@@ -16,28 +16,30 @@
 
 use std::{
     io,
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock},
     task::Waker,
     time::{Duration, Instant},
 };
 
-use ipc_channel::{TryRecvError, ipc::IpcReceiver};
 use transport_core::{
     Wait,
-    sync::{LockExt, Waited as CondvarWaited, wait_as},
+    sync::{LockExt, wait_as},
 };
 
 use super::{
     bridge::{self, Recipient},
     state::MemberState,
 };
-use crate::{sys, wire::Down};
+use crate::{
+    sys::{self, Delivered, DownReceiver, MemberRequest, NewMember, SlabPool, UpSender, Written},
+    wire::{Request, Up},
+};
 
 /// Who reads the member's `down` channel.
 #[derive(Debug)]
 enum Reader {
     /// Whichever thread holds the lock on this (the leader).
-    Here(IpcReceiver<Down>),
+    Here(DownReceiver),
     /// The process's bridge thread.
     Bridged,
 }
@@ -48,32 +50,17 @@ pub(crate) enum Waited {
     Timeout,
 }
 
-/// A member's state and its `down` channel.
+/// A member's state, its two channels, and its slabs.
 #[derive(Debug)]
 pub(crate) struct Inbox {
     down: Mutex<Reader>,
     state: Mutex<MemberState>,
     changed: Condvar,
-}
-
-/// Rounds up to whole milliseconds, the resolution ipc-channel waits with.
-fn ceil_ms(d: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX))
-}
-
-/// Receives one message: `Ok(None)` when none came in time, `Err` when the
-/// hub is gone (or sent something this protocol does not know).
-fn recv(down: &IpcReceiver<Down>, left: Option<Duration>) -> Result<Option<Down>, ()> {
-    let result = match left {
-        None => down.recv().map_err(TryRecvError::IpcError),
-        Some(left) if left.is_zero() => down.try_recv(),
-        Some(left) => down.try_recv_timeout(ceil_ms(left)),
-    };
-    match result {
-        Ok(msg) => Ok(Some(msg)),
-        Err(TryRecvError::Empty) => Ok(None),
-        Err(TryRecvError::IpcError(_)) => Err(()),
-    }
+    /// The `up` channel: whoever files a message may have to answer it.
+    up: Mutex<UpSender>,
+    /// This process's slabs for large items it puts, where it has them
+    /// (made once the welcome said the queue's limit).
+    pool: OnceLock<SlabPool>,
 }
 
 fn wake(wakers: Vec<Waker>) {
@@ -91,7 +78,7 @@ impl Inbox {
     /// (the hub's welcome is filed as [`MemberState::greeting`]). Where a
     /// channel read directly could not move to the bridge later, the bridge
     /// takes it now; that fails only if the bridge thread cannot start.
-    pub(crate) fn new(down: IpcReceiver<Down>) -> io::Result<Arc<Inbox>> {
+    pub(crate) fn new(down: DownReceiver, up: UpSender) -> io::Result<Arc<Inbox>> {
         let (reader, to_bridge) = if sys::DIRECT_READS {
             (Reader::Here(down), None)
         } else {
@@ -101,6 +88,8 @@ impl Inbox {
             down: Mutex::new(reader),
             state: Mutex::new(MemberState::default()),
             changed: Condvar::new(),
+            up: Mutex::new(up),
+            pool: OnceLock::new(),
         });
         if let Some(down) = to_bridge {
             bridge::watch(Arc::clone(&inbox) as Arc<dyn Recipient>, down).map_err(|(e, _)| e)?;
@@ -110,6 +99,61 @@ impl Inbox {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, MemberState> {
         self.state.lock_unpoisoned()
+    }
+
+    /// Makes this process's slabs, once the welcome said the queue's limit.
+    pub(crate) fn make_pool(&self, limit: usize) {
+        if let Some(pool) = SlabPool::new(limit) {
+            let _ = self.pool.set(pool);
+        }
+    }
+
+    /// This process's slabs, where it has them.
+    pub(crate) fn pool(&self) -> Option<&SlabPool> {
+        self.pool.get()
+    }
+
+    /// Sends a request to the hub; false (and the member marked gone) if it
+    /// is gone.
+    pub(crate) fn send(&self, st: &mut MemberState, up: Up<NewMember, Written>) -> bool {
+        if st.gone {
+            return false;
+        }
+        let req: MemberRequest = Request {
+            read: st.read,
+            took: st.took,
+            up,
+        };
+        let sent = self.up.lock_unpoisoned().send(req).is_ok();
+        if !sent {
+            self.set_gone(st);
+        }
+        sent
+    }
+
+    /// Sends a request to the hub without the state locked (for items,
+    /// which may be large); false if the hub is gone.
+    pub(crate) fn send_unlocked(&self, read: u64, took: u64, up: Up<NewMember, Written>) -> bool {
+        let sent = self.up.lock_unpoisoned().send(Request { read, took, up }).is_ok();
+        if !sent {
+            self.set_gone(&mut self.lock());
+        }
+        sent
+    }
+
+    /// Files a message of the hub's: slabs it freed go back to the pool,
+    /// and the tickets of shared items copied out go back to the hub.
+    fn file(&self, st: &mut MemberState, delivered: Delivered) {
+        let Delivered { msg, tickets } = delivered;
+        let freed = st.file(msg);
+        if let Some(pool) = self.pool.get() {
+            for tag in freed {
+                pool.give_back(tag);
+            }
+        }
+        if !tickets.is_empty() {
+            self.send(st, Up::Release { tickets });
+        }
     }
 
     /// Marks the hub as gone (a request could not be sent) and wakes every
@@ -191,8 +235,7 @@ impl Inbox {
                     }
                     st.sleepers += 1;
                     let wait = deadline.map_or(Wait::Forever, Wait::Until);
-                    let (guard, _): (_, CondvarWaited) = wait_as(&self.changed, st, wait);
-                    st = guard;
+                    st = wait_as(&self.changed, st, wait).0;
                     st.sleepers -= 1;
                 }
             }
@@ -204,19 +247,19 @@ impl Inbox {
     fn lead<'a>(
         &'a self,
         st: MutexGuard<'a, MemberState>,
-        reader: MutexGuard<'_, Reader>,
+        mut reader: MutexGuard<'_, Reader>,
         left: Option<Duration>,
         deadline: Option<Instant>,
     ) -> (MutexGuard<'a, MemberState>, bool) {
-        let Reader::Here(down) = &*reader else {
+        let Reader::Here(down) = &mut *reader else {
             unreachable!("the caller checked")
         };
         drop(st);
-        let got = recv(down, left);
+        let got = down.recv(left);
         let mut st = self.lock();
         let mut last_look = false;
         match got {
-            Ok(Some(msg)) => st.file(msg),
+            Ok(Some(delivered)) => self.file(&mut st, delivered),
             Ok(None) => last_look = left.is_some_and(|l| l.is_zero()) || deadline_passed(deadline),
             Err(()) => st.gone = true,
         }
@@ -237,9 +280,9 @@ impl Inbox {
 
 impl Recipient for Inbox {
     /// Files a message the bridge read, and wakes whoever it concerns.
-    fn deliver(&self, msg: Down) {
+    fn deliver(&self, delivered: Delivered) {
         let mut st = self.lock();
-        st.file(msg);
+        self.file(&mut st, delivered);
         let wakers = st.ready_wakers();
         self.notify(&st);
         drop(st);

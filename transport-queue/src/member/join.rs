@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{self, IpcSender};
 use transport_core::OpenError;
 
 use super::{
@@ -14,7 +13,7 @@ use super::{
 };
 use crate::{
     sys,
-    wire::{Boot, Down, JoinRequest, Request, Role, Welcome, ipc_to_io},
+    wire::{Role, Welcome},
 };
 
 /// How long a child waits for the queue to welcome it when it opens a
@@ -35,24 +34,17 @@ impl Link {
 }
 
 fn join_queue(name: &str, role: Role) -> Result<Link, OpenError> {
-    let (up_tx, up_rx) = ipc::channel::<Request>().map_err(|e| OpenError::io("a channel to the queue", e))?;
-    let (down_tx, down_rx) =
-        ipc::channel::<Down>().map_err(|e| OpenError::io("a channel from the queue", e))?;
+    let (up, down, hub_ends) =
+        sys::member_channels().map_err(|e| OpenError::io("the channels to and from the queue", e))?;
     // Whoever reads the channel files the hub's first message (its welcome)
     // for the wait below.
-    let inbox = Inbox::new(down_rx).map_err(|e| OpenError::io("the thread that reads a queue's channels", e))?;
-    let boot = IpcSender::<Boot>::connect(name.to_owned()).map_err(|e| sys::connect_error(name, e))?;
-    // The request moves the channel ends: from here on only the hub holds
-    // the `down` sender, and only this process the `up` sender.
-    boot.send(Boot::Join(JoinRequest {
-        up: up_rx,
-        down: down_tx,
-        role,
-    }))
-    .map_err(|e| OpenError::io(format!("hand-off `{name}`"), ipc_to_io(e)))?;
-    drop(boot);
+    let inbox =
+        Inbox::new(down, up).map_err(|e| OpenError::io("the thread that reads a queue's channels", e))?;
+    // The join moves the hub's ends: from here on only the hub holds them.
+    sys::send_join(name, hub_ends, role)?;
     let welcome = wait_for_welcome(&inbox, name)?;
-    Ok(Link::new(up_tx, inbox, welcome))
+    inbox.make_pool(usize::try_from(welcome.max_message_size).unwrap_or(usize::MAX));
+    Ok(Link::new(inbox, welcome))
 }
 
 /// The hub's first message: its welcome, or why it turned this process

@@ -1,17 +1,17 @@
 //! [`Link`]: a member's connection to the hub, shared by every handle of
 //! the queue in this process (code of a process other than the creator):
-//! its `up` channel, its [`Inbox`], and what it learnt when it joined. The
+//! its [`Inbox`] (its state and channels) and what it learnt when it
+//! joined. The
 //! requests that are not puts or gets are here; [`super::join`],
 //! [`super::put`] and [`super::get`] hold the rest.
 
 use std::{
     io,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, MutexGuard},
     time::{Duration, Instant},
 };
 
-use ipc_channel::ipc::IpcSender;
-use transport_core::sync::LockExt;
+use transport_core::{Fill, RawSendError, fill_aligned};
 
 use super::{
     inbox::{Inbox, Waited},
@@ -19,8 +19,8 @@ use super::{
 };
 use crate::{
     error::QueueError,
-    sys::{self, NewMember},
-    wire::{Bytes, JoinRequest, RETURN_BYTES, Reply, Request, Up, Welcome, ipc_to_io},
+    sys::{NewMember, Produced, Written},
+    wire::{Bytes, RETURN_BYTES, Reply, Up, Welcome},
 };
 
 /// How long the hub may take to answer a request before it counts as gone.
@@ -39,17 +39,27 @@ const MAX_PENDING: usize = 32;
 /// creator's.
 #[derive(Debug)]
 pub(crate) struct Link {
-    up: Mutex<IpcSender<Request>>,
     pub(super) inbox: Arc<Inbox>,
     pub(super) welcome: Welcome,
 }
 
 impl Link {
-    pub(super) fn new(up: IpcSender<Request>, inbox: Arc<Inbox>, welcome: Welcome) -> Self {
-        Link {
-            up: Mutex::new(up),
-            inbox,
-            welcome,
+    pub(super) fn new(inbox: Arc<Inbox>, welcome: Welcome) -> Self {
+        Link { inbox, welcome }
+    }
+
+    /// The largest item the queue takes.
+    pub(crate) fn limit(&self) -> usize {
+        usize::try_from(self.welcome.max_message_size).unwrap_or(usize::MAX)
+    }
+
+    /// Has `fill` write an item: into one of this process's slabs where it
+    /// has them (it stays there if it is large), into bytes of its own
+    /// otherwise.
+    pub(crate) fn produce(&self, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        match self.inbox.pool() {
+            Some(pool) => pool.produce(self.limit(), fill),
+            None => fill_aligned(self.limit(), fill).map(Produced::Inline),
         }
     }
 
@@ -62,26 +72,14 @@ impl Link {
     }
 
     /// Sends to the hub; false (and the member marked gone) if it is gone.
-    pub(super) fn send(&self, st: &mut MemberState, up: Up) -> bool {
-        if st.gone {
-            return false;
-        }
-        let (read, took) = (st.read, st.took);
-        let sent = self.up.lock_unpoisoned().send(Request { read, took, up });
-        if sent.is_err() {
-            self.inbox.set_gone(st);
-        }
-        sent.is_ok()
+    pub(super) fn send(&self, st: &mut MemberState, up: Up<NewMember, Written>) -> bool {
+        self.inbox.send(st, up)
     }
 
-    /// Sends to the hub without holding the member's lock (for frames,
+    /// Sends to the hub without holding the member's lock (for items,
     /// which may be large).
-    pub(super) fn send_unlocked(&self, read: u64, took: u64, up: Up) -> bool {
-        let sent = self.up.lock_unpoisoned().send(Request { read, took, up });
-        if sent.is_err() {
-            self.inbox.set_gone(&mut self.lock());
-        }
-        sent.is_ok()
+    pub(super) fn send_unlocked(&self, read: u64, took: u64, up: Up<NewMember, Written>) -> bool {
+        self.inbox.send_unlocked(read, took, up)
     }
 
     pub(super) fn wait_for<'a, R>(
@@ -94,7 +92,11 @@ impl Link {
     }
 
     /// Sends a request and waits for its answer until `deadline`.
-    fn request(&self, make: impl FnOnce(u64) -> Up, deadline: Option<Instant>) -> Result<(u64, Reply), Waited> {
+    fn request(
+        &self,
+        make: impl FnOnce(u64) -> Up<NewMember, Written>,
+        deadline: Option<Instant>,
+    ) -> Result<(u64, Reply), Waited> {
         let mut st = self.lock();
         let id = st.next_id();
         if !self.send(&mut st, make(id)) {
@@ -202,20 +204,15 @@ impl Link {
     /// Adds a child of this process, which opened a hand-off of this
     /// member's queue, as a member of its own.
     pub(crate) fn adopt(&self, new: NewMember) -> io::Result<()> {
-        let NewMember { up, down, role } = new;
-        let up = sys::to_ipc_up(up)?;
         let (read, took) = {
             let st = self.lock();
             (st.read, st.took)
         };
-        self.up
-            .lock_unpoisoned()
-            .send(Request {
-                read,
-                took,
-                up: Up::Adopt(JoinRequest { up, down, role }),
-            })
-            .map_err(ipc_to_io)
+        if self.send_unlocked(read, took, Up::Adopt(new)) {
+            Ok(())
+        } else {
+            Err(io::Error::other("the queue is gone"))
+        }
     }
 }
 

@@ -16,11 +16,12 @@ use super::{
 };
 use crate::{
     outcome::PutError,
-    wire::{Bytes, QueueFrame, Reply, Up},
+    sys::{NewMember, Produced, Written},
+    wire::{Bytes, Reply, Up},
 };
 
 impl Link {
-    pub(crate) fn put(&self, frame: QueueFrame, wait: Wait) -> Result<(), PutError> {
+    pub(crate) fn put(&self, item: Produced, wait: Wait) -> Result<(), PutError> {
         let block = wait != Wait::Never;
         if block {
             match self.take_slot(wait.deadline()) {
@@ -29,25 +30,65 @@ impl Link {
                 Err(Waited::Gone) => return Err(PutError::Disconnected),
             }
         }
-        let done = self.put_in_slot(frame, wait, block);
+        let done = self.put_in_slot(item, wait, block);
         if block {
             self.free_slot();
         }
         done
     }
 
-    fn put_in_slot(&self, frame: QueueFrame, wait: Wait, block: bool) -> Result<(), PutError> {
+    /// Puts `item` and waits for the hub's answer. A shared item's slab is
+    /// this process's again unless the put went in (the hub says when the
+    /// consumer is done with it).
+    fn put_in_slot(&self, item: Produced, wait: Wait, block: bool) -> Result<(), PutError> {
+        let (tag, result) = match item {
+            Produced::Inline(frame) => (
+                None,
+                self.put_up(wait, block, |id| Up::Put {
+                    id,
+                    frame: Bytes(frame),
+                    block,
+                }),
+            ),
+            Produced::Shared(written) => {
+                let tag = written.slab_tag();
+                (
+                    Some(tag),
+                    self.put_up(wait, block, |id| Up::PutShared {
+                        id,
+                        segment: written,
+                        block,
+                    }),
+                )
+            }
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err((e, answered)) => {
+                // Only an answer says the hub gave up the item: a hub that
+                // went silent may have handed the slab on.
+                if let (Some(tag), true, Some(pool)) = (tag, answered, self.inbox.pool()) {
+                    pool.give_back(tag);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the put `make` builds and waits for the answer; an error says
+    /// whether the hub answered.
+    fn put_up(
+        &self,
+        wait: Wait,
+        block: bool,
+        make: impl FnOnce(u64) -> Up<NewMember, Written>,
+    ) -> Result<(), (PutError, bool)> {
         let (id, read, took) = {
             let mut st = self.lock();
             (st.next_id(), st.read, st.took)
         };
-        let up = Up::Put {
-            id,
-            frame: Bytes(frame),
-            block,
-        };
-        if !self.send_unlocked(read, took, up) {
-            return Err(PutError::Disconnected);
+        if !self.send_unlocked(read, took, make(id)) {
+            return Err((PutError::Disconnected, false));
         }
         let deadline = if block {
             wait.deadline()
@@ -58,20 +99,22 @@ impl Link {
         drop(st);
         let reply = match waited {
             Ok(reply) => reply,
-            Err(Waited::Gone) => return Err(PutError::Disconnected),
-            Err(Waited::Timeout) if !block => return Err(PutError::Disconnected),
-            Err(Waited::Timeout) => self.withdraw_put(id)?,
+            Err(Waited::Gone) => return Err((PutError::Disconnected, false)),
+            Err(Waited::Timeout) if !block => return Err((PutError::Disconnected, false)),
+            Err(Waited::Timeout) => self.withdraw_put(id).map_err(|e| (e, false))?,
         };
-        match reply {
-            Reply::PutOk => Ok(()),
-            Reply::PutFull | Reply::PutCancelled => Err(PutError::NotReady),
-            Reply::PutClosed => Err(PutError::Closed),
-            Reply::PutTooLarge { len, limit } => Err(PutError::TooLarge {
+        let refused = match reply {
+            Reply::PutOk => return Ok(()),
+            Reply::PutFull | Reply::PutCancelled => PutError::NotReady,
+            Reply::PutClosed => PutError::Closed,
+            Reply::PutTooLarge { len, limit } => PutError::TooLarge {
                 len: len as usize,
                 limit: limit as usize,
-            }),
-            _ => Err(PutError::Disconnected),
-        }
+            },
+            Reply::PutDisconnected => PutError::Disconnected,
+            _ => return Err((PutError::Disconnected, false)),
+        };
+        Err((refused, true))
     }
 
     /// Withdraws a parked put whose wait ran out; it may have got in

@@ -9,7 +9,7 @@ use std::{
 
 use transport_core::sync::WakerList;
 
-use crate::wire::{Down, QueueFrame, Reply, Welcome};
+use crate::wire::{Down, Item, QueueFrame, Reply, Welcome};
 
 /// What the member's threads share.
 #[derive(Debug, Default)]
@@ -63,8 +63,10 @@ pub(crate) enum Greeting {
 }
 
 impl MemberState {
-    /// Files one message of the hub's.
-    pub(crate) fn file(&mut self, msg: Down) {
+    /// Files one message of the hub's (its shared items copied out
+    /// already). Returns the tags of this process's slabs the hub says are
+    /// free again.
+    pub(crate) fn file(&mut self, msg: Down) -> Vec<u64> {
         self.read += 1;
         if self.greeting.is_none() {
             self.greeting = Some(match msg {
@@ -72,13 +74,17 @@ impl MemberState {
                 Down::Refused { already_used, reason } => Err(Greeting::Refused { already_used, reason }),
                 other => Err(Greeting::Unexpected(format!("{other:?}"))),
             });
-            return;
+            return Vec::new();
         }
         match msg {
-            Down::Items(frames) => {
-                self.outstanding = self.outstanding.saturating_sub(frames.len() as u32);
-                self.items.extend(frames.into_iter().map(|b| b.0));
+            Down::Items(items) => {
+                self.outstanding = self.outstanding.saturating_sub(items.len() as u32);
+                self.items.extend(items.into_iter().map(|item| match item {
+                    Item::Inline(b) => b.0,
+                    Item::Shared(no) => match no {},
+                }));
             }
+            Down::Released { tags } => return tags,
             Down::Drained { closed } => {
                 self.drained = Some(closed);
                 self.outstanding = 0;
@@ -101,6 +107,7 @@ impl MemberState {
             }
             Down::Welcome(_) | Down::Refused { .. } => {}
         }
+        Vec::new()
     }
 
     pub(crate) fn next_id(&mut self) -> u64 {

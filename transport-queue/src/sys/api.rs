@@ -1,27 +1,27 @@
 //! The types every platform's code takes and gives: a member's channels
-//! as the hub holds them, what the hub's receiver set reports, and what a
-//! hand-off server hands over.
+//! as the hub holds them, what the hub's receiver set reports, what a
+//! hand-off server hands over, and a shared item's segment.
 
 use std::fmt;
 
-use ipc_channel::ipc::IpcSender;
 use transport_core::HandoffError;
 
-use crate::wire::{Down, Request, Role, Violation};
-
-/// A member's `up` channel, as the hub holds it: the socket, where the hub
-/// reads members' bytes itself (Linux).
-#[cfg(target_os = "linux")]
-pub(crate) type UpChannel = std::os::fd::OwnedFd;
-
-/// A member's `up` channel, as the hub holds it: an ipc-channel receiver.
 #[cfg(not(target_os = "linux"))]
-pub(crate) type UpChannel = ipc_channel::ipc::IpcReceiver<Request>;
+pub(crate) use super::ipc::{
+    channel::{DownSender, UpChannel},
+    segment::{Outgoing, Received, Segment, Written},
+};
+#[cfg(target_os = "linux")]
+pub(crate) use super::linux::{
+    channel::{DownSender, UpChannel},
+    segment::{Outgoing, Received, Segment, Written},
+};
+use crate::wire::{Request, Role, Violation};
 
 /// A member to add: its channels and its role.
 pub(crate) struct NewMember {
     pub(crate) up: UpChannel,
-    pub(crate) down: IpcSender<Down>,
+    pub(crate) down: DownSender,
     pub(crate) role: Role,
 }
 
@@ -36,18 +36,25 @@ impl fmt::Debug for NewMember {
 /// What a child that opened a hand-off brings: its two channels.
 pub(crate) struct Joined {
     pub(crate) up: UpChannel,
-    pub(crate) down: IpcSender<Down>,
+    pub(crate) down: DownSender,
 }
 
 /// What a hand-off server does with the child's channels (the handle it
 /// keeps for the child goes with it).
 pub(crate) type Deliver = Box<dyn FnOnce(Joined) -> std::io::Result<()> + Send>;
 
+/// A member's request as the hub applies it: an adoption with the child's
+/// channels, a shared put with its checked segment.
+pub(crate) type HubRequest = Request<NewMember, Received>;
+
+/// A member's request as it sends it.
+pub(crate) type MemberRequest = Request<NewMember, Written>;
+
 /// What the hub's receiver set gives.
 #[derive(Debug)]
 pub(crate) enum Event {
     /// A member's request.
-    Request { key: u64, req: Request<NewMember> },
+    Request { key: u64, req: HubRequest },
     /// A member broke the protocol; its channel is no longer read.
     Broken { key: u64, why: Violation },
     /// A member's channel closed (it left or died).

@@ -23,7 +23,7 @@ use transport_core::{
 };
 
 use crate::{
-    sys::api::{Deliver, Joined, io_error},
+    sys::api::{Deliver, DownSender, Joined, io_error},
     wire::Boot,
 };
 
@@ -42,7 +42,7 @@ pub(crate) fn serve(cmd: &mut Command, timeout: Duration, deliver: Deliver) -> R
             if let Ok(Ok((_, Boot::Join(req)))) = got {
                 let _ = deliver(Joined {
                     up: req.up,
-                    down: req.down,
+                    down: DownSender(req.down),
                 });
             }
             *accepted.0.lock_unpoisoned() = true;

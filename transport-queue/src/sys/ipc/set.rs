@@ -19,12 +19,12 @@ use std::{
 
 use ipc_channel::{
     TrySelectError,
-    ipc::{self, IpcMessage, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender},
+    ipc::{self, IpcMessage, IpcReceiverSet, IpcSelectionResult, IpcSender},
 };
 use transport_core::Wait;
 
 use crate::{
-    sys::api::{Event, NewMember, UpChannel},
+    sys::api::{DownSender, Event, HubRequest, NewMember, UpChannel},
     wire::{Ctl, Request, Violation},
 };
 
@@ -140,17 +140,20 @@ impl HubSet {
 
 /// Decodes a member's message, behind a boundary that turns a panic in
 /// ipc-channel's deserialization into a violation.
-fn decode(msg: IpcMessage) -> Result<Request<NewMember>, Violation> {
+fn decode(msg: IpcMessage) -> Result<HubRequest, Violation> {
     let req = catch_unwind(AssertUnwindSafe(|| msg.to::<Request>()))
         .map_err(|_| Violation::new("a message that made ipc-channel panic"))?
         .map_err(|e| Violation::new(format!("a request that does not decode: {e}")))?;
     let Request { read, took, up } = req;
-    let up = up.try_map_join(|join| {
-        Ok::<_, Violation>(NewMember {
-            up: join.up,
-            down: join.down,
-            role: join.role,
-        })
-    })?;
+    let up = up.try_map(
+        |join| {
+            Ok::<_, Violation>(NewMember {
+                up: join.up,
+                down: DownSender(join.down),
+                role: join.role,
+            })
+        },
+        |no| match no {},
+    )?;
     Ok(Request { read, took, up })
 }

@@ -25,7 +25,7 @@ use std::{
 /// 64); more, and the kernel cuts them off and says so.
 pub(crate) const MAX_FDS: usize = 64;
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -133,8 +133,13 @@ pub(crate) fn send(fd: RawFd, parts: &[&[u8]], fds: &[RawFd]) -> io::Result<()> 
         }
     }
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    // SAFETY: `msg` points at buffers that outlive the call.
-    let sent = cvt_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) })?;
+    let sent = loop {
+        // SAFETY: `msg` points at buffers that outlive the call.
+        match cvt_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
     if sent != total {
         return Err(io::Error::other("a datagram was sent in part"));
     }
@@ -340,19 +345,7 @@ impl Listener {
             return Err(io::Error::other("the hand-off directory is not private"));
         }
         let path = dir.join("s");
-        let bytes = path.as_os_str().as_bytes();
-        // SAFETY: an all-zero `sockaddr_un` is valid.
-        let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
-        if bytes.len() >= addr.sun_path.len() {
-            return Err(io::Error::other(format!(
-                "the hand-off socket path {} is too long (set TMPDIR to a shorter directory)",
-                path.display()
-            )));
-        }
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-            *d = *s as libc::c_char;
-        }
+        let addr = sockaddr(&path)?;
         // SAFETY: plain system call.
         let fd = cvt(unsafe {
             libc::socket(
@@ -425,4 +418,64 @@ pub(crate) fn path_text(path: &Path) -> io::Result<String> {
     path.to_str()
         .map(str::to_owned)
         .ok_or_else(|| io::Error::other(format!("{} is not unicode", OsStr::new(path).to_string_lossy())))
+}
+
+/// The address of the socket file at `path`.
+fn sockaddr(path: &Path) -> io::Result<libc::sockaddr_un> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero `sockaddr_un` is valid.
+    let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::other(format!(
+            "the hand-off socket path {} is too long (set TMPDIR to a shorter directory)",
+            path.display()
+        )));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok(addr)
+}
+
+/// Connects a new datagram-sequence socket (close-on-exec, blocking) to
+/// the socket file at `path`.
+pub(crate) fn connect(path: &Path) -> io::Result<OwnedFd> {
+    let addr = sockaddr(path)?;
+    // SAFETY: plain system call.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: just made; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    loop {
+        // SAFETY: `addr` is a valid `sockaddr_un` of that size.
+        let r = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&raw const addr).cast(),
+                mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            )
+        };
+        match cvt(r) {
+            Ok(_) => return Ok(fd),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A connected pair of datagram-sequence sockets (close-on-exec,
+/// blocking): a channel's two ends.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: `socketpair` just made both; nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

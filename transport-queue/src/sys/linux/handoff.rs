@@ -28,13 +28,13 @@ use std::{
 use transport_core::{HandoffError, OpenError};
 
 use super::{
+    channel::DownSender,
     child::{self, ChildEnd, Watch},
-    convert,
     fd::{self, Listener},
 };
 use crate::{
     sys::api::{Deliver, Joined, io_error},
-    wire::{Boot, Down, decode},
+    wire::{Boot, Down, NoSegment, decode},
 };
 
 /// How long a connection may take to say who it is.
@@ -270,9 +270,10 @@ impl Server {
         }
         match (self.pids.first, self.deliver.take()) {
             (Some(first), Some(deliver)) if first == pid => {
-                if let Ok(down) = convert::down(down) {
-                    let _ = deliver(Joined { up, down });
-                }
+                let _ = deliver(Joined {
+                    up,
+                    down: DownSender::new(down),
+                });
             }
             (_, Some(deliver)) => {
                 self.deliver = Some(deliver);
@@ -313,7 +314,7 @@ fn channels_from(datagram: &[u8], fds: Vec<OwnedFd>) -> Option<(OwnedFd, OwnedFd
 /// on its `down` channel, as ipc-channel writes it, sent without waiting
 /// (a process that filled its own channel is told nothing).
 fn refuse(down: &OwnedFd, already_used: bool, reason: String) {
-    let Ok(payload) = postcard::to_stdvec(&Down::Refused { already_used, reason }) else {
+    let Ok(payload) = postcard::to_stdvec(&Down::<NoSegment>::Refused { already_used, reason }) else {
         return;
     };
     let _ = fd::send_now(down.as_raw_fd(), &decode::datagram(&payload));
