@@ -41,7 +41,10 @@ impl Waited {
 /// ```
 pub fn wait_as<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>, wait: Wait) -> (MutexGuard<'a, T>, Waited) {
     match wait.remaining() {
-        None => (cv.wait(guard).unwrap_or_else(PoisonError::into_inner), Waited::Woken),
+        None => (
+            cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
+            Waited::Woken,
+        ),
         Some(left) if left.is_zero() => (guard, Waited::TimedOut),
         Some(left) => {
             let (guard, result) = cv
