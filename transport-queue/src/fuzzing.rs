@@ -42,7 +42,10 @@ pub fn hub_datagram(data: &[u8]) {
                 assert!(fds == 2 && join.up != join.down && join.up < 2 && join.down < 2);
             }
             crate::wire::Up::PutShared { segment, .. } => {
-                assert!(fds == 1 && segment.fd == 0, "a shared put with other descriptors passed");
+                assert!(
+                    fds == 1 && segment.fd == 0,
+                    "a shared put with other descriptors passed"
+                );
             }
             _ => assert_eq!(fds, 0, "a request with descriptors passed"),
         }
@@ -63,7 +66,10 @@ fn member_message(head: u8, payload: &[u8]) {
             })
             .collect();
         named.sort_unstable();
-        assert!(named.iter().copied().eq(0..fds as u32), "descriptors named {named:?} of {fds}");
+        assert!(
+            named.iter().copied().eq(0..fds as u32),
+            "descriptors named {named:?} of {fds}"
+        );
     }
 }
 

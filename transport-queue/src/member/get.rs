@@ -22,20 +22,30 @@ use crate::{outcome::GetError, wire::QueueFrame, wire::Up};
 /// since it last asked (or half its prefetch, if that is fewer).
 pub(crate) const TOP_UP_STEP: u32 = 64;
 
+/// ... or once its gets took this many bytes since it last asked: with
+/// large items a small prefetch window (a bounded queue's capacity) would
+/// otherwise learn of freed room only in bursts, and a producer wait for
+/// it.
+pub(crate) const TOP_UP_BYTES: usize = 256 << 10;
+
 impl Link {
     /// Asks for more items when a prefetching member has taken
-    /// [`TOP_UP_STEP`] items (or half its prefetch) since it last asked.
-    /// Asking often keeps the hub's count of what the member has read
-    /// recent, so the hub can send items at once rather than through its
-    /// writer thread.
+    /// [`TOP_UP_STEP`] items (or half its prefetch), or [`TOP_UP_BYTES`],
+    /// since it last asked. Asking often keeps the hub's count of what the
+    /// member has read recent, so the hub can send items at once rather
+    /// than through its writer thread, and of what its gets took, so a
+    /// bounded queue's room shows up soon.
     fn top_up(&self, st: &mut MemberState) {
         let prefetch = self.welcome.prefetch;
         if prefetch > 1 && !st.unwanting {
             let have = st.items.len() as u32 + st.outstanding;
-            if have <= prefetch - (prefetch / 2).min(TOP_UP_STEP) {
+            let by_count = have <= prefetch - (prefetch / 2).min(TOP_UP_STEP);
+            let by_bytes = st.took_bytes >= TOP_UP_BYTES && have < prefetch;
+            if by_count || by_bytes {
                 let n = prefetch - have;
                 if self.send(st, Up::Want { n }) {
                     st.outstanding += n;
+                    st.took_bytes = 0;
                 }
             }
         }
@@ -47,6 +57,7 @@ impl Link {
         loop {
             if let Some(frame) = st.items.pop_front() {
                 st.took += 1;
+                st.took_bytes += frame.len();
                 self.top_up(&mut st);
                 return Ok(frame);
             }

@@ -46,6 +46,8 @@ pub(crate) struct MemberState {
     pub(crate) greeting: Option<Result<Welcome, Greeting>>,
     /// Items its gets took (every request says so).
     pub(crate) took: u64,
+    /// Bytes its gets took since it last asked for items.
+    pub(crate) took_bytes: usize,
     /// Its requests waiting at the hub: puts that may park, and joins (at
     /// most the hub's limit; more threads wait here for a slot).
     pub(crate) pending: usize,

@@ -62,28 +62,27 @@ impl DownReceiver {
             if self.gone {
                 return Err(());
             }
-            self.pump();
-            if !self.pending.is_empty() || self.gone {
-                continue;
-            }
+            // Wait until something came (at once if it did), then read one
+            // datagram: a message costs two system calls, as ipc-channel's.
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if remaining.is_some_and(|r| r.is_zero()) {
-                return Ok(None);
-            }
             let mut polls = [fd::readable(self.inbound.poll_fd())];
-            if fd::poll(&mut polls, remaining).is_err() {
-                self.gone = true;
+            match fd::poll(&mut polls, remaining) {
+                Ok(0) => return Ok(None),
+                Ok(_) => self.pump(1),
+                Err(_) => self.gone = true,
             }
         }
     }
 
-    /// Reads what came without waiting.
-    fn pump(&mut self) {
+    /// Reads what came without waiting, at most `datagrams` datagrams.
+    fn pump(&mut self, datagrams: usize) {
         let (pending, reader) = (&mut self.pending, &mut self.reader);
-        let pumped = self.inbound.pump(&mut self.buf, usize::MAX >> 1, |payload, fds| {
-            pending.push_back(deliver(reader, payload, fds)?);
-            Ok(())
-        });
+        let pumped = self
+            .inbound
+            .pump_up_to(datagrams, &mut self.buf, usize::MAX >> 1, |payload, fds| {
+                pending.push_back(deliver(reader, payload, fds)?);
+                Ok(())
+            });
         match pumped {
             Ok(true) => {}
             Ok(false) | Err(_) => self.gone = true,
@@ -217,6 +216,7 @@ impl DownSet {
         let Some(at) = self.members.iter().position(|(i, _)| *i == id) else {
             return;
         };
+        self.members[at].1.pump(32);
         loop {
             match self.members[at].1.recv(Some(Duration::ZERO)) {
                 Ok(Some(delivered)) => events.push(SetEvent::Message { id, delivered }),

@@ -25,6 +25,10 @@ use std::{
 /// 64); more, and the kernel cuts them off and says so.
 pub(crate) const MAX_FDS: usize = 64;
 
+/// The control buffer of a receive, in words: a header and `MAX_FDS`
+/// descriptors, with room to spare.
+const CONTROL_WORDS: usize = 48;
+
 pub(crate) fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -50,9 +54,10 @@ pub(crate) struct Received {
 /// Receives one datagram into `buf` without waiting; `None` when none is
 /// there. Descriptors come close-on-exec.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
-    // u64s, so the control buffer is aligned for `cmsghdr`.
-    let space = (unsafe_cmsg_space(MAX_FDS * mem::size_of::<RawFd>()) / 8) + 1;
-    let mut control = vec![0u64; space];
+    // u64s, so the control buffer is aligned for `cmsghdr`; on the stack,
+    // with room for `MAX_FDS` descriptors and the header.
+    let mut control = [0u64; CONTROL_WORDS];
+    let space = (unsafe_cmsg_space(MAX_FDS * mem::size_of::<RawFd>()) / 8 + 1).min(CONTROL_WORDS);
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -62,7 +67,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len() * 8;
+    msg.msg_controllen = space * 8;
     // SAFETY: `msg` points at `buf` and `control`, which outlive the call
     // and have the lengths given.
     let r = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
@@ -105,25 +110,35 @@ fn unsafe_cmsg_space(bytes: usize) -> usize {
     unsafe { libc::CMSG_SPACE(bytes as u32) as usize }
 }
 
-/// Sends `parts` as one datagram with `fds`, waiting for room.
+/// The most parts [`send`] takes.
+const MAX_PARTS: usize = 4;
+
+/// Sends `parts` (at most [`MAX_PARTS`]) as one datagram with `fds` (at
+/// most [`MAX_FDS`]), waiting for room.
 pub(crate) fn send(fd: RawFd, parts: &[&[u8]], fds: &[RawFd]) -> io::Result<()> {
-    let mut iov: Vec<libc::iovec> = parts
-        .iter()
-        .map(|p| libc::iovec {
-            iov_base: p.as_ptr().cast_mut().cast(),
-            iov_len: p.len(),
-        })
-        .collect();
+    if parts.len() > MAX_PARTS || fds.len() > MAX_FDS {
+        return Err(io::Error::other("a datagram of too many parts or descriptors"));
+    }
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iov = [empty; MAX_PARTS];
+    for (slot, part) in iov.iter_mut().zip(parts) {
+        slot.iov_base = part.as_ptr().cast_mut().cast();
+        slot.iov_len = part.len();
+    }
     let bytes = mem::size_of_val(fds);
-    let mut control = vec![0u64; unsafe_cmsg_space(bytes) / 8 + 1];
+    let mut control = [0u64; CONTROL_WORDS];
     // SAFETY: an all-zero `msghdr` is a valid empty one.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = iov.len();
+    msg.msg_iovlen = parts.len();
     if !fds.is_empty() {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = unsafe_cmsg_space(bytes);
-        // SAFETY: the control buffer has room for one header and `fds`.
+        // SAFETY: the control buffer has room for one header and `fds`
+        // (`CONTROL_WORDS` words hold `MAX_FDS` descriptors).
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;

@@ -118,9 +118,20 @@ impl Inbound {
         &mut self,
         buf: &mut [u8],
         max_total: usize,
+        message: impl FnMut(&[u8], Vec<OwnedFd>) -> Result<(), Violation>,
+    ) -> Result<bool, Violation> {
+        self.pump_up_to(ROUND, buf, max_total, message)
+    }
+
+    /// As [`pump`](Self::pump), reading at most `datagrams` datagrams.
+    pub(crate) fn pump_up_to(
+        &mut self,
+        datagrams: usize,
+        buf: &mut [u8],
+        max_total: usize,
         mut message: impl FnMut(&[u8], Vec<OwnedFd>) -> Result<(), Violation>,
     ) -> Result<bool, Violation> {
-        for _ in 0..ROUND {
+        for _ in 0..datagrams {
             if self.partial.is_some() {
                 match self.continue_partial(buf.len(), &mut message)? {
                     Some(()) => continue,
