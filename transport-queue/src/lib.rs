@@ -87,8 +87,9 @@
 //!   mapping of the slab (kept for the next items that come in it) and
 //!   validates its copy. It then gives a ticket back, and the hub tells
 //!   the producer its slab is free for the next item. Two copies in user
-//!   space and none in the kernel, where small items take two of each; a
-//!   slab's pages are faulted in once. (A sealed memfd per item, read in
+//!   space and none in the kernel, where small items take two of each (a
+//!   large item that follows a run of small ones from the same producer
+//!   takes one more, into the slab); a slab's pages are faulted in once. (A sealed memfd per item, read in
 //!   place, would cost fresh pages for every item: about 1 ms a MiB in
 //!   page faults on the virtual machines this crate is measured on.)
 //!   Elsewhere large items travel inline.

@@ -77,7 +77,9 @@ impl WakerList {
     /// Moves every waker to `out` (as [`take_all`](Self::take_all), into a
     /// list the caller keeps).
     pub fn take_all_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.entries.drain(..).map(|(_, w)| w));
+        if !self.entries.is_empty() {
+            out.extend(self.entries.drain(..).map(|(_, w)| w));
+        }
     }
 
     /// Takes the waker of the party that waited longest, to wake once the

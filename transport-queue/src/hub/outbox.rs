@@ -305,22 +305,25 @@ impl Outbox {
 /// up to [`BATCH_BYTES`], so a busy member gets few large messages.
 fn coalesce(msgs: &mut VecDeque<Message>) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::with_capacity(msgs.len());
-    // The bytes of `out`'s last message, when it is `Items`.
-    let mut last_bytes = 0;
+    // The bytes and shared items of `out`'s last message, when it is
+    // `Items`.
+    let (mut last_bytes, mut last_segments) = (0, 0);
     for msg in msgs.drain(..) {
+        let (bytes, shared) = match &msg {
+            Down::Items(items) => (bytes_of(items), segments(items)),
+            _ => (0, 0),
+        };
         match (out.last_mut(), msg) {
             (Some(Down::Items(prev)), Down::Items(more))
-                if last_bytes + bytes_of(&more) <= BATCH_BYTES
-                    && segments(prev) + segments(&more) <= MAX_SEGMENTS_PER_MESSAGE =>
+                if last_bytes + bytes <= BATCH_BYTES
+                    && last_segments + shared <= MAX_SEGMENTS_PER_MESSAGE =>
             {
-                last_bytes += bytes_of(&more);
+                last_bytes += bytes;
+                last_segments += shared;
                 prev.extend(more);
             }
             (_, msg) => {
-                last_bytes = match &msg {
-                    Down::Items(items) => bytes_of(items),
-                    _ => 0,
-                };
+                (last_bytes, last_segments) = (bytes, shared);
                 out.push(msg);
             }
         }

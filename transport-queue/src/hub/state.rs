@@ -567,13 +567,17 @@ impl State {
                 sig.readable.notify_all();
             }
             self.reading.item_or_end();
-            self.recv_wakers.take_all_into(&mut self.deferred.wake);
+            if !self.recv_wakers.is_empty() {
+                self.recv_wakers.take_all_into(&mut self.deferred.wake);
+            }
         }
         if self.has_room() || self.refuses_puts() {
             if self.local_waiting > 0 {
                 sig.writable.notify_all();
             }
-            self.send_wakers.take_all_into(&mut self.deferred.wake);
+            if !self.send_wakers.is_empty() {
+                self.send_wakers.take_all_into(&mut self.deferred.wake);
+            }
             for (key, id) in std::mem::take(&mut self.room_watchers) {
                 if let Some(m) = self.members.get_mut(&key) {
                     m.watching = false;

@@ -62,6 +62,11 @@ impl DownReceiver {
             if self.gone {
                 return Err(());
             }
+            if deadline.is_none() {
+                // Nothing else to do: one blocking receive.
+                self.pump_waiting();
+                continue;
+            }
             // Wait until something came (at once if it did), then read one
             // datagram: a message costs two system calls, as ipc-channel's.
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -71,6 +76,21 @@ impl DownReceiver {
                 Ok(_) => self.pump(1),
                 Err(_) => self.gone = true,
             }
+        }
+    }
+
+    /// Reads one datagram, waiting for it.
+    fn pump_waiting(&mut self) {
+        let (pending, reader) = (&mut self.pending, &mut self.reader);
+        let pumped = self
+            .inbound
+            .pump_waiting(&mut self.buf, usize::MAX >> 1, |payload, fds| {
+                pending.push_back(deliver(reader, payload, fds)?);
+                Ok(())
+            });
+        match pumped {
+            Ok(true) => {}
+            Ok(false) | Err(_) => self.gone = true,
         }
     }
 

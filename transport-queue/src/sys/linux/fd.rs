@@ -54,6 +54,13 @@ pub(crate) struct Received {
 /// Receives one datagram into `buf` without waiting; `None` when none is
 /// there. Descriptors come close-on-exec.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
+    recv_as(fd, buf, false)
+}
+
+/// Receives one datagram into `buf`, waiting for one if `wait` (for a
+/// reader with nothing else to do: one system call instead of a `poll`
+/// and a receive).
+pub(crate) fn recv_as(fd: RawFd, buf: &mut [u8], wait: bool) -> io::Result<Option<Received>> {
     // u64s, so the control buffer is aligned for `cmsghdr`; on the stack,
     // with room for `MAX_FDS` descriptors and the header.
     let mut control = [0u64; CONTROL_WORDS];
@@ -68,13 +75,21 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = space * 8;
-    // SAFETY: `msg` points at `buf` and `control`, which outlive the call
-    // and have the lengths given.
-    let r = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
-    let len = match cvt_size(r) {
-        Ok(len) => len,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) => return Err(e),
+    let flags = if wait {
+        libc::MSG_CMSG_CLOEXEC
+    } else {
+        libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC
+    };
+    let len = loop {
+        // SAFETY: `msg` points at `buf` and `control`, which outlive the
+        // call and have the lengths given.
+        let r = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+        match cvt_size(r) {
+            Ok(len) => break len,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     };
     let mut fds = Vec::new();
     // SAFETY: the kernel filled `msg`'s control buffer; the CMSG macros walk

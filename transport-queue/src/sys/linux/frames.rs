@@ -129,6 +129,31 @@ impl Inbound {
         datagrams: usize,
         buf: &mut [u8],
         max_total: usize,
+        message: impl FnMut(&[u8], Vec<OwnedFd>) -> Result<(), Violation>,
+    ) -> Result<bool, Violation> {
+        self.read(datagrams, false, buf, max_total, message)
+    }
+
+    /// Reads one datagram, waiting for it if no message is in fragments
+    /// (for a trusted peer only: a fragment that never comes is waited
+    /// for no longer than another datagram, but the caller cannot do
+    /// anything else meanwhile).
+    pub(crate) fn pump_waiting(
+        &mut self,
+        buf: &mut [u8],
+        max_total: usize,
+        message: impl FnMut(&[u8], Vec<OwnedFd>) -> Result<(), Violation>,
+    ) -> Result<bool, Violation> {
+        let wait = self.partial.is_none();
+        self.read(1, wait, buf, max_total, message)
+    }
+
+    fn read(
+        &mut self,
+        datagrams: usize,
+        wait: bool,
+        buf: &mut [u8],
+        max_total: usize,
         mut message: impl FnMut(&[u8], Vec<OwnedFd>) -> Result<(), Violation>,
     ) -> Result<bool, Violation> {
         for _ in 0..datagrams {
@@ -138,7 +163,7 @@ impl Inbound {
                     None => return Ok(true),
                 }
             }
-            let got = match fd::recv(self.socket.as_raw_fd(), buf) {
+            let got = match fd::recv_as(self.socket.as_raw_fd(), buf, wait) {
                 Ok(Some(got)) => got,
                 Ok(None) => return Ok(true),
                 Err(e) => return Err(Violation::new(format!("its socket failed: {e}"))),

@@ -12,7 +12,10 @@
 //! process keeps a few slabs ([`SlabPool`]) and writes the next item into
 //! one the consumers are done with: its pages are already there, so a
 //! large item costs one copy into the slab and one out of it, and no page
-//! fault once a slab has been used.
+//! fault once a slab has been used. (A producer whose items have been
+//! small writes into bytes of its own first, the cheaper path for them;
+//! its first large item after a run of small ones is then copied into a
+//! slab once more, and the ones after it are written there directly.)
 //!
 //! Why not a sealed memfd per item, read in place: `F_SEAL_WRITE` makes a
 //! memfd read-only for good, so every item would need fresh pages, and on
@@ -33,7 +36,10 @@ use std::{
     mem::MaybeUninit,
     os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
     ptr::NonNull,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 use rkyv::util::AlignedVec;
@@ -159,6 +165,23 @@ impl Slab {
         }
     }
 
+    /// Copies `bytes` (an item serialized elsewhere) to the slab's start.
+    ///
+    /// # Safety
+    /// As [`fill`](Self::fill): the caller holds the slab's lease.
+    unsafe fn write(&self, bytes: &[u8]) -> Result<usize, RawSendError> {
+        if bytes.len() > self.size {
+            return Err(RawSendError::TooLarge {
+                len: bytes.len(),
+                limit: self.size,
+            });
+        }
+        // SAFETY: the mapping is valid for writes of `size` bytes, which
+        // covers `bytes`, and only the lease holder writes to it.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.map.as_ptr(), bytes.len()) };
+        Ok(bytes.len())
+    }
+
     /// A copy of the first `len` bytes, which this process wrote.
     fn copy(&self, len: usize) -> QueueFrame {
         let mut frame = AlignedVec::<FRAME_ALIGN>::with_capacity(len);
@@ -207,12 +230,20 @@ pub(crate) enum Produced {
     Shared(Written),
 }
 
+/// After a large item, the producer serializes this many more items
+/// straight into a slab (those that turn out small are copied out of it)
+/// before it goes back to serializing into bytes of its own first.
+const LARGE_RUN: u32 = 64;
+
 /// The slabs of one producing process for one queue.
 #[derive(Debug)]
 pub(crate) struct SlabPool {
     /// The slab size: the queue's message limit.
     size: usize,
     slabs: Mutex<Slabs>,
+    /// Items left before the producer stops expecting large ones (see
+    /// [`LARGE_RUN`]).
+    expect_large: AtomicU32,
 }
 
 #[derive(Debug, Default)]
@@ -231,6 +262,7 @@ impl SlabPool {
         (fits && limit > SHARED_THRESHOLD).then(|| SlabPool {
             size: limit,
             slabs: Mutex::new(Slabs::default()),
+            expect_large: AtomicU32::new(0),
         })
     }
 
@@ -259,26 +291,79 @@ impl SlabPool {
         }
     }
 
-    /// Has `fill` write an item of at most `limit` bytes: into a free slab,
-    /// kept there if it is past [`SHARED_THRESHOLD`] (copied into bytes of
-    /// its own, and the slab freed, otherwise); inline when no slab is free.
+    /// Has `fill` write an item of at most `limit` bytes; an item past
+    /// [`SHARED_THRESHOLD`] ends up in a slab (inline when no slab is free).
+    ///
+    /// While large items come (one in the last [`LARGE_RUN`]), `fill`
+    /// writes straight into a free slab, and a small item is copied out of
+    /// it into bytes of its own: a large item is written once. Otherwise
+    /// `fill` writes into bytes of their own, the cheaper path for small
+    /// items, and the rare large item is copied into a slab once.
     pub(crate) fn produce(&self, limit: usize, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        let expecting = self.expect_large.load(Ordering::Relaxed);
+        let produced = if expecting > 0 {
+            self.produce_in_slab(limit, fill)
+        } else {
+            self.produce_inline(limit, fill)
+        }?;
+        let next = match &produced {
+            Produced::Shared(_) => LARGE_RUN,
+            Produced::Inline(frame) if frame.len() > SHARED_THRESHOLD => LARGE_RUN,
+            Produced::Inline(_) => expecting.saturating_sub(1),
+        };
+        if next != expecting {
+            self.expect_large.store(next, Ordering::Relaxed);
+        }
+        Ok(produced)
+    }
+
+    /// Writes into a free slab; keeps the item there if it is large.
+    fn produce_in_slab(&self, limit: usize, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
         let Some(slab) = self.take() else {
             return transport_core::fill_aligned(limit, fill).map(Produced::Inline);
         };
         // SAFETY: `take` gave this thread the slab's lease: it is on no free
         // list and in no item until this returns it.
         let written = unsafe { slab.fill(limit, fill) };
+        self.keep_if_large(slab, written, None)
+    }
+
+    /// Writes into bytes of its own; moves a large item into a free slab.
+    fn produce_inline(&self, limit: usize, fill: &mut Fill<'_>) -> Result<Produced, RawSendError> {
+        let frame = transport_core::fill_aligned(limit, fill)?;
+        if frame.len() <= SHARED_THRESHOLD {
+            return Ok(Produced::Inline(frame));
+        }
+        let Some(slab) = self.take() else {
+            return Ok(Produced::Inline(frame));
+        };
+        // SAFETY: as in `produce_in_slab`.
+        let written = unsafe { slab.write(frame.as_slice()) };
+        self.keep_if_large(slab, written, Some(frame))
+    }
+
+    /// The slab with an item written into it: kept if the item is large,
+    /// freed (the item copied out of it, unless `frame` has it already)
+    /// otherwise or if the write failed.
+    fn keep_if_large(
+        &self,
+        slab: Arc<Slab>,
+        written: Result<usize, RawSendError>,
+        frame: Option<QueueFrame>,
+    ) -> Result<Produced, RawSendError> {
         match written {
             Ok(len) if len > SHARED_THRESHOLD => Ok(Produced::Shared(Written { slab, len })),
             Ok(len) => {
-                let frame = slab.copy(len);
+                let frame = frame.unwrap_or_else(|| slab.copy(len));
                 self.give_back(slab.tag);
                 Ok(Produced::Inline(frame))
             }
             Err(e) => {
                 self.give_back(slab.tag);
-                Err(e)
+                match frame {
+                    Some(frame) => Ok(Produced::Inline(frame)),
+                    None => Err(e),
+                }
             }
         }
     }
