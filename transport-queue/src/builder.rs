@@ -83,7 +83,7 @@ impl Builder {
     }
 
     /// How many handles in other processes the queue allows at once
-    /// ([`DEFAULT_MAX_MEMBERS`](crate::DEFAULT_MAX_MEMBERS) by default);
+    /// ([`DEFAULT_MAX_MEMBERS`] by default);
     /// a child that opens one more is refused.
     pub fn max_members(mut self, members: usize) -> Self {
         self.config.max_members = members;

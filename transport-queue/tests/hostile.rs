@@ -343,10 +343,8 @@ fn a_well_formed_slab_is_taken() {
             assert_eq!(wrote, 100_000);
             let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_FUTURE_WRITE;
             // SAFETY: plain system call on a descriptor made here.
-            assert_eq!(
-                unsafe { libc::fcntl(slab.as_raw_fd(), libc::F_ADD_SEALS, seals) },
-                0
-            );
+            let sealed = unsafe { libc::fcntl(slab.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+            assert_eq!(sealed, 0);
             raw::send(
                 m.up.as_raw_fd(),
                 &raw::datagram(&shared_put(100_000)),

@@ -157,7 +157,9 @@ mod tests {
         assert!(list.unregister(8));
         assert!(!list.unregister(8));
         list.register(8, &wb);
-        list.take_one().map(Waker::wake);
+        if let Some(waker) = list.take_one() {
+            waker.wake();
+        }
         assert_eq!(a.0.load(Ordering::Relaxed), 1);
         list.wake_all();
         assert_eq!(b.0.load(Ordering::Relaxed), 1);

@@ -4,8 +4,8 @@
 //! it knows the messages ([`crate::wire`]) and nothing else of the crate.
 //!
 //! Where the hub's receiver set may live, and whether a member's channel
-//! may be read directly and later from a receiver set ([`unix`] /
-//! [`windows`]):
+//! may be read directly and later from a receiver set (`unix` /
+//! `windows`):
 //! - [`MovableSet`], a receiver set that may wait on another thread than
 //!   the one that made it, and [`movable`] (the hub thread offers its set
 //!   to local gets; it gets it back where sets may not move), so that a get
@@ -24,7 +24,7 @@
 //!   (requests with their adoptions' channels and shared puts' segments
 //!   checked); the handle wakes the set's holder and adds channels from
 //!   other threads;
-//! - [`DownSender`](api::DownSender): the hub's end of a member's `down`
+//! - [`DownSender`]: the hub's end of a member's `down`
 //!   channel;
 //! - [`member_channels`] and [`send_join`]: a child's two channels, its
 //!   ends ([`UpSender`], [`DownReceiver`]) and the hub's, sent through the
@@ -34,7 +34,7 @@
 //! - [`serve`]: a hand-off server for the child a command spawns, which
 //!   gives the child's channels to a [`Deliver`](api::Deliver);
 //!   [`rendezvous`] (the server's name, and what the child lets go of once
-//!   it opened) and [`connect_error`] for the child's side;
+//!   it opened) and `connect_error` for the child's side;
 //! - [`SlabPool`], [`Produced`], [`Segment`], [`SlabReader`]: shared memory
 //!   for large items, where the platform has it (Linux); elsewhere the
 //!   pool is never made and the segment types have no values.

@@ -110,14 +110,13 @@ pub(crate) fn request(payload: &[u8], fds: usize) -> Result<Request<JoinIndices,
             .map_err(|e| Violation::new(format!("a request that does not decode: {e}")))?;
         match &req.up {
             Up::Adopt(join) => check_join(join, fds)?,
-            Up::PutShared { segment, .. } => {
-                if fds != 1 || segment.fd != 0 {
-                    return Err(Violation::new(format!(
-                        "a shared put naming descriptor {} of the {fds} it carries",
-                        segment.fd
-                    )));
-                }
+            Up::PutShared { segment, .. } if fds != 1 || segment.fd != 0 => {
+                return Err(Violation::new(format!(
+                    "a shared put naming descriptor {} of the {fds} it carries",
+                    segment.fd
+                )));
             }
+            Up::PutShared { .. } => {}
             _ if fds != 0 => {
                 return Err(Violation::new(format!(
                     "a request with {fds} descriptors it has no use for"

@@ -28,9 +28,14 @@ pub(crate) struct Delivered {
     pub(crate) tickets: Vec<u64>,
 }
 
-/// A member's end of its `down` socket.
+/// A member's end of its `down` socket (boxed: it moves between threads
+/// whole, with its buffer).
 #[derive(Debug)]
-pub(crate) struct DownReceiver {
+pub(crate) struct DownReceiver(Box<Receiving>);
+
+/// What a [`DownReceiver`] keeps.
+#[derive(Debug)]
+struct Receiving {
     inbound: Inbound,
     buf: Vec<u8>,
     /// Messages read and not yet taken.
@@ -42,15 +47,32 @@ pub(crate) struct DownReceiver {
 
 impl DownReceiver {
     pub(crate) fn new(socket: OwnedFd) -> Self {
-        DownReceiver {
+        DownReceiver(Box::new(Receiving {
             inbound: Inbound::new(socket),
             buf: frames::buffer(),
             pending: VecDeque::new(),
             reader: SlabReader::default(),
             gone: false,
-        }
+        }))
     }
 
+    /// Receives one message, waiting at most `left` (`None`: no limit):
+    /// `Ok(None)` when none came in time, `Err` once the hub is gone.
+    pub(crate) fn recv(&mut self, left: Option<Duration>) -> Result<Option<Delivered>, ()> {
+        self.0.recv(left)
+    }
+
+    /// Reads what came without waiting, at most `datagrams` datagrams.
+    fn pump(&mut self, datagrams: usize) {
+        self.0.pump(datagrams);
+    }
+
+    fn poll_fd(&self) -> std::os::fd::RawFd {
+        self.0.inbound.poll_fd()
+    }
+}
+
+impl Receiving {
     /// Receives one message, waiting at most `left` (`None`: no limit):
     /// `Ok(None)` when none came in time, `Err` once the hub is gone.
     pub(crate) fn recv(&mut self, left: Option<Duration>) -> Result<Option<Delivered>, ()> {
@@ -198,11 +220,7 @@ impl DownSet {
     pub(crate) fn select(&mut self) -> io::Result<Vec<SetEvent>> {
         let mut polls = Vec::with_capacity(self.members.len() + 1);
         polls.push(fd::readable(self.inner.wake.as_raw_fd()));
-        polls.extend(
-            self.members
-                .iter()
-                .map(|(_, r)| fd::readable(r.inbound.poll_fd())),
-        );
+        polls.extend(self.members.iter().map(|(_, r)| fd::readable(r.poll_fd())));
         fd::poll(&mut polls, None)?;
         let mut events = Vec::new();
         let mut ready: Vec<u64> = self
