@@ -63,9 +63,10 @@ impl Shared {
 /// An item in the queue.
 pub(crate) type Queued = Item<Shared>;
 
-/// Whose slab a consumer holds a shared item of, until it copied it out.
+/// A shared item delivered to a member under a ticket: whose slab it is
+/// in, until the member copied it out and gave the ticket back.
 #[derive(Debug, Clone, Copy)]
-struct Lent {
+struct Ticket {
     consumer: u64,
     /// The producer (`None`: this process) and its tag for the slab.
     from: Option<u64>,
@@ -167,7 +168,7 @@ pub(crate) struct State {
     /// Members found with too many messages unread, to drop.
     unread: Vec<u64>,
     /// Shared items delivered to members and not yet copied out, by ticket.
-    lent: HashMap<u64, Lent>,
+    tickets: HashMap<u64, Ticket>,
     next_ticket: u64,
     /// Tags of this process's slabs whose items were copied out, to give
     /// back to [`super::shared::Hub`]'s pool once the lock is released.
@@ -215,7 +216,7 @@ impl State {
             joiners: Vec::new(),
             room_watchers: Vec::new(),
             unread: Vec::new(),
-            lent: HashMap::new(),
+            tickets: HashMap::new(),
             next_ticket: 0,
             freed: Vec::new(),
             recv_wakers: WakerList::new(),
@@ -358,16 +359,16 @@ impl State {
     /// Member `key` copied out the shared items of these tickets. A ticket
     /// that was not its is a violation.
     pub(super) fn released(&mut self, key: u64, tickets: Vec<u64>) -> Result<(), Violation> {
-        for ticket in tickets {
-            match self.lent.get(&ticket) {
-                Some(lent) if lent.consumer == key => {
-                    let lent = *lent;
-                    self.lent.remove(&ticket);
-                    self.release_slab(lent.from, lent.tag);
+        for number in tickets {
+            match self.tickets.get(&number) {
+                Some(ticket) if ticket.consumer == key => {
+                    let ticket = *ticket;
+                    self.tickets.remove(&number);
+                    self.release_slab(ticket.from, ticket.tag);
                 }
                 _ => {
                     return Err(Violation::new(format!(
-                        "it gave back ticket {ticket}, which it was not given"
+                        "it gave back ticket {number}, which it was not given"
                     )));
                 }
             }
@@ -375,20 +376,20 @@ impl State {
         Ok(())
     }
 
-    /// A member's shared item, to send it under a new ticket.
+    /// A shared item for member `consumer`, under a new ticket.
     #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
-    fn lend(&mut self, consumer: u64, shared: Shared) -> Outgoing {
-        let ticket = self.next_ticket;
+    fn issue_ticket(&mut self, consumer: u64, shared: Shared) -> Outgoing {
+        let number = self.next_ticket;
         self.next_ticket += 1;
-        self.lent.insert(
-            ticket,
-            Lent {
+        self.tickets.insert(
+            number,
+            Ticket {
                 consumer,
                 from: shared.from,
                 tag: slab_tag(&shared.segment),
             },
         );
-        Outgoing::new(shared.segment, ticket)
+        Outgoing::new(shared.segment, number)
     }
 
     /// Queues `msg` for member `key`; it leaves once the lock is released.
@@ -497,7 +498,7 @@ impl State {
                 let Some(item) = self.items.pop_front() else { break };
                 batch.push(match item {
                     Item::Inline(b) => Item::Inline(b),
-                    Item::Shared(s) => Item::Shared(self.lend(key, s)),
+                    Item::Shared(s) => Item::Shared(self.issue_ticket(key, s)),
                 });
             }
             debug_assert!(segments(&batch) <= MAX_SEGMENTS_PER_MESSAGE);
@@ -642,15 +643,15 @@ impl State {
         m.outbox.close();
         self.held -= m.counted();
         // What it had not copied out yet is free again.
-        let lent: Vec<(u64, Lent)> = self
-            .lent
+        let held: Vec<(u64, Ticket)> = self
+            .tickets
             .iter()
-            .filter(|(_, l)| l.consumer == key)
-            .map(|(&t, &l)| (t, l))
+            .filter(|(_, t)| t.consumer == key)
+            .map(|(&n, &t)| (n, t))
             .collect();
-        for (ticket, l) in lent {
-            self.lent.remove(&ticket);
-            self.release_slab(l.from, l.tag);
+        for (number, ticket) in held {
+            self.tickets.remove(&number);
+            self.release_slab(ticket.from, ticket.tag);
         }
         self.wanting.retain(|&k| k != key);
         self.parked.retain(|p| p.key != key);
