@@ -319,3 +319,67 @@ fn a_producer_killed_while_writing_leaves_nothing() {
         },
     );
 }
+
+/// A member whose `down` channel an async task waits on (the bridge thread
+/// reads it from then on) receives large items whole too, and gives their
+/// slabs back: the producer, this process, never needs more than the two
+/// slabs the pairs of items in flight take.
+#[cfg(target_os = "linux")]
+#[test]
+fn large_items_reach_an_async_waiter() {
+    use std::{
+        sync::Arc,
+        task::{Context, Wake, Waker},
+    };
+
+    use transport_core::PollRecv;
+
+    /// Wakes the thread that polls.
+    struct Unpark(std::thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    run_case("large_items_reach_an_async_waiter", |h: &Harness| {
+        match h.role() {
+            Role::Parent => {
+                let _serial = serial();
+                let before = resources();
+                let q = transport_queue::bounded::<Vec<u8>>(2);
+                let child = h.child("waiter").endpoint("rx", q.receiver()).spawn();
+                for seed in 0..8 {
+                    q.put(pattern(1 << 20, seed)).expect("putting");
+                }
+                assert!(child.wait(PEER_TIMEOUT).is_empty());
+                assert!(
+                    common::raw::slab_mappings() <= before.0 + 3,
+                    "slabs were not given back"
+                );
+                drop(q);
+                back_to(before);
+            }
+            Role::Child("waiter") => {
+                let rx: transport_queue::Receiver<Vec<u8>> = h.endpoint("rx");
+                let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+                let deadline = std::time::Instant::now() + LONG;
+                for seed in 0..8u8 {
+                    // Wait as an async task would: poll until ready.
+                    while rx
+                        .raw()
+                        .poll_recv_ready(&mut Context::from_waker(&waker))
+                        .is_pending()
+                    {
+                        assert!(std::time::Instant::now() < deadline, "no wake-up");
+                        std::thread::park_timeout(deadline - std::time::Instant::now());
+                    }
+                    let item = rx.try_recv().expect("an item once ready");
+                    check(item.as_slice(), 1 << 20, seed);
+                }
+            }
+            Role::Child(other) => unknown_role(other),
+        }
+    });
+}
