@@ -40,9 +40,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// An item this process put into a slab of its own.
-    // Shared items exist only where slabs do (Linux): elsewhere this is
-    // never reached.
-    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    // Where slabs do not exist (their types have no values), this is never
+    // reached.
+    #[allow(unreachable_code)]
     pub(crate) fn own(written: Written) -> Shared {
         Shared {
             segment: Segment::from(written),
@@ -51,7 +51,8 @@ impl Shared {
     }
 
     /// An item member `key` put into a slab of its.
-    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code, unused_variables))]
+    // As `own`.
+    #[allow(unreachable_code, unused_variables)]
     pub(crate) fn theirs(received: Received, key: u64) -> Shared {
         Shared {
             segment: Segment::from(received),
@@ -377,7 +378,8 @@ impl State {
     }
 
     /// A shared item for member `consumer`, under a new ticket.
-    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    // As `Shared::own`.
+    #[allow(unreachable_code)]
     fn issue_ticket(&mut self, consumer: u64, shared: Shared) -> Outgoing {
         let number = self.next_ticket;
         self.next_ticket += 1;
@@ -472,7 +474,8 @@ impl State {
     /// batches of up to [`BATCH_BYTES`] (and [`MAX_SEGMENTS_PER_MESSAGE`]
     /// shared items); local getters already waiting keep the first items.
     /// Whether any item went.
-    #[cfg_attr(not(target_os = "linux"), allow(unreachable_code))]
+    // Shared items are unreachable where slabs do not exist.
+    #[allow(unreachable_code)]
     fn deal_to_members(&mut self) -> bool {
         let keep = self.local_waiters();
         let mut dealt = false;

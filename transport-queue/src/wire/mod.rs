@@ -4,7 +4,7 @@
 //! trusting it.
 //!
 //! An item travels inline (its bytes in the message) or, on Linux past
-//! [`SHARED_THRESHOLD`], in shared memory: the message carries a
+//! 64 KiB, in shared memory: the message carries a
 //! [`SegmentRef`], and the memory's descriptor comes with it (see
 //! `crate::sys`'s `segment` module). [`NoSegment`] stands for the segments
 //! of platforms that have none.
@@ -15,9 +15,10 @@
 //! receiver: that is how deaths are noticed, in bounded time, on every
 //! platform ipc-channel supports.
 
-// Only Linux reads and writes the raw wire itself; the decoder is built
-// (and tested, and fuzzed) everywhere.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// Only the Linux code in `sys` reads and writes the raw wire itself; the
+// decoder is built (and tested, and fuzzed) on every platform, where it
+// may go unused.
+#[allow(dead_code)]
 pub(crate) mod decode;
 mod violation;
 
@@ -37,13 +38,6 @@ pub type QueueFrame = AlignedVec<FRAME_ALIGN>;
 /// The most bytes of items one [`Up::Return`] carries (a larger item goes
 /// alone).
 pub(crate) const RETURN_BYTES: usize = 1 << 20;
-
-/// Items longer than this go through shared memory where the platform
-/// allows (Linux): the producer writes them once, and only a descriptor
-/// crosses the hub. Shorter ones travel inline, where the system calls of
-/// a shared segment cost more than the copies they save.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-pub(crate) const SHARED_THRESHOLD: usize = 64 << 10;
 
 /// The most segments one message carries (ipc-channel's, and this crate's,
 /// limit of descriptors per message).
@@ -73,7 +67,8 @@ impl<S> Item<S> {
 /// for the segment going up, the hub's ticket for this delivery going
 /// down), and the item's length (from the segment's start).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// Written and read only by the Linux code in `sys`.
+#[allow(dead_code)]
 pub(crate) struct SegmentRef {
     pub(crate) fd: u32,
     pub(crate) tag: u64,
@@ -156,7 +151,8 @@ pub(crate) struct JoinRequest {
 /// [`JoinRequest`] as a hub decodes it from raw bytes: ipc-channel writes a
 /// channel as the index of its descriptor among those the message carries.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// Written and read only by the Linux code in `sys`.
+#[allow(dead_code)]
 pub(crate) struct JoinIndices {
     pub(crate) up: usize,
     pub(crate) down: usize,
@@ -298,7 +294,8 @@ impl<S> Down<S> {
 
     /// The same message with each shared item's bytes fetched by `f`: no
     /// segment is left in it.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    // Used only by the Linux code in `sys`.
+    #[allow(dead_code)]
     pub(crate) fn fetch<T, E>(self, mut f: impl FnMut(S) -> Result<QueueFrame, E>) -> Result<Down<T>, E> {
         self.map_items(|item| match item {
             Item::Inline(b) => Ok(Item::Inline(b)),

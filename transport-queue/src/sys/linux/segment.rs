@@ -46,7 +46,13 @@ use rkyv::util::AlignedVec;
 use transport_core::{FRAME_ALIGN, Fill, FrameWriter, RawSendError, sync::LockExt};
 
 use super::fd::cvt;
-use crate::wire::{QueueFrame, SHARED_THRESHOLD, Violation};
+use crate::wire::{QueueFrame, Violation};
+
+/// Items longer than this go into slabs: the producer writes them once,
+/// and only a descriptor crosses the hub. Shorter ones travel inline,
+/// where a slab's bookkeeping (a descriptor per message both ways, a
+/// ticket back) costs more than the copies it saves.
+pub(crate) const SHARED_THRESHOLD: usize = 64 << 10;
 
 /// Slabs one producing process keeps for one queue, at most: that many of
 /// its large items may be in the queue or on their way at once; more go
