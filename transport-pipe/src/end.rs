@@ -5,7 +5,7 @@ use std::{fmt, mem::ManuallyDrop, process::Command, sync::Arc, time::Duration};
 
 use transport_core::{
     Fill, Handoff, HandoffError, OpenError, RawReceiver, RawRecvError, RawSendError, RawSender, SendError,
-    Wait,
+    SendTimeoutError, Wait,
 };
 
 use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Socket};
@@ -19,9 +19,14 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 /// ([`Handoff::prepare`]) moves it there.
 ///
 /// Dropping an end first writes any messages still in its backlog (see
-/// [the coalescing notes](crate#coalescing)), waiting as a blocking send
-/// would, then closes it: the other end receives what was sent, then
-/// `Disconnected`.
+/// [the coalescing notes](crate#coalescing)), waiting at most its *linger*
+/// ([`DEFAULT_LINGER`](crate::DEFAULT_LINGER), 10 s, unless
+/// [`set_linger`](Self::set_linger) changed it) for a peer that does not
+/// read, then closes it: the other end receives what was sent, then
+/// `Disconnected`. What the linger did not let out is dropped (a message
+/// cut short by it is not delivered: the peer sees `Disconnected`).
+/// [`close`](Self::close) closes with a wait of your choice and says whether
+/// everything went out.
 ///
 /// # Async readiness
 /// With the `tokio` feature the end implements
@@ -37,7 +42,7 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 /// | | Linux | macOS | Windows |
 /// |---|---|---|---|
 /// | object | `socketpair(AF_UNIX, SOCK_STREAM)` | the same | named pipe, random name, one instance, connected at creation |
-/// | hand-off | inherited descriptor (`pre_exec` clears close-on-exec in the child only) | the same | the child duplicates the handle out of the parent (`DuplicateHandle`) |
+/// | hand-off | inherited descriptor, claimed by the first child spawned (`pre_exec` clears close-on-exec in that child only) | the same | the child duplicates the handle out of the parent (`DuplicateHandle`), once |
 /// | no `SIGPIPE` | `MSG_NOSIGNAL` | `SO_NOSIGPIPE` | not applicable |
 /// | peer gone | end of stream | the same | broken pipe, reported as the end of stream |
 /// | kernel buffer | about 200 KiB (`net.core.wmem_default`) | 8 KiB by default | 64 KiB, set at creation |
@@ -74,7 +79,8 @@ impl PipeEnd {
     }
 
     /// Waits until every message sent so far is written to the operating
-    /// system (sends in a burst may still be in the end's backlog).
+    /// system (sends in a burst may still be in the end's backlog), as long
+    /// as that takes.
     ///
     /// # Errors
     /// [`SendError::Disconnected`] when the other end is gone (what was
@@ -91,29 +97,84 @@ impl PipeEnd {
         }
     }
 
+    /// As [`flush`](Self::flush), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] when the backlog was not all written
+    /// in time (the peer does not read fast enough; nothing is lost, the
+    /// end keeps writing), otherwise as [`flush`](Self::flush).
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), SendTimeoutError<()>> {
+        timed(self.shared.flush(Wait::timeout(timeout)))
+    }
+
+    /// Closes the end, first writing its backlog for at most `timeout`:
+    /// the same as dropping it with a linger of `timeout`, but it says
+    /// whether everything sent went out.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] when the time ran out with messages
+    /// still in the backlog (they are dropped), otherwise as
+    /// [`flush`](Self::flush).
+    pub fn close(self, timeout: Duration) -> Result<(), SendTimeoutError<()>> {
+        let shared = self.take_shared();
+        timed(blocking(|| shared.close(timeout)))
+    }
+
+    /// How long dropping this end waits for its backlog to be written,
+    /// at most: [`DEFAULT_LINGER`](crate::DEFAULT_LINGER) unless set.
+    pub fn linger(&self) -> Duration {
+        self.shared.linger()
+    }
+
+    /// Sets how long dropping (or handing off) this end waits, at most, for
+    /// its backlog to be written to a peer that does not read. Zero drops
+    /// the backlog at once; `Duration::MAX` waits as long as the peer
+    /// lives, as a blocking send would.
+    pub fn set_linger(&self, linger: Duration) {
+        self.shared.set_linger(linger);
+    }
+
     #[cfg(feature = "tokio")]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
-    /// Writes the backlog, stops the flusher and gives up the shared
-    /// state, without running `Drop`.
-    fn into_shared(self) -> Arc<Shared> {
-        self.shared.close();
+    /// Gives up the shared state without running `Drop` (nothing is
+    /// written or closed yet).
+    fn take_shared(self) -> Arc<Shared> {
         let this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used again and never dropped, so the `Arc`
         // is moved out of it exactly once.
         unsafe { std::ptr::read(&this.shared) }
     }
 
-    /// The socket, for the hand-off to a child.
+    /// The socket, for the hand-off to a child: the backlog is written
+    /// first, within the linger.
     fn into_socket(self) -> Result<Socket, HandoffError> {
         if self.shared.lock_in().holds_data() {
             return Err(HandoffError::Unsupported {
                 what: "a pipe end holding received bytes that were not yet read",
             });
         }
-        let shared = self.into_shared();
+        let linger = self.shared.linger();
+        let shared = self.take_shared();
+        if let Err(e) = blocking(|| shared.close(linger)) {
+            let source = match e {
+                RawSendError::Io(source) => source,
+                RawSendError::NotReady => std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("its backlog was not written within its linger of {linger:?}"),
+                ),
+                _ => std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "its peer is gone, with messages not yet written",
+                ),
+            };
+            return Err(HandoffError::Io {
+                what: "a pipe end".into(),
+                source,
+            });
+        }
         match Arc::try_unwrap(shared) {
             Ok(shared) => Ok(shared.sock),
             // The flusher was joined and the end is not `Clone`, so the
@@ -148,9 +209,20 @@ impl PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
-        // Closing writes what is still queued, waiting for the peer to read
-        // it if need be: not on a tokio worker's back (see `blocking`).
-        blocking(|| self.shared.close());
+        // Closing writes what is still queued, waiting up to the linger for
+        // the peer to read it: not on a tokio worker's back (see `blocking`).
+        let linger = self.shared.linger();
+        let _ = blocking(|| self.shared.close(linger));
+    }
+}
+
+/// A bounded flush's outcome, as the typed error callers know.
+fn timed(result: Result<(), RawSendError>) -> Result<(), SendTimeoutError<()>> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(RawSendError::NotReady) => Err(SendTimeoutError::Timeout(())),
+        Err(RawSendError::Io(source)) => Err(SendTimeoutError::Io { msg: (), source }),
+        Err(_) => Err(SendTimeoutError::Disconnected(())),
     }
 }
 
@@ -237,6 +309,32 @@ impl PipeSender {
     /// As [`PipeEnd::flush`].
     pub fn flush(&self) -> Result<(), SendError<()>> {
         self.0.flush()
+    }
+
+    /// As [`PipeEnd::flush_timeout`].
+    ///
+    /// # Errors
+    /// As [`PipeEnd::flush_timeout`].
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), SendTimeoutError<()>> {
+        self.0.flush_timeout(timeout)
+    }
+
+    /// As [`PipeEnd::close`].
+    ///
+    /// # Errors
+    /// As [`PipeEnd::close`].
+    pub fn close(self, timeout: Duration) -> Result<(), SendTimeoutError<()>> {
+        self.0.close(timeout)
+    }
+
+    /// As [`PipeEnd::linger`].
+    pub fn linger(&self) -> Duration {
+        self.0.linger()
+    }
+
+    /// As [`PipeEnd::set_linger`].
+    pub fn set_linger(&self, linger: Duration) {
+        self.0.set_linger(linger);
     }
 }
 

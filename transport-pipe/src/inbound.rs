@@ -11,6 +11,12 @@
 //! header fragment is ever moved within the chunk buffer. A frame's
 //! announced length is checked against the limit before anything is
 //! allocated for it.
+//!
+//! The peer is not trusted (see [the trust model](crate#trust-model)): each
+//! header is read once and checked, every received byte costs a bounded
+//! amount of work, and the bytes held here are counted, so a writer that
+//! reads incoming frames while it waits for room can stop at its bound
+//! (`Shared::drain`).
 
 use std::{collections::VecDeque, io, mem::MaybeUninit, task::Waker};
 
@@ -53,6 +59,8 @@ pub(crate) struct Inbound {
     /// chunk buffer then holds nothing: what follows goes to it first.
     partial: Option<Partial>,
     ready: VecDeque<Event>,
+    /// The message bytes of the frames in `ready`.
+    ready_bytes: usize,
     /// Bytes of an over-limit frame still to be thrown away.
     skip: u64,
     /// The peer closed its end (or died).
@@ -60,6 +68,9 @@ pub(crate) struct Inbound {
     /// The stream lost its framing; nothing after this can be trusted.
     malformed: Option<MalformedFrame>,
     limit: usize,
+    /// How many bytes this end had written (`Shared::written`) when the
+    /// queue was last found empty: the base of the drain's allowance.
+    pub(crate) written_when_empty: u64,
     /// The async task waiting to receive (see `ready.rs`), woken whenever
     /// a read made progress: another thread (a writer draining incoming
     /// bytes while it waits for room) may read what the task waits for.
@@ -73,10 +84,12 @@ impl Inbound {
             pos: 0,
             partial: None,
             ready: VecDeque::new(),
+            ready_bytes: 0,
             skip: 0,
             eof: false,
             malformed: None,
             limit,
+            written_when_empty: 0,
             waker: None,
         }
     }
@@ -89,7 +102,10 @@ impl Inbound {
     /// and the receiver sees `Disconnected`.
     pub(crate) fn pop(&mut self) -> Option<Result<PipeFrame, RawRecvError>> {
         match self.ready.pop_front() {
-            Some(Event::Frame(frame)) => Some(Ok(frame)),
+            Some(Event::Frame(frame)) => {
+                self.ready_bytes -= frame.len();
+                Some(Ok(frame))
+            }
             Some(Event::TooLarge { len }) => Some(Err(RawRecvError::TooLarge {
                 len,
                 limit: self.limit,
@@ -113,6 +129,13 @@ impl Inbound {
         !self.ready.is_empty() || self.pos < self.buf.len() || self.partial.is_some() || self.skip > 0
     }
 
+    /// The message bytes read from the peer and not yet received: whole
+    /// frames, the part of a frame so far, and unparsed bytes.
+    pub(crate) fn held(&self) -> usize {
+        let partial = self.partial.as_ref().map_or(0, |p| p.frame.len());
+        self.ready_bytes + partial + (self.buf.len() - self.pos)
+    }
+
     /// Reads once from `sock`, waiting as `wait` allows, and parses what
     /// came. `Ok(0)` is the end of the stream.
     ///
@@ -120,20 +143,26 @@ impl Inbound {
     /// `WouldBlock` when nothing came in time; other operating-system
     /// errors as they are.
     pub(crate) fn read_some(&mut self, sock: &Socket, wait: Wait) -> io::Result<usize> {
+        self.read_at_most(sock, wait, usize::MAX)
+    }
+
+    /// As [`read_some`](Self::read_some), reading at most `max` bytes
+    /// (more than 0), so that [`held`](Self::held) grows by at most `max`.
+    pub(crate) fn read_at_most(&mut self, sock: &Socket, wait: Wait, max: usize) -> io::Result<usize> {
         if self.eof {
             return Ok(0);
         }
         let n = match &mut self.partial {
             Some(partial) if partial.len >= CHUNK => {
                 let filled = partial.frame.len();
-                let spare = spare_capacity(&mut partial.frame, partial.len - filled);
+                let spare = spare_capacity(&mut partial.frame, (partial.len - filled).min(max));
                 let n = sock.recv(spare, wait)?;
                 // SAFETY: `recv` initialized the first `n` bytes of the spare
                 // capacity, which starts at `filled`.
                 unsafe { partial.frame.set_len(filled + n) };
                 if partial.frame.len() == partial.len {
                     if let Some(done) = self.partial.take() {
-                        self.ready.push_back(Event::Frame(done.frame));
+                        self.push_frame(done.frame);
                     }
                 }
                 n
@@ -147,7 +176,9 @@ impl Inbound {
                 }
                 self.buf.reserve(CHUNK);
                 let filled = self.buf.len();
-                let n = sock.recv(self.buf.spare_capacity_mut(), wait)?;
+                let spare = self.buf.spare_capacity_mut();
+                let take = spare.len().min(max);
+                let n = sock.recv(&mut spare[..take], wait)?;
                 // SAFETY: `recv` initialized the first `n` bytes of the spare
                 // capacity, which starts at `filled`.
                 unsafe { self.buf.set_len(filled + n) };
@@ -157,7 +188,13 @@ impl Inbound {
         if n == 0 {
             self.eof = true;
         } else {
+            let was_malformed = self.malformed.is_some();
             self.parse();
+            if !was_malformed && self.malformed.is_some() {
+                // The stream lost its framing: stop reading the peer at all
+                // (where the system can say so, its sends now fail).
+                sock.shutdown_read();
+            }
         }
         if let Some(waker) = self.waker.take() {
             waker.wake();
@@ -185,7 +222,7 @@ impl Inbound {
                     break;
                 }
                 if let Some(done) = self.partial.take() {
-                    self.ready.push_back(Event::Frame(done.frame));
+                    self.push_frame(done.frame);
                 }
                 continue;
             }
@@ -208,19 +245,34 @@ impl Inbound {
                     continue;
                 }
             };
-            let Some(len) = usize::try_from(len).ok().filter(|&len| len <= self.limit) else {
-                self.ready.push_back(Event::TooLarge {
-                    len: usize::try_from(len).unwrap_or(usize::MAX),
-                });
-                self.pos += HEADER_LEN;
-                self.skip = len;
+            // No sender can have a message longer than `isize::MAX` bytes
+            // (no allocation is), so such a length is not a frame too large
+            // for this end: the stream is broken, and skipping that many
+            // bytes would swallow everything the peer ever sends.
+            let Some(len) = usize::try_from(len)
+                .ok()
+                .filter(|&len| len <= isize::MAX as usize)
+            else {
+                self.malformed = Some(MalformedFrame::new(format!(
+                    "frame header announces {len} bytes, more than any message can have ({} at most)",
+                    isize::MAX
+                )));
                 continue;
             };
+            if len > self.limit {
+                // A message a sender with a larger limit could write: it is
+                // reported, and its bytes are skipped as they come, once
+                // each, so the frames after it are delivered.
+                self.ready.push_back(Event::TooLarge { len });
+                self.pos += HEADER_LEN;
+                self.skip = len as u64;
+                continue;
+            }
             let body = &avail[HEADER_LEN..];
             if body.len() >= len {
                 let mut frame = PipeFrame::with_capacity(len);
                 frame.extend_from_slice(&body[..len]);
-                self.ready.push_back(Event::Frame(frame));
+                self.push_frame(frame);
                 self.pos += HEADER_LEN + len;
             } else {
                 // The header is here and the body is not: give the frame
@@ -236,6 +288,11 @@ impl Inbound {
             self.buf.clear();
             self.pos = 0;
         }
+    }
+
+    fn push_frame(&mut self, frame: PipeFrame) {
+        self.ready_bytes += frame.len();
+        self.ready.push_back(Event::Frame(frame));
     }
 }
 
@@ -366,6 +423,29 @@ mod tests {
         ));
         drop(a);
         assert!(matches!(next(&b, &mut inbound), Err(RawRecvError::Disconnected)));
+    }
+
+    #[test]
+    fn length_no_message_can_have_is_malformed_for_good() {
+        let (a, b, mut inbound) = wire(1 << 20);
+        let mut liar = wire::header(0);
+        liar[8..].copy_from_slice(&(1u64 << 63).to_le_bytes());
+        let mut bytes = frame(b"before");
+        bytes.extend_from_slice(&liar);
+        bytes.extend(frame(b"after"));
+        put(&a, &bytes);
+        assert_eq!(
+            next(&b, &mut inbound).expect("the frame before").as_slice(),
+            b"before"
+        );
+        for _ in 0..2 {
+            match next(&b, &mut inbound) {
+                Err(RawRecvError::Malformed(m)) => {
+                    assert!(m.reason().contains("more than any message"), "{m}")
+                }
+                other => panic!("expected Malformed, got {:?}", other.map(|f| f.len())),
+            }
+        }
     }
 
     #[test]

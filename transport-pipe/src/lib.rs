@@ -33,7 +33,9 @@
 //!
 //! # What Python's `Pipe` gets wrong, and what this crate does instead
 //! - *Two processes using one end corrupt it*: an end is not `Clone`, and
-//!   handing it to a child moves it out of the parent.
+//!   handing it to a child moves it out of the parent, to that one child:
+//!   spawning the same prepared `Command` again does not give the end to a
+//!   second child (see [Hand-off](#hand-off)).
 //! - *`EOFError` when the peer closes*: the other end receives every message
 //!   that was sent, then `Disconnected`, on every OS (Windows' broken pipe
 //!   is reported the same way). A message the peer died in the middle of
@@ -42,7 +44,8 @@
 //! - *Sending to a dead peer*: `Disconnected`, never a `SIGPIPE`.
 //! - *Both sides sending big messages at once deadlock*: a writer that
 //!   waits for room keeps reading incoming frames into its end's receive
-//!   queue, so both make progress (see [Coalescing](#coalescing)).
+//!   queue, so both make progress, and a peer that never reads cannot make
+//!   that queue grow without bound (see [Coalescing](#coalescing)).
 //! - *Messages above ~32 MiB fail*: the limit is set per pipe
 //!   ([`ChannelConfig::max_message_size`](transport_core::ChannelConfig),
 //!   1 GiB by default) and checked on both sides; a receiver checks the
@@ -59,10 +62,13 @@
 //! each small message once into a 16-aligned buffer ([`PipeFrame`]); a large
 //! message is read straight into its own aligned buffer. The typed receiver
 //! then reads the archive in place, with no further copy. A header with
-//! the wrong magic or unknown flags gives `Malformed` (the stream cannot
-//! be trusted after it, so every later receive says so too); an over-limit
-//! length gives `TooLarge`, and that frame's bytes are skipped, so the pipe
-//! stays usable.
+//! the wrong magic, unknown flags or a length no message can have (above
+//! `isize::MAX`) gives `Malformed`: the stream cannot be trusted after it,
+//! so every later receive says so too, this end reads nothing more from the
+//! peer, and (on Unix) the peer's sends fail with `Disconnected`. A length
+//! above this end's limit that a sender could have written gives
+//! `TooLarge`, and that frame's bytes are skipped as they arrive (each read
+//! once, none kept), so the frames after it are delivered.
 //!
 //! # Coalescing
 //! A send serializes its message straight into the end's *backlog*, after
@@ -82,29 +88,102 @@
 //! - When the kernel takes only part of a write (its buffer is full), the
 //!   rest stays in the backlog for the flusher.
 //!
-//! A send returns once its frame is in the kernel or in the backlog, which
-//! holds at most [`BACKLOG`] bytes (one larger frame may exceed it). Past
-//! that, `send` waits for room, `send_timeout` waits until its deadline and
-//! `try_send` reports `Full`. Nothing is lost on the way: dropping an end
-//! (or handing it to a child) first waits until the backlog is written or
-//! the peer is gone, as a blocking send would have (in a task on tokio's
-//! multi-thread runtime, with the `tokio` feature, the worker first hands
-//! its other tasks to another thread, so the peer's task keeps running),
-//! and [`PipeEnd::flush`] waits for it explicitly. The one difference from a
+//! A send returns once its frame is in the kernel or in the backlog. The
+//! backlog counts every byte of the sends that returned and are not yet
+//! written to the kernel, whether they wait or are being written: when it
+//! holds [`BACKLOG`] bytes or more, `send` waits for room, `send_timeout`
+//! waits until its deadline and `try_send` reports `Full` (so it holds at
+//! most `BACKLOG` bytes plus the frame of the send that filled it). Dropping
+//! an end (or handing it to a child) first writes the backlog, waiting up to
+//! the end's *linger* ([`DEFAULT_LINGER`], 10 s, or
+//! [`PipeEnd::set_linger`]) for a peer that does not read, so a drop always
+//! returns; what the linger did not let out is dropped (in a task on
+//! tokio's multi-thread runtime, with the `tokio` feature, the worker first
+//! hands its other tasks to another thread, so the peer's task keeps
+//! running). [`PipeEnd::flush`] and [`PipeEnd::flush_timeout`] wait for the
+//! backlog explicitly, and [`PipeEnd::close`] closes with a wait of your
+//! choice and says whether everything went out. The one difference from a
 //! write per message is *when* a message of a burst reaches the kernel:
-//! within one flusher write. A process killed at that moment loses the
-//! unwritten tail of its burst, which its peer sees as `Disconnected`.
+//! within one flusher write. A process killed at that moment loses what its
+//! backlog held (at most `BACKLOG` bytes plus one frame; on Windows also
+//! the one write the pipe has not finished, up to 1 MiB), which its peer
+//! sees as `Disconnected`.
 //!
 //! While a writer (the flusher, or a send that must write) waits for room,
 //! it also reads whatever the peer sent into the end's receive queue. Two
 //! ends sending to each other at once, with both kernel buffers full, so
-//! never wait for each other; the price is that the receive queue is
-//! unbounded while a send waits. A writer thread per end was the other
-//! option, but it would pay a thread hand-off on every lone message.
+//! never wait for each other. The queue is bounded even so: a waiting
+//! writer reads only while the queue holds less than [`DRAIN_LIMIT`] bytes
+//! (1 MiB) plus what this end wrote since the queue was last empty. Two
+//! ends that each send before they receive are never stopped by it, since
+//! what each end's queue holds, the other wrote, which that end read while
+//! it waited; a peer that sends and never reads costs this end at most
+//! `DRAIN_LIMIT` bytes beyond what this end sent it, and then its sends
+//! wait (the kernel buffers are full), as they would for any peer that
+//! does not read. A writer thread per end was the other option, but it
+//! would pay a thread hand-off on every lone message.
 //!
 //! Large raw sends (`send_bytes` of 64 KiB or more) skip the backlog: the
 //! sending thread waits its turn, then writes header and bytes with one
 //! vectored call, without copying them.
+//!
+//! # Hand-off
+//! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) hands an
+//! end to the child that a `Command` spawns, and only to it:
+//!
+//! - On Unix the child inherits the descriptor: close-on-exec is cleared
+//!   in the forked child only, so no other child gets it. The first spawn
+//!   claims the end; spawning the same `Command` again fails with
+//!   `EALREADY` ("operation already in progress") before the second child
+//!   runs anything, so two processes never write to one end. The parent's
+//!   copy of the descriptor is closed by a short-lived thread as soon as
+//!   the child has started (or when the `Command` is dropped unspawned), so
+//!   the parent's other end sees `Disconnected` when the child exits or is
+//!   killed, whether or not the `Command` is kept. A spawn that claims the
+//!   end and then fails (the program cannot be run) uses the end up too.
+//! - On Windows the child duplicates the handle out of the parent and
+//!   closes the parent's copy when it opens the end; a second child, or any
+//!   process that comes after, is told the end was already used
+//!   ([`OpenError::AlreadyUsed`](transport_core::OpenError)). A child that
+//!   exits without opening its end leaves the parent's copy open until the
+//!   parent exits (the parent cannot learn the child's process id from a
+//!   `Command`).
+//! - The child refuses an end whose peer runs as another user
+//!   ([`OpenError::Refused`](transport_core::OpenError)).
+//!
+//! # Trust model
+//! The peer is whatever process holds the other end. It can:
+//!
+//! - send bytes that are not messages: a frame that fails validation is
+//!   `Invalid` for that message only; bytes that break the framing are
+//!   `Malformed` for the rest of the stream (see [Frames](#frames));
+//! - announce a frame above the limit: `TooLarge`, and it pays for the
+//!   skip by sending those bytes; nothing of that size is allocated;
+//! - announce a frame within the limit and send only part of it: this end
+//!   allocates the announced length once (at most the limit) and fills it
+//!   as bytes come; the frame is delivered whole or, if the peer stops,
+//!   not at all;
+//! - stop reading: this end's sends wait (`send_timeout` and `try_send`
+//!   give up), its receive queue takes at most [`DRAIN_LIMIT`] bytes beyond
+//!   what this end sent, and dropping it returns within its linger;
+//! - exit or be killed at any moment: `Disconnected`, in bounded time.
+//!
+//! It cannot make a receive panic, read out of bounds, hang past its
+//! deadline, or allocate without bound; it cannot hand a receiver a frame
+//! cut short, out of order or twice. Every header is read once, checked,
+//! and each received byte costs a bounded amount of work.
+//!
+//! Who can be the peer: only a process holding a descriptor or handle of
+//! the pipe. On Unix the socket pair has no name anywhere; on Windows the
+//! pipe's random name admits only its owner's user and one client, which
+//! is connected at creation, so no other process can open it. The residual
+//! boundary is the user: a process of the same user that may debug yours
+//! (`ptrace` where the system allows it; `PROCESS_DUP_HANDLE` or
+//! `PROCESS_VM_WRITE` on Windows, which a user has on all its processes)
+//! can take a descriptor or a handle out of it, before or after the
+//! hand-off. No object of the pipe depends on the umask: the Unix pairs
+//! have no file-system name, and the Windows pipe has an owner-only
+//! security descriptor.
 //!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement
@@ -125,12 +204,22 @@
 //! for code that waits on the descriptor itself; such code must also call
 //! the non-blocking `try_*` methods before each wait, since the receive
 //! queue may hold frames the descriptor no longer shows.
+//!
+//! # Named connections, and Python
+//! [`Listener`] and [`Client`] connect processes that are not parent and
+//! child (Python's `multiprocessing.connection`): a socket file, a Linux
+//! abstract name or TCP, Python's `authkey` handshake, an optional check of
+//! the peer's user. With [`Options::python`] they speak Python's wire
+//! format, and [`PyConnection`] carries raw bytes and [pickles of plain
+//! values](python::pickle).
 #![deny(missing_docs)]
 
 mod end;
 mod inbound;
+mod named;
 mod outbound;
 mod pipe;
+pub mod python;
 #[cfg(feature = "tokio")]
 mod ready;
 mod shared;
@@ -139,5 +228,10 @@ mod wire;
 
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
-pub use outbound::{BACKLOG, BURST_GAP};
+pub use named::{
+    Address, AsAddress, AuthError, BindError, Client, ConnectError, DEFAULT_SPIN, Incoming, Listener,
+    NamedConnection, NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
+};
+pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
+pub use shared::DRAIN_LIMIT;

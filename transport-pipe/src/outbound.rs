@@ -1,11 +1,12 @@
 //! The sending side of an end: serialization into the backlog, lone
-//! writes, the flusher thread, and the large-frame path. The design is
-//! described in the crate documentation, under "Coalescing".
+//! writes, the flusher thread, the large-frame path, and closing within the
+//! linger. The design is described in the crate documentation, under
+//! "Coalescing".
 
 use std::{
     io::{self, IoSlice},
     mem,
-    sync::{Arc, MutexGuard},
+    sync::{Arc, MutexGuard, atomic::Ordering},
     task::Waker,
     thread::{self, JoinHandle},
     time::{Duration, Instant},
@@ -22,11 +23,24 @@ use crate::{
 /// part of a burst, and is left to the flusher.
 pub const BURST_GAP: Duration = Duration::from_micros(2);
 
-/// The most bytes the backlog holds before sends wait for room.
-pub const BACKLOG: usize = 256 << 10;
+/// The most bytes the backlog holds before sends wait for room: the bytes
+/// of sends that returned and are not yet written to the operating system,
+/// whether they wait or are being written. The last frame added may take it
+/// past this. It is what a killed sender may lose, so it is no larger than
+/// throughput needs: about twice the kernel's buffer, so that a batch being
+/// written and the messages serialized meanwhile both fit.
+pub const BACKLOG: usize = 512 << 10;
+
+/// How long dropping an end waits, by default, for its backlog to be
+/// written (see [`PipeEnd::set_linger`](crate::PipeEnd::set_linger)).
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(10);
 
 /// From this size on, `send_bytes` writes without copying.
 pub(crate) const DIRECT_BYTES: usize = 64 << 10;
+
+/// The flusher waits for room at most this long at a time, then looks
+/// whether a close gave up on it.
+const FLUSH_SLICE: Duration = Duration::from_millis(50);
 
 /// Whether the end's flusher thread exists and what it is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +57,9 @@ pub(crate) struct OutState {
     head: usize,
     /// An empty buffer kept to swap with `pending`.
     spare: Vec<u8>,
+    /// Bytes a writer took from the backlog and has not written yet: part
+    /// of the backlog as far as room goes.
+    in_flight: usize,
     /// A thread is writing bytes it took from the backlog; nobody else may
     /// write until it is done, so frames never interleave.
     writing: bool,
@@ -56,6 +73,8 @@ pub(crate) struct OutState {
     /// left and stops.
     closing: bool,
     last_send: Option<Instant>,
+    /// How long closing waits for the backlog to be written.
+    linger: Duration,
     /// The async task waiting for room in the backlog (see `ready.rs`),
     /// woken wherever `out_cv` is notified of a change.
     pub(crate) waker: Option<Waker>,
@@ -67,6 +86,7 @@ impl OutState {
             pending: Vec::new(),
             head: 0,
             spare: Vec::new(),
+            in_flight: 0,
             writing: false,
             gone: false,
             failure: None,
@@ -74,27 +94,35 @@ impl OutState {
             thread: None,
             closing: false,
             last_send: None,
+            linger: DEFAULT_LINGER,
             waker: None,
         }
     }
 
+    /// Bytes waiting in the backlog (not those a writer took).
     fn backlog(&self) -> usize {
         self.pending.len() - self.head
+    }
+
+    /// Bytes of returned sends not yet written: what room is measured in.
+    fn unsent(&self) -> usize {
+        self.backlog() + self.in_flight
     }
 
     /// Takes the backlog for writing: the buffer and where its unwritten
     /// bytes start.
     fn take(&mut self) -> (Vec<u8>, usize) {
         let spare = mem::take(&mut self.spare);
-        (
-            mem::replace(&mut self.pending, spare),
-            mem::replace(&mut self.head, 0),
-        )
+        let batch = mem::replace(&mut self.pending, spare);
+        let head = mem::replace(&mut self.head, 0);
+        self.in_flight = batch.len() - head;
+        (batch, head)
     }
 
     /// Gives back a taken buffer of which `written` bytes past `head` went
     /// out; the rest goes back in front of anything appended meanwhile.
     fn give_back(&mut self, mut batch: Vec<u8>, head: usize, written: usize) {
+        self.in_flight = 0;
         let head = head + written;
         if head == batch.len() {
             batch.clear();
@@ -119,6 +147,7 @@ impl OutState {
         self.failure = self.failure.take().or(failure);
         self.pending.clear();
         self.head = 0;
+        self.in_flight = 0;
     }
 }
 
@@ -143,7 +172,7 @@ impl Shared {
             if st.gone {
                 return Err(RawSendError::Disconnected);
             }
-            if st.backlog() < BACKLOG {
+            if st.unsent() < BACKLOG {
                 return Ok(st);
             }
             st = self.wait_out(st, wait).ok_or(RawSendError::NotReady)?;
@@ -293,17 +322,29 @@ impl Shared {
         IoSlice::advance_slices(&mut rest, 0);
         let mut written = 0;
         while !rest.is_empty() {
-            match self.sock.send(rest, wait, &mut || self.drain()) {
+            match self.write_once(rest, wait) {
                 Ok(n) => {
                     written += n;
                     IoSlice::advance_slices(&mut rest, n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (written, Some(WriteEnd::Blocked)),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return (written, Some(WriteEnd::Gone)),
-                Err(e) => return (written, Some(WriteEnd::Failed(e))),
+                Err(end) => return (written, Some(end)),
             }
         }
         (written, None)
+    }
+
+    /// One write of the socket (at least one byte unless it stops early),
+    /// counted for the drain's allowance.
+    fn write_once(&self, parts: &[IoSlice<'_>], wait: Wait) -> Result<usize, WriteEnd> {
+        match self.sock.send(parts, wait, &mut || self.drain()) {
+            Ok(n) => {
+                self.count_written(n);
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(WriteEnd::Blocked),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(WriteEnd::Gone),
+            Err(e) => Err(WriteEnd::Failed(e)),
+        }
     }
 
     /// Tells every waiter on the send side that it changed: threads on
@@ -342,11 +383,11 @@ impl Shared {
     }
 
     /// The flusher thread: writes the backlog whenever there is one, until
-    /// the end closes.
+    /// the end closes (or a close gave up waiting).
     fn run_flusher(self: Arc<Self>) {
         let mut st = self.lock_out();
         loop {
-            if st.writing || st.backlog() == 0 || st.gone {
+            if st.writing || st.backlog() == 0 || st.gone || self.abort.load(Ordering::Acquire) {
                 if st.closing && !st.writing {
                     break;
                 }
@@ -361,7 +402,7 @@ impl Shared {
             st.writing = true;
             let (batch, head) = st.take();
             drop(st);
-            let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], Wait::Forever);
+            let (written, end) = self.write_batch(&batch[head..]);
             st = self.lock_out();
             st.writing = false;
             match end {
@@ -372,6 +413,28 @@ impl Shared {
             self.notify_out(&mut st);
         }
         st.flusher = Flusher::Absent;
+    }
+
+    /// The flusher's write of a batch: until all of it is written, the
+    /// stream ends, or a close gives up on it (`Blocked`). Room made part
+    /// way is given to waiting senders at once.
+    fn write_batch(&self, batch: &[u8]) -> (usize, Option<WriteEnd>) {
+        let mut written = 0;
+        while written < batch.len() {
+            match self.write_once(&[IoSlice::new(&batch[written..])], Wait::timeout(FLUSH_SLICE)) {
+                Ok(n) => {
+                    written += n;
+                    if written < batch.len() {
+                        let mut st = self.lock_out();
+                        st.in_flight -= n;
+                        self.notify_out(&mut st);
+                    }
+                }
+                Err(WriteEnd::Blocked) if !self.abort.load(Ordering::Acquire) => {}
+                Err(end) => return (written, Some(end)),
+            }
+        }
+        (written, None)
     }
 
     /// Waits until the backlog is written.
@@ -439,7 +502,7 @@ impl Shared {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_room(self: &Arc<Self>, waker: &Waker) -> bool {
         let mut st = self.lock_out();
-        if st.failure.is_some() || st.gone || st.backlog() < BACKLOG {
+        if st.failure.is_some() || st.gone || st.unsent() < BACKLOG {
             return true;
         }
         st.waker = Some(waker.clone());
@@ -454,11 +517,33 @@ impl Shared {
         false
     }
 
-    /// Writes what is left and stops the flusher: for drop and hand-off.
-    /// Waits as long as the peer lives and does not read, like a blocking
-    /// send.
-    pub(crate) fn close(self: &Arc<Self>) {
-        let _ = self.flush(Wait::Forever);
+    /// How long closing waits for the backlog.
+    pub(crate) fn linger(&self) -> Duration {
+        self.lock_out().linger
+    }
+
+    pub(crate) fn set_linger(&self, linger: Duration) {
+        self.lock_out().linger = linger;
+    }
+
+    /// Writes what is left, waiting at most `linger`, and stops the
+    /// flusher: for drop, close and hand-off. Whether everything was
+    /// written: `NotReady` when the time ran out (the rest is dropped with
+    /// the end). Written means finished, too: a write the socket still
+    /// runs in this process (Windows) is waited for within the linger.
+    pub(crate) fn close(self: &Arc<Self>, linger: Duration) -> Result<(), RawSendError> {
+        let deadline = Wait::timeout(linger);
+        let result = self.flush(deadline).and_then(|()| {
+            self.sock.settle(deadline).map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => RawSendError::NotReady,
+                io::ErrorKind::BrokenPipe => RawSendError::Disconnected,
+                _ => RawSendError::Io(e),
+            })
+        });
+        if result.is_err() {
+            // The flusher stops writing within one slice.
+            self.abort.store(true, Ordering::Release);
+        }
         let thread = {
             let mut st = self.lock_out();
             st.closing = true;
@@ -471,5 +556,6 @@ impl Shared {
         if let Some(thread) = thread {
             let _ = thread.join();
         }
+        result
     }
 }

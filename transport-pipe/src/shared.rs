@@ -3,7 +3,10 @@
 
 use std::{
     io,
-    sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError},
+    sync::{
+        Condvar, Mutex, MutexGuard, PoisonError, TryLockError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
 };
 
 use transport_core::{RawRecvError, Wait};
@@ -14,6 +17,11 @@ use crate::{
     sys::Socket,
 };
 
+/// How many bytes of the peer's frames a writer that waits for room may
+/// read into the receive queue beyond what this end itself wrote since the
+/// queue was last empty (see [the coalescing notes](crate#coalescing)).
+pub const DRAIN_LIMIT: usize = 1 << 20;
+
 /// One end's socket and its two directions.
 pub(crate) struct Shared {
     pub(crate) sock: Socket,
@@ -23,6 +31,11 @@ pub(crate) struct Shared {
     /// writer done, work for the flusher, or the end closing.
     pub(crate) out_cv: Condvar,
     pub(crate) limit: usize,
+    /// Every byte this end has written to the socket: what the drain's
+    /// allowance grows with.
+    pub(crate) written: AtomicU64,
+    /// Set when a close ran out of time: the flusher gives up its write.
+    pub(crate) abort: AtomicBool,
 }
 
 impl Shared {
@@ -33,6 +46,8 @@ impl Shared {
             out: Mutex::new(OutState::new()),
             out_cv: Condvar::new(),
             limit,
+            written: AtomicU64::new(0),
+            abort: AtomicBool::new(false),
         }
     }
 
@@ -70,8 +85,10 @@ impl Shared {
         let mut inbound = self.lock_in();
         loop {
             if let Some(result) = inbound.pop() {
+                self.note_if_empty(&mut inbound);
                 return result;
             }
+            self.note_if_empty(&mut inbound);
             match inbound.read_some(&self.sock, wait) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(RawRecvError::NotReady),
@@ -133,16 +150,30 @@ impl Shared {
         }
     }
 
+    /// Counts `n` bytes written to the socket.
+    pub(crate) fn count_written(&self, n: usize) {
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Restarts the drain's allowance when the receive queue is empty.
+    fn note_if_empty(&self, inbound: &mut Inbound) {
+        if inbound.held() == 0 {
+            inbound.written_when_empty = self.written.load(Ordering::Relaxed);
+        }
+    }
+
     /// Called by a writer that waits for room while bytes from the peer
     /// wait to be read: moves them into the receive queue, so that two ends
     /// writing to each other at once both make progress. Returns whether
     /// the writer should keep watching for incoming bytes (false when a
-    /// receiving thread is already reading them, or at the end of the
-    /// stream).
+    /// receiving thread is already reading them, at the end of the stream,
+    /// or when the queue holds all it may).
     ///
-    /// The queue has no bound while a send waits: that is the price of
-    /// never deadlocking, and the peer can only fill it as fast as this end
-    /// drains its own output.
+    /// The queue may hold at most [`DRAIN_LIMIT`] bytes more than this end
+    /// wrote since the queue was last empty. A peer that sends and never
+    /// reads so costs at most that much; two ends that both send before
+    /// they receive never stop each other, since each one's queue holds
+    /// what the other wrote, and so is covered by what it wrote itself.
     pub(crate) fn drain(&self) -> bool {
         let mut inbound = match self.inbound.try_lock() {
             Ok(guard) => guard,
@@ -150,7 +181,16 @@ impl Shared {
             Err(TryLockError::WouldBlock) => return false,
         };
         loop {
-            match inbound.read_some(&self.sock, Wait::Never) {
+            self.note_if_empty(&mut inbound);
+            let written = self.written.load(Ordering::Relaxed);
+            let earned = written.saturating_sub(inbound.written_when_empty);
+            let allowed = usize::try_from(earned)
+                .unwrap_or(usize::MAX)
+                .saturating_add(DRAIN_LIMIT);
+            let Some(room) = allowed.checked_sub(inbound.held()).filter(|&room| room > 0) else {
+                return false;
+            };
+            match inbound.read_at_most(&self.sock, Wait::Never, room) {
                 Ok(0) => return false,
                 Ok(_) => {}
                 Err(e) => return e.kind() == io::ErrorKind::WouldBlock,

@@ -51,6 +51,12 @@ pub const WINDOWS: &[Package] = &[
     },
 ];
 
+/// The NATS server the `nats` backend's tests start (on loopback ports).
+pub const NATS_SERVER: &[Package] = &[Package {
+    name: "nats-server",
+    file: "/usr/sbin/nats-server",
+}];
+
 const RUSTC: &str = "/usr/bin/rustc";
 const RUSTDOC: &str = "/usr/bin/rustdoc";
 const CARGO: &str = "/usr/bin/cargo";

@@ -5,11 +5,15 @@
 
 mod bench;
 mod caps;
+mod chaos;
 mod debian;
+mod fuzz;
 mod json;
 mod kill;
+mod libfuzzer;
 mod libtest;
 mod manifest;
+mod miri;
 mod options;
 mod platform;
 mod report;
@@ -32,13 +36,30 @@ tasks:
   bench         measure our backends and their peers between two pinned processes;
                 write target/bench/results.json, results.md, chart.svg, machine.json
                 (options: --quick, --subjects a,b, --reps N)
+  fuzz          build and run every fuzz target of fuzz/ (cargo-fuzz, libFuzzer, with
+                debug assertions and overflow checks), print execs/s, total execs,
+                corpus size and crashes per target, write target/fuzz/results.json;
+                exit non-zero on a crash (options: --minutes N or --seconds N per
+                target, default 1 minute; --target a,b; --no-install)
+  miri          run core's single-process tests of frame handling and the local
+                backend under Miri (nightly with the miri component; Tree Borrows),
+                print a table; exit non-zero on undefined behaviour or a failed test
+                (option: --toolchain NAME, default nightly)
+  chaos         kill child processes with SIGKILL at random moments of traffic, per
+                backend, child as producer and as consumer; print hangs, panics,
+                duplicates, losses beyond each backend's documented rule, time to
+                Disconnected and leftover OS objects; write target/chaos.json; exit
+                non-zero on any of them (options: --trials N per backend, side and
+                API, default 100; --backend a,b; --api blocking,async; --hang-after S;
+                --max-delay-ms MS; --seed N;
+                --drop-command: drop the spawning Command at once instead of keeping it)
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
 
 options (all tasks):
   --os LIST         linux, windows, macos (comma-separated or repeated; default: all,
                     for setup: all but this host's)
-  --backend LIST    local, queue, pipe, shm (default: all)
+  --backend LIST    local, queue, pipe, shm, nats (default: all)
   --no-install      never install packages; skip what is missing, saying what it is
 
 options (test-matrix):
@@ -55,6 +76,9 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
+        "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
+        "miri" => miri::run(rest, &test_matrix::workspace_root()),
+        "chaos" => chaos::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {

@@ -1,10 +1,12 @@
 //! `cargo xtask setup`: installs and prepares what the matrix needs to
 //! reach the other operating systems from this host (Debian's toolchain,
-//! mingw-w64, Wine and its prefix), and says what it could not.
+//! mingw-w64, Wine and its prefix) and the servers its tests start
+//! (`nats-server`, on Linux), and says what it could not.
 //! `test-matrix` does the same on its own; this is the step alone, for a
 //! machine image or a CI cache.
 
 use crate::{
+    debian::{self, Problem},
     options::{Options, Os},
     platform::Platform,
     test_matrix::{BACKENDS, workspace_root},
@@ -23,6 +25,15 @@ pub fn run(args: &[String]) -> Result<bool, String> {
         if let Err(e) = platform.finish() {
             println!("{os}: {e}");
             ready = false;
+        }
+    }
+    if Os::host() == Some(Os::Linux) && options.wants("nats") {
+        match debian::provide(&debian::NATS_SERVER.iter().collect::<Vec<_>>(), options.install) {
+            Ok(()) => println!("linux: nats-server installed"),
+            Err(Problem::Unavailable(why) | Problem::Broken(why)) => {
+                println!("linux: nats-server: {why}");
+                ready = false;
+            }
         }
     }
     Ok(ready)

@@ -17,7 +17,7 @@ use std::{
 };
 
 use crate::{
-    debian::Problem,
+    debian::{self, Problem},
     libtest, manifest,
     options::{Options, Os},
     platform::Platform,
@@ -33,6 +33,15 @@ pub enum Needs {
     Feature(&'static str),
 }
 
+/// A server a row's tests start for themselves.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Service {
+    None,
+    /// `nats-server` (Debian's package): on Linux the cell installs it and
+    /// runs; the other systems' cells build the tests without running them.
+    NatsServer,
+}
+
 /// One row of the matrix: a package, with a feature selection, that tests
 /// a backend.
 #[derive(Debug)]
@@ -45,10 +54,11 @@ pub struct Row {
     pub features: &'static [&'static str],
     pub default_features: bool,
     pub needs: Needs,
+    pub service: Service,
 }
 
 /// The backends, as `--backend` names them.
-pub const BACKENDS: &[&str] = &["local", "queue", "pipe", "shm"];
+pub const BACKENDS: &[&str] = &["local", "queue", "pipe", "shm", "nats"];
 
 /// The matrix's rows: the same for CI and for people.
 pub const ROWS: &[Row] = &[
@@ -59,6 +69,7 @@ pub const ROWS: &[Row] = &[
         features: &["conformance"],
         default_features: true,
         needs: Needs::Suite,
+        service: Service::None,
     },
     Row {
         backend: "queue",
@@ -67,6 +78,7 @@ pub const ROWS: &[Row] = &[
         features: &[],
         default_features: true,
         needs: Needs::Suite,
+        service: Service::None,
     },
     Row {
         backend: "pipe",
@@ -75,6 +87,7 @@ pub const ROWS: &[Row] = &[
         features: &[],
         default_features: true,
         needs: Needs::Suite,
+        service: Service::None,
     },
     Row {
         backend: "shm",
@@ -83,6 +96,7 @@ pub const ROWS: &[Row] = &[
         features: &[],
         default_features: true,
         needs: Needs::Suite,
+        service: Service::None,
     },
     // The adapters with exactly one backend selected by feature.
     Row {
@@ -92,6 +106,7 @@ pub const ROWS: &[Row] = &[
         features: &["queue"],
         default_features: false,
         needs: Needs::Feature("queue"),
+        service: Service::None,
     },
     Row {
         backend: "pipe",
@@ -100,6 +115,7 @@ pub const ROWS: &[Row] = &[
         features: &["pipe"],
         default_features: false,
         needs: Needs::Feature("pipe"),
+        service: Service::None,
     },
     Row {
         backend: "shm",
@@ -108,6 +124,18 @@ pub const ROWS: &[Row] = &[
         features: &["shm"],
         default_features: false,
         needs: Needs::Feature("shm"),
+        service: Service::None,
+    },
+    // NATS: both delivery modes, faults, the queue and a three-node
+    // cluster, each test with servers of its own on loopback ports.
+    Row {
+        backend: "nats",
+        package: "transport-nats",
+        dir: "transport-nats",
+        features: &[],
+        default_features: true,
+        needs: Needs::Suite,
+        service: Service::NatsServer,
     },
 ];
 
@@ -189,7 +217,14 @@ pub fn run(args: &[String]) -> Result<bool, String> {
                 );
                 cell
             } else {
-                run_cell(&root, row, os, &platform, left.min(options.cell_timeout))
+                run_cell(
+                    &root,
+                    row,
+                    os,
+                    &platform,
+                    left.min(options.cell_timeout),
+                    options.install,
+                )
             };
             eprintln!("    => {}", cell.summary());
             cells.push(cell);
@@ -203,14 +238,36 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     Ok(cells.iter().all(|c| c.status != Status::Fail))
 }
 
-fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration) -> Cell {
+fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration, install: bool) -> Cell {
     let mut cell = Cell::new(row.backend, os, row.features_label());
     if let Err(why) = row.ready(root) {
         cell.note = why;
         return cell;
     }
+    let build_only = row.service == Service::NatsServer && !platform.check_only() && os != Os::Linux;
+    if row.service == Service::NatsServer && os == Os::Linux {
+        match debian::provide(&debian::NATS_SERVER.iter().collect::<Vec<_>>(), install) {
+            Ok(()) => {}
+            Err(Problem::Unavailable(why)) => {
+                cell.note = why;
+                return cell;
+            }
+            Err(Problem::Broken(why)) => {
+                cell.status = Status::Fail;
+                cell.note = format!("setup failed: {why}");
+                return cell;
+            }
+        }
+    }
     let cmd = match platform.test(root, &row.cargo_args()) {
-        Ok(cmd) => cmd,
+        Ok(mut cmd) => {
+            if build_only {
+                // The server runs on Linux here: build the tests, do not
+                // run them.
+                cmd.arg("--no-run");
+            }
+            cmd
+        }
         Err(Problem::Unavailable(why)) => {
             cell.note = why.clone();
             return cell;
@@ -249,6 +306,9 @@ fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration
         Status::Fail
     } else if platform.check_only() {
         notes.push("type-checked, all targets, x86_64 + aarch64".to_owned());
+        Status::CheckOnly
+    } else if build_only {
+        notes.push("tests built, not run: nats-server runs on Linux here".to_owned());
         Status::CheckOnly
     } else {
         if outcome.binaries == 0 {

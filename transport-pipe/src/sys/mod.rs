@@ -15,9 +15,18 @@
 //! - `recv(&self, buf, wait) -> io::Result<usize>`: reads at least one byte
 //!   unless `wait` runs out (`WouldBlock`); `Ok(0)` is the end of the
 //!   stream, the same on every platform (Windows' broken pipe included);
+//! - `shutdown_read(&self)`: stops reading the peer for good (after a
+//!   stream that lost its framing), so that its sends fail where the system
+//!   allows it (Unix); elsewhere incoming bytes are read and dropped;
+//! - `settle(&self, wait) -> io::Result<()>`: waits, as `wait` allows, until
+//!   no write the socket reported done is still running in this process
+//!   (Windows keeps an unfinished overlapped write; Unix has none), so the
+//!   socket can move to another process;
 //! - `handoff(self, cmd) -> io::Result<String>` and
 //!   `open(payload) -> Result<Socket, OpenError>`: moving the socket to the
-//!   child process `cmd` spawns;
+//!   child process `cmd` spawns, once: a second child spawned from the same
+//!   `Command` does not get it, and the parent's copy does not outlive the
+//!   child's start where the system lets the parent know it;
 //! - the native handle traits (`AsFd`/`AsRawFd`, `AsHandle`/`AsRawHandle`)
 //!   for async runtimes;
 //! - with the `tokio` feature, `poll_read(&self, cx, attempt)`: calls
@@ -40,6 +49,9 @@ pub(crate) use windows::Socket;
 mod async_fd;
 #[cfg(all(windows, feature = "tokio"))]
 mod zero_read;
+
+pub(crate) mod named;
+pub(crate) use named::StreamSocket;
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;

@@ -7,13 +7,27 @@
 //! - Both descriptors are close-on-exec from birth (`SOCK_CLOEXEC` where the
 //!   platform has it) and non-blocking. Hand-off clears close-on-exec only
 //!   in the forked child, in a `pre_exec` hook the `Command` owns, so no
-//!   other child spawned meanwhile inherits it; the hook also keeps the
-//!   parent's copy open until the `Command` is dropped.
+//!   other child spawned meanwhile inherits it.
+//! - A hand-off is used once, by the first child that reaches it, and the
+//!   parent's copy is closed as soon as that child exists, whether or not
+//!   the `Command` is kept (std's `Command` has no hook in the parent after
+//!   a spawn, so the hand-off makes its own). It comes with a *claim*: a
+//!   socket pair, close-on-exec, one byte waiting in it. In the forked
+//!   child, before `exec`, the hook takes that byte; a child that finds
+//!   none (the same `Command` spawned again) fails the spawn with
+//!   `EALREADY` before it touches the descriptor. The child that took it
+//!   clears close-on-exec on the end and sends a byte back. A thread in the
+//!   parent, which alone holds the parent's copy of the end, waits for that
+//!   byte (or for the end of the claim, when the `Command` is dropped
+//!   unspawned) and closes the copy. All of it is `recv`, `send` and
+//!   `fcntl` in the child: async-signal-safe, no allocation, no lock.
 //! - No `SIGPIPE`: sends use `MSG_NOSIGNAL` (Linux and the BSDs) or the
 //!   socket has `SO_NOSIGPIPE` (macOS).
 //! - The child checks that the descriptor it was told about is the socket
 //!   the parent meant (same device and inode) and that the peer runs as the
-//!   same user, before it takes ownership.
+//!   same user, before it takes ownership. The peer's process id is no
+//!   help here: for a socket pair the system reports the process that
+//!   created the pair, not the one holding the other end.
 
 use std::{
     io::{self, IoSlice},
@@ -23,6 +37,7 @@ use std::{
         unix::process::CommandExt as _,
     },
     process::Command,
+    thread,
 };
 
 use interprocess::{local_socket::traits::StreamCommon as _, os::unix::uds_local_socket};
@@ -84,48 +99,21 @@ fn peer_gone() -> io::Error {
 
 impl Socket {
     pub(crate) fn pair() -> io::Result<(Socket, Socket)> {
-        let mut fds: [RawFd; 2] = [-1, -1];
-        // SAFETY: `fds` has room for the two descriptors socketpair writes.
-        cvt(unsafe { libc::socketpair(libc::AF_UNIX, SOCKET_TYPE, 0, fds.as_mut_ptr()) })?;
-        // SAFETY: socketpair succeeded, so both are new open descriptors
-        // that nothing else owns.
-        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (a, b) = socket_pair()?;
         Ok((Socket::setup(a)?, Socket::setup(b)?))
     }
 
     /// Close-on-exec, non-blocking, no `SIGPIPE`, and above the standard
     /// descriptors (a child's stdio set-up would overwrite 0, 1 and 2).
-    fn setup(fd: OwnedFd) -> io::Result<Socket> {
-        let fd = if fd.as_raw_fd() <= 2 {
-            // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor or -1.
-            let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) })?;
-            // SAFETY: `new` was just created and nothing else owns it.
-            unsafe { OwnedFd::from_raw_fd(new) }
-        } else {
-            fd
-        };
+    pub(crate) fn setup(fd: OwnedFd) -> io::Result<Socket> {
+        let fd = above_stdio(fd)?;
         let raw = fd.as_raw_fd();
         // SAFETY: plain fcntl calls on a descriptor this function owns.
         unsafe {
-            let flags = cvt(libc::fcntl(raw, libc::F_GETFD))?;
-            cvt(libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC))?;
             let flags = cvt(libc::fcntl(raw, libc::F_GETFL))?;
             cvt(libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
         }
-        #[cfg(target_vendor = "apple")]
-        {
-            let one: libc::c_int = 1;
-            // SAFETY: SO_NOSIGPIPE takes an int, passed with its size.
-            cvt(unsafe {
-                libc::setsockopt(
-                    raw,
-                    libc::SOL_SOCKET,
-                    libc::SO_NOSIGPIPE,
-                    (&raw const one).cast(),
-                    mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            })?;
-        }
+        no_sigpipe(raw)?;
         Ok(Socket {
             #[cfg(feature = "tokio")]
             watch: super::async_fd::Watch::new(),
@@ -224,28 +212,69 @@ impl Socket {
         self.watch.poll_read(self.fd.as_raw_fd(), cx, attempt)
     }
 
+    /// Stops reading the peer for good: its sends fail from now on.
+    pub(crate) fn shutdown_read(&self) {
+        // SAFETY: shutdown on a descriptor this socket owns; a failure only
+        // means the peer is gone already.
+        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RD) };
+    }
+
+    /// Nothing written stays in this process: `send` returns once the
+    /// kernel has the bytes.
+    pub(crate) fn settle(&self, _wait: Wait) -> io::Result<()> {
+        Ok(())
+    }
+
     pub(crate) fn handoff(self, cmd: &mut Command) -> io::Result<String> {
         // The reactor forgets the descriptor before it changes hands.
         #[cfg(feature = "tokio")]
         drop(self.watch);
         let st = fstat(self.fd.as_raw_fd())?;
-        let raw = self.fd.as_raw_fd();
-        let fd = self.fd;
-        let keep_open_until_spawned = move || -> io::Result<()> {
-            let raw = fd.as_raw_fd();
-            // SAFETY: fcntl on a descriptor the closure owns.
-            let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
+        let end = self.fd.as_raw_fd();
+        let (watch, claim) = socket_pair()?;
+        let (watch, claim) = (above_stdio(watch)?, above_stdio(claim)?);
+        no_sigpipe(claim.as_raw_fd())?;
+        no_sigpipe(watch.as_raw_fd())?;
+        // The one byte a child can take.
+        // SAFETY: sends one byte from a local to a socket this function owns.
+        let sent = cvt_len(unsafe { libc::send(watch.as_raw_fd(), [1u8].as_ptr().cast(), 1, SEND_FLAGS) })?;
+        if sent != 1 {
+            return Err(io::Error::other("the hand-off claim took no byte"));
+        }
+        let parent_copy = self.fd;
+        thread::Builder::new()
+            .name("transport-pipe-handoff".into())
+            .spawn(move || close_when_claimed(&watch, parent_copy))?;
+        let raw_claim = claim.as_raw_fd();
+        let hook = move || -> io::Result<()> {
+            // Keeps the claim open in the parent as long as the `Command`.
+            let _owned = &claim;
+            let mut byte = 0u8;
+            // SAFETY: reads at most one byte into a local.
+            let got = unsafe { libc::recv(raw_claim, (&raw mut byte).cast(), 1, libc::MSG_DONTWAIT) };
+            if got != 1 {
+                // Another child took this end: it goes to one child only.
+                return Err(io::Error::from_raw_os_error(libc::EALREADY));
+            }
+            // SAFETY: fcntl on the end, which this forked child inherited
+            // open: the parent closes its copy only after this claim.
+            let flags = unsafe { libc::fcntl(end, libc::F_GETFD) };
             // SAFETY: as above.
-            if flags == -1 || unsafe { libc::fcntl(raw, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } == -1 {
+            if flags == -1 || unsafe { libc::fcntl(end, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } == -1 {
                 return Err(io::Error::last_os_error());
             }
+            // Tell the parent that its copy can go. If this fails the parent
+            // keeps its copy until the `Command` is dropped, as before.
+            // SAFETY: sends one byte from a local.
+            unsafe { libc::send(raw_claim, (&raw const byte).cast(), 1, SEND_FLAGS) };
             Ok(())
         };
         // SAFETY: the hook runs in the forked child before exec and only
-        // calls fcntl, which is async-signal-safe; it allocates nothing and
-        // takes no lock.
-        unsafe { cmd.pre_exec(keep_open_until_spawned) };
-        Ok(format!("fd={raw},dev={},ino={}", st.st_dev, st.st_ino))
+        // calls recv, fcntl and send, which are async-signal-safe; it
+        // allocates nothing and takes no lock (the error it may build is
+        // an OS error code, stored inline).
+        unsafe { cmd.pre_exec(hook) };
+        Ok(format!("fd={end},dev={},ino={}", st.st_dev, st.st_ino))
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
@@ -279,23 +308,110 @@ impl Socket {
         // process, so nothing else in this process owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let socket = Socket::setup(fd).map_err(|e| OpenError::io(what(), e))?;
-        socket.check_peer_user().map_err(|e| OpenError::io(what(), e))?;
+        socket.check_peer_user(&what())?;
         Ok(socket)
     }
 
     /// Refuses a socket whose peer runs as another user.
-    fn check_peer_user(&self) -> io::Result<()> {
-        let dup = self.fd.try_clone()?;
-        let stream = uds_local_socket::Stream::from(dup);
-        let creds = stream.peer_creds()?;
+    fn check_peer_user(&self, what: &str) -> Result<(), OpenError> {
+        let creds = self
+            .fd
+            .try_clone()
+            .map(uds_local_socket::Stream::from)
+            .and_then(|stream| stream.peer_creds())
+            .map_err(|e| OpenError::io(what, e))?;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
         match creds.euid() {
-            Some(uid) if uid != me => Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
+            Some(uid) if uid != me => Err(OpenError::refused(
+                what,
                 format!("the pipe's peer runs as user {uid}, not as this process's user {me}"),
             )),
             _ => Ok(()),
+        }
+    }
+}
+
+/// A new `AF_UNIX` stream socket pair, close-on-exec where the system can
+/// make it so at once.
+fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [RawFd; 2] = [-1, -1];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, SOCKET_TYPE, 0, fds.as_mut_ptr()) })?;
+    // SAFETY: socketpair succeeded, so both are new open descriptors that
+    // nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `fd`, moved above the standard descriptors (a child's stdio set-up
+/// would overwrite 0, 1 and 2 before any `pre_exec` hook runs), and
+/// close-on-exec.
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    let fd = if fd.as_raw_fd() <= 2 {
+        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor or -1.
+        let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) })?;
+        // SAFETY: `new` was just created and nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(new) }
+    } else {
+        fd
+    };
+    let raw = fd.as_raw_fd();
+    // SAFETY: plain fcntl calls on a descriptor this function owns.
+    unsafe {
+        let flags = cvt(libc::fcntl(raw, libc::F_GETFD))?;
+        cvt(libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC))?;
+    }
+    Ok(fd)
+}
+
+/// Sends on `fd` never raise `SIGPIPE` (elsewhere `MSG_NOSIGNAL` does it).
+#[cfg(target_vendor = "apple")]
+fn no_sigpipe(fd: RawFd) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: SO_NOSIGPIPE takes an int, passed with its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            (&raw const one).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn no_sigpipe(_fd: RawFd) -> io::Result<()> {
+    Ok(())
+}
+
+/// The hand-off's thread in the parent: waits until a child claimed the
+/// end (it sends a byte back) or nobody can any more (the `Command` was
+/// dropped: the end of the claim's stream), then closes the parent's copy
+/// of the end.
+fn close_when_claimed(watch: &OwnedFd, parent_copy: OwnedFd) {
+    let raw = watch.as_raw_fd();
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: raw,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, and its count.
+        let ready = unsafe { libc::poll(&raw mut pfd, 1, -1) };
+        if ready > 0 {
+            // The byte, or the end of the stream: no child can take the
+            // end any more, so the parent's copy has no more use.
+            drop(parent_copy);
+            return;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            // Cannot wait: keep the copy open for good rather than close a
+            // descriptor a child may still be about to take (its number
+            // could be reused meanwhile).
+            std::mem::forget(parent_copy);
+            return;
         }
     }
 }

@@ -47,6 +47,14 @@ impl Socket {
         match self.0 {}
     }
 
+    pub(crate) fn shutdown_read(&self) {
+        match self.0 {}
+    }
+
+    pub(crate) fn settle(&self, _wait: Wait) -> io::Result<()> {
+        match self.0 {}
+    }
+
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {
         match self.0 {}
     }

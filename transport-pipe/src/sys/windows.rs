@@ -15,14 +15,28 @@
 //! - Both handles are opened for overlapped I/O: waits honour deadlines
 //!   (`CancelIoEx` at the deadline), and tokio's named-pipe types accept
 //!   them.
-//! - Hand-off: the parent keeps the handle open and writes its process id
-//!   and the handle's value into the token; the child opens the parent with
-//!   `PROCESS_DUP_HANDLE`, duplicates the handle into itself, checks that it
-//!   is a pipe whose server is the process that made the pair, and closes
-//!   the parent's copy (`DUPLICATE_CLOSE_SOURCE`). Nothing is inherited, so
-//!   no other child spawned meanwhile can get it. The cost: if the child
-//!   exits without opening the end, the parent's copy stays open (and the
-//!   other end sees no `Disconnected`) until the parent exits.
+//! - Hand-off: the parent keeps the handle open and writes its process id,
+//!   the handle's value and the pipe's name into the token; the child opens
+//!   the parent with `PROCESS_DUP_HANDLE`, duplicates the handle into
+//!   itself, checks that it is that very pipe (a pipe, whose server is the
+//!   process that made the pair, under that random name), and only then
+//!   closes the parent's copy (`DUPLICATE_CLOSE_SOURCE`). So the hand-off
+//!   is used once: a second child (the same `Command` spawned twice) finds
+//!   the handle gone, or its value reused for something else, and is told
+//!   the end was already used, without touching what the value now names.
+//!   Nothing is inherited, so no other child spawned meanwhile can get it.
+//!   The costs: if the child exits without opening the end, the parent's
+//!   copy stays open (and the other end sees no `Disconnected`) until the
+//!   parent exits; and any process of the same user may duplicate handles
+//!   out of the parent (Windows gives it `PROCESS_DUP_HANDLE` on its own
+//!   processes), so the hand-off is bound to the user, not to the child.
+//! - A write the pipe has not finished when its wait ends stays in flight
+//!   (it is never cancelled while the end lives: a pipe write cancelled
+//!   part way cannot say how much went out); the next write waits for it,
+//!   closing (a drop, a close, a hand-off) waits for it within the end's
+//!   linger (`settle`), and the socket's drop cancels it if it is still
+//!   running after that, so closing never waits for a peer that does not
+//!   read, and never drops a write it had time to finish.
 //! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
 //!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
 //!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
@@ -51,17 +65,17 @@ use transport_core::{OpenError, Wait};
 use widestring::{U16CString, U16String};
 use windows_sys::Win32::{
     Foundation::{
-        DUPLICATE_CLOSE_SOURCE, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_BROKEN_PIPE, ERROR_IO_PENDING,
-        ERROR_NO_DATA, ERROR_OPERATION_ABORTED, ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED,
-        ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
-        LocalFree, WAIT_OBJECT_0,
+        DUPLICATE_CLOSE_SOURCE, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_ACCESS_DENIED,
+        ERROR_BROKEN_PIPE, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED,
+        ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE,
+        GetLastError, HANDLE, INVALID_HANDLE_VALUE, LocalFree, WAIT_OBJECT_0,
     },
     Security::{
         Authorization::ConvertSidToStringSidW, GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser,
     },
     Storage::FileSystem::{
-        CreateFileW, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, GetFileType, OPEN_EXISTING, ReadFile,
-        SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
+        CreateFileW, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, FileNameInfo, GetFileInformationByHandleEx,
+        GetFileType, OPEN_EXISTING, ReadFile, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
     },
     System::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
@@ -127,9 +141,14 @@ impl Drop for InFlight {
             return;
         }
         let mut n = 0u32;
-        // SAFETY: waits (bWait = TRUE) until the write that uses `self.ov`
-        // and `self.data` is finished, so neither is freed while in use.
-        unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
+        // SAFETY: cancels this write if it is still running (the end is
+        // closing, or the write finished and this does nothing), then waits
+        // (bWait = TRUE) until it is over, so neither `self.ov` nor
+        // `self.data` is freed while in use.
+        unsafe {
+            CancelIoEx(self.handle, &raw const *self.ov);
+            GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1);
+        }
     }
 }
 
@@ -214,7 +233,7 @@ fn wait_ms(wait: Wait) -> u32 {
 }
 
 impl Socket {
-    fn new(handle: OwnedHandle) -> io::Result<Socket> {
+    pub(crate) fn new(handle: OwnedHandle) -> io::Result<Socket> {
         Ok(Socket {
             #[cfg(feature = "tokio")]
             watch: super::zero_read::Watch::new(),
@@ -443,6 +462,32 @@ impl Socket {
         }
     }
 
+    /// Named pipes cannot refuse one direction: after a stream lost its
+    /// framing, incoming bytes are read and dropped.
+    pub(crate) fn shutdown_read(&self) {}
+
+    /// Waits, as `wait` allows, for a write still in flight to finish.
+    pub(crate) fn settle(&self, wait: Wait) -> io::Result<()> {
+        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(op) = slot.as_ref() else {
+            return Ok(());
+        };
+        match self.wait_write(op, wait, &mut || true) {
+            Ok(Some(_)) => {
+                *slot = None;
+                Ok(())
+            }
+            Ok(None) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "a write to the pipe did not finish in time",
+            )),
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
     /// See `zero_read.rs`.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
@@ -457,13 +502,21 @@ impl Socket {
         // Stop waiting for readability before the handle changes hands.
         #[cfg(feature = "tokio")]
         drop(self.watch);
-        // Finish any write before the handle changes hands.
-        drop(
-            self.in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
+        // Any write was finished by `settle`; one still running cannot be
+        // cancelled without cutting the stream, so this waits for it.
+        if let Some(mut op) = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let mut n = 0u32;
+            // SAFETY: waits (bWait = TRUE) for the write of `op.ov`; then
+            // nothing is left for its drop to cancel.
+            unsafe { GetOverlappedResult(op.handle, &raw const *op.ov, &mut n, 1) };
+            op.started = false;
+        }
+        let name = pipe_name(self.handle.as_raw_handle())?;
         let mut server = 0u32;
         // SAFETY: queries a pipe handle this socket owns.
         if unsafe { GetNamedPipeServerProcessId(self.handle.as_raw_handle(), &mut server) } == 0 {
@@ -473,31 +526,52 @@ impl Socket {
         let pid = unsafe { GetCurrentProcessId() };
         // The handle stays open in this process until the child takes it.
         let raw = self.handle.into_raw_handle();
-        Ok(format!("pid={pid},handle={},server={server}", raw as usize))
+        Ok(format!(
+            "pid={pid},handle={},server={server},pipe={name}",
+            raw as usize
+        ))
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
         let mut fields = payload.split(',').map(|kv| kv.split_once('='));
-        let (Some(Some(("pid", pid))), Some(Some(("handle", handle))), Some(Some(("server", server))), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
+        let (
+            Some(Some(("pid", pid))),
+            Some(Some(("handle", handle))),
+            Some(Some(("server", server))),
+            Some(Some(("pipe", name))),
+            None,
+        ) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        )
         else {
             return Err(OpenError::malformed(format!(
-                "expected `pid=N,handle=N,server=N`, found `{payload}`"
+                "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
             )));
         };
         let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
         let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
         let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
         let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
-        let what = || format!("pipe handle {handle:#x} of process {pid}");
+        let what = || format!("pipe end {name} (handle {handle:#x} of process {pid})");
 
         // SAFETY: OpenProcess returns a new handle or null.
         let parent = unsafe { OpenProcess(PROCESS_DUP_HANDLE, 0, pid) };
         if parent.is_null() {
-            return Err(OpenError::io(
-                format!("process {pid}, which handed over the pipe"),
-                last_error(),
-            ));
+            let e = last_error();
+            let parent = format!("process {pid}, which handed over the pipe,");
+            return Err(match e.raw_os_error().map(|c| c as u32) {
+                Some(ERROR_INVALID_PARAMETER) => OpenError::Gone {
+                    what: format!("process {pid}"),
+                },
+                Some(ERROR_ACCESS_DENIED) => {
+                    OpenError::refused(parent, "it does not let this process take its handles")
+                }
+                _ => OpenError::io(parent, e),
+            });
         }
         // SAFETY: `parent` is a new handle that nothing else owns.
         let parent = unsafe { OwnedHandle::from_raw_handle(parent) };
@@ -517,7 +591,9 @@ impl Socket {
             )
         };
         if ok == 0 {
-            return Err(OpenError::Gone { what: what() });
+            // The parent never closes a handed-off handle itself: another
+            // process took it.
+            return Err(OpenError::already_used(what()));
         }
         // SAFETY: `dup` is a new handle in this process that nothing else owns.
         let dup = unsafe { OwnedHandle::from_raw_handle(dup) };
@@ -527,11 +603,11 @@ impl Socket {
             GetFileType(dup.as_raw_handle()) == FILE_TYPE_PIPE
                 && GetNamedPipeServerProcessId(dup.as_raw_handle(), &mut found) != 0
                 && found == server
-        };
+        } && pipe_name(dup.as_raw_handle()).is_ok_and(|n| n == name);
         if !is_that_pipe {
-            return Err(OpenError::Gone {
-                what: format!("{} (the handle is open, but it is not that pipe)", what()),
-            });
+            // The value names something else now: the end was taken, and the
+            // handle value reused. Leave that object alone.
+            return Err(OpenError::already_used(what()));
         }
         // Now close the parent's copy, so the pipe has exactly two ends: move
         // it here with DUPLICATE_CLOSE_SOURCE and close the extra copy.
@@ -549,12 +625,39 @@ impl Socket {
                 DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS,
             )
         };
-        if moved != 0 {
-            // SAFETY: `extra` is a new handle that nothing else owns.
-            drop(unsafe { OwnedHandle::from_raw_handle(extra) });
+        if moved == 0 {
+            // Another process took it between the two calls.
+            return Err(OpenError::already_used(what()));
         }
+        // SAFETY: `extra` is a new handle that nothing else owns.
+        drop(unsafe { OwnedHandle::from_raw_handle(extra) });
         Socket::new(dup).map_err(|e| OpenError::io(what(), e))
     }
+}
+
+/// The name of the pipe `handle` is an end of, without `\\.\pipe\`.
+fn pipe_name(handle: HANDLE) -> io::Result<String> {
+    // FILE_NAME_INFO: a u32 length in bytes, then the UTF-16 name.
+    let mut buf = vec![0u32; 256];
+    // SAFETY: `buf` has room for the byte count passed, and is aligned for
+    // FILE_NAME_INFO.
+    let ok = unsafe {
+        GetFileInformationByHandleEx(
+            handle,
+            FileNameInfo,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 4) as u32,
+        )
+    };
+    if ok == 0 {
+        return Err(last_error());
+    }
+    let bytes = (buf[0] as usize).min((buf.len() - 1) * 4);
+    // SAFETY: the name's UTF-16 units follow the 4-byte length, within `buf`.
+    let units = unsafe { std::slice::from_raw_parts(buf.as_ptr().add(1).cast::<u16>(), bytes / 2) };
+    Ok(String::from_utf16_lossy(units)
+        .trim_start_matches('\\')
+        .to_owned())
 }
 
 /// `\\.\pipe\transport-pipe-<pid>-<128 random bits>`.
@@ -571,7 +674,7 @@ fn random_name() -> String {
 
 /// Opens the client side of pipe `name`, for overlapped I/O, without
 /// letting the server impersonate this process beyond identification.
-fn connect_client(name: &str) -> io::Result<OwnedHandle> {
+pub(crate) fn connect_client(name: &str) -> io::Result<OwnedHandle> {
     let wide = U16CString::from_str(name).map_err(io::Error::other)?;
     // SAFETY: `wide` is a NUL-terminated path; CreateFileW returns a new
     // handle or INVALID_HANDLE_VALUE.
@@ -634,7 +737,7 @@ fn check_client_is_self(server: &OwnedHandle) -> io::Result<()> {
 }
 
 /// The current user's SID in string form (`S-1-5-21-...`).
-fn current_user_sid() -> io::Result<String> {
+pub(crate) fn current_user_sid() -> io::Result<String> {
     let mut token: HANDLE = ptr::null_mut();
     // SAFETY: opens this process's token for querying; `token` receives it.
     if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {

@@ -2,7 +2,7 @@
 
 Run by the transport-bench program, one measurement per invocation:
 
-    python3 mp_peers.py --kind queue|pipe|value --pattern rtt|throughput|lock-increments \
+    python3 mp_peers.py --kind queue|pipe|value|listener --pattern rtt|throughput|lock-increments \
         --payload BYTES --count N --warmup N --limit SECONDS
 
 The parent (this process) pins itself to CPU 0 and starts one child with the
@@ -201,6 +201,46 @@ def measure(a, child_pid, send, recv):
     return watch.other_pct(), metrics
 
 
+# --- Listener / Client: send_bytes/recv_bytes over a socket file, authkey --
+
+
+KEY = b"transport-bench"
+
+
+def listener_child(address, key, pattern, warmup, count, limit, size):
+    from multiprocessing.connection import Client
+
+    pipe_child(Client(address, authkey=key), pattern, warmup, count, limit, size)
+
+
+def run_listener(a):
+    import tempfile
+    from multiprocessing.connection import Listener
+
+    tmp = tempfile.mkdtemp(prefix="transport-bench-")
+    address = os.path.join(tmp, "listener.sock")
+    listener = Listener(address, authkey=KEY)
+    child = CTX.Process(target=listener_child, args=(address, KEY, a.pattern, a.warmup, a.count, a.limit, a.payload))
+    child.start()
+    try:
+        mine = listener.accept()
+    finally:
+        listener.close()
+        os.rmdir(tmp)
+
+    def recv():
+        if not mine.poll(a.limit):
+            raise TimeoutError("no answer from the child in time")
+        return mine.recv_bytes()
+
+    try:
+        pinned = recv() == b"ready"
+        return pinned, measure(a, child.pid, mine.send_bytes, recv), child
+    except BaseException:
+        child.terminate()
+        raise
+
+
 # --- Value + Lock: locked increments from two processes ----------------------
 
 
@@ -243,17 +283,23 @@ def run_value(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--kind", choices=["queue", "pipe", "value"], required=True)
+    p.add_argument("--kind", choices=["queue", "pipe", "value", "listener", "listener-child"], required=True)
     p.add_argument("--pattern", choices=["rtt", "throughput", "lock-increments"], required=True)
     p.add_argument("--payload", type=int, required=True)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--warmup", type=int, default=0)
     p.add_argument("--limit", type=float, default=60.0)
+    p.add_argument("--address", help="listener-child: the Rust Listener's socket file")
+    p.add_argument("--authkey", default="", help="listener-child: the key, in hex")
     a = p.parse_args()
+    if a.kind == "listener-child":
+        # The Python side of the mixed row: a Rust Listener measures, this
+        # Client echoes or counts as the Python peers' children do.
+        return listener_child(a.address, bytes.fromhex(a.authkey), a.pattern, a.warmup, a.count, a.limit, a.payload)
     if (a.kind == "value") != (a.pattern == "lock-increments"):
         p.error(f"--kind {a.kind} does not measure --pattern {a.pattern}")
     parent_pinned = pin(0)
-    runner = {"queue": run_queue, "pipe": run_pipe, "value": run_value}[a.kind]
+    runner = {"queue": run_queue, "pipe": run_pipe, "value": run_value, "listener": run_listener}[a.kind]
     child_pinned, (other, metrics), child = runner(a)
     child.join(a.limit)
     if child.is_alive():

@@ -154,6 +154,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
         }
     }
     subjects::iceoryx2::remove_new(&iceoryx2_before);
+    subjects::nats::stop();
     facts.finish(started.elapsed(), &measurements);
     report::write(&opts.out, &facts, &measurements)?;
     Ok(measurements.iter().all(|m| m.failures.is_empty()))

@@ -57,7 +57,9 @@ use Pattern::{LockIncrements as Lock, Rtt, Throughput as Thr};
 
 const MIB: usize = 1 << 20;
 
-/// Every goal of issues 3 (pipe), 4 (queue), 5 (shm) and 6 (async).
+/// Every goal of issues 3 (pipe), 4 (queue), 5 (shm), 6 (async), 17
+/// (listener) and 18 (nats, against the raw `async-nats` client on the same
+/// server).
 pub const GOALS: &[Goal] = &[
     goal(
         3,
@@ -193,6 +195,96 @@ pub const GOALS: &[Goal] = &[
         64,
         "p50_us",
         AtMost(1.5),
+    ),
+    goal(
+        17,
+        ("listener", "rust-rust"),
+        ("python-listener", "default"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(0.5),
+    ),
+    goal(
+        17,
+        ("listener", "rust-rust"),
+        ("python-listener", "default"),
+        Rtt,
+        4096,
+        "p50_us",
+        AtMost(0.5),
+    ),
+    goal(
+        17,
+        ("listener", "rust-python"),
+        ("python-listener", "default"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.0),
+    ),
+    goal(
+        17,
+        ("listener", "rust-python"),
+        ("python-listener", "default"),
+        Rtt,
+        4096,
+        "p50_us",
+        AtMost(1.0),
+    ),
+    goal(
+        17,
+        ("listener", "rust-python"),
+        ("python-listener", "default"),
+        Thr,
+        64,
+        "msgs_per_s",
+        AtLeast(1.0),
+    ),
+    goal(
+        17,
+        ("listener", "rust-python"),
+        ("python-listener", "default"),
+        Thr,
+        4096,
+        "msgs_per_s",
+        AtLeast(1.0),
+    ),
+    goal(
+        18,
+        ("nats", "at-most-once"),
+        ("async-nats", "core"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.2),
+    ),
+    goal(
+        18,
+        ("nats", "at-most-once"),
+        ("async-nats", "core"),
+        Thr,
+        64,
+        "msgs_per_s",
+        AtLeast(0.9),
+    ),
+    goal(
+        18,
+        ("nats", "at-most-once"),
+        ("async-nats", "core"),
+        Thr,
+        4096,
+        "msgs_per_s",
+        AtLeast(0.9),
+    ),
+    goal(
+        18,
+        ("nats", "at-least-once"),
+        ("async-nats", "jetstream"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.2),
     ),
 ];
 

@@ -84,6 +84,10 @@ fn is_structured(m: &Measurement) -> bool {
     m.row.benches == crate::subjects::STRUCTURED
 }
 
+fn is_listener(m: &Measurement) -> bool {
+    m.row.benches == crate::subjects::LISTENER
+}
+
 fn is_lock(m: &Measurement) -> bool {
     m.bench.pattern == Pattern::LockIncrements
 }
@@ -242,6 +246,34 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
         }
     }
 
+    let listeners = measured_rows(measurements, is_listener);
+    if !listeners.is_empty() {
+        let _ = writeln!(
+            w,
+            "\n## Listener / Client: `send_bytes` over a socket file with an authkey\n"
+        );
+        let _ = writeln!(
+            w,
+            "| subject | mode | RTT 64 B p50 µs | RTT 4 KiB p50 µs | msgs/s 64 B | msgs/s 4 KiB | RTT 64 B ÷ Python's |"
+        );
+        let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|");
+        for &(s, m, _) in &listeners {
+            let f = |p, n, metric| find(figures, s, m, p, n, metric);
+            let vs = ratio(
+                f(Pattern::Rtt, 64, "p50_us"),
+                find(figures, "python-listener", "default", Pattern::Rtt, 64, "p50_us"),
+            );
+            let _ = writeln!(
+                w,
+                "| {s} | {m} | {} | {} | {} | {} | {vs} |",
+                cell(f(Pattern::Rtt, 64, "p50_us")),
+                cell(f(Pattern::Rtt, 4096, "p50_us")),
+                cell(f(Pattern::Throughput, 64, "msgs_per_s")),
+                cell(f(Pattern::Throughput, 4096, "msgs_per_s")),
+            );
+        }
+    }
+
     let locks = measured_rows(measurements, is_lock);
     if !locks.is_empty() {
         let _ = writeln!(w, "\n## Locked increments of a shared value, two processes\n");
@@ -256,7 +288,7 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
         }
     }
 
-    let _ = writeln!(w, "\n## Goals (issues 3–6), ours ÷ peer in this run\n");
+    let _ = writeln!(w, "\n## Goals (issues 3–6, 17 and 18), ours ÷ peer in this run\n");
     let _ = writeln!(w, "| issue | goal | measured | verdict |");
     let _ = writeln!(w, "|---:|---|---:|---|");
     for g in GOALS {

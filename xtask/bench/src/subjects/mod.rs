@@ -4,7 +4,9 @@
 pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
+pub mod listener;
 pub mod memcpy;
+pub mod nats;
 pub mod ours;
 pub mod ours_async;
 pub mod python;
@@ -63,6 +65,14 @@ pub const THROUGHPUT: &[Bench] = &[
     bench(Pattern::Throughput, 64),
     bench(Pattern::Throughput, 4096),
     bench(Pattern::Throughput, 1 << 20),
+];
+/// `send_bytes` round trips and one-way messages at 64 B and 4 KiB: the
+/// listener rows of issue 17.
+pub const LISTENER: &[Bench] = &[
+    bench(Pattern::Rtt, 64),
+    bench(Pattern::Rtt, 4096),
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
 ];
 /// RTT 64 B only.
 pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
@@ -129,6 +139,38 @@ pub const ROWS: &[Row] = &[
     ours::structured::<ShmBusyPoll>("shm", "validated"),
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
     ours_async::rtt::<Shm>("shm"),
+    ours::stream::<nats::OnBenchServer<false>>("nats", "at-most-once"),
+    ours_rtt::<nats::OnBenchServer<true>>("nats", "at-least-once"),
+    Row {
+        subject: "listener",
+        mode: "rust-rust",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: Some(listener::child),
+        },
+    },
+    Row {
+        subject: "listener",
+        mode: "rust-rust-no-spin",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: Some(listener::child),
+        },
+    },
+    Row {
+        subject: "listener",
+        mode: "rust-python",
+        side: Side::Ours,
+        benches: LISTENER,
+        runner: Runner {
+            parent: listener::parent,
+            child: None,
+        },
+    },
     Row {
         subject: "shm",
         mode: "default",
@@ -171,8 +213,27 @@ pub const ROWS: &[Row] = &[
     peer("python-queue", "default", STREAM, python::parent, None),
     peer("python-pipe", "default", STREAM, python::parent, None),
     peer("python-value", "default", LOCK, python::parent, None),
+    peer("python-listener", "default", LISTENER, python::parent, None),
     peer("memcpy", "default", THROUGHPUT, memcpy::parent, None),
+    nats::raw("core", STREAM),
+    nats::raw("jetstream", RTT),
+    nats::python_row(NATS_PY),
 ];
+
+/// The `nats-py` peer: RTT 64 B and throughput at 64 B and 4 KiB.
+pub const NATS_PY: &[Bench] = &[
+    bench(Pattern::Rtt, 64),
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
+];
+
+/// A backend's byte-stream row measuring the round trip only (at least
+/// once, where each message is a stored, acknowledged publish).
+const fn ours_rtt<T: transport_core::Transport>(subject: &'static str, mode: &'static str) -> Row {
+    let mut row = ours::stream::<T>(subject, mode);
+    row.benches = RTT;
+    row
+}
 
 /// Every subject name, for `--subjects`.
 pub fn subject_names() -> Vec<&'static str> {

@@ -48,8 +48,13 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    run_script(cmd, job.limit)
+}
+
+/// Runs a Python peer script and reads its `result` line.
+pub fn run_script(cmd: Command, limit: std::time::Duration) -> Result<Run, String> {
     let mut child = Spawn::from_command(cmd)
-        .start(job.limit)
+        .start(limit)
         .map_err(|e| format!("{e} (is `{}` installed?)", interpreter()))?;
     let mut result = None;
     while let Some(line) = child.line()? {

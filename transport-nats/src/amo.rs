@@ -1,0 +1,487 @@
+//! At most once: core NATS, a queue group of subscribers, and credit-based
+//! flow control.
+//!
+//! Sender `S` publishes to `…d.S`; every receiver subscribes to `…d.*` in
+//! queue group `workers`, so the server gives each message to one of them.
+//! Core NATS has no back-pressure (a subscriber that falls behind is cut
+//! off as a slow consumer, and a message published while nobody is
+//! subscribed is dropped), so a sender only publishes while a receiver is
+//! subscribed and it has *credit*: at most its window of messages sent and
+//! not yet taken by a receive. Receivers report what they took from each
+//! sender (`…c.S`, `<receiver> <count>`, cumulative) when half a window has
+//! gone by, and at once when a blocked sender asks (`…a`, `S`). When a
+//! receiver leaves or dies, a blocked sender forgives what is in flight
+//! (the messages it held are lost: this is at most once).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use async_nats::{Message, Subject, Subscriber, client::PublishErrorKind};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use tokio::task::AbortHandle;
+use transport_core::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
+
+use crate::{
+    base::{Base, setup_deadline},
+    client::Queued,
+    frame::NatsFrame,
+    id,
+    names::GROUP,
+    roster::Side,
+    runtime,
+};
+
+/// The most receivers a sender keeps counts for.
+const MAX_REPORTERS: usize = 1 << 16;
+/// How often a blocked sender asks again when no report came.
+const ASK_AGAIN: Duration = Duration::from_secs(1);
+
+/// The sending half.
+pub(crate) struct AmoSender {
+    pub(crate) base: Base,
+    subject: Subject,
+    data_id: String,
+    state: Mutex<SendState>,
+}
+
+struct SendState {
+    credit: Subscriber,
+    sent: u64,
+    taken: HashMap<String, u64>,
+    taken_total: u64,
+    forgiven: u64,
+    departures: u64,
+    queued: Option<Arc<Queued>>,
+    asked: Option<Instant>,
+    closed: bool,
+}
+
+impl SendState {
+    fn in_flight(&self) -> u64 {
+        self.sent
+            .saturating_sub(self.taken_total.saturating_add(self.forgiven))
+    }
+
+    /// Reads the credit reports that arrived; false once the client closed.
+    fn read_reports(&mut self, cx: &mut Context<'_>) {
+        while let Poll::Ready(next) = self.credit.poll_next_unpin(cx) {
+            let Some(msg) = next else {
+                self.closed = true;
+                return;
+            };
+            let Some((receiver, count)) = parse_report(&msg.payload) else {
+                continue;
+            };
+            if !self.taken.contains_key(receiver) && self.taken.len() >= MAX_REPORTERS {
+                continue;
+            }
+            let entry = self.taken.entry(receiver.to_owned()).or_insert(0);
+            if count > *entry {
+                self.taken_total = self.taken_total.saturating_add(count - *entry);
+                *entry = count;
+                // A report answers any ask.
+                self.asked = None;
+            }
+        }
+    }
+}
+
+/// `<receiver id> <count>`.
+fn parse_report(payload: &[u8]) -> Option<(&str, u64)> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (receiver, count) = text.split_once(' ')?;
+    if receiver.is_empty() || receiver.len() > 64 {
+        return None;
+    }
+    Some((receiver, count.parse().ok()?))
+}
+
+/// What a send found.
+enum Room {
+    Yes,
+    No,
+    Disconnected,
+}
+
+impl AmoSender {
+    pub(crate) fn open(base: Base) -> Result<AmoSender, std::io::Error> {
+        let data_id = id::random();
+        let nats = base.client.inner.nats.clone();
+        let credit_subject = base.names.credit(&data_id);
+        let subscribed = runtime::wait_for(
+            async move {
+                let sub = nats.subscribe(credit_subject).await?;
+                nats.flush().await?;
+                Ok::<_, async_nats::Error>(sub)
+            },
+            setup_deadline(),
+        );
+        let credit = match subscribed {
+            Some(Ok(sub)) => sub,
+            Some(Err(e)) => return Err(std::io::Error::other(e)),
+            None => return Err(std::io::ErrorKind::TimedOut.into()),
+        };
+        base.join();
+        Ok(AmoSender {
+            subject: base.names.data(&data_id).into(),
+            data_id,
+            state: Mutex::new(SendState {
+                credit,
+                sent: 0,
+                taken: HashMap::new(),
+                taken_total: 0,
+                forgiven: 0,
+                departures: base.roster.departures(),
+                queued: None,
+                asked: None,
+                closed: false,
+            }),
+            base,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SendState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a message may go now, with the state locked.
+    fn room(&self, st: &mut SendState) -> Room {
+        let receivers = self.base.roster.presence(Side::Receivers);
+        st.read_reports(&mut Context::from_waker(&self.base.waker));
+        if st.closed || self.base.lost() || receivers.gone() {
+            return Room::Disconnected;
+        }
+        if st.queued.as_ref().is_some_and(|q| !q.is_done()) {
+            return Room::No;
+        }
+        st.queued = None;
+        if !receivers.live {
+            return Room::No;
+        }
+        let window = self.base.options.credit_window() as u64;
+        if st.in_flight() >= window {
+            let departures = self.base.roster.departures();
+            if departures != st.departures {
+                // A receiver left with messages of ours: they are lost.
+                st.departures = departures;
+                st.forgiven = st.sent.saturating_sub(st.taken_total);
+            }
+        }
+        if st.in_flight() < window {
+            return Room::Yes;
+        }
+        if st.asked.is_none_or(|at| at.elapsed() >= ASK_AGAIN) {
+            st.asked = Some(Instant::now());
+            let ask = self.base.names.ask().into();
+            let _ = self
+                .base
+                .inner()
+                .publish(ask, None, Bytes::from(self.data_id.clone()), None);
+        }
+        Room::No
+    }
+
+    pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        loop {
+            let seen = self.base.signal.generation();
+            {
+                let mut st = self.lock();
+                match self.room(&mut st) {
+                    Room::Yes => return self.publish(&mut st, fill),
+                    Room::Disconnected => return Err(RawSendError::Disconnected),
+                    Room::No if wait.expired() => return Err(RawSendError::NotReady),
+                    Room::No => {}
+                }
+            }
+            self.base.pause(seen, wait);
+        }
+    }
+
+    fn publish(&self, st: &mut SendState, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let limit = self.max_message_size();
+        let mut buf = Vec::new();
+        let mut writer = FrameWriter::bytes(&mut buf, limit);
+        if let Err(e) = fill(&mut writer) {
+            writer.abort();
+            return Err(RawSendError::Serialize(e));
+        }
+        writer.finish()?;
+        let published = self.base.inner().publish(
+            self.subject.clone(),
+            None,
+            Bytes::from(buf),
+            Some(&self.base.signal),
+        );
+        match published {
+            Ok(queued) => {
+                st.queued = queued;
+                st.sent += 1;
+                Ok(())
+            }
+            Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => Err(RawSendError::TooLarge {
+                len: limit + 1,
+                limit,
+            }),
+            Err(e) => Err(RawSendError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.base
+            .options
+            .max_message_size
+            .min(self.base.client.max_payload())
+    }
+
+    pub(crate) fn poll_ready(&self) -> bool {
+        let mut st = self.lock();
+        !matches!(self.room(&mut st), Room::No)
+    }
+
+    pub(crate) fn hand_off(self) -> String {
+        self.base.hand_off();
+        self.base.token()
+    }
+}
+
+/// The receiving half.
+pub(crate) struct AmoReceiver {
+    pub(crate) base: Base,
+    state: Mutex<RecvState>,
+    counts: Arc<Mutex<Counts>>,
+    reporter: AbortHandle,
+}
+
+struct RecvState {
+    data: Subscriber,
+    peeked: Option<Message>,
+}
+
+/// What this receiver took from each sender, and what it told them.
+struct Counts {
+    receiver: String,
+    threshold: u64,
+    senders: HashMap<String, Count>,
+}
+
+#[derive(Default)]
+struct Count {
+    taken: u64,
+    reported: u64,
+    asked: bool,
+}
+
+impl Counts {
+    /// Counts one message of `sender`; the report to send, if one is due.
+    fn take(&mut self, sender: &str) -> Option<(String, Bytes)> {
+        if !self.senders.contains_key(sender) && self.senders.len() >= MAX_REPORTERS {
+            return None;
+        }
+        let threshold = self.threshold;
+        let count = self.senders.entry(sender.to_owned()).or_default();
+        count.taken += 1;
+        (count.asked || count.taken - count.reported >= threshold).then(|| self.report(sender))
+    }
+
+    /// A sender asked: the report, if there is news for it.
+    fn ask(&mut self, sender: &str) -> Option<(String, Bytes)> {
+        let count = self.senders.get_mut(sender)?;
+        if count.taken > count.reported {
+            Some(self.report(sender))
+        } else {
+            count.asked = true;
+            None
+        }
+    }
+
+    fn report(&mut self, sender: &str) -> (String, Bytes) {
+        let count = self
+            .senders
+            .get_mut(sender)
+            .expect("reported senders are counted");
+        count.reported = count.taken;
+        count.asked = false;
+        (
+            sender.to_owned(),
+            Bytes::from(format!("{} {}", self.receiver, count.taken)),
+        )
+    }
+}
+
+impl AmoReceiver {
+    pub(crate) fn open(base: Base) -> Result<AmoReceiver, std::io::Error> {
+        let nats = base.client.inner.nats.clone();
+        let (data_subject, ask_subject) = (base.names.data_all(), base.names.ask());
+        let subscribed = runtime::wait_for(
+            async move {
+                let data = nats.queue_subscribe(data_subject, GROUP.to_owned()).await?;
+                let asks = nats.subscribe(ask_subject).await?;
+                nats.flush().await?;
+                Ok::<_, async_nats::Error>((data, asks))
+            },
+            setup_deadline(),
+        );
+        let (data, asks) = match subscribed {
+            Some(Ok(subs)) => subs,
+            Some(Err(e)) => return Err(std::io::Error::other(e)),
+            None => return Err(std::io::ErrorKind::TimedOut.into()),
+        };
+        let counts = Arc::new(Mutex::new(Counts {
+            receiver: base.id.clone(),
+            threshold: (base.options.credit_window() as u64 / 2).max(1),
+            senders: HashMap::new(),
+        }));
+        let reporter = runtime::handle()
+            .spawn(answer_asks(
+                asks,
+                Arc::clone(&counts),
+                base.client.inner.clone(),
+                base.names.clone(),
+            ))
+            .abort_handle();
+        base.join();
+        Ok(AmoReceiver {
+            base,
+            state: Mutex::new(RecvState { data, peeked: None }),
+            counts,
+            reporter,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RecvState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next message, if one is there; `Err` once the client closed.
+    fn next(&self, st: &mut RecvState) -> Result<Option<Message>, ()> {
+        if let Some(msg) = st.peeked.take() {
+            return Ok(Some(msg));
+        }
+        match Stream::poll_next(
+            std::pin::Pin::new(&mut st.data),
+            &mut Context::from_waker(&self.base.waker),
+        ) {
+            Poll::Ready(Some(msg)) => Ok(Some(msg)),
+            Poll::Ready(None) => Err(()),
+            Poll::Pending => Ok(None),
+        }
+    }
+
+    pub(crate) fn recv_frame(&self, wait: Wait) -> Result<NatsFrame, RawRecvError> {
+        loop {
+            let seen = self.base.signal.generation();
+            // Presence first, then the subscription: a sender's messages
+            // reach this client before its departure does.
+            let senders = self.base.roster.presence(Side::Senders);
+            let next = {
+                let mut st = self.lock();
+                self.next(&mut st)
+            };
+            match next {
+                Ok(Some(msg)) => return self.take(msg),
+                Err(()) => return Err(RawRecvError::Disconnected),
+                Ok(None) if senders.gone() || self.base.lost() => return Err(RawRecvError::Disconnected),
+                Ok(None) if wait.expired() => return Err(RawRecvError::NotReady),
+                Ok(None) => self.base.pause(seen, wait),
+            }
+        }
+    }
+
+    fn take(&self, msg: Message) -> Result<NatsFrame, RawRecvError> {
+        if let Some(sender) = self.base.names.sender_of(msg.subject.as_str()) {
+            let report = self
+                .counts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(sender);
+            if let Some((sender, payload)) = report {
+                let subject = self.base.names.credit(&sender).into();
+                let _ = self.base.inner().publish(subject, None, payload, None);
+            }
+        }
+        let limit = self.base.options.max_message_size;
+        if msg.payload.len() > limit {
+            return Err(RawRecvError::TooLarge {
+                len: msg.payload.len(),
+                limit,
+            });
+        }
+        Ok(NatsFrame::new(msg.payload, None))
+    }
+
+    /// Whether a receive would make progress now.
+    pub(crate) fn poll_ready(&self) -> bool {
+        let senders = self.base.roster.presence(Side::Senders);
+        let mut st = self.lock();
+        match self.next(&mut st) {
+            Ok(Some(msg)) => {
+                st.peeked = Some(msg);
+                true
+            }
+            Err(()) => true,
+            Ok(None) => senders.gone() || self.base.lost(),
+        }
+    }
+
+    /// Stops receiving; what this receiver held (messages that reached its
+    /// client but no receive) is lost, and reported as taken so their
+    /// senders' credit is not held up by it.
+    fn stop(&self) {
+        self.reporter.abort();
+        let mut st = self.lock();
+        let mut held = Vec::new();
+        while let Ok(Some(msg)) = self.next(&mut st) {
+            held.push(msg);
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        for msg in &held {
+            if let Some(sender) = self.base.names.sender_of(msg.subject.as_str()) {
+                counts.take(sender);
+            }
+        }
+        let senders: Vec<String> = counts.senders.keys().cloned().collect();
+        for sender in senders {
+            let (sender, payload) = counts.report(&sender);
+            let _ = self
+                .base
+                .inner()
+                .publish(self.base.names.credit(&sender).into(), None, payload, None);
+        }
+    }
+
+    pub(crate) fn hand_off(self) -> String {
+        self.stop();
+        self.base.hand_off();
+        self.base.token()
+    }
+}
+
+impl Drop for AmoReceiver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Answers the credit asks of blocked senders while the receive calls are
+/// elsewhere.
+async fn answer_asks(
+    mut asks: Subscriber,
+    counts: Arc<Mutex<Counts>>,
+    client: Arc<crate::client::Inner>,
+    names: crate::names::Names,
+) {
+    while let Some(msg) = asks.next().await {
+        let Ok(sender) = std::str::from_utf8(&msg.payload) else {
+            continue;
+        };
+        let report = counts.lock().unwrap_or_else(PoisonError::into_inner).ask(sender);
+        if let Some((sender, payload)) = report {
+            let _ = client.publish(names.credit(&sender).into(), None, payload, None);
+        }
+    }
+}

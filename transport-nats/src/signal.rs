@@ -1,0 +1,161 @@
+//! [`Signal`]: "something changed" for threads and async tasks at once.
+//!
+//! An end's threads wait on a condition variable and its async task on a
+//! waker; whatever may let them make progress (a message in the client's
+//! channel, a credit report, a peer leaving) calls [`Signal::notify`], which
+//! wakes all of them. A `Signal` is also a [`Wake`], so it is the waker an
+//! end gives the client's channels when it polls them: a message arriving
+//! there wakes the end's threads and task directly.
+
+use std::{
+    sync::{
+        Arc, Condvar, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Wake, Waker},
+    time::{Duration, Instant},
+};
+
+/// A generation counter with a condition variable and one async waker.
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// The generation, readable without the lock (for the spin).
+    seen: AtomicU64,
+}
+
+/// How long a wait looks for a notification before it sleeps: a reply
+/// through the server often comes within it, and a thread that has not
+/// gone to sleep needs no wake-up from the client's thread.
+const SPIN: Duration = Duration::from_micros(50);
+
+#[derive(Debug, Default)]
+struct State {
+    generation: u64,
+    task: Option<Waker>,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current generation: read it before checking for progress, then
+    /// [`wait`](Self::wait) with it, and no notification is lost.
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Wakes every waiting thread and the registered task.
+    pub(crate) fn notify(&self) {
+        let task = {
+            let mut state = self.lock();
+            state.generation = state.generation.wrapping_add(1);
+            self.seen.store(state.generation, Ordering::Release);
+            state.task.take()
+        };
+        self.changed.notify_all();
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// Waits until the generation differs from `seen` or `deadline` passes
+    /// (`None`: no deadline). False when the deadline passed first.
+    pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        self.wait_spinning(seen, deadline, false)
+    }
+
+    /// As [`wait`](Self::wait), looking for the notification for a moment
+    /// first (`spin`) before sleeping.
+    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>, spin: bool) -> bool {
+        let start = Instant::now();
+        while spin && start.elapsed() < SPIN && deadline.is_none_or(|d| Instant::now() < d) {
+            if self.seen.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        let mut state = self.lock();
+        while state.generation == seen {
+            match deadline {
+                None => {
+                    state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    state = self
+                        .changed
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        true
+    }
+
+    /// Registers the task to wake at the next notification (the latest
+    /// registration wins, as with tokio's `AsyncFd`).
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut state = self.lock();
+        match &state.task {
+            Some(task) if task.will_wake(waker) => {}
+            _ => state.task = Some(waker.clone()),
+        }
+    }
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.notify();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.notify();
+    }
+}
+
+/// The waker that notifies `signal`.
+pub(crate) fn waker(signal: &Arc<Signal>) -> Waker {
+    Waker::from(Arc::clone(signal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{thread, time::Duration};
+
+    #[test]
+    fn a_notification_between_check_and_wait_is_not_lost() {
+        let signal = Arc::new(Signal::new());
+        let seen = signal.generation();
+        signal.notify();
+        assert!(signal.wait(seen, Some(Instant::now() + Duration::from_secs(5))));
+    }
+
+    #[test]
+    fn the_waker_wakes_a_waiting_thread() {
+        let signal = Arc::new(Signal::new());
+        let seen = signal.generation();
+        let w = waker(&signal);
+        let t = thread::spawn(move || w.wake());
+        assert!(signal.wait(seen, Some(Instant::now() + Duration::from_secs(60))));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_wait_ends_at_its_deadline() {
+        let signal = Signal::new();
+        let seen = signal.generation();
+        assert!(!signal.wait(seen, Some(Instant::now() + Duration::from_millis(10))));
+    }
+}
