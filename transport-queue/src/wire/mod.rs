@@ -340,14 +340,3 @@ pub(crate) enum Reply {
     JoinCancelled,
     Closed,
 }
-
-/// Creator-local control messages to the hub thread, where ipc-channel
-/// reads the members' channels.
-#[cfg(not(target_os = "linux"))]
-#[derive(Serialize, Deserialize, Debug)]
-pub(crate) enum Ctl {
-    /// Start reading a member's `up` channel.
-    Add { key: u64, up: IpcReceiver<Request> },
-    /// Something changed: check whether the hub is still needed.
-    Wake,
-}

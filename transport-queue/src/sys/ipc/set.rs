@@ -19,14 +19,24 @@ use std::{
 
 use ipc_channel::{
     TrySelectError,
-    ipc::{self, IpcMessage, IpcReceiverSet, IpcSelectionResult, IpcSender},
+    ipc::{self, IpcMessage, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender},
 };
+use serde::{Deserialize, Serialize};
 use transport_core::Wait;
 
 use crate::{
     sys::api::{DownSender, Event, HubRequest, NewMember, UpChannel},
-    wire::{Ctl, Request, Violation},
+    wire::{Request, Violation},
 };
+
+/// Creator-local control messages to the hub thread.
+#[derive(Serialize, Deserialize, Debug)]
+enum Ctl {
+    /// Start reading a member's `up` channel.
+    Add { key: u64, up: IpcReceiver<Request> },
+    /// Something changed: check whether the hub is still needed.
+    Wake,
+}
 
 /// The set: the control channel and every member's `up` channel.
 pub(crate) struct HubSet {
