@@ -1,5 +1,6 @@
-//! The crate's own layout rules, checked as an ordinary test: no module
-//! imports a module that imports it back (directly or through others).
+//! No module imports a module that imports it back (directly or through
+//! others), in every library of the workspace; the circles some libraries
+//! still have are counted in [`KNOWN`], which may only go down.
 //!
 //! Every file under `src/` is a module. A module depends on another when it
 //! names it in a path: a `use crate::...`, `use super::...` or `use
@@ -292,21 +293,74 @@ fn name(module: &[String]) -> String {
     }
 }
 
+/// The libraries that still have import circles, and how many imports
+/// must go to break them all (as [`circles`] counts): a ratchet. A new
+/// circle fails the test, and so does a count that went down without this
+/// table following it; a library not listed has none.
+const KNOWN: &[(&str, usize)] = &[
+    ("transport-core", 14),
+    ("transport-pipe", 27),
+    ("transport-shm", 17),
+    ("transport-nats", 5),
+    ("transport-adapters", 5),
+];
+
+/// The circles of `graph`, one per import that breaks it: finds a circle,
+/// drops its last import, and looks again.
+fn circles(mut graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    while let Some(circle) = cycle(&graph) {
+        let module = |name: &str| -> Vec<String> {
+            if name == "crate" {
+                Vec::new()
+            } else {
+                name.split("::").map(str::to_owned).collect()
+            }
+        };
+        let from = module(&circle[circle.len() - 2]);
+        let to = module(&circle[circle.len() - 1]);
+        graph.get_mut(&from).expect("a module of the circle").remove(&to);
+        found.push(circle);
+    }
+    found
+}
+
 #[test]
 fn no_module_imports_a_module_that_imports_it_back() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let graph = graph(&src);
-    assert!(graph.len() > 20, "the crate's modules were not all found");
-    if let Some(found) = cycle(&graph) {
-        panic!("an import circle: {}", found.join(" -> "));
+    let mut bad = Vec::new();
+    let mut libraries = 0;
+    for krate in crate::source::crates().iter().filter(|c| c.is_library()) {
+        libraries += 1;
+        let found = circles(graph(&krate.src()));
+        let known = KNOWN
+            .iter()
+            .find(|(name, _)| *name == krate.name)
+            .map_or(0, |k| k.1);
+        if found.len() > known {
+            let list: Vec<String> = found.iter().map(|c| format!("  {}", c.join(" -> "))).collect();
+            bad.push(format!(
+                "{}: {} import circles, {known} known; they are:\n{}",
+                krate.name,
+                found.len(),
+                list.join("\n")
+            ));
+        } else if found.len() < known {
+            bad.push(format!(
+                "{}: {} import circles left, fewer than the {known} in KNOWN: lower it",
+                krate.name,
+                found.len()
+            ));
+        }
     }
+    assert!(libraries >= 6, "the libraries were not found");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
 /// The checker itself finds a circle, resolves `super`, and ignores
 /// comments and child declarations.
 #[test]
 fn the_checker_sees_circles() {
-    let dir = std::env::temp_dir().join(format!("transport-queue-tidy-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("transport-tidy-imports-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(dir.join("a")).unwrap();
     fs::write(
