@@ -2,10 +2,10 @@
 
 use crate::{
     ChannelConfig, Frame, Receiver, Sender, Transport,
-    conformance::{Harness, PEER_TIMEOUT, Role},
+    conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
+use super::common::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
 
 // Fewer under Miri, which interprets every step (`cargo xtask miri`).
 const FIFO_COUNT: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
