@@ -16,6 +16,20 @@
 //! read the inbox themselves (no relay task). A message that reaches its
 //! delivery limit is moved to the dead-letter stream by whichever receiver
 //! process gets the server's advisory first.
+//!
+//! A channel with processed markers ([`Options::deduplicate`]) stores a
+//! marker for each finished message before acknowledging it, and looks up
+//! every message delivered again before a receive returns it (see the
+//! `done` module). Whether anything is left for a receiver is the stream's
+//! count, or, when the count stays above what the consumer can still
+//! deliver (a removal lost in a failover), the consumer's own counts.
+//!
+//! A delivery held unread for half the ack wait or more (a receiver whose
+//! caller was busy, with a prefetch) is dropped unanswered rather than
+//! handed out: by then the server may have delivered it to another
+//! receiver, and it delivers it again after its ack wait anyway. A
+//! receiver knows a delivery's age from the last time it saw its inbox
+//! empty before reading it.
 
 use std::{
     collections::VecDeque,
@@ -46,7 +60,8 @@ use transport_core::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 use crate::{
     base::{Base, setup_deadline},
     client::Inner,
-    frame::{Ack, AckSink, NatsFrame, confirm},
+    done::Markers,
+    frame::{self, Ack, AckSink, NatsFrame},
     names::{GROUP, Names},
     options::Options,
     roster::Side,
@@ -94,10 +109,14 @@ pub(crate) fn setup(client: &Arc<Inner>, names: &Names, options: &Options) -> io
         num_replicas: options.replicas,
         ..Default::default()
     };
+    let markers = Markers::config(names, options);
     let made = runtime::wait_for(
         async move {
             let stream = js.get_or_create_stream(work).await?;
             js.get_or_create_stream(dead).await?;
+            if let Some(markers) = markers {
+                js.get_or_create_stream(markers).await?;
+            }
             stream.get_or_create_consumer(GROUP, consumer).await?;
             Ok::<_, async_nats::Error>(())
         },
@@ -122,11 +141,13 @@ fn storage(options: &Options) -> StorageType {
 /// left), waiting at most a few seconds.
 pub(crate) fn remove(client: &Arc<Inner>, names: &Names) {
     let js = client.js.clone();
-    let (work, dead) = (names.stream(), names.dead_stream());
+    let (work, dead, done) = (names.stream(), names.dead_stream(), names.done_stream());
     runtime::wait_for(
         async move {
             let _ = js.delete_stream(work).await;
             let _ = js.delete_stream(dead).await;
+            // Not there unless the channel keeps processed markers.
+            let _ = js.delete_stream(done).await;
         },
         Some(Instant::now() + Duration::from_secs(5)),
     );
@@ -288,6 +309,10 @@ pub(crate) struct AloReceiver {
     /// Gets waiting now (explicit mode).
     waiting: AtomicUsize,
     dead_letters: AbortHandle,
+    markers: Option<Arc<Markers>>,
+    /// Deliveries dropped because they were held unread past half the ack
+    /// wait.
+    stale: AtomicU64,
 }
 
 struct PullState {
@@ -296,8 +321,16 @@ struct PullState {
     next_subject: Subject,
     pull: Option<Pull>,
     peeked: Option<Message>,
-    /// Deliveries taken by gets and not yet marked done (explicit mode).
-    taken: VecDeque<Subject>,
+    /// Deliveries read from the inbox and not handed out yet, each with a
+    /// time before it was delivered.
+    arrived: VecDeque<(Instant, Message)>,
+    /// When the inbox was last seen empty.
+    empty_at: Instant,
+    /// Deliveries taken by gets and not yet marked done (explicit mode):
+    /// their reply subjects and marker keys.
+    taken: VecDeque<(Subject, Option<String>)>,
+    /// A message delivered again whose marker is being looked up.
+    checking: Option<Check>,
     /// The consumer's counts, asked for when the senders are gone.
     info: Option<Answer>,
     info_at: Option<Instant>,
@@ -306,9 +339,60 @@ struct PullState {
     closed: bool,
 }
 
-/// Where the stream's message count arrives, `Err` if the server could not
-/// say.
-type Answer = Arc<Mutex<Option<Result<u64, ()>>>>;
+/// Where the counts a drained check needs arrive, `Err` if the server could
+/// not say.
+type Answer = Arc<Mutex<Option<Result<Left, ()>>>>;
+
+/// What the server says is left on a channel.
+#[derive(Clone, Copy, Debug)]
+struct Left {
+    /// Messages in the stream (a work queue keeps a message until it is
+    /// acknowledged).
+    messages: u64,
+    /// The consumer's view, asked for only when the stream is not empty:
+    /// whether it delivered everything the stream ever stored and has
+    /// nothing new to deliver, and how many deliveries wait for an
+    /// acknowledgement.
+    consumer: Option<(bool, u64)>,
+}
+
+impl Left {
+    /// Whether nothing is left that a receiver holding `here` deliveries
+    /// could still get: every message in the stream is one it holds, or
+    /// (after a failover lost the removal of acknowledged messages, which
+    /// then stay in the stream, never to be delivered) the consumer has
+    /// delivered everything and waits only for what this receiver holds.
+    fn drained(&self, here: u64) -> bool {
+        self.messages <= here
+            || self
+                .consumer
+                .is_some_and(|(all_delivered, unacknowledged)| all_delivered && unacknowledged <= here)
+    }
+}
+
+/// Asks the server what is left on the channel.
+async fn left(js: jetstream::Context, names: Names) -> Result<Left, async_nats::Error> {
+    let stream = js.get_stream_no_info(names.stream()).await?;
+    let state = stream.get_info().await?.state;
+    let consumer = if state.messages == 0 {
+        None
+    } else {
+        let info = stream.consumer_info(GROUP).await?;
+        let all_delivered = info.num_pending == 0 && info.delivered.stream_sequence >= state.last_sequence;
+        Some((all_delivered, info.num_ack_pending as u64))
+    };
+    Ok(Left {
+        messages: state.messages,
+        consumer,
+    })
+}
+
+/// A lookup of a processed marker in progress.
+struct Check {
+    msg: Message,
+    /// `Ok(true)`: marked (finished before); `Err`: the lookup failed.
+    answer: Arc<Mutex<Option<Result<bool, ()>>>>,
+}
 
 /// The pull request in progress.
 struct Pull {
@@ -357,9 +441,12 @@ impl AloReceiver {
                 base.names.clone(),
             ))
             .abort_handle();
+        let markers = Markers::new(&base.client.inner.js, &base.names, &base.options).map(Arc::new);
         let sink = Arc::new(AckSink {
             client: base.client.inner.clone(),
+            markers: markers.clone(),
             held: AtomicUsize::new(0),
+            marking: AtomicUsize::new(0),
             signal: Arc::clone(&base.signal),
         });
         let next_subject = format!("$JS.API.CONSUMER.MSG.NEXT.{}.{GROUP}", base.names.stream()).into();
@@ -373,7 +460,10 @@ impl AloReceiver {
                 next_subject,
                 pull: None,
                 peeked: None,
+                arrived: VecDeque::new(),
+                empty_at: Instant::now(),
                 taken: VecDeque::new(),
+                checking: None,
                 info: None,
                 info_at: None,
                 drained: false,
@@ -382,6 +472,8 @@ impl AloReceiver {
             explicit,
             waiting: AtomicUsize::new(0),
             dead_letters,
+            markers,
+            stale: AtomicU64::new(0),
         })
     }
 
@@ -389,21 +481,76 @@ impl AloReceiver {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads the inbox until a message or nothing: heartbeats and the end
-    /// of pull requests are handled here.
+    /// Reads the inbox until a message or nothing: heartbeats, the end of
+    /// pull requests and messages already finished (by their markers) are
+    /// handled here.
     fn read(&self, st: &mut PullState) -> Inbox {
         if let Some(msg) = st.peeked.take() {
             return Inbox::Message(msg);
         }
         let mut cx = Context::from_waker(&self.base.waker);
         loop {
-            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), &mut cx) {
+            if let Some(check) = &st.checking {
+                let answer = check.answer.lock().unwrap_or_else(PoisonError::into_inner).take();
+                let Some(marked) = answer else {
+                    // Still looking: the messages behind it wait.
+                    return Inbox::Empty;
+                };
+                let Check { msg, .. } = st.checking.take().expect("checked above");
+                if marked != Ok(true) {
+                    // Not finished before, or the lookup failed: at least
+                    // once, the message is handed out.
+                    return Inbox::Message(msg);
+                }
+                // Finished before: acknowledged again, never handed out.
+                // (A lost acknowledgement brings it back here.)
+                if let (Some(markers), Some(reply)) = (&self.markers, msg.reply) {
+                    markers.skipped_one();
+                    let _ = self
+                        .base
+                        .inner()
+                        .publish(reply, None, Bytes::from_static(b"+ACK"), None);
+                }
+                continue;
+            }
+            let Some((since, msg)) = st.arrived.pop_front().or_else(|| {
+                self.fill(st, &mut cx);
+                st.arrived.pop_front()
+            }) else {
+                return if st.closed { Inbox::Closed } else { Inbox::Empty };
+            };
+            if since.elapsed() >= self.base.options.ack_wait / 2 {
+                // Held unread so long that the server may have delivered
+                // it to another receiver already: not handed out, not
+                // answered (the server delivers it again after its ack
+                // wait, to whoever asks).
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            match self.look_up(&msg) {
+                Some(answer) => st.checking = Some(Check { msg, answer }),
+                None => return Inbox::Message(msg),
+            }
+        }
+    }
+
+    /// Moves everything the inbox holds now into `st.arrived`, each
+    /// message with the last time the inbox was seen empty (it was
+    /// delivered after that), and handles heartbeats and the end of pull
+    /// requests.
+    fn fill(&self, st: &mut PullState, cx: &mut Context<'_>) {
+        let since = st.empty_at;
+        loop {
+            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), cx) {
                 Poll::Ready(Some(msg)) => msg,
                 Poll::Ready(None) => {
                     st.closed = true;
-                    return Inbox::Closed;
+                    return;
                 }
-                Poll::Pending => return Inbox::Empty,
+                Poll::Pending => {
+                    st.empty_at = Instant::now();
+                    return;
+                }
             };
             match msg.status {
                 None | Some(StatusCode::OK) => {
@@ -416,7 +563,7 @@ impl AloReceiver {
                         }
                     }
                     if msg.reply.is_some() {
-                        return Inbox::Message(msg);
+                        st.arrived.push_back((since, msg));
                     }
                 }
                 Some(StatusCode::IDLE_HEARTBEAT) => {
@@ -430,6 +577,30 @@ impl AloReceiver {
                 Some(_) => st.pull = None,
             }
         }
+    }
+
+    /// Starts looking up the marker of a message delivered again, on a
+    /// channel that keeps markers; `None` when there is nothing to look up
+    /// (no markers, a first delivery, no message id).
+    fn look_up(&self, msg: &Message) -> Option<Arc<Mutex<Option<Result<bool, ()>>>>> {
+        let markers = Arc::clone(self.markers.as_ref()?);
+        let again = msg
+            .reply
+            .as_ref()
+            .and_then(|r| frame::delivery_count(r.as_str()))
+            .is_some_and(|n| n > 1);
+        if !again {
+            return None;
+        }
+        let key = Markers::key(msg)?;
+        let answer = Arc::new(Mutex::new(None));
+        let (slot, signal) = (Arc::clone(&answer), Arc::clone(&self.base.signal));
+        runtime::spawn(async move {
+            let marked = markers.is_marked(&key).await.map_err(drop);
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(marked);
+            signal.notify();
+        });
+        Some(answer)
     }
 
     /// How many messages to ask for now.
@@ -494,10 +665,8 @@ impl AloReceiver {
         }
     }
 
-    /// Whether nothing is left that this receiver could still get: every
-    /// message in the stream (a work queue keeps a message until it is
-    /// acknowledged) is one this receiver holds. Asks the server, at most
-    /// every 100 ms.
+    /// Whether nothing is left that this receiver could still get (see
+    /// [`Left::drained`]). Asks the server, at most every 100 ms.
     fn drained(&self, st: &mut PullState) -> bool {
         if st.drained {
             return true;
@@ -506,9 +675,11 @@ impl AloReceiver {
             let answer = info.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(answer) = answer {
                 st.info = None;
-                if let Ok(messages) = answer {
-                    let here = self.sink.held.load(Ordering::Acquire) + st.taken.len();
-                    if messages <= here as u64 {
+                if let Ok(left) = answer {
+                    let here = self.sink.held.load(Ordering::Acquire)
+                        + st.taken.len()
+                        + usize::from(st.checking.is_some());
+                    if left.drained(here as u64) {
                         st.drained = true;
                         return true;
                     }
@@ -524,13 +695,10 @@ impl AloReceiver {
             st.info = Some(Arc::clone(&slot));
             st.info_at = Some(Instant::now());
             let js = self.base.inner().js.clone();
-            let stream = self.base.names.stream();
+            let names = self.base.names.clone();
             let signal = Arc::clone(&self.base.signal);
             runtime::spawn(async move {
-                let answer = match js.get_stream_no_info(stream).await {
-                    Ok(stream) => stream.get_info().await.map(|i| i.state.messages).map_err(|_| ()),
-                    Err(_) => Err(()),
-                };
+                let answer = left(js, names).await.map_err(drop);
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
                 signal.notify();
             });
@@ -589,14 +757,16 @@ impl AloReceiver {
     }
 
     fn deliver(&self, st: &mut PullState, msg: Message) -> NatsFrame {
+        let key = self.markers.as_ref().and_then(|_| Markers::key(&msg));
         let reply = msg.reply.expect("deliveries have a reply subject");
         if self.explicit {
-            st.taken.push_back(reply);
+            st.taken.push_back((reply, key));
             NatsFrame::new(msg.payload, None)
         } else {
             self.sink.held.fetch_add(1, Ordering::AcqRel);
             let ack = Ack {
                 reply,
+                key,
                 sink: Arc::clone(&self.sink),
             };
             NatsFrame::aligned(msg.payload, ack)
@@ -627,18 +797,31 @@ impl AloReceiver {
         self.base.lost() || (senders.gone() && self.drained(&mut st))
     }
 
-    /// Acknowledges the oldest delivery taken and not yet done, waiting for
-    /// the server to confirm (`JoinableQueue.task_done`).
+    /// Acknowledges the oldest delivery taken and not yet done (storing
+    /// its processed marker first, on a channel that keeps them), waiting
+    /// for the server to confirm (`JoinableQueue.task_done`).
     pub(crate) fn task_done(&self) -> Result<(), crate::QueueError> {
-        let reply = self
+        let (reply, key) = self
             .lock()
             .taken
             .pop_front()
             .ok_or(crate::QueueError::TooManyTaskDone)?;
-        confirm(self.base.inner(), reply, b"+ACK").map_err(|e| crate::QueueError::Server {
-            what: "the acknowledgement",
-            source: Box::new(e),
+        frame::finish(self.base.inner(), self.markers.as_ref(), key, reply).map_err(|e| {
+            let what = match e {
+                frame::AckError::NotMarked(_) => "the processed marker",
+                _ => "the acknowledgement",
+            };
+            crate::QueueError::Server {
+                what,
+                source: Box::new(e),
+            }
         })
+    }
+
+    /// How many messages delivered again this receiver skipped because
+    /// their markers said they were finished.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.markers.as_ref().map_or(0, |m| m.skipped()) + self.stale.load(Ordering::Relaxed)
     }
 
     /// Gives back everything this receiver holds and has not delivered or
@@ -646,7 +829,10 @@ impl AloReceiver {
     fn give_back(&self) {
         self.dead_letters.abort();
         let mut st = self.lock();
-        let mut back: Vec<Subject> = st.taken.drain(..).collect();
+        let mut back: Vec<Subject> = st.taken.drain(..).map(|(reply, _)| reply).collect();
+        if let Some(check) = st.checking.take() {
+            back.extend(check.msg.reply);
+        }
         while let Inbox::Message(msg) = self.read(&mut st) {
             back.extend(msg.reply);
         }
@@ -662,8 +848,18 @@ impl AloReceiver {
         self.explicit
     }
 
+    /// Waits for the acknowledgements of dropped frames that wait for
+    /// their markers, so that a process that exits next does not lose
+    /// them.
+    fn settle(&self) {
+        if let Some(markers) = &self.markers {
+            self.sink.settle(Instant::now() + markers.patience());
+        }
+    }
+
     pub(crate) fn hand_off(self) -> String {
         self.give_back();
+        self.settle();
         self.base.hand_off();
         self.base.token()
     }
@@ -672,6 +868,7 @@ impl AloReceiver {
 impl Drop for AloReceiver {
     fn drop(&mut self) {
         self.give_back();
+        self.settle();
     }
 }
 
