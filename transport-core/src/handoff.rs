@@ -23,6 +23,12 @@
 //! In the child, `transport_core::from_env::<SomeReceiver>("jobs")` opens
 //! the endpoint; a child that was not given it gets
 //! [`FromEnvError::Missing`], not a panic.
+//!
+//! A token is `kind|message type|payload`. The child checks the kind and,
+//! for a typed endpoint, the message type (see [`open_token`]); the payload
+//! is the backend's. Every hand-off is single-use and bound to the child it
+//! was made for: see [`Handoff`] for the rule, what each backend does, and
+//! the trust boundary (what another process of the same user can still do).
 
 use std::{
     borrow::Cow,
@@ -47,6 +53,67 @@ pub const ENV_PREFIX: &str = "TRANSPORT_ENDPOINT_";
 /// Backends implement it on their raw ends; the typed [`Sender`] and
 /// [`Receiver`] forward to it and add their message type, which the child
 /// checks.
+///
+/// # Contract: single-use and bound to the child
+/// Every hand-off is single-use and bound to the child it was made for:
+/// - **Single use.** A hand-off opens one endpoint, once. Opening it a
+///   second time fails loudly: in the same process with
+///   [`OpenError::AlreadyOpened`] (this crate keeps the record), in another
+///   process with [`OpenError::AlreadyUsed`] (the backend keeps it). So a
+///   prepared [`Command`] spawned twice gives one working child; the second
+///   spawn fails, or the second child's open is refused.
+/// - **Bound to the child.** Only the process spawned from the prepared
+///   command can open it: another process that copied the token is refused
+///   with [`OpenError::Refused`], checked by user and, where the operating
+///   system tells it and the parent knows the child's process id, by process
+///   id; a refused attempt, or a connection that sends junk, does not use the
+///   hand-off up.
+/// - **No stray copies.** The parent's copy of whatever the child inherits
+///   is closed as soon as the child has started, whether or not the
+///   `Command` is kept, so the parent's end sees `Disconnected` when the
+///   child exits.
+/// - **A child that dies first is noticed.** A child that exits before it
+///   opens its end makes the parent's end report `Disconnected` at once,
+///   not after a timeout.
+///
+/// What each backend does (see its crate docs for the details):
+///
+/// | backend | how the end reaches the child | single use | bound to the child |
+/// |---|---|---|---|
+/// | `transport-pipe` | one end of a socket pair, inherited by the child (Unix; a duplicated handle on Windows) | the descriptor is given to one spawn; a second spawn of the command fails | the peer's process id is checked against the child's |
+/// | `transport-queue` | an ipc-channel one-shot server the child connects to and sends its channels through | the server admits one member; a second child gets `AlreadyUsed` | each accepted connection's user and process id are checked; others are dropped without consuming the hand-off |
+/// | `transport-shm` | the segment's name and a pending participant entry in the segment | the entry is claimed once | the claim is checked against the child's process id, recorded before `exec` |
+///
+/// # Trust boundary
+/// This is the one place the workspace states what hand-off protects
+/// against and what it does not.
+///
+/// *Other users* cannot reach an endpoint at all: every operating-system
+/// object behind one (socket, shared-memory segment, hand-off socket and
+/// its directory, named pipe) is owner-only whatever the umask, and every
+/// accepted hand-off connection has its peer's user checked.
+///
+/// *Another process of the same user* (not the child a hand-off was made
+/// for) can read a token (Linux shows the environment of a user's processes
+/// in `/proc/<pid>/environ`), but a token alone opens nothing: its attempt
+/// is refused ([`OpenError::Refused`]) and does not use up the real child's
+/// hand-off. What such a process can still do is what the operating system
+/// lets any process of a user do to the others, and no library can stop:
+/// - signal or kill either side (the survivor gets `Disconnected` in
+///   bounded time, with the losses each backend documents);
+/// - debug either side (`ptrace`, `/proc/<pid>/mem`, `pidfd_getfd` where
+///   the system's ptrace policy allows it) and so read or write its memory
+///   and take its descriptors, including an end already opened;
+/// - open a shared-memory segment by name (owner-only means this user) and
+///   write into it, or connect to a queue's hand-off socket and be refused.
+///
+/// What it writes into a channel it reached that way is untrusted input:
+/// every receiver validates each message and bounds its work, so such bytes
+/// give a typed error or cost that channel (`Malformed`, `Disconnected`),
+/// never undefined behaviour, a panic, a hang or unbounded memory in the
+/// receiving process. Where a backend keeps shared state that a peer could
+/// bend without breaking any check (the shared-memory transports), its own
+/// trust model says what a same-user peer can and cannot do to you.
 pub trait Handoff: Sized {
     /// The kind of endpoint, written in the token and checked when it is
     /// opened, for example `pipe.receiver`. It has no `|`.
@@ -148,18 +215,27 @@ fn token_text<E: Handoff>(payload: &str) -> String {
 /// Tokens opened in this process: an endpoint is opened once per hand-off.
 static OPENED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-/// Records `token` as opened; false if it already was.
-fn claim(token: &str) -> bool {
+/// Records `key` (a token's kind and payload) as opened; false if it
+/// already was.
+fn claim(key: &str) -> bool {
     let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
-    opened.get_or_insert_with(HashSet::new).insert(token.to_owned())
+    opened.get_or_insert_with(HashSet::new).insert(key.to_owned())
 }
 
 /// Takes back a claim whose endpoint failed to open, so a retry is possible.
-fn unclaim(token: &str) {
+fn unclaim(key: &str) {
     let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(set) = opened.as_mut() {
-        set.remove(token);
+        set.remove(key);
     }
+}
+
+/// Forgets every claim (for the fuzz targets, which open tokens over and
+/// over in one process).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn forget_opened() {
+    let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    *opened = None;
 }
 
 /// Opens the endpoint the parent handed to this process under `name`.
@@ -167,8 +243,9 @@ fn unclaim(token: &str) {
 /// # Errors
 /// [`FromEnvError::Missing`] when this process was not given `name`;
 /// [`FromEnvError::WrongKind`] / [`FromEnvError::WrongType`] when the parent
-/// handed over another kind of endpoint or another message type;
-/// [`FromEnvError::Open`] when it cannot be opened (including a second
+/// handed over another kind of endpoint or another message type, and
+/// [`FromEnvError::Untyped`] when a typed endpoint finds no message type in
+/// the token; [`FromEnvError::Open`] when it cannot be opened (including a second
 /// attempt to open the same hand-off in one process).
 pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
     let var = env_var(name).ok_or_else(|| FromEnvError::Open {
@@ -189,6 +266,12 @@ pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
 /// than the environment (a command-line argument, a file). `name` is used in
 /// error messages only.
 ///
+/// The token must name this endpoint's kind exactly, and a typed endpoint
+/// (a [`Sender`], [`Receiver`] or [`Connection`](crate::Connection)) must
+/// find its own message type in it: a token without one (written for an
+/// untyped raw end) is refused rather than read as any type. An untyped
+/// raw end accepts any message type, since it reads frames, not messages.
+///
 /// # Errors
 /// As [`from_env`].
 pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError> {
@@ -207,23 +290,31 @@ pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError
         });
     }
     if let Some(expected) = E::message_type() {
-        if !message_type.is_empty() && message_type != expected {
-            let expected = expected.into_owned();
+        if message_type.is_empty() {
+            return Err(FromEnvError::Untyped {
+                name: name.into(),
+                expected: expected.into_owned(),
+            });
+        }
+        if message_type != expected {
             return Err(FromEnvError::WrongType {
                 name: name.into(),
-                expected,
+                expected: expected.into_owned(),
                 found: message_type.into(),
             });
         }
     }
-    if !claim(token) {
+    // The claim is on what is opened (kind and payload), so a token copied
+    // with another message type field cannot open the same end again.
+    let claimed = format!("{kind}|{payload}");
+    if !claim(&claimed) {
         return Err(FromEnvError::Open {
             name: name.into(),
             source: OpenError::AlreadyOpened,
         });
     }
     E::open(payload).map_err(|source| {
-        unclaim(token);
+        unclaim(&claimed);
         FromEnvError::Open {
             name: name.into(),
             source,
@@ -297,5 +388,38 @@ mod tests {
         assert!(matches!(err, FromEnvError::WrongKind { found, .. } if found == "pipe.sender"));
         let err = open_token::<Sender<u32, Probe>>("e", "test.probe|u64|p").unwrap_err();
         assert!(matches!(err, FromEnvError::WrongType { expected, .. } if expected == "u32"));
+    }
+
+    #[test]
+    fn a_typed_end_refuses_a_token_without_a_type() {
+        let err = open_token::<Sender<u32, Probe>>("untyped", "test.probe||untyped-payload").unwrap_err();
+        assert!(
+            matches!(&err, FromEnvError::Untyped { name, expected } if name == "untyped" && expected == "u32"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "endpoint `untyped` was handed over without a message type, but `u32` messages were asked for"
+        );
+        // A raw end reads frames of any type, so it takes either token.
+        assert!(open_token::<Probe>("raw", "test.probe||raw-payload-a").is_ok());
+        assert!(open_token::<Probe>("raw", "test.probe|u64|raw-payload-b").is_ok());
+    }
+
+    #[test]
+    fn another_type_field_does_not_reopen_an_end() {
+        let first: Probe = open_token("twice", "test.probe|u64|twice-payload").unwrap();
+        assert_eq!(first.0, "twice-payload");
+        let again = open_token::<Probe>("twice", "test.probe|u32|twice-payload").unwrap_err();
+        assert!(
+            matches!(
+                again,
+                FromEnvError::Open {
+                    source: OpenError::AlreadyOpened,
+                    ..
+                }
+            ),
+            "{again:?}"
+        );
     }
 }

@@ -52,6 +52,9 @@ mod wait;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
 pub use connection::Connection;
 pub use error::{
     CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, RecvError,

@@ -35,10 +35,21 @@ pub const FRAME_ALIGN: usize = 16;
 /// that bytecheck can validate its archived form (so a receiver never trusts
 /// bytes it did not check), and that the archived form can be deserialized
 /// back into an owned value.
+///
+/// Validation is asked for with two error types. A receiver validates with
+/// [`rancor::Failure`], which keeps nothing and costs nothing, and only when
+/// that fails validates the rejected bytes again with
+/// [`rancor::BoxedError`], so that the error says what was wrong with them
+/// ("invalid UTF-8", "invalid discriminant '7' for enum 'ArchivedShape'") in
+/// every build profile (`rancor::Error` keeps no information in release
+/// builds), while valid messages are checked exactly as fast as before.
+/// Derived `CheckBytes` impls are generic over the error type and satisfy
+/// both as they are.
 pub trait Message:
     Sized
     + Archive<
-        Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Failure>>
+                      + for<'a> CheckBytes<HighValidator<'a, rancor::BoxedError>>
                       + Deserialize<Self, HighDeserializer<rancor::Error>>,
     > + for<'a, 'w> Serialize<HighSerializer<FrameWriter<'w>, ArenaHandle<'a>, rancor::Error>>
 {
@@ -46,7 +57,8 @@ pub trait Message:
 
 impl<T> Message for T where
     T: Archive<
-            Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+            Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Failure>>
+                          + for<'a> CheckBytes<HighValidator<'a, rancor::BoxedError>>
                           + Deserialize<T, HighDeserializer<rancor::Error>>,
         > + for<'a, 'w> Serialize<HighSerializer<FrameWriter<'w>, ArenaHandle<'a>, rancor::Error>>
 {

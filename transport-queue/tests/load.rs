@@ -49,6 +49,10 @@ fn four_by_four() {
             let (tx, rx) = transport_queue::Builder::new()
                 .build_channel()
                 .expect("creating the queue");
+            // Typed, as the children open them: a typed end opens only from
+            // a token that names its message type.
+            let tx = transport_queue::Sender::<Item>::from_raw(tx);
+            let rx = transport_queue::Receiver::<Item>::from_raw(rx);
             let start = std::time::Instant::now();
             let consumers: Vec<_> = (0..CONSUMERS)
                 .map(|_| h.child("consumer").endpoint("rx", rx.clone()).spawn())

@@ -36,6 +36,21 @@ pub enum SegmentError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The segment, or the hand-off being claimed in it, is not for this
+    /// process: it belongs to another user, or was handed to another
+    /// process.
+    Refused {
+        /// The segment's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The hand-off being claimed was already used by another process (a
+    /// command spawned twice, say).
+    AlreadyUsed {
+        /// The segment's name.
+        name: String,
+    },
     /// The segment's table of participants is full.
     TooManyParticipants {
         /// The segment's name.
@@ -59,6 +74,13 @@ impl fmt::Display for SegmentError {
             SegmentError::Invalid { name, reason } => {
                 write!(f, "shared memory segment `{name}` is not usable: {reason}")
             }
+            SegmentError::Refused { name, reason } => {
+                write!(f, "shared memory segment `{name}` refused this process: {reason}")
+            }
+            SegmentError::AlreadyUsed { name } => write!(
+                f,
+                "the hand-off of shared memory segment `{name}` was already used by another process"
+            ),
             SegmentError::TooManyParticipants { name, limit } => write!(
                 f,
                 "shared memory segment `{name}` already has its maximum of {limit} participants"
@@ -101,6 +123,12 @@ impl From<SegmentError> for OpenError {
             },
             SegmentError::Create { name, source } | SegmentError::Open { name, source } => {
                 OpenError::io(format!("shared memory segment `{name}`"), source)
+            }
+            SegmentError::Refused { name, reason } => {
+                OpenError::refused(format!("shared memory segment `{name}`"), reason)
+            }
+            SegmentError::AlreadyUsed { name } => {
+                OpenError::already_used(format!("the hand-off of shared memory segment `{name}`"))
             }
             other => OpenError::malformed(other.to_string()),
         }

@@ -28,26 +28,75 @@
 //!
 //! # Lifecycle of segments
 //! - A segment is created exclusively (`O_EXCL`), readable and writable by
-//!   its user only (mode 0600 on Unix), under a fresh name of at most 27
-//!   bytes (`/tshm_<pid>_<counter><random>`, within macOS's 31-byte limit).
+//!   its user only (mode 0600 on Unix, set on the object itself whatever the
+//!   umask), under a fresh name of at most 27 bytes
+//!   (`/tshm_<pid>_<counter><random>`, within macOS's 31-byte limit).
+//!   Opening a segment that another user owns is refused.
 //! - Every process that uses it is a *participant*, recorded in the segment
 //!   with its process id and start time (so a recycled pid is not mistaken
 //!   for the dead process). An end handed to a child is *pending* until the
-//!   child opens it, kept alive by the child (its pid is recorded before
-//!   `exec` on Unix) or, on Windows, by the process that handed it over.
+//!   child opens it, kept alive by the child (its pid and start time are
+//!   recorded before `exec` on Unix) or, on Windows, by the process that
+//!   handed it over.
 //! - The last live participant to leave removes the name. A process killed
 //!   with `SIGKILL` leaves a dead entry: the survivors remove the segment when
 //!   they drop their handles, and a segment whose participants all died is
-//!   *stale*: [`cleanup_stale`] removes it, and every segment creation calls
-//!   it first. [`list_segments`] shows what exists.
+//!   *stale*: [`cleanup_stale`] removes this user's stale segments, and a
+//!   process's first segment creation, then one every [`SWEEP_PERIOD`] at
+//!   most, calls it too. [`list_segments`] shows what exists.
 //!
 //! Every type moves to child processes with
 //! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) and opens
 //! there with [`from_env`](transport_core::from_env); see `examples/`.
+//!
+//! # Trust model
+//! Whatever another process writes into a segment's headers, positions and
+//! lengths, this process never reads or writes outside its mappings, panics,
+//! loops, waits forever or grows without bound because of it: each such word
+//! is read once, checked for range and alignment, and kept; a value that
+//! cannot be right is a typed error, and a channel lane whose words cannot be
+//! right is closed. This holds for [`Shm`] and [`ShmUntrusted`] alike; they
+//! differ only in what they assume of a message's bytes once published.
+//!
+//! The processes that can write a segment are those of its user (and root):
+//! every segment is owner-only. Such a peer *can*:
+//! - cost you the channel or the object: impossible words in a lane give
+//!   `Malformed` once, then that lane is closed (its producer gets
+//!   `Disconnected`, and so does the receiver once no lane is open); any
+//!   bytes in a [`SharedValue`] or [`SharedArray`] are a valid value of its
+//!   [`Plain`] type; withheld wake-ups delay a waiter by at most
+//!   [`LIVENESS_PERIOD`](channel::LIVENESS_PERIOD) per look;
+//! - end your process by means outside this crate: signals, `ptrace`, or
+//!   truncating the shared memory object (its pages then fault with
+//!   `SIGBUS`), which no protocol in shared memory can prevent;
+//! - with [`Shm`], rewrite a message while the receiver reads it in place
+//!   after validating it: outside the model (those reads would race with the
+//!   writes). [`ShmUntrusted`] copies each message out with atomic loads
+//!   before validating it, so there a producer can change only what its next
+//!   message says;
+//! - write a value's or array's data without taking its lock: the lock
+//!   orders only the peers that take it (every bit pattern is still valid).
+//!
+//! Such a peer *cannot*:
+//! - open an end or object handed to one of your children with the token
+//!   alone (read from `/proc/<pid>/environ`, say): on Unix a hand-off opens
+//!   only in the first process its `Command` started (pid and start time,
+//!   recorded before `exec`); any other process is refused, a second child
+//!   of the same command is told the hand-off was already used, and neither
+//!   attempt changes anything, so the real child still opens it. The binding
+//!   guards the token, not the memory: a process that maps the segment
+//!   itself can rewrite that record as it can anything else there. On
+//!   Windows the token (its 32-bit nonce) is the key;
+//! - make a receiver deliver a record twice, or an older record as a new
+//!   one (each record carries its position), or read past the tail;
+//! - make [`cleanup_stale`] remove another user's segments, even as root.
 #![deny(missing_docs)]
 
 pub mod channel;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod liveness;
 mod segment;
 mod shared;
@@ -56,7 +105,7 @@ mod sys;
 
 pub use channel::{Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmUntrusted, WaitMode};
 pub use error::SegmentError;
-pub use segment::{cleanup_stale, list_segments};
+pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};
 pub use shared::{
     ArrayGuard, AtomicPlain, CapacityError, FixedBytes, GuardOf, Plain, SharedArray, SharedAtomic,
     SharedValue, ValueGuard,

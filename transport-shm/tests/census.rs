@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use transport_core::conformance::{Harness, Role, run, test_name};
+use transport_core::conformance::{Harness, PEER_TIMEOUT, Role, run, test_name};
 use transport_shm::{SharedValue, ShmConfig, channel, cleanup_stale, list_segments};
 
 fn segments_now() -> BTreeSet<String> {
@@ -100,6 +100,9 @@ fn steps(h: &Harness) {
             run_suite("conformance");
             run_suite("shared_state");
             run_suite("async_ready");
+            run_suite("hostile");
+            run_suite("handoff");
+            run_suite("crash_loss");
             assert_eq!(segments_now(), before, "segments left by the test suites");
             assert_no_unlinked_leftovers();
 
@@ -139,17 +142,17 @@ fn steps(h: &Harness) {
                 "cleanup_stale removed the killed owner's segments"
             );
 
-            // And creating any segment removes them too.
+            // And a process's first segment creation removes them too.
             let mut peer = h.child("owner").spawn();
             let names = peer.expect_report(Duration::from_secs(60));
             peer.kill();
-            let v = SharedValue::new(0u8).expect("creating a value");
+            let creator = h.child("creator").spawn();
+            assert_eq!(creator.wait(PEER_TIMEOUT), ["created"]);
             let now = segments_now();
             assert!(
                 names.split(' ').all(|n| !now.contains(n)),
                 "creation swept {names}"
             );
-            drop(v);
             assert_eq!(segments_now(), before);
             assert_no_unlinked_leftovers();
         }
@@ -161,6 +164,11 @@ fn steps(h: &Harness) {
             loop {
                 std::thread::park();
             }
+        }
+        Role::Child("creator") => {
+            let v = SharedValue::new(0u8).expect("creating a value");
+            h.report("created");
+            drop(v);
         }
         Role::Child(other) => panic!("no role `{other}`"),
     }

@@ -54,7 +54,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// Where cargo puts build outputs for this workspace.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 

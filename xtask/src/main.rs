@@ -5,17 +5,22 @@
 
 mod bench;
 mod caps;
+mod chaos;
 mod debian;
+mod fuzz;
 mod json;
 mod kill;
+mod libfuzzer;
 mod libtest;
 mod manifest;
+mod miri;
 mod options;
 mod platform;
 mod report;
 mod setup;
 mod test_matrix;
 mod wine;
+mod zig;
 
 use std::{env, process::ExitCode};
 
@@ -32,6 +37,23 @@ tasks:
   bench         measure our backends and their peers between two pinned processes;
                 write target/bench/results.json, results.md, chart.svg, machine.json
                 (options: --quick, --subjects a,b, --reps N)
+  fuzz          build and run every fuzz target of fuzz/ (cargo-fuzz, libFuzzer, with
+                debug assertions and overflow checks), print execs/s, total execs,
+                corpus size and crashes per target, write target/fuzz/results.json;
+                exit non-zero on a crash (options: --minutes N or --seconds N per
+                target, default 1 minute; --target a,b; --no-install)
+  miri          run core's single-process tests of frame handling and the local
+                backend under Miri (nightly with the miri component; Tree Borrows),
+                print a table; exit non-zero on undefined behaviour or a failed test
+                (option: --toolchain NAME, default nightly)
+  chaos         kill child processes with SIGKILL at random moments of traffic, per
+                backend, child as producer and as consumer; print hangs, panics,
+                duplicates, losses beyond each backend's documented rule, time to
+                Disconnected and leftover OS objects; write target/chaos.json; exit
+                non-zero on any of them (options: --trials N per backend, side and
+                API, default 100; --backend a,b; --api blocking,async; --hang-after S;
+                --max-delay-ms MS; --seed N;
+                --drop-command: drop the spawning Command at once instead of keeping it)
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
 
@@ -55,6 +77,9 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "test-matrix" => test_matrix::run(rest),
         "bench" => bench::run(rest, &test_matrix::workspace_root()),
+        "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
+        "miri" => miri::run(rest, &test_matrix::workspace_root()),
+        "chaos" => chaos::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {

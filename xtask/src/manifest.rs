@@ -1,5 +1,5 @@
 //! Just enough reading of a `Cargo.toml` to know which features a package
-//! declares (no dependency needed).
+//! declares and which binaries it has (no dependency needed).
 
 use std::{fs, path::Path};
 
@@ -7,6 +7,36 @@ use std::{fs, path::Path};
 pub fn features(path: &Path) -> Result<Vec<String>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     Ok(features_in(&text))
+}
+
+/// The names of the `[[bin]]` tables of the manifest at `path` (the fuzz
+/// crate's targets).
+pub fn bins(path: &Path) -> Result<Vec<String>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    Ok(bins_in(&text))
+}
+
+fn bins_in(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+            continue;
+        }
+        if !in_bin {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "name" {
+                names.push(value.trim().trim_matches('"').to_owned());
+                // One name per table.
+                in_bin = false;
+            }
+        }
+    }
+    names
 }
 
 fn features_in(text: &str) -> Vec<String> {
@@ -64,5 +94,30 @@ name = "conformance"
 "#;
         assert_eq!(features_in(text), ["default", "queue", "pipe"]);
         assert!(features_in("[package]\nname = \"x\"\n").is_empty());
+    }
+
+    #[test]
+    fn reads_the_bin_tables_only() {
+        let text = r#"
+[package]
+name = "transport-fuzz"
+
+[dependencies]
+name = "not a bin"
+
+[[bin]]
+name = "message_validate"  # the first
+path = "fuzz_targets/message_validate.rs"
+test = false
+
+[profile.release]
+debug = 1
+
+[[bin]]
+path = "fuzz_targets/handoff_token.rs"
+name = "handoff_token"
+"#;
+        assert_eq!(bins_in(text), ["message_validate", "handoff_token"]);
+        assert!(bins_in("[package]\nname = \"x\"\n").is_empty());
     }
 }

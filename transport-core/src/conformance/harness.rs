@@ -280,53 +280,40 @@ impl ChildBuilder<'_> {
         self
     }
 
+    /// The command that starts this child process, with its endpoints and
+    /// parameters, for a case that spawns it itself: as another user, or
+    /// twice from one prepared command. [`Peer::process`] watches a child
+    /// spawned from it.
+    ///
+    /// # Panics
+    /// For a thread child (in-process backends).
+    pub fn into_command(mut self) -> Command {
+        let mut cmd = self.command.take().expect("a thread child has no command");
+        let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        cmd.env(PARAMS, params.join(";"));
+        cmd
+    }
+
     /// Starts the child.
     ///
     /// # Panics
     /// If the process or thread cannot be started.
     pub fn spawn(self) -> Peer {
         let h = self.harness;
-        let (report_tx, report_rx) = mpsc::channel();
         match self.command {
-            Some(mut cmd) => {
-                let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                cmd.env(PARAMS, params.join(";"));
-                let mut child = cmd
+            Some(_) => {
+                let role = self.role.clone();
+                let mut cmd = self.into_command();
+                let child = cmd
                     .spawn()
-                    .unwrap_or_else(|e| panic!("spawning child `{}`: {e}", self.role));
+                    .unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
                 // Dropping `cmd` here closes the parent's copies of anything
                 // it handed to the child.
                 drop(cmd);
-                let stdout = child.stdout.take().expect("stdout is piped");
-                let stderr = child.stderr.take().expect("stderr is piped");
-                let out = thread::spawn(move || {
-                    let mut lines = Vec::new();
-                    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                        // libtest prints `test <name> ... ` with no line end
-                        // before the case runs, so the first report of a
-                        // child starts mid-line.
-                        if let Some((_, report)) = line.split_once(REPORT) {
-                            let _ = report_tx.send(report.to_owned());
-                        }
-                        lines.push(line);
-                    }
-                    lines.join("\n")
-                });
-                let err = thread::spawn(move || {
-                    let mut text = String::new();
-                    let _ = BufReader::new(stderr).read_to_string(&mut text);
-                    text
-                });
-                Peer {
-                    role: self.role,
-                    reports: report_rx,
-                    kind: PeerKind::Process {
-                        child,
-                        output: Some((out, err)),
-                    },
-                }
+                Peer::process(&role, child)
             }
             None => {
+                let (report_tx, report_rx) = mpsc::channel();
                 let params = self.params.into_iter().collect();
                 let child = Harness::new(
                     h.test.clone(),
@@ -394,6 +381,41 @@ enum Ended {
 }
 
 impl Peer {
+    /// Watches a child process spawned from a command made by
+    /// [`ChildBuilder::into_command`] (its output must still be piped):
+    /// its reports, its exit, its output on failure.
+    pub fn process(role: &str, mut child: Child) -> Peer {
+        let (report_tx, report_rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let out = thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // libtest prints `test <name> ... ` with no line end
+                // before the case runs, so the first report of a
+                // child starts mid-line.
+                if let Some((_, report)) = line.split_once(REPORT) {
+                    let _ = report_tx.send(report.to_owned());
+                }
+                lines.push(line);
+            }
+            lines.join("\n")
+        });
+        let err = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            text
+        });
+        Peer {
+            role: role.to_owned(),
+            reports: report_rx,
+            kind: PeerKind::Process {
+                child,
+                output: Some((out, err)),
+            },
+        }
+    }
+
     /// Waits at most `timeout` for the child's next report line.
     ///
     /// # Panics

@@ -175,6 +175,15 @@ pub enum FromEnvError {
         /// The message type of the parent's endpoint.
         found: String,
     },
+    /// The parent's token names no message type (it was written for an
+    /// untyped raw end), but a typed endpoint was asked for: nothing says
+    /// the messages are of the type asked for.
+    Untyped {
+        /// The endpoint name.
+        name: String,
+        /// The message type this process asked for.
+        expected: String,
+    },
     /// The token was right but the endpoint could not be opened.
     Open {
         /// The endpoint name.
@@ -207,6 +216,10 @@ impl fmt::Display for FromEnvError {
             } => write!(
                 f,
                 "endpoint `{name}` carries `{found}` messages, but `{expected}` messages were asked for"
+            ),
+            FromEnvError::Untyped { name, expected } => write!(
+                f,
+                "endpoint `{name}` was handed over without a message type, but `{expected}` messages were asked for"
             ),
             FromEnvError::Open { name, .. } => write!(f, "endpoint `{name}` could not be opened"),
         }

@@ -11,11 +11,11 @@ use super::{Side, View};
 #[derive(Debug)]
 pub struct InvalidMessage {
     len: usize,
-    reason: rancor::Error,
+    reason: rancor::BoxedError,
 }
 
 impl InvalidMessage {
-    pub(crate) fn new(len: usize, reason: rancor::Error) -> Self {
+    pub(crate) fn new(len: usize, reason: rancor::BoxedError) -> Self {
         InvalidMessage { len, reason }
     }
 

@@ -59,13 +59,27 @@ impl Chan {
     /// Creates a channel's segment; the creator is its first sender, on
     /// lane 0.
     pub(crate) fn create(cfg: &ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError> {
+        Self::create_with(cfg, Segment::create)
+    }
+
+    /// As [`create`](Self::create), in a heap segment laid out the same way
+    /// (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn create_on_heap(cfg: &ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError> {
+        Self::create_with(cfg, Segment::create_on_heap)
+    }
+
+    fn create_with(
+        cfg: &ShmConfig,
+        segment: fn(Kind, usize, u32) -> Result<Attachment, SegmentError>,
+    ) -> Result<(Arc<Chan>, Attachment), SegmentError> {
         let lanes = cfg.max_producers.max(1);
         let capacity = cfg.capacity.map_or(0, |c| c as u64);
         let geo = Geometry::new(lanes, cfg.buffer_bytes, cfg.max_message_size, capacity)?;
         let payload = geo
             .payload_len()
             .ok_or(SegmentError::TooLarge { size: usize::MAX })?;
-        let att = Segment::create(Kind::Channel, payload, ROLE_SENDER)?;
+        let att = segment(Kind::Channel, payload, ROLE_SENDER)?;
         let chan = Chan {
             seg: Arc::clone(att.segment()),
             geo,
@@ -151,11 +165,33 @@ impl Chan {
     }
 
     /// The record header word at byte `off` of lane `i`.
+    ///
+    /// # Panics
+    /// If `off` is not a record boundary inside the lane (callers compute
+    /// offsets from checked positions only, so this is a bug, never peer
+    /// input; one predictable branch rather than a misaligned read).
     pub(crate) fn record_header(&self, i: usize, off: usize) -> &AtomicU64 {
-        debug_assert!(off % 16 == 0 && off + 8 <= self.geo.lane_bytes);
-        // SAFETY: `off` is 16-aligned and within the lane (callers keep
-        // offsets below `lane_bytes`, a multiple of 4096).
+        assert!(
+            off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes,
+            "record offset {off}"
+        );
+        // SAFETY: `off` is 16-aligned and a record header's bytes are within
+        // the lane (checked above).
         unsafe { &*(self.lane_data(i).add(off) as *const AtomicU64) }
+    }
+
+    /// The stamp word of the record at byte `off` of lane `i` (see
+    /// [`stamp`](super::layout::stamp)).
+    ///
+    /// # Panics
+    /// As [`record_header`](Self::record_header).
+    pub(crate) fn record_stamp(&self, i: usize, off: usize) -> &AtomicU64 {
+        assert!(
+            off % 16 == 0 && off + RECORD_HEADER <= self.geo.lane_bytes,
+            "record offset {off}"
+        );
+        // SAFETY: as for `record_header`; the stamp is its second word.
+        unsafe { &*(self.lane_data(i).add(off + 8) as *const AtomicU64) }
     }
 
     /// Whether lane `i`'s owner word names a live participant.
@@ -173,7 +209,8 @@ impl Chan {
         (0..self.geo.lanes).find(|&i| {
             let lane = self.lane(i);
             let cur = lane.owner.load(Ordering::Acquire);
-            (cur == 0 || !self.owner_alive(cur))
+            lane.closed.load(Ordering::Acquire) == 0
+                && (cur == 0 || !self.owner_alive(cur))
                 && lane
                     .owner
                     .compare_exchange(cur, me, Ordering::AcqRel, Ordering::Relaxed)
@@ -192,7 +229,9 @@ impl Chan {
     /// one lap of the ring that is everything not queued; at the start of a
     /// new lap, the part of the last lap that the consumer has read.
     pub(crate) fn free(&self, start: u64, head: u64) -> usize {
-        let free = (head + self.geo.lane_bytes as u64).saturating_sub(start);
+        let free = head
+            .saturating_add(self.geo.lane_bytes as u64)
+            .saturating_sub(start);
         usize::try_from(free).unwrap_or(usize::MAX)
     }
 
@@ -349,6 +388,8 @@ pub(crate) fn owner_word(index: usize, nonce: u32) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Monitor {
     role: u32,
+    /// For a sender: its lane, which the consumer may close.
+    lane: Option<usize>,
     departures: Cell<u32>,
     checked: Cell<Option<Instant>>,
     gone: Cell<bool>,
@@ -359,15 +400,19 @@ impl Monitor {
     pub(crate) fn new(role: u32) -> Monitor {
         Monitor {
             role,
+            lane: None,
             departures: Cell::new(u32::MAX),
             checked: Cell::new(None),
             gone: Cell::new(false),
         }
     }
 
-    /// Watches the receivers.
-    pub(crate) fn receivers() -> Monitor {
-        Monitor::new(ROLE_RECEIVER)
+    /// Watches the receivers, and whether the receiver closed `lane`.
+    pub(crate) fn receivers_of(lane: usize) -> Monitor {
+        Monitor {
+            lane: Some(lane),
+            ..Monitor::new(ROLE_RECEIVER)
+        }
     }
 
     /// Watches the senders.
@@ -381,8 +426,9 @@ impl Monitor {
         self.checked.set(None);
     }
 
-    /// Whether every participant in the role is gone. Cheap unless a
-    /// departure happened, or `timed` and the period has passed.
+    /// Whether every participant in the role is gone (or, for a sender, its
+    /// lane was closed). Cheap unless a departure happened (closing a lane
+    /// counts as one), or `timed` and the period has passed.
     pub(crate) fn gone(&self, chan: &Chan, timed: bool) -> bool {
         if self.gone.get() {
             return true;
@@ -396,7 +442,10 @@ impl Monitor {
         if check {
             self.departures.set(departures);
             self.checked.set(Some(Instant::now()));
-            if !chan.seg.role_alive(self.role) {
+            let closed = self
+                .lane
+                .is_some_and(|i| chan.lane(i).closed.load(Ordering::Acquire) != 0);
+            if closed || !chan.seg.role_alive(self.role) {
                 self.gone.set(true);
             }
         }

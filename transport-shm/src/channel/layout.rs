@@ -3,7 +3,8 @@
 //! ```text
 //! payload: [ChannelHeader][LaneCtl × lanes][lane 0 data][lane 1 data]...
 //! lane data: records at 16-aligned offsets, each
-//!     [header: u64 = message length, or WRAP][message bytes, padded to 16]
+//!     [header: u64 = message length, or WRAP][stamp: u64 = !position]
+//!     [message bytes, padded to 16]
 //! ```
 //!
 //! Each lane is a single-producer, single-consumer log. `tail` (written by
@@ -16,6 +17,23 @@
 //! over at offset 0 early, so request/response traffic stays in the lane's
 //! first pages; it says so in `jump_from` rather than with a `WRAP` record,
 //! because the next record may overwrite where that record would be.
+//!
+//! A record's stamp is the bitwise complement of its position: a record
+//! left from an earlier lap has another stamp than the one the receiver
+//! expects where it reads, so bytes behind a corrupted tail are never taken
+//! for new records (and zeroed memory is never a record: `!0` is no
+//! position the receiver reaches).
+//!
+//! # What a receiver accepts
+//! Every lane word a receiver uses is read once into its own memory and
+//! checked (see `ShmReceiver`): a tail is 16-aligned and ahead of the read
+//! position by less than two lanes' bytes (a producer's records take at
+//! most one lane's bytes past the head, and its wrap marker moves its tail
+//! to the next lap); a record's stamp is
+//! its position's, and its length fits the limit, the lap and the tail; a
+//! wrap is never at a lap's start, and its target is not past the tail. A
+//! lane whose words break a rule is closed: the receiver reports it once as
+//! malformed and never reads it again.
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
@@ -25,6 +43,11 @@ use crate::error::SegmentError;
 pub(crate) const WRAP: u64 = u64::MAX;
 /// Bytes of a record header.
 pub(crate) const RECORD_HEADER: usize = 16;
+
+/// The stamp of a record at `pos`: its position, complemented.
+pub(crate) const fn stamp(pos: u64) -> u64 {
+    !pos
+}
 /// Channel flag: blocked ends spin instead of sleeping.
 pub(crate) const FLAG_BUSY_POLL: u32 = 1;
 /// Participant role of a sender.
@@ -77,7 +100,11 @@ pub(crate) struct LaneCtl {
     /// Set by the producer (or the async bridge) about to sleep on
     /// `space_seq`; cleared by the consumer that wakes it.
     pub(crate) tx_sleeping: AtomicU32,
-    _pad1: [u8; 112],
+    /// Set by the consumer that found the lane's words impossible: it reads
+    /// the lane no more, its producer is disconnected, and no new producer
+    /// takes the lane.
+    pub(crate) closed: AtomicU32,
+    _pad1: [u8; 108],
 }
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
@@ -146,6 +173,23 @@ impl Geometry {
             .checked_mul(self.lane_bytes)?
             .checked_add(self.data_offset())?;
         (total <= isize::MAX as usize / 2).then_some(total)
+    }
+
+    /// Why a lane's tail `t`, read by a consumer whose next position is
+    /// `r`, cannot be one a producer wrote; `None` if it can. (Where in
+    /// its lap the tail is needs no check: the records before it are each
+    /// checked against the lane, and a tail no record reaches is found
+    /// when the walk gets there.)
+    pub(crate) fn impossible_tail(&self, r: u64, t: u64) -> Option<&'static str> {
+        if t < r {
+            Some("is behind the records already read")
+        } else if t % 16 != 0 {
+            Some("is not at a record boundary")
+        } else if t - r >= 2 * self.lane_bytes as u64 {
+            Some("is more than a lane ahead")
+        } else {
+            None
+        }
     }
 
     /// Whether this geometry is self-consistent and fits `payload` bytes

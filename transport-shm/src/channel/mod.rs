@@ -3,17 +3,29 @@
 //! in place.
 //!
 //! # Trust model
-//! Peers run as the same user and are trusted not to be malicious, but a
-//! buggy or dying peer must never cause undefined behaviour in the receiver:
-//! - Every control word (positions, lengths, owners) is an atomic, read and
-//!   bounds-checked before use: a garbage length or position gives
-//!   [`RecvError::Malformed`](transport_core::RecvError::Malformed), never an
-//!   out-of-bounds read.
+//! The crate's [trust model](crate#trust-model) applies; for the ring:
+//! - Every word the receiver uses is read once into its own memory and
+//!   checked: a tail is 16-aligned and less than two lanes' bytes ahead of
+//!   the read position; a record's
+//!   header must carry its position's stamp and a length that fits the
+//!   limit, the lap and the tail; a wrap is never at a lap's start and never
+//!   past the tail. A lane that breaks a rule is reported once as
+//!   [`RecvError::Malformed`](transport_core::RecvError::Malformed) and
+//!   closed: its producer gets `Disconnected`, no new producer takes it, and
+//!   the receiver never reads it again. So one look at a lane passes at most
+//!   one wrap, and no record is delivered twice.
+//! - The head (what the consumer released) lives in the receiver's memory
+//!   and is only published to the shared word: a rewritten head word costs
+//!   the producer its room, never the receiver a release. A sender reads
+//!   the head word and takes it only if it is a record boundary, not ahead
+//!   of its tail and less than two lanes behind; otherwise the receiver
+//!   counts as gone.
 //! - The slot protocol guarantees the sender no longer writes a record it
 //!   committed: a producer writes only between its tail and the consumer's
 //!   head, and the head passes a record only when the receiver drops the
 //!   frame that reads it. A killed sender writes nothing at all. So the bytes
-//!   the receiver validates and then reads in place cannot change under it.
+//!   the receiver validates and then reads in place do not change under it,
+//!   as long as the sender keeps the protocol.
 //! - Message bytes are validated by bytecheck before any typed access (the
 //!   core's `Receiver::recv`); the only unchecked path is `unsafe`.
 //! - Async readiness reads the same atomics and nothing else: a peer that
@@ -22,9 +34,28 @@
 //!   again every liveness period; a waiting task, once the peer leaves or
 //!   dies), never cause undefined behaviour.
 //! - A sender that breaks the protocol (keeps writing a committed record) is
-//!   outside the model. For such peers, [`ShmConfig::untrusted`] copies each
-//!   message out of shared memory (with atomic loads, so the copy itself is
-//!   race-free) before it is validated, and releases the record at once.
+//!   outside the model of [`Shm`]. For such peers, [`ShmConfig::untrusted`]
+//!   copies each message out of shared memory (with atomic loads, so the
+//!   copy itself is race-free) before it is validated, and releases the
+//!   record at once.
+//!
+//! # Crashes
+//! What a process killed with `SIGKILL` in the middle of traffic loses or
+//! leaves (tested across processes in `tests/crash_loss.rs`):
+//! - A killed producer loses no message whose send returned: a send
+//!   publishes its record with one store of the tail before it returns, and
+//!   the receiver drains every published record before it says
+//!   `Disconnected`. The message it was writing when it died, if any, was
+//!   never published: it is missing whole, never half-delivered.
+//! - A killed consumer loses what its ring held: at most the channel's
+//!   capacity per producer (a message counts until it is released, so this
+//!   includes those it had received and not yet dropped), and at most
+//!   `buffer_bytes` plus one message of the size limit. Its producers get
+//!   `Disconnected` once they wait for room (within [`LIVENESS_PERIOD`]),
+//!   or at one of their next 256 sends after that period.
+//! - Neither leaves a segment once the survivors drop their ends; a segment
+//!   whose participants all died is removed by the next sweep
+//!   ([`cleanup_stale`]).
 //!
 //! # Liveness
 //! Every end is a participant of the segment (see [`cleanup_stale`]). An
@@ -62,26 +93,29 @@
 //! # Portability
 //! | | Linux | macOS | Windows |
 //! |---|---|---|---|
-//! | segment | `shm_open` in `/dev/shm`, mode 0600 | `shm_open`, mode 0600, names ≤ 31 bytes | file mapping backed by a temporary file (the `shared_memory` crate), default DACL |
+//! | segment | `shm_open` in `/dev/shm`, mode 0600 set with `fchmod` whatever the umask; another user's refused | `shm_open`, mode 0600 (narrowed by the umask where `fchmod` is refused), names ≤ 31 bytes; another user's refused | file mapping backed by a temporary file in the user's `%TEMP%` (the `shared_memory` crate), default DACL |
 //! | sleeping | shared futex | `os_sync_wait_on_address` (shared, 14.4+) or `__ulock_wait` | named semaphores per bucket of words |
 //! | async bridge sleeps on | `futex_waitv` (5.16+): all waiting ends, 127 per call, the rest looked at every millisecond; older kernels as macOS | one waiting end's word; with several, it looks at them every millisecond (no call waits on several addresses) | `WaitForMultipleObjects`: 63 waiting ends per call, the rest every millisecond |
 //! | async on a busy-poll channel | the bridge spins while such an end waits | same | same |
 //! | peer identity | `/proc/<pid>/stat` start time | `proc_pidinfo` start time | `GetProcessTimes` creation time |
 //! | child that dies before opening its end | seen (pid recorded before `exec`) | seen | seen only when the handing process exits |
-//! | stale cleanup lists | `/dev/shm` | a registry directory in `$TMPDIR` | `%TEMP%\shared_memory-rs` |
+//! | a hand-off opens in | the first child of its `Command` (pid and `/proc` start time, recorded before `exec`) | same (`proc_pidinfo` start time) | any process with the token |
+//! | stale cleanup lists | `/dev/shm`, this user's entries | a per-user registry directory in `$TMPDIR` | `%TEMP%\shared_memory-rs` (per user) |
 //!
 //! [`cleanup_stale`]: crate::cleanup_stale
 //! [`LIVENESS_PERIOD`]: LIVENESS_PERIOD
 //! [`Readiness::BridgeThread`]: transport_core::Readiness::BridgeThread
 
 mod bridge;
-mod chan;
+pub(crate) mod chan;
 mod config;
 mod frame;
-mod layout;
+pub(crate) mod layout;
 mod link;
 mod receiver;
 mod sender;
+#[cfg(test)]
+mod tests;
 
 pub use chan::LIVENESS_PERIOD;
 pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
@@ -104,6 +138,21 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 32;
 /// a size limit past [`MAX_MESSAGE_SIZE`]; [`CreateError::Io`] when the
 /// segment cannot be created.
 pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+    check(config)?;
+    let (chan, tx_att) = chan::Chan::create(config)?;
+    ends(config, chan, tx_att)
+}
+
+/// As [`raw_channel`], in a heap segment laid out as a shared one (for the
+/// fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn raw_channel_on_heap(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
+    check(config)?;
+    let (chan, tx_att) = chan::Chan::create_on_heap(config)?;
+    ends(config, chan, tx_att)
+}
+
+fn check(config: &ShmConfig) -> Result<(), CreateError> {
     if config.capacity == Some(0) {
         return Err(CreateError::InvalidConfig {
             reason: "a capacity of 0 (rendezvous) is not supported".into(),
@@ -125,10 +174,17 @@ pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), Creat
             ),
         });
     }
-    let (chan, tx_att) = chan::Chan::create(config)?;
+    Ok(())
+}
+
+fn ends(
+    config: &ShmConfig,
+    chan: std::sync::Arc<chan::Chan>,
+    tx_att: Attachment,
+) -> Result<(ShmSender, ShmReceiver), CreateError> {
     let rx_att = Attachment::join(&chan.seg, ROLE_RECEIVER)?;
     let multi = config.max_producers > 1;
-    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi);
+    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi)?;
     let rx = ShmReceiver::new(chan, rx_att, config.untrusted);
     Ok((tx, rx))
 }

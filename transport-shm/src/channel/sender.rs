@@ -15,10 +15,13 @@ use transport_core::{
 
 use super::{
     chan::{Backoff, Chan, Monitor},
-    layout::{RECORD_HEADER, ROLE_SENDER, WRAP, record_len},
+    layout::{Geometry, RECORD_HEADER, ROLE_SENDER, WRAP, record_len, stamp},
     link::{Link, Probe, Side},
 };
-use crate::segment::{Attachment, Kind, Token};
+use crate::{
+    error::SegmentError,
+    segment::{Attachment, Kind, Segment, Token},
+};
 
 /// The sending end of a shared-memory channel.
 ///
@@ -70,6 +73,10 @@ pub struct ShmSender {
     /// was serialized, until the room comes (kept for its allocation).
     spill: Cell<Vec<u8>>,
     receivers: Monitor,
+    /// Set when the consumer's head word was impossible: the receiver broke
+    /// the protocol (or someone wrote over its word), so the channel is
+    /// treated as disconnected.
+    head_broken: Cell<bool>,
     /// The registration with the bridge thread, made on first use.
     link: OnceCell<Arc<Link>>,
 }
@@ -84,10 +91,29 @@ impl fmt::Debug for ShmSender {
 }
 
 impl ShmSender {
-    pub(crate) fn new(chan: Arc<Chan>, att: Attachment, lane: usize, multi: bool) -> ShmSender {
+    /// The sender on `lane`, which `att` owns. The lane's tail and head are
+    /// read once and checked: a tail this sender would write from must be
+    /// a record boundary within the watermark (every write stays in the
+    /// lane from there).
+    pub(crate) fn new(
+        chan: Arc<Chan>,
+        att: Attachment,
+        lane: usize,
+        multi: bool,
+    ) -> Result<ShmSender, SegmentError> {
         let l = chan.lane(lane);
         let tail = l.tail.load(Ordering::Acquire);
+        let head = l.head.load(Ordering::Acquire);
         let g = chan.geo;
+        if tail % 16 != 0
+            || tail % g.lane_bytes as u64 > g.watermark as u64
+            || !plausible_head(&g, tail, head)
+        {
+            return Err(SegmentError::Invalid {
+                name: chan.seg.name().into(),
+                reason: format!("lane {lane}'s tail {tail:#x} and head {head:#x} are not a ring's"),
+            });
+        }
         // A lane holds fewer than this many records (the smallest is 16
         // bytes); a capacity at least as large never binds.
         let most = (g.lane_bytes / record_len(0)) as u64;
@@ -99,8 +125,8 @@ impl ShmSender {
         // Messages a previous owner of the lane left queued are not known
         // one by one: count them as ending at the tail, so this sender waits
         // for all of them to be released before it fills the capacity.
-        ShmSender {
-            head: Cell::new(l.head.load(Ordering::Acquire)),
+        Ok(ShmSender {
+            head: Cell::new(head),
             ends: (0..table).map(|_| Cell::new(tail)).collect(),
             stretch: (table == 0 || table >= 256) && g.lane_bytes >= 64 << 10,
             chan,
@@ -114,9 +140,16 @@ impl ShmSender {
             gap: Cell::new((0, 0)),
             expect: Cell::new(0),
             spill: Cell::new(Vec::new()),
-            receivers: Monitor::receivers(),
+            receivers: Monitor::receivers_of(lane),
+            head_broken: Cell::new(false),
             link: OnceCell::new(),
-        }
+        })
+    }
+
+    /// Whether every receiver is gone, the receiver closed this lane, or
+    /// its head word was impossible.
+    fn receivers_gone(&self, timed: bool) -> bool {
+        self.head_broken.get() || self.receivers.gone(&self.chan, timed)
     }
 
     /// The name of the channel's shared memory segment.
@@ -202,7 +235,7 @@ impl ShmSender {
     /// for its size, so an async sender never spins.
     fn writable(&self, start: u64, timed: bool) -> bool {
         self.reload();
-        self.fits(start, self.want()) || self.receivers.gone(&self.chan, timed)
+        self.fits(start, self.want()) || self.receivers_gone(timed)
     }
 
     /// Waits as `wait` allows until `ready` holds (looking again at the
@@ -219,7 +252,7 @@ impl ShmSender {
                 self.reload();
                 if ready(self) {
                     Some(Ok(()))
-                } else if self.receivers.gone(chan, timed) {
+                } else if self.receivers_gone(timed) {
                     Some(Err(RawSendError::Disconnected))
                 } else {
                     None
@@ -229,10 +262,25 @@ impl ShmSender {
         found.unwrap_or(Err(RawSendError::NotReady))
     }
 
+    /// Reads the consumer's head again. One that no consumer could have
+    /// written is not taken: the receiver counts as gone.
     fn reload(&self) {
         let l = self.chan.lane(self.lane);
-        self.head.set(l.head.load(Ordering::Acquire));
+        let head = l.head.load(Ordering::Acquire);
+        if plausible_head(&self.chan.geo, self.tail.get(), head) {
+            self.head.set(head);
+        } else {
+            self.head_broken.set(true);
+        }
     }
+}
+
+/// Whether `head` can be a consumer's head for a producer whose tail is at
+/// `tail`: a record boundary, not ahead of the tail, and less than two
+/// lanes' bytes behind it (records take at most a lane's bytes past the
+/// head; a wrap marker moves the tail to the next lap).
+fn plausible_head(g: &Geometry, tail: u64, head: u64) -> bool {
+    head % 16 == 0 && head <= tail && tail - head < 2 * g.lane_bytes as u64
 }
 
 /// How far into its lane a sender may get before it starts over at offset 0
@@ -254,7 +302,7 @@ impl RawSender for ShmSender {
         // still learns of it in bounded time without a clock read per send.
         let n = self.sends.get().wrapping_add(1);
         self.sends.set(n);
-        if self.receivers.gone(chan, n % 256 == 0) {
+        if self.receivers_gone(n % 256 == 0) {
             return Err(RawSendError::Disconnected);
         }
         // Invariant: the tail's offset is at most the watermark (a commit that
@@ -385,6 +433,8 @@ impl RawSender for ShmSender {
         }
         chan.record_header(self.lane, soff)
             .store(len as u64, Ordering::Relaxed);
+        chan.record_stamp(self.lane, soff)
+            .store(stamp(start), Ordering::Relaxed);
         let mut new_tail = start + record_len(len) as u64;
         let end_off = (new_tail % g.lane_bytes as u64) as usize;
         if end_off > g.watermark {
@@ -393,6 +443,8 @@ impl RawSender for ShmSender {
             // past the record for this marker.
             chan.record_header(self.lane, end_off)
                 .store(WRAP, Ordering::Relaxed);
+            chan.record_stamp(self.lane, end_off)
+                .store(stamp(new_tail), Ordering::Relaxed);
             new_tail += (g.lane_bytes - end_off) as u64;
         }
         self.tail.set(new_tail);
@@ -425,7 +477,7 @@ impl RawSender for ShmSender {
         }
         let att = Attachment::join(&self.chan.seg, ROLE_SENDER).ok()?;
         let lane = self.chan.claim_lane(att.index(), att.nonce())?;
-        Some(ShmSender::new(Arc::clone(&self.chan), att, lane, true))
+        ShmSender::new(Arc::clone(&self.chan), att, lane, true).ok()
     }
 }
 
@@ -499,8 +551,11 @@ impl Handoff for ShmSender {
             }
         };
         let token: Token = token.parse().map_err(OpenError::malformed)?;
-        let att = Attachment::claim(&token, Kind::Channel)?;
-        let chan = Chan::open(Arc::clone(att.segment()))?;
+        // The channel is checked before the hand-off is claimed: a failed
+        // open leaves it to the right process.
+        let segment = Segment::open(&token.name, Kind::Channel)?;
+        let chan = Chan::open(Arc::clone(&segment))?;
+        let att = Attachment::claim_in(segment, &token)?;
         let lane = chan
             .find_lane(att.index(), att.nonce())
             .ok_or_else(|| OpenError::Gone {
@@ -509,7 +564,7 @@ impl Handoff for ShmSender {
                     token.index, token.name
                 ),
             })?;
-        Ok(ShmSender::new(chan, att, lane, multi))
+        Ok(ShmSender::new(chan, att, lane, multi)?)
     }
 }
 
@@ -536,6 +591,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "megabytes of messages on two threads: too slow under Miri")]
     fn messages_larger_than_the_room_at_a_lap_start_arrive_whole() {
         // Messages up to 96 KiB: most laps start with less room than the
         // next message needs, so its first part is written in place and the

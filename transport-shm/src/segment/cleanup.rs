@@ -1,17 +1,33 @@
-//! Removing stale segments: those whose participants are all dead.
+//! Removing stale segments: this user's segments whose participants are
+//! all dead.
+//!
+//! The sweep lists the segments of this crate (by name prefix) that this
+//! user owns, and maps each to read its participant table, so it costs
+//! about 10 µs per segment of this user that exists. Segment creation does
+//! not pay that every time: a process sweeps at its first creation and then
+//! at most once per [`SWEEP_PERIOD`]; [`cleanup_stale`] sweeps on demand.
 
-use std::{io, sync::atomic::Ordering};
+use std::{
+    io,
+    sync::{Mutex, PoisonError, atomic::Ordering},
+    time::{Duration, Instant},
+};
 
 use super::{
     Segment,
-    backing::{self, Backing, BackingError},
-    header::{MAGIC, PAYLOAD_OFFSET},
+    backing::{self, Backing},
+    header::{self, MAGIC, PAYLOAD_OFFSET, VERSION},
     name,
 };
-use crate::{liveness::Identity, sys};
+use crate::{liveness::Identity, sys, sys::MapError};
+
+/// How often segment creation sweeps stale segments at most (the first
+/// creation in a process always does).
+pub const SWEEP_PERIOD: Duration = Duration::from_secs(10);
 
 /// The names of the shared memory segments of this crate that exist now
-/// (of any process of this user), for diagnostics and leak checks.
+/// and belong to this user (of any of its processes), for diagnostics and
+/// leak checks.
 ///
 /// # Errors
 /// When they cannot be listed (see [`cleanup_stale`]).
@@ -21,13 +37,15 @@ pub fn list_segments() -> io::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Removes the segments of this crate (of any process of this user) whose
-/// participants are all dead, and returns how many it removed.
+/// Removes the segments of this crate that belong to this user (of any of
+/// its processes) and whose participants are all dead, and returns how many
+/// it removed. Other users' segments are never opened, even by root.
 ///
-/// Segment creation calls it first, so a segment left by a killed process
-/// disappears the next time any process creates one. A segment that is
-/// still being created (no header yet) is only removed once the process
-/// named in its name is gone.
+/// Segment creation calls it too, at a process's first creation and then
+/// at most once per [`SWEEP_PERIOD`], so a segment left by a killed process
+/// disappears without anyone asking, while creating many segments does not
+/// scan all of them each time. A segment that is still being created (no
+/// header yet) is only removed once the process named in its name is gone.
 ///
 /// # Errors
 /// When the segments cannot be listed (on macOS, the registry directory in
@@ -43,6 +61,20 @@ pub fn cleanup_stale() -> io::Result<usize> {
     Ok(removed)
 }
 
+/// Sweeps unless this process did in the last [`SWEEP_PERIOD`].
+pub(super) fn sweep_if_due() {
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    let now = Instant::now();
+    {
+        let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|t| now.duration_since(t) < SWEEP_PERIOD) {
+            return;
+        }
+        *last = Some(now);
+    }
+    let _ = cleanup_stale();
+}
+
 /// Whether the creator named in `name` is gone (for segments with no usable
 /// header).
 fn creator_gone(name: &str) -> bool {
@@ -56,14 +88,16 @@ fn creator_gone(name: &str) -> bool {
 fn is_stale(name: &str) -> bool {
     let backing = match Backing::open(name) {
         Ok(b) => b,
-        Err(BackingError::NotFound) => {
+        Err(MapError::NotFound | MapError::Exists) => {
             // A registry entry without a segment.
             sys::unregister(name);
             return false;
         }
-        Err(_) => {
-            // Cannot be mapped (an empty object whose creator died before
-            // sizing it, say).
+        // Another user's: not ours to judge, whatever its header says.
+        Err(MapError::NotOwned { .. }) => return false,
+        Err(MapError::Io(_)) => {
+            // Ours, but it cannot be mapped (an empty object whose creator
+            // died before sizing it, say).
             if creator_gone(name) {
                 backing::remove_name(name);
                 sys::unregister(name);
@@ -80,10 +114,16 @@ fn is_stale(name: &str) -> bool {
         }
         return false;
     }
-    let segment = Segment::from_backing(backing);
+    // Only the header is read here.
+    let segment = Segment::from_backing(backing, PAYLOAD_OFFSET);
     let h = segment.header();
-    let stale = if h.magic.load(Ordering::Acquire) == MAGIC {
+    let magic = h.magic.load(Ordering::Acquire);
+    let stale = if magic == MAGIC && h.version.load(Ordering::Relaxed) == VERSION {
         !h.any_alive()
+    } else if header::is_magic_of_any_layout(magic) {
+        // Another layout (another build of this crate): its participant
+        // table means something else here. Its own code sweeps it.
+        false
     } else {
         creator_gone(name)
     };
@@ -92,4 +132,42 @@ fn is_stale(name: &str) -> bool {
         sys::unregister(name);
     }
     stale
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::segment::{Kind, header::State};
+
+    #[test]
+    fn a_segment_of_another_layout_is_neither_swept_nor_opened() {
+        let att = Segment::create(Kind::State, 4096, 3).unwrap();
+        let seg = att.segment();
+        let name = seg.name().to_owned();
+        // As another build of this crate would have written it, and with a
+        // table that reads, in this layout, as if everyone had left.
+        let h = seg.header();
+        h.magic.store(u64::from_le_bytes(*b"tshmSEG9"), Ordering::SeqCst);
+        for p in &h.participants {
+            p.free_if(p.state());
+        }
+        assert_eq!(p_state(seg), State::Free);
+        cleanup_stale().unwrap();
+        assert!(
+            list_segments().unwrap().contains(&name),
+            "swept by another layout's rules"
+        );
+        let err = Segment::open(&name, Kind::State).unwrap_err();
+        assert!(err.to_string().contains("another layout version"), "{err}");
+        // Its own leave removes it.
+        h.magic.store(MAGIC, Ordering::SeqCst);
+        drop(att);
+        assert!(!list_segments().unwrap().contains(&name));
+    }
+
+    fn p_state(seg: &Segment) -> State {
+        seg.header().participants[0].state().0
+    }
 }

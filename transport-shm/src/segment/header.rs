@@ -8,10 +8,18 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::{liveness::Identity, sys};
 
-/// Written last when a segment is ready: "tshmSEG1".
-pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG1");
+/// Written last when a segment is ready: "tshmSEG" and the layout version
+/// (`4`). Each layout has its own, so code built for another layout (an
+/// older build of this crate on the same machine) never reads this one's
+/// participant table as its own, and this code never judges theirs.
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG4");
+
+/// Whether `magic` is that of a segment of this crate, of any layout.
+pub(crate) fn is_magic_of_any_layout(magic: u64) -> bool {
+    magic.to_le_bytes()[..7] == *b"tshmSEG"
+}
 /// The layout version; a segment of another version is refused.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 /// How many participants (process × role) one segment tracks.
 pub(crate) const MAX_PARTICIPANTS: usize = 64;
 /// Where the payload starts: the header is padded to a page.
@@ -62,12 +70,33 @@ pub(crate) fn word(state: State, nonce: u32) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Participant {
     state: AtomicU64,
-    role: AtomicU32,
-    child_pid: AtomicU32,
-    holder_pid: AtomicU32,
-    pid: AtomicU32,
+    /// The child a pending entry was handed to: the entry's nonce in the
+    /// high 32 bits, the child's process id in the low ones (0 until a
+    /// child of the handing command started; see `sys::record_child_pid`).
+    child: AtomicU64,
+    /// That child's start time (0: unknown).
+    child_start: AtomicU64,
     holder_start: AtomicU64,
     start: AtomicU64,
+    role: AtomicU32,
+    holder_pid: AtomicU32,
+    pid: AtomicU32,
+    /// The last process the handing command spawned after the first (a
+    /// command spawned twice): its claim is told "already used".
+    late_child: AtomicU32,
+}
+
+/// Why a claim failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClaimError {
+    /// No pending hand-off with that nonce is there.
+    Gone,
+    /// Another process claimed it, or the command was spawned again and
+    /// its first child has it.
+    AlreadyUsed,
+    /// It was handed to another process (its pid, 0 if that child has not
+    /// started).
+    NotTheChild(u32),
 }
 
 impl Participant {
@@ -102,7 +131,14 @@ impl Participant {
             return false;
         };
         self.role.store(role, Ordering::Relaxed);
-        self.child_pid.store(0, Ordering::Relaxed);
+        let child = if state == State::Pending {
+            u64::from(nonce) << 32
+        } else {
+            0
+        };
+        self.child.store(child, Ordering::Relaxed);
+        self.child_start.store(0, Ordering::Relaxed);
+        self.late_child.store(0, Ordering::Relaxed);
         self.holder_pid.store(me.pid, Ordering::Relaxed);
         self.holder_start.store(me.start, Ordering::Relaxed);
         self.pid.store(me.pid, Ordering::Relaxed);
@@ -111,21 +147,53 @@ impl Participant {
         true
     }
 
-    /// Turns the pending entry with `nonce` into an active one for `me`.
-    pub(crate) fn claim(&self, nonce: u32, me: Identity) -> bool {
+    /// Turns the pending entry with `nonce` into an active one for `me`,
+    /// if `me` is the child it was handed to (where the system records
+    /// children: see `sys::RECORDS_CHILD_PID`). A failed claim changes
+    /// nothing, so the real child's claim still works after it.
+    pub(crate) fn claim(&self, nonce: u32, me: Identity) -> Result<(), ClaimError> {
         let pending = word(State::Pending, nonce);
+        if sys::RECORDS_CHILD_PID {
+            let child = self.child.load(Ordering::Acquire);
+            if (child >> 32) as u32 == nonce {
+                let pid = child as u32;
+                if pid != me.pid {
+                    let late = self.late_child.load(Ordering::Acquire);
+                    return Err(if pid != 0 && late == me.pid {
+                        ClaimError::AlreadyUsed
+                    } else {
+                        ClaimError::NotTheChild(pid)
+                    });
+                }
+                // The same pid: the same process, unless the pid was
+                // reused after that child died.
+                let start = self.child_start.load(Ordering::Acquire);
+                if start != 0 && start != me.start {
+                    return Err(ClaimError::NotTheChild(pid));
+                }
+            }
+        }
+        let cur = self.state.load(Ordering::Acquire);
+        if cur != pending {
+            let same_nonce = (cur >> 32) as u32 == nonce;
+            return Err(if same_nonce && State::from_word(cur) != State::Free {
+                ClaimError::AlreadyUsed
+            } else {
+                ClaimError::Gone
+            });
+        }
         // A claimed entry is live through its holder until it is active.
         if self
             .state
             .compare_exchange(pending, pending | 0x80, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
-            return false;
+            return Err(ClaimError::AlreadyUsed);
         }
         self.pid.store(me.pid, Ordering::Relaxed);
         self.start.store(me.start, Ordering::Relaxed);
         self.state.store(word(State::Active, nonce), Ordering::Release);
-        true
+        Ok(())
     }
 
     /// Turns this process's active entry into a pending one held by `me`,
@@ -140,7 +208,9 @@ impl Participant {
         {
             return false;
         }
-        self.child_pid.store(0, Ordering::Relaxed);
+        self.child.store(u64::from(nonce) << 32, Ordering::Relaxed);
+        self.child_start.store(0, Ordering::Relaxed);
+        self.late_child.store(0, Ordering::Relaxed);
         self.holder_pid.store(me.pid, Ordering::Relaxed);
         self.holder_start.store(me.start, Ordering::Relaxed);
         self.state.store(word(State::Pending, nonce), Ordering::Release);
@@ -168,16 +238,20 @@ impl Participant {
     pub(crate) fn is_unspawned_hand_off_of(&self, me: Identity) -> Option<(State, u32)> {
         let st = self.state();
         let unspawned = st.0 == State::Pending
-            && self.child_pid.load(Ordering::Acquire) == 0
+            && self.child.load(Ordering::Acquire) as u32 == 0
             && self.holder_pid.load(Ordering::Relaxed) == me.pid
             && self.holder_start.load(Ordering::Relaxed) == me.start;
         unspawned.then_some(st)
     }
 
-    /// The word a child writes its process id to (see
+    /// The words a child of the handing command records itself in (see
     /// `sys::record_child_pid`).
-    pub(crate) fn child_pid_slot(&self) -> &AtomicU32 {
-        &self.child_pid
+    pub(crate) fn child_slots(&self) -> sys::ChildSlots<'_> {
+        sys::ChildSlots {
+            child: &self.child,
+            start: &self.child_start,
+            late: &self.late_child,
+        }
     }
 
     /// Whether the process(es) behind this entry are alive: the owner of an
@@ -203,7 +277,7 @@ impl Participant {
             }
             .is_alive(),
             State::Pending => {
-                if self.child_pid.load(Ordering::Acquire) != 0 {
+                if self.child.load(Ordering::Acquire) as u32 != 0 {
                     self.child_is_alive()
                 } else {
                     Identity {
@@ -217,8 +291,12 @@ impl Participant {
     }
 
     fn child_is_alive(&self) -> bool {
-        let pid = self.child_pid.load(Ordering::Acquire);
-        pid != 0 && sys::process_start(pid).is_some()
+        let pid = self.child.load(Ordering::Acquire) as u32;
+        let start = self.child_start.load(Ordering::Acquire);
+        match start {
+            0 => pid != 0 && sys::process_start(pid).is_some(),
+            _ => Identity { pid, start }.is_alive(),
+        }
     }
 }
 
@@ -238,6 +316,7 @@ pub(crate) struct Header {
 }
 
 const _: () = assert!(std::mem::size_of::<Header>() <= PAYLOAD_OFFSET);
+const _: () = assert!(std::mem::size_of::<Participant>() == 56);
 
 impl Header {
     /// Whether any participant is alive.

@@ -3,23 +3,28 @@
 //!
 //! # Lifecycle
 //! - A segment is created exclusively (`O_EXCL`), readable and writable by
-//!   its user only (mode 0600 on Unix), under a fresh name of at most 27
-//!   bytes.
+//!   its user only (mode 0600 on Unix, set on the object whatever the
+//!   umask), under a fresh name of at most 27 bytes. Opening one that
+//!   another user owns is refused.
 //! - Every process that uses it is a *participant* (an entry in the header
 //!   with its process id and start time). A participant handed to a child
 //!   process is *pending* until the child opens it; it stays alive through
-//!   the child (Unix: its pid is recorded before `exec`) or, where the child
-//!   is not known, through the process that handed it over.
+//!   the child (Unix: its pid and start time are recorded before `exec`) or,
+//!   where the child is not known, through the process that handed it over.
+//!   Only that child may claim it (where it is recorded); any other claim is
+//!   refused and changes nothing.
 //! - When a participant leaves (its last handle in that process is dropped)
 //!   and no live participant remains, the name is removed. A process killed
 //!   with `SIGKILL` leaves its entry behind, but the entry is dead: the last
 //!   survivor to leave removes the name, and a segment whose participants are
-//!   all dead is *stale* and is removed by [`cleanup_stale`], which every
-//!   segment creation runs first.
+//!   all dead is *stale* and is removed by [`cleanup_stale`] (this user's
+//!   only), which a process's first segment creation runs, and later ones
+//!   at most once per [`SWEEP_PERIOD`].
 //! - Each segment carries a kind and a layout version; opening one of the
-//!   wrong kind is an error, never a misread.
+//!   wrong kind is an error, never a misread. Its size is read once when it
+//!   is opened, checked against the mapping and kept.
 
-mod backing;
+pub(crate) mod backing;
 mod cleanup;
 pub(crate) mod header;
 pub(crate) mod name;
@@ -37,11 +42,15 @@ use std::{
     time::Duration,
 };
 
-pub use cleanup::{cleanup_stale, list_segments};
+pub use cleanup::{SWEEP_PERIOD, cleanup_stale, list_segments};
 
-use crate::{error::SegmentError, liveness::Identity, sys};
-use backing::{Backing, BackingError};
-use header::{Header, MAGIC, MAX_PARTICIPANTS, PAYLOAD_OFFSET, Participant, State, VERSION};
+use crate::{
+    error::SegmentError,
+    liveness::Identity,
+    sys::{self, MapError},
+};
+use backing::Backing;
+use header::{ClaimError, Header, MAGIC, MAX_PARTICIPANTS, PAYLOAD_OFFSET, Participant, State, VERSION};
 
 /// What a segment holds; a segment is only opened as the kind it was
 /// created as.
@@ -56,6 +65,10 @@ pub(crate) enum Kind {
 /// A mapped segment.
 pub(crate) struct Segment {
     backing: Backing,
+    /// The segment's size, read from its header once when it was opened
+    /// and checked against the mapping (a peer may rewrite the header's
+    /// word at any time; this one stays).
+    len: usize,
     parker: sys::Parker,
 }
 
@@ -74,23 +87,33 @@ fn nonce() -> u32 {
 }
 
 impl Segment {
-    fn from_backing(backing: Backing) -> Segment {
+    /// A segment over `backing`, of which `len` bytes (at least
+    /// `PAYLOAD_OFFSET`, at most the mapping) are its own.
+    fn from_backing(backing: Backing, len: usize) -> Segment {
+        debug_assert!((PAYLOAD_OFFSET..=backing.len()).contains(&len));
         let base = backing.as_ptr();
         // SAFETY: the mapping is at least PAYLOAD_OFFSET bytes (checked by the
         // callers) and page-aligned, so the header's bucket words are in it.
         let buckets = unsafe { (*(base as *const Header)).wait_buckets.as_ptr() };
         let parker = sys::Parker::new(backing.name(), base, buckets);
-        Segment { backing, parker }
+        Segment { backing, len, parker }
     }
 
     /// Creates a segment of `kind` with `payload` bytes after the header,
     /// with this process as its first participant, in `role`.
     pub(crate) fn create(kind: Kind, payload: usize, role: u32) -> Result<Attachment, SegmentError> {
-        let _ = cleanup_stale();
         let size = payload
             .checked_add(PAYLOAD_OFFSET)
             .filter(|s| *s <= isize::MAX as usize)
             .ok_or(SegmentError::TooLarge { size: payload })?;
+        let backing = Self::create_backing(size)?;
+        Self::init(backing, size, kind, role)
+    }
+
+    /// A new, exclusive, owner-only shared memory object of `size` bytes.
+    #[cfg(not(all(test, miri)))]
+    fn create_backing(size: usize) -> Result<Backing, SegmentError> {
+        cleanup::sweep_if_due();
         let mut tries = 0;
         let (backing, name) = loop {
             let name = name::fresh();
@@ -100,16 +123,19 @@ impl Segment {
             })?;
             match Backing::create(&name, size) {
                 Ok(b) => break (b, name),
-                Err(BackingError::Exists) if tries < 16 => {
+                Err(MapError::Exists) if tries < 16 => {
                     sys::unregister(&name);
                     tries += 1;
                 }
                 Err(e) => {
                     sys::unregister(&name);
                     let source = match e {
-                        BackingError::Io(e) => e,
-                        BackingError::Exists => std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-                        BackingError::NotFound => std::io::Error::from(std::io::ErrorKind::NotFound),
+                        MapError::Io(e) => e,
+                        MapError::Exists => std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                        MapError::NotFound => std::io::Error::from(std::io::ErrorKind::NotFound),
+                        MapError::NotOwned { .. } => {
+                            std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+                        }
                     };
                     return Err(SegmentError::Create { name, source });
                 }
@@ -123,7 +149,30 @@ impl Segment {
                 reason: "the mapping is smaller than asked".into(),
             });
         }
-        let segment = Arc::new(Segment::from_backing(backing));
+        Ok(backing)
+    }
+
+    /// Under Miri, which cannot map shared memory, tests run on heap
+    /// segments laid out the same way.
+    #[cfg(all(test, miri))]
+    fn create_backing(size: usize) -> Result<Backing, SegmentError> {
+        Ok(Backing::heap(&name::fresh(), size))
+    }
+
+    /// A segment of `size` bytes on the heap, laid out as a shared one,
+    /// with this process as its first participant in `role` (for the fuzz
+    /// targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn create_on_heap(kind: Kind, payload: usize, role: u32) -> Result<Attachment, SegmentError> {
+        let size = payload
+            .checked_add(PAYLOAD_OFFSET)
+            .ok_or(SegmentError::TooLarge { size: payload })?;
+        Self::init(Backing::heap(&name::fresh(), size), size, kind, role)
+    }
+
+    /// Writes the header of a new segment of `size` bytes into `backing`.
+    fn init(backing: Backing, size: usize, kind: Kind, role: u32) -> Result<Attachment, SegmentError> {
+        let segment = Arc::new(Segment::from_backing(backing, size));
         let h = segment.header();
         let me = Identity::current();
         h.version.store(VERSION, Ordering::Relaxed);
@@ -143,7 +192,7 @@ impl Segment {
         })
     }
 
-    /// Opens segment `name`, which must be of `kind`.
+    /// Opens segment `name`, which must be this user's and of `kind`.
     pub(crate) fn open(name: &str, kind: Kind) -> Result<Arc<Segment>, SegmentError> {
         if !name::is_valid(name) {
             return Err(SegmentError::Invalid {
@@ -152,24 +201,40 @@ impl Segment {
             });
         }
         let backing = Backing::open(name).map_err(|e| match e {
-            BackingError::NotFound => SegmentError::Gone { name: name.into() },
-            BackingError::Io(source) => SegmentError::Open {
+            MapError::NotFound | MapError::Exists => SegmentError::Gone { name: name.into() },
+            MapError::NotOwned { owner } => SegmentError::Refused {
+                name: name.into(),
+                reason: format!("it belongs to user {owner}, not to this process's user"),
+            },
+            MapError::Io(source) => SegmentError::Open {
                 name: name.into(),
                 source,
             },
-            BackingError::Exists => SegmentError::Gone { name: name.into() },
         })?;
+        Self::adopt(backing, kind).map(Arc::new)
+    }
+
+    /// Checks the header of a mapped segment, which must be of `kind`, and
+    /// keeps its size. Every header word is read once: a peer may change
+    /// them while we look.
+    pub(crate) fn adopt(backing: Backing, kind: Kind) -> Result<Segment, SegmentError> {
         let invalid = |reason: &str| SegmentError::Invalid {
-            name: name.into(),
+            name: backing.name().into(),
             reason: reason.into(),
         };
         if backing.len() < PAYLOAD_OFFSET {
             return Err(invalid("it is smaller than a header"));
         }
-        let segment = Segment::from_backing(backing);
-        let h = segment.header();
-        if h.magic.load(Ordering::Acquire) != MAGIC {
-            return Err(invalid("it is not initialised"));
+        // SAFETY: the mapping holds a header (checked above), page-aligned;
+        // the header is all atomics, valid for any bytes.
+        let h = unsafe { &*(backing.as_ptr() as *const Header) };
+        let magic = h.magic.load(Ordering::Acquire);
+        if magic != MAGIC {
+            return Err(invalid(if header::is_magic_of_any_layout(magic) {
+                "it has another layout version"
+            } else {
+                "it is not initialised"
+            }));
         }
         if h.version.load(Ordering::Relaxed) != VERSION {
             return Err(invalid("it has another layout version"));
@@ -178,10 +243,13 @@ impl Segment {
             return Err(invalid("it holds another kind of object"));
         }
         let size = h.size.load(Ordering::Relaxed);
-        if size < PAYLOAD_OFFSET as u64 || size > segment.backing.len() as u64 {
+        let Some(len) = usize::try_from(size)
+            .ok()
+            .filter(|n| (PAYLOAD_OFFSET..=backing.len()).contains(n))
+        else {
             return Err(invalid("its recorded size does not match the mapping"));
-        }
-        Ok(Arc::new(segment))
+        };
+        Ok(Segment::from_backing(backing, len))
     }
 
     /// The segment's name.
@@ -191,7 +259,8 @@ impl Segment {
 
     /// The header.
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the mapping is at least PAYLOAD_OFFSET bytes, page-aligned,
+        // SAFETY: the mapping is at least PAYLOAD_OFFSET bytes (checked when it
+        // was created or adopted), page-aligned,
         // and lives as long as `self`; `Header` is all atomics, valid for any
         // bytes, and only ever accessed through shared references.
         unsafe { &*(self.backing.as_ptr() as *const Header) }
@@ -204,9 +273,10 @@ impl Segment {
         unsafe { self.backing.as_ptr().add(PAYLOAD_OFFSET) }
     }
 
-    /// The payload's length in bytes, as recorded at creation.
+    /// The payload's length in bytes, as recorded at creation and checked
+    /// when the segment was opened.
     pub(crate) fn payload_len(&self) -> usize {
-        self.header().size.load(Ordering::Relaxed) as usize - PAYLOAD_OFFSET
+        self.len - PAYLOAD_OFFSET
     }
 
     /// Sleeps while `word` (in this segment) holds `expected`, at most
@@ -371,7 +441,7 @@ impl Attachment {
             });
         }
         self.handed = true;
-        sys::record_child_pid(cmd, Arc::clone(&self.segment), p.child_pid_slot());
+        sys::record_child_pid(cmd, Arc::clone(&self.segment), p.child_slots(), self.nonce);
         Ok(Token {
             name: self.segment.name().into(),
             index: self.index,
@@ -423,8 +493,8 @@ impl Attachment {
     /// spawn, and returns its token.
     pub(crate) fn reserve(&self, role: u32, cmd: &mut Command) -> Result<Token, SegmentError> {
         let (index, nonce) = Self::take_entry(&self.segment, role, Identity::current(), State::Pending)?;
-        let slot: *const AtomicU32 = self.segment.participant(index).child_pid_slot();
-        sys::record_child_pid(cmd, Arc::clone(&self.segment), slot);
+        let slots = self.segment.participant(index).child_slots();
+        sys::record_child_pid(cmd, Arc::clone(&self.segment), slots, nonce);
         Ok(Token {
             name: self.segment.name().into(),
             index,
@@ -432,17 +502,30 @@ impl Attachment {
         })
     }
 
-    /// Opens the segment a token names and claims its pending entry.
-    pub(crate) fn claim(token: &Token, kind: Kind) -> Result<Attachment, SegmentError> {
-        let segment = Segment::open(&token.name, kind)?;
-        if !segment
+    /// Claims the pending entry `token` names in `segment`, as this
+    /// process. Only the child the entry was handed to may (where the
+    /// system records it); a refused claim changes nothing.
+    pub(crate) fn claim_in(segment: Arc<Segment>, token: &Token) -> Result<Attachment, SegmentError> {
+        let name = || token.name.clone();
+        let me = Identity::current();
+        segment
             .participant(token.index)
-            .claim(token.nonce, Identity::current())
-        {
-            return Err(SegmentError::Gone {
-                name: token.name.clone(),
-            });
-        }
+            .claim(token.nonce, me)
+            .map_err(|e| match e {
+                ClaimError::Gone => SegmentError::Gone { name: name() },
+                ClaimError::AlreadyUsed => SegmentError::AlreadyUsed { name: name() },
+                ClaimError::NotTheChild(0) => SegmentError::Refused {
+                    name: name(),
+                    reason: format!(
+                        "its hand-off is for the child of a command that has not started, not for process {}",
+                        me.pid
+                    ),
+                },
+                ClaimError::NotTheChild(pid) => SegmentError::Refused {
+                    name: name(),
+                    reason: format!("its hand-off is for process {pid}, not for process {}", me.pid),
+                },
+            })?;
         Ok(Attachment {
             segment,
             index: token.index,

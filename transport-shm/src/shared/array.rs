@@ -123,6 +123,15 @@ impl<T: Plain> SharedArray<T> {
         self.lock().map(|g| g.to_vec())
     }
 
+    /// A handle over `obj`, checked for `T` (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_object(obj: Arc<Object>) -> Self {
+        SharedArray {
+            obj,
+            _type: PhantomData,
+        }
+    }
+
     /// The name of the shared memory segment.
     pub fn segment_name(&self) -> &str {
         self.obj.name()

@@ -104,6 +104,10 @@ impl Shape {
 pub struct Object {
     att: Attachment,
     kind: ObjectKind,
+    /// The number of elements: given at creation, or read from the header
+    /// once when opened and checked against the segment (a peer may rewrite
+    /// the header's word at any time; this one stays).
+    len: usize,
 }
 
 impl fmt::Debug for Object {
@@ -132,6 +136,7 @@ impl Object {
         let obj = Object {
             att,
             kind: shape.kind,
+            len: shape.len,
         };
         let h = obj.header();
         h.elem_size.store(shape.elem_size as u32, Ordering::Relaxed);
@@ -143,21 +148,30 @@ impl Object {
     }
 
     /// Opens the object a hand-off payload names, checking its shape
-    /// (`shape.len` of `usize::MAX` accepts any length).
+    /// (`shape.len` of `usize::MAX` accepts any length) before it claims
+    /// the hand-off, so a wrong open leaves the hand-off to the right one.
     pub(crate) fn open(payload: &str, shape: Shape) -> Result<Arc<Object>, OpenError> {
         let token: Token = payload.parse().map_err(OpenError::malformed)?;
-        let att = Attachment::claim(&token, Kind::State)?;
-        let obj = Object {
+        let segment = Segment::open(&token.name, Kind::State)?;
+        let len = Object::check(&segment, shape).map_err(OpenError::malformed)?;
+        let att = Attachment::claim_in(segment, &token)?;
+        Ok(Arc::new(Object {
             att,
             kind: shape.kind,
-        };
-        let h = obj.header();
-        let seg = obj.att.segment();
-        let wrong =
-            |what: &str| OpenError::malformed(format!("shared memory segment `{}` {what}", token.name));
+            len,
+        }))
+    }
+
+    /// Checks the header of an object's segment against `shape`, and gives
+    /// its length. Every header word is read once.
+    pub(crate) fn check(seg: &Segment, shape: Shape) -> Result<usize, String> {
+        let wrong = |what: &str| format!("shared memory segment `{}` {what}", seg.name());
         if seg.payload_len() < DATA_OFFSET {
             return Err(wrong("is too small for a shared object"));
         }
+        // SAFETY: the payload holds a header (checked above), page-aligned;
+        // the header is all atomics.
+        let h = unsafe { &*(seg.payload() as *const ObjectHeader) };
         if h.kind.load(Ordering::Acquire) != shape.kind as u32 {
             return Err(wrong("holds another kind of shared object"));
         }
@@ -169,14 +183,21 @@ impl Object {
         {
             return Err(wrong("holds another element type or length"));
         }
-        let data = usize::try_from(len)
+        usize::try_from(len)
             .ok()
-            .and_then(|l| l.checked_mul(shape.elem_size))
-            .and_then(|d| d.checked_add(DATA_OFFSET));
-        if data.is_none_or(|d| d > seg.payload_len()) {
-            return Err(wrong("is smaller than its recorded length"));
-        }
-        Ok(Arc::new(obj))
+            .filter(|&l| {
+                l.checked_mul(shape.elem_size)
+                    .and_then(|d| d.checked_add(DATA_OFFSET))
+                    .is_some_and(|d| d <= seg.payload_len())
+            })
+            .ok_or_else(|| wrong("is smaller than its recorded length"))
+    }
+
+    /// An object of `kind` and `len` elements over a claimed attachment
+    /// whose segment passed [`check`](Self::check) (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_parts(att: Attachment, kind: ObjectKind, len: usize) -> Object {
+        Object { att, kind, len }
     }
 
     /// Reserves a participation for the child `cmd` spawns; the token's text.
@@ -203,9 +224,9 @@ impl Object {
         unsafe { self.att.segment().payload().add(DATA_OFFSET) }
     }
 
-    /// The number of elements.
+    /// The number of elements (as checked when created or opened).
     pub(crate) fn len(&self) -> usize {
-        self.header().len.load(Ordering::Relaxed) as usize
+        self.len
     }
 
     /// The segment.

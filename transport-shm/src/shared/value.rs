@@ -121,6 +121,15 @@ impl<T: Plain> SharedValue<T> {
         Ok(())
     }
 
+    /// A handle over `obj`, checked for `T` (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_object(obj: Arc<Object>) -> Self {
+        SharedValue {
+            obj,
+            _type: PhantomData,
+        }
+    }
+
     /// The name of the shared memory segment.
     pub fn segment_name(&self) -> &str {
         self.obj.name()

@@ -27,13 +27,53 @@ pub(crate) fn current_start() -> Option<u64> {
 /// spaces and parentheses, so the last `)` ends it): the state is the first,
 /// the start time the twentieth.
 fn parse_stat(text: &str) -> Option<u64> {
-    let (_, rest) = text.rsplit_once(')')?;
-    let mut fields = rest.split_ascii_whitespace();
+    parse_stat_bytes(text.as_bytes())
+}
+
+/// [`parse_stat`] on bytes, without allocating (it runs in a child between
+/// `fork` and `exec` too).
+fn parse_stat_bytes(text: &[u8]) -> Option<u64> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let mut fields = text[close + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty());
     let state = fields.next()?;
-    if state == "Z" || state == "X" || state == "x" {
+    if matches!(state, b"Z" | b"X" | b"x") {
         return None;
     }
-    fields.nth(18)?.parse().ok()
+    let start = fields.nth(18)?;
+    if start.is_empty() || start.len() > 20 {
+        return None;
+    }
+    start.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// This process's start time, as [`current_start`] gives it, or 0: for a
+/// child between `fork` and `exec`, so only async-signal-safe calls
+/// (`open`, `read`, `close` into a buffer on the stack).
+pub(crate) fn start_in_child() -> u64 {
+    let mut buf = [0u8; 1024];
+    // SAFETY: a NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe { libc::open(c"/proc/self/stat".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return 0;
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: reads into the unused part of `buf`, which outlives the
+        // call.
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    // SAFETY: `fd` was opened above and is closed once.
+    unsafe { libc::close(fd) };
+    parse_stat_bytes(&buf[..len]).unwrap_or(0)
 }
 
 /// Cross-process waiting on a word in shared memory: a futex without
@@ -274,15 +314,24 @@ impl Alarm {
 }
 
 /// The names (with a leading `/`) of the shared memory objects whose names
-/// start with `prefix` (without the `/`).
+/// start with `prefix` (without the `/`) and that this process's effective
+/// user owns: root sees only root's. The names come from one listing of
+/// `/dev/shm`; the owner from each matching entry, without opening it.
 pub(crate) fn list_segments(prefix: &str) -> io::Result<Vec<String>> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
     let mut names = Vec::new();
     for entry in fs::read_dir("/dev/shm")? {
-        let name = entry?.file_name();
-        if let Some(name) = name.to_str() {
-            if name.starts_with(prefix) {
-                names.push(format!("/{name}"));
-            }
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        // Gone meanwhile: not listed.
+        if entry.metadata().is_ok_and(|m| m.uid() == me) {
+            names.push(format!("/{name}"));
         }
     }
     Ok(names)
@@ -309,6 +358,17 @@ mod tests {
         assert_eq!(parse_stat(line), Some(424242));
         let zombie = "123 (x) Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20";
         assert_eq!(parse_stat(zombie), None);
+        assert_eq!(parse_stat("123 (x) S 1 2"), None, "too few fields");
+        assert_eq!(
+            parse_stat("1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 99999999999999999999999 20"),
+            None,
+            "overflow"
+        );
+    }
+
+    #[test]
+    fn the_start_read_for_a_child_is_the_start() {
+        assert_eq!(Some(start_in_child()), current_start());
     }
 
     #[test]

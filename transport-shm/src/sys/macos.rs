@@ -51,6 +51,13 @@ pub(crate) fn current_start() -> Option<u64> {
     process_start(std::process::id())
 }
 
+/// This process's start time, or 0: for a child between `fork` and
+/// `exec` (`getpid` and `proc_pidinfo` into a buffer on the stack are
+/// async-signal-safe; nothing is allocated).
+pub(crate) fn start_in_child() -> u64 {
+    process_start(std::process::id()).unwrap_or(0)
+}
+
 type WaitFn = unsafe extern "C" fn(*mut c_void, u64, libc::size_t, u32, u32, u64) -> libc::c_int;
 type WakeFn = unsafe extern "C" fn(*mut c_void, libc::size_t, u32) -> libc::c_int;
 

@@ -12,15 +12,24 @@
 //!   shared flag where it exists (macOS 14.4+), else `__ulock_wait` with
 //!   `UL_COMPARE_AND_WAIT_SHARED`; Windows named semaphores, one per bucket of
 //!   words, because `WaitOnAddress` does not cross processes.
+//! - `Mapping`: a named shared memory object, mapped. `create(name, size)`
+//!   makes it exclusively and owner-only whatever the umask; `open(name)`
+//!   maps an existing one, refusing one that another user owns
+//!   ([`MapError::NotOwned`]); `unlink(name)` removes the name. Unix uses
+//!   `shm_open` and `mmap` directly (the mode is set on the descriptor);
+//!   Windows uses the `shared_memory` crate (a file mapping backed by a
+//!   file in the user's temporary directory).
 //! - `list_segments()` / `register()` / `unregister()`: how the segments of
-//!   this crate are found for stale cleanup. Linux lists `/dev/shm`; macOS
-//!   cannot list POSIX shared memory, so it keeps a marker file per segment
-//!   in a per-user directory; Windows lists the backing files the
-//!   `shared_memory` crate keeps in the temporary directory.
-//! - `record_child_pid(cmd, slot)`: where the platform can, makes the child a
-//!   `Command` spawns write its process id into `slot` before it runs (Unix:
-//!   `pre_exec`), so a hand-off whose child died before opening it is seen as
-//!   dead.
+//!   this crate are found for stale cleanup, this user's only. Linux lists
+//!   `/dev/shm` and keeps the entries this user owns; macOS cannot list
+//!   POSIX shared memory, so it keeps a marker file per segment in a
+//!   per-user directory; Windows lists the backing files the
+//!   `shared_memory` crate keeps in the user's temporary directory.
+//! - `record_child_pid(cmd, keep, slots)`: where the platform can, makes
+//!   the child a `Command` spawns record its process id and start time in a
+//!   participant entry before it runs (Unix: `pre_exec`), so a hand-off
+//!   whose child died before opening it is seen as dead, and only that
+//!   child can claim it (`RECORDS_CHILD_PID` says whether it does).
 //!
 //! - `Alarm` and `MULTI_WAIT_MAX`: what the async bridge thread sleeps in.
 //!   `Alarm::wait(seq, words, timeout)` sleeps until `Alarm::ring` was called
@@ -35,7 +44,10 @@
 //!
 //! `unsupported.rs` compiles everywhere else and fails at run time.
 
-use std::sync::atomic::AtomicU32;
+use std::{
+    io,
+    sync::atomic::{AtomicU32, AtomicU64},
+};
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -78,4 +90,35 @@ pub(crate) struct WaitWord<'a> {
     pub(crate) word: &'a AtomicU32,
     /// The value it held when the waiter last looked.
     pub(crate) expected: u32,
+}
+
+/// Why a shared memory object could not be made or mapped.
+#[derive(Debug)]
+pub(crate) enum MapError {
+    /// An object of that name exists already.
+    Exists,
+    /// No object of that name exists.
+    NotFound,
+    /// The object belongs to another user.
+    #[cfg_attr(not(unix), allow(dead_code))] // Windows' objects are per user
+    NotOwned {
+        /// Its owner's user id.
+        owner: u32,
+    },
+    /// Any other failure.
+    Io(io::Error),
+}
+
+/// The words of a participant entry that a child of the handing command
+/// fills in before it runs (see `record_child_pid`).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(unix), allow(dead_code))] // only Unix runs code in the child
+pub(crate) struct ChildSlots<'a> {
+    /// The entry's nonce (high 32 bits) and the child's pid (low 32 bits,
+    /// 0 until the first child records itself).
+    pub(crate) child: &'a AtomicU64,
+    /// The first child's start time.
+    pub(crate) start: &'a AtomicU64,
+    /// The pid of a later child of the same command.
+    pub(crate) late: &'a AtomicU32,
 }

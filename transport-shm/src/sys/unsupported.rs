@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use super::WaitWord;
+use super::{MapError, WaitWord};
 
 /// Unknown: treated as dead.
 pub(crate) fn process_start(_pid: u32) -> Option<u64> {
@@ -88,7 +88,8 @@ pub(crate) fn unregister(_name: &str) {}
 pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     _cmd: &mut Command,
     _keep: Arc<K>,
-    _slot: *const AtomicU32,
+    _slots: super::ChildSlots<'_>,
+    _nonce: u32,
 ) {
 }
 
@@ -97,3 +98,29 @@ pub(crate) const RECORDS_CHILD_PID: bool = false;
 
 /// Nothing is left behind by unlinking here.
 pub(crate) fn sweep_unlinked(_prefix: &str) {}
+
+/// No shared memory here.
+#[derive(Debug)]
+pub(crate) struct Mapping;
+
+impl Mapping {
+    pub(crate) fn create(_name: &str, _size: usize) -> Result<Mapping, MapError> {
+        Err(MapError::Io(io::Error::from(io::ErrorKind::Unsupported)))
+    }
+
+    pub(crate) fn open(_name: &str) -> Result<Mapping, MapError> {
+        Err(MapError::Io(io::Error::from(io::ErrorKind::Unsupported)))
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        std::ptr::null_mut()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        0
+    }
+
+    pub(crate) fn unlink_on_drop(&mut self) {}
+
+    pub(crate) fn unlink(_name: &str) {}
+}

@@ -33,7 +33,7 @@ use windows_sys::Win32::{
     },
 };
 
-use super::{WAIT_BUCKETS, WaitWord};
+use super::{MapError, WAIT_BUCKETS, WaitWord};
 
 /// The creation time of the process behind `handle`, unless it has exited.
 fn start_of(handle: HANDLE) -> Option<u64> {
@@ -314,9 +314,107 @@ pub(crate) fn unregister(_name: &str) {}
 pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     _cmd: &mut Command,
     _keep: Arc<K>,
-    _slot: *const AtomicU32,
+    _slots: super::ChildSlots<'_>,
+    _nonce: u32,
 ) {
 }
 
 /// Whether `record_child_pid` records the child's pid before it runs.
 pub(crate) const RECORDS_CHILD_PID: bool = false;
+
+/// A named file mapping, through the `shared_memory` crate (checked in its
+/// 0.12.4 source): every mapping is backed by a file in
+/// `%TEMP%\shared_memory-rs` created with default security (the user's
+/// temporary directory ACL) and `CreateFileMapping` with a null security
+/// descriptor (the token's default DACL: the user, SYSTEM and
+/// administrators). The file is only deleted by an owner's drop, so a
+/// killed owner leaves it behind until our stale cleanup removes it, and it
+/// makes the mapping file-backed rather than backed by the paging file. The
+/// crate offers no way to pass a security descriptor.
+pub(crate) struct Mapping {
+    shmem: shared_memory::Shmem,
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("name", &self.shmem.get_os_id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn map_error(e: shared_memory::ShmemError) -> MapError {
+    use shared_memory::ShmemError;
+    let os = |code: u32| io::Error::from_raw_os_error(code as i32);
+    match e {
+        ShmemError::MappingIdExists | ShmemError::LinkExists => MapError::Exists,
+        ShmemError::MapOpenFailed(code) => {
+            let err = os(code);
+            if err.kind() == io::ErrorKind::NotFound {
+                MapError::NotFound
+            } else {
+                MapError::Io(err)
+            }
+        }
+        ShmemError::MapCreateFailed(code) | ShmemError::UnknownOsError(code) => MapError::Io(os(code)),
+        other => MapError::Io(io::Error::other(other.to_string())),
+    }
+}
+
+impl Mapping {
+    /// Creates mapping `name` (with a leading `/`) of `size` bytes,
+    /// exclusively; its bytes are zero.
+    pub(crate) fn create(name: &str, size: usize) -> Result<Mapping, MapError> {
+        let mut shmem = shared_memory::ShmemConf::new()
+            .os_id(name)
+            .size(size)
+            .create()
+            .map_err(map_error)?;
+        // Ownership (unlinking) is decided by our participant table, not by
+        // who created the mapping.
+        shmem.set_owner(false);
+        Ok(Mapping { shmem })
+    }
+
+    /// Opens the existing mapping `name` (the backing files live in this
+    /// user's temporary directory: no other user's are found).
+    pub(crate) fn open(name: &str) -> Result<Mapping, MapError> {
+        let shmem = shared_memory::ShmemConf::new()
+            .os_id(name)
+            .open()
+            .map_err(map_error)?;
+        Ok(Mapping { shmem })
+    }
+
+    /// The first byte of the mapping (page-aligned).
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.shmem.as_ptr()
+    }
+
+    /// The mapping's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.shmem.len()
+    }
+
+    /// Removes the name when this mapping is dropped (the crate deletes the
+    /// backing file as its owner).
+    pub(crate) fn unlink_on_drop(&mut self) {
+        self.shmem.set_owner(true);
+    }
+
+    /// Removes the backing file of a mapping that cannot be opened.
+    pub(crate) fn unlink(name: &str) {
+        let file = std::env::temp_dir()
+            .join("shared_memory-rs")
+            .join(name.trim_start_matches('/'));
+        let _ = fs::remove_file(file);
+    }
+}
+
+// SAFETY: `Shmem` is only a pointer and length to a process-wide mapping plus
+// its name; nothing in it is tied to the thread that made it. All access to
+// the mapped bytes goes through atomics or the protocols documented where
+// they are used.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only hands out the base pointer and length.
+unsafe impl Sync for Mapping {}

@@ -1,0 +1,6 @@
+//! What the fuzz targets share with the seed generator
+//! (`examples/seeds.rs`): the inputs each target understands, sample
+//! inputs, and the checks one run makes.
+
+pub mod message;
+pub mod token;

@@ -1,0 +1,201 @@
+//! What a process killed with `SIGKILL` in the middle of traffic can lose
+//! or leave, checked against the numbers the crate documents (see the
+//! channel module's "Crashes" section):
+//! - a killed producer loses no message whose send returned; only the one
+//!   it was writing, if any, is missing;
+//! - a killed consumer loses at most `capacity` messages per producer: the
+//!   ones in its ring, counting those it had received and not yet dropped;
+//! - either way the survivor gets `Disconnected`, and once it drops its end
+//!   no segment is left.
+//!
+//! Each case runs several trials, killing at a random message.
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime},
+};
+
+use transport_core::{
+    RecvTimeoutError, SendTimeoutError,
+    conformance::{Harness, Role, run, test_name},
+};
+use transport_shm::{
+    SharedAtomic, ShmConfig,
+    channel::{self, Receiver, Sender},
+    list_segments,
+};
+
+/// How long any single wait may take before the case fails.
+const LONG: Duration = Duration::from_secs(60);
+const TRIALS: u64 = 8;
+const CAPACITY: usize = 16;
+
+macro_rules! cross_process {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                run(test_name(module_path!(), stringify!($name)), "shm", true, cases::$name);
+            }
+        )*
+    };
+}
+
+cross_process!(
+    killed_producer_loses_no_returned_send,
+    killed_consumer_loses_at_most_its_capacity
+);
+
+/// A small xorshift generator seeded from the clock (the seed is printed).
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+        eprintln!("crash_loss: seed {seed:#x}");
+        Rng(seed)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn config() -> ShmConfig {
+    ShmConfig::bounded(CAPACITY)
+        .max_message_size(1024)
+        .buffer_bytes(64 << 10)
+}
+
+mod cases {
+    use super::*;
+
+    pub fn killed_producer_loses_no_returned_send(h: &Harness) {
+        match h.role() {
+            Role::Parent => {
+                let mut rng = Rng::new();
+                for trial in 0..TRIALS {
+                    let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
+                    let name = tx.raw().segment_name().to_owned();
+                    let sent = SharedAtomic::new(AtomicU64::new(0)).expect("creating the counter");
+                    let mut producer = h
+                        .child("producer")
+                        .endpoint("tx", tx)
+                        .endpoint("sent", sent.clone())
+                        .spawn();
+                    // Kill at a random message.
+                    let kill_after = 1 + rng.below(5000);
+                    let mut next = 0u64;
+                    while next < kill_after {
+                        let m = rx.recv_timeout(LONG).expect("receiving");
+                        assert_eq!(m.to_native(), next, "trial {trial}: in order");
+                        next += 1;
+                    }
+                    producer.kill();
+                    let returned = sent.load(Ordering::SeqCst);
+                    // Everything whose send returned is there, then
+                    // `Disconnected`.
+                    loop {
+                        match rx.recv_timeout(LONG) {
+                            Ok(m) => {
+                                assert_eq!(m.to_native(), next, "trial {trial}: in order, no duplicate");
+                                next += 1;
+                            }
+                            Err(RecvTimeoutError::Disconnected) => break,
+                            Err(e) => panic!("trial {trial}: after the kill: {e}"),
+                        }
+                    }
+                    assert!(
+                        next >= returned,
+                        "trial {trial}: {returned} sends returned, {next} messages arrived"
+                    );
+                    assert!(
+                        next <= returned + 1,
+                        "trial {trial}: {next} arrived, only {returned} sends returned (+1 in flight)"
+                    );
+                    drop(rx);
+                    drop(sent);
+                    let left = list_segments().expect("listing");
+                    assert!(
+                        !left.contains(&name),
+                        "trial {trial}: the channel's segment was left"
+                    );
+                }
+            }
+            Role::Child("producer") => {
+                let tx: Sender<u64> = h.endpoint("tx");
+                let sent: SharedAtomic<AtomicU64> = h.endpoint("sent");
+                for seq in 0.. {
+                    tx.send(seq).expect("sending");
+                    sent.store(seq + 1, Ordering::SeqCst);
+                }
+            }
+            Role::Child(other) => panic!("no role `{other}`"),
+        }
+    }
+
+    pub fn killed_consumer_loses_at_most_its_capacity(h: &Harness) {
+        match h.role() {
+            Role::Parent => {
+                let mut rng = Rng::new();
+                for trial in 0..TRIALS {
+                    let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
+                    let name = tx.raw().segment_name().to_owned();
+                    let done = SharedAtomic::new(AtomicU64::new(0)).expect("creating the counter");
+                    let mut consumer = h
+                        .child("consumer")
+                        .endpoint("rx", rx)
+                        .endpoint("done", done.clone())
+                        .spawn();
+                    let kill_after = 1 + rng.below(5000);
+                    let mut sent = 0u64;
+                    while sent < kill_after {
+                        tx.send_timeout(sent, LONG).expect("sending");
+                        sent += 1;
+                    }
+                    consumer.kill();
+                    // Sends go on into the ring until it is full, then end
+                    // with `Disconnected`.
+                    loop {
+                        match tx.send_timeout(sent, LONG) {
+                            Ok(()) => sent += 1,
+                            Err(SendTimeoutError::Disconnected(_)) => break,
+                            Err(e) => panic!("trial {trial}: after the kill: {e}"),
+                        }
+                    }
+                    let processed = done.load(Ordering::SeqCst);
+                    let lost = sent - processed;
+                    assert!(
+                        lost <= CAPACITY as u64,
+                        "trial {trial}: {sent} sends returned, the consumer processed {processed}: \
+                         {lost} lost, more than the capacity {CAPACITY}"
+                    );
+                    drop(tx);
+                    drop(done);
+                    let left = list_segments().expect("listing");
+                    assert!(
+                        !left.contains(&name),
+                        "trial {trial}: the channel's segment was left"
+                    );
+                }
+            }
+            Role::Child("consumer") => {
+                let rx: Receiver<u64> = h.endpoint("rx");
+                let done: SharedAtomic<AtomicU64> = h.endpoint("done");
+                loop {
+                    let m = rx.recv_timeout(LONG).expect("receiving");
+                    // Processed, then dropped (released).
+                    done.store(m.to_native() + 1, Ordering::SeqCst);
+                    drop(m);
+                }
+            }
+            Role::Child(other) => panic!("no role `{other}`"),
+        }
+    }
+}
