@@ -19,8 +19,8 @@
 //!
 //! A channel with processed markers ([`Options::deduplicate`]) stores a
 //! marker for each finished message before acknowledging it, and looks up
-//! every message delivered again before a receive returns it (see the
-//! `done` module). Whether anything is left for a receiver is the stream's
+//! every delivery's marker before a receive returns it (see the `done`
+//! module). Whether anything is left for a receiver is the stream's
 //! count, or, when the count stays above what the consumer can still
 //! deliver (a removal lost in a failover), the consumer's own counts.
 //!
@@ -323,14 +323,12 @@ struct PullState {
     peeked: Option<Message>,
     /// Deliveries read from the inbox and not handed out yet, each with a
     /// time before it was delivered.
-    arrived: VecDeque<(Instant, Message)>,
+    arrived: VecDeque<Arrived>,
     /// When the inbox was last seen empty.
     empty_at: Instant,
     /// Deliveries taken by gets and not yet marked done (explicit mode):
     /// their reply subjects and marker keys.
     taken: VecDeque<(Subject, Option<String>)>,
-    /// A message delivered again whose marker is being looked up.
-    checking: Option<Check>,
     /// The consumer's counts, asked for when the senders are gone.
     info: Option<Answer>,
     info_at: Option<Instant>,
@@ -387,11 +385,17 @@ async fn left(js: jetstream::Context, names: Names) -> Result<Left, async_nats::
     })
 }
 
-/// A lookup of a processed marker in progress.
-struct Check {
+/// Where the answer of a marker lookup arrives: `Ok(true)`, marked
+/// (finished before); `Err`, the lookup failed.
+type Marked = Arc<Mutex<Option<Result<bool, ()>>>>;
+
+/// A delivery read from the inbox and not handed out yet.
+struct Arrived {
+    /// A time before the server delivered it.
+    since: Instant,
     msg: Message,
-    /// `Ok(true)`: marked (finished before); `Err`: the lookup failed.
-    answer: Arc<Mutex<Option<Result<bool, ()>>>>,
+    /// Its marker lookup, on a channel that keeps markers.
+    marked: Option<Marked>,
 }
 
 /// The pull request in progress.
@@ -463,7 +467,6 @@ impl AloReceiver {
                 arrived: VecDeque::new(),
                 empty_at: Instant::now(),
                 taken: VecDeque::new(),
-                checking: None,
                 info: None,
                 info_at: None,
                 drained: false,
@@ -489,21 +492,26 @@ impl AloReceiver {
             return Inbox::Message(msg);
         }
         let mut cx = Context::from_waker(&self.base.waker);
+        // Always: heartbeats and the end of pull requests are heard even
+        // while the oldest delivery waits for its lookup.
+        self.fill(st, &mut cx);
         loop {
-            if let Some(check) = &st.checking {
-                let answer = check.answer.lock().unwrap_or_else(PoisonError::into_inner).take();
-                let Some(marked) = answer else {
+            let Some(front) = st.arrived.front() else {
+                return if st.closed { Inbox::Closed } else { Inbox::Empty };
+            };
+            let marked = match &front.marked {
+                Some(answer) => match answer.lock().unwrap_or_else(PoisonError::into_inner).take() {
                     // Still looking: the messages behind it wait.
-                    return Inbox::Empty;
-                };
-                let Check { msg, .. } = st.checking.take().expect("checked above");
-                if marked != Ok(true) {
-                    // Not finished before, or the lookup failed: at least
-                    // once, the message is handed out.
-                    return Inbox::Message(msg);
-                }
+                    None => return Inbox::Empty,
+                    Some(marked) => marked == Ok(true),
+                },
+                None => false,
+            };
+            let Arrived { since, msg, .. } = st.arrived.pop_front().expect("looked at above");
+            if marked {
                 // Finished before: acknowledged again, never handed out.
-                // (A lost acknowledgement brings it back here.)
+                // (A lost acknowledgement, or a leader that never learnt of
+                // the first delivery, brings it back here.)
                 if let (Some(markers), Some(reply)) = (&self.markers, msg.reply) {
                     markers.skipped_one();
                     let _ = self
@@ -513,13 +521,7 @@ impl AloReceiver {
                 }
                 continue;
             }
-            let Some((since, msg)) = st.arrived.pop_front().or_else(|| {
-                self.fill(st, &mut cx);
-                st.arrived.pop_front()
-            }) else {
-                return if st.closed { Inbox::Closed } else { Inbox::Empty };
-            };
-            if since.elapsed() >= self.base.options.ack_wait / 2 {
+            if self.stale(since) {
                 // Held unread so long that the server may have delivered
                 // it to another receiver already: not handed out, not
                 // answered (the server delivers it again after its ack
@@ -527,11 +529,16 @@ impl AloReceiver {
                 self.stale.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            match self.look_up(&msg) {
-                Some(answer) => st.checking = Some(Check { msg, answer }),
-                None => return Inbox::Message(msg),
-            }
+            // Not finished before, or the lookup failed: at least once,
+            // the message is handed out.
+            return Inbox::Message(msg);
         }
+    }
+
+    /// Whether a delivery made after `since` may have been delivered to
+    /// another receiver by now (half the ack wait has passed).
+    fn stale(&self, since: Instant) -> bool {
+        since.elapsed() >= self.base.options.ack_wait / 2
     }
 
     /// Moves everything the inbox holds now into `st.arrived`, each
@@ -563,7 +570,8 @@ impl AloReceiver {
                         }
                     }
                     if msg.reply.is_some() {
-                        st.arrived.push_back((since, msg));
+                        let marked = self.look_up(&msg);
+                        st.arrived.push_back(Arrived { since, msg, marked });
                     }
                 }
                 Some(StatusCode::IDLE_HEARTBEAT) => {
@@ -579,19 +587,13 @@ impl AloReceiver {
         }
     }
 
-    /// Starts looking up the marker of a message delivered again, on a
-    /// channel that keeps markers; `None` when there is nothing to look up
-    /// (no markers, a first delivery, no message id).
-    fn look_up(&self, msg: &Message) -> Option<Arc<Mutex<Option<Result<bool, ()>>>>> {
+    /// Starts looking up the marker of a delivery, on a channel that keeps
+    /// markers; `None` when there is nothing to look up (no markers, no
+    /// message id). Every delivery is looked up, first ones included: a
+    /// consumer leader elected in a failover may not know of a delivery
+    /// its predecessor made, and sends the message again as a first one.
+    fn look_up(&self, msg: &Message) -> Option<Marked> {
         let markers = Arc::clone(self.markers.as_ref()?);
-        let again = msg
-            .reply
-            .as_ref()
-            .and_then(|r| frame::delivery_count(r.as_str()))
-            .is_some_and(|n| n > 1);
-        if !again {
-            return None;
-        }
         let key = Markers::key(msg)?;
         let answer = Arc::new(Mutex::new(None));
         let (slot, signal) = (Arc::clone(&answer), Arc::clone(&self.base.signal));
@@ -676,9 +678,7 @@ impl AloReceiver {
             if let Some(answer) = answer {
                 st.info = None;
                 if let Ok(left) = answer {
-                    let here = self.sink.held.load(Ordering::Acquire)
-                        + st.taken.len()
-                        + usize::from(st.checking.is_some());
+                    let here = self.sink.held.load(Ordering::Acquire) + st.taken.len();
                     if left.drained(here as u64) {
                         st.drained = true;
                         return true;
@@ -818,8 +818,8 @@ impl AloReceiver {
         })
     }
 
-    /// How many messages delivered again this receiver skipped because
-    /// their markers said they were finished.
+    /// How many deliveries this receiver did not hand out: finished ones
+    /// (by their markers) and stale ones.
     pub(crate) fn skipped(&self) -> u64 {
         self.markers.as_ref().map_or(0, |m| m.skipped()) + self.stale.load(Ordering::Relaxed)
     }
@@ -830,12 +830,18 @@ impl AloReceiver {
         self.dead_letters.abort();
         let mut st = self.lock();
         let mut back: Vec<Subject> = st.taken.drain(..).map(|(reply, _)| reply).collect();
-        if let Some(check) = st.checking.take() {
-            back.extend(check.msg.reply);
-        }
-        while let Inbox::Message(msg) = self.read(&mut st) {
-            back.extend(msg.reply);
-        }
+        back.extend(st.peeked.take().and_then(|msg| msg.reply));
+        let mut cx = Context::from_waker(&self.base.waker);
+        self.fill(&mut st, &mut cx);
+        // Stale deliveries are left to their ack wait: another receiver
+        // may have them now.
+        let arrived: Vec<Arrived> = st.arrived.drain(..).collect();
+        back.extend(
+            arrived
+                .into_iter()
+                .filter(|a| !self.stale(a.since))
+                .filter_map(|a| a.msg.reply),
+        );
         for reply in back {
             let _ = self
                 .base

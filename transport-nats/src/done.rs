@@ -8,10 +8,12 @@
 //! hand, is confirmed only once the stream's replicas stored it. So a
 //! receiver that finishes a message first stores a marker for it, a
 //! publish to `$KV.TRANSPORT_NAME_DONE.<message id>`, and acknowledges
-//! only after that publish is confirmed. A receive that meets a message
-//! delivered again looks its marker up; a marked message is acknowledged
-//! again and skipped. First deliveries are never looked up: a message
-//! cannot have been finished before it was delivered once.
+//! only after that publish is confirmed. Every delivery's marker is looked
+//! up as it arrives (concurrently, the receive hands them out in order); a
+//! marked message is acknowledged again and skipped. First deliveries are
+//! looked up too: a consumer leader elected in a failover may not know of
+//! a delivery its predecessor made just before it died, and sends the
+//! message again with a delivery count of 1.
 //!
 //! The bucket is an ordinary JetStream key-value bucket (the `nats kv`
 //! tools read it), made here rather than by `async-nats`'s key-value API

@@ -186,11 +186,10 @@ impl Options {
     /// again. With markers, a receiver that finishes a message first stores
     /// a marker named by the message's id in the channel's replicated
     /// key-value bucket (`KV_TRANSPORT_NAME_DONE`), waits for the cluster to
-    /// confirm it, and only then acknowledges; a message delivered a second
-    /// time or more is looked up there before a receive returns it, and one
-    /// that is marked is acknowledged again and skipped. A first delivery
-    /// costs nothing more; each finished message costs one replicated
-    /// write.
+    /// confirm it, and only then acknowledges; every delivery is looked up
+    /// there before a receive returns it (the lookups of a prefetch run
+    /// together), and one that is marked is acknowledged again and skipped.
+    /// Each message costs one lookup and one replicated write.
     ///
     /// What can still be handed out twice: a message whose receiver did not
     /// finish it (killed, dropped, negatively acknowledged, or a marker that
