@@ -302,7 +302,8 @@ impl AloSender {
 pub(crate) struct AloReceiver {
     pub(crate) base: Base,
     sink: Arc<AckSink>,
-    state: Mutex<PullState>,
+    /// Boxed: it is most of a receiver's size.
+    state: Box<Mutex<PullState>>,
     /// A [`Queue`](crate::Queue): one message per waiting get, and
     /// acknowledgement by `task_done` rather than by dropping.
     explicit: bool,
@@ -458,7 +459,7 @@ impl AloReceiver {
         Ok(AloReceiver {
             base,
             sink,
-            state: Mutex::new(PullState {
+            state: Box::new(Mutex::new(PullState {
                 inbox,
                 inbox_subject,
                 next_subject,
@@ -471,7 +472,7 @@ impl AloReceiver {
                 info_at: None,
                 drained: false,
                 closed: false,
-            }),
+            })),
             explicit,
             waiting: AtomicUsize::new(0),
             dead_letters,
