@@ -107,6 +107,7 @@
 //!
 //! The conformance suite checks both in `tests/async_conformance.rs`, across
 //! processes, on every backend.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod connection;

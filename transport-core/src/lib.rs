@@ -46,6 +46,7 @@ pub mod ready;
 mod received;
 mod receiver;
 mod sender;
+pub mod sync;
 mod transport;
 mod wait;
 
