@@ -446,7 +446,11 @@ impl AloReceiver {
                 base.names.clone(),
             ))
             .abort_handle();
-        let markers = Markers::new(&base.client.inner.js, &base.names, &base.options).map(Arc::new);
+        // A failover takes a few seconds: markers keep trying as long as
+        // the channel rides out an outage, and at least as long as an
+        // acknowledgement is sent again.
+        let patience = base.options.outage_limit.max(frame::ACK_TIMEOUT);
+        let markers = Markers::new(&base.client.inner.js, &base.names, &base.options, patience).map(Arc::new);
         let sink = Arc::new(AckSink {
             client: base.client.inner.clone(),
             markers: markers.clone(),

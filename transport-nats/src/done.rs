@@ -38,7 +38,7 @@ use async_nats::{
 };
 use bytes::Bytes;
 
-use crate::{frame::ACK_TIMEOUT, names::Names, options::Options};
+use crate::{names::Names, options::Options};
 
 /// How long to wait between two attempts at a write or a lookup.
 const RETRY: Duration = Duration::from_millis(200);
@@ -63,14 +63,20 @@ pub(crate) struct Markers {
 pub(crate) struct MarkerError(pub(crate) async_nats::Error);
 
 impl Markers {
-    /// The markers of a channel with `options`, if it keeps them.
-    pub(crate) fn new(js: &jetstream::Context, names: &Names, options: &Options) -> Option<Markers> {
+    /// The markers of a channel with `options`, if it keeps them; a write
+    /// or a lookup keeps trying for `patience`.
+    pub(crate) fn new(
+        js: &jetstream::Context,
+        names: &Names,
+        options: &Options,
+        patience: Duration,
+    ) -> Option<Markers> {
         options.dedup_window?;
         Some(Markers {
             js: js.clone(),
             stream: names.done_stream(),
             prefix: format!("$KV.{}.", names.done_bucket()),
-            patience: options.outage_limit.max(ACK_TIMEOUT),
+            patience,
             skipped: AtomicU64::new(0),
         })
     }
