@@ -17,4 +17,6 @@ pub use close::{
 pub use common::*;
 pub use duplex::{duplex_peer_drop, duplex_peer_killed, duplex_ping_pong};
 pub use many::{many_consumers, many_producers};
-pub use order::{fifo_from_child, fifo_to_child, payload_sizes, raw_bytes_roundtrip};
+pub use order::{
+    fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
+};
