@@ -168,6 +168,18 @@
 //!   what this end sent, and dropping it returns within its linger;
 //! - exit or be killed at any moment: `Disconnected`, in bounded time.
 //!
+//! # Crashes
+//!
+//! What a kill costs, counted in messages whose send had returned `Ok`:
+//! a killed sender loses what its backlog held (at most [`BACKLOG`] bytes
+//! plus the frame of the send that filled it; see [Coalescing](#coalescing));
+//! a killed receiver loses what the sender's backlog held (the same bound),
+//! what the kernel held in the socket's buffers (the system's socket buffer
+//! sizes: the pipe sets none of its own), and what the receiver had read
+//! but not returned (at most [`DRAIN_LIMIT`] bytes). Either way the lost
+//! messages are the last ones sent, never some in the middle, and the
+//! survivor sees `Disconnected`. `cargo xtask chaos` checks both bounds.
+//!
 //! It cannot make a receive panic, read out of bounds, hang past its
 //! deadline, or allocate without bound; it cannot hand a receiver a frame
 //! cut short, out of order or twice. Every header is read once, checked,

@@ -15,16 +15,18 @@ pub enum LossRule {
     Messages(u64),
     /// Only the unwritten tail of a burst: the lost messages are the last
     /// ones sent, and their frames (message plus `header` bytes each) add
-    /// up to at most `limit` bytes.
+    /// up to at most `limit` bytes plus the last one's frame (the send
+    /// that filled the backlog).
     TailBytes {
         /// The byte budget of the tail.
         limit: u64,
         /// Bytes of framing per message.
         header: u64,
+        /// Whether the kernel's socket buffers add to the budget (what a
+        /// killed receiver had not read yet): the system's default sizes,
+        /// see [`socket_buffers`].
+        kernel_buffers: bool,
     },
-    /// The documentation states no bound: the number is reported, not
-    /// checked.
-    NotDocumented,
 }
 
 impl LossRule {
@@ -33,8 +35,12 @@ impl LossRule {
         match self {
             LossRule::Nothing => "0".to_owned(),
             LossRule::Messages(n) => format!("≤ {n} msgs"),
-            LossRule::TailBytes { limit, .. } => format!("tail ≤ {limit} B"),
-            LossRule::NotDocumented => "not documented".to_owned(),
+            LossRule::TailBytes {
+                limit,
+                kernel_buffers: false,
+                ..
+            } => format!("tail ≤ {limit} B + 1 frame"),
+            LossRule::TailBytes { limit, .. } => format!("tail ≤ {limit} B + socket buffers + 1 frame"),
         }
     }
 }
@@ -76,12 +82,18 @@ pub const RULES: [Rules; 3] = [
         producer_killed: LossRule::TailBytes {
             limit: transport_pipe::BACKLOG as u64,
             header: 16,
+            kernel_buffers: false,
         },
-        producer_doc: "transport-pipe/src/lib.rs, # Coalescing: the backlog holds at most BACKLOG bytes; \
-                       \"a process killed at that moment loses the unwritten tail of its burst\"",
-        consumer_killed: LossRule::NotDocumented,
-        consumer_doc: "transport-pipe/src/lib.rs says nothing of what a killed receiver loses (the \
-                       backlog, the socket's buffers, and what it had read)",
+        producer_doc: "transport-pipe/src/lib.rs, # Coalescing: \"a process killed at that moment loses what its \
+                       backlog held (at most `BACKLOG` bytes plus one frame ...)\"",
+        consumer_killed: LossRule::TailBytes {
+            limit: (transport_pipe::BACKLOG + transport_pipe::DRAIN_LIMIT) as u64,
+            header: 16,
+            kernel_buffers: true,
+        },
+        consumer_doc: "transport-pipe/src/lib.rs, # Crashes: a killed receiver loses \"what the sender's backlog \
+                       held (at most `BACKLOG` bytes plus one frame), what the kernel held in the socket's \
+                       buffers, and what the receiver had read but not returned (at most `DRAIN_LIMIT` bytes)\"",
     },
     Rules {
         backend: "shm",
@@ -102,4 +114,15 @@ pub fn of(backend: &str) -> &'static Rules {
         .iter()
         .find(|r| r.backend == backend)
         .unwrap_or_else(|| panic!("no loss rules for backend `{backend}`"))
+}
+
+/// The kernel's default socket buffer sizes, send plus receive (Linux's
+/// `net.core.wmem_default` and `rmem_default`; the pipe sets none of its
+/// own), or 0 where they cannot be read.
+pub fn socket_buffers() -> u64 {
+    ["wmem_default", "rmem_default"]
+        .iter()
+        .filter_map(|name| std::fs::read_to_string(format!("/proc/sys/net/core/{name}")).ok())
+        .filter_map(|text| text.trim().parse::<u64>().ok())
+        .sum()
 }
