@@ -69,8 +69,8 @@
 //! started by the first connection; there is no thread or runtime per
 //! channel. The blocking calls poll the client's channels themselves and
 //! wait on a condition variable that the client's task wakes; the ends
-//! implement transport-core's [`PollRecv`](transport_core::PollRecv) and
-//! [`PollSend`](transport_core::PollSend) with the same wake-ups, for the
+//! implement transport-core's [`PollRecv`](transport_core::backend::PollRecv) and
+//! [`PollSend`](transport_core::backend::PollSend) with the same wake-ups, for the
 //! async adapters.
 //!
 //! # Limits

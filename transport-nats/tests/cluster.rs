@@ -15,7 +15,7 @@ use std::{
 };
 
 use transport_core::{
-    Frame, RawReceiver, RawSender,
+    backend::{Frame, RawReceiver, RawSender},
     conformance::{Harness, Item, PEER_TIMEOUT, Role},
 };
 use transport_nats::{Client, Delivery, NatsReceiver, NatsSender, Options, Sender, server::LocalServer};
@@ -189,14 +189,14 @@ fn consumer(h: &Harness) {
     let mut last: HashMap<u32, u64> = HashMap::new();
     let (mut order_breaks, mut unconfirmed, mut idle) = (0u64, 0u64, 0u64);
     loop {
-        let frame = match rx.recv_frame(transport_core::Wait::timeout(IDLE)) {
+        let frame = match rx.recv_frame(transport_core::backend::Wait::timeout(IDLE)) {
             Ok(frame) => frame,
-            Err(transport_core::RawRecvError::Disconnected) => break,
+            Err(transport_core::backend::RawRecvError::Disconnected) => break,
             // After a leader was killed, the stream's count can stay above
             // what the consumers can still get (a removal the new leader
             // never applied), so "drained" never comes: a consumer idle this
             // long ends. Completeness is the parent's check, on the data.
-            Err(transport_core::RawRecvError::NotReady) => {
+            Err(transport_core::backend::RawRecvError::NotReady) => {
                 idle = 1;
                 break;
             }

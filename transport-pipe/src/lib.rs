@@ -187,8 +187,8 @@
 //!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement
-//! [`PollRecv`](transport_core::PollRecv) and
-//! [`PollSend`](transport_core::PollSend), which `transport-adapters` uses
+//! [`PollRecv`](transport_core::backend::PollRecv) and
+//! [`PollSend`](transport_core::backend::PollSend), which `transport-adapters` uses
 //! for `send().await` / `recv().await`. Receive readiness is the end's
 //! receive queue plus the socket's readability: tokio's reactor
 //! (`AsyncFd`) on Unix; on Windows, where the handle already does

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use transport_core::{Fill, FrameWriter, RawSendError, Wait};
+use transport_core::backend::{Fill, FrameWriter, RawSendError, Wait};
 
 use crate::{
     shared::Shared,

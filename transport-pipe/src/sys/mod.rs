@@ -60,7 +60,7 @@ pub(crate) use unsupported::Socket;
 
 use std::time::Duration;
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 /// A wait in whole milliseconds for the operating system: rounded up, so a
 /// wait never ends before its deadline; `None` is forever.

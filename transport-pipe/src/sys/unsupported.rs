@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use transport_core::{OpenError, Wait};
+use transport_core::{OpenError, backend::Wait};
 
 fn unsupported() -> io::Error {
     io::Error::new(

@@ -403,7 +403,7 @@ mod tests {
         time::{Duration, Instant},
     };
 
-    use transport_core::{Frame, PollRecv, PollSend, RawReceiver, RawSender, Wait};
+    use transport_core::backend::{Frame, PollRecv, PollSend, RawReceiver, RawSender, Wait};
 
     use super::Bridge;
     use crate::{ShmConfig, ShmReceiver, channel::raw_channel};

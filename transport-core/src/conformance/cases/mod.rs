@@ -136,7 +136,7 @@ pub fn channel<T: Transport, M>(config: &ChannelConfig) -> (Sender<M, T::Sender>
 }
 
 /// Panics unless the next receive says `Disconnected` within [`LONG`].
-pub fn expect_disconnected<M: crate::Message, R: crate::RawReceiver>(rx: &Receiver<M, R>) {
+pub fn expect_disconnected<M: crate::Message, R: crate::backend::RawReceiver>(rx: &Receiver<M, R>) {
     expect_disconnected_by(|timeout| rx.recv_timeout(timeout));
 }
 

@@ -1,7 +1,8 @@
 //! Order, integrity and sizes.
 
 use crate::{
-    ChannelConfig, Frame, Receiver, Sender, Transport,
+    ChannelConfig, Receiver, Sender, Transport,
+    backend::Frame,
     conformance::{Harness, PEER_TIMEOUT, Role},
 };
 
