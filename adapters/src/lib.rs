@@ -124,6 +124,12 @@
 //!
 //! The conformance suite checks both in `tests/async_conformance.rs`, across
 //! processes, on every backend.
+//!
+//! # Features
+//! - `queue` (default), `pipe`, `shm`, `nats`: the backends, additive (see
+//!   [Choosing the backend](#choosing-the-backend)).
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
 #![deny(missing_docs)]
 
 mod connection;
@@ -155,3 +161,8 @@ pub use select::{
 pub use select::{ChannelOn, ConnectionOn, DuplexPairOn, ReceiverOn, SenderOn, channel_on, duplex_on};
 pub use sender::AsyncSender;
 pub use traits::{AsyncRecv, AsyncSend};
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -81,6 +81,10 @@
 //! not a valid archive is `Invalid` and consumed; neither stops the
 //! channel.
 //!
+//! # Features
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
+//!
 //! [NATS]: https://nats.io
 #![deny(missing_docs)]
 
@@ -120,3 +124,8 @@ pub use transport::{
 /// The `async-nats` crate this backend is built on, for
 /// [`Client::connect_with`]'s options.
 pub use async_nats;
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
