@@ -161,6 +161,7 @@ impl Bridge {
             let handle = thread::Builder::new()
                 .name(Self::THREAD_NAME.into())
                 .spawn(move || self.run())?;
+            transport_core::event!(DEBUG, "shared-memory bridge thread started");
             t.thread = Some(handle.thread().id());
         }
         // The word first, then the sleeping flag, then (the caller) the
