@@ -6,7 +6,8 @@
 //! Each backend is a feature, and the features are additive: any
 //! combination builds (two libraries in one program may each ask for
 //! their own), and each enabled backend has its module of the same name
-//! with the same names in it ([`queue`], [`pipe`], [`shm`], [`nats`]):
+//! with the same names in it (`queue`, `pipe`, `shm`, `nats`; with docs.rs' settings,
+//! all four are documented):
 //!
 //! ```ignore
 //! let (tx, rx) = transport_adapters::pipe::bounded::<Job>(16)?;
