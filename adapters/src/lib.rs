@@ -131,6 +131,7 @@
 //!   [Choosing the backend](#choosing-the-backend)).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature); none per message.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod connection;

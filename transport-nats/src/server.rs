@@ -49,17 +49,13 @@ pub fn program() -> Option<PathBuf> {
     if let Some(path) = env::var_os("NATS_SERVER") {
         return Some(PathBuf::from(path));
     }
-    let name = if cfg!(windows) {
-        "nats-server.exe"
-    } else {
-        "nats-server"
-    };
+    let name = format!("nats-server{}", env::consts::EXE_SUFFIX);
     let mut dirs: Vec<PathBuf> = env::var_os("PATH")
         .map(|p| env::split_paths(&p).collect())
         .unwrap_or_default();
     dirs.push(PathBuf::from("/usr/sbin"));
     dirs.push(PathBuf::from("/usr/local/bin"));
-    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(&name)).find(|p| p.is_file())
 }
 
 /// A free TCP port on the loopback interface (free when asked; the server

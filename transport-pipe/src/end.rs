@@ -68,6 +68,15 @@ impl PipeEnd {
         }
     }
 
+    /// The socket, for the native handle traits (`sys/handles.rs`).
+    #[allow(
+        dead_code,
+        reason = "used by the native handle traits where the system has them"
+    )]
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.shared.sock
+    }
+
     /// Whether a message (or the end of the stream, or an error) is ready
     /// to be received, waiting at most `timeout` for one (Python's
     /// `Connection.poll`). A zero timeout does not wait.
@@ -392,76 +401,4 @@ impl Handoff for PipeReceiver {
     fn open(payload: &str) -> Result<Self, OpenError> {
         PipeEnd::open_as(payload).map(PipeReceiver)
     }
-}
-
-#[cfg(unix)]
-mod native {
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    use super::{PipeEnd, PipeReceiver, PipeSender};
-
-    impl AsFd for PipeEnd {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            self.shared.sock.as_fd()
-        }
-    }
-
-    impl AsRawFd for PipeEnd {
-        fn as_raw_fd(&self) -> RawFd {
-            self.shared.sock.as_raw_fd()
-        }
-    }
-
-    macro_rules! forward {
-        ($($ty:ty),*) => {$(
-            impl AsFd for $ty {
-                fn as_fd(&self) -> BorrowedFd<'_> {
-                    self.0.as_fd()
-                }
-            }
-
-            impl AsRawFd for $ty {
-                fn as_raw_fd(&self) -> RawFd {
-                    self.0.as_raw_fd()
-                }
-            }
-        )*};
-    }
-    forward!(PipeSender, PipeReceiver);
-}
-
-#[cfg(windows)]
-mod native {
-    use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, RawHandle};
-
-    use super::{PipeEnd, PipeReceiver, PipeSender};
-
-    impl AsHandle for PipeEnd {
-        fn as_handle(&self) -> BorrowedHandle<'_> {
-            self.shared.sock.as_handle()
-        }
-    }
-
-    impl AsRawHandle for PipeEnd {
-        fn as_raw_handle(&self) -> RawHandle {
-            self.shared.sock.as_raw_handle()
-        }
-    }
-
-    macro_rules! forward {
-        ($($ty:ty),*) => {$(
-            impl AsHandle for $ty {
-                fn as_handle(&self) -> BorrowedHandle<'_> {
-                    self.0.as_handle()
-                }
-            }
-
-            impl AsRawHandle for $ty {
-                fn as_raw_handle(&self) -> RawHandle {
-                    self.0.as_raw_handle()
-                }
-            }
-        )*};
-    }
-    forward!(PipeSender, PipeReceiver);
 }

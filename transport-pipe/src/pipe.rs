@@ -1,8 +1,7 @@
 //! [`Pipe`], the backend marker, and the functions that create pipes.
 
 use transport_core::{
-    Capabilities, ChannelConfig, Connection as CoreConnection, CreateError, Duplex, Message, Readiness,
-    Transport,
+    Capabilities, ChannelConfig, Connection as CoreConnection, CreateError, Duplex, Message, Transport,
 };
 
 use crate::{
@@ -51,17 +50,11 @@ impl Transport for Pipe {
 
     fn capabilities() -> Capabilities {
         let mut caps = Capabilities::default();
-        caps.cross_process = cfg!(any(unix, windows));
+        caps.cross_process = crate::sys::CROSS_PROCESS;
         caps.duplex = true;
         caps.bounded = true;
         caps.max_message_size = isize::MAX as usize;
-        // Windows: the system thread pool waits for a zero-byte read (see
-        // the crate documentation); elsewhere the reactor waits on the socket.
-        caps.readiness = if cfg!(windows) {
-            Readiness::BridgeThread
-        } else {
-            Readiness::Descriptor
-        };
+        caps.readiness = crate::sys::READINESS;
         caps
     }
 

@@ -3,6 +3,8 @@
 //! `main` only parses the command line and dispatches; each task is one
 //! module.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod caps;
 mod chaos;
@@ -19,6 +21,7 @@ mod platform;
 mod report;
 mod setup;
 mod test_matrix;
+mod tidy;
 mod wine;
 mod zig;
 
@@ -54,6 +57,10 @@ tasks:
                 API, default 100; --backend a,b; --api blocking,async; --hang-after S;
                 --max-delay-ms MS; --seed N;
                 --drop-command: drop the spawning Command at once instead of keeping it)
+  tidy          check the workspace's rules (xtask/tests/tidy/): platform code only in
+                sys/ modules, crates depend downwards, every `unsafe` explained,
+                crates without unsafe forbid it, docs name the mechanisms the
+                manifests use, no import circles; exit non-zero if one is broken
   setup         install and prepare the tools that reach the other operating
                 systems (Debian packages, Wine prefix); test-matrix does this too
 
@@ -80,6 +87,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest, &test_matrix::workspace_root()),
         "miri" => miri::run(rest, &test_matrix::workspace_root()),
         "chaos" => chaos::run(rest, &test_matrix::workspace_root()),
+        "tidy" => tidy::run(rest, &test_matrix::workspace_root()),
         "caps" => caps::run(rest),
         "setup" => setup::run(rest),
         "-h" | "--help" | "help" => {

@@ -22,7 +22,7 @@ pub struct PeerCreds {
 }
 
 /// How the end moves its bytes.
-enum Link {
+pub(crate) enum Link {
     /// The pipe's own end (this crate's framing): coalescing, async
     /// readiness, everything a pipe end does.
     Pipe(PipeEnd),
@@ -71,6 +71,16 @@ impl NamedEnd {
             peer,
             spin,
         }
+    }
+
+    /// How the end moves its bytes, for the native handle traits
+    /// (`sys/handles.rs`).
+    #[allow(
+        dead_code,
+        reason = "used by the native handle traits where the system has them"
+    )]
+    pub(crate) fn link(&self) -> &Link {
+        &self.link
     }
 
     /// Receives as `recv` does with `wait`, after looking without sleeping
@@ -221,31 +231,6 @@ mod ready {
                 Link::Pipe(end) => end.poll_send_ready(cx),
                 Link::Stream(_) => unsupported(),
             }
-        }
-    }
-}
-
-#[cfg(unix)]
-mod native {
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    use super::{Link, NamedEnd};
-
-    /// The socket, for code that waits on it (`poll`, `epoll`, a `Select`);
-    /// such code must also try the non-blocking receive before each wait,
-    /// since the end may hold messages already read.
-    impl AsFd for NamedEnd {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            match &self.link {
-                Link::Pipe(end) => end.as_fd(),
-                Link::Stream(end) => end.socket().as_fd(),
-            }
-        }
-    }
-
-    impl AsRawFd for NamedEnd {
-        fn as_raw_fd(&self) -> RawFd {
-            self.as_fd().as_raw_fd()
         }
     }
 }

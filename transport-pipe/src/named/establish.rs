@@ -15,23 +15,11 @@ pub(crate) enum Side {
     Client,
 }
 
-fn euid() -> Option<u32> {
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        Some(unsafe { libc::geteuid() })
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
 fn check_user(conn: &Conn, want: PeerUser) -> Result<(), ConnectError> {
     let expected = match want {
         PeerUser::Any => return Ok(()),
         PeerUser::Uid(uid) => uid,
-        PeerUser::Same => euid().ok_or_else(|| ConnectError::Unsupported {
+        PeerUser::Same => crate::sys::named::euid().ok_or_else(|| ConnectError::Unsupported {
             what: "checking the peer's user".into(),
         })?,
     };

@@ -31,14 +31,14 @@
 mod address;
 mod auth;
 mod client;
-mod end;
+pub(crate) mod end;
 mod error;
 mod establish;
 mod handshake;
 mod listener;
 mod options;
 mod py_connection;
-mod stream_end;
+pub(crate) mod stream_end;
 
 pub use address::Address;
 pub use client::{AsAddress, Client};

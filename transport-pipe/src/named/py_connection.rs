@@ -159,30 +159,6 @@ impl PyConnection {
         PyConnection { end }
     }
 
-    /// Takes over a connected stream socket this process was given: the
-    /// end of Python's `Pipe()` (two-way) that a Python parent passed with
-    /// `subprocess.Popen(..., pass_fds=[conn.fileno()])`. Messages are
-    /// limited to [`DEFAULT_MAX_MESSAGE_SIZE`](transport_core::DEFAULT_MAX_MESSAGE_SIZE).
-    ///
-    /// # Errors
-    /// `InvalidInput` when the descriptor is not a socket (Python's
-    /// one-way `Pipe(duplex=False)` is an `os.pipe`, which is not
-    /// supported); other operating-system errors as they are.
-    #[cfg(unix)]
-    pub fn from_fd(fd: std::os::fd::OwnedFd) -> io::Result<PyConnection> {
-        let (sock, peer) = crate::sys::named::adopt(fd)?;
-        let end = super::stream_end::StreamEnd::new(
-            sock,
-            crate::python::frame::Framing::Python,
-            transport_core::DEFAULT_MAX_MESSAGE_SIZE,
-        );
-        Ok(PyConnection::new(NamedEnd::stream(
-            end,
-            peer,
-            super::options::DEFAULT_SPIN,
-        )))
-    }
-
     /// Who is at the other end.
     pub fn peer(&self) -> PeerCreds {
         self.end.peer()

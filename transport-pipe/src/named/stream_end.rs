@@ -61,7 +61,10 @@ impl StreamEnd {
         self.limit
     }
 
-    #[cfg_attr(not(unix), allow(dead_code))]
+    #[allow(
+        dead_code,
+        reason = "used by the native handle traits where the system has them"
+    )]
     pub(crate) fn socket(&self) -> &StreamSocket {
         &self.sock
     }

@@ -38,25 +38,26 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::Socket;
+pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-pub(crate) use windows::Socket;
+pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(all(unix, feature = "tokio"))]
 mod async_fd;
 #[cfg(all(windows, feature = "tokio"))]
 mod zero_read;
 
+mod handles;
 pub(crate) mod named;
 pub(crate) use named::StreamSocket;
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;
 #[cfg(not(any(unix, windows)))]
-pub(crate) use unsupported::Socket;
+pub(crate) use unsupported::{CROSS_PROCESS, READINESS, Socket};
 
 use std::time::Duration;
 

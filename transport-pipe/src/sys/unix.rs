@@ -45,6 +45,11 @@ use transport_core::{OpenError, backend::Wait};
 
 use super::millis;
 
+/// Pipes reach other processes here.
+pub(crate) const CROSS_PROCESS: bool = true;
+/// A reactor waits on the socket itself.
+pub(crate) const READINESS: transport_core::Readiness = transport_core::Readiness::Descriptor;
+
 /// One end of a connected `AF_UNIX` stream socket pair.
 #[derive(Debug)]
 pub(crate) struct Socket {

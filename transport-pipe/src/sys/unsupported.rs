@@ -9,6 +9,11 @@ use std::{
 
 use transport_core::{OpenError, backend::Wait};
 
+/// No pipe reaches another process here.
+pub(crate) const CROSS_PROCESS: bool = false;
+/// Nothing to wait on.
+pub(crate) const READINESS: transport_core::Readiness = transport_core::Readiness::None;
+
 fn unsupported() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,

@@ -89,6 +89,12 @@ use windows_sys::Win32::{
 
 use super::millis;
 
+/// Pipes reach other processes here.
+pub(crate) const CROSS_PROCESS: bool = true;
+/// The system thread pool waits for a zero-byte read (see the crate
+/// documentation), and wakes the task.
+pub(crate) const READINESS: transport_core::Readiness = transport_core::Readiness::BridgeThread;
+
 /// The size of each direction's buffer in the pipe.
 const BUFFER: u32 = 64 << 10;
 

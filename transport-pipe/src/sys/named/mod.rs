@@ -20,17 +20,17 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::{Acceptor, Stream, StreamSocket, adopt, connect, supports};
+pub(crate) use unix::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, supports};
+pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;
 #[cfg(not(any(unix, windows)))]
-pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, connect, supports};
+pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 
 use crate::named::PeerCreds;
 

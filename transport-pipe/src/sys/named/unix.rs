@@ -376,6 +376,37 @@ pub(crate) fn adopt(fd: OwnedFd) -> io::Result<(StreamSocket, PeerCreds)> {
     Ok((Socket::setup(fd)?, peer))
 }
 
+/// This process's effective user id.
+pub(crate) fn euid() -> Option<u32> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    Some(unsafe { libc::geteuid() })
+}
+
+impl crate::PyConnection {
+    /// Takes over a connected stream socket this process was given: the
+    /// end of Python's `Pipe()` (two-way) that a Python parent passed with
+    /// `subprocess.Popen(..., pass_fds=[conn.fileno()])` (Unix). Messages
+    /// are limited to [`DEFAULT_MAX_MESSAGE_SIZE`](transport_core::DEFAULT_MAX_MESSAGE_SIZE).
+    ///
+    /// # Errors
+    /// `InvalidInput` when the descriptor is not a socket (Python's
+    /// one-way `Pipe(duplex=False)` is an `os.pipe`, which is not
+    /// supported); other operating-system errors as they are.
+    pub fn from_fd(fd: std::os::fd::OwnedFd) -> io::Result<crate::PyConnection> {
+        let (sock, peer) = adopt(fd)?;
+        let end = crate::named::stream_end::StreamEnd::new(
+            sock,
+            crate::python::frame::Framing::Python,
+            transport_core::DEFAULT_MAX_MESSAGE_SIZE,
+        );
+        Ok(crate::PyConnection::new(crate::NamedEnd::stream(
+            end,
+            peer,
+            crate::named::DEFAULT_SPIN,
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

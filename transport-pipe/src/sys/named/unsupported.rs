@@ -68,3 +68,8 @@ impl Acceptor {
 pub(crate) fn connect(_address: &Address, _wait: Wait) -> io::Result<Conn> {
     Err(unsupported())
 }
+
+/// This process's user id: unknown here.
+pub(crate) fn euid() -> Option<u32> {
+    None
+}

@@ -235,3 +235,8 @@ pub(crate) fn connect(address: &Address, wait: Wait) -> io::Result<Conn> {
         peer: PeerCreds { uid: None, pid },
     })
 }
+
+/// This process's user as a Unix user id: Windows has none.
+pub(crate) fn euid() -> Option<u32> {
+    None
+}
