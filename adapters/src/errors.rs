@@ -10,6 +10,7 @@ use transport_core::{RecvError, SendError, TryRecvError, TrySendError, backend::
 pub(crate) fn send_error<M>(e: TrySendError<M>) -> SendError<M> {
     match e {
         TrySendError::Disconnected(msg) => SendError::Disconnected(msg),
+        TrySendError::Closed(msg) => SendError::Closed(msg),
         TrySendError::TooLarge { msg, len, limit } => SendError::TooLarge { msg, len, limit },
         TrySendError::Serialize { msg, source } => SendError::Serialize { msg, source },
         TrySendError::Io { msg, source } => SendError::Io { msg, source },
@@ -27,6 +28,7 @@ pub(crate) fn send_error<M>(e: TrySendError<M>) -> SendError<M> {
 pub(crate) fn raw_send_error<M>(msg: M, e: RawSendError) -> SendError<M> {
     match e {
         RawSendError::Disconnected => SendError::Disconnected(msg),
+        RawSendError::Closed => SendError::Closed(msg),
         RawSendError::TooLarge { len, limit } => SendError::TooLarge { msg, len, limit },
         RawSendError::Serialize(source) => SendError::Serialize { msg, source },
         RawSendError::Io(source) => SendError::Io { msg, source },
@@ -41,6 +43,7 @@ pub(crate) fn raw_send_error<M>(msg: M, e: RawSendError) -> SendError<M> {
 pub(crate) fn recv_error(e: TryRecvError) -> RecvError {
     match e {
         TryRecvError::Disconnected => RecvError::Disconnected,
+        TryRecvError::Closed => RecvError::Closed,
         TryRecvError::TooLarge { len, limit } => RecvError::TooLarge { len, limit },
         TryRecvError::Invalid(e) => RecvError::Invalid(e),
         TryRecvError::Malformed(e) => RecvError::Malformed(e),

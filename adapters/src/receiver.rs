@@ -193,7 +193,7 @@ impl<T: Message, R: PollRecv> Stream for AsyncReceiver<T, R> {
             return Poll::Ready(None);
         }
         match std::task::ready!(this.poll_recv(cx)) {
-            Err(RecvError::Disconnected) => {
+            Err(RecvError::Disconnected | RecvError::Closed) => {
                 this.ended = true;
                 Poll::Ready(None)
             }

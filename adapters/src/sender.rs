@@ -302,6 +302,7 @@ fn push_parked<T, S: RawSender>(
 fn with_message<M>(e: SendError<()>, msg: M) -> SendError<M> {
     match e {
         SendError::Disconnected(()) => SendError::Disconnected(msg),
+        SendError::Closed(()) => SendError::Closed(msg),
         SendError::Serialize { source, .. } => SendError::Serialize { msg, source },
         SendError::Io { source, .. } => SendError::Io { msg, source },
         other => SendError::Io {
@@ -314,6 +315,7 @@ fn with_message<M>(e: SendError<()>, msg: M) -> SendError<M> {
 fn try_with_message<M>(e: SendError<()>, msg: M) -> TrySendError<M> {
     match with_message(e, msg) {
         SendError::Disconnected(msg) => TrySendError::Disconnected(msg),
+        SendError::Closed(msg) => TrySendError::Closed(msg),
         SendError::Serialize { msg, source } => TrySendError::Serialize { msg, source },
         SendError::Io { msg, source } => TrySendError::Io { msg, source },
         other => {
@@ -369,6 +371,7 @@ impl<M> MapMessage for SendError<M> {
     fn map_message(self) -> SendError<()> {
         match self {
             SendError::Disconnected(_) => SendError::Disconnected(()),
+            SendError::Closed(_) => SendError::Closed(()),
             SendError::TooLarge { len, limit, .. } => SendError::TooLarge { msg: (), len, limit },
             SendError::Serialize { source, .. } => SendError::Serialize { msg: (), source },
             SendError::Io { source, .. } => SendError::Io { msg: (), source },

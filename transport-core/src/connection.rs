@@ -16,11 +16,10 @@ use crate::{
     },
     handoff::Handoff,
     message::Message,
-    raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender},
+    raw::{RawReceiver, RawSender},
     received::Received,
     receiver::Receiver,
     sender::Sender,
-    wait::Wait,
 };
 
 /// One end of a two-way channel: sends `Out`, receives `In`.
@@ -44,31 +43,6 @@ impl<Out, In, E: fmt::Debug> fmt::Debug for Connection<Out, In, E> {
             .field("receives", &std::any::type_name::<In>())
             .field("end", &self.end)
             .finish()
-    }
-}
-
-/// Lends a two-way end to the typed wrappers for one call.
-struct Lent<'e, E>(&'e E);
-
-impl<E: RawSender + Sync> RawSender for Lent<'_, E> {
-    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        self.0.send_frame(wait, fill)
-    }
-
-    fn max_message_size(&self) -> usize {
-        self.0.max_message_size()
-    }
-
-    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
-        self.0.send_bytes(bytes, wait)
-    }
-}
-
-impl<E: RawReceiver + Sync> RawReceiver for Lent<'_, E> {
-    type Frame = E::Frame;
-
-    fn recv_frame(&self, wait: Wait) -> Result<E::Frame, RawRecvError> {
-        self.0.recv_frame(wait)
     }
 }
 
@@ -98,12 +72,12 @@ where
     In: Message,
     E: RawSender + RawReceiver + Sync,
 {
-    fn tx(&self) -> Sender<Out, Lent<'_, E>> {
-        Sender::from_raw(Lent(&self.end))
+    fn tx(&self) -> Sender<Out, &E> {
+        Sender::from_raw(&self.end)
     }
 
-    fn rx(&self) -> Receiver<In, Lent<'_, E>> {
-        Receiver::from_raw(Lent(&self.end))
+    fn rx(&self) -> Receiver<In, &E> {
+        Receiver::from_raw(&self.end)
     }
 
     /// As [`Sender::send`].

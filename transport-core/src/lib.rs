@@ -29,6 +29,7 @@ mod ready;
 mod received;
 mod receiver;
 mod sender;
+pub mod sync;
 mod trace;
 mod transport;
 mod wait;

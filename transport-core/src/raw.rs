@@ -24,6 +24,9 @@ pub enum RawSendError {
     NotReady,
     /// Every receiver is gone.
     Disconnected,
+    /// The channel was closed (a queue's `close`): it takes no frame any
+    /// more. Backends without a `close` never return it.
+    Closed,
     /// The frame is longer than the channel allows.
     TooLarge {
         /// The frame's full length in bytes.
@@ -45,6 +48,9 @@ pub enum RawRecvError {
     NotReady,
     /// Every sender is gone and every frame was received.
     Disconnected,
+    /// The channel was closed (a queue's `close`) and every frame was
+    /// received. Backends without a `close` never return it.
+    Closed,
     /// The incoming frame announces a length past the receiver's limit.
     TooLarge {
         /// The announced length in bytes.
@@ -146,5 +152,35 @@ pub trait RawReceiver: Send + Sized {
     /// multi-consumer; `None` otherwise.
     fn try_clone(&self) -> Option<Self> {
         None
+    }
+}
+
+/// A shared reference to a sender is a sender: one end can be lent to the
+/// typed wrappers for a call (a two-way [`Connection`](crate::Connection)
+/// does), or used by several threads at once, where the end is `Sync`.
+///
+/// [`try_clone`](RawSender::try_clone) gives `None`: a reference cannot
+/// make an owned handle of its own.
+impl<E: RawSender + Sync> RawSender for &E {
+    fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        (**self).send_frame(wait, fill)
+    }
+
+    fn max_message_size(&self) -> usize {
+        (**self).max_message_size()
+    }
+
+    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        (**self).send_bytes(bytes, wait)
+    }
+}
+
+/// A shared reference to a receiver is a receiver, where the end is `Sync`
+/// (as for [`RawSender`]).
+impl<E: RawReceiver + Sync> RawReceiver for &E {
+    type Frame = E::Frame;
+
+    fn recv_frame(&self, wait: Wait) -> Result<E::Frame, RawRecvError> {
+        (**self).recv_frame(wait)
     }
 }

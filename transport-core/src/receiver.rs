@@ -63,6 +63,7 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
             Ok(frame) => Outcome::Frame(frame),
             Err(RawRecvError::NotReady) => Outcome::NotReady,
             Err(RawRecvError::Disconnected) => Outcome::Failed(RecvError::Disconnected),
+            Err(RawRecvError::Closed) => Outcome::Failed(RecvError::Closed),
             Err(RawRecvError::TooLarge { len, limit }) => Outcome::Failed(RecvError::TooLarge { len, limit }),
             Err(RawRecvError::Malformed(e)) => Outcome::Failed(RecvError::Malformed(e)),
             Err(RawRecvError::Io(e)) => Outcome::Failed(RecvError::Io(e)),
@@ -84,7 +85,8 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     ///
     /// # Errors
     /// [`RecvError::Disconnected`] once every sender is gone and the channel
-    /// is drained; [`RecvError::Invalid`] for bytes that are not a valid
+    /// is drained ([`RecvError::Closed`] if it was closed);
+    /// [`RecvError::Invalid`] for bytes that are not a valid
     /// archive of `T` (the bad message is consumed, the channel stays
     /// usable); framing and operating-system failures.
     pub fn recv(&self) -> Result<Received<T, R::Frame>, RecvError> {
@@ -204,7 +206,7 @@ impl<T: Message, R: RawReceiver> Iterator for Iter<'_, T, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.receiver.recv() {
-            Err(RecvError::Disconnected) => None,
+            Err(RecvError::Disconnected | RecvError::Closed) => None,
             other => Some(other),
         }
     }
@@ -221,7 +223,7 @@ impl<T: Message, R: RawReceiver> Iterator for TryIter<'_, T, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.receiver.try_recv() {
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+            Err(TryRecvError::Empty | TryRecvError::Disconnected | TryRecvError::Closed) => None,
             other => Some(other),
         }
     }

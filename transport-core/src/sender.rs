@@ -32,6 +32,7 @@ impl<T, S: fmt::Debug> fmt::Debug for Sender<T, S> {
 enum Failure {
     NotReady,
     Disconnected,
+    Closed,
     TooLarge { len: usize, limit: usize },
     Serialize(crate::message::SerializeError),
     Io(std::io::Error),
@@ -63,6 +64,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
         result.map_err(|e| match e {
             RawSendError::NotReady => Failure::NotReady,
             RawSendError::Disconnected => Failure::Disconnected,
+            RawSendError::Closed => Failure::Closed,
             RawSendError::TooLarge { len, limit } => Failure::TooLarge { len, limit },
             RawSendError::Serialize(e) => Failure::Serialize(e),
             RawSendError::Io(e) => Failure::Io(e),
@@ -73,6 +75,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
     ///
     /// # Errors
     /// [`SendError::Disconnected`] when every receiver is gone,
+    /// [`SendError::Closed`] when the channel was closed,
     /// [`SendError::TooLarge`] past the size limit, and serialization or
     /// operating-system failures; each gives the message back.
     pub fn send<M: Borrow<T>>(&self, msg: M) -> Result<(), SendError<M>> {
@@ -82,6 +85,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
                 // A backend may wake spuriously; a blocking send tries again.
                 Err(Failure::NotReady) => continue,
                 Err(Failure::Disconnected) => Err(SendError::Disconnected(msg)),
+                Err(Failure::Closed) => Err(SendError::Closed(msg)),
                 Err(Failure::TooLarge { len, limit }) => Err(SendError::TooLarge { msg, len, limit }),
                 Err(Failure::Serialize(source)) => Err(SendError::Serialize { msg, source }),
                 Err(Failure::Io(source)) => Err(SendError::Io { msg, source }),
@@ -99,6 +103,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
             Ok(()) => Ok(()),
             Err(Failure::NotReady) => Err(TrySendError::Full(msg)),
             Err(Failure::Disconnected) => Err(TrySendError::Disconnected(msg)),
+            Err(Failure::Closed) => Err(TrySendError::Closed(msg)),
             Err(Failure::TooLarge { len, limit }) => Err(TrySendError::TooLarge { msg, len, limit }),
             Err(Failure::Serialize(source)) => Err(TrySendError::Serialize { msg, source }),
             Err(Failure::Io(source)) => Err(TrySendError::Io { msg, source }),
@@ -115,6 +120,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
             Ok(()) => Ok(()),
             Err(Failure::NotReady) => Err(SendTimeoutError::Timeout(msg)),
             Err(Failure::Disconnected) => Err(SendTimeoutError::Disconnected(msg)),
+            Err(Failure::Closed) => Err(SendTimeoutError::Closed(msg)),
             Err(Failure::TooLarge { len, limit }) => Err(SendTimeoutError::TooLarge { msg, len, limit }),
             Err(Failure::Serialize(source)) => Err(SendTimeoutError::Serialize { msg, source }),
             Err(Failure::Io(source)) => Err(SendTimeoutError::Io { msg, source }),
@@ -135,6 +141,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
                 Ok(()) => Ok(()),
                 Err(RawSendError::NotReady) => continue,
                 Err(RawSendError::Disconnected) => Err(SendError::Disconnected(bytes)),
+                Err(RawSendError::Closed) => Err(SendError::Closed(bytes)),
                 Err(RawSendError::TooLarge { len, limit }) => Err(SendError::TooLarge {
                     msg: bytes,
                     len,

@@ -1,13 +1,16 @@
-//! [`Builder`]: the settings of a new queue.
+//! [`Builder`]: the settings of a new queue, and the functions that make
+//! one ([`bounded`], [`unbounded`], [`Queue::builder`]). A queue is made in
+//! the process that creates it, which becomes its hub.
 
 use transport_core::{CreateError, DEFAULT_MAX_MESSAGE_SIZE};
 
 use crate::{
-    DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE,
-    config::{Config, DEFAULT_MAX_MEMBERS},
-    handle::{Handle, QueueEnd, QueueReceiver, QueueSender},
-    hub::Shared,
-    local::LocalHandle,
+    config::{
+        Config, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE,
+    },
+    end::{QueueEnd, QueueReceiver, QueueSender},
+    handle::Handle,
+    hub::{local::LocalHandle, shared::Hub},
     queue::Queue,
     wire::Role,
 };
@@ -80,7 +83,7 @@ impl Builder {
     }
 
     /// How many handles in other processes the queue allows at once
-    /// ([`DEFAULT_MAX_MEMBERS`](crate::DEFAULT_MAX_MEMBERS) by default);
+    /// ([`DEFAULT_MAX_MEMBERS`] by default);
     /// a child that opens one more is refused.
     pub fn max_members(mut self, members: usize) -> Self {
         self.config.max_members = members;
@@ -116,9 +119,9 @@ impl Builder {
     /// a message limit past [`MAX_MESSAGE_SIZE`].
     pub fn build<T>(self) -> Result<Queue<T>, CreateError> {
         self.validate()?;
-        let shared = Shared::new(self.config);
+        let hub = Hub::new(self.config);
         Ok(Queue::from_raw(QueueEnd::new(Handle::Local(LocalHandle::new(
-            shared,
+            hub,
             Role::Both,
         )))))
     }
@@ -130,9 +133,35 @@ impl Builder {
     /// As [`build`](Self::build).
     pub fn build_channel(self) -> Result<(QueueSender, QueueReceiver), CreateError> {
         self.validate()?;
-        let shared = Shared::new(self.config);
-        let tx = QueueSender::new(Handle::Local(LocalHandle::new(shared.clone(), Role::Send)));
-        let rx = QueueReceiver::new(Handle::Local(LocalHandle::new(shared, Role::Recv)));
+        let hub = Hub::new(self.config);
+        let tx = QueueSender::new(Handle::Local(LocalHandle::new(hub.clone(), Role::Send)));
+        let rx = QueueReceiver::new(Handle::Local(LocalHandle::new(hub, Role::Recv)));
         Ok((tx, rx))
+    }
+}
+
+impl<T> Queue<T> {
+    /// Starts configuring a queue.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+}
+
+/// A queue that holds at most `capacity` items.
+///
+/// # Panics
+/// If `capacity` is zero.
+pub fn bounded<T>(capacity: usize) -> Queue<T> {
+    match Builder::new().capacity(capacity).build() {
+        Ok(q) => q,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A queue with no bound on the number of items.
+pub fn unbounded<T>() -> Queue<T> {
+    match Builder::new().build() {
+        Ok(q) => q,
+        Err(e) => unreachable!("the default configuration is valid: {e}"),
     }
 }

@@ -1,4 +1,5 @@
-//! The settings of one queue, fixed when it is created.
+//! The settings of one queue, fixed when it is created, and the limits
+//! every process holding it knows.
 
 /// How many items a [`QueueReceiver`](crate::QueueReceiver) in another
 /// process asks for ahead of its gets, by default.
@@ -12,6 +13,10 @@ pub const DEFAULT_QUEUE_PREFETCH: u32 = 1;
 /// How many handles in other processes a queue allows at once, by default
 /// (each costs the creating process a writer thread).
 pub const DEFAULT_MAX_MEMBERS: usize = 256;
+
+/// The largest message the backend carries: ipc-channel's Windows pipes
+/// cap a message at 4 GiB, and a message carries a small header.
+pub const MAX_MESSAGE_SIZE: usize = (u32::MAX as usize) - (1 << 16);
 
 /// The settings of one queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Handing a queue handle to a child process.
+//! Handing a queue handle to a child process (code that runs in the
+//! process that hands it over: the creator, or a member handing it on).
 //!
 //! The parent opens a hand-off server ([`crate::sys`]: this crate's own on
 //! Linux, ipc-channel's one-shot server elsewhere) and puts its name in the
@@ -34,6 +35,7 @@ pub(crate) fn prepare(handle: Handle, role: Role, cmd: &mut Command) -> Result<S
         .map_err(sys::io_error("the queue's hub thread"))?;
     sys::serve(
         cmd,
+        HANDOFF_TIMEOUT,
         Box::new(move |Joined { up, down }| {
             // The role is the kind of endpoint this process handed over;
             // the handle goes once the child is a member.

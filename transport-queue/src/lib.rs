@@ -14,7 +14,7 @@
 //! let jobs = transport_queue::bounded::<String>(100);
 //! let mut child = Command::new("worker").endpoint("jobs", jobs.clone())?.spawn()?;
 //! jobs.put("resize a.png".to_string()).map_err(|e| e.to_string())?;
-//! jobs.close()?; // the worker drains, then its get says `Disconnected`
+//! jobs.close()?; // the worker drains, then its get says `Closed`
 //! child.wait()?;
 //! // In the worker:
 //! // let jobs: transport_queue::Queue<String> = transport_core::from_env("jobs")?;
@@ -42,9 +42,10 @@
 //!   (a mutex and condition variables): no message, no copy.
 //! - A handle in another process is a *member* with two private channels:
 //!   `up` (its requests and items, read by the hub) and `down` (items and
-//!   answers, written by the hub). The `up` channels sit in one ipc-channel
-//!   receiver set; whoever holds it waits on all of them at once and
-//!   applies requests in arrival order: the hub thread, or (Linux, macOS) a
+//!   answers, written by the hub). On Linux this crate reads and writes
+//!   both ends itself (in ipc-channel's framing); elsewhere ipc-channel
+//!   does. The `up` channels are waited on all at once (a receiver set);
+//!   whoever holds the set applies requests in arrival order: the hub thread, or (Linux, macOS) a
 //!   get in the creating process that has to wait anyway, so that a
 //!   member's put wakes the very thread that takes the item, with no hop
 //!   through the hub thread. The set stays free for the next get for
@@ -78,6 +79,20 @@
 //!   to a get that waits for it, and has left the queue.
 //! - A put from another process is acknowledged by the hub before it
 //!   returns: when `put` returns, the item is in the queue.
+//! - Items past 64 KiB (on Linux) do not pass through the hub: the
+//!   producer serializes the item straight into one of its *slabs* (a
+//!   memfd it mapped for writing, then sealed so that its size never
+//!   changes and nobody else can write to it), only the slab's descriptor
+//!   crosses the hub, and the consumer copies the item out of a read-only
+//!   mapping of the slab (kept for the next items that come in it) and
+//!   validates its copy. It then gives a ticket back, and the hub tells
+//!   the producer its slab is free for the next item. Two copies in user
+//!   space and none in the kernel, where small items take two of each (a
+//!   large item that follows a run of small ones from the same producer
+//!   takes one more, into the slab); a slab's pages are faulted in once. (A sealed memfd per item, read in
+//!   place, would cost fresh pages for every item: about 1 ms a MiB in
+//!   page faults on the virtual machines this crate is measured on.)
+//!   Elsewhere large items travel inline.
 //! - Handing a handle to a child uses a hand-off server (this crate's own
 //!   on Linux, ipc-channel's one-shot server elsewhere): the child sends
 //!   its two channels' far ends through it and the parent's hand-off
@@ -101,9 +116,13 @@
 //!   round trip), which bounds a remote producer to one put per round trip;
 //!   the alternative (fire and forget) would lose the items of a producer
 //!   killed right after `put` returned and make `close` racy.
-//! - Every received item is copied once out of ipc-channel's buffer into a
-//!   16-aligned buffer of its own; a batch of small items is one kernel
-//!   transfer.
+//! - Every received item is copied once into a 16-aligned buffer of its
+//!   own: out of the receive buffer, or (large items on Linux) out of the
+//!   producer's slab; a batch of small items is one kernel transfer.
+//! - A process that puts large items keeps up to 16 slabs per queue, each
+//!   as large as the queue's message limit in address space (its pages
+//!   are taken only as items are written, and kept for the next ones);
+//!   past 16 items on their way at once, more go inline.
 //! - The hub thread and one writer thread per member run in the creating
 //!   process; a hand-off costs two short-lived threads there.
 //!
@@ -150,6 +169,8 @@
 //! | a consumer that waited for an item from async code ([`Queue`], prefetch 1) | at most the one item it asked for | nothing |
 //! | a [`QueueReceiver`] (prefetch n) | at most the n items it held (on a bounded queue of capacity c: at most min(n, c)) | nothing |
 //! | any holder of unfinished items | nothing more; they count as done, so `join` does not hang | `join` returns |
+//! | a consumer that received large items and had not copied them out yet | what it lost above; their slabs are free again for their producers | nothing |
+//! | a producer while it writes a large item | that item (it never reached the queue); its slabs go with it once no item in them is left | nothing |
 //! | the creating process | the queue: every item still in it | every other handle: `Disconnected` at once |
 //!
 //! A receiver that is dropped (not killed) gives its prefetched items back.
@@ -168,14 +189,17 @@
 //!   but lose its own membership** (on Linux). The hub reads members'
 //!   sockets with this crate's own code, never ipc-channel's: every
 //!   datagram is checked (its sizes against what came and against the
-//!   message size limit, before any body is read; its descriptors: only
-//!   channels, only where a join carries them), a message in fragments is
-//!   put together without waiting, and every request is checked against
-//!   what the member may do. A member that breaks a rule is dropped, as if
+//!   message size limit, before any body is read; its descriptors: two
+//!   channels where an adoption carries them, one slab where a shared put
+//!   does, which must be shared memory sealed as this crate seals its
+//!   slabs, within the limit, and no shorter than its item, and nothing
+//!   elsewhere), a message in fragments is put together without waiting,
+//!   and every request is checked against what the member may do. A member that breaks a rule is dropped, as if
 //!   it had died. What a member can make the hub hold is bounded: one
 //!   message being received, at most 32 requests waiting (puts parked on a
 //!   full queue, with their items, and joins), one watch for room, its
-//!   prefetch, 65,536 unread messages; a queue has at most
+//!   prefetch, 65,536 unread messages, 16 of its slabs (a descriptor
+//!   each), and tickets only for what it was given; a queue has at most
 //!   [`Builder::max_members`] members. Handing a handle on grows the queue
 //!   only through the same limit.
 //! - **Elsewhere (macOS, Windows, the BSDs) ipc-channel reads members'
@@ -187,9 +211,12 @@
 //!   then gone for the others, never a panic in the creating process's own
 //!   calls).
 //! - **To other members: nothing through the queue.** Items pass through
-//!   the hub as bytes and are validated where they are read; a member can
-//!   put items others will reject as invalid, take items (as any consumer
-//!   can), close the queue, or mark tasks done it did not take.
+//!   the hub as bytes, or as slabs only their producer can write to, and
+//!   are validated where they are read (a slab's item after it was copied
+//!   out, so a producer that writes to its slab while an item is out only
+//!   spoils its own item); a member can put items others will reject as
+//!   invalid, take items (as any consumer can), close the queue, or mark
+//!   tasks done it did not take.
 //! - **To a hand-off:** on Linux the server is this crate's own, in a
 //!   directory only this user may enter (0700, its socket 0600, whatever
 //!   the umask); it checks each connection's peer (`SO_PEERCRED`): another
@@ -222,34 +249,34 @@
 //! [`PollSend`]: transport_core::PollSend
 #![deny(missing_docs)]
 
-mod bridge;
+// The public handles, the same in every process.
 mod builder;
 mod config;
+mod end;
 mod error;
+mod handle;
+mod handoff;
+mod outcome;
+mod queue;
+mod transport;
+
+// Each side's room: the creating process (the hub) and the others.
+mod hub;
+mod member;
+
+// What both sides share: the messages between them, and the platforms.
+mod sys;
+mod wire;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod handle;
-mod handoff;
-mod hub;
-mod inbox;
-mod local;
-mod op;
-mod queue;
-mod remote;
-mod sys;
-mod transport;
-mod wire;
 
-pub use builder::Builder;
-pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH};
+pub use builder::{Builder, bounded, unbounded};
+pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE};
+pub use end::{QueueEnd, QueueReceiver, QueueSender};
 pub use error::QueueError;
-pub use handle::{QueueEnd, QueueReceiver, QueueSender};
 pub use handoff::HANDOFF_TIMEOUT;
-pub use queue::{Queue, Receiver, Sender, bounded, unbounded};
+pub use queue::{Queue, Receiver, Sender};
 pub use transport::QueueTransport;
-pub use wire::Frame;
-
-/// The largest message the backend carries: ipc-channel's Windows pipes
-/// cap a message at 4 GiB, and a message carries a small header.
-pub const MAX_MESSAGE_SIZE: usize = (u32::MAX as usize) - (1 << 16);
+pub use wire::QueueFrame;

@@ -1,5 +1,6 @@
 //! The typed [`Queue`]: Python's `multiprocessing.Queue` (and
-//! `JoinableQueue`), across processes.
+//! `JoinableQueue`), across processes. A public handle: the same in the
+//! creating process and in any other.
 
 use std::{borrow::Cow, process::Command, time::Duration, time::Instant};
 
@@ -9,10 +10,9 @@ use transport_core::{
 };
 
 use crate::{
-    builder::Builder,
+    end::{QueueEnd, QueueReceiver, QueueSender},
     error::QueueError,
-    handle::{QueueEnd, QueueReceiver, QueueSender},
-    wire::{Frame, Role},
+    wire::{QueueFrame, Role},
 };
 
 /// A typed sender of the `queue` backend (the `Transport` view).
@@ -40,10 +40,11 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// ```
 ///
 /// # Disconnection
-/// A get returns `Disconnected` once the queue is empty and either it was
-/// [closed](Self::close) or no handle that may put is left; a put returns
-/// `Disconnected` once the queue is closed or no handle that may get is
-/// left. A `Queue` counts as both; [`sender`](Self::sender) and
+/// Once the queue is [closed](Self::close), a put returns `Closed`, and a
+/// get returns `Closed` as soon as the queue is empty. Otherwise a get
+/// returns `Disconnected` once the queue is empty and no handle that may
+/// put is left, and a put returns `Disconnected` once no handle that may
+/// get is left (`is_disconnected()` is true for both errors). A `Queue` counts as both; [`sender`](Self::sender) and
 /// [`receiver`](Self::receiver) give one-way handles. Every handle gets
 /// `Disconnected` when the process that created the queue exits.
 ///
@@ -55,7 +56,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// |---|---|---|---|
 /// | channel | `SOCK_SEQPACKET` socket pair | Mach port | named pipe |
 /// | hand-off rendezvous | socket file in a temporary directory, removed once the child connects | name registered with the bootstrap server | named pipe `\\.\pipe\...` |
-/// | large messages | fragments over a dedicated socket | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
+/// | large messages | past 64 KiB, in the producer's sealed shared memory: only a descriptor crosses the creating process | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
 /// | a peer's death | socket closed by the kernel | port death notification | pipe broken |
 /// | a get waiting in the creating process | reads the members' channels itself | reads the members' channels itself | is woken by the hub thread (the receiver set may not leave its thread) |
 /// | a get waiting in another process | reads its channel itself (until an async task waited there) | reads its channel itself (until an async task waited there) | is woken by the process's bridge thread, which reads every member's channel (a channel read directly could not move into a receiver set later) |
@@ -82,11 +83,6 @@ impl<T> Clone for Queue<T> {
 }
 
 impl<T> Queue<T> {
-    /// Starts configuring a queue.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     /// Wraps a raw end.
     pub fn from_raw(end: QueueEnd) -> Self {
         Queue {
@@ -127,8 +123,8 @@ impl<T> Queue<T> {
         self.raw().handle.max_message_size()
     }
 
-    /// Closes the queue, for every process: puts fail from now on, gets
-    /// take what is left and then return `Disconnected`.
+    /// Closes the queue, for every process: puts fail with `Closed` from
+    /// now on, gets take what is left and then return `Closed`.
     ///
     /// # Errors
     /// [`QueueError::Disconnected`] when the creating process is gone.
@@ -217,10 +213,11 @@ impl<T: Message> Queue<T> {
     /// Takes the next item, waiting for one.
     ///
     /// # Errors
-    /// [`RecvError::Disconnected`] once the queue is empty and closed (or
-    /// has no sender left); [`RecvError::Invalid`] for an item that is not a
+    /// [`RecvError::Closed`] once the queue is empty and closed;
+    /// [`RecvError::Disconnected`] once it is empty and has no sender left;
+    /// [`RecvError::Invalid`] for an item that is not a
     /// valid `T`.
-    pub fn get(&self) -> Result<Received<T, Frame>, RecvError> {
+    pub fn get(&self) -> Result<Received<T, QueueFrame>, RecvError> {
         self.conn.recv()
     }
 
@@ -231,7 +228,7 @@ impl<T: Message> Queue<T> {
     /// # Errors
     /// [`TryRecvError::Empty`] when the queue is empty; otherwise as
     /// [`get`](Self::get).
-    pub fn try_get(&self) -> Result<Received<T, Frame>, TryRecvError> {
+    pub fn try_get(&self) -> Result<Received<T, QueueFrame>, TryRecvError> {
         self.conn.try_recv()
     }
 
@@ -240,7 +237,7 @@ impl<T: Message> Queue<T> {
     /// # Errors
     /// [`RecvTimeoutError::Timeout`] when none came in time; otherwise as
     /// [`get`](Self::get).
-    pub fn get_timeout(&self, timeout: Duration) -> Result<Received<T, Frame>, RecvTimeoutError> {
+    pub fn get_timeout(&self, timeout: Duration) -> Result<Received<T, QueueFrame>, RecvTimeoutError> {
         self.conn.recv_timeout(timeout)
     }
 
@@ -248,7 +245,7 @@ impl<T: Message> Queue<T> {
     ///
     /// # Errors
     /// As [`get`](Self::get), without [`RecvError::Invalid`].
-    pub fn get_bytes(&self) -> Result<Frame, RecvError> {
+    pub fn get_bytes(&self) -> Result<QueueFrame, RecvError> {
         self.conn.recv_bytes()
     }
 }
@@ -266,24 +263,5 @@ impl<T: rkyv::Archive> Handoff for Queue<T> {
 
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(transport_core::fingerprint::message_fingerprint::<T>()))
-    }
-}
-
-/// A queue that holds at most `capacity` items.
-///
-/// # Panics
-/// If `capacity` is zero.
-pub fn bounded<T>(capacity: usize) -> Queue<T> {
-    match Builder::new().capacity(capacity).build() {
-        Ok(q) => q,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-/// A queue with no bound on the number of items.
-pub fn unbounded<T>() -> Queue<T> {
-    match Builder::new().build() {
-        Ok(q) => q,
-        Err(e) => unreachable!("the default configuration is valid: {e}"),
     }
 }

@@ -1,11 +1,11 @@
-//! The `queue` backend as a [`Transport`].
+//! The `queue` backend as a [`Transport`]: a public marker type.
 
 use transport_core::{Capabilities, ChannelConfig, CreateError, Readiness, Transport};
 
 use crate::{
-    MAX_MESSAGE_SIZE,
     builder::Builder,
-    handle::{QueueReceiver, QueueSender},
+    config::MAX_MESSAGE_SIZE,
+    end::{QueueReceiver, QueueSender},
 };
 
 /// The `queue` backend: `T::channel` creates a queue and returns a

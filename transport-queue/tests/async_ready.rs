@@ -119,7 +119,7 @@ fn recv_async<R: PollRecv>(
 
 /// The producer and number of a received item; `None` when there was none.
 fn item_of(
-    r: Result<transport_core::Received<Item, transport_queue::Frame>, TryRecvError>,
+    r: Result<transport_core::Received<Item, transport_queue::QueueFrame>, TryRecvError>,
 ) -> Option<(u32, u64)> {
     match r {
         Ok(item) => {

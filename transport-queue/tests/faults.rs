@@ -13,8 +13,9 @@ use transport_core::{
 };
 use transport_queue::{Queue, QueueError};
 
-/// Receives from `q` until it says `Disconnected`; every item must be of
-/// `producer`, and they must come in order. Returns their numbers.
+/// Receives from `q` until it says `Disconnected` (or `Closed`); every item
+/// must be of `producer`, and they must come in order. Returns their
+/// numbers.
 fn drain(recv: impl Fn() -> Result<u64, RecvTimeoutError>) -> Vec<u64> {
     let mut seen = Vec::new();
     loop {
@@ -23,7 +24,7 @@ fn drain(recv: impl Fn() -> Result<u64, RecvTimeoutError>) -> Vec<u64> {
                 assert!(seen.last() < Some(&seq), "item {seq} after {:?}", seen.last());
                 seen.push(seq);
             }
-            Err(RecvTimeoutError::Disconnected) => return seen,
+            Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Closed) => return seen,
             Err(e) => panic!("draining: {e}"),
         }
     }
@@ -351,8 +352,9 @@ fn join_survives_a_killed_worker() {
     });
 }
 
-/// `close` from a child: puts fail everywhere, the consumer drains what was
-/// put and then sees `Disconnected`; `len` is exact in every process.
+/// `close` from a child: puts fail everywhere with `Closed`, the consumer
+/// drains what was put and then sees `Closed`; `len` is exact in every
+/// process.
 #[test]
 fn close_and_len_across_processes() {
     run_case("close_and_len_across_processes", |h: &Harness| match h.role() {
@@ -363,10 +365,13 @@ fn close_and_len_across_processes() {
             }
             let child = h.child("closer").endpoint("q", q.clone()).spawn();
             assert_eq!(child.wait(PEER_TIMEOUT), ["len 5", "closed"]);
-            assert!(q.put(Item::new(6, 5)).is_err(), "a put after close");
+            let refused = q.put(Item::new(6, 5)).expect_err("a put after close");
+            assert!(refused.is_closed() && refused.is_disconnected(), "{refused:?}");
             assert_eq!(q.len().expect("len"), 3);
             let got = drain(|| q.get_timeout(LONG).map(|i| i.seq.to_native()));
             assert_eq!(got, [2, 3, 4]);
+            assert!(matches!(q.get_timeout(LONG), Err(RecvTimeoutError::Closed)));
+            assert!(matches!(q.try_get(), Err(e) if e.is_closed()));
             let unique: HashSet<u64> = got.into_iter().collect();
             assert_eq!(unique.len(), 3);
         }
@@ -377,12 +382,9 @@ fn close_and_len_across_processes() {
                 q.get_timeout(LONG).expect("taking").assert_is(6, seq);
             }
             q.close().expect("closing");
-            assert!(
-                q.put(Item::new(7, 0))
-                    .unwrap_err()
-                    .to_string()
-                    .contains("disconnected")
-            );
+            let refused = q.put(Item::new(7, 0)).expect_err("a put after close");
+            assert!(refused.is_closed(), "{refused:?}");
+            assert_eq!(refused.to_string(), "sending on a channel that was closed");
             h.report("closed");
         }
         Role::Child(other) => unknown_role(other),

@@ -41,6 +41,11 @@ fn attack_of(test: &str) -> &'static str {
         "oversized_put_is_refused_from_its_header" => "oversized_put",
         "return_of_what_it_never_held" => "return",
         "too_many_parked_puts" => "pending",
+        "an_unsealed_slab" => "unsealed_slab",
+        "a_writable_slab" => "writable_slab",
+        "an_oversized_slab" => "oversized_slab",
+        "a_slab_that_is_no_memory" => "no_memory",
+        "an_item_past_its_slab" => "past_slab",
         other => panic!("no attack for `{other}`"),
     }
 }
@@ -157,6 +162,29 @@ fn run_attack(m: &RawMember, attack: &str) -> String {
                 send(&raw::datagram(&request(&[0, id, 1, b'x', 1])), &[]);
             }
         }
+        "unsealed_slab" => {
+            let slab = raw::memfd(256 << 10, 0);
+            send(&raw::datagram(&shared_put(100_000)), &[slab.as_raw_fd()]);
+        }
+        "writable_slab" => {
+            let slab = raw::memfd(256 << 10, libc::F_SEAL_SHRINK | libc::F_SEAL_GROW);
+            send(&raw::datagram(&shared_put(100_000)), &[slab.as_raw_fd()]);
+        }
+        "oversized_slab" => {
+            // The queue's limit is 1 MiB.
+            let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_FUTURE_WRITE;
+            let slab = raw::memfd(2 << 20, seals);
+            send(&raw::datagram(&shared_put(100_000)), &[slab.as_raw_fd()]);
+        }
+        "no_memory" => {
+            let not_memory = raw::pipe_end();
+            send(&raw::datagram(&shared_put(100_000)), &[not_memory.as_raw_fd()]);
+        }
+        "past_slab" => {
+            let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_FUTURE_WRITE;
+            let slab = raw::memfd(128 << 10, seals);
+            send(&raw::datagram(&shared_put(200_000)), &[slab.as_raw_fd()]);
+        }
         other => panic!("no attack `{other}`"),
     }
     if raw::closes(m.down.as_raw_fd(), DROP_WAIT) {
@@ -245,6 +273,96 @@ fn members_are_limited() {
                 .map(|s| s.to_string())
                 .unwrap_or_default();
             h.report(source);
+        }
+        Role::Child(other) => unknown_role(other),
+    });
+}
+
+/// A shared put as a member of this crate writes it: `PutShared` (request
+/// 12) with its slab as descriptor 0, an item of `len` bytes.
+fn shared_put(len: u64) -> Vec<u8> {
+    let mut up = vec![12, 1, 0, 0];
+    up.extend(raw::varint(len));
+    up.push(0);
+    request(&up)
+}
+
+/// Issue 13: a slab whose size nothing holds (a consumer's mapping of it
+/// could fault).
+#[test]
+fn an_unsealed_slab() {
+    run("an_unsealed_slab");
+}
+
+/// Issue 13: a slab anyone holding it may write to.
+#[test]
+fn a_writable_slab() {
+    run("a_writable_slab");
+}
+
+/// Issue 13: a slab past the queue's message limit.
+#[test]
+fn an_oversized_slab() {
+    run("an_oversized_slab");
+}
+
+/// Issue 13: a slab that is not shared memory.
+#[test]
+fn a_slab_that_is_no_memory() {
+    run("a_slab_that_is_no_memory");
+}
+
+/// Issue 13: an item longer than its slab.
+#[test]
+fn an_item_past_its_slab() {
+    run("an_item_past_its_slab");
+}
+
+/// The attacks above fail for what they break: a slab as this crate's
+/// members make it, sent by hand, is taken, and its bytes reach a get.
+#[test]
+fn a_well_formed_slab_is_taken() {
+    run_case("a_well_formed_slab_is_taken", |h: &Harness| match h.role() {
+        Role::Parent => {
+            let q = Queue::<u64>::builder()
+                .max_message_size(1 << 20)
+                .build::<u64>()
+                .expect("a queue");
+            let child = h.child("raw").endpoint("q", q.clone()).spawn();
+            let got = q.get_bytes().expect("the item in the slab");
+            assert_eq!(got.len(), 100_000);
+            assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+            assert_eq!(child.wait(LONG), ["kept"]);
+        }
+        Role::Child("raw") => {
+            let m = RawMember::join("q");
+            let slab = raw::memfd(256 << 10, 0);
+            let bytes: Vec<u8> = (0..100_000).map(|i| (i % 251) as u8).collect();
+            // SAFETY: `bytes` is valid for reads of its length.
+            let wrote = unsafe { libc::pwrite(slab.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) };
+            assert_eq!(wrote, 100_000);
+            let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_FUTURE_WRITE;
+            // SAFETY: plain system call on a descriptor made here.
+            let sealed = unsafe { libc::fcntl(slab.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+            assert_eq!(sealed, 0);
+            raw::send(
+                m.up.as_raw_fd(),
+                &raw::datagram(&shared_put(100_000)),
+                &[slab.as_raw_fd()],
+            )
+            .expect("sending the put");
+            // The answer comes; the member is still served after it: a
+            // `Len` (request 5) is answered too.
+            for what in ["the put", "the len"] {
+                match raw::recv(m.down.as_raw_fd(), LONG) {
+                    raw::Got::Datagram(_) => {}
+                    other => panic!("no answer to {what}: {other:?}"),
+                }
+                if what == "the put" {
+                    raw::send(m.up.as_raw_fd(), &raw::datagram(&request(&[5, 2])), &[]).expect("asking");
+                }
+            }
+            h.report("kept");
         }
         Role::Child(other) => unknown_role(other),
     });

@@ -26,6 +26,7 @@ enum View<'a> {
     Empty,
     Timeout,
     Disconnected,
+    Closed,
     TooLarge { len: usize, limit: usize },
     Serialize(&'a SerializeError),
     Invalid(&'a InvalidMessage),
@@ -53,6 +54,10 @@ impl<'a> View<'a> {
             (View::Disconnected, Side::Recv) => f.write_str(
                 "receiving on a channel whose sending end is disconnected and that holds no message",
             ),
+            (View::Closed, Side::Send) => f.write_str("sending on a channel that was closed"),
+            (View::Closed, Side::Recv) => {
+                f.write_str("receiving on a channel that was closed and holds no message")
+            }
             (View::TooLarge { len, limit }, _) => write!(
                 f,
                 "message of {len} bytes exceeds the channel's limit of {limit} bytes"

@@ -81,6 +81,10 @@ impl Error for MalformedFrame {}
 pub enum RecvError {
     /// Every sender is gone and every message sent was received.
     Disconnected,
+    /// The channel was closed (a queue's `close`) and every message in it
+    /// was received. [`is_disconnected`](Self::is_disconnected) is true for
+    /// it too.
+    Closed,
     /// The incoming message is longer than this receiver accepts.
     TooLarge {
         /// The announced length in bytes.
@@ -104,6 +108,10 @@ pub enum TryRecvError {
     Empty,
     /// Every sender is gone and every message sent was received.
     Disconnected,
+    /// The channel was closed (a queue's `close`) and every message in it
+    /// was received. [`is_disconnected`](Self::is_disconnected) is true for
+    /// it too.
+    Closed,
     /// The incoming message is longer than this receiver accepts.
     TooLarge {
         /// The announced length in bytes.
@@ -127,6 +135,10 @@ pub enum RecvTimeoutError {
     Timeout,
     /// Every sender is gone and every message sent was received.
     Disconnected,
+    /// The channel was closed (a queue's `close`) and every message in it
+    /// was received. [`is_disconnected`](Self::is_disconnected) is true for
+    /// it too.
+    Closed,
     /// The incoming message is longer than this receiver accepts.
     TooLarge {
         /// The announced length in bytes.
@@ -147,9 +159,16 @@ pub enum RecvTimeoutError {
 macro_rules! recv_error_impls {
     ($name:ident $(, $wait:ident => $view:ident, $is_wait:ident)?) => {
         impl $name {
-            /// Whether every sender is gone and the channel is drained.
+            /// Whether no message will ever come: every sender is gone or
+            /// the channel was closed, and it is drained.
             pub fn is_disconnected(&self) -> bool {
-                matches!(self, $name::Disconnected)
+                matches!(self, $name::Disconnected | $name::Closed)
+            }
+
+            /// Whether the channel was closed (a queue's `close`) and is
+            /// drained, rather than left by its senders.
+            pub fn is_closed(&self) -> bool {
+                matches!(self, $name::Closed)
             }
 
             /// Whether the message failed validation.
@@ -168,6 +187,7 @@ macro_rules! recv_error_impls {
                 match self {
                     $($name::$wait => View::$view,)?
                     $name::Disconnected => View::Disconnected,
+                    $name::Closed => View::Closed,
                     $name::TooLarge { len, limit } => View::TooLarge { len: *len, limit: *limit },
                     $name::Invalid(e) => View::Invalid(e),
                     $name::Malformed(e) => View::Malformed(e),
@@ -198,6 +218,7 @@ impl From<RecvError> for RecvTimeoutError {
     fn from(e: RecvError) -> Self {
         match e {
             RecvError::Disconnected => RecvTimeoutError::Disconnected,
+            RecvError::Closed => RecvTimeoutError::Closed,
             RecvError::TooLarge { len, limit } => RecvTimeoutError::TooLarge { len, limit },
             RecvError::Invalid(e) => RecvTimeoutError::Invalid(e),
             RecvError::Malformed(e) => RecvTimeoutError::Malformed(e),
@@ -210,6 +231,7 @@ impl From<RecvError> for TryRecvError {
     fn from(e: RecvError) -> Self {
         match e {
             RecvError::Disconnected => TryRecvError::Disconnected,
+            RecvError::Closed => TryRecvError::Closed,
             RecvError::TooLarge { len, limit } => TryRecvError::TooLarge { len, limit },
             RecvError::Invalid(e) => TryRecvError::Invalid(e),
             RecvError::Malformed(e) => TryRecvError::Malformed(e),
@@ -232,5 +254,12 @@ mod tests {
         let e = RecvError::Malformed(MalformedFrame::new("length 9 exceeds 4"));
         assert_eq!(e.to_string(), "received frame is malformed: length 9 exceeds 4");
         assert!(RecvTimeoutError::from(RecvError::Disconnected).is_disconnected());
+        let closed = TryRecvError::from(RecvError::Closed);
+        assert!(closed.is_closed() && closed.is_disconnected());
+        assert!(!RecvError::Disconnected.is_closed());
+        assert_eq!(
+            closed.to_string(),
+            "receiving on a channel that was closed and holds no message"
+        );
     }
 }

@@ -10,6 +10,9 @@ use crate::message::SerializeError;
 pub enum SendError<M> {
     /// Every receiver is gone; the message could never be received.
     Disconnected(M),
+    /// The channel was closed (a queue's `close`): no message is taken any
+    /// more. [`is_disconnected`](Self::is_disconnected) is true for it too.
+    Closed(M),
     /// The serialized message is longer than the channel allows.
     TooLarge {
         /// The message, given back.
@@ -42,6 +45,9 @@ pub enum TrySendError<M> {
     Full(M),
     /// Every receiver is gone.
     Disconnected(M),
+    /// The channel was closed (a queue's `close`): no message is taken any
+    /// more. [`is_disconnected`](Self::is_disconnected) is true for it too.
+    Closed(M),
     /// The serialized message is longer than the channel allows.
     TooLarge {
         /// The message, given back.
@@ -74,6 +80,9 @@ pub enum SendTimeoutError<M> {
     Timeout(M),
     /// Every receiver is gone.
     Disconnected(M),
+    /// The channel was closed (a queue's `close`): no message is taken any
+    /// more. [`is_disconnected`](Self::is_disconnected) is true for it too.
+    Closed(M),
     /// The serialized message is longer than the channel allows.
     TooLarge {
         /// The message, given back.
@@ -109,15 +118,23 @@ macro_rules! send_error_impls {
                 match self {
                     $($name::$wait(msg) => msg,)?
                     $name::Disconnected(msg) => msg,
+                    $name::Closed(msg) => msg,
                     $name::TooLarge { msg, .. } => msg,
                     $name::Serialize { msg, .. } => msg,
                     $name::Io { msg, .. } => msg,
                 }
             }
 
-            /// Whether every receiver is gone.
+            /// Whether no message can be sent any more: every receiver is
+            /// gone, or the channel was closed.
             pub fn is_disconnected(&self) -> bool {
-                matches!(self, $name::Disconnected(_))
+                matches!(self, $name::Disconnected(_) | $name::Closed(_))
+            }
+
+            /// Whether the channel was closed (a queue's `close`), rather
+            /// than left by its receivers.
+            pub fn is_closed(&self) -> bool {
+                matches!(self, $name::Closed(_))
             }
 
             /// Whether the message exceeded the channel's size limit.
@@ -136,6 +153,7 @@ macro_rules! send_error_impls {
                 match self {
                     $($name::$wait(_) => View::$view,)?
                     $name::Disconnected(_) => View::Disconnected,
+                    $name::Closed(_) => View::Closed,
                     $name::TooLarge { len, limit, .. } => View::TooLarge { len: *len, limit: *limit },
                     $name::Serialize { source, .. } => View::Serialize(source),
                     $name::Io { source, .. } => View::Io(source),
@@ -148,6 +166,7 @@ macro_rules! send_error_impls {
                 match self {
                     $($name::$wait(_) => f.write_str(concat!(stringify!($name), "::", stringify!($wait), "(..)")),)?
                     $name::Disconnected(_) => f.write_str(concat!(stringify!($name), "::Disconnected(..)")),
+                    $name::Closed(_) => f.write_str(concat!(stringify!($name), "::Closed(..)")),
                     $name::TooLarge { len, limit, .. } => f
                         .debug_struct(concat!(stringify!($name), "::TooLarge"))
                         .field("len", len)
@@ -188,6 +207,7 @@ impl<M> From<SendError<M>> for SendTimeoutError<M> {
     fn from(e: SendError<M>) -> Self {
         match e {
             SendError::Disconnected(msg) => SendTimeoutError::Disconnected(msg),
+            SendError::Closed(msg) => SendTimeoutError::Closed(msg),
             SendError::TooLarge { msg, len, limit } => SendTimeoutError::TooLarge { msg, len, limit },
             SendError::Serialize { msg, source } => SendTimeoutError::Serialize { msg, source },
             SendError::Io { msg, source } => SendTimeoutError::Io { msg, source },
@@ -212,6 +232,18 @@ mod tests {
             "message of 10 bytes exceeds the channel's limit of 4 bytes"
         );
         assert_eq!(e.into_inner(), "m");
+    }
+
+    #[test]
+    fn closed_is_told_apart_and_counts_as_disconnected() {
+        let e = TrySendError::Closed(3);
+        assert!(e.is_closed());
+        assert!(e.is_disconnected());
+        assert!(!TrySendError::Disconnected(3).is_closed());
+        assert_eq!(e.to_string(), "sending on a channel that was closed");
+        assert_eq!(format!("{e:?}"), "TrySendError::Closed(..)");
+        assert!(SendTimeoutError::from(SendError::Closed(())).is_closed());
+        assert_eq!(e.into_inner(), 3);
     }
 
     #[test]

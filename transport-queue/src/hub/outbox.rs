@@ -1,5 +1,5 @@
-//! The hub's messages to one member, in order, on the member's `down`
-//! channel.
+//! [`Outbox`]: the hub's messages to one member, in order, on the
+//! member's `down` channel (code of the creating process).
 //!
 //! A lone small message is sent at once by the thread that queued it, once
 //! it has released the queue's lock ([`Outbox::flush`]): no thread hop on a
@@ -20,15 +20,24 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
     thread,
     time::{Duration, Instant},
 };
 
-use ipc_channel::ipc::IpcSender;
+use transport_core::{
+    Wait,
+    sync::{LockExt, wait_as},
+};
 
-use super::member::MAX_BACKLOG;
-use crate::wire::{Bytes, Down};
+use crate::{
+    sys::{DownSender, Outgoing},
+    wire::{Down, Item, MAX_SEGMENTS_PER_MESSAGE},
+};
+
+/// A message to a member, as the outbox holds it: shared items with their
+/// segments.
+pub(crate) type Message = Down<Outgoing>;
 
 /// The most bytes of items one message carries (one ipc-channel fragment on
 /// Linux is about 200 KiB; a larger message costs a socket pair).
@@ -43,15 +52,20 @@ pub(crate) const BURST_GAP: Duration = Duration::from_micros(2);
 /// message to be sent by the thread that queued it.
 pub(crate) const UNREAD_BUDGET: usize = 96 << 10;
 
+/// Messages queued for a member that does not read them, at most (a
+/// member that reads never has more than its prefetch and one answer per
+/// request it waits for).
+pub(crate) const MAX_BACKLOG: usize = 1 << 16;
+
 /// How many sent messages the outbox remembers the cost of, at most; past
 /// that it counts later ones as never read (it only sends less at once).
 const REMEMBERED: usize = 4096;
 
 /// What a message may take in the kernel's buffer, at most: its bytes,
 /// once more for allocation rounding, and 1 KiB of bookkeeping.
-fn cost(msg: &Down) -> usize {
+fn cost(msg: &Message) -> usize {
     let len = match msg {
-        Down::Items(frames) => bytes_of(frames),
+        Down::Items(items) => bytes_of(items),
         _ => 64,
     };
     2 * len + 1024
@@ -69,7 +83,7 @@ enum Sent {
 }
 
 struct Line {
-    msgs: VecDeque<Down>,
+    msgs: VecDeque<Message>,
     closed: bool,
     /// A thread is sending; nobody else may until it is done, so messages
     /// keep their order.
@@ -116,7 +130,7 @@ pub(crate) struct Outbox {
     ready: Condvar,
     /// The channel; whoever set `sending` uses it. Dropped once the outbox
     /// is closed, which the member sees as the hub gone.
-    down: Mutex<Option<IpcSender<Down>>>,
+    down: Mutex<Option<DownSender>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -127,7 +141,7 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     /// Starts the writer thread for `down`.
-    pub(crate) fn start(down: IpcSender<Down>) -> std::io::Result<Arc<Outbox>> {
+    pub(crate) fn start(down: DownSender) -> std::io::Result<Arc<Outbox>> {
         let outbox = Arc::new(Outbox {
             line: Mutex::new(Line {
                 msgs: VecDeque::new(),
@@ -152,14 +166,14 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, Line> {
-        self.line.lock().unwrap_or_else(PoisonError::into_inner)
+        self.line.lock_unpoisoned()
     }
 
     /// Queues `msg` for the member. It leaves when [`flush`](Self::flush)
-    /// or [`hand_over`](Self::hand_over) is called. False when the member
+    /// is called. False when the member
     /// has more than [`MAX_BACKLOG`] messages waiting, unsent because it
     /// does not read them: the hub drops such a member.
-    pub(crate) fn push(&self, msg: Down) -> bool {
+    pub(crate) fn push(&self, msg: Message) -> bool {
         let mut line = self.lock();
         if !line.closed {
             line.msgs.push_back(msg);
@@ -203,11 +217,6 @@ impl Outbox {
         self.close();
     }
 
-    /// Leaves what is queued to the writer thread.
-    pub(crate) fn hand_over(&self) {
-        self.ready.notify_one();
-    }
-
     /// The member has read its first `read` messages. False if it says it
     /// read more than was sent to it (it would make the hub send at once
     /// what could fill its channel).
@@ -237,16 +246,16 @@ impl Outbox {
         let idle = !line.sending;
         drop(line);
         if idle {
-            self.down.lock().unwrap_or_else(PoisonError::into_inner).take();
+            self.down.lock_unpoisoned().take();
         }
         self.ready.notify_one();
     }
 
     /// Sends `batch` in order, for the thread that set `sending`, and ends
     /// the send.
-    fn send(&self, batch: Vec<Down>) -> Sent {
+    fn send(&self, batch: Vec<Message>) -> Sent {
         let costs: Vec<usize> = batch.iter().map(cost).collect();
-        let mut down = self.down.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut down = self.down.lock_unpoisoned();
         // A failed send means the member is gone; the hub learns it from the
         // member's `up` channel closing, and removes it.
         let ok = down
@@ -276,7 +285,7 @@ impl Outbox {
         loop {
             let mut line = self.lock();
             while (line.msgs.is_empty() || line.sending) && !line.closed {
-                line = self.ready.wait(line).unwrap_or_else(PoisonError::into_inner);
+                line = wait_as(&self.ready, line, Wait::Forever).0;
             }
             if line.closed {
                 // `close` or the last send dropped the channel.
@@ -294,21 +303,27 @@ impl Outbox {
 
 /// Takes the queued messages, merging runs of item batches into messages of
 /// up to [`BATCH_BYTES`], so a busy member gets few large messages.
-fn coalesce(msgs: &mut VecDeque<Down>) -> Vec<Down> {
-    let mut out: Vec<Down> = Vec::with_capacity(msgs.len());
-    // The bytes of `out`'s last message, when it is `Items`.
-    let mut last_bytes = 0;
+fn coalesce(msgs: &mut VecDeque<Message>) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(msgs.len());
+    // The bytes and shared items of `out`'s last message, when it is
+    // `Items`.
+    let (mut last_bytes, mut last_segments) = (0, 0);
     for msg in msgs.drain(..) {
+        let (bytes, shared) = match &msg {
+            Down::Items(items) => (bytes_of(items), segments(items)),
+            _ => (0, 0),
+        };
         match (out.last_mut(), msg) {
-            (Some(Down::Items(prev)), Down::Items(more)) if last_bytes + bytes_of(&more) <= BATCH_BYTES => {
-                last_bytes += bytes_of(&more);
+            (Some(Down::Items(prev)), Down::Items(more))
+                if last_bytes + bytes <= BATCH_BYTES
+                    && last_segments + shared <= MAX_SEGMENTS_PER_MESSAGE =>
+            {
+                last_bytes += bytes;
+                last_segments += shared;
                 prev.extend(more);
             }
             (_, msg) => {
-                last_bytes = match &msg {
-                    Down::Items(items) => bytes_of(items),
-                    _ => 0,
-                };
+                (last_bytes, last_segments) = (bytes, shared);
                 out.push(msg);
             }
         }
@@ -316,6 +331,21 @@ fn coalesce(msgs: &mut VecDeque<Down>) -> Vec<Down> {
     out
 }
 
-fn bytes_of(frames: &[Bytes]) -> usize {
-    frames.iter().map(|f| f.0.len() + 8).sum()
+/// What a batch of items weighs in a message: the inline items' bytes, a
+/// little for each shared item (its descriptor).
+pub(crate) fn bytes_of(items: &[Item<Outgoing>]) -> usize {
+    items.iter().map(weight).sum()
+}
+
+/// What one item weighs in a message.
+pub(crate) fn weight<S>(item: &Item<S>) -> usize {
+    match item {
+        Item::Inline(b) => b.0.len() + 8,
+        Item::Shared(_) => 64,
+    }
+}
+
+/// How many shared items a batch has.
+pub(crate) fn segments<S>(items: &[Item<S>]) -> usize {
+    items.iter().filter(|i| matches!(i, Item::Shared(_))).count()
 }

@@ -4,26 +4,31 @@
 //! between reads (one read is one whole message), so one that was read
 //! directly may move into a set at any time.
 
-use crate::sys::HubSet;
+#[cfg(not(target_os = "linux"))]
+use super::ipc::HubSet;
+#[cfg(target_os = "linux")]
+use super::linux::HubSet;
 
-/// A free receiver set.
-pub(crate) type Lent = HubSet;
+/// A receiver set that may wait on any thread: any set, here.
+pub(crate) struct MovableSet(HubSet);
+
+impl MovableSet {
+    /// The set, to wait on while it stays movable.
+    pub(crate) fn get_mut(&mut self) -> &mut HubSet {
+        &mut self.0
+    }
+
+    /// The set, for the hub thread to keep.
+    pub(crate) fn into_set(self) -> HubSet {
+        self.0
+    }
+}
 
 /// A member's threads read its channel themselves until an async task
 /// waits on it.
 pub(crate) const DIRECT_READS: bool = true;
 
 /// Offers the set to local gets: always accepted.
-pub(crate) fn lend(set: HubSet) -> Result<Lent, HubSet> {
-    Ok(set)
-}
-
-/// Takes a lent set.
-pub(crate) fn back(set: Lent) -> HubSet {
-    set
-}
-
-/// The set, to wait on while it stays lent.
-pub(crate) fn set_of(set: &mut Lent) -> &mut HubSet {
-    set
+pub(crate) fn movable(set: HubSet) -> Result<MovableSet, HubSet> {
+    Ok(MovableSet(set))
 }

@@ -17,27 +17,30 @@
 //!   directly: the bridge reads it from the moment the member opens (the
 //!   welcome included), and the member's threads wait for the bridge.
 
-use std::convert::Infallible;
+#[cfg(not(target_os = "linux"))]
+use super::ipc::HubSet;
+#[cfg(target_os = "linux")]
+use super::linux::HubSet;
 
-use crate::sys::HubSet;
+/// A receiver set that may wait on another thread: there never is one.
+pub(crate) enum MovableSet {}
 
-/// A free receiver set: there never is one.
-pub(crate) type Lent = Infallible;
+impl MovableSet {
+    /// The set (unreachable: none is ever movable).
+    pub(crate) fn get_mut(&mut self) -> &mut HubSet {
+        match *self {}
+    }
+
+    /// The set (unreachable).
+    pub(crate) fn into_set(self) -> HubSet {
+        match self {}
+    }
+}
 
 /// The bridge reads every member's channel, from the start.
 pub(crate) const DIRECT_READS: bool = false;
 
 /// Offers the set to local gets: always refused.
-pub(crate) fn lend(set: HubSet) -> Result<Lent, HubSet> {
+pub(crate) fn movable(set: HubSet) -> Result<MovableSet, HubSet> {
     Err(set)
-}
-
-/// Takes a lent set (unreachable: none is ever lent).
-pub(crate) fn back(set: Lent) -> HubSet {
-    match set {}
-}
-
-/// The set, to wait on while it stays lent (unreachable).
-pub(crate) fn set_of(set: &mut Lent) -> &mut HubSet {
-    match *set {}
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
 pub mod raw;
 
 use transport_core::conformance::{Case, run};

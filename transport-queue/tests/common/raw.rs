@@ -187,3 +187,60 @@ impl RawMember {
         RawMember { up, down }
     }
 }
+
+/// A memfd of `size` bytes with `seals` added (0: none).
+pub fn memfd(size: usize, seals: i32) -> OwnedFd {
+    // SAFETY: plain system calls on a descriptor made here.
+    unsafe {
+        let fd = libc::memfd_create(c"hostile".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING);
+        assert!(fd >= 0, "memfd_create: {}", io::Error::last_os_error());
+        let fd = OwnedFd::from_raw_fd(fd);
+        assert_eq!(libc::ftruncate(fd.as_raw_fd(), size as libc::off_t), 0);
+        if seals != 0 {
+            assert_eq!(libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals), 0);
+        }
+        fd
+    }
+}
+
+/// A pipe's reading end: a descriptor that is no memory at all.
+pub fn pipe_end() -> OwnedFd {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: just made; the writing end is closed at once.
+    unsafe {
+        drop(OwnedFd::from_raw_fd(fds[1]));
+        OwnedFd::from_raw_fd(fds[0])
+    }
+}
+
+/// `n` as postcard writes an unsigned integer (LEB128).
+pub fn varint(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// This process's mappings of the queue's slabs (shared memory).
+pub fn slab_mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("reading /proc/self/maps")
+        .lines()
+        .filter(|l| l.contains("memfd:transport-queue"))
+        .count()
+}
+
+/// This process's open descriptors.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("listing /proc/self/fd")
+        .count()
+}

@@ -60,13 +60,16 @@ pub const RULES: [Rules; 3] = [
         backend: "queue",
         producer_killed: LossRule::Nothing,
         producer_doc: "transport-queue/src/lib.rs, # Crashes: a producer loses \"nothing whose `put` returned\"",
-        // What the queue holds (the channel's capacity), what the killed
-        // receiver held ("a QueueReceiver (prefetch n): at most the n items
-        // it held"), and the one message it may have taken but not yet
-        // counted when it died.
-        consumer_killed: LossRule::Messages(CAPACITY + transport_queue::DEFAULT_RECEIVER_PREFETCH as u64 + 1),
-        consumer_doc: "transport-queue/src/lib.rs, # Crashes: a QueueReceiver loses \"at most the n items it held\" \
-                       (n = DEFAULT_RECEIVER_PREFETCH), plus what the bounded queue holds",
+        // A bounded queue holds at most its capacity in flight, counting
+        // what a prefetching receiver asked for or holds ahead of its gets
+        // ("a QueueReceiver (prefetch n): at most the n items it held (on a
+        // bounded queue of capacity c: at most min(n, c))", within the
+        // same c), plus the one message the consumer may have taken but
+        // not yet counted when it died.
+        consumer_killed: LossRule::Messages(CAPACITY + 1),
+        consumer_doc: "transport-queue/src/lib.rs, # Design: \"a bounded queue of capacity n holds at most n items \
+                       in flight: in the queue, on their way to a prefetching receiver, or held there ahead of its \
+                       gets\"; # Crashes: a QueueReceiver loses at most min(n, c)",
     },
     Rules {
         backend: "pipe",

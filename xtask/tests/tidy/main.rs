@@ -5,6 +5,7 @@
 //! Each rule has a test that shows it fails on a made-up violation.
 
 mod docs;
+mod imports;
 mod layers;
 mod platform;
 mod source;

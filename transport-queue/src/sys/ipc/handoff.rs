@@ -6,24 +6,30 @@
 //! name is a socket file in a fresh temporary directory (the BSDs), a
 //! bootstrap name (macOS) or a named pipe (Windows), made with
 //! ipc-channel's own permissions. A child that dies before opening is
-//! noticed after [`HANDOFF_TIMEOUT`](crate::HANDOFF_TIMEOUT).
+//! noticed after the hand-off's timeout.
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     process::Command,
-    sync::{Arc, Condvar, Mutex, PoisonError},
+    sync::{Arc, Condvar, Mutex},
     thread,
+    time::Duration,
 };
 
 use ipc_channel::ipc::{IpcOneShotServer, IpcSender};
-use transport_core::{HandoffError, OpenError};
+use transport_core::{
+    HandoffError, OpenError, Wait,
+    sync::{LockExt, wait_as},
+};
 
-use super::super::{Deliver, Joined, io_error};
-use crate::{HANDOFF_TIMEOUT, wire::Boot};
+use crate::{
+    sys::api::{Deliver, DownSender, Joined, io_error},
+    wire::Boot,
+};
 
 /// Opens a one-shot server for the child `cmd` will spawn; `deliver` gets
 /// the child's channels. Returns the token payload: the server's name.
-pub(crate) fn serve(cmd: &mut Command, deliver: Deliver) -> Result<String, HandoffError> {
+pub(crate) fn serve(cmd: &mut Command, timeout: Duration, deliver: Deliver) -> Result<String, HandoffError> {
     let _ = cmd;
     let (server, name) =
         IpcOneShotServer::<Boot>::new().map_err(io_error("a hand-off server for a queue"))?;
@@ -36,10 +42,10 @@ pub(crate) fn serve(cmd: &mut Command, deliver: Deliver) -> Result<String, Hando
             if let Ok(Ok((_, Boot::Join(req)))) = got {
                 let _ = deliver(Joined {
                     up: req.up,
-                    down: req.down,
+                    down: DownSender(req.down),
                 });
             }
-            *accepted.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            *accepted.0.lock_unpoisoned() = true;
             accepted.1.notify_all();
         })
         .map_err(io_error("a hand-off thread"))?;
@@ -48,10 +54,11 @@ pub(crate) fn serve(cmd: &mut Command, deliver: Deliver) -> Result<String, Hando
         .name("transport-queue-handoff-timer".into())
         .spawn(move || {
             let (flag, cv) = &*done;
-            let guard = flag.lock().unwrap_or_else(PoisonError::into_inner);
-            let (guard, _) = cv
-                .wait_timeout_while(guard, HANDOFF_TIMEOUT, |accepted| !*accepted)
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut guard = flag.lock_unpoisoned();
+            let wait = Wait::timeout(timeout);
+            while !*guard && !wait.expired() {
+                guard = wait_as(cv, guard, wait).0;
+            }
             if !*guard {
                 drop(guard);
                 // Unblock the accepting thread; the child, if it ever

@@ -21,16 +21,22 @@ use ipc_channel::{
     TrySelectError,
     ipc::{self, IpcMessage, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender},
 };
+use serde::{Deserialize, Serialize};
 use transport_core::Wait;
 
-use super::super::{Event, NewMember};
 use crate::{
-    hub::Violation,
-    wire::{Ctl, Request},
+    sys::api::{DownSender, Event, HubRequest, NewMember, UpChannel},
+    wire::{Request, Violation},
 };
 
-/// A member's `up` channel, as the hub holds it.
-pub(crate) type UpChannel = IpcReceiver<Request>;
+/// Creator-local control messages to the hub thread.
+#[derive(Serialize, Deserialize, Debug)]
+enum Ctl {
+    /// Start reading a member's `up` channel.
+    Add { key: u64, up: IpcReceiver<Request> },
+    /// Something changed: check whether the hub is still needed.
+    Wake,
+}
 
 /// The set: the control channel and every member's `up` channel.
 pub(crate) struct HubSet {
@@ -144,17 +150,20 @@ impl HubSet {
 
 /// Decodes a member's message, behind a boundary that turns a panic in
 /// ipc-channel's deserialization into a violation.
-fn decode(msg: IpcMessage) -> Result<Request<NewMember>, Violation> {
+fn decode(msg: IpcMessage) -> Result<HubRequest, Violation> {
     let req = catch_unwind(AssertUnwindSafe(|| msg.to::<Request>()))
         .map_err(|_| Violation::new("a message that made ipc-channel panic"))?
         .map_err(|e| Violation::new(format!("a request that does not decode: {e}")))?;
     let Request { read, took, up } = req;
-    let up = up.try_map_join(|join| {
-        Ok::<_, Violation>(NewMember {
-            up: join.up,
-            down: join.down,
-            role: join.role,
-        })
-    })?;
+    let up = up.try_map(
+        |join| {
+            Ok::<_, Violation>(NewMember {
+                up: join.up,
+                down: DownSender(join.down),
+                role: join.role,
+            })
+        },
+        |no| match no {},
+    )?;
     Ok(Request { read, took, up })
 }

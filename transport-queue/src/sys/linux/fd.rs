@@ -25,7 +25,11 @@ use std::{
 /// 64); more, and the kernel cuts them off and says so.
 pub(crate) const MAX_FDS: usize = 64;
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+/// The control buffer of a receive, in words: a header and `MAX_FDS`
+/// descriptors, with room to spare.
+const CONTROL_WORDS: usize = 48;
+
+pub(crate) fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -50,9 +54,17 @@ pub(crate) struct Received {
 /// Receives one datagram into `buf` without waiting; `None` when none is
 /// there. Descriptors come close-on-exec.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
-    // u64s, so the control buffer is aligned for `cmsghdr`.
-    let space = (unsafe_cmsg_space(MAX_FDS * mem::size_of::<RawFd>()) / 8) + 1;
-    let mut control = vec![0u64; space];
+    recv_as(fd, buf, false)
+}
+
+/// Receives one datagram into `buf`, waiting for one if `wait` (for a
+/// reader with nothing else to do: one system call instead of a `poll`
+/// and a receive).
+pub(crate) fn recv_as(fd: RawFd, buf: &mut [u8], wait: bool) -> io::Result<Option<Received>> {
+    // u64s, so the control buffer is aligned for `cmsghdr`; on the stack,
+    // with room for `MAX_FDS` descriptors and the header.
+    let mut control = [0u64; CONTROL_WORDS];
+    let space = (unsafe_cmsg_space(MAX_FDS * mem::size_of::<RawFd>()) / 8 + 1).min(CONTROL_WORDS);
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -62,14 +74,22 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Received>> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len() * 8;
-    // SAFETY: `msg` points at `buf` and `control`, which outlive the call
-    // and have the lengths given.
-    let r = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
-    let len = match cvt_size(r) {
-        Ok(len) => len,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) => return Err(e),
+    msg.msg_controllen = space * 8;
+    let flags = if wait {
+        libc::MSG_CMSG_CLOEXEC
+    } else {
+        libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC
+    };
+    let len = loop {
+        // SAFETY: `msg` points at `buf` and `control`, which outlive the
+        // call and have the lengths given.
+        let r = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+        match cvt_size(r) {
+            Ok(len) => break len,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     };
     let mut fds = Vec::new();
     // SAFETY: the kernel filled `msg`'s control buffer; the CMSG macros walk
@@ -105,25 +125,35 @@ fn unsafe_cmsg_space(bytes: usize) -> usize {
     unsafe { libc::CMSG_SPACE(bytes as u32) as usize }
 }
 
-/// Sends `parts` as one datagram with `fds`, waiting for room.
+/// The most parts [`send`] takes.
+const MAX_PARTS: usize = 4;
+
+/// Sends `parts` (at most [`MAX_PARTS`]) as one datagram with `fds` (at
+/// most [`MAX_FDS`]), waiting for room.
 pub(crate) fn send(fd: RawFd, parts: &[&[u8]], fds: &[RawFd]) -> io::Result<()> {
-    let mut iov: Vec<libc::iovec> = parts
-        .iter()
-        .map(|p| libc::iovec {
-            iov_base: p.as_ptr().cast_mut().cast(),
-            iov_len: p.len(),
-        })
-        .collect();
+    if parts.len() > MAX_PARTS || fds.len() > MAX_FDS {
+        return Err(io::Error::other("a datagram of too many parts or descriptors"));
+    }
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iov = [empty; MAX_PARTS];
+    for (slot, part) in iov.iter_mut().zip(parts) {
+        slot.iov_base = part.as_ptr().cast_mut().cast();
+        slot.iov_len = part.len();
+    }
     let bytes = mem::size_of_val(fds);
-    let mut control = vec![0u64; unsafe_cmsg_space(bytes) / 8 + 1];
+    let mut control = [0u64; CONTROL_WORDS];
     // SAFETY: an all-zero `msghdr` is a valid empty one.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = iov.len();
+    msg.msg_iovlen = parts.len();
     if !fds.is_empty() {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = unsafe_cmsg_space(bytes);
-        // SAFETY: the control buffer has room for one header and `fds`.
+        // SAFETY: the control buffer has room for one header and `fds`
+        // (`CONTROL_WORDS` words hold `MAX_FDS` descriptors).
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
@@ -133,8 +163,13 @@ pub(crate) fn send(fd: RawFd, parts: &[&[u8]], fds: &[RawFd]) -> io::Result<()> 
         }
     }
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    // SAFETY: `msg` points at buffers that outlive the call.
-    let sent = cvt_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) })?;
+    let sent = loop {
+        // SAFETY: `msg` points at buffers that outlive the call.
+        match cvt_size(unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
     if sent != total {
         return Err(io::Error::other("a datagram was sent in part"));
     }
@@ -340,19 +375,7 @@ impl Listener {
             return Err(io::Error::other("the hand-off directory is not private"));
         }
         let path = dir.join("s");
-        let bytes = path.as_os_str().as_bytes();
-        // SAFETY: an all-zero `sockaddr_un` is valid.
-        let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
-        if bytes.len() >= addr.sun_path.len() {
-            return Err(io::Error::other(format!(
-                "the hand-off socket path {} is too long (set TMPDIR to a shorter directory)",
-                path.display()
-            )));
-        }
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-            *d = *s as libc::c_char;
-        }
+        let addr = sockaddr(&path)?;
         // SAFETY: plain system call.
         let fd = cvt(unsafe {
             libc::socket(
@@ -425,4 +448,64 @@ pub(crate) fn path_text(path: &Path) -> io::Result<String> {
     path.to_str()
         .map(str::to_owned)
         .ok_or_else(|| io::Error::other(format!("{} is not unicode", OsStr::new(path).to_string_lossy())))
+}
+
+/// The address of the socket file at `path`.
+fn sockaddr(path: &Path) -> io::Result<libc::sockaddr_un> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero `sockaddr_un` is valid.
+    let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::other(format!(
+            "the hand-off socket path {} is too long (set TMPDIR to a shorter directory)",
+            path.display()
+        )));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok(addr)
+}
+
+/// Connects a new datagram-sequence socket (close-on-exec, blocking) to
+/// the socket file at `path`.
+pub(crate) fn connect(path: &Path) -> io::Result<OwnedFd> {
+    let addr = sockaddr(path)?;
+    // SAFETY: plain system call.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: just made; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    loop {
+        // SAFETY: `addr` is a valid `sockaddr_un` of that size.
+        let r = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&raw const addr).cast(),
+                mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+            )
+        };
+        match cvt(r) {
+            Ok(_) => return Ok(fd),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A connected pair of datagram-sequence sockets (close-on-exec,
+/// blocking): a channel's two ends.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: `socketpair` just made both; nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

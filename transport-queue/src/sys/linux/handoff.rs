@@ -10,10 +10,10 @@
 //!   None of them uses the hand-off up: the server keeps waiting for the
 //!   real child.
 //! - The child's first message (its two channels) is read and checked
-//!   with this crate's own code ([`crate::hub`]'s `decode` module).
+//!   with this crate's own code ([`crate::wire::decode`]).
 //! - A child that dies before it opens is seen at once (the pid pipe's end
 //!   of file), and the hand-off is withdrawn; so it is after
-//!   [`HANDOFF_TIMEOUT`](crate::HANDOFF_TIMEOUT).
+//!   the hand-off's timeout.
 //! - Once the child joined, a second child of the same command that
 //!   reported its pid meanwhile is told the hand-off was already used.
 
@@ -28,15 +28,13 @@ use std::{
 use transport_core::{HandoffError, OpenError};
 
 use super::{
+    channel::DownSender,
     child::{self, ChildEnd, Watch},
-    convert,
     fd::{self, Listener},
 };
 use crate::{
-    HANDOFF_TIMEOUT,
-    hub::decode,
-    sys::{Deliver, Joined, io_error},
-    wire::{Boot, Down},
+    sys::api::{Deliver, Joined, io_error},
+    wire::{Boot, Down, NoSegment, decode},
 };
 
 /// How long a connection may take to say who it is.
@@ -50,12 +48,13 @@ const FORMAT: &str = "unix1";
 
 /// Opens a server for the child `cmd` will spawn; `deliver` gets the
 /// child's channels. Returns the token payload.
-pub(crate) fn serve(cmd: &mut Command, deliver: Deliver) -> Result<String, HandoffError> {
+pub(crate) fn serve(cmd: &mut Command, timeout: Duration, deliver: Deliver) -> Result<String, HandoffError> {
     let listener = Listener::bind_private().map_err(io_error("a hand-off server for a queue"))?;
     let (watch, end) = child::install(cmd).map_err(io_error("the pipe that tells a child's pid"))?;
     let path = fd::path_text(listener.path()).map_err(io_error("a hand-off server for a queue"))?;
     let payload = format!("{FORMAT};{};{};{};{path}", end.fd, end.dev, end.ino);
     let server = Server {
+        timeout,
         listener,
         watch,
         deliver: Some(deliver),
@@ -145,6 +144,8 @@ struct Conn {
 }
 
 struct Server {
+    /// How long the child has to open the hand-off.
+    timeout: Duration,
     listener: Listener,
     watch: Watch,
     deliver: Option<Deliver>,
@@ -154,7 +155,7 @@ struct Server {
 
 impl Server {
     fn run(mut self) {
-        let deadline = Instant::now() + HANDOFF_TIMEOUT;
+        let deadline = Instant::now() + self.timeout;
         loop {
             let joined = self.deliver.is_none();
             if joined && self.pids.later.is_empty() {
@@ -269,9 +270,10 @@ impl Server {
         }
         match (self.pids.first, self.deliver.take()) {
             (Some(first), Some(deliver)) if first == pid => {
-                if let Ok(down) = convert::down(down) {
-                    let _ = deliver(Joined { up, down });
-                }
+                let _ = deliver(Joined {
+                    up,
+                    down: DownSender::new(down),
+                });
             }
             (_, Some(deliver)) => {
                 self.deliver = Some(deliver);
@@ -312,7 +314,7 @@ fn channels_from(datagram: &[u8], fds: Vec<OwnedFd>) -> Option<(OwnedFd, OwnedFd
 /// on its `down` channel, as ipc-channel writes it, sent without waiting
 /// (a process that filled its own channel is told nothing).
 fn refuse(down: &OwnedFd, already_used: bool, reason: String) {
-    let Ok(payload) = postcard::to_stdvec(&Down::Refused { already_used, reason }) else {
+    let Ok(payload) = postcard::to_stdvec(&Down::<NoSegment>::Refused { already_used, reason }) else {
         return;
     };
     let _ = fd::send_now(down.as_raw_fd(), &decode::datagram(&payload));

@@ -1,24 +1,25 @@
-//! Linux: the hub reads members' bytes, and holds the hand-off rendezvous,
-//! with this crate's own code (ipc-channel still carries everything the
-//! hub sends, and everything members read).
+//! Linux: every byte between the hub and its members goes through this
+//! crate's own code, in ipc-channel's framing ([`frames`]): the hub reads
+//! members' sockets and checks everything ([`set`]), holds the hand-off
+//! rendezvous ([`handoff`], [`child`]), and writes to members
+//! ([`channel`]); members join ([`join`]), write ([`up`]) and read
+//! ([`down`]) their sockets. Large items travel in shared memory
+//! ([`segment`]). [`fd`] has the system calls.
 
+pub(crate) mod channel;
 mod child;
-mod convert;
+pub(crate) mod down;
 mod fd;
+mod frames;
 mod handoff;
+mod join;
+pub(crate) mod segment;
 mod set;
+mod up;
 
-use std::io;
-
-use ipc_channel::ipc::IpcReceiver;
-
-pub(crate) use handoff::{connect_error, rendezvous, serve};
-pub(crate) use set::{HubSet, SetHandle, UpChannel};
-
-use crate::wire::Request;
-
-/// A member's `up` channel (a socket the hub read itself) as an
-/// ipc-channel receiver, to pass on to the hub.
-pub(crate) fn to_ipc_up(up: UpChannel) -> io::Result<IpcReceiver<Request>> {
-    convert::up(up)
-}
+pub(crate) use down::{Delivered, DownReceiver, DownSet, DownSetCtl, SetEvent};
+pub(crate) use handoff::{rendezvous, serve};
+pub(crate) use join::{member_channels, send_join};
+pub(crate) use segment::{Produced, SlabPool, SlabReader};
+pub(crate) use set::{HubSet, SetHandle};
+pub(crate) use up::UpSender;

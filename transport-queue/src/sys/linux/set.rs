@@ -1,50 +1,41 @@
 //! The hub's receiver set on Linux: the members' `up` sockets, read by this
 //! crate's own code, never by ipc-channel's.
 //!
-//! ipc-channel's reader believes a message's framing ([`crate::hub`]'s
-//! `decode` module says how that fails). Here each datagram is received
+//! ipc-channel's reader believes a message's framing ([`crate::wire::decode`]
+//! says how that fails). Here each datagram is received
 //! whole into a buffer as large as a legitimate one can be, its header and
 //! descriptors are checked, and a message in fragments is put together from
 //! its dedicated socket without waiting: the size its header announces is
 //! checked against the limit first, and the buffer grows only with what
-//! arrives. A member whose bytes break any rule is dropped; nothing a
-//! member sends blocks the hub, makes it panic, or makes it hold more than
-//! one message of at most the limit for it.
+//! arrives ([`super::frames`]). The descriptors a message brings must be
+//! what it says they are: an adoption's two channels (datagram-sequence
+//! sockets), a shared put's slab (sealed shared memory within the limit,
+//! [`super::segment::check`]). A member whose bytes break any rule is
+//! dropped; nothing a member sends blocks the hub, makes it panic, or makes
+//! it hold more than one message of at most the limit for it.
 
 use std::{
     io,
     os::fd::{AsRawFd, OwnedFd},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
 };
 
-use transport_core::Wait;
+use transport_core::{Wait, sync::LockExt};
 
-use super::{convert, fd};
+use super::{
+    channel::DownSender,
+    fd,
+    frames::{self, Inbound},
+    segment::{self, Received},
+};
 use crate::{
-    hub::{Violation, decode},
-    sys::{Event, NewMember},
-    wire::{JoinIndices, Request},
+    sys::api::{Event, NewMember, UpChannel},
+    wire::{JoinIndices, RETURN_BYTES, Request, SegmentRef, Violation, decode},
 };
-
-/// A member's `up` channel, as the hub holds it: the socket.
-pub(crate) type UpChannel = OwnedFd;
-
-/// Datagrams read from one member in one round, at most (the others get
-/// their turn).
-const ROUND: usize = 32;
-
-/// A message whose first datagram came, and whose rest is on its way.
-struct Partial {
-    dedicated: OwnedFd,
-    payload: Vec<u8>,
-    total: usize,
-    channels: Vec<OwnedFd>,
-}
 
 struct Reader {
     key: u64,
-    fd: OwnedFd,
-    partial: Option<Partial>,
+    inbound: Inbound,
 }
 
 struct Inner {
@@ -70,11 +61,7 @@ impl SetHandle {
 
     /// Has the set read member `key`'s socket.
     pub(crate) fn add(&self, key: u64, up: UpChannel) -> io::Result<()> {
-        self.0
-            .adds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((key, up));
+        self.0.adds.lock_unpoisoned().push((key, up));
         self.wake();
         Ok(())
     }
@@ -85,24 +72,28 @@ pub(crate) struct HubSet {
     inner: Arc<Inner>,
     readers: Vec<Reader>,
     buf: Vec<u8>,
+    /// The largest message a member may send.
     max_total: usize,
+    /// The largest item (and slab).
+    limit: usize,
 }
 
 impl HubSet {
-    /// A new set for messages of at most `max_message` bytes of payload
-    /// (plus a little for the request around it).
+    /// A new set for items of at most `max_message` bytes (a message may
+    /// have a little more, for the request around an item).
     pub(crate) fn new(max_message: usize) -> io::Result<(HubSet, SetHandle)> {
         let inner = Arc::new(Inner {
             wake: fd::eventfd()?,
             adds: Mutex::new(Vec::new()),
         });
-        let max_total = max_message.max(crate::wire::RETURN_BYTES).saturating_add(4096);
+        let max_total = max_message.max(RETURN_BYTES).saturating_add(4096);
         Ok((
             HubSet {
                 inner: Arc::clone(&inner),
                 readers: Vec::new(),
-                buf: vec![0; fd::sendbuf()],
+                buf: frames::buffer(),
                 max_total,
+                limit: max_message,
             },
             SetHandle(inner),
         ))
@@ -115,8 +106,7 @@ impl HubSet {
         }
         self.readers.push(Reader {
             key,
-            fd: up,
-            partial: None,
+            inbound: Inbound::new(up),
         });
         Ok(())
     }
@@ -131,10 +121,7 @@ impl HubSet {
     pub(crate) fn select(&mut self, wait: Wait) -> Option<io::Result<Vec<Event>>> {
         let mut polls = Vec::with_capacity(self.readers.len() + 1);
         polls.push(fd::readable(self.inner.wake.as_raw_fd()));
-        for r in &self.readers {
-            let fd = r.partial.as_ref().map_or(&r.fd, |p| &p.dedicated);
-            polls.push(fd::readable(fd.as_raw_fd()));
-        }
+        polls.extend(self.readers.iter().map(|r| fd::readable(r.inbound.poll_fd())));
         match fd::poll(&mut polls, wait.remaining()) {
             Ok(0) => return None,
             Ok(_) => {}
@@ -144,7 +131,7 @@ impl HubSet {
         if polls[0].revents != 0 {
             let mut word = [0; 8];
             let _ = fd::read(self.inner.wake.as_raw_fd(), &mut word);
-            let adds = std::mem::take(&mut *self.inner.adds.lock().unwrap_or_else(PoisonError::into_inner));
+            let adds = std::mem::take(&mut *self.inner.adds.lock_unpoisoned());
             for (key, up) in adds {
                 if self.add(key, up).is_err() {
                     events.push(Event::Closed { key });
@@ -159,7 +146,14 @@ impl HubSet {
                 continue;
             }
             let key = self.readers[i].key;
-            match pump(&mut self.readers[i], &mut self.buf, self.max_total, &mut events) {
+            let limit = self.limit;
+            let pumped = self.readers[i]
+                .inbound
+                .pump(&mut self.buf, self.max_total, |payload, fds| {
+                    events.push(message(key, payload, fds, limit)?);
+                    Ok(())
+                });
+            match pumped {
                 Ok(true) => {}
                 Ok(false) => {
                     gone.push(key);
@@ -176,96 +170,46 @@ impl HubSet {
     }
 }
 
-/// Reads what member `r` sent, up to [`ROUND`] datagrams, filing whole
-/// messages in `events`. False once the member closed its socket.
-fn pump(
-    r: &mut Reader,
-    buf: &mut [u8],
-    max_total: usize,
-    events: &mut Vec<Event>,
-) -> Result<bool, Violation> {
-    for _ in 0..ROUND {
-        if let Some(p) = &mut r.partial {
-            let left = p.total - p.payload.len();
-            let at = p.payload.len();
-            p.payload.resize(at + left.min(buf.len()), 0);
-            let got = fd::recv(p.dedicated.as_raw_fd(), &mut p.payload[at..]);
-            let got = match got {
-                Ok(Some(got)) => got,
-                Ok(None) => {
-                    p.payload.truncate(at);
-                    return Ok(true);
-                }
-                Err(e) => return Err(Violation::new(format!("its fragment socket failed: {e}"))),
-            };
-            if got.len == 0 || got.truncated || !got.fds.is_empty() {
-                return Err(Violation::new("a fragment that breaks ipc-channel's framing"));
-            }
-            p.payload.truncate(at + got.len);
-            if p.payload.len() == p.total {
-                let Some(p) = r.partial.take() else {
-                    unreachable!("matched above")
-                };
-                events.push(message(r.key, &p.payload, p.channels)?);
-            }
-            continue;
-        }
-        let got = match fd::recv(r.fd.as_raw_fd(), buf) {
-            Ok(Some(got)) => got,
-            Ok(None) => return Ok(true),
-            Err(e) => return Err(Violation::new(format!("its socket failed: {e}"))),
-        };
-        if got.len == 0 && got.fds.is_empty() {
-            return Ok(false);
-        }
-        if got.truncated {
-            return Err(Violation::new(
-                "a datagram, or descriptors, past what ipc-channel sends",
-            ));
-        }
-        if let Some(bad) = got.fds.iter().find(|f| !fd::is_channel(f.as_raw_fd())) {
-            let _ = bad;
-            return Err(Violation::new("a descriptor that is not a channel"));
-        }
-        let datagram = &buf[..got.len];
-        let first = decode::first(datagram, got.fds.len(), max_total)?;
-        let part = &datagram[decode::HEADER..];
-        let mut fds = got.fds;
-        if first.fragmented {
-            let Some(dedicated) = fds.pop() else {
-                unreachable!("checked by `first`")
-            };
-            let mut payload = Vec::with_capacity(part.len().max(first.total.min(buf.len())));
-            payload.extend_from_slice(part);
-            r.partial = Some(Partial {
-                dedicated,
-                payload,
-                total: first.total,
-                channels: fds,
-            });
-        } else {
-            events.push(message(r.key, part, fds)?);
-        }
-    }
-    Ok(true)
-}
-
-/// A whole message of member `key`, with its channels.
-fn message(key: u64, payload: &[u8], channels: Vec<OwnedFd>) -> Result<Event, Violation> {
-    let req = decode::request(payload, channels.len())?;
+/// A whole message of member `key`, with its descriptors checked for what
+/// it says they are.
+fn message(key: u64, payload: &[u8], fds: Vec<OwnedFd>, limit: usize) -> Result<Event, Violation> {
+    let req = decode::request(payload, fds.len())?;
     let Request { read, took, up } = req;
-    let mut channels: Vec<Option<OwnedFd>> = channels.into_iter().map(Some).collect();
-    let up = up.try_map_join(|j: JoinIndices| {
-        let (Some(up), Some(down)) = (channels[j.up].take(), channels[j.down].take()) else {
-            return Err(Violation::new("a join naming one channel twice"));
-        };
-        let down = convert::down(down).map_err(|e| Violation::new(format!("its down channel: {e}")))?;
-        Ok(NewMember {
-            up,
-            down,
-            role: j.role,
-        })
-    })?;
+    // Each descriptor is taken once (only one of the two maps below runs).
+    let fds: std::cell::RefCell<Vec<Option<OwnedFd>>> =
+        std::cell::RefCell::new(fds.into_iter().map(Some).collect());
+    let take = |i: usize| {
+        fds.borrow_mut()
+            .get_mut(i)
+            .and_then(Option::take)
+            .ok_or_else(|| Violation::new("a message naming one descriptor twice"))
+    };
+    let up = up.try_map(
+        |j: JoinIndices| {
+            let (up, down) = (take(j.up)?, take(j.down)?);
+            if !fd::is_channel(up.as_raw_fd()) || !fd::is_channel(down.as_raw_fd()) {
+                return Err(Violation::new(
+                    "an adoption of a descriptor that is not a channel",
+                ));
+            }
+            Ok(NewMember {
+                up,
+                down: DownSender::new(down),
+                role: j.role,
+            })
+        },
+        |seg: SegmentRef| {
+            let fd = take(seg.fd as usize)?;
+            segment::check(&fd, seg.len, limit)?;
+            let len =
+                usize::try_from(seg.len).map_err(|_| Violation::new("an item past the address space"))?;
+            Ok(Received {
+                fd,
+                tag: seg.tag,
+                len,
+            })
+        },
+    )?;
     Ok(Event::Request {
         key,
         req: Request { read, took, up },

@@ -13,16 +13,15 @@
 //!
 //! ipc-channel's own reader believes both sizes (a total with no
 //! descriptor panics, a huge one aborts the process, a fragment size that
-//! lies blocks the reader). The hub reads members' sockets itself
-//! ([`crate::sys`]) and checks everything here first: every function
+//! lies blocks the reader). The hub reads members' sockets itself (the
+//! Linux `sys` module) and checks everything here first: every function
 //! returns a [`Violation`] for bytes no member of this crate writes, and
 //! never panics (a panic in the decoder is caught and counted as a
 //! violation too).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::member::Violation;
-use crate::wire::{Boot, JoinIndices, Request, Up};
+use super::{Boot, Down, Item, JoinIndices, Request, SegmentRef, Up, violation::Violation};
 
 /// The header of a first fragment: two native-endian `usize`s.
 pub(crate) const HEADER: usize = 2 * size_of::<usize>();
@@ -101,22 +100,60 @@ fn check_join(join: &JoinIndices, channels: usize) -> Result<(), Violation> {
 }
 
 /// Decodes a member's request from its whole payload, which came with
-/// `channels` descriptors (the dedicated socket of a fragmented message not
-/// counted). Only an adoption carries channels: exactly its two.
-pub(crate) fn request(payload: &[u8], channels: usize) -> Result<Request<JoinIndices>, Violation> {
+/// `fds` descriptors (the dedicated socket of a fragmented message not
+/// counted). Only an adoption carries descriptors, exactly its two
+/// channels, and a shared put, exactly its one slab (descriptor 0); what
+/// kind each descriptor is, the caller checks.
+pub(crate) fn request(payload: &[u8], fds: usize) -> Result<Request<JoinIndices, SegmentRef>, Violation> {
     guarded(|| {
-        let req: Request<JoinIndices> = postcard::from_bytes(payload)
+        let req: Request<JoinIndices, SegmentRef> = postcard::from_bytes(payload)
             .map_err(|e| Violation::new(format!("a request that does not decode: {e}")))?;
         match &req.up {
-            Up::Adopt(join) => check_join(join, channels)?,
-            _ if channels != 0 => {
+            Up::Adopt(join) => check_join(join, fds)?,
+            Up::PutShared { segment, .. } if fds != 1 || segment.fd != 0 => {
                 return Err(Violation::new(format!(
-                    "a request with {channels} channels it has no use for"
+                    "a shared put naming descriptor {} of the {fds} it carries",
+                    segment.fd
+                )));
+            }
+            Up::PutShared { .. } => {}
+            _ if fds != 0 => {
+                return Err(Violation::new(format!(
+                    "a request with {fds} descriptors it has no use for"
                 )));
             }
             _ => {}
         }
         Ok(req)
+    })
+}
+
+/// Decodes one of the hub's messages, which came with `fds` descriptors:
+/// its shared items name each of them exactly once.
+pub(crate) fn down(payload: &[u8], fds: usize) -> Result<Down<SegmentRef>, Violation> {
+    guarded(|| {
+        let msg: Down<SegmentRef> = postcard::from_bytes(payload)
+            .map_err(|e| Violation::new(format!("a message that does not decode: {e}")))?;
+        let mut used = vec![false; fds];
+        let mut count = 0;
+        if let Down::Items(items) = &msg {
+            for item in items {
+                if let Item::Shared(seg) = item {
+                    let slot = used
+                        .get_mut(seg.fd as usize)
+                        .filter(|u| !**u)
+                        .ok_or_else(|| Violation::new(format!("a segment naming descriptor {}", seg.fd)))?;
+                    *slot = true;
+                    count += 1;
+                }
+            }
+        }
+        if count != fds {
+            return Err(Violation::new(format!(
+                "a message with {fds} descriptors and {count} segments"
+            )));
+        }
+        Ok(msg)
     })
 }
 
@@ -147,9 +184,9 @@ pub(crate) fn datagram(payload: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Bytes, Frame, Role};
+    use crate::wire::{Bytes, QueueFrame, Role};
 
-    fn encode(up: Up<JoinIndices>) -> Vec<u8> {
+    fn encode(up: Up<JoinIndices, SegmentRef>) -> Vec<u8> {
         postcard::to_stdvec(&Request { read: 1, took: 0, up }).expect("encoding")
     }
 
@@ -217,10 +254,52 @@ mod tests {
         assert!(request(&same, 2).is_err());
         let put = encode(Up::Put {
             id: 1,
-            frame: Bytes(Frame::new()),
+            frame: Bytes(QueueFrame::new()),
             block: false,
         });
         assert!(request(&put, 1).is_err(), "a put with a descriptor");
         assert!(request(&[0xff; 3], 0).is_err());
+    }
+
+    #[test]
+    fn a_shared_put_carries_exactly_its_slab() {
+        let seg = |fd| SegmentRef {
+            fd,
+            tag: 3,
+            len: 1 << 20,
+        };
+        let shared = |fd| {
+            encode(Up::PutShared {
+                id: 1,
+                segment: seg(fd),
+                block: true,
+            })
+        };
+        assert!(request(&shared(0), 1).is_ok());
+        assert!(request(&shared(0), 0).is_err(), "no descriptor");
+        assert!(request(&shared(0), 2).is_err(), "a descriptor too many");
+        assert!(request(&shared(1), 1).is_err(), "past the descriptors");
+        let release = encode(Up::Release { tickets: vec![1, 2] });
+        assert!(request(&release, 0).is_ok());
+        assert!(request(&release, 1).is_err());
+    }
+
+    #[test]
+    fn segments_of_a_message_name_each_descriptor_once() {
+        let items = |fds: &[u32]| {
+            let items: Vec<Item<SegmentRef>> = fds
+                .iter()
+                .map(|&fd| Item::Shared(SegmentRef { fd, tag: 0, len: 8 }))
+                .chain([Item::Inline(Bytes(QueueFrame::new()))])
+                .collect();
+            postcard::to_stdvec(&Down::Items(items)).expect("encoding")
+        };
+        assert!(down(&items(&[1, 0]), 2).is_ok());
+        assert!(down(&items(&[0, 0]), 2).is_err(), "one descriptor twice");
+        assert!(down(&items(&[0]), 2).is_err(), "a descriptor unused");
+        assert!(down(&items(&[2]), 1).is_err(), "past the descriptors");
+        let welcome = postcard::to_stdvec(&Down::<SegmentRef>::Unwanted).expect("encoding");
+        assert!(down(&welcome, 0).is_ok());
+        assert!(down(&welcome, 1).is_err());
     }
 }

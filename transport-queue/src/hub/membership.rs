@@ -1,53 +1,39 @@
-//! What the hub knows of one member (a handle in another process), and the
-//! limits that bound what one member can make the hub hold.
+//! [`Membership`]: what the hub (in the creating process) knows of one
+//! member (a handle in another process), and the limits that bound what
+//! one member can make the hub hold.
 //!
 //! A member is another process of the same user; it may be buggy or
 //! hostile. Whatever it asks, the hub keeps at most:
 //! - [`MAX_PENDING`] requests waiting for something (a put parked on a full
 //!   queue, with its frame, and joins), and one watch for room;
-//! - as many items as it may prefetch ([`Member::prefetch`]), on their way
+//! - [`MAX_SLABS`] of its slabs (shared items it put, in the queue or on
+//!   their way to a consumer), a descriptor each;
+//! - as many items as it may prefetch ([`Membership::prefetch`]), on their way
 //!   to it or held there; on a bounded queue they count against the
 //!   capacity until the member says its gets took them;
-//! - [`MAX_BACKLOG`] messages it has not read yet.
+//! - [`MAX_BACKLOG`](super::outbox::MAX_BACKLOG) messages it has not read
+//!   yet.
 //!
 //! A member that asks for more, reports what cannot be, or gives back what
 //! it was never given has broken the protocol ([`Violation`]): the hub
 //! drops it, as if it had died.
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use super::outbox::Outbox;
-use crate::wire::Role;
+use crate::{
+    sys::MAX_SLABS,
+    wire::{Role, Violation},
+};
 
 /// Requests of one member that wait at the hub at once, at most: puts
 /// parked on a full queue and joins. A member process keeps its own
 /// threads within this (they wait in that process for a slot).
 pub(crate) const MAX_PENDING: usize = 32;
 
-/// Messages queued for a member that does not read them, at most (a
-/// member that reads never has more than its prefetch and one answer per
-/// request it waits for).
-pub(crate) const MAX_BACKLOG: usize = 1 << 16;
-
-/// A member broke the protocol: what it did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Violation(pub(crate) String);
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Violation {
-    pub(crate) fn new(what: impl Into<String>) -> Self {
-        Violation(what.into())
-    }
-}
-
-/// A handle in another process.
+/// What the hub knows of one member.
 #[derive(Debug)]
-pub(crate) struct Member {
+pub(crate) struct Membership {
     pub(crate) role: Role,
     /// How many more items it asked for.
     pub(crate) credit: u32,
@@ -64,11 +50,14 @@ pub(crate) struct Member {
     pub(crate) pending: usize,
     /// Whether it waits for room.
     pub(crate) watching: bool,
+    /// Its slabs the hub holds or lent to a consumer (its shared items in
+    /// the queue, parked, or not yet copied out).
+    pub(crate) slabs: usize,
 }
 
-impl Member {
+impl Membership {
     pub(crate) fn new(role: Role, prefetch: u32, outbox: Arc<Outbox>) -> Self {
-        Member {
+        Membership {
             role,
             credit: 0,
             prefetch,
@@ -78,6 +67,7 @@ impl Member {
             done: 0,
             pending: 0,
             watching: false,
+            slabs: 0,
         }
     }
 
@@ -134,6 +124,18 @@ impl Member {
         Ok(())
     }
 
+    /// Counts one more of its slabs held by the hub: at most
+    /// [`MAX_SLABS`], as many as a member of this crate has.
+    pub(crate) fn take_slab(&mut self) -> Result<(), Violation> {
+        if self.slabs >= MAX_SLABS {
+            return Err(Violation::new(format!(
+                "it has more than {MAX_SLABS} shared items out at once"
+            )));
+        }
+        self.slabs += 1;
+        Ok(())
+    }
+
     /// Frees a slot taken by [`take_slot`](Self::take_slot).
     pub(crate) fn free_slot(&mut self) {
         self.pending = self.pending.saturating_sub(1);
@@ -144,9 +146,13 @@ impl Member {
 mod tests {
     use super::*;
 
-    fn member(prefetch: u32) -> Member {
-        let (tx, _rx) = ipc_channel::ipc::channel().expect("a channel");
-        Member::new(Role::Recv, prefetch, Outbox::start(tx).expect("an outbox"))
+    fn member(prefetch: u32) -> Membership {
+        let (_up, _down, hub_ends) = crate::sys::member_channels().expect("channels");
+        Membership::new(
+            Role::Recv,
+            prefetch,
+            Outbox::start(hub_ends.down_sender()).expect("an outbox"),
+        )
     }
 
     #[test]
