@@ -280,3 +280,8 @@ pub use handoff::HANDOFF_TIMEOUT;
 pub use queue::{Queue, Receiver, Sender};
 pub use transport::QueueTransport;
 pub use wire::QueueFrame;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
