@@ -7,7 +7,8 @@
 //!   application chooses through rkyv's own features;
 //! - the layout of the message type ([`message_fingerprint`]): its name
 //!   without module paths, and the size and alignment of its archived form;
-//! - a schema version, where the application gives one ([`Versioned`]).
+//! - a schema version, where the application gives one
+//!   ([`Versioned`](crate::Versioned)).
 //!
 //! The name comes from [`std::any::type_name`], whose text std does not
 //! promise to keep; paths are left out so that moving a type between
@@ -17,18 +18,11 @@
 //! is validated by the receiver all the same.
 
 use std::{
-    borrow::Cow,
     mem::{align_of, size_of},
-    process::Command,
     sync::OnceLock,
 };
 
 use rkyv::{Archive, rancor};
-
-use crate::{
-    error::{HandoffError, OpenError},
-    handoff::Handoff,
-};
 
 /// The archive format this build writes and reads, as the hand-off token
 /// carries it: for example `rkyv-0.8 little-endian aligned 32-bit`.
@@ -113,57 +107,6 @@ fn strip_paths(full: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// An end handed over with a schema version the application gives: the
-/// parent's and the child's must be equal, besides the type's layout.
-///
-/// A layout check cannot see every change to a message type (two fields of
-/// one type swapped, a field's meaning changed); a version number that the
-/// application raises with each such change can. Wrap the end on both
-/// sides:
-///
-/// ```
-/// use transport_core::{FromEnvError, Versioned, open_token};
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// type Jobs = transport_core::Receiver<u64, transport_core::local::LocalReceiver>;
-/// // parent: cmd.endpoint("jobs", Versioned::<_, 3>(rx))?;
-/// // child:  let Versioned(rx) = from_env::<Versioned<Jobs, 3>>("jobs")?;
-/// # let token = "local.receiver|fmt|u64 (archived: 8 bytes, align 8); schema 2|p";
-/// # let token = token.replace("fmt", transport_core::fingerprint::archive_format());
-/// let err = open_token::<Versioned<Jobs, 3>>("jobs", &token).unwrap_err();
-/// assert!(matches!(err, FromEnvError::WrongType { .. }));
-/// assert!(err.to_string().contains("schema 2"));
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Versioned<E, const V: u32>(pub E);
-
-impl<E, const V: u32> Versioned<E, V> {
-    /// The end.
-    pub fn into_inner(self) -> E {
-        self.0
-    }
-}
-
-impl<E: Handoff, const V: u32> Handoff for Versioned<E, V> {
-    const KIND: &'static str = E::KIND;
-
-    fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
-        self.0.prepare(cmd)
-    }
-
-    fn open(payload: &str) -> Result<Self, OpenError> {
-        E::open(payload).map(Versioned)
-    }
-
-    fn message_type() -> Option<Cow<'static, str>> {
-        Some(match E::message_type() {
-            Some(t) => Cow::Owned(format!("{t}; schema {V}")),
-            None => Cow::Owned(format!("schema {V}")),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -202,8 +202,8 @@ impl CommandExt for Command {
     fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError> {
         let var = env_var(name).ok_or_else(|| HandoffError::InvalidName { name: name.into() })?;
         let payload = endpoint.prepare(self)?;
-        crate::event!(
-            DEBUG,
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
             endpoint = name,
             kind = E::KIND,
             message = E::message_type().as_deref(),
@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn a_schema_version_is_checked_beside_the_layout() {
-        use crate::Versioned;
+        use crate::versioned::Versioned;
         let v2 = format!("{}; schema 2", message_fingerprint::<u32>());
         let end: Versioned<Sender<u32, Probe>, 2> =
             open_token("schema", &token("test.probe", &v2, "schema-a")).unwrap();

@@ -32,6 +32,7 @@ mod sender;
 pub mod sync;
 mod trace;
 mod transport;
+mod versioned;
 mod wait;
 
 #[cfg(feature = "conformance")]
@@ -45,13 +46,13 @@ pub use error::{
     CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, RecvError,
     RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-pub use fingerprint::Versioned;
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
 pub use message::{Message, SerializeError};
 pub use received::Received;
 pub use receiver::{Iter, Receiver, TryIter};
 pub use sender::Sender;
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
+pub use versioned::Versioned;
 
 // The backend-author API at its first paths, for backends written before
 // it moved to `backend`: hidden from the docs, which name `backend::`.
