@@ -16,6 +16,20 @@
 //! read the inbox themselves (no relay task). A message that reaches its
 //! delivery limit is moved to the dead-letter stream by whichever receiver
 //! process gets the server's advisory first.
+//!
+//! A channel with processed markers ([`Options::deduplicate`]) stores a
+//! marker for each finished message before acknowledging it, and looks up
+//! every delivery's marker before a receive returns it (see the `done`
+//! module). Whether anything is left for a receiver is the stream's
+//! count, or, when the count stays above what the consumer can still
+//! deliver (a removal lost in a failover), the consumer's own counts.
+//!
+//! A delivery held unread for half the ack wait or more (a receiver whose
+//! caller was busy, with a prefetch) is dropped unanswered rather than
+//! handed out: by then the server may have delivered it to another
+//! receiver, and it delivers it again after its ack wait anyway. A
+//! receiver knows a delivery's age from the last time it saw its inbox
+//! empty before reading it.
 
 use std::{
     collections::VecDeque,
@@ -46,7 +60,8 @@ use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wai
 use crate::{
     base::{Base, setup_deadline},
     client::Inner,
-    frame::{Ack, AckSink, NatsFrame, confirm},
+    done::Markers,
+    frame::{self, Ack, AckSink, NatsFrame},
     names::{GROUP, Names},
     options::Options,
     roster::Side,
@@ -94,10 +109,14 @@ pub(crate) fn setup(client: &Arc<Inner>, names: &Names, options: &Options) -> io
         num_replicas: options.replicas,
         ..Default::default()
     };
+    let markers = Markers::config(names, options);
     let made = runtime::wait_for(
         async move {
             let stream = js.get_or_create_stream(work).await?;
             js.get_or_create_stream(dead).await?;
+            if let Some(markers) = markers {
+                js.get_or_create_stream(markers).await?;
+            }
             stream.get_or_create_consumer(GROUP, consumer).await?;
             Ok::<_, async_nats::Error>(())
         },
@@ -122,11 +141,13 @@ fn storage(options: &Options) -> StorageType {
 /// left), waiting at most a few seconds.
 pub(crate) fn remove(client: &Arc<Inner>, names: &Names) {
     let js = client.js.clone();
-    let (work, dead) = (names.stream(), names.dead_stream());
+    let (work, dead, done) = (names.stream(), names.dead_stream(), names.done_stream());
     runtime::wait_for(
         async move {
             let _ = js.delete_stream(work).await;
             let _ = js.delete_stream(dead).await;
+            // Not there unless the channel keeps processed markers.
+            let _ = js.delete_stream(done).await;
         },
         Some(Instant::now() + Duration::from_secs(5)),
     );
@@ -281,13 +302,18 @@ impl AloSender {
 pub(crate) struct AloReceiver {
     pub(crate) base: Base,
     sink: Arc<AckSink>,
-    state: Mutex<PullState>,
+    /// Boxed: it is most of a receiver's size.
+    state: Box<Mutex<PullState>>,
     /// A [`Queue`](crate::Queue): one message per waiting get, and
     /// acknowledgement by `task_done` rather than by dropping.
     explicit: bool,
     /// Gets waiting now (explicit mode).
     waiting: AtomicUsize,
     dead_letters: AbortHandle,
+    markers: Option<Arc<Markers>>,
+    /// Deliveries dropped because they were held unread past half the ack
+    /// wait.
+    stale: AtomicU64,
 }
 
 struct PullState {
@@ -296,8 +322,14 @@ struct PullState {
     next_subject: Subject,
     pull: Option<Pull>,
     peeked: Option<Message>,
-    /// Deliveries taken by gets and not yet marked done (explicit mode).
-    taken: VecDeque<Subject>,
+    /// Deliveries read from the inbox and not handed out yet, each with a
+    /// time before it was delivered.
+    arrived: VecDeque<Arrived>,
+    /// When the inbox was last seen empty.
+    empty_at: Instant,
+    /// Deliveries taken by gets and not yet marked done (explicit mode):
+    /// their reply subjects and marker keys.
+    taken: VecDeque<(Subject, Option<String>)>,
     /// The consumer's counts, asked for when the senders are gone.
     info: Option<Answer>,
     info_at: Option<Instant>,
@@ -306,9 +338,66 @@ struct PullState {
     closed: bool,
 }
 
-/// Where the stream's message count arrives, `Err` if the server could not
-/// say.
-type Answer = Arc<Mutex<Option<Result<u64, ()>>>>;
+/// Where the counts a drained check needs arrive, `Err` if the server could
+/// not say.
+type Answer = Arc<Mutex<Option<Result<Left, ()>>>>;
+
+/// What the server says is left on a channel.
+#[derive(Clone, Copy, Debug)]
+struct Left {
+    /// Messages in the stream (a work queue keeps a message until it is
+    /// acknowledged).
+    messages: u64,
+    /// The consumer's view, asked for only when the stream is not empty:
+    /// whether it delivered everything the stream ever stored and has
+    /// nothing new to deliver, and how many deliveries wait for an
+    /// acknowledgement.
+    consumer: Option<(bool, u64)>,
+}
+
+impl Left {
+    /// Whether nothing is left that a receiver holding `here` deliveries
+    /// could still get: every message in the stream is one it holds, or
+    /// (after a failover lost the removal of acknowledged messages, which
+    /// then stay in the stream, never to be delivered) the consumer has
+    /// delivered everything and waits only for what this receiver holds.
+    fn drained(&self, here: u64) -> bool {
+        self.messages <= here
+            || self
+                .consumer
+                .is_some_and(|(all_delivered, unacknowledged)| all_delivered && unacknowledged <= here)
+    }
+}
+
+/// Asks the server what is left on the channel.
+async fn left(js: jetstream::Context, names: Names) -> Result<Left, async_nats::Error> {
+    let stream = js.get_stream_no_info(names.stream()).await?;
+    let state = stream.get_info().await?.state;
+    let consumer = if state.messages == 0 {
+        None
+    } else {
+        let info = stream.consumer_info(GROUP).await?;
+        let all_delivered = info.num_pending == 0 && info.delivered.stream_sequence >= state.last_sequence;
+        Some((all_delivered, info.num_ack_pending as u64))
+    };
+    Ok(Left {
+        messages: state.messages,
+        consumer,
+    })
+}
+
+/// Where the answer of a marker lookup arrives: `Ok(true)`, marked
+/// (finished before); `Err`, the lookup failed.
+type Marked = Arc<Mutex<Option<Result<bool, ()>>>>;
+
+/// A delivery read from the inbox and not handed out yet.
+struct Arrived {
+    /// A time before the server delivered it.
+    since: Instant,
+    msg: Message,
+    /// Its marker lookup, on a channel that keeps markers.
+    marked: Option<Marked>,
+}
 
 /// The pull request in progress.
 struct Pull {
@@ -357,9 +446,16 @@ impl AloReceiver {
                 base.names.clone(),
             ))
             .abort_handle();
+        // A failover takes a few seconds: markers keep trying as long as
+        // the channel rides out an outage, and at least as long as an
+        // acknowledgement is sent again.
+        let patience = base.options.outage_limit.max(frame::ACK_TIMEOUT);
+        let markers = Markers::new(&base.client.inner.js, &base.names, &base.options, patience).map(Arc::new);
         let sink = Arc::new(AckSink {
             client: base.client.inner.clone(),
+            markers: markers.clone(),
             held: AtomicUsize::new(0),
+            marking: AtomicUsize::new(0),
             signal: Arc::clone(&base.signal),
         });
         let next_subject = format!("$JS.API.CONSUMER.MSG.NEXT.{}.{GROUP}", base.names.stream()).into();
@@ -367,21 +463,25 @@ impl AloReceiver {
         Ok(AloReceiver {
             base,
             sink,
-            state: Mutex::new(PullState {
+            state: Box::new(Mutex::new(PullState {
                 inbox,
                 inbox_subject,
                 next_subject,
                 pull: None,
                 peeked: None,
+                arrived: VecDeque::new(),
+                empty_at: Instant::now(),
                 taken: VecDeque::new(),
                 info: None,
                 info_at: None,
                 drained: false,
                 closed: false,
-            }),
+            })),
             explicit,
             waiting: AtomicUsize::new(0),
             dead_letters,
+            markers,
+            stale: AtomicU64::new(0),
         })
     }
 
@@ -389,21 +489,80 @@ impl AloReceiver {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads the inbox until a message or nothing: heartbeats and the end
-    /// of pull requests are handled here.
+    /// Reads the inbox until a message or nothing: heartbeats, the end of
+    /// pull requests and messages already finished (by their markers) are
+    /// handled here.
     fn read(&self, st: &mut PullState) -> Inbox {
         if let Some(msg) = st.peeked.take() {
             return Inbox::Message(msg);
         }
         let mut cx = Context::from_waker(&self.base.waker);
+        // Always: heartbeats and the end of pull requests are heard even
+        // while the oldest delivery waits for its lookup.
+        self.fill(st, &mut cx);
         loop {
-            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), &mut cx) {
+            let Some(front) = st.arrived.front() else {
+                return if st.closed { Inbox::Closed } else { Inbox::Empty };
+            };
+            let marked = match &front.marked {
+                Some(answer) => match answer.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                    // Still looking: the messages behind it wait.
+                    None => return Inbox::Empty,
+                    Some(marked) => marked == Ok(true),
+                },
+                None => false,
+            };
+            let Arrived { since, msg, .. } = st.arrived.pop_front().expect("looked at above");
+            if marked {
+                // Finished before: acknowledged again, never handed out.
+                // (A lost acknowledgement, or a leader that never learnt of
+                // the first delivery, brings it back here.)
+                if let (Some(markers), Some(reply)) = (&self.markers, msg.reply) {
+                    markers.skipped_one();
+                    let _ = self
+                        .base
+                        .inner()
+                        .publish(reply, None, Bytes::from_static(b"+ACK"), None);
+                }
+                continue;
+            }
+            if self.stale(since) {
+                // Held unread so long that the server may have delivered
+                // it to another receiver already: not handed out, not
+                // answered (the server delivers it again after its ack
+                // wait, to whoever asks).
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // Not finished before, or the lookup failed: at least once,
+            // the message is handed out.
+            return Inbox::Message(msg);
+        }
+    }
+
+    /// Whether a delivery made after `since` may have been delivered to
+    /// another receiver by now (half the ack wait has passed).
+    fn stale(&self, since: Instant) -> bool {
+        since.elapsed() >= self.base.options.ack_wait / 2
+    }
+
+    /// Moves everything the inbox holds now into `st.arrived`, each
+    /// message with the last time the inbox was seen empty (it was
+    /// delivered after that), and handles heartbeats and the end of pull
+    /// requests.
+    fn fill(&self, st: &mut PullState, cx: &mut Context<'_>) {
+        let since = st.empty_at;
+        loop {
+            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), cx) {
                 Poll::Ready(Some(msg)) => msg,
                 Poll::Ready(None) => {
                     st.closed = true;
-                    return Inbox::Closed;
+                    return;
                 }
-                Poll::Pending => return Inbox::Empty,
+                Poll::Pending => {
+                    st.empty_at = Instant::now();
+                    return;
+                }
             };
             match msg.status {
                 None | Some(StatusCode::OK) => {
@@ -416,7 +575,8 @@ impl AloReceiver {
                         }
                     }
                     if msg.reply.is_some() {
-                        return Inbox::Message(msg);
+                        let marked = self.look_up(&msg);
+                        st.arrived.push_back(Arrived { since, msg, marked });
                     }
                 }
                 Some(StatusCode::IDLE_HEARTBEAT) => {
@@ -430,6 +590,24 @@ impl AloReceiver {
                 Some(_) => st.pull = None,
             }
         }
+    }
+
+    /// Starts looking up the marker of a delivery, on a channel that keeps
+    /// markers; `None` when there is nothing to look up (no markers, no
+    /// message id). Every delivery is looked up, first ones included: a
+    /// consumer leader elected in a failover may not know of a delivery
+    /// its predecessor made, and sends the message again as a first one.
+    fn look_up(&self, msg: &Message) -> Option<Marked> {
+        let markers = Arc::clone(self.markers.as_ref()?);
+        let key = Markers::key(msg)?;
+        let answer = Arc::new(Mutex::new(None));
+        let (slot, signal) = (Arc::clone(&answer), Arc::clone(&self.base.signal));
+        runtime::spawn(async move {
+            let marked = markers.is_marked(&key).await.map_err(drop);
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(marked);
+            signal.notify();
+        });
+        Some(answer)
     }
 
     /// How many messages to ask for now.
@@ -494,10 +672,8 @@ impl AloReceiver {
         }
     }
 
-    /// Whether nothing is left that this receiver could still get: every
-    /// message in the stream (a work queue keeps a message until it is
-    /// acknowledged) is one this receiver holds. Asks the server, at most
-    /// every 100 ms.
+    /// Whether nothing is left that this receiver could still get (see
+    /// [`Left::drained`]). Asks the server, at most every 100 ms.
     fn drained(&self, st: &mut PullState) -> bool {
         if st.drained {
             return true;
@@ -506,9 +682,9 @@ impl AloReceiver {
             let answer = info.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(answer) = answer {
                 st.info = None;
-                if let Ok(messages) = answer {
+                if let Ok(left) = answer {
                     let here = self.sink.held.load(Ordering::Acquire) + st.taken.len();
-                    if messages <= here as u64 {
+                    if left.drained(here as u64) {
                         st.drained = true;
                         return true;
                     }
@@ -524,13 +700,10 @@ impl AloReceiver {
             st.info = Some(Arc::clone(&slot));
             st.info_at = Some(Instant::now());
             let js = self.base.inner().js.clone();
-            let stream = self.base.names.stream();
+            let names = self.base.names.clone();
             let signal = Arc::clone(&self.base.signal);
             runtime::spawn(async move {
-                let answer = match js.get_stream_no_info(stream).await {
-                    Ok(stream) => stream.get_info().await.map(|i| i.state.messages).map_err(|_| ()),
-                    Err(_) => Err(()),
-                };
+                let answer = left(js, names).await.map_err(drop);
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
                 signal.notify();
             });
@@ -589,14 +762,16 @@ impl AloReceiver {
     }
 
     fn deliver(&self, st: &mut PullState, msg: Message) -> NatsFrame {
+        let key = self.markers.as_ref().and_then(|_| Markers::key(&msg));
         let reply = msg.reply.expect("deliveries have a reply subject");
         if self.explicit {
-            st.taken.push_back(reply);
+            st.taken.push_back((reply, key));
             NatsFrame::new(msg.payload, None)
         } else {
             self.sink.held.fetch_add(1, Ordering::AcqRel);
             let ack = Ack {
                 reply,
+                key,
                 sink: Arc::clone(&self.sink),
             };
             NatsFrame::aligned(msg.payload, ack)
@@ -627,18 +802,31 @@ impl AloReceiver {
         self.base.lost() || (senders.gone() && self.drained(&mut st))
     }
 
-    /// Acknowledges the oldest delivery taken and not yet done, waiting for
-    /// the server to confirm (`JoinableQueue.task_done`).
+    /// Acknowledges the oldest delivery taken and not yet done (storing
+    /// its processed marker first, on a channel that keeps them), waiting
+    /// for the server to confirm (`JoinableQueue.task_done`).
     pub(crate) fn task_done(&self) -> Result<(), crate::QueueError> {
-        let reply = self
+        let (reply, key) = self
             .lock()
             .taken
             .pop_front()
             .ok_or(crate::QueueError::TooManyTaskDone)?;
-        confirm(self.base.inner(), reply, b"+ACK").map_err(|e| crate::QueueError::Server {
-            what: "the acknowledgement",
-            source: Box::new(e),
+        frame::finish(self.base.inner(), self.markers.as_ref(), key, reply).map_err(|e| {
+            let what = match e {
+                frame::AckError::NotMarked(_) => "the processed marker",
+                _ => "the acknowledgement",
+            };
+            crate::QueueError::Server {
+                what,
+                source: Box::new(e),
+            }
         })
+    }
+
+    /// How many deliveries this receiver did not hand out: finished ones
+    /// (by their markers) and stale ones.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.markers.as_ref().map_or(0, |m| m.skipped()) + self.stale.load(Ordering::Relaxed)
     }
 
     /// Gives back everything this receiver holds and has not delivered or
@@ -646,10 +834,19 @@ impl AloReceiver {
     fn give_back(&self) {
         self.dead_letters.abort();
         let mut st = self.lock();
-        let mut back: Vec<Subject> = st.taken.drain(..).collect();
-        while let Inbox::Message(msg) = self.read(&mut st) {
-            back.extend(msg.reply);
-        }
+        let mut back: Vec<Subject> = st.taken.drain(..).map(|(reply, _)| reply).collect();
+        back.extend(st.peeked.take().and_then(|msg| msg.reply));
+        let mut cx = Context::from_waker(&self.base.waker);
+        self.fill(&mut st, &mut cx);
+        // Stale deliveries are left to their ack wait: another receiver
+        // may have them now.
+        let arrived: Vec<Arrived> = st.arrived.drain(..).collect();
+        back.extend(
+            arrived
+                .into_iter()
+                .filter(|a| !self.stale(a.since))
+                .filter_map(|a| a.msg.reply),
+        );
         for reply in back {
             let _ = self
                 .base
@@ -662,8 +859,18 @@ impl AloReceiver {
         self.explicit
     }
 
+    /// Waits for the acknowledgements of dropped frames that wait for
+    /// their markers, so that a process that exits next does not lose
+    /// them.
+    fn settle(&self) {
+        if let Some(markers) = &self.markers {
+            self.sink.settle(Instant::now() + markers.patience());
+        }
+    }
+
     pub(crate) fn hand_off(self) -> String {
         self.give_back();
+        self.settle();
         self.base.hand_off();
         self.base.token()
     }
@@ -672,6 +879,7 @@ impl AloReceiver {
 impl Drop for AloReceiver {
     fn drop(&mut self) {
         self.give_back();
+        self.settle();
     }
 }
 

@@ -151,6 +151,18 @@ impl NatsReceiver {
     pub fn delivery(&self) -> Delivery {
         self.base().options.delivery
     }
+
+    /// How many deliveries this receiver did not hand to its caller
+    /// because another receiver has or may have them: messages delivered
+    /// again whose processed markers say they were finished
+    /// ([`Options::deduplicate`]), and deliveries held unread for half the
+    /// ack wait or more (the server delivers those again, to whoever asks).
+    pub fn duplicates_skipped(&self) -> u64 {
+        match &self.inner {
+            ReceiverKind::AtLeastOnce(r) => r.skipped(),
+            ReceiverKind::AtMostOnce(_) => 0,
+        }
+    }
 }
 
 impl RawSender for NatsSender {

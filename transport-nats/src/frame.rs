@@ -14,7 +14,7 @@ use bytes::Bytes;
 use rkyv::util::AlignedVec;
 use transport_core::backend::{FRAME_ALIGN, Frame};
 
-use crate::{client::Inner, runtime, signal::Signal};
+use crate::{client::Inner, done::Markers, runtime, signal::Signal};
 
 /// One received message: the payload as the client read it (a shared,
 /// immutable buffer), and for an at-least-once channel the means to
@@ -49,17 +49,23 @@ enum Payload {
     Aligned(AlignedVec<FRAME_ALIGN>),
 }
 
-/// The reply subject of a JetStream delivery and where to count it.
+/// The reply subject of a JetStream delivery, its processed marker's key
+/// (when the channel keeps markers and the message has an id), and where
+/// to count it.
 pub(crate) struct Ack {
     pub(crate) reply: Subject,
+    pub(crate) key: Option<String>,
     pub(crate) sink: Arc<AckSink>,
 }
 
-/// What the frames of one receiver share: the client, and how many of its
-/// deliveries are not acknowledged yet.
+/// What the frames of one receiver share: the client, the channel's
+/// processed markers, how many of its deliveries are not acknowledged yet,
+/// and how many acknowledgements wait for their marker.
 pub(crate) struct AckSink {
     pub(crate) client: Arc<Inner>,
+    pub(crate) markers: Option<Arc<Markers>>,
     pub(crate) held: AtomicUsize,
+    pub(crate) marking: AtomicUsize,
     pub(crate) signal: Arc<Signal>,
 }
 
@@ -75,6 +81,42 @@ impl AckSink {
         self.held.fetch_sub(1, Ordering::AcqRel);
         self.signal.notify();
     }
+
+    /// Acknowledges a finished message without waiting: with a marker to
+    /// store first, on the shared runtime (the receiver's drop waits for
+    /// these), otherwise at once.
+    fn finish(self: Arc<Self>, reply: Subject, key: Option<String>) {
+        let (Some(markers), Some(key)) = (self.markers.clone(), key) else {
+            self.answer(reply, b"+ACK");
+            return;
+        };
+        self.marking.fetch_add(1, Ordering::AcqRel);
+        runtime::spawn(async move {
+            let nats = self.client.nats.clone();
+            let in_progress = || {
+                let _ = self
+                    .client
+                    .publish(reply.clone(), None, Bytes::from_static(b"+WPI"), None);
+            };
+            // A marker that cannot be stored leaves the acknowledgement
+            // alone to keep the message from coming back.
+            let _ = markers.mark(&key, in_progress).await;
+            let _ = nats.publish(reply, Bytes::from_static(b"+ACK")).await;
+            self.marking.fetch_sub(1, Ordering::AcqRel);
+            self.release();
+        });
+    }
+
+    /// Waits (until `deadline`) for the acknowledgements that wait for
+    /// their markers.
+    pub(crate) fn settle(&self, deadline: Instant) {
+        loop {
+            let seen = self.signal.generation();
+            if self.marking.load(Ordering::Acquire) == 0 || !self.signal.wait(seen, Some(deadline)) {
+                return;
+            }
+        }
+    }
 }
 
 /// How a frame's acknowledgement went wrong.
@@ -89,6 +131,10 @@ pub enum AckError {
     Timeout,
     /// The client could not send the acknowledgement.
     Client(async_nats::RequestError),
+    /// The message was acknowledged, but its processed marker
+    /// ([`Options::deduplicate`](crate::Options::deduplicate)) could not be
+    /// stored: it is delivered again if the acknowledgement is lost.
+    NotMarked(async_nats::Error),
 }
 
 impl fmt::Display for AckError {
@@ -97,6 +143,7 @@ impl fmt::Display for AckError {
             AckError::NotAcknowledgeable => f.write_str("the message has no acknowledgement to give"),
             AckError::Timeout => f.write_str("the server did not confirm the acknowledgement in time"),
             AckError::Client(_) => f.write_str("the acknowledgement could not be sent"),
+            AckError::NotMarked(_) => f.write_str("the message's processed marker could not be stored"),
         }
     }
 }
@@ -105,6 +152,7 @@ impl std::error::Error for AckError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AckError::Client(e) => Some(e),
+            AckError::NotMarked(e) => Some(&**e),
             _ => None,
         }
     }
@@ -155,14 +203,15 @@ impl NatsFrame {
         ack_token(reply, 5)
     }
 
-    /// Acknowledges the message and waits for the server to confirm it.
+    /// Acknowledges the message and waits for the server to confirm it
+    /// (storing its processed marker first, on a channel that keeps them).
     ///
     /// # Errors
     /// [`AckError`] when the message has no acknowledgement or the server
     /// did not confirm it (then it may be delivered again).
     pub fn ack(mut self) -> Result<(), AckError> {
         let ack = self.ack.take().ok_or(AckError::NotAcknowledgeable)?;
-        let result = confirm(&ack.sink.client, ack.reply.clone(), b"+ACK");
+        let result = finish(&ack.sink.client, ack.sink.markers.as_ref(), ack.key, ack.reply);
         ack.sink.release();
         result
     }
@@ -191,6 +240,44 @@ impl NatsFrame {
                 .publish(ack.reply.clone(), None, Bytes::from_static(b"+WPI"), None);
         }
     }
+}
+
+/// Stores the processed marker of `key` (when there are markers and a
+/// key), then acknowledges `reply` and waits for the confirmation. A marker
+/// that could not be stored does not stop the acknowledgement.
+pub(crate) fn finish(
+    client: &Arc<Inner>,
+    markers: Option<&Arc<Markers>>,
+    key: Option<String>,
+    reply: Subject,
+) -> Result<(), AckError> {
+    let marked = match (markers, key) {
+        (Some(markers), Some(key)) => {
+            // `mark` gives up after its patience; one more publish
+            // timeout bounds the wait.
+            let deadline = Instant::now() + markers.patience() + ACK_TIMEOUT;
+            let (markers, client, reply) = (Arc::clone(markers), Arc::clone(client), reply.clone());
+            let stored = runtime::wait_for(
+                async move {
+                    let in_progress = || {
+                        let _ = client.publish(reply.clone(), None, Bytes::from_static(b"+WPI"), None);
+                    };
+                    markers.mark(&key, in_progress).await
+                },
+                Some(deadline),
+            );
+            match stored {
+                Some(Ok(())) => Ok(()),
+                Some(Err(e)) => Err(AckError::NotMarked(e.0)),
+                None => Err(AckError::NotMarked(
+                    "the marker's store did not answer in time".into(),
+                )),
+            }
+        }
+        _ => Ok(()),
+    };
+    confirm(client, reply, b"+ACK")?;
+    marked
 }
 
 /// Sends `answer` to `reply` and waits for the server's confirmation (a
@@ -222,7 +309,7 @@ pub(crate) fn confirm(client: &Arc<Inner>, reply: Subject, answer: &'static [u8]
 /// The delivery count in a JetStream ack subject:
 /// `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`,
 /// or with `<domain>.<account>` after `$JS.ACK` and a token at the end.
-fn delivery_count(reply: &str) -> Option<u64> {
+pub(crate) fn delivery_count(reply: &str) -> Option<u64> {
     ack_token(reply, 4)
 }
 
@@ -240,12 +327,11 @@ fn ack_token(reply: &str, index: usize) -> Option<u64> {
 impl Drop for NatsFrame {
     fn drop(&mut self) {
         if let Some(ack) = self.ack.take() {
-            let answer: &'static [u8] = if std::thread::panicking() {
-                b"-NAK"
+            if std::thread::panicking() {
+                ack.sink.answer(ack.reply, b"-NAK");
             } else {
-                b"+ACK"
-            };
-            ack.sink.answer(ack.reply, answer);
+                ack.sink.finish(ack.reply, ack.key);
+            }
         }
     }
 }

@@ -93,6 +93,7 @@ mod amo;
 mod base;
 mod channel;
 mod client;
+mod done;
 mod duplex;
 mod end;
 mod error;

@@ -9,7 +9,10 @@
 //! | at most once, a blocked sender asks for credit | `transport.jobs.a` |
 //! | at least once, data | `transport.jobs.j`, stream `TRANSPORT_jobs`, durable consumer `workers` |
 //! | at least once, dead letters | `transport.jobs.dead`, stream `TRANSPORT_jobs_DEAD` |
+//! | at least once, processed markers ([`Options::deduplicate`]) | key-value bucket `TRANSPORT_jobs_DONE` (stream `KV_TRANSPORT_jobs_DONE`), one key per message id |
 //! | who is there (both modes) | `transport.jobs.p` |
+//!
+//! [`Options::deduplicate`]: crate::Options::deduplicate
 
 /// The longest channel name.
 pub const MAX_NAME_LEN: usize = 64;
@@ -87,6 +90,17 @@ impl Names {
     pub(crate) fn dead_stream(&self) -> String {
         format!("TRANSPORT_{}_DEAD", self.name)
     }
+
+    /// The key-value bucket of processed markers.
+    pub(crate) fn done_bucket(&self) -> String {
+        format!("TRANSPORT_{}_DONE", self.name)
+    }
+
+    /// The stream that holds the bucket (as JetStream's key-value layer
+    /// names it).
+    pub(crate) fn done_stream(&self) -> String {
+        format!("KV_{}", self.done_bucket())
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +115,7 @@ mod tests {
         assert_eq!(n.sender_of("transport.jobs-1.d."), None);
         assert_eq!(n.sender_of("transport.jobs-2.d.S1"), None);
         assert_eq!(n.stream(), "TRANSPORT_jobs-1");
+        assert_eq!(n.done_stream(), "KV_TRANSPORT_jobs-1_DONE");
         assert!(Names::new("a.b").is_err());
         assert!(Names::new("").is_err());
         assert!(Names::new(&"x".repeat(65)).is_err());

@@ -90,6 +90,11 @@ pub struct Options {
     /// its receives (a [`Queue`](crate::Queue) asks for one per waiting
     /// get).
     pub prefetch: usize,
+    /// At least once: keep a *processed marker* for every message a
+    /// receiver finished, for this long, and check it before a message
+    /// delivered again is handed out ([`Options::deduplicate`]). `None`
+    /// (the default): no markers.
+    pub dedup_window: Option<Duration>,
 }
 
 impl Default for Options {
@@ -108,6 +113,7 @@ impl Default for Options {
             replicas: 1,
             memory_storage: false,
             prefetch: 64,
+            dedup_window: None,
         }
     }
 }
@@ -171,6 +177,32 @@ impl Options {
         self
     }
 
+    /// At least once: with processed markers kept for `window`, so that
+    /// finished work is not handed out again.
+    ///
+    /// JetStream confirms an acknowledgement before its cluster has agreed
+    /// on it, so when a stream's leader fails (or a connection drops as the
+    /// acknowledgement leaves) an acknowledged message can be delivered
+    /// again. With markers, a receiver that finishes a message first stores
+    /// a marker named by the message's id in the channel's replicated
+    /// key-value bucket (`KV_TRANSPORT_NAME_DONE`), waits for the cluster to
+    /// confirm it, and only then acknowledges; every delivery is looked up
+    /// there before a receive returns it (the lookups of a prefetch run
+    /// together), and one that is marked is acknowledged again and skipped.
+    /// Each message costs one lookup and one replicated write.
+    ///
+    /// What can still be handed out twice: a message whose receiver did not
+    /// finish it (killed, dropped, negatively acknowledged, or a marker that
+    /// could not be stored within the outage limit), and a message finished
+    /// later than the ack wait after its delivery (the server delivered it
+    /// again meanwhile). A message delivered again more than `window` after
+    /// it was finished is no longer recognised. Nothing is ever skipped
+    /// unless it was finished: a lookup that fails hands the message out.
+    pub fn deduplicate(mut self, window: Duration) -> Self {
+        self.dedup_window = Some(window);
+        self
+    }
+
     /// The credit window of an at-most-once sender.
     pub(crate) fn credit_window(&self) -> usize {
         self.capacity.unwrap_or(self.window).max(1)
@@ -193,6 +225,9 @@ impl Options {
         if self.prefetch == 0 || self.window == 0 {
             return Err("a prefetch or window of zero".into());
         }
+        if self.dedup_window.is_some_and(|w| w <= self.ack_wait) {
+            return Err("the de-duplication window must be longer than the ack wait".into());
+        }
         Ok(())
     }
 
@@ -212,6 +247,7 @@ impl Options {
             format!("replicas={}", self.replicas),
             format!("mem={}", u8::from(self.memory_storage)),
             format!("prefetch={}", self.prefetch),
+            format!("dedup={}", self.dedup_window.map_or(0, |w| w.as_millis())),
         ]
     }
 
@@ -244,6 +280,10 @@ impl Options {
                 _ => None,
             },
             "prefetch" => value.parse().ok().map(|v| self.prefetch = v),
+            "dedup" => value
+                .parse::<u64>()
+                .ok()
+                .map(|ms| self.dedup_window = (ms > 0).then(|| Duration::from_millis(ms))),
             _ => None,
         };
         parsed.is_some()
@@ -259,7 +299,8 @@ mod tests {
         let options = Options::new(Delivery::AtMostOnce)
             .capacity(7)
             .liveness(Duration::from_millis(250), Duration::from_secs(2))
-            .max_deliver(3);
+            .max_deliver(3)
+            .deduplicate(Duration::from_secs(600));
         let mut back = Options::default();
         for word in options.to_words() {
             let (k, v) = word.split_once('=').unwrap();
@@ -275,6 +316,12 @@ mod tests {
         assert!(Options::default().capacity(0).check().is_err());
         assert!(Options::default().replicas(4).check().is_ok());
         assert!(Options::default().replicas(7).check().is_err());
+        assert!(
+            Options::default()
+                .deduplicate(Duration::from_secs(30))
+                .check()
+                .is_err()
+        );
         assert!(
             Options::default()
                 .liveness(Duration::from_secs(2), Duration::from_secs(1))

@@ -37,23 +37,50 @@ pub fn test_name(module_path: &str, case: &str) -> String {
 ///
 /// `conformance_tests!(Backend)` runs the channel cases;
 /// `conformance_tests!(Backend, duplex)` adds the cases of
-/// [`Duplex`](crate::Duplex) backends.
+/// [`Duplex`](crate::Duplex) backends. A backend whose every message is a
+/// round trip to a server (a stored, acknowledged publish) may run the two
+/// FIFO cases with fewer items, `conformance_tests!(Backend, duplex, fifo =
+/// 10_000)`, as long as that is still many times what it holds in flight.
 #[macro_export]
 macro_rules! conformance_tests {
     ($transport:ty) => {
+        $crate::conformance_tests!(@cases $transport; fifo_from_child, fifo_to_child);
+        $crate::conformance_tests!(@channel $transport);
+    };
+    ($transport:ty, duplex) => {
+        $crate::conformance_tests!($transport);
+        $crate::conformance_tests!(@duplex $transport);
+    };
+    ($transport:ty, duplex, fifo = $count:expr) => {
+        $crate::conformance_tests!(@fifo $transport; $count; fifo_from_child, fifo_from_child_of);
+        $crate::conformance_tests!(@fifo $transport; $count; fifo_to_child, fifo_to_child_of);
+        $crate::conformance_tests!(@channel $transport);
+        $crate::conformance_tests!(@duplex $transport);
+    };
+    (@channel $transport:ty) => {
         $crate::conformance_tests!(@cases $transport;
-            fifo_from_child, fifo_to_child, payload_sizes, raw_bytes_roundtrip,
+            payload_sizes, raw_bytes_roundtrip,
             try_recv_empty, try_send_full, timeouts,
             sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
             peer_killed_while_sending, peer_killed_while_receiving,
             too_large, garbage_frames, many_producers, many_consumers,
         );
     };
-    ($transport:ty, duplex) => {
-        $crate::conformance_tests!($transport);
+    (@duplex $transport:ty) => {
         $crate::conformance_tests!(@cases $transport;
             duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
         );
+    };
+    (@fifo $transport:ty; $count:expr; $case:ident, $with_count:ident) => {
+        #[test]
+        fn $case() {
+            $crate::conformance::run(
+                $crate::conformance::test_name(module_path!(), stringify!($case)),
+                <$transport as $crate::Transport>::NAME,
+                <$transport as $crate::Transport>::capabilities().cross_process,
+                |h| $crate::conformance::$with_count::<$transport>(h, $count),
+            );
+        }
     };
     (@cases $transport:ty; $($case:ident),* $(,)?) => {
         $(

@@ -2,7 +2,7 @@
 
 use std::{error::Error, fmt, io};
 
-use super::{Side, View};
+use super::view::{Side, View};
 use crate::message::SerializeError;
 
 /// The error of a blocking [`send`](crate::Sender::send).

@@ -2,10 +2,10 @@
 
 use crate::{
     ChannelConfig, Receiver, RecvTimeoutError, SendError, Sender, Transport,
-    conformance::{Harness, PEER_TIMEOUT, Role},
+    conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::{Blob, LONG, Probe, channel, expect_disconnected, unknown_role};
+use super::common::{Blob, LONG, Probe, channel, expect_disconnected, unknown_role};
 
 const LIMIT: usize = 64 << 10;
 

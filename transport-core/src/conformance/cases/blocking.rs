@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use crate::{
     ChannelConfig, RecvTimeoutError, SendTimeoutError, Transport, TryRecvError, TrySendError,
-    conformance::{Harness, Role},
+    conformance::harness::{Harness, Role},
 };
 
-use super::{Item, channel, unknown_role};
+use super::common::{Item, channel, unknown_role};
 
 /// The most messages a case sends to fill a bounded channel before it
 /// decides the channel never fills.
@@ -22,13 +22,13 @@ pub fn try_recv_empty<T: Transport>(h: &Harness) {
             assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
             tx.send(Item::new(3, 0)).expect("sending one item");
             // The item is in flight; wait for it without busy-looping forever.
-            let item = rx.recv_timeout(super::LONG).expect("receiving the item");
+            let item = rx.recv_timeout(super::common::LONG).expect("receiving the item");
             item.assert_is(3, 0);
             drop(item);
             assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
             drop(tx);
             // Disconnection may take a moment to propagate; it must come.
-            super::expect_disconnected(&rx);
+            super::common::expect_disconnected(&rx);
             assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
         }
         Role::Child(other) => unknown_role(other),
@@ -65,15 +65,15 @@ pub fn try_send_full<T: Transport>(h: &Harness) {
             let sent = fill(&tx);
             assert!(sent >= 1, "a channel of capacity 4 took no message");
             for seq in 0..sent {
-                rx.recv_timeout(super::LONG)
+                rx.recv_timeout(super::common::LONG)
                     .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"))
                     .assert_is(4, seq);
             }
             let more = Item::new(5, 0);
-            if let Err(e) = tx.send_timeout(more, super::LONG) {
+            if let Err(e) = tx.send_timeout(more, super::common::LONG) {
                 panic!("sending into a drained channel: {e}");
             }
-            rx.recv_timeout(super::LONG)
+            rx.recv_timeout(super::common::LONG)
                 .expect("receiving the item sent after draining")
                 .assert_is(5, 0);
         }

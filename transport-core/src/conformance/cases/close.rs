@@ -2,10 +2,10 @@
 
 use crate::{
     ChannelConfig, Receiver, RecvTimeoutError, Sender, Transport,
-    conformance::{Harness, Mode, PEER_TIMEOUT, Role},
+    conformance::harness::{Harness, Mode, PEER_TIMEOUT, Role},
 };
 
-use super::{Item, LONG, channel, expect_disconnected, send_until_disconnected, unknown_role};
+use super::common::{Item, LONG, channel, expect_disconnected, send_until_disconnected, unknown_role};
 
 /// A child sends ten items and exits before the parent reads anything; the
 /// parent still receives all ten, then `Disconnected`.

@@ -2,10 +2,10 @@
 
 use crate::{
     ChannelConfig, Connection, Duplex, RecvTimeoutError,
-    conformance::{Harness, Mode, PEER_TIMEOUT, Role},
+    conformance::harness::{Harness, Mode, PEER_TIMEOUT, Role},
 };
 
-use super::{Item, LONG, expect_disconnected_by, send_until_disconnected, unknown_role};
+use super::common::{Item, LONG, expect_disconnected_by, send_until_disconnected, unknown_role};
 
 const ROUND_TRIPS: u64 = 1000;
 

@@ -2,10 +2,10 @@
 
 use crate::{
     ChannelConfig, Receiver, Sender, Transport,
-    conformance::{Harness, PEER_TIMEOUT, Role},
+    conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::{Item, LONG, channel, expect_disconnected, unknown_role};
+use super::common::{Item, LONG, channel, expect_disconnected, unknown_role};
 
 const PEERS: u32 = 4;
 // Under Miri (`cargo xtask miri`, threads as peers) every step is

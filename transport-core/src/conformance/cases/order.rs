@@ -1,12 +1,11 @@
 //! Order, integrity and sizes.
 
 use crate::{
-    ChannelConfig, Receiver, Sender, Transport,
-    backend::Frame,
-    conformance::{Harness, PEER_TIMEOUT, Role},
+    ChannelConfig, Frame, Receiver, Sender, Transport,
+    conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
+use super::common::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
 
 // Fewer under Miri, which interprets every step (`cargo xtask miri`).
 const FIFO_COUNT: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
@@ -14,15 +13,20 @@ const FIFO_COUNT: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
 /// A child sends 100,000 items; the parent receives every one, in order,
 /// intact, then `Disconnected` once the child is gone.
 pub fn fifo_from_child<T: Transport>(h: &Harness) {
+    fifo_from_child_of::<T>(h, FIFO_COUNT);
+}
+
+/// [`fifo_from_child`] with `count` items.
+pub fn fifo_from_child_of<T: Transport>(h: &Harness, count: u64) {
     match h.role() {
         Role::Parent => {
             let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peer = h
                 .child("producer")
                 .endpoint("tx", tx)
-                .param("count", FIFO_COUNT)
+                .param("count", count)
                 .spawn();
-            for seq in 0..FIFO_COUNT {
+            for seq in 0..count {
                 let item = rx
                     .recv_timeout(LONG)
                     .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"));
@@ -46,21 +50,26 @@ pub fn fifo_from_child<T: Transport>(h: &Harness) {
 /// The parent sends 100,000 items; the child receives every one, in order,
 /// then `Disconnected`, and reports how many it got.
 pub fn fifo_to_child<T: Transport>(h: &Harness) {
+    fifo_to_child_of::<T>(h, FIFO_COUNT);
+}
+
+/// [`fifo_to_child`] with `count` items.
+pub fn fifo_to_child_of<T: Transport>(h: &Harness, count: u64) {
     match h.role() {
         Role::Parent => {
             let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peer = h
                 .child("consumer")
                 .endpoint("rx", rx)
-                .param("count", FIFO_COUNT)
+                .param("count", count)
                 .spawn();
-            for seq in 0..FIFO_COUNT {
+            for seq in 0..count {
                 tx.send(Item::new(2, seq))
                     .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
             }
             drop(tx);
             let reports = peer.wait(PEER_TIMEOUT);
-            assert_eq!(reports, [format!("received {FIFO_COUNT}")]);
+            assert_eq!(reports, [format!("received {count}")]);
         }
         Role::Child("consumer") => {
             let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
