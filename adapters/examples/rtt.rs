@@ -25,7 +25,9 @@ use transport_adapters::{
     AsyncConnection, AsyncReceiver, AsyncSender, Backend, DuplexBackend, Receiver, Sender,
 };
 use transport_core::{
-    ChannelConfig, CommandExt, Connection, Duplex, PollRecv, PollSend, RecvError, Transport, from_env,
+    ChannelConfig, CommandExt, Connection, Duplex, RecvError, Transport,
+    backend::{PollRecv, PollSend},
+    from_env,
     local::Local,
 };
 

@@ -11,15 +11,16 @@ use std::{
 };
 
 use transport_core::{
-    Connection, Handoff, HandoffError, Message, OpenError, PollRecv, PollSend, RawSendError, Received,
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, Wait,
+    Connection, Handoff, HandoffError, Message, OpenError, Received, RecvError, RecvTimeoutError, SendError,
+    SendTimeoutError, TryRecvError, TrySendError,
+    backend::{PollRecv, PollSend, RawSendError, Wait},
 };
 
 use crate::{
-    BackendEnd,
     drive::{Step, drive},
     errors::{raw_send_error, recv_error, send_error},
     fanout::FanOut,
+    select::DefaultEnd,
 };
 
 /// One end of a two-way channel in async code: sends `Out`, receives `In`.
@@ -33,7 +34,7 @@ use crate::{
 /// Sends and receives are cancel-safe, as for
 /// [`AsyncSender`](crate::AsyncSender) and
 /// [`AsyncReceiver`](crate::AsyncReceiver).
-pub struct AsyncConnection<Out, In, E = BackendEnd> {
+pub struct AsyncConnection<Out, In, E = DefaultEnd> {
     conn: Connection<Out, In, E>,
     senders: FanOut,
     receivers: FanOut,
@@ -248,7 +249,9 @@ where
     }
 }
 
-impl<Out, In, E: Handoff> Handoff for AsyncConnection<Out, In, E> {
+impl<Out: transport_core::rkyv::Archive, In: transport_core::rkyv::Archive, E: Handoff> Handoff
+    for AsyncConnection<Out, In, E>
+{
     const KIND: &'static str = E::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {

@@ -1,7 +1,7 @@
 //! The one loop every async operation runs: try the backend's non-blocking
 //! call; when it reports "not ready", ask the end's readiness
-//! ([`PollSend`](transport_core::PollSend) /
-//! [`PollRecv`](transport_core::PollRecv)) to wake the task, and try again
+//! ([`PollSend`](transport_core::backend::PollSend) /
+//! [`PollRecv`](transport_core::backend::PollRecv)) to wake the task, and try again
 //! when it does.
 //!
 //! # Why a dropped future loses nothing

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use transport_core::{RawSendError, RecvError, SendError, TryRecvError, TrySendError};
+use transport_core::{RecvError, SendError, TryRecvError, TrySendError, backend::RawSendError};
 
 /// The error of a send that waited, from the error of a `try_send`.
 pub(crate) fn send_error<M>(e: TrySendError<M>) -> SendError<M> {

@@ -1,11 +1,23 @@
-//! One API over the transport backends, chosen by a feature flag, and the
+//! One API over the transport backends, chosen by additive feature flags, and the
 //! same channels in async code (tokio), with [`Stream`](futures::Stream)
 //! and [`Sink`](futures::Sink).
 //!
 //! # Choosing the backend
-//! Exactly one of the features `queue` (the default), `pipe` and `shm`
-//! selects [`Backend`]; every name below follows from it, so a program
-//! written against this crate compiles and runs unchanged on each:
+//! Each backend is a feature, and the features are additive: any
+//! combination builds (two libraries in one program may each ask for
+//! their own), and each enabled backend has its module of the same name
+//! with the same names in it (`queue`, `pipe`, `shm`, `nats`; with docs.rs' settings,
+//! all four are documented):
+//!
+//! ```ignore
+//! let (tx, rx) = transport_adapters::pipe::bounded::<Job>(16)?;
+//! let (a, b) = transport_adapters::shm::duplex::<Request, Reply>()?;
+//! ```
+//!
+//! The top-level names ([`Backend`], [`bounded`], [`Sender`], ...) follow
+//! the *default backend*: the first enabled feature in the order `queue`
+//! (the crate's default feature), `pipe`, `shm`, `nats`. A program written
+//! against them compiles and runs unchanged on each:
 //!
 //! ```text
 //! cargo run -p transport-adapters --example worker_pool                                        # queue
@@ -13,13 +25,19 @@
 //! cargo run -p transport-adapters --example worker_pool --no-default-features --features shm
 //! ```
 //!
-//! No feature, or more than one, is a compile error that names them.
+//! An application (or a library that must not depend on the default)
+//! names its backend itself, through a module or any [`Transport`]
+//! (`transport_core::Transport`) with [`channel_on`] and [`duplex_on`];
+//! with no backend feature at all, these are what remains.
 //!
-//! | feature | [`Backend`] | [`DuplexBackend`] | many producers | many consumers | async readiness |
+//! | feature | backend | two-way backend | many producers | many consumers | async readiness |
 //! |---|---|---|---|---|---|
 //! | `queue` | `transport_queue::QueueTransport` | [`Paired`] (two queues) | yes | yes | wakers beside the queue's condition variables in the creating process, one bridge thread per process elsewhere |
 //! | `pipe` | `transport_pipe::Pipe` | the pipe itself | no | no | tokio's reactor (`AsyncFd`) on Unix, a registered wait on Windows |
 //! | `shm` | `transport_shm::ShmMpsc` | [`Paired`] (two channels) | yes (8) | no | one bridge thread per process |
+//! | `nats` | `transport_nats::AtLeastOnce` (a NATS server, `NATS_URL`) | its own two-way ends | yes | yes | the client's runtime thread |
+//!
+//! [`Transport`]: transport_core::Transport
 //!
 //! Portable code asks [`capabilities()`] before it clones an end, or gives
 //! each peer a channel of its own (see `examples/worker_pool.rs`).
@@ -54,8 +72,8 @@
 //! instead of failing, `recv().await` waits for a message, and neither
 //! blocks the thread: each drives the backend's non-blocking call and, when
 //! the channel is not ready, waits for the end's readiness
-//! ([`PollSend`](transport_core::PollSend) /
-//! [`PollRecv`](transport_core::PollRecv)) with no thread per channel and
+//! ([`PollSend`](transport_core::backend::PollSend) /
+//! [`PollRecv`](transport_core::backend::PollRecv)) with no thread per channel and
 //! none per message. The futures honour tokio's cooperative budget.
 //!
 //! ```
@@ -107,6 +125,12 @@
 //!
 //! The conformance suite checks both in `tests/async_conformance.rs`, across
 //! processes, on every backend.
+//!
+//! # Features
+//! - `queue` (default), `pipe`, `shm`, `nats`: the backends, additive (see
+//!   [Choosing the backend](#choosing-the-backend)).
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -123,9 +147,24 @@ mod traits;
 pub use connection::AsyncConnection;
 pub use paired::{Paired, PairedEnd};
 pub use receiver::AsyncReceiver;
+#[cfg(feature = "nats")]
+pub use select::nats;
+#[cfg(feature = "pipe")]
+pub use select::pipe;
+#[cfg(feature = "queue")]
+pub use select::queue;
+#[cfg(feature = "shm")]
+pub use select::shm;
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 pub use select::{
     Backend, BackendEnd, BackendReceiver, BackendSender, Connection, DuplexBackend, DuplexPair, Receiver,
     Sender, bounded, capabilities, channel, duplex, duplex_with, unbounded,
 };
+pub use select::{ChannelOn, ConnectionOn, DuplexPairOn, ReceiverOn, SenderOn, channel_on, duplex_on};
 pub use sender::AsyncSender;
 pub use traits::{AsyncRecv, AsyncSend};
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -11,8 +11,8 @@ use std::{
 };
 
 use transport_core::{
-    Capabilities, ChannelConfig, CreateError, Duplex, Fill, Handoff, HandoffError, OpenError, PollRecv,
-    PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Transport, Wait,
+    Capabilities, ChannelConfig, CreateError, Duplex, Handoff, HandoffError, OpenError, Transport,
+    backend::{Fill, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
 };
 
 /// The backend `T` with two-way ends made of two of its channels: end A

@@ -14,14 +14,14 @@ use std::{
 
 use futures::{Stream, stream::FusedStream};
 use transport_core::{
-    Handoff, HandoffError, Message, OpenError, PollRecv, Received, Receiver, RecvError, RecvTimeoutError,
-    TryRecvError,
+    Handoff, HandoffError, Message, OpenError, Received, Receiver, RecvError, RecvTimeoutError, TryRecvError,
+    backend::PollRecv,
 };
 
 use crate::{
-    BackendReceiver,
     drive::{Step, drive},
     errors::recv_error,
+    select::DefaultReceiver,
 };
 
 /// Receives messages of type `T` in async code: [`recv`](Self::recv) waits
@@ -40,7 +40,7 @@ use crate::{
 /// completed took nothing from the channel, so the next receive gets the
 /// message it would have got (see [the crate
 /// documentation](crate#cancel-safety)). It can be used in `tokio::select!`.
-pub struct AsyncReceiver<T, R = BackendReceiver> {
+pub struct AsyncReceiver<T, R = DefaultReceiver> {
     inner: Receiver<T, R>,
     /// The stream ended (the channel is disconnected and drained).
     ended: bool,
@@ -208,7 +208,7 @@ impl<T: Message, R: PollRecv> FusedStream for AsyncReceiver<T, R> {
     }
 }
 
-impl<T, R: Handoff> Handoff for AsyncReceiver<T, R> {
+impl<T: transport_core::rkyv::Archive, R: Handoff> Handoff for AsyncReceiver<T, R> {
     const KIND: &'static str = R::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {

@@ -14,14 +14,15 @@ use std::{
 
 use futures::Sink;
 use transport_core::{
-    FrameWriter, Handoff, HandoffError, Message, OpenError, PollSend, RawSendError, RawSender, SendError,
-    SendTimeoutError, Sender, TrySendError, Wait, rkyv::util::AlignedVec,
+    Handoff, HandoffError, Message, OpenError, SendError, SendTimeoutError, Sender, TrySendError,
+    backend::{FrameWriter, PollSend, RawSendError, RawSender, Wait},
+    rkyv::util::AlignedVec,
 };
 
 use crate::{
-    BackendSender,
     drive::{Step, drive},
     errors::{raw_send_error, send_error},
+    select::DefaultSender,
 };
 
 /// Sends messages of type `T` from async code: [`send`](Self::send) waits
@@ -57,7 +58,7 @@ use crate::{
 /// when the sender is dropped is lost. `poll_close` flushes; dropping the
 /// sender is what disconnects it. Sink errors carry no message (`()`): the
 /// item was already handed over.
-pub struct AsyncSender<T, S = BackendSender> {
+pub struct AsyncSender<T, S = DefaultSender> {
     inner: Sender<T, S>,
     /// A `Sink` item that found no room, serialized.
     parked: Option<AlignedVec>,
@@ -382,7 +383,7 @@ impl<M> MapMessage for SendError<M> {
     }
 }
 
-impl<T, S: Handoff> Handoff for AsyncSender<T, S> {
+impl<T: transport_core::rkyv::Archive, S: Handoff> Handoff for AsyncSender<T, S> {
     const KIND: &'static str = S::KIND;
 
     /// # Errors

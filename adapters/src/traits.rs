@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use transport_core::{
-    Frame, Message, PollRecv, PollSend, Received, RecvError, SendError, TryRecvError, TrySendError,
+    Message, Received, RecvError, SendError, TryRecvError, TrySendError,
+    backend::{Frame, PollRecv, PollSend},
 };
 
 use crate::{AsyncConnection, AsyncReceiver, AsyncSender};
@@ -105,7 +106,7 @@ impl<Out, In, E> AsyncSend<Out> for AsyncConnection<Out, In, E>
 where
     Out: Message + Send + 'static,
     In: Message,
-    E: PollSend + transport_core::PollRecv + Sync + Send,
+    E: PollSend + transport_core::backend::PollRecv + Sync + Send,
 {
     async fn send(&mut self, msg: Out) -> Result<(), SendError<Out>> {
         AsyncConnection::send(self, msg).await
@@ -116,7 +117,7 @@ where
     }
 
     fn max_message_size(&self) -> usize {
-        transport_core::RawSender::max_message_size(self.get_ref().raw())
+        transport_core::backend::RawSender::max_message_size(self.get_ref().raw())
     }
 }
 

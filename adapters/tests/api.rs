@@ -12,6 +12,17 @@ use transport_core::{Handoff, HandoffError, TrySendError, local};
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs a test's body on a runtime, failing it after [`LIMIT`].
+/// The default backend, or the in-process one when no backend feature is on.
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+type Chosen = transport_adapters::Backend;
+#[cfg(not(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats")))]
+type Chosen = transport_core::local::Local;
+/// The default two-way backend, or the in-process one.
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+type ChosenDuplex = transport_adapters::DuplexBackend;
+#[cfg(not(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats")))]
+type ChosenDuplex = transport_core::local::Local;
+
 fn run(body: impl std::future::Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -105,7 +116,8 @@ fn every_task_waiting_on_a_connection_is_woken() {
     run(async {
         // The chosen backend: a pipe end, say, wakes one task per direction
         // (the last to wait); the connection must wake all of them.
-        let (a, b) = transport_adapters::duplex::<u64, u64>().expect("a two-way channel");
+        let (a, b) = transport_adapters::duplex_on::<ChosenDuplex, u64, u64>(&Default::default())
+            .expect("a two-way channel");
         let a = std::sync::Arc::new(AsyncConnection::from(a));
         let b = AsyncConnection::from(b);
         let (waiting_tx, mut waiting) = tokio::sync::mpsc::unbounded_channel();
@@ -143,7 +155,9 @@ fn every_task_waiting_on_a_connection_is_woken() {
 fn senders_of_different_backends_behind_one_trait_object() {
     run(async {
         let (ltx, lrx) = local::unbounded::<u64>();
-        let (ptx, prx) = transport_adapters::unbounded::<u64>().expect("a channel of the chosen backend");
+        let (ptx, prx) =
+            transport_adapters::channel_on::<Chosen, u64>(&transport_core::ChannelConfig::unbounded())
+                .expect("a channel of the chosen backend");
         let mut outs: Vec<Box<dyn AsyncSend<u64>>> =
             vec![Box::new(AsyncSender::from(ltx)), Box::new(AsyncSender::from(ptx))];
         for (i, out) in outs.iter_mut().enumerate() {

@@ -1,11 +1,13 @@
 //! `handoff_token`: text from the fuzzer opened as a hand-off token
-//! (`kind|message type|payload`) by an untyped and by a typed end, with
+//! (`kind|archive format|message type|payload`) by an untyped and by a typed end, with
 //! what the parser decides checked against the token's own fields.
 
 use std::process::Command;
 
 use transport_core::{
-    CommandExt, FromEnvError, Handoff, HandoffError, OpenError, Sender, fuzzing::forget_opened_tokens,
+    CommandExt, FromEnvError, Handoff, HandoffError, OpenError, Sender,
+    fingerprint::{archive_format, message_fingerprint},
+    fuzzing::forget_opened_tokens,
     open_token,
 };
 
@@ -58,17 +60,21 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             written("typed", Typed::from_raw(Probe(payload.into()))),
         ));
     }
+    let format = archive_format();
+    let u32_type = message_fingerprint::<u32>();
     for (i, text) in [
-        "fuzz.probe||",
-        "fuzz.probe|u64|x",
-        "pipe.sender|u32|3",
-        "fuzz.probe",
-        "|||",
+        format!("fuzz.probe|{format}||"),
+        format!("fuzz.probe|{format}|u64|x"),
+        format!("fuzz.probe|rkyv-0.8 big-endian aligned 64-bit|{u32_type}|x"),
+        format!("pipe.sender|{format}|{u32_type}|3"),
+        "fuzz.probe||".to_owned(),
+        "fuzz.probe".to_owned(),
+        "||||".to_owned(),
     ]
     .into_iter()
     .enumerate()
     {
-        seeds.push((format!("miss-{i}"), text.as_bytes().to_vec()));
+        seeds.push((format!("miss-{i}"), text.into_bytes()));
     }
     seeds
 }
@@ -87,8 +93,8 @@ pub fn run(data: &[u8]) {
         return;
     };
     forget_opened_tokens();
-    let mut fields = token.splitn(3, '|');
-    let (kind, message_type, payload) = (fields.next(), fields.next(), fields.next());
+    let mut fields = token.splitn(4, '|');
+    let (kind, format, message_type, payload) = (fields.next(), fields.next(), fields.next(), fields.next());
     let well_formed = payload.is_some();
     let right_kind = well_formed && kind == Some(KIND);
     let payload = payload.unwrap_or_default();
@@ -115,38 +121,49 @@ pub fn run(data: &[u8]) {
     }
     forget_opened_tokens();
 
-    // The typed end also needs its own message type.
-    let typed = std::any::type_name::<u32>();
+    // The typed end also needs this build's archive format and its own
+    // message type's fingerprint.
+    let typed = message_fingerprint::<u32>();
+    let fits = Fits {
+        format: format == Some(archive_format()),
+        untyped: message_type == Some(""),
+        message_type: message_type == Some(typed.as_str()),
+    };
     match open_token::<Typed>("typed", token) {
         Ok(end) => {
             assert!(
-                right_kind && !refused && message_type == Some(typed),
+                right_kind && !refused && fits.format && fits.message_type,
                 "opened `{token}` typed"
             );
             assert_eq!(end.into_raw().0, payload);
         }
-        Err(e) => expect_refusal(
-            &e,
-            token,
-            well_formed,
-            right_kind,
-            refused,
-            message_type.map(|t| t == typed),
-        ),
+        Err(e) => expect_refusal(&e, token, well_formed, right_kind, refused, Some(fits)),
     }
     forget_opened_tokens();
 }
 
-/// Checks that `e` is the refusal the token's fields call for;
-/// `type_matches` is `None` for the raw end.
+/// How a token's fields fit a typed end.
+#[derive(Clone, Copy)]
+struct Fits {
+    /// The format is this build's.
+    format: bool,
+    /// The message type field is empty.
+    untyped: bool,
+    /// The message type is the end's.
+    message_type: bool,
+}
+
+/// Checks that `e` is the refusal the token's fields call for; `fits` is
+/// `None` for the raw end.
 fn expect_refusal(
     e: &FromEnvError,
     token: &str,
     well_formed: bool,
     right_kind: bool,
     refused: bool,
-    type_matches: Option<bool>,
+    fits: Option<Fits>,
 ) {
+    let typed_ok = fits.is_none_or(|f| f.format && f.message_type);
     let message = e.to_string();
     assert!(!message.is_empty() && !message.ends_with('.'), "{message}");
     match e {
@@ -157,16 +174,21 @@ fn expect_refusal(
         FromEnvError::WrongKind { found, .. } => {
             assert!(well_formed && !right_kind, "`{token}`: wrong kind `{found}`");
         }
+        FromEnvError::WrongFormat { .. } => {
+            assert!(
+                right_kind && fits.is_some_and(|f| !f.format),
+                "`{token}`: wrong format"
+            );
+        }
         FromEnvError::Untyped { .. } => {
             assert!(
-                right_kind && type_matches == Some(false),
+                right_kind && fits.is_some_and(|f| f.format && f.untyped),
                 "`{token}` called untyped"
             );
-            assert!(token[KIND.len()..].starts_with("||"), "`{token}` has a type");
         }
         FromEnvError::WrongType { found, .. } => {
             assert!(
-                right_kind && type_matches == Some(false) && !found.is_empty(),
+                right_kind && fits.is_some_and(|f| f.format && !f.untyped && !f.message_type) && !found.is_empty(),
                 "`{token}`: wrong type"
             );
         }
@@ -174,7 +196,7 @@ fn expect_refusal(
             source: OpenError::Refused { .. },
             ..
         } => assert!(
-            right_kind && refused && type_matches != Some(false),
+            right_kind && refused && typed_ok,
             "`{token}` refused"
         ),
         other => panic!("`{token}`: unexpected error {other:?}"),

@@ -166,7 +166,7 @@ where
     }
 }
 
-impl<Out, In, E: Handoff> Handoff for Connection<Out, In, E> {
+impl<Out: rkyv::Archive, In: rkyv::Archive, E: Handoff> Handoff for Connection<Out, In, E> {
     const KIND: &'static str = E::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
@@ -178,10 +178,6 @@ impl<Out, In, E: Handoff> Handoff for Connection<Out, In, E> {
     }
 
     fn message_type() -> Option<Cow<'static, str>> {
-        // The child's end sends what the parent's end receives, so the pair
-        // is written in a fixed order that both ends agree on.
-        let (out, inn) = (std::any::type_name::<Out>(), std::any::type_name::<In>());
-        let (first, second) = if out <= inn { (out, inn) } else { (inn, out) };
-        Some(Cow::Owned(format!("{first} <-> {second}")))
+        Some(Cow::Owned(crate::fingerprint::pair_fingerprint::<Out, In>()))
     }
 }

@@ -24,9 +24,10 @@
 //! the endpoint; a child that was not given it gets
 //! [`FromEnvError::Missing`], not a panic.
 //!
-//! A token is `kind|message type|payload`. The child checks the kind and,
-//! for a typed endpoint, the message type (see [`open_token`]); the payload
-//! is the backend's. Every hand-off is single-use and bound to the child it
+//! A token is `kind|archive format|message type|payload`. The child checks
+//! the kind and, for a typed endpoint, the archive format and the message
+//! type's fingerprint (see [`open_token`] and [`fingerprint`](crate::fingerprint));
+//! the payload is the backend's. Every hand-off is single-use and bound to the child it
 //! was made for: see [`Handoff`] for the rule, what each backend does, and
 //! the trust boundary (what another process of the same user can still do).
 
@@ -39,8 +40,11 @@ use std::{
     sync::{Mutex, PoisonError},
 };
 
+use rkyv::Archive;
+
 use crate::{
     error::{FromEnvError, HandoffError, OpenError},
+    fingerprint::{archive_format, message_fingerprint},
     receiver::Receiver,
     sender::Sender,
 };
@@ -142,13 +146,16 @@ pub trait Handoff: Sized {
     /// opened.
     fn open(payload: &str) -> Result<Self, OpenError>;
 
-    /// The message type this endpoint carries, where it is typed.
+    /// The fingerprint of the message type this endpoint carries, where it
+    /// is typed: [`message_fingerprint`](crate::fingerprint::message_fingerprint)
+    /// for archived messages. `None` (the default) for an end that moves
+    /// frames of any type.
     fn message_type() -> Option<Cow<'static, str>> {
         None
     }
 }
 
-impl<T, S: Handoff> Handoff for Sender<T, S> {
+impl<T: Archive, S: Handoff> Handoff for Sender<T, S> {
     const KIND: &'static str = S::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
@@ -160,11 +167,11 @@ impl<T, S: Handoff> Handoff for Sender<T, S> {
     }
 
     fn message_type() -> Option<Cow<'static, str>> {
-        Some(Cow::Borrowed(std::any::type_name::<T>()))
+        Some(Cow::Owned(message_fingerprint::<T>()))
     }
 }
 
-impl<T, R: Handoff> Handoff for Receiver<T, R> {
+impl<T: Archive, R: Handoff> Handoff for Receiver<T, R> {
     const KIND: &'static str = R::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
@@ -176,7 +183,7 @@ impl<T, R: Handoff> Handoff for Receiver<T, R> {
     }
 
     fn message_type() -> Option<Cow<'static, str>> {
-        Some(Cow::Borrowed(std::any::type_name::<T>()))
+        Some(Cow::Owned(message_fingerprint::<T>()))
     }
 }
 
@@ -195,6 +202,13 @@ impl CommandExt for Command {
     fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError> {
         let var = env_var(name).ok_or_else(|| HandoffError::InvalidName { name: name.into() })?;
         let payload = endpoint.prepare(self)?;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            endpoint = name,
+            kind = E::KIND,
+            message = E::message_type().as_deref(),
+            "endpoint prepared for a child process"
+        );
         self.env(var, token_text::<E>(&payload));
         Ok(self)
     }
@@ -207,9 +221,14 @@ pub fn env_var(name: &str) -> Option<String> {
     valid.then(|| format!("{ENV_PREFIX}{}", name.to_ascii_uppercase()))
 }
 
-/// The whole token: `kind|message type|payload`.
+/// The whole token: `kind|archive format|message type|payload`.
 fn token_text<E: Handoff>(payload: &str) -> String {
-    format!("{}|{}|{payload}", E::KIND, E::message_type().unwrap_or_default())
+    format!(
+        "{}|{}|{}|{payload}",
+        E::KIND,
+        archive_format(),
+        E::message_type().unwrap_or_default()
+    )
 }
 
 /// Tokens opened in this process: an endpoint is opened once per hand-off.
@@ -242,8 +261,10 @@ pub(crate) fn forget_opened() {
 ///
 /// # Errors
 /// [`FromEnvError::Missing`] when this process was not given `name`;
-/// [`FromEnvError::WrongKind`] / [`FromEnvError::WrongType`] when the parent
-/// handed over another kind of endpoint or another message type, and
+/// [`FromEnvError::WrongKind`] / [`FromEnvError::WrongFormat`] /
+/// [`FromEnvError::WrongType`] when the parent handed over another kind of
+/// endpoint, wrote messages in another archive format or another message
+/// type (or layout of it), and
 /// [`FromEnvError::Untyped`] when a typed endpoint finds no message type in
 /// the token; [`FromEnvError::Open`] when it cannot be opened (including a second
 /// attempt to open the same hand-off in one process).
@@ -268,18 +289,32 @@ pub fn from_env<E: Handoff>(name: &str) -> Result<E, FromEnvError> {
 ///
 /// The token must name this endpoint's kind exactly, and a typed endpoint
 /// (a [`Sender`], [`Receiver`] or [`Connection`](crate::Connection)) must
-/// find its own message type in it: a token without one (written for an
-/// untyped raw end) is refused rather than read as any type. An untyped
-/// raw end accepts any message type, since it reads frames, not messages.
+/// find this build's archive format and its own message type's
+/// fingerprint in it: a token without a type (written for an untyped raw
+/// end) is refused rather than read as any type. An untyped raw end
+/// accepts any format and message type, since it reads frames, not
+/// messages.
 ///
 /// # Errors
 /// As [`from_env`].
 pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError> {
-    let mut parts = token.splitn(3, '|');
-    let (Some(kind), Some(message_type), Some(payload)) = (parts.next(), parts.next(), parts.next()) else {
+    let result = open_fields::<E>(name, token);
+    #[cfg(feature = "tracing")]
+    match &result {
+        Ok(_) => tracing::debug!(endpoint = name, kind = E::KIND, "endpoint opened"),
+        Err(e) => tracing::warn!(endpoint = name, kind = E::KIND, error = %e, "endpoint not opened"),
+    }
+    result
+}
+
+fn open_fields<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError> {
+    let mut parts = token.splitn(4, '|');
+    let (Some(kind), Some(format), Some(message_type), Some(payload)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(FromEnvError::Open {
             name: name.into(),
-            source: OpenError::malformed("expected `kind|type|payload`"),
+            source: OpenError::malformed("expected `kind|format|type|payload`"),
         });
     };
     if kind != E::KIND {
@@ -290,6 +325,13 @@ pub fn open_token<E: Handoff>(name: &str, token: &str) -> Result<E, FromEnvError
         });
     }
     if let Some(expected) = E::message_type() {
+        if format != archive_format() {
+            return Err(FromEnvError::WrongFormat {
+                name: name.into(),
+                expected: archive_format(),
+                found: format.into(),
+            });
+        }
         if message_type.is_empty() {
             return Err(FromEnvError::Untyped {
                 name: name.into(),
@@ -358,7 +400,7 @@ mod tests {
             .find(|(k, _)| *k == "TRANSPORT_ENDPOINT_PROBE_A")
             .unwrap();
         let token = value.unwrap().to_str().unwrap().to_owned();
-        assert_eq!(token, "test.probe||x|y");
+        assert_eq!(token, format!("test.probe|{}||x|y", archive_format()));
         let probe: Probe = open_token("probe_a", &token).unwrap();
         assert_eq!(probe.0, "x|y");
         // The same hand-off cannot be opened twice.
@@ -382,35 +424,99 @@ mod tests {
         );
     }
 
-    #[test]
-    fn wrong_kind_and_type_are_named() {
-        let err = open_token::<Probe>("e", "pipe.sender||p").unwrap_err();
-        assert!(matches!(err, FromEnvError::WrongKind { found, .. } if found == "pipe.sender"));
-        let err = open_token::<Sender<u32, Probe>>("e", "test.probe|u64|p").unwrap_err();
-        assert!(matches!(err, FromEnvError::WrongType { expected, .. } if expected == "u32"));
+    /// A token of this build's format.
+    fn token(kind: &str, message_type: &str, payload: &str) -> String {
+        format!("{kind}|{}|{message_type}|{payload}", archive_format())
     }
 
     #[test]
-    fn a_typed_end_refuses_a_token_without_a_type() {
-        let err = open_token::<Sender<u32, Probe>>("untyped", "test.probe||untyped-payload").unwrap_err();
+    fn wrong_kind_and_type_are_named() {
+        let err = open_token::<Probe>("e", &token("pipe.sender", "", "p")).unwrap_err();
+        assert!(matches!(err, FromEnvError::WrongKind { found, .. } if found == "pipe.sender"));
+        let u64_type = message_fingerprint::<u64>();
+        let err = open_token::<Sender<u32, Probe>>("e", &token("test.probe", &u64_type, "p")).unwrap_err();
         assert!(
-            matches!(&err, FromEnvError::Untyped { name, expected } if name == "untyped" && expected == "u32"),
+            matches!(&err, FromEnvError::WrongType { expected, found, .. }
+                if *expected == message_fingerprint::<u32>() && *found == u64_type),
             "{err:?}"
         );
         assert_eq!(
             err.to_string(),
-            "endpoint `untyped` was handed over without a message type, but `u32` messages were asked for"
+            format!(
+                "endpoint `e` carries {u64_type}, but this process asked for {}",
+                message_fingerprint::<u32>()
+            )
+        );
+    }
+
+    #[test]
+    fn a_typed_end_refuses_another_archive_format() {
+        let u32_type = message_fingerprint::<u32>();
+        let other = "rkyv-0.8 big-endian aligned 64-bit";
+        let text = format!("test.probe|{other}|{u32_type}|format-payload");
+        let err = open_token::<Sender<u32, Probe>>("fmt", &text).unwrap_err();
+        assert!(
+            matches!(&err, FromEnvError::WrongFormat { found, .. } if found == other),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "endpoint `fmt` was written in archive format `{other}`, but this process reads `{}`",
+                archive_format()
+            )
+        );
+        // A raw end reads bytes, whatever their format.
+        assert!(open_token::<Probe>("fmt", &text).is_ok());
+    }
+
+    #[test]
+    fn a_typed_end_refuses_a_token_without_a_type() {
+        let err = open_token::<Sender<u32, Probe>>("untyped", &token("test.probe", "", "untyped-payload"))
+            .unwrap_err();
+        let u32_type = message_fingerprint::<u32>();
+        assert!(
+            matches!(&err, FromEnvError::Untyped { name, expected } if name == "untyped" && *expected == u32_type),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "endpoint `untyped` was handed over without a message type, but {u32_type} was asked for"
+            )
         );
         // A raw end reads frames of any type, so it takes either token.
-        assert!(open_token::<Probe>("raw", "test.probe||raw-payload-a").is_ok());
-        assert!(open_token::<Probe>("raw", "test.probe|u64|raw-payload-b").is_ok());
+        assert!(open_token::<Probe>("raw", &token("test.probe", "", "raw-payload-a")).is_ok());
+        assert!(open_token::<Probe>("raw", &token("test.probe", "u64", "raw-payload-b")).is_ok());
+    }
+
+    #[test]
+    fn a_schema_version_is_checked_beside_the_layout() {
+        use crate::versioned::Versioned;
+        let v2 = format!("{}; schema 2", message_fingerprint::<u32>());
+        let end: Versioned<Sender<u32, Probe>, 2> =
+            open_token("schema", &token("test.probe", &v2, "schema-a")).unwrap();
+        assert_eq!(end.into_inner().into_raw().0, "schema-a");
+        let err =
+            open_token::<Versioned<Sender<u32, Probe>, 3>>("schema", &token("test.probe", &v2, "schema-b"))
+                .unwrap_err();
+        assert!(err.to_string().contains("schema 2, but") && err.to_string().ends_with("schema 3"));
+        // An end handed over without a version is not read as versioned.
+        let plain = message_fingerprint::<u32>();
+        assert!(
+            open_token::<Versioned<Sender<u32, Probe>, 2>>(
+                "schema",
+                &token("test.probe", &plain, "schema-c")
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn another_type_field_does_not_reopen_an_end() {
-        let first: Probe = open_token("twice", "test.probe|u64|twice-payload").unwrap();
+        let first: Probe = open_token("twice", &token("test.probe", "u64", "twice-payload")).unwrap();
         assert_eq!(first.0, "twice-payload");
-        let again = open_token::<Probe>("twice", "test.probe|u32|twice-payload").unwrap_err();
+        let again = open_token::<Probe>("twice", &token("test.probe", "u32", "twice-payload")).unwrap_err();
         assert!(
             matches!(
                 again,

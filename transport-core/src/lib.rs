@@ -1,53 +1,38 @@
-//! The core of the transport workspace: the [`Transport`] traits, zero-copy
-//! [rkyv] messages, errors, hand-off of endpoints to child processes,
-//! an in-process [`local`] backend, and (behind the `conformance` feature)
-//! the suite every backend must pass.
+#![doc = include_str!("../README.md")]
 //!
-//! Messages are any type that derives rkyv's `Archive`, `Serialize` and
-//! `Deserialize`. A [`Sender`] serializes each message once, straight into
-//! the backend's buffer; a [`Receiver`] validates it with bytecheck and
-//! gives a [`Received`] guard that reads it in place:
+//! # For backend authors
+//! Backends (`transport-queue`, `transport-pipe`, `transport-shm`,
+//! `transport-nats`) implement the traits of [`backend`] on their ends,
+//! [`Handoff`] so the ends reach child processes, and [`Transport`] on a
+//! marker type. This crate has no operating-system code.
 //!
-//! ```
-//! use transport_core::local;
-//!
-//! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
-//! struct Job {
-//!     id: u64,
-//!     name: String,
-//! }
-//!
-//! let (tx, rx) = local::bounded::<Job>(16);
-//! tx.send(Job { id: 7, name: "resize".into() }).unwrap();
-//!
-//! let job = rx.recv().unwrap(); // validated, not copied
-//! assert_eq!(job.id, 7);
-//! assert_eq!(job.name.as_str(), "resize");
-//! assert_eq!(job.deserialize().unwrap(), Job { id: 7, name: "resize".into() });
-//!
-//! drop(tx);
-//! assert!(rx.recv().unwrap_err().is_disconnected());
-//! ```
-//!
-//! Backends (`transport-queue`, `transport-pipe`, `transport-shm`)
-//! implement [`RawSender`], [`RawReceiver`] and [`Handoff`] on their ends
-//! and [`Transport`] on a marker type. This crate has no operating-system
-//! code.
+//! # Features
+//! - `conformance`: the generic conformance suite every backend
+//!   instantiates in its tests ([`conformance`], `conformance_tests!`).
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (and, since the backends' own `tracing` features turn this one on,
+//!   their events too); none per message. Off, they cost nothing.
+//! - `fuzzing`: hooks for the fuzz targets of the project's `fuzz/`
+//!   folder; not for applications.
 #![deny(missing_docs)]
 
+pub mod backend;
 mod connection;
 pub mod error;
+pub mod fingerprint;
 mod frame;
 mod handoff;
 pub mod local;
 mod message;
 mod raw;
-pub mod ready;
+mod ready;
 mod received;
 mod receiver;
 mod sender;
 pub mod sync;
+mod trace;
 mod transport;
+mod versioned;
 mod wait;
 
 #[cfg(feature = "conformance")]
@@ -61,22 +46,30 @@ pub use error::{
     CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, RecvError,
     RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-pub use frame::Frame;
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
-pub use message::{FRAME_ALIGN, FrameWriter, Message, Overflow, SerializeError};
-pub use raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned};
-pub use ready::{PollRecv, PollSend};
+pub use message::{Message, SerializeError};
 pub use received::Received;
 pub use receiver::{Iter, Receiver, TryIter};
 pub use sender::Sender;
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
-pub use wait::Wait;
+pub use versioned::Versioned;
 
-/// The rkyv crate this workspace is built with, so users derive with the
-/// same version and format features.
+// The backend-author API at its first paths, for backends written before
+// it moved to `backend`: hidden from the docs, which name `backend::`.
+#[doc(hidden)]
+pub use backend::{
+    FRAME_ALIGN, Fill, Frame, FrameWriter, Overflow, PollRecv, PollSend, RawReceiver, RawRecvError,
+    RawSendError, RawSender, Wait, fill_aligned,
+};
+
+/// The rkyv crate this crate is built with. A crate that derives its
+/// messages through this path, without a dependency on `rkyv` of its own,
+/// says so with `#[rkyv(crate = transport_core::rkyv)]` on each type.
 pub use rkyv;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+/// What the macros of this and the backend crates use.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "tracing")]
+    pub use tracing;
+}

@@ -31,6 +31,14 @@ pub const FRAME_ALIGN: usize = 16;
 /// assert_message::<Job>();
 /// ```
 ///
+/// A type without the derives is refused with a note that says what to
+/// add:
+///
+/// ```compile_fail,E0277
+/// struct NotDerived(u64);
+/// let (tx, rx) = transport_core::local::bounded::<NotDerived>(1);
+/// ```
+///
 /// The bound asks that rkyv can serialize the type into a [`FrameWriter`],
 /// that bytecheck can validate its archived form (so a receiver never trusts
 /// bytes it did not check), and that the archived form can be deserialized
@@ -45,6 +53,11 @@ pub const FRAME_ALIGN: usize = 16;
 /// builds), while valid messages are checked exactly as fast as before.
 /// Derived `CheckBytes` impls are generic over the error type and satisfy
 /// both as they are.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message: it does not derive rkyv's `Archive`, `Serialize` and `Deserialize`",
+    label = "not a message",
+    note = "add `#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]` to `{Self}` (with `rkyv` as a dependency), or `#[rkyv(crate = transport_core::rkyv)]` under the derive to use transport-core's re-export"
+)]
 pub trait Message:
     Sized
     + Archive<

@@ -4,24 +4,6 @@
 //! (`recv_frame(Wait::Never)`, `send_frame(Wait::Never, ..)`) and, when one
 //! reports `NotReady`, waits for the end to become ready through these
 //! traits before trying again.
-//!
-//! # Contract
-//! - `poll_*_ready` returns `Ready(Ok(()))` when the matching non-blocking
-//!   call may now make progress: for receiving, a frame is available or the
-//!   channel is disconnected or broken; for sending, there is room or the
-//!   channel is disconnected or broken.
-//! - Otherwise it arranges for `cx.waker()` to be woken when that may have
-//!   changed, and returns `Pending`. The waker of the latest call on an end
-//!   is the one woken (as with tokio's `AsyncFd`); several tasks waiting on
-//!   one end must each call again after a wake-up.
-//! - Wake-ups may be spurious; a lost wake-up is a bug (register, then check
-//!   again).
-//! - No thread per channel or per message: a backend uses the runtime's
-//!   reactor (through an optional feature), its own existing threads, or at
-//!   most one bridge thread per process that waits for all its ends at once.
-//! - `Ready(Err(_))` means readiness cannot be tracked (the reactor refused
-//!   the descriptor, say); the adapter reports it as an operating-system
-//!   error of the operation.
 
 use std::{
     io,
@@ -31,13 +13,31 @@ use std::{
 use crate::raw::{RawReceiver, RawSender};
 
 /// A receiving end that can tell an async task when to try again.
+///
+/// # Contract (both traits)
+/// - `poll_*_ready` returns `Ready(Ok(()))` when the matching non-blocking
+///   call may now make progress: for receiving, a frame is available or the
+///   channel is disconnected or broken; for sending, there is room or the
+///   channel is disconnected or broken.
+/// - Otherwise it arranges for `cx.waker()` to be woken when that may have
+///   changed, and returns `Pending`. The waker of the latest call on an end
+///   is the one woken (as with tokio's `AsyncFd`); several tasks waiting on
+///   one end must each call again after a wake-up.
+/// - Wake-ups may be spurious; a lost wake-up is a bug (register, then check
+///   again).
+/// - No thread per channel or per message: a backend uses the runtime's
+///   reactor (through an optional feature), its own existing threads, or at
+///   most one bridge thread per process that waits for all its ends at once.
+/// - `Ready(Err(_))` means readiness cannot be tracked (the reactor refused
+///   the descriptor, say); the adapter reports it as an operating-system
+///   error of the operation.
 pub trait PollRecv: RawReceiver {
-    /// See the [module documentation](self).
+    /// See the contract on [`PollRecv`].
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 /// A sending end that can tell an async task when to try again.
 pub trait PollSend: RawSender {
-    /// See the [module documentation](self).
+    /// See the contract on [`PollRecv`].
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }

@@ -55,7 +55,7 @@ use async_nats::{
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::task::AbortHandle;
-use transport_core::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
+use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
 use crate::{
     base::{Base, setup_deadline},

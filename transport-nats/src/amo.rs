@@ -24,7 +24,7 @@ use async_nats::{Message, Subject, Subscriber, client::PublishErrorKind};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::task::AbortHandle;
-use transport_core::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
+use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
 use crate::{
     base::{Base, setup_deadline},

@@ -10,7 +10,7 @@ use std::{
     time::Instant,
 };
 
-use transport_core::{OpenError, Wait};
+use transport_core::{OpenError, backend::Wait};
 
 use crate::{
     client::{Client, Inner},

@@ -19,8 +19,8 @@ use std::{
 };
 
 use transport_core::{
-    Fill, Handoff, HandoffError, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError,
-    RawSender, Wait,
+    Handoff, HandoffError, OpenError,
+    backend::{Fill, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
 };
 
 use crate::{

@@ -12,7 +12,7 @@ use std::{
 use async_nats::Subject;
 use bytes::Bytes;
 use rkyv::util::AlignedVec;
-use transport_core::{FRAME_ALIGN, Frame};
+use transport_core::backend::{FRAME_ALIGN, Frame};
 
 use crate::{client::Inner, done::Markers, runtime, signal::Signal};
 

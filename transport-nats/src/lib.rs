@@ -69,8 +69,8 @@
 //! started by the first connection; there is no thread or runtime per
 //! channel. The blocking calls poll the client's channels themselves and
 //! wait on a condition variable that the client's task wakes; the ends
-//! implement transport-core's [`PollRecv`](transport_core::PollRecv) and
-//! [`PollSend`](transport_core::PollSend) with the same wake-ups, for the
+//! implement transport-core's [`PollRecv`](transport_core::backend::PollRecv) and
+//! [`PollSend`](transport_core::backend::PollSend) with the same wake-ups, for the
 //! async adapters.
 //!
 //! # Limits
@@ -80,6 +80,10 @@
 //! longer than the receiver's limit is `TooLarge` and consumed; one that is
 //! not a valid archive is `Invalid` and consumed; neither stops the
 //! channel.
+//!
+//! # Features
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
 //!
 //! [NATS]: https://nats.io
 #![deny(missing_docs)]
@@ -121,3 +125,8 @@ pub use transport::{
 /// The `async-nats` crate this backend is built on, for
 /// [`Client::connect_with`]'s options.
 pub use async_nats;
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

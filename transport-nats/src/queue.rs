@@ -243,7 +243,7 @@ impl<T: Message> Queue<T> {
 /// The separator of the two tokens in a queue's token.
 const SEPARATOR: &str = " ;; ";
 
-impl<T> Handoff for Queue<T> {
+impl<T: rkyv::Archive> Handoff for Queue<T> {
     const KIND: &'static str = "nats.queue";
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
@@ -264,6 +264,6 @@ impl<T> Handoff for Queue<T> {
     }
 
     fn message_type() -> Option<Cow<'static, str>> {
-        Some(Cow::Borrowed(std::any::type_name::<T>()))
+        Some(Cow::Owned(transport_core::fingerprint::message_fingerprint::<T>()))
     }
 }

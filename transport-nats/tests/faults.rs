@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use transport_core::{
-    Frame, RecvTimeoutError, SendError,
+    RecvTimeoutError, SendError,
+    backend::Frame,
     conformance::{Harness, LONG, PEER_TIMEOUT, Role},
 };
 use transport_nats::{Delivery, NatsReceiver, Options, Receiver, Sender};
@@ -49,7 +50,7 @@ fn killed_consumer_work_is_delivered_again() {
             let options = quick(Delivery::AtLeastOnce).prefetch(1);
             let (tx, rx) = c.channel(&name(h, "jobs"), &options).expect("channel");
             let tx: Sender<u64> = Sender::from_raw(tx);
-            let rx2 = transport_core::RawReceiver::try_clone(&rx).expect("a second consumer");
+            let rx2 = transport_core::backend::RawReceiver::try_clone(&rx).expect("a second consumer");
             for job in 0..20u64 {
                 tx.send(job).expect("sending a job");
             }

@@ -126,7 +126,7 @@ fn poison_messages_go_to_the_dead_letters() {
     let mut fine = false;
     while !(fine && refused == 2) {
         let frame: NatsFrame = rx.recv_bytes_timeout(LONG).expect("a delivery");
-        if transport_core::Frame::bytes(&frame).starts_with(b"poison") {
+        if transport_core::backend::Frame::bytes(&frame).starts_with(b"poison") {
             refused += 1;
             frame.nak();
         } else {

@@ -4,8 +4,8 @@
 use std::{fmt, mem::ManuallyDrop, process::Command, sync::Arc, time::Duration};
 
 use transport_core::{
-    Fill, Handoff, HandoffError, OpenError, RawReceiver, RawRecvError, RawSendError, RawSender, SendError,
-    SendTimeoutError, Wait,
+    Handoff, HandoffError, OpenError, SendError, SendTimeoutError,
+    backend::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
 };
 
 use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Socket};
@@ -30,8 +30,8 @@ use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Soc
 ///
 /// # Async readiness
 /// With the `tokio` feature the end implements
-/// [`PollRecv`](transport_core::PollRecv) and
-/// [`PollSend`](transport_core::PollSend) (see [the crate
+/// [`PollRecv`](transport_core::backend::PollRecv) and
+/// [`PollSend`](transport_core::backend::PollSend) (see [the crate
 /// documentation](crate#async-readiness)). It also exposes its
 /// operating-system object: on Unix `AsFd`/`AsRawFd` (a non-blocking
 /// `AF_UNIX` stream socket); on Windows `AsHandle`/`AsRawHandle` (a

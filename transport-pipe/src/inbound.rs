@@ -20,7 +20,11 @@
 
 use std::{collections::VecDeque, io, mem::MaybeUninit, task::Waker};
 
-use transport_core::{FRAME_ALIGN, MalformedFrame, RawRecvError, Wait, rkyv::util::AlignedVec};
+use transport_core::{
+    MalformedFrame,
+    backend::{FRAME_ALIGN, RawRecvError, Wait},
+    rkyv::util::AlignedVec,
+};
 
 use crate::{
     sys::Socket,

@@ -199,8 +199,8 @@
 //!
 //! # Async readiness
 //! With the `tokio` feature, the ends implement
-//! [`PollRecv`](transport_core::PollRecv) and
-//! [`PollSend`](transport_core::PollSend), which `transport-adapters` uses
+//! [`PollRecv`](transport_core::backend::PollRecv) and
+//! [`PollSend`](transport_core::backend::PollSend), which `transport-adapters` uses
 //! for `send().await` / `recv().await`. Receive readiness is the end's
 //! receive queue plus the socket's readability: tokio's reactor
 //! (`AsyncFd`) on Unix; on Windows, where the handle already does
@@ -224,6 +224,13 @@
 //! the peer's user. With [`Options::python`] they speak Python's wire
 //! format, and [`PyConnection`] carries raw bytes and [pickles of plain
 //! values](python::pickle).
+//!
+//! # Features
+//! - `tokio`: async readiness (`PollRecv` / `PollSend` on the ends), for
+//!   `transport-adapters`: tokio's reactor (`AsyncFd`) on Unix; on Windows
+//!   a zero-byte read and a registered wait, with no tokio dependency.
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
 #![deny(missing_docs)]
 
 mod end;
@@ -247,3 +254,8 @@ pub use named::{
 pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
 pub use shared::DRAIN_LIMIT;
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use transport_core::{Fill, FrameWriter, RawSendError, Wait};
+use transport_core::backend::{Fill, FrameWriter, RawSendError, Wait};
 
 use crate::{
     shared::Shared,
@@ -371,12 +371,16 @@ impl Shared {
                     .spawn(move || shared.run_flusher())
                 {
                     Ok(handle) => {
+                        transport_core::event!(DEBUG, "pipe flusher thread started");
                         st.flusher = Flusher::Running;
                         st.thread = Some(handle);
                     }
                     // No thread: `flush` and `close` write the backlog
                     // themselves, and the next lone send retries.
-                    Err(_) => st.flusher = Flusher::Absent,
+                    Err(_e) => {
+                        transport_core::event!(WARN, error = %_e, "pipe flusher thread not started");
+                        st.flusher = Flusher::Absent;
+                    }
                 }
             }
         }

@@ -25,7 +25,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use transport_core::{PollRecv, PollSend};
+use transport_core::backend::{PollRecv, PollSend};
 
 use crate::end::{PipeEnd, PipeReceiver, PipeSender};
 

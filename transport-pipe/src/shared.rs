@@ -9,7 +9,7 @@ use std::{
     },
 };
 
-use transport_core::{RawRecvError, Wait};
+use transport_core::backend::{RawRecvError, Wait};
 
 use crate::{
     inbound::{Inbound, PipeFrame},

@@ -11,8 +11,8 @@ use std::{
 };
 
 use transport_core::{
-    Connection, Message, PollRecv, PollSend, RawReceiver, RawSender, Received, Receiver, Sender,
-    TryRecvError, TrySendError,
+    Connection, Message, Received, Receiver, Sender, TryRecvError, TrySendError,
+    backend::{PollRecv, PollSend, RawReceiver, RawSender},
 };
 use transport_pipe::{PipeEnd, PipeFrame};
 
@@ -74,9 +74,9 @@ struct Lend<'e>(&'e PipeEnd);
 impl RawSender for Lend<'_> {
     fn send_frame(
         &self,
-        wait: transport_core::Wait,
-        fill: &mut transport_core::Fill<'_>,
-    ) -> Result<(), transport_core::RawSendError> {
+        wait: transport_core::backend::Wait,
+        fill: &mut transport_core::backend::Fill<'_>,
+    ) -> Result<(), transport_core::backend::RawSendError> {
         self.0.send_frame(wait, fill)
     }
 
@@ -88,7 +88,10 @@ impl RawSender for Lend<'_> {
 impl RawReceiver for Lend<'_> {
     type Frame = PipeFrame;
 
-    fn recv_frame(&self, wait: transport_core::Wait) -> Result<PipeFrame, transport_core::RawRecvError> {
+    fn recv_frame(
+        &self,
+        wait: transport_core::backend::Wait,
+    ) -> Result<PipeFrame, transport_core::backend::RawRecvError> {
         self.0.recv_frame(wait)
     }
 }

@@ -2,7 +2,8 @@
 //! intact; one byte more is refused before anything is sent.
 
 use transport_core::{
-    Frame, SendError,
+    SendError,
+    backend::Frame,
     conformance::{self, Harness, LONG, PEER_TIMEOUT, Role},
 };
 
@@ -41,7 +42,7 @@ fn one_gib(h: &Harness) {
             let frame = rx.recv_bytes_timeout(LONG).expect("receiving 1 GiB");
             let bytes = frame.bytes();
             assert_eq!(bytes.len(), GIB);
-            assert_eq!(bytes.as_ptr() as usize % transport_core::FRAME_ALIGN, 0);
+            assert_eq!(bytes.as_ptr() as usize % transport_core::backend::FRAME_ALIGN, 0);
             let marked: Vec<usize> = marks().map(|(at, _)| at).collect();
             for (at, mark) in marks() {
                 assert_eq!(bytes[at], mark, "byte {at}");

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use transport_core::{
-    Frame, RawReceiver, RawRecvError, RawSendError, RawSender, SendTimeoutError, Wait,
+    SendTimeoutError,
+    backend::{Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
     conformance::{self, Blob, Harness, LONG, PEER_TIMEOUT, Role},
 };
 use transport_pipe::{BACKLOG, PipeEnd};

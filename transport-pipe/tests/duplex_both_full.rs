@@ -55,7 +55,7 @@ fn both_ends_send_big_typed_messages_at_once() {
 
 /// Raw 1 MiB frames take the large-send path (no backlog, no copy).
 fn raw_both_ways(end: &PipeEnd, mine: u64, theirs: u64) {
-    use transport_core::{Frame, RawReceiver, RawSender, Wait};
+    use transport_core::backend::{Frame, RawReceiver, RawSender, Wait};
     for i in 0..BIG_COUNT {
         end.send_bytes(&pattern(mine + i, BIG), Wait::timeout(LONG))
             .unwrap_or_else(|e| panic!("sending raw frame {i}: {e:?}"));

@@ -10,7 +10,7 @@ use std::{
 };
 
 use transport_core::{
-    Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait,
+    backend::{Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
     conformance::{self, Blob, Harness, LONG, PEER_TIMEOUT, Role},
 };
 use transport_pipe::PipeEnd;

@@ -5,7 +5,7 @@
 
 use std::{future::poll_fn, task::Poll, time::Duration};
 
-use transport_core::PollRecv;
+use transport_core::backend::PollRecv;
 use transport_pipe::{Address, Client, Listener, Options};
 
 const LONG: Duration = Duration::from_secs(60);

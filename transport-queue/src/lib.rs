@@ -238,6 +238,12 @@
 //! it for the hub to answer its withdrawal. At most
 //! [`DEFAULT_MAX_MEMBERS`] handles in other processes by default.
 //!
+//! # Features
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
+//! - `fuzzing`: entry points for the project's fuzz targets; not for
+//!   applications.
+//!
 //! [ipc-channel]: ipc_channel
 //! [`PollRecv`]: transport_core::PollRecv
 //! [`PollSend`]: transport_core::PollSend
@@ -274,3 +280,8 @@ pub use handoff::HANDOFF_TIMEOUT;
 pub use queue::{Queue, Receiver, Sender};
 pub use transport::QueueTransport;
 pub use wire::QueueFrame;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -250,7 +250,7 @@ impl<T: Message> Queue<T> {
     }
 }
 
-impl<T> Handoff for Queue<T> {
+impl<T: rkyv::Archive> Handoff for Queue<T> {
     const KIND: &'static str = QueueEnd::KIND;
 
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
@@ -262,6 +262,6 @@ impl<T> Handoff for Queue<T> {
     }
 
     fn message_type() -> Option<Cow<'static, str>> {
-        Some(Cow::Borrowed(std::any::type_name::<T>()))
+        Some(Cow::Owned(transport_core::fingerprint::message_fingerprint::<T>()))
     }
 }

@@ -23,7 +23,11 @@ use std::{
 };
 
 use executor::Executor;
-use transport_core::{CommandExt, Frame, RawReceiver, RawSender, Wait, from_env};
+use transport_core::{
+    CommandExt,
+    backend::{Frame, RawReceiver, RawSender, Wait},
+    from_env,
+};
 use transport_shm::{ShmConfig, ShmReceiver, ShmSender, WaitMode, channel::raw_channel};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

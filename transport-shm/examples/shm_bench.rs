@@ -50,7 +50,10 @@ fn child() -> Result<()> {
     if kind == "echo" {
         // Echo each frame as it came, validated on the parent's side.
         while let Ok(frame) = rx.recv_bytes() {
-            if tx.send_bytes(transport_core::Frame::bytes(&frame)).is_err() {
+            if tx
+                .send_bytes(transport_core::backend::Frame::bytes(&frame))
+                .is_err()
+            {
                 break;
             }
         }

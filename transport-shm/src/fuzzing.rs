@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use transport_core::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
+use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
 
 use crate::{
     ShmConfig, ShmReceiver, ShmSender,

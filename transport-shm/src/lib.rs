@@ -90,6 +90,12 @@
 //! - make a receiver deliver a record twice, or an older record as a new
 //!   one (each record carries its position), or read past the tail;
 //! - make [`cleanup_stale`] remove another user's segments, even as root.
+//!
+//! # Features
+//! - `tracing`: events through the `tracing` crate on hand-off and open
+//!   (transport-core's `tracing` feature); none per message.
+//! - `fuzzing`: entry points for the project's fuzz targets (heap-backed
+//!   segments laid out as the real ones); not for applications.
 #![deny(missing_docs)]
 
 pub mod channel;
@@ -114,3 +120,8 @@ pub use sync::{
     BarrierError, BarrierWaitResult, LockTimeoutError, MutexGuard, OwnerDied, SharedBarrier, SharedCondvar,
     SharedEvent, SharedMutex, SharedSemaphore,
 };
+
+/// The README's examples, compiled (and run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

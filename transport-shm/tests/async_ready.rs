@@ -16,8 +16,8 @@ use std::{
 
 use support::executor::Executor;
 use transport_core::{
-    ChannelConfig, Frame, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Transport,
-    Wait,
+    ChannelConfig, Transport,
+    backend::{Frame, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
     conformance::{Harness, PEER_TIMEOUT, Role},
 };
 use transport_shm::{ShmReceiver, ShmSender};

@@ -102,7 +102,7 @@ fn outcome(r: Result<Vec<u8>, RecvTimeoutError>) -> String {
 fn recv_outcome(rx: &Receiver<u64>, timeout: Duration) -> String {
     outcome(
         rx.recv_bytes_timeout(timeout)
-            .map(|f| transport_core::Frame::bytes(&f).to_vec()),
+            .map(|f| transport_core::backend::Frame::bytes(&f).to_vec()),
     )
 }
 
@@ -467,7 +467,7 @@ mod cases {
                 let held = rx.recv_bytes_timeout(LONG).expect("receiving");
                 h.report(format!(
                     "holding message {}",
-                    seq_of(transport_core::Frame::bytes(&held))
+                    seq_of(transport_core::backend::Frame::bytes(&held))
                 ));
                 assert!(go.wait_timeout(LONG), "the parent never said go");
                 drop(held);

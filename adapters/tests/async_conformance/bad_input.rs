@@ -3,7 +3,8 @@
 
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
-    ChannelConfig, Frame, RecvError, SendError,
+    ChannelConfig, RecvError, SendError,
+    backend::Frame,
     conformance::{Blob, Harness, PEER_TIMEOUT, Probe, Role, garbage},
 };
 

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
-    ChannelConfig, PollSend, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError,
+    ChannelConfig, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError,
+    backend::PollSend,
     conformance::{Harness, Item, PEER_TIMEOUT, Role},
 };
 

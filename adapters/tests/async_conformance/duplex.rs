@@ -2,7 +2,8 @@
 
 use transport_adapters::AsyncConnection;
 use transport_core::{
-    ChannelConfig, Duplex, PollRecv, PollSend, RecvError,
+    ChannelConfig, Duplex, RecvError,
+    backend::{PollRecv, PollSend},
     conformance::{Harness, Item, Mode, PEER_TIMEOUT, Role},
 };
 

@@ -62,10 +62,12 @@ mod local_duplex {
     duplex_cases!(transport_core::local::Local);
 }
 
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend {
     channel_cases!(transport_adapters::Backend);
 }
 
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend_duplex {
     duplex_cases!(transport_adapters::DuplexBackend);
 }

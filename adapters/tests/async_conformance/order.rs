@@ -3,7 +3,8 @@
 use futures::{SinkExt, StreamExt, stream};
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
-    ChannelConfig, Frame,
+    ChannelConfig,
+    backend::Frame,
     conformance::{Blob, Harness, Item, PEER_TIMEOUT, Role, pattern},
 };
 

@@ -4,7 +4,8 @@ use std::{future::Future, time::Duration};
 
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
-    ChannelConfig, Message, PollRecv, PollSend, RecvError, SendTimeoutError, Transport,
+    ChannelConfig, Message, RecvError, SendTimeoutError, Transport,
+    backend::{PollRecv, PollSend},
     conformance::{Item, LONG},
 };
 

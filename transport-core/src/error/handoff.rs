@@ -166,13 +166,26 @@ pub enum FromEnvError {
         /// The kind the parent handed over.
         found: String,
     },
-    /// The parent's endpoint carries a different message type.
+    /// The parent wrote messages in another archive format (rkyv's byte
+    /// order, alignment or pointer width differ between the two builds).
+    WrongFormat {
+        /// The endpoint name.
+        name: String,
+        /// The format this process reads.
+        expected: &'static str,
+        /// The format the parent's token names.
+        found: String,
+    },
+    /// The parent's endpoint carries a different message type, or the
+    /// same type with another layout or schema version: the two builds
+    /// disagree on what a message is.
     WrongType {
         /// The endpoint name.
         name: String,
-        /// The message type this process asked for.
+        /// The fingerprint of the message type this process asked for
+        /// (name, archived size and alignment, schema version).
         expected: String,
-        /// The message type of the parent's endpoint.
+        /// The fingerprint of the parent's endpoint's message type.
         found: String,
     },
     /// The parent's token names no message type (it was written for an
@@ -209,17 +222,25 @@ impl fmt::Display for FromEnvError {
                 f,
                 "endpoint `{name}` is a `{found}` endpoint, but a `{expected}` endpoint was asked for"
             ),
+            FromEnvError::WrongFormat {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "endpoint `{name}` was written in archive format `{found}`, but this process reads `{expected}`"
+            ),
             FromEnvError::WrongType {
                 name,
                 expected,
                 found,
             } => write!(
                 f,
-                "endpoint `{name}` carries `{found}` messages, but `{expected}` messages were asked for"
+                "endpoint `{name}` carries {found}, but this process asked for {expected}"
             ),
             FromEnvError::Untyped { name, expected } => write!(
                 f,
-                "endpoint `{name}` was handed over without a message type, but `{expected}` messages were asked for"
+                "endpoint `{name}` was handed over without a message type, but {expected} was asked for"
             ),
             FromEnvError::Open { name, .. } => write!(f, "endpoint `{name}` could not be opened"),
         }

@@ -11,11 +11,11 @@ use std::{
 use rkyv::util::AlignedVec;
 
 use crate::{
+    backend::{PollRecv, PollSend},
     error::{CreateError, HandoffError, OpenError},
     handoff::Handoff,
     message::FRAME_ALIGN,
     raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned},
-    ready::{PollRecv, PollSend},
     transport::ChannelConfig,
     wait::Wait,
 };

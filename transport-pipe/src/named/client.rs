@@ -1,7 +1,7 @@
 //! [`Client`]: connecting to a [`Listener`](crate::Listener) (or to a
 //! Python `Listener`), Python's `multiprocessing.connection.Client`.
 
-use transport_core::{Message, Wait};
+use transport_core::{Message, backend::Wait};
 
 use super::{
     Address, ConnectError, NamedConnection, NamedEnd, Options, PyConnection,

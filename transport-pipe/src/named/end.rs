@@ -4,7 +4,7 @@
 
 use std::{fmt, time::Duration};
 
-use transport_core::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
+use transport_core::backend::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
 
 use super::stream_end::StreamEnd;
 use crate::{PipeEnd, PipeFrame, python::frame::Framing};
@@ -205,7 +205,7 @@ mod ready {
         task::{Context, Poll},
     };
 
-    use transport_core::{PollRecv, PollSend};
+    use transport_core::backend::{PollRecv, PollSend};
 
     use super::{Link, NamedEnd};
 

@@ -1,7 +1,7 @@
 //! What both sides do with a fresh connection: check the peer's user, run
 //! the handshake, and make the end.
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 use super::{ConnectError, NamedEnd, Options, PeerUser, auth, handshake::Handshake, stream_end::StreamEnd};
 use crate::{PipeEnd, python::frame::Framing, sys::named::Conn};

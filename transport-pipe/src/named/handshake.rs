@@ -8,7 +8,7 @@ use std::{
     mem::MaybeUninit,
 };
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 use super::{auth::Channel, error::AuthError};
 use crate::{python::frame::Framing, sys::StreamSocket};

@@ -3,7 +3,7 @@
 
 use std::{marker::PhantomData, time::Duration};
 
-use transport_core::{Message, Wait};
+use transport_core::{Message, backend::Wait};
 
 use super::{
     Address, BindError, ConnectError, NamedConnection, NamedEnd, Options, PyConnection,

@@ -3,7 +3,10 @@
 
 use std::{fmt, io, time::Duration};
 
-use transport_core::{MalformedFrame, Message, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
+use transport_core::{
+    MalformedFrame, Message,
+    backend::{RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
+};
 
 use super::{PeerCreds, end::NamedEnd};
 use crate::{

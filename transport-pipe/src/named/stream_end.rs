@@ -13,7 +13,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use transport_core::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
+use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
 use crate::{
     PipeFrame,

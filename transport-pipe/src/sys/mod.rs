@@ -61,7 +61,7 @@ pub(crate) use unsupported::{CROSS_PROCESS, READINESS, Socket};
 
 use std::time::Duration;
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 /// A wait in whole milliseconds for the operating system: rounded up, so a
 /// wait never ends before its deadline; `None` is forever.

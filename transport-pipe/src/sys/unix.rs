@@ -41,7 +41,7 @@ use std::{
 };
 
 use interprocess::{local_socket::traits::StreamCommon as _, os::unix::uds_local_socket};
-use transport_core::{OpenError, Wait};
+use transport_core::{OpenError, backend::Wait};
 
 use super::millis;
 

@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use transport_core::{OpenError, Wait};
+use transport_core::{OpenError, backend::Wait};
 
 /// No pipe reaches another process here.
 pub(crate) const CROSS_PROCESS: bool = false;

@@ -61,7 +61,7 @@ use interprocess::os::windows::{
     named_pipe::{PipeListenerOptions, PipeMode, pipe_mode},
     security_descriptor::SecurityDescriptor,
 };
-use transport_core::{OpenError, Wait};
+use transport_core::{OpenError, backend::Wait};
 use widestring::{U16CString, U16String};
 use windows_sys::Win32::{
     Foundation::{

@@ -161,6 +161,7 @@ impl Bridge {
             let handle = thread::Builder::new()
                 .name(Self::THREAD_NAME.into())
                 .spawn(move || self.run())?;
+            transport_core::event!(DEBUG, "shared-memory bridge thread started");
             t.thread = Some(handle.thread().id());
         }
         // The word first, then the sleeping flag, then (the caller) the
@@ -403,7 +404,7 @@ mod tests {
         time::{Duration, Instant},
     };
 
-    use transport_core::{Frame, PollRecv, PollSend, RawReceiver, RawSender, Wait};
+    use transport_core::backend::{Frame, PollRecv, PollSend, RawReceiver, RawSender, Wait};
 
     use super::Bridge;
     use crate::{ShmConfig, ShmReceiver, channel::raw_channel};

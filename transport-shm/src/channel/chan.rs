@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 use super::{
     config::{ShmConfig, WaitMode},

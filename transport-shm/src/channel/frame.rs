@@ -10,7 +10,7 @@ use std::{
 };
 
 use rkyv::util::AlignedVec;
-use transport_core::{FRAME_ALIGN, Frame};
+use transport_core::backend::{FRAME_ALIGN, Frame};
 
 use super::chan::Chan;
 

@@ -70,8 +70,8 @@
 //!
 //! # Async readiness
 //! [`ShmReceiver`] and [`ShmSender`] implement
-//! [`PollRecv`](transport_core::PollRecv) and
-//! [`PollSend`](transport_core::PollSend) with std's `Context` only (no
+//! [`PollRecv`](transport_core::backend::PollRecv) and
+//! [`PollSend`](transport_core::backend::PollSend) with std's `Context` only (no
 //! runtime) through one *bridge thread* per process
 //! ([`Readiness::BridgeThread`]), started by the first wait:
 //! - `poll_*_ready` looks, and spins for up to 30 µs (as a blocking end

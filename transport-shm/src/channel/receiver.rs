@@ -9,7 +9,8 @@ use std::{
 };
 
 use transport_core::{
-    Handoff, HandoffError, MalformedFrame, OpenError, PollRecv, RawReceiver, RawRecvError, Wait,
+    Handoff, HandoffError, MalformedFrame, OpenError,
+    backend::{PollRecv, RawReceiver, RawRecvError, Wait},
 };
 
 use super::{
@@ -430,7 +431,7 @@ impl Handoff for ShmReceiver {
 mod tests {
     use std::sync::atomic::Ordering;
 
-    use transport_core::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
+    use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
 
     use crate::{ShmConfig, channel::raw_channel};
 
@@ -563,7 +564,7 @@ mod tests {
         ));
         assert!(matches!(
             tx.send_bytes(b"second", Wait::Never),
-            Err(transport_core::RawSendError::Disconnected)
+            Err(transport_core::backend::RawSendError::Disconnected)
         ));
     }
 
@@ -588,7 +589,7 @@ mod tests {
         drop(rx);
         assert!(matches!(
             tx.send_bytes(b"x", Wait::Never),
-            Err(transport_core::RawSendError::Disconnected)
+            Err(transport_core::backend::RawSendError::Disconnected)
         ));
     }
 }

@@ -10,7 +10,8 @@ use std::{
 };
 
 use transport_core::{
-    Fill, FrameWriter, Handoff, HandoffError, OpenError, PollSend, RawSendError, RawSender, Wait,
+    Handoff, HandoffError, OpenError,
+    backend::{Fill, FrameWriter, PollSend, RawSendError, RawSender, Wait},
 };
 
 use super::{
@@ -572,7 +573,7 @@ impl Handoff for ShmSender {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use transport_core::{Frame, RawReceiver, RawSender, Wait};
+    use transport_core::backend::{Frame, RawReceiver, RawSender, Wait};
 
     use crate::{ShmConfig, channel::raw_channel};
 

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, atomic::Ordering};
 
-use transport_core::{Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
+use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
 
 use super::{
     ShmReceiver, ShmSender,
@@ -254,7 +254,10 @@ fn a_copy_never_reads_a_misaligned_word() {
         // SAFETY: `part` is live memory of `part.len()` bytes.
         let frame = unsafe { ShmFrame::copied(part.as_mut_ptr(), part.len()) };
         assert_eq!(frame.bytes(), expected);
-        assert_eq!(frame.bytes().as_ptr() as usize % transport_core::FRAME_ALIGN, 0);
+        assert_eq!(
+            frame.bytes().as_ptr() as usize % transport_core::backend::FRAME_ALIGN,
+            0
+        );
     }
 }
 

@@ -55,6 +55,7 @@ pub fn cleanup_stale() -> io::Result<usize> {
     let mut removed = 0;
     for name in sys::list_segments(name::PREFIX)? {
         if is_stale(&name) {
+            transport_core::event!(INFO, segment = %name, "stale shared-memory segment removed");
             removed += 1;
         }
     }

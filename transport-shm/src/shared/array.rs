@@ -37,7 +37,7 @@ pub struct SharedArray<T> {
 }
 
 object_handle!(SharedArray<T: Plain>, "shm.array", Shape::of::<T>(ObjectKind::Array, usize::MAX),
-    typed = Some(Cow::Borrowed(std::any::type_name::<T>())));
+    typed = Some(Cow::Owned(transport_core::fingerprint::layout_fingerprint::<T>())));
 
 impl<T: Plain> SharedArray<T> {
     /// A shared array holding a copy of `values`.

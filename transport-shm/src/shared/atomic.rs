@@ -62,7 +62,7 @@ pub struct SharedAtomic<A> {
 }
 
 object_handle!(SharedAtomic<A: AtomicPlain>, "shm.atomic", Shape::of::<A>(ObjectKind::Atomic, 1),
-    typed = Some(Cow::Borrowed(std::any::type_name::<A>())));
+    typed = Some(Cow::Owned(transport_core::fingerprint::layout_fingerprint::<A>())));
 
 impl<A: AtomicPlain> SharedAtomic<A> {
     /// Puts `atomic` in a new shared memory segment.

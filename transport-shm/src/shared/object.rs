@@ -59,11 +59,12 @@ pub(crate) struct ObjectHeader {
 
 const _: () = assert!(std::mem::size_of::<ObjectHeader>() == DATA_OFFSET);
 
-/// A stable fingerprint of a type (FNV-1a of its name, size and alignment),
-/// so a process cannot open an object as another type.
+/// A fingerprint of a type (FNV-1a of its name without module paths, size
+/// and alignment), so a process cannot open an object as another type.
 pub(crate) fn fingerprint<T>() -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let name = std::any::type_name::<T>().as_bytes();
+    let text = transport_core::fingerprint::layout_fingerprint::<T>();
+    let name = text.as_bytes();
     let size = (std::mem::size_of::<T>() as u64).to_le_bytes();
     let align = (std::mem::align_of::<T>() as u64).to_le_bytes();
     for b in name.iter().chain(&size).chain(&align) {

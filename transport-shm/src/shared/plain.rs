@@ -45,6 +45,11 @@
 /// bytes, no pointers or references, no interior mutability, no `Drop`, and
 /// for which every bit pattern of `size_of::<Self>()` bytes is a valid
 /// value. [`plain_struct!`](crate::plain_struct) checks all of this.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot live in shared memory as it is: it is not `Plain`",
+    label = "not `Plain`",
+    note = "shared values hold only `repr(C)` data with no pointers, padding or invalid bit patterns: declare a struct with `transport_shm::plain_struct!`, use `FixedBytes<N>` for a string, or send `{Self}` through a channel instead"
+)]
 pub unsafe trait Plain: Copy + Send + Sync + 'static {}
 
 macro_rules! plain {

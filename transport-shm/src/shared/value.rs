@@ -46,7 +46,7 @@ pub struct SharedValue<T> {
 }
 
 object_handle!(SharedValue<T: Plain>, "shm.value", Shape::of::<T>(ObjectKind::Value, 1),
-    typed = Some(Cow::Borrowed(std::any::type_name::<T>())));
+    typed = Some(Cow::Owned(transport_core::fingerprint::layout_fingerprint::<T>())));
 
 impl<T: Plain> SharedValue<T> {
     /// Puts `value` in a new shared memory segment.

@@ -12,7 +12,7 @@ use std::{
     time::Instant,
 };
 
-use transport_core::{PollRecv, PollSend, RawRecvError, RawSendError, Wait};
+use transport_core::backend::{PollRecv, PollSend, RawRecvError, RawSendError, Wait};
 
 /// What the wakers share: the thread to unpark and who woke.
 #[derive(Debug)]

@@ -48,7 +48,7 @@ pub fn too_large<T: Transport>(h: &Harness) {
             let frame = rx
                 .recv_bytes_timeout(LONG)
                 .expect("receiving the frame at the limit");
-            h.report(format!("{} bytes", crate::Frame::bytes(&frame).len()));
+            h.report(format!("{} bytes", crate::backend::Frame::bytes(&frame).len()));
             let blob = rx.recv_timeout(LONG).expect("receiving the small blob");
             h.report(format!("blob {} of {} bytes", blob.salt, blob.data.len()));
             expect_disconnected(&rx);

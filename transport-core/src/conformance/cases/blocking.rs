@@ -36,7 +36,7 @@ pub fn try_recv_empty<T: Transport>(h: &Harness) {
 }
 
 /// Fills a bounded channel with `try_send`; returns how many went in.
-fn fill<S: crate::RawSender>(tx: &crate::Sender<Item, S>) -> u64 {
+fn fill<S: crate::backend::RawSender>(tx: &crate::Sender<Item, S>) -> u64 {
     for seq in 0..FILL_LIMIT {
         match tx.try_send(Item::new(4, seq)) {
             Ok(()) => {}

@@ -37,7 +37,7 @@ use interprocess::{
         uds_local_socket,
     },
 };
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 use super::Conn;
 use crate::{

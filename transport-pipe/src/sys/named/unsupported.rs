@@ -3,7 +3,7 @@
 
 use std::io;
 
-use transport_core::Wait;
+use transport_core::backend::Wait;
 
 use super::Conn;
 use crate::named::{Address, BindError};

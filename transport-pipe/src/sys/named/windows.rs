@@ -24,7 +24,7 @@ use interprocess::os::windows::{
     named_pipe::{PipeListener, PipeListenerOptions, PipeMode, pipe_mode},
     security_descriptor::SecurityDescriptor,
 };
-use transport_core::Wait;
+use transport_core::backend::Wait;
 use widestring::U16CString;
 use windows_sys::Win32::{
     Foundation::{
