@@ -117,6 +117,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
         if parent_pinned { "pinned" } else { "not pinned" }
     );
     let iceoryx2_before = subjects::iceoryx2::census();
+    let crossbar_before = subjects::crossbar::census();
     // Repetition-major, so a burst of load elsewhere spreads over subjects
     // instead of spoiling all runs of one.
     for rep in 1..=opts.reps {
@@ -154,6 +155,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
         }
     }
     subjects::iceoryx2::remove_new(&iceoryx2_before);
+    subjects::crossbar::remove_new(&crossbar_before);
     subjects::nats::stop();
     facts.finish(started.elapsed(), &measurements);
     report::write(&opts.out, &facts, &measurements)?;

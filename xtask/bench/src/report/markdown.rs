@@ -77,7 +77,12 @@ fn measured_rows(
 }
 
 fn is_stream(m: &Measurement) -> bool {
-    m.row.benches == crate::subjects::STREAM || m.row.benches == crate::subjects::THROUGHPUT
+    [
+        crate::subjects::STREAM,
+        crate::subjects::STREAM_SMALL,
+        crate::subjects::THROUGHPUT,
+    ]
+    .contains(&m.row.benches)
 }
 
 fn is_structured(m: &Measurement) -> bool {
