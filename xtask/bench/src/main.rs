@@ -20,6 +20,7 @@ mod measure;
 mod peer;
 mod plan;
 mod report;
+mod state;
 mod subjects;
 mod suite;
 mod sys;
