@@ -20,6 +20,7 @@ mod report;
 mod setup;
 mod test_matrix;
 mod wine;
+mod zig;
 
 use std::{env, process::ExitCode};
 

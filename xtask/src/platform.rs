@@ -9,6 +9,7 @@ use crate::{
     debian::{self, DebianRust, Problem},
     options::Os,
     wine::Wine,
+    zig::Zig,
 };
 
 const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
@@ -23,8 +24,9 @@ pub enum Platform {
     /// for `x86_64-pc-windows-gnu`, mingw-w64 links, Wine runs them.
     Wine { rust: DebianRust, wine: Wine },
     /// macOS from Linux: Debian's toolchain type-checks every target for
-    /// both Apple targets; nothing runs.
-    CheckOnly { rust: DebianRust },
+    /// both Apple targets (Zig compiles the C that build scripts build);
+    /// nothing runs.
+    CheckOnly { rust: DebianRust, zig: Zig },
     /// Cannot be tested from here: its cells are skipped
     /// ([`Problem::Unavailable`]) or fail ([`Problem::Broken`]).
     Blocked(Problem),
@@ -58,9 +60,9 @@ impl Platform {
                     rust.version
                 )
             }
-            Platform::CheckOnly { rust } => {
+            Platform::CheckOnly { rust, .. } => {
                 format!(
-                    "Debian rustc {} -Zbuild-std, cargo check for {}",
+                    "Debian rustc {} -Zbuild-std, zig cc, cargo check for {}",
                     rust.version,
                     MACOS_TARGETS.join(" + ")
                 )
@@ -84,8 +86,9 @@ impl Platform {
                 cmd.arg("--no-fail-fast");
                 cmd
             }
-            Platform::CheckOnly { rust } => {
+            Platform::CheckOnly { rust, zig } => {
                 let mut cmd = rust.cargo(root, "check");
+                zig.configure(&mut cmd);
                 cmd.arg("-Zbuild-std=std,panic_abort");
                 for target in MACOS_TARGETS {
                     cmd.args(["--target", target]);
@@ -155,7 +158,8 @@ fn prepare_check(root: &Path, install: bool) -> Result<Platform, Problem> {
     let packages: Vec<&debian::Package> = debian::RUST.iter().collect();
     debian::provide(&packages, install)?;
     let rust = DebianRust::check(root)?;
-    Ok(Platform::CheckOnly { rust })
+    let zig = Zig::prepare(rust.target_dir(), install)?;
+    Ok(Platform::CheckOnly { rust, zig })
 }
 
 /// `cargo <subcommand>` for Windows: `std` built from source (with
