@@ -15,6 +15,8 @@ pub enum Value {
     Int(i64),
     /// A boolean.
     Bool(bool),
+    /// A value already written as JSON (an object or an array).
+    Raw(String),
 }
 
 /// Writes `s` as a JSON string literal.
@@ -47,6 +49,7 @@ pub fn object(fields: &[(&str, Value)]) -> String {
                 Value::Str(s) => string(s),
                 Value::Int(i) => i.to_string(),
                 Value::Bool(b) => b.to_string(),
+                Value::Raw(r) => r.clone(),
                 Value::Num(n) if n.is_finite() => format!("{n}"),
                 Value::Num(_) => "null".to_owned(),
             };
@@ -81,7 +84,8 @@ mod tests {
             ("a", Value::Str("x".into())),
             ("n", Value::Num(f64::NAN)),
             ("t", Value::Bool(true)),
+            ("r", Value::Raw("[1,2]".into())),
         ]);
-        assert_eq!(o, r#"{"b":1,"a":"x","n":null,"t":true}"#);
+        assert_eq!(o, r#"{"b":1,"a":"x","n":null,"t":true,"r":[1,2]}"#);
     }
 }

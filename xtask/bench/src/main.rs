@@ -2,7 +2,7 @@
 //!
 //! It measures our transports (through `transport_core::Transport`) and
 //! their peers — raw `interprocess` local sockets, raw `ipc-channel`,
-//! `iceoryx2`, Python's `multiprocessing` — between two real processes
+//! `iceoryx2`, `crossbar`, Python's `multiprocessing` — between two real processes
 //! pinned to two CPUs, in one run, and writes `results.json`, `results.md`,
 //! `chart.svg` and `machine.json`.
 //!
@@ -20,6 +20,7 @@ mod measure;
 mod peer;
 mod plan;
 mod report;
+mod state;
 mod subjects;
 mod suite;
 mod sys;

@@ -8,6 +8,7 @@ use crate::{
     peer,
     plan::{self, Plan},
     report::{self, Facts},
+    state::{self, State},
     subjects::{self, Bench, ROWS, Row},
 };
 
@@ -83,6 +84,8 @@ pub struct Measurement {
     pub bench: Bench,
     /// The runs that succeeded.
     pub runs: Vec<Run>,
+    /// The machine's state around each of them (the same order).
+    pub states: Vec<State>,
     /// Why the others failed.
     pub failures: Vec<String>,
 }
@@ -104,6 +107,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
                 row,
                 bench,
                 runs: Vec::new(),
+                states: Vec::new(),
                 failures: Vec::new(),
             })
         })
@@ -117,6 +121,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
         if parent_pinned { "pinned" } else { "not pinned" }
     );
     let iceoryx2_before = subjects::iceoryx2::census();
+    let crossbar_before = subjects::crossbar::census();
     // Repetition-major, so a burst of load elsewhere spreads over subjects
     // instead of spoiling all runs of one.
     for rep in 1..=opts.reps {
@@ -140,11 +145,26 @@ pub fn run(opts: Options) -> Result<bool, String> {
                 job.pattern.as_str(),
                 job.payload
             );
+            // The probe runs while no child does, so it measures the
+            // machine, not the run.
+            let before = state::probe();
             let t0 = Instant::now();
-            match parent(&job) {
+            let outcome = parent(&job);
+            let took = t0.elapsed();
+            let around = State {
+                before_ns: before,
+                after_ns: state::probe(),
+            };
+            match outcome {
                 Ok(run) => {
-                    eprintln!("{} ({:.1} s)", report::summary(&run), t0.elapsed().as_secs_f64());
+                    eprintln!(
+                        "{} [{}] ({:.1} s)",
+                        report::summary(&run),
+                        around.describe(),
+                        took.as_secs_f64()
+                    );
                     m.runs.push(run);
+                    m.states.push(around);
                 }
                 Err(e) => {
                     eprintln!("FAILED: {e}");
@@ -154,6 +174,7 @@ pub fn run(opts: Options) -> Result<bool, String> {
         }
     }
     subjects::iceoryx2::remove_new(&iceoryx2_before);
+    subjects::crossbar::remove_new(&crossbar_before);
     subjects::nats::stop();
     facts.finish(started.elapsed(), &measurements);
     report::write(&opts.out, &facts, &measurements)?;

@@ -91,8 +91,9 @@ impl Facts {
         self.disturbed = (disturbed, runs.len());
     }
 
-    /// The facts as one JSON object.
-    pub fn to_json(&self) -> String {
+    /// The facts as one JSON object, with `machine_state` (already JSON:
+    /// the probes of the machine's state around each run).
+    pub fn to_json(&self, machine_state: String) -> String {
         let mut text = json::object(&[
             ("plan", Value::Str(self.plan.into())),
             ("repetitions", Value::Int(self.reps as i64)),
@@ -114,6 +115,7 @@ impl Facts {
             ("disturbed_runs", Value::Int(self.disturbed.0 as i64)),
             ("runs", Value::Int(self.disturbed.1 as i64)),
             ("disturbed_threshold_pct_of_one_cpu", Value::Num(load::FLAG_PCT)),
+            ("machine_state", Value::Raw(machine_state)),
         ]);
         text.push('\n');
         text

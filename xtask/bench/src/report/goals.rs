@@ -288,6 +288,105 @@ pub const GOALS: &[Goal] = &[
     ),
 ];
 
+/// The goals of issue 13: shared memory against crossbar (`pool`, its
+/// block-pool path with a credit window; `podbus`, its bounded `PodBus`)
+/// and iceoryx2, and the queue's large messages against raw ipc-channel.
+/// The shared-memory figures move with the machine's state (see
+/// `crate::state`), so these are checked on the runs of one state at a
+/// time.
+pub const WITHIN_STATE: &[Goal] = &[
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("crossbar", "podbus"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.0),
+    ),
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("crossbar", "pool"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(0.8),
+    ),
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("crossbar", "podbus"),
+        Thr,
+        64,
+        "msgs_per_s",
+        AtLeast(2.0),
+    ),
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("crossbar", "pool"),
+        Thr,
+        64,
+        "msgs_per_s",
+        AtLeast(2.0),
+    ),
+    goal(
+        13,
+        ("shm", "unchecked"),
+        ("crossbar", "pool"),
+        Rtt,
+        256,
+        "p50_us",
+        AtMost(1.0),
+    ),
+    goal(
+        13,
+        ("shm", "validated"),
+        ("crossbar", "pool"),
+        Rtt,
+        256,
+        "p50_us",
+        AtMost(1.2),
+    ),
+    goal(
+        13,
+        ("shm", "unchecked"),
+        ("shm", "validated"),
+        Thr,
+        256,
+        "msgs_per_s",
+        AtLeast(1.0),
+    ),
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("crossbar", "pool"),
+        Thr,
+        MIB,
+        "mb_per_s",
+        AtLeast(1.0),
+    ),
+    goal(
+        13,
+        ("shm", "busy-poll"),
+        ("iceoryx2", "busy-poll"),
+        Thr,
+        MIB,
+        "mb_per_s",
+        AtLeast(1.0),
+    ),
+    goal(
+        13,
+        ("queue", "default"),
+        ("ipc-channel", "default"),
+        Thr,
+        MIB,
+        "mb_per_s",
+        AtLeast(1.5),
+    ),
+];
+
 /// The outcome of one goal on this run.
 #[derive(Debug)]
 pub enum Outcome {

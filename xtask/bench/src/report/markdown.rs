@@ -77,7 +77,12 @@ fn measured_rows(
 }
 
 fn is_stream(m: &Measurement) -> bool {
-    m.row.benches == crate::subjects::STREAM || m.row.benches == crate::subjects::THROUGHPUT
+    [
+        crate::subjects::STREAM,
+        crate::subjects::STREAM_SMALL,
+        crate::subjects::THROUGHPUT,
+    ]
+    .contains(&m.row.benches)
 }
 
 fn is_structured(m: &Measurement) -> bool {
@@ -136,8 +141,10 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
     );
     let _ = writeln!(
         w,
-        "- every receiver reads every payload byte; senders copy the payload in; MB = 10^6 B\n"
+        "- every receiver reads every payload byte; senders copy the payload in; MB = 10^6 B"
     );
+    super::states::summary(w, measurements);
+    let _ = writeln!(w);
 
     let stream = measured_rows(measurements, is_stream);
     let _ = writeln!(w, "## Round trip and throughput\n");
@@ -288,7 +295,10 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
         }
     }
 
-    let _ = writeln!(w, "\n## Goals (issues 3–6, 17 and 18), ours ÷ peer in this run\n");
+    let _ = writeln!(
+        w,
+        "\n## Goals (issues 3–6, 17 and 18), ours ÷ peer in this run (all runs)\n"
+    );
     let _ = writeln!(w, "| issue | goal | measured | verdict |");
     let _ = writeln!(w, "|---:|---|---:|---|");
     for g in GOALS {
@@ -305,6 +315,8 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
         };
         let _ = writeln!(w, "| {} | {} | {measured} | {verdict} |", g.issue, g.describe());
     }
+
+    super::states::goals(w, measurements);
 
     let failed: Vec<&Measurement> = measurements.iter().filter(|m| !m.failures.is_empty()).collect();
     if !failed.is_empty() {

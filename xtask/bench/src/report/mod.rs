@@ -5,6 +5,7 @@ mod chart;
 mod facts;
 mod goals;
 mod markdown;
+mod states;
 
 use std::{fs, path::Path};
 
@@ -14,6 +15,7 @@ use crate::{
     json::{self, Value},
     load,
     measure::{Pattern, Run},
+    state::State,
     suite::Measurement,
 };
 
@@ -74,13 +76,25 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// Every figure of every measurement with at least one run.
 pub fn figures(measurements: &[Measurement]) -> Vec<Figure> {
+    figures_where(measurements, |_| true)
+}
+
+/// The figures of the runs whose machine state `keep` accepts: medians
+/// within one state, where the state moves every figure.
+pub fn figures_where(measurements: &[Measurement], keep: impl Fn(&State) -> bool) -> Vec<Figure> {
     let mut out = Vec::new();
     for m in measurements {
-        let Some(first) = m.runs.first() else { continue };
-        let disturbed = m.runs.iter().filter(|r| load::disturbed(r.other_cpu_pct)).count();
+        let runs: Vec<&Run> = m
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| keep(&m.states.get(i).copied().unwrap_or_default()))
+            .map(|(_, r)| r)
+            .collect();
+        let Some(first) = runs.first() else { continue };
+        let disturbed = runs.iter().filter(|r| load::disturbed(r.other_cpu_pct)).count();
         for &(metric, _) in &first.metrics {
-            let mut values: Vec<f64> = m
-                .runs
+            let mut values: Vec<f64> = runs
                 .iter()
                 .filter_map(|r| r.metrics.iter().find(|(k, _)| *k == metric).map(|(_, v)| *v))
                 .collect();
@@ -219,7 +233,7 @@ pub fn write(dir: &Path, facts: &Facts, measurements: &[Measurement]) -> Result<
         Ok::<(), String>(())
     };
     put("results.json", &json::array(&records(measurements, &figures)))?;
-    put("machine.json", &facts.to_json())?;
+    put("machine.json", &facts.to_json(states::json(measurements)))?;
     let md = markdown::render(facts, measurements, &figures);
     put("results.md", &md)?;
     chart::draw(&dir.join("chart.svg"), facts, &figures)?;

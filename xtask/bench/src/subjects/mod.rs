@@ -1,6 +1,7 @@
 //! Everything the benchmark measures: our backends and the peers, one row
 //! per subject and mode, in [`ROWS`].
 
+pub mod crossbar;
 pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
@@ -55,6 +56,13 @@ pub const STREAM: &[Bench] = &[
     bench(Pattern::Throughput, 64),
     bench(Pattern::Throughput, 4096),
     bench(Pattern::Throughput, 1 << 20),
+];
+/// [`STREAM`] without 1 MiB: for peers whose messages are fixed-size
+/// values that cannot be that large.
+pub const STREAM_SMALL: &[Bench] = &[
+    bench(Pattern::Rtt, 64),
+    bench(Pattern::Throughput, 64),
+    bench(Pattern::Throughput, 4096),
 ];
 /// RTT and throughput of the 256 B structured message.
 pub const STRUCTURED: &[Bench] = &[bench(Pattern::Rtt, 256), bench(Pattern::Throughput, 256)];
@@ -209,6 +217,34 @@ pub const ROWS: &[Row] = &[
         STREAM,
         iceoryx2::parent,
         Some(iceoryx2::child),
+    ),
+    peer(
+        "crossbar",
+        "pool",
+        STREAM,
+        crossbar::parent,
+        Some(crossbar::child),
+    ),
+    peer(
+        "crossbar",
+        "pool",
+        STRUCTURED,
+        crossbar::parent,
+        Some(crossbar::child),
+    ),
+    peer(
+        "crossbar",
+        "podbus",
+        STREAM_SMALL,
+        crossbar::parent,
+        Some(crossbar::child),
+    ),
+    peer(
+        "crossbar",
+        "podbus",
+        STRUCTURED,
+        crossbar::parent,
+        Some(crossbar::child),
     ),
     peer("python-queue", "default", STREAM, python::parent, None),
     peer("python-pipe", "default", STREAM, python::parent, None),
