@@ -36,14 +36,14 @@ use transport_core::{CommandExt, Transport, from_env};
 const IN_FLIGHT: u64 = 2;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     match env::var(WORKER_ID) {
         Ok(id) => worker(id.parse()?).await,
         Err(_) => parent().await,
     }
 }
 
-async fn parent() -> Result<(), Box<dyn Error>> {
+async fn parent() -> Result<(), Box<dyn Error + Send + Sync>> {
     let start = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let report = Arc::new(Mutex::new(Report::default()));
@@ -87,23 +87,23 @@ async fn feed(
     mut results: AsyncReceiver<Done>,
     next: Arc<AtomicU64>,
     report: Arc<Mutex<Report>>,
-) -> Result<(), String> {
+) -> Result<(), Box<dyn Error + Send + Sync>> {
     let take = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&id| id < TASKS);
     let mut in_flight = 0;
     while in_flight < IN_FLIGHT {
         let Some(id) = take() else { break };
-        tasks.send(pool::task(id)).await.map_err(|e| e.to_string())?;
+        tasks.send(pool::task(id)).await?;
         in_flight += 1;
     }
     while in_flight > 0 {
-        let done = results.recv().await.map_err(|e| e.to_string())?;
+        let done = results.recv().await?;
         report
             .lock()
             .map_err(|_| "the report lock is poisoned")?
             .record(&done);
         in_flight -= 1;
         if let Some(id) = take() {
-            tasks.send(pool::task(id)).await.map_err(|e| e.to_string())?;
+            tasks.send(pool::task(id)).await?;
             in_flight += 1;
         }
     }
@@ -111,17 +111,17 @@ async fn feed(
     drop(tasks);
     match results.recv().await {
         Err(e) if e.is_disconnected() => Ok(()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
         Ok(_) => Err("a worker sent a result nobody asked for".into()),
     }
 }
 
-async fn worker(id: u32) -> Result<(), Box<dyn Error>> {
+async fn worker(id: u32) -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut tasks: AsyncReceiver<Task> = from_env("tasks")?;
     let mut results: AsyncSender<Done> = from_env("results")?;
     while let Some(task) = tasks.next().await {
         let done = pool::work(id, &*task?);
-        results.send(done).await.map_err(|e| e.to_string())?;
+        results.send(done).await?;
     }
     Ok(())
 }

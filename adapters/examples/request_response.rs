@@ -29,7 +29,7 @@ use transport_core::{CommandExt, Transport, from_env};
 const SERVER: &str = "TRANSPORT_REQUEST_RESPONSE_SERVER";
 
 /// What the parent asks.
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, Clone)]
 enum Request {
     Add(i64, i64),
     Upper(String),
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         DuplexBackend::NAME
     );
     for request in &requests {
-        client.send(request).map_err(|e| e.to_string())?;
+        client.send(request.clone())?;
         let response = client.recv()?; // validated, read in place
         match (&*response, request) {
             (ArchivedResponse::Sum(s), Request::Add(a, b)) => {
@@ -104,6 +104,6 @@ fn serve() -> Result<(), Box<dyn Error>> {
             ArchivedRequest::Upper(s) => Response::Text(s.as_str().to_uppercase()),
             ArchivedRequest::Words(s) => Response::Count(s.split_whitespace().count() as u64),
         };
-        conn.send(response).map_err(|e| e.to_string())?;
+        conn.send(response)?;
     }
 }

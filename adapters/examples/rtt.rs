@@ -92,7 +92,7 @@ fn measure_channels(mode: &str) -> Result<(Duration, Duration), Box<dyn Error>> 
     if mode == "sync-ch" {
         for i in 0..WARM_UP + TIMED {
             let start = Instant::now();
-            ping_tx.send(&ping).map_err(|e| e.to_string())?;
+            ping_tx.send(ping)?;
             let pong = pong_rx.recv()?;
             let took = start.elapsed();
             assert_eq!(pong[0], 7);

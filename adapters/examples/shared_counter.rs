@@ -29,7 +29,7 @@ const WORKERS: u64 = 4;
 const ADDS: u64 = 10_000;
 const WORKER: &str = "TRANSPORT_SHARED_COUNTER_WORKER";
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     if env::var_os(WORKER).is_some() {
         return counting::worker();
     }
@@ -45,15 +45,15 @@ fn main() -> Result<(), Box<dyn Error>> {
 /// Starts a worker (this program again), `prepare` handing it what it
 /// needs.
 fn spawn(
-    prepare: impl FnOnce(&mut Command) -> Result<(), Box<dyn Error>>,
-) -> Result<std::process::Child, Box<dyn Error>> {
+    prepare: impl FnOnce(&mut Command) -> Result<(), Box<dyn Error + Send + Sync>>,
+) -> Result<std::process::Child, Box<dyn Error + Send + Sync>> {
     let mut cmd = Command::new(env::current_exe()?);
     cmd.env(WORKER, "1");
     prepare(&mut cmd)?;
     Ok(cmd.spawn()?)
 }
 
-fn wait_all(children: Vec<std::process::Child>) -> Result<(), Box<dyn Error>> {
+fn wait_all(children: Vec<std::process::Child>) -> Result<(), Box<dyn Error + Send + Sync>> {
     for mut child in children {
         let status = child.wait()?;
         if !status.success() {
@@ -70,7 +70,7 @@ mod counting {
 
     pub const HOW: &str = "a SharedValue in shared memory, each increment under its lock";
 
-    pub fn parent() -> Result<u64, Box<dyn Error>> {
+    pub fn parent() -> Result<u64, Box<dyn Error + Send + Sync>> {
         let counter = SharedValue::new(0u64)?;
         let children = (0..WORKERS)
             .map(|_| {
@@ -81,14 +81,14 @@ mod counting {
             })
             .collect::<Result<Vec<_>, _>>()?;
         wait_all(children)?;
-        Ok(counter.get().map_err(|e| e.to_string())?)
+        Ok(counter.get()?)
     }
 
-    pub fn worker() -> Result<(), Box<dyn Error>> {
+    pub fn worker() -> Result<(), Box<dyn Error + Send + Sync>> {
         let counter: SharedValue<u64> = from_env("counter")?;
         for _ in 0..ADDS {
             // The guard is the lock: the value is reachable only through it.
-            *counter.lock().map_err(|e| e.to_string())? += 1;
+            *counter.lock()? += 1;
         }
         Ok(())
     }
@@ -107,7 +107,7 @@ mod counting {
 
     pub const HOW: &str = "owned by the parent, which applied every increment the workers sent";
 
-    pub fn parent() -> Result<u64, Box<dyn Error>> {
+    pub fn parent() -> Result<u64, Box<dyn Error + Send + Sync>> {
         let counter = Arc::new(Mutex::new(0u64));
         let mut children = Vec::new();
         let mut appliers = Vec::new();
@@ -129,18 +129,18 @@ mod counting {
     }
 
     /// Applies one worker's increments until it is done.
-    fn apply(increments: &Receiver<u64>, counter: &Mutex<u64>) -> Result<(), String> {
+    fn apply(increments: &Receiver<u64>, counter: &Mutex<u64>) -> Result<(), Box<dyn Error + Send + Sync>> {
         for add in increments.iter() {
-            let add = add.map_err(|e| e.to_string())?.to_native();
+            let add = add?.to_native();
             *counter.lock().map_err(|_| "the counter lock is poisoned")? += add;
         }
         Ok(())
     }
 
-    pub fn worker() -> Result<(), Box<dyn Error>> {
+    pub fn worker() -> Result<(), Box<dyn Error + Send + Sync>> {
         let increments: Sender<u64> = from_env("increments")?;
         for _ in 0..ADDS {
-            increments.send(1).map_err(|e| e.to_string())?;
+            increments.send(1)?;
         }
         Ok(())
     }

@@ -43,14 +43,14 @@ use pool::{Done, Report, TASKS, Task, WORKER_ID, WORKERS};
 use transport_adapters::{Backend, Receiver, Sender};
 use transport_core::{CommandExt, Transport, from_env};
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     match env::var(WORKER_ID) {
         Ok(id) => worker(id.parse()?),
         Err(_) => parent(),
     }
 }
 
-fn parent() -> Result<(), Box<dyn Error>> {
+fn parent() -> Result<(), Box<dyn Error + Send + Sync>> {
     let start = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let report = Arc::new(Mutex::new(Report::default()));
@@ -89,14 +89,14 @@ fn feed(
     results: Receiver<Done>,
     next: &AtomicU64,
     report: &Mutex<Report>,
-) -> Result<(), String> {
+) -> Result<(), Box<dyn Error + Send + Sync>> {
     loop {
         let id = next.fetch_add(1, Ordering::Relaxed);
         if id >= TASKS {
             break;
         }
-        tasks.send(pool::task(id)).map_err(|e| e.to_string())?;
-        let done = results.recv().map_err(|e| e.to_string())?;
+        tasks.send(pool::task(id))?;
+        let done = results.recv()?;
         report
             .lock()
             .map_err(|_| "the report lock is poisoned")?
@@ -107,16 +107,16 @@ fn feed(
     drop(tasks);
     match results.recv() {
         Err(e) if e.is_disconnected() => Ok(()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
         Ok(_) => Err("a worker sent a result nobody asked for".into()),
     }
 }
 
-fn worker(id: u32) -> Result<(), Box<dyn Error>> {
+fn worker(id: u32) -> Result<(), Box<dyn Error + Send + Sync>> {
     let tasks: Receiver<Task> = from_env("tasks")?;
     let results: Sender<Done> = from_env("results")?;
     for task in tasks.iter() {
-        results.send(pool::work(id, &*task?)).map_err(|e| e.to_string())?;
+        results.send(pool::work(id, &*task?))?;
     }
     Ok(())
 }

@@ -89,12 +89,10 @@ fn boss(url: &str, workers: u32) -> Result<(), Box<dyn Error>> {
     let tasks: Queue<Task> = client.queue("primes-tasks", &options())?;
     let results: Queue<Answer> = client.queue("primes-results", &options())?;
     for id in 0..TASKS {
-        tasks
-            .put(Task {
-                id,
-                limit: 20_000 + id * 1_000,
-            })
-            .map_err(|e| e.to_string())?;
+        tasks.put(Task {
+            id,
+            limit: 20_000 + id * 1_000,
+        })?;
     }
     let mut by_worker: BTreeMap<u32, u64> = BTreeMap::new();
     for _ in 0..TASKS {
@@ -110,9 +108,7 @@ fn boss(url: &str, workers: u32) -> Result<(), Box<dyn Error>> {
     }
     tasks.join_timeout(Duration::from_secs(60))?;
     for _ in 0..workers {
-        tasks
-            .put(Task { id: STOP, limit: 0 })
-            .map_err(|e| e.to_string())?;
+        tasks.put(Task { id: STOP, limit: 0 })?;
     }
     for (worker, n) in &by_worker {
         println!("worker {worker}: {n} tasks");
@@ -138,13 +134,11 @@ fn worker(url: &str) -> Result<(), Box<dyn Error>> {
             return Ok(());
         }
         let primes = count_primes(limit);
-        results
-            .put(Answer {
-                id,
-                primes,
-                worker: me,
-            })
-            .map_err(|e| e.to_string())?;
+        results.put(Answer {
+            id,
+            primes,
+            worker: me,
+        })?;
         tasks.task_done()?;
     }
 }

@@ -22,7 +22,7 @@
 //! let client = Client::connect("nats://127.0.0.1:4222")?;
 //! let (tx, rx) = client.channel("jobs", &Options::new(Delivery::AtLeastOnce))?;
 //! let (tx, rx): (Sender<String>, Receiver<String>) = (Sender::from_raw(tx), Receiver::from_raw(rx));
-//! tx.send("resize a.png".to_string()).map_err(|e| e.to_string())?;
+//! tx.send("resize a.png".to_string())?;
 //! let job = rx.recv()?; // validated, read in place (or copied once to align it)
 //! assert_eq!(job.as_str(), "resize a.png");
 //! drop(job); // acknowledged: it will not be delivered again

@@ -46,7 +46,7 @@ pub type Receiver<T> = transport_core::Receiver<T, NatsReceiver>;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::connect("nats://127.0.0.1:4222")?;
 /// let jobs = client.queue::<String>("jobs", &Options::default())?;
-/// jobs.put("resize a.png".to_string()).map_err(|e| e.to_string())?;
+/// jobs.put("resize a.png".to_string())?;
 /// let job = jobs.get()?;
 /// println!("working on {}", job.as_str());
 /// jobs.task_done()?; // acknowledged: it will not be done again

@@ -107,19 +107,21 @@ fn parent() -> Result<(), Box<dyn Error>> {
     let mut rtts = Vec::with_capacity(trips);
     for i in 0..WARMUP + trips {
         let t = Instant::now();
-        to_child.send_bytes(&PAYLOAD).map_err(|e| e.to_string())?;
+        to_child.send_bytes(&PAYLOAD)?;
         from_child.recv_bytes()?;
         if i >= WARMUP {
             rtts.push(t.elapsed());
         }
     }
     let queue_rtt = median(rtts);
+    // The count is a local: the error gives back an owned copy, so it can
+    // go up with `?`.
     to_child
         .send_bytes(&(messages as u64).to_le_bytes())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.map(<[u8]>::to_vec))?;
     let t = Instant::now();
     for _ in 0..messages {
-        to_child.send_bytes(&PAYLOAD).map_err(|e| e.to_string())?;
+        to_child.send_bytes(&PAYLOAD)?;
     }
     from_child.recv_bytes()?;
     let queue_rate = messages as f64 / t.elapsed().as_secs_f64();
@@ -224,13 +226,13 @@ fn queue_child() -> Result<(), Box<dyn Error>> {
     let trips = WARMUP + env::var("BENCH_TRIPS")?.parse::<usize>()?;
     for _ in 0..trips {
         rx.recv_bytes()?;
-        tx.send_bytes(&PAYLOAD).map_err(|e| e.to_string())?;
+        tx.send_bytes(&PAYLOAD)?;
     }
     let first = rx.recv_bytes()?;
     let n = u64::from_le_bytes(first.bytes()[..8].try_into()?);
     for _ in 0..n {
         rx.recv_bytes()?;
     }
-    tx.send_bytes(b"done").map_err(|e| e.to_string())?;
+    tx.send_bytes(b"done")?;
     Ok(())
 }

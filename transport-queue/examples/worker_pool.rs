@@ -58,10 +58,10 @@ fn parent() -> Result<(), Box<dyn Error>> {
     }
 
     for n in 0..TASKS {
-        tasks.put(Some(n)).map_err(|e| e.to_string())?;
+        tasks.put(Some(n))?;
     }
     for _ in 0..WORKERS {
-        tasks.put(None).map_err(|e| e.to_string())?;
+        tasks.put(None)?;
     }
 
     let mut total = 0u64;
@@ -93,13 +93,11 @@ fn worker(id: u32) -> Result<(), Box<dyn Error>> {
             tasks.task_done()?;
             return Ok(());
         };
-        results
-            .put(Squared {
-                worker: id,
-                n,
-                square: n * n,
-            })
-            .map_err(|e| e.to_string())?;
+        results.put(Squared {
+            worker: id,
+            n,
+            square: n * n,
+        })?;
         tasks.task_done()?;
     }
 }

@@ -13,7 +13,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let jobs = transport_queue::bounded::<String>(100);
 //! let mut child = Command::new("worker").endpoint("jobs", jobs.clone())?.spawn()?;
-//! jobs.put("resize a.png".to_string()).map_err(|e| e.to_string())?;
+//! jobs.put("resize a.png".to_string())?;
 //! jobs.close()?; // the worker drains, then its get says `Closed`
 //! child.wait()?;
 //! // In the worker:

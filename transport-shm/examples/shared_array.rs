@@ -8,12 +8,12 @@
 use std::{env, process::Command};
 
 use transport_core::{CommandExt, from_env};
-use transport_shm::SharedArray;
+use transport_shm::{OwnerDied, SharedArray};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if env::var_os("SHARED_ARRAY_WORKER").is_some() {
         let numbers: SharedArray<f64> = from_env("numbers")?;
-        let mut guard = numbers.lock().map_err(|e| e.to_string())?;
+        let mut guard = numbers.lock().map_err(OwnerDied::unlocked)?;
         for x in guard.iter_mut() {
             *x = -*x * *x;
         }
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !status.success() {
         return Err(format!("the worker failed: {status}").into());
     }
-    let result = numbers.to_vec().map_err(|e| e.to_string())?;
+    let result = numbers.to_vec().map_err(OwnerDied::unlocked)?;
     println!("{result:?}");
     assert_eq!(result, start.iter().map(|x| -x * x).collect::<Vec<_>>());
     Ok(())

@@ -8,7 +8,7 @@
 use std::{env, process::Command};
 
 use transport_core::{CommandExt, from_env};
-use transport_shm::SharedValue;
+use transport_shm::{OwnerDied, SharedValue};
 
 const WORKERS: usize = 4;
 const ADDS: u64 = 10_000;
@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Worker: open the counter the parent handed over and add to it.
         let counter: SharedValue<u64> = from_env("counter")?;
         for _ in 0..ADDS {
-            *counter.lock().map_err(|e| e.to_string())? += 1;
+            *counter.lock().map_err(OwnerDied::unlocked)? += 1;
         }
         return Ok(());
     }
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("a worker failed: {status}").into());
         }
     }
-    let total = counter.get().map_err(|e| e.to_string())?;
+    let total = counter.get().map_err(OwnerDied::unlocked)?;
     println!("{WORKERS} workers x {ADDS} locked increments = {total}");
     assert_eq!(total, WORKERS as u64 * ADDS);
     Ok(())

@@ -61,10 +61,10 @@ fn child() -> Result<()> {
         let n: u64 = kind.parse()?;
         let mut sum = 0u64;
         for _ in 0..n {
-            let msg = rx.recv().map_err(|e| e.to_string())?;
+            let msg = rx.recv()?;
             sum ^= touch(msg.as_slice());
         }
-        tx.send(sum.to_le_bytes().to_vec()).map_err(|e| e.to_string())?;
+        tx.send(sum.to_le_bytes().to_vec())?;
     }
     Ok(())
 }
@@ -88,8 +88,8 @@ fn rtt(mode: WaitMode) -> Result<(Duration, Duration)> {
     let mut samples = Vec::with_capacity(20_000);
     for i in 0..21_000 {
         let t = Instant::now();
-        tx.send(&payload).map_err(|e| e.to_string())?;
-        let back = rx.recv().map_err(|e| e.to_string())?;
+        tx.send(&payload).map_err(|e| e.map(drop))?;
+        let back = rx.recv()?;
         let dt = t.elapsed();
         assert_eq!(back.len(), 64);
         if i >= 1000 {
@@ -107,9 +107,9 @@ fn throughput(mode: WaitMode, size: usize, n: u64) -> Result<f64> {
     let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
     let t = Instant::now();
     for _ in 0..n {
-        tx.send(&payload).map_err(|e| e.to_string())?;
+        tx.send(&payload).map_err(|e| e.map(drop))?;
     }
-    let ack = rx.recv().map_err(|e| e.to_string())?;
+    let ack = rx.recv()?;
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(ack.len(), 8);
     child.wait()?;

@@ -125,6 +125,20 @@ macro_rules! send_error_impls {
                 }
             }
 
+            /// The same error with its message changed by `f`: for
+            /// instance a borrowed message made owned (`e.map(<[u8]>::to_vec)`)
+            /// so the error can outlive it and go up with `?`.
+            pub fn map<N>(self, f: impl FnOnce(M) -> N) -> $name<N> {
+                match self {
+                    $($name::$wait(msg) => $name::$wait(f(msg)),)?
+                    $name::Disconnected(msg) => $name::Disconnected(f(msg)),
+                    $name::Closed(msg) => $name::Closed(f(msg)),
+                    $name::TooLarge { msg, len, limit } => $name::TooLarge { msg: f(msg), len, limit },
+                    $name::Serialize { msg, source } => $name::Serialize { msg: f(msg), source },
+                    $name::Io { msg, source } => $name::Io { msg: f(msg), source },
+                }
+            }
+
             /// Whether no message can be sent any more: every receiver is
             /// gone, or the channel was closed.
             pub fn is_disconnected(&self) -> bool {

@@ -154,6 +154,16 @@ impl<G> OwnerDied<G> {
     pub fn guard_mut(&mut self) -> &mut G {
         &mut self.guard
     }
+
+    /// The error without its guard: the lock is released, and the error
+    /// no longer borrows the lock, so it can go up with `?`
+    /// (`counter.lock().map_err(OwnerDied::unlocked)?`). Later lockers are
+    /// not told that the data may be inconsistent: whoever handles this
+    /// error must.
+    pub fn unlocked(self) -> OwnerDied<()> {
+        drop(self.guard);
+        OwnerDied { guard: () }
+    }
 }
 
 impl<G> fmt::Debug for OwnerDied<G> {
