@@ -240,7 +240,9 @@
 //!
 //! # Features
 //! - `tracing`: events through the `tracing` crate on hand-off and open
-//!   (transport-core's `tracing` feature); none per message.
+//!   (transport-core's `tracing` feature), and from the hub when a member
+//!   joins, leaves or dies, is turned away at the member limit, or is
+//!   dropped for breaking the protocol; none per message.
 //! - `fuzzing`: entry points for the project's fuzz targets; not for
 //!   applications.
 //!

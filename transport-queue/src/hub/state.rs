@@ -599,6 +599,11 @@ impl State {
     /// tells it why ([`Outbox::refuse`]) once the state is unlocked.
     pub(crate) fn add_member(&mut self, role: Role, outbox: Arc<Outbox>) -> Result<u64, String> {
         if self.members.len() >= self.config.max_members {
+            transport_core::event!(
+                WARN,
+                limit = self.config.max_members,
+                "queue member turned away: the queue is at its limit"
+            );
             return Err(format!(
                 "it has {} handles in other processes, its limit",
                 self.config.max_members
@@ -623,6 +628,7 @@ impl State {
         });
         self.post_to(key, &outbox, welcome);
         self.members.insert(key, Membership::new(role, prefetch, outbox));
+        transport_core::event!(DEBUG, member = key, role = ?role, prefetch, "queue member joined");
         Ok(key)
     }
 
@@ -630,6 +636,7 @@ impl State {
     /// `up` channel is no longer read.
     pub(crate) fn drop_member(&mut self, key: u64, why: Violation, sig: &Signals) {
         if self.members.contains_key(&key) {
+            transport_core::event!(WARN, member = key, violation = %why, "queue member dropped: it broke the protocol");
             let _ = why;
             self.dropped.push(key);
             self.remove_member(key, sig);
@@ -643,6 +650,12 @@ impl State {
         let Some(m) = self.members.remove(&key) else {
             return;
         };
+        transport_core::event!(
+            INFO,
+            member = key,
+            held = m.counted(),
+            "queue member left or died"
+        );
         m.outbox.close();
         self.held -= m.counted();
         // What it had not copied out yet is free again.
