@@ -138,14 +138,12 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
-mod paired;
 mod receiver;
 mod select;
 mod sender;
 mod traits;
 
 pub use connection::AsyncConnection;
-pub use paired::{Paired, PairedEnd};
 pub use receiver::AsyncReceiver;
 #[cfg(feature = "nats")]
 pub use select::nats;
@@ -163,6 +161,7 @@ pub use select::{
 pub use select::{ChannelOn, ConnectionOn, DuplexPairOn, ReceiverOn, SenderOn, channel_on, duplex_on};
 pub use sender::AsyncSender;
 pub use traits::{AsyncRecv, AsyncSend};
+pub use transport_core::{Paired, PairedEnd};
 
 /// The README's examples, compiled (and run) as doctests.
 #[cfg(doctest)]

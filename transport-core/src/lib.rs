@@ -24,6 +24,7 @@ mod frame;
 mod handoff;
 pub mod local;
 mod message;
+mod paired;
 mod raw;
 mod ready;
 mod received;
@@ -48,6 +49,7 @@ pub use error::{
 };
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
 pub use message::{Message, SerializeError};
+pub use paired::{Paired, PairedEnd};
 pub use received::Received;
 pub use receiver::{Iter, Receiver, TryIter};
 pub use sender::Sender;

@@ -1,5 +1,5 @@
 //! The conformance suite across real processes, for every variant of the
-//! shared-memory backend.
+//! shared-memory backend; two-way ends are two channels (`Paired`).
 
 mod spsc {
     transport_core::conformance_tests!(transport_shm::Shm);
@@ -15,4 +15,8 @@ mod busy_poll {
 
 mod untrusted {
     transport_core::conformance_tests!(transport_shm::ShmUntrusted);
+}
+
+mod paired {
+    transport_core::conformance_tests!(@duplex transport_core::Paired<transport_shm::ShmMpsc>);
 }

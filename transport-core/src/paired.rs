@@ -10,9 +10,11 @@ use std::{
     task::{Context, Poll},
 };
 
-use transport_core::{
-    Capabilities, ChannelConfig, CreateError, Duplex, Handoff, HandoffError, OpenError, Transport,
+use crate::{
     backend::{Fill, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
+    error::{CreateError, HandoffError, OpenError},
+    handoff::Handoff,
+    transport::{Capabilities, ChannelConfig, Duplex, Transport},
 };
 
 /// The backend `T` with two-way ends made of two of its channels: end A
@@ -185,7 +187,7 @@ impl<S: Handoff, R: Handoff> Handoff for PairedEnd<S, R> {
 mod tests {
     use std::time::Duration;
 
-    use transport_core::{Connection, local::Local};
+    use crate::{Connection, local::Local};
 
     use super::*;
 
