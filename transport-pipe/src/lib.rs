@@ -89,8 +89,10 @@
 //!   rest stays in the backlog for the flusher.
 //!
 //! A send returns once its frame is in the kernel or in the backlog. The
-//! backlog counts every byte of the sends that returned and are not yet
-//! written to the kernel, whether they wait or are being written: when it
+//! backlog counts every byte of the sends that returned whose frames are
+//! not yet wholly written to the kernel, whether they wait or are being
+//! written (a frame the kernel took only part of counts whole: a receiver
+//! drops a frame cut short, so it is lost whole if the sender dies): when it
 //! holds [`BACKLOG`] bytes or more, `send` waits for room, `send_timeout`
 //! waits until its deadline and `try_send` reports `Full` (so it holds at
 //! most `BACKLOG` bytes plus the frame of the send that filled it). Dropping

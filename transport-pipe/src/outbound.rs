@@ -24,11 +24,13 @@ use crate::{
 pub const BURST_GAP: Duration = Duration::from_micros(2);
 
 /// The most bytes the backlog holds before sends wait for room: the bytes
-/// of sends that returned and are not yet written to the operating system,
-/// whether they wait or are being written. The last frame added may take it
-/// past this. It is what a killed sender may lose, so it is no larger than
-/// throughput needs: about twice the kernel's buffer, so that a batch being
-/// written and the messages serialized meanwhile both fit.
+/// of sends that returned and whose frames are not yet wholly written to
+/// the operating system, whether they wait or are being written. A frame
+/// the kernel has only part of counts whole, since a receiver drops a frame
+/// cut short. The last frame added may take it past this. It is what a
+/// killed sender may lose, so it is no larger than throughput needs: about
+/// twice the kernel's buffer, so that a batch being written and the
+/// messages serialized meanwhile both fit.
 pub const BACKLOG: usize = 512 << 10;
 
 /// How long dropping an end waits, by default, for its backlog to be
@@ -60,6 +62,8 @@ pub(crate) struct OutState {
     /// Bytes a writer took from the backlog and has not written yet: part
     /// of the backlog as far as room goes.
     in_flight: usize,
+    /// Where the stream stands within a frame: see [`Cut`].
+    cut: Cut,
     /// A thread is writing bytes it took from the backlog; nobody else may
     /// write until it is done, so frames never interleave.
     writing: bool,
@@ -87,6 +91,7 @@ impl OutState {
             head: 0,
             spare: Vec::new(),
             in_flight: 0,
+            cut: Cut::default(),
             writing: false,
             gone: false,
             failure: None,
@@ -104,9 +109,12 @@ impl OutState {
         self.pending.len() - self.head
     }
 
-    /// Bytes of returned sends not yet written: what room is measured in.
+    /// Bytes of returned sends whose frames are not yet wholly written:
+    /// what room is measured in. The written part of a frame cut short
+    /// counts, since the frame is lost with it if this process dies before
+    /// the rest is written.
     fn unsent(&self) -> usize {
-        self.backlog() + self.in_flight
+        self.backlog() + self.in_flight + self.cut.written
     }
 
     /// Takes the backlog for writing: the buffer and where its unwritten
@@ -119,8 +127,16 @@ impl OutState {
         (batch, head)
     }
 
+    /// Counts `n` bytes of a taken buffer as written: `stream` is what was
+    /// unwritten of it before them (at least `n` bytes).
+    fn wrote(&mut self, stream: &[u8], n: usize) {
+        self.in_flight -= n;
+        self.cut.advance(stream, n);
+    }
+
     /// Gives back a taken buffer of which `written` bytes past `head` went
     /// out; the rest goes back in front of anything appended meanwhile.
+    /// The written bytes must already be counted ([`wrote`](Self::wrote)).
     fn give_back(&mut self, mut batch: Vec<u8>, head: usize, written: usize) {
         self.in_flight = 0;
         let head = head + written;
@@ -148,6 +164,55 @@ impl OutState {
         self.pending.clear();
         self.head = 0;
         self.in_flight = 0;
+        self.cut = Cut::default();
+    }
+}
+
+/// Where the byte stream stands relative to frame boundaries: how much of
+/// the frame at its head is written, and how much of it is not.
+///
+/// Frames are counted in the room they take until their last byte is
+/// written: the kernel may take a frame in part (its buffer is full), and a
+/// receiver drops a frame cut short when its sender dies, so the part
+/// already written is lost with the rest. Without this count the backlog
+/// could hold its bound *and* the kernel hold the start of a frame, and a
+/// killed sender lose up to one frame more than documented.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cut {
+    /// Bytes of the head frame already written (0 at a boundary).
+    written: usize,
+    /// Bytes of the head frame still to write: the first unwritten byte is
+    /// this far from the next boundary (0 at a boundary).
+    left: usize,
+}
+
+impl Cut {
+    /// Moves past `n` written bytes. `stream` is the unwritten stream from
+    /// where the cut stood (at least `n` bytes): the rest of the head frame,
+    /// then whole frames of this end's own making, whose headers say how
+    /// long they are.
+    fn advance(&mut self, stream: &[u8], n: usize) {
+        let mut pos = 0;
+        let mut n = n;
+        while n > 0 {
+            if self.left == 0 {
+                self.written = 0;
+                self.left = stream
+                    .get(pos..pos + HEADER_LEN)
+                    .and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok())
+                    .and_then(|h| wire::parse(h).ok())
+                    .and_then(|len| usize::try_from(len).ok())
+                    .map_or(stream.len() - pos, |len| HEADER_LEN + len);
+            }
+            let k = self.left.min(n);
+            self.left -= k;
+            self.written += k;
+            pos += k;
+            n -= k;
+            if self.left == 0 {
+                self.written = 0;
+            }
+        }
     }
 }
 
@@ -226,6 +291,7 @@ impl Shared {
         let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], Wait::Never);
         let mut st = self.lock_out();
         st.writing = false;
+        st.wrote(&batch[head..], written);
         let result = match end {
             None | Some(WriteEnd::Blocked) => {
                 st.give_back(batch, head, written);
@@ -289,6 +355,11 @@ impl Shared {
                 // Part of the frame is out: the rest must follow before
                 // anything else, so it goes in front of the backlog.
                 let rest: Vec<u8> = header.iter().chain(bytes).skip(written).copied().collect();
+                // The frame counts whole until its last byte is written.
+                st.cut = Cut {
+                    written,
+                    left: rest.len(),
+                };
                 st.give_back(rest, 0, 0);
                 self.wake_flusher(&mut st);
                 Ok(())
@@ -409,6 +480,12 @@ impl Shared {
             let (written, end) = self.write_batch(&batch[head..]);
             st = self.lock_out();
             st.writing = false;
+            if written == batch.len() - head {
+                // The batch ends with a whole frame: the last write that
+                // finished it was not counted yet.
+                st.in_flight = 0;
+                st.cut = Cut::default();
+            }
             match end {
                 None | Some(WriteEnd::Blocked) => st.give_back(batch, head, written),
                 Some(WriteEnd::Gone) => st.mark_gone(None),
@@ -427,12 +504,12 @@ impl Shared {
         while written < batch.len() {
             match self.write_once(&[IoSlice::new(&batch[written..])], Wait::timeout(FLUSH_SLICE)) {
                 Ok(n) => {
-                    written += n;
-                    if written < batch.len() {
+                    if written + n < batch.len() {
                         let mut st = self.lock_out();
-                        st.in_flight -= n;
+                        st.wrote(&batch[written..], n);
                         self.notify_out(&mut st);
                     }
+                    written += n;
                 }
                 Err(WriteEnd::Blocked) if !self.abort.load(Ordering::Acquire) => {}
                 Err(end) => return (written, Some(end)),
@@ -475,6 +552,7 @@ impl Shared {
         let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], wait);
         let mut st = self.lock_out();
         st.writing = false;
+        st.wrote(&batch[head..], written);
         self.notify_out(&mut st);
         match end {
             None => {
@@ -561,5 +639,63 @@ impl Shared {
             let _ = thread.join();
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize) -> Vec<u8> {
+        let mut f = wire::header(len).to_vec();
+        f.resize(HEADER_LEN + len, 7);
+        f
+    }
+
+    #[test]
+    fn a_frame_cut_short_counts_whole_until_its_last_byte() {
+        let stream: Vec<u8> = [frame(100), frame(10), frame(1000)].concat();
+        let mut cut = Cut::default();
+        // Part of the first frame, a header cut in two, then past the
+        // second frame into the third.
+        cut.advance(&stream, 50);
+        assert_eq!(
+            cut,
+            Cut {
+                written: 50,
+                left: 66
+            }
+        );
+        cut.advance(&stream[50..], 66 + 4);
+        assert_eq!(cut, Cut { written: 4, left: 22 });
+        cut.advance(&stream[120..], 22 + 100);
+        assert_eq!(
+            cut,
+            Cut {
+                written: 100,
+                left: 916
+            }
+        );
+        cut.advance(&stream[242..], 916);
+        assert_eq!(cut, Cut::default());
+    }
+
+    #[test]
+    fn unsent_counts_the_written_part_of_the_head_frame() {
+        let mut st = OutState::new();
+        st.pending = [frame(100), frame(10)].concat();
+        let total = st.pending.len();
+        let (batch, head) = st.take();
+        assert_eq!(st.unsent(), total);
+        st.wrote(&batch[head..], 60);
+        // 60 bytes of the first frame are out, but it is not whole yet.
+        assert_eq!(st.unsent(), total);
+        st.give_back(batch, head, 60);
+        assert_eq!((st.backlog(), st.unsent()), (total - 60, total));
+        let (batch, head) = st.take();
+        st.wrote(&batch[head..], 56 + 3);
+        st.give_back(batch, head, 56 + 3);
+        // The first frame is whole in the kernel; the second has 3 bytes out.
+        assert_eq!(st.unsent(), HEADER_LEN + 10);
     }
 }

@@ -147,6 +147,103 @@ fn a_killed_sender_loses_at_most_its_backlog() {
     );
 }
 
+/// A frame the kernel holds only part of when its sender dies is not
+/// delivered (the receiver drops a frame cut short), so it is lost whole,
+/// and the backlog's bound must count it whole. The child makes one: it
+/// shrinks its socket's send buffer, sends one big frame the kernel takes
+/// only part of, then small frames until there is no room, says how many
+/// sends returned, and is killed. The parent receives frames (not bytes)
+/// until `Disconnected`: the frames that never arrived add up to at most
+/// `BACKLOG` plus the last one. `big` picks the big frame's path: below
+/// 64 KiB the backlog (a lone write), from 64 KiB the large-send path.
+#[cfg(unix)]
+fn killed_with_a_frame_cut_short(h: &Harness) {
+    const SMALL: usize = 1000;
+    let len = |big: usize, seq: u64| if seq == 0 { big } else { SMALL };
+    let frame = |big: usize, seq: u64| {
+        let mut f = conformance::pattern(seq, len(big, seq));
+        f[..8].copy_from_slice(&seq.to_le_bytes());
+        f
+    };
+    match h.role() {
+        // Through the backlog (a lone write), then the large-send path.
+        Role::Parent => [60 << 10, 200 << 10].into_iter().for_each(|big: usize| {
+            let (mine, theirs) = transport_pipe::duplex::<Blob, Blob>().expect("a pipe");
+            let mine = mine.into_raw();
+            let mut peer = h
+                .child("sender")
+                .param("big", big)
+                .endpoint("end", theirs.into_raw())
+                .spawn();
+            let sent: u64 = peer.expect_report(LONG).parse().expect("a count");
+            peer.kill();
+            let mut received = 0;
+            loop {
+                match mine.recv_frame(Wait::timeout(LONG)) {
+                    Ok(f) => {
+                        assert!(f.bytes() == frame(big, received), "frame {received} is corrupt");
+                        received += 1;
+                    }
+                    Err(RawRecvError::Disconnected) => break,
+                    Err(e) => panic!("after frame {received}: expected Disconnected, got {e:?}"),
+                }
+            }
+            assert!(received <= sent, "received {received} frames of {sent} sent");
+            let lost: usize = (received..sent).map(|seq| 16 + len(big, seq)).sum();
+            let bound = BACKLOG + 16 + len(big, sent.saturating_sub(1)) + SLACK;
+            eprintln!("{sent} frames sent, {received} received: {lost} bytes lost (bound {bound})");
+            assert!(
+                lost <= bound,
+                "a killed sender lost {lost} bytes of returned sends ({sent} frames sent, {received} \
+                 received, the big one {big} bytes); the bound is {bound}"
+            );
+        }),
+        Role::Child(_) => {
+            use std::os::fd::AsRawFd;
+            let big: usize = h.param("big");
+            let end: PipeEnd = h.endpoint("end");
+            // A small send buffer: the kernel takes only the start of the
+            // big frame, whatever the system's defaults.
+            let size: libc::c_int = 8 << 10;
+            // SAFETY: SO_SNDBUF takes an int, passed with its size, on a
+            // socket this end owns.
+            let set = unsafe {
+                libc::setsockopt(
+                    end.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUF,
+                    (&raw const size).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(set, 0, "setting SO_SNDBUF: {}", std::io::Error::last_os_error());
+            // The parent reads nothing: the first send writes what the
+            // kernel takes at once and leaves the rest; later sends only
+            // append, until there is no room.
+            let mut seq = 0;
+            loop {
+                match end.send_bytes(&frame(big, seq), Wait::Never) {
+                    Ok(()) => seq += 1,
+                    Err(RawSendError::NotReady) if seq > 0 => break,
+                    Err(e) => panic!("sending frame {seq}: {e:?}"),
+                }
+            }
+            h.report(seq);
+            // Wait to be killed (the parent sends nothing).
+            let _ = end.recv_frame(Wait::timeout(LONG));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_frame_cut_short_by_a_kill_counts_whole_in_the_backlog() {
+    run(
+        "a_frame_cut_short_by_a_kill_counts_whole_in_the_backlog",
+        killed_with_a_frame_cut_short,
+    );
+}
+
 /// The child fills its backlog while the parent reads nothing, then drops
 /// its end: the drop returns (within the default linger), and the parent
 /// then receives whole frames, in order, then `Disconnected`.
