@@ -66,7 +66,7 @@ fn wait_all(children: Vec<std::process::Child>) -> Result<(), Box<dyn Error + Se
 #[cfg(feature = "shm")]
 mod counting {
     use super::*;
-    use transport_shm::SharedValue;
+    use transport_shm::{OwnerDied, SharedValue};
 
     pub const HOW: &str = "a SharedValue in shared memory, each increment under its lock";
 
@@ -81,14 +81,14 @@ mod counting {
             })
             .collect::<Result<Vec<_>, _>>()?;
         wait_all(children)?;
-        Ok(counter.get()?)
+        Ok(counter.get().map_err(OwnerDied::unlocked)?)
     }
 
     pub fn worker() -> Result<(), Box<dyn Error + Send + Sync>> {
         let counter: SharedValue<u64> = from_env("counter")?;
         for _ in 0..ADDS {
             // The guard is the lock: the value is reachable only through it.
-            *counter.lock()? += 1;
+            *counter.lock().map_err(OwnerDied::unlocked)? += 1;
         }
         Ok(())
     }
