@@ -16,8 +16,8 @@ use std::{
 };
 
 use transport_core::{
-    ChannelConfig, CommandExt as _, PollRecv, PollSend, Receiver, RecvTimeoutError, SendTimeoutError, Sender,
-    Transport,
+    ChannelConfig, CommandExt as _, Handoff, PollRecv, PollSend, Receiver, RecvTimeoutError,
+    SendTimeoutError, Sender, Transport,
 };
 
 use crate::{
@@ -426,6 +426,33 @@ fn judge(outcome: &mut Outcome, rule: LossRule, lost: &[u64], tail_only: bool) {
     };
 }
 
+/// Starts a child of `side` with `end` handed to it, watches it (and its
+/// leftovers) and waits until it is ready; the spawning `Command` comes back
+/// when the trial keeps it.
+fn start_child<E: Handoff>(
+    side: Side,
+    backend: &str,
+    id: &str,
+    counter: &Counter,
+    end: E,
+    what: &str,
+    settings: &Settings,
+) -> Result<(Watched, Option<Command>), String> {
+    let mut cmd = child_command(side, backend, id, &counter.0)?;
+    cmd.endpoint(child::ENDPOINT, end)
+        .map_err(|e| format!("handing over the {what}: {e}"))?;
+    let child = cmd.spawn().map_err(|e| format!("starting the child: {e}"))?;
+    let cmd = settings.keep_command.then_some(cmd);
+    settings
+        .leaks
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .watch_pid(child.id());
+    let mut watched = Watched::start(child)?;
+    watched.wait_ready()?;
+    Ok((watched, cmd))
+}
+
 /// The child sends until it is killed; the parent receives until
 /// `Disconnected`.
 fn producer_killed<T: Transport>(
@@ -441,18 +468,15 @@ where
     let (tx, rx) =
         T::channel(&ChannelConfig::bounded(CAPACITY as usize)).map_err(|e| format!("creating: {e}"))?;
     let mut rx = Rx::new(rx, api)?;
-    let mut cmd = child_command(Side::Producer, T::NAME, id, &counter.0)?;
-    cmd.endpoint(child::ENDPOINT, Sender::<Msg, T::Sender>::from_raw(tx))
-        .map_err(|e| format!("handing over the sender: {e}"))?;
-    let child = cmd.spawn().map_err(|e| format!("starting the child: {e}"))?;
-    let cmd = settings.keep_command.then_some(cmd);
-    settings
-        .leaks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .watch_pid(child.id());
-    let mut watched = Watched::start(child)?;
-    watched.wait_ready()?;
+    let (mut watched, cmd) = start_child(
+        Side::Producer,
+        T::NAME,
+        id,
+        &counter,
+        Sender::<Msg, T::Sender>::from_raw(tx),
+        "sender",
+        settings,
+    )?;
     let killer = watched.kill_after(delay);
 
     let mut outcome = Outcome::default();
@@ -526,18 +550,15 @@ where
     let (tx, rx) =
         T::channel(&ChannelConfig::bounded(CAPACITY as usize)).map_err(|e| format!("creating: {e}"))?;
     let mut tx = Tx::new(tx, api)?;
-    let mut cmd = child_command(Side::Consumer, T::NAME, id, &counter.0)?;
-    cmd.endpoint(child::ENDPOINT, Receiver::<Msg, T::Receiver>::from_raw(rx))
-        .map_err(|e| format!("handing over the receiver: {e}"))?;
-    let child = cmd.spawn().map_err(|e| format!("starting the child: {e}"))?;
-    let cmd = settings.keep_command.then_some(cmd);
-    settings
-        .leaks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .watch_pid(child.id());
-    let mut watched = Watched::start(child)?;
-    watched.wait_ready()?;
+    let (mut watched, cmd) = start_child(
+        Side::Consumer,
+        T::NAME,
+        id,
+        &counter,
+        Receiver::<Msg, T::Receiver>::from_raw(rx),
+        "receiver",
+        settings,
+    )?;
     let killer = watched.kill_after(delay);
 
     let mut outcome = Outcome::default();
