@@ -33,6 +33,30 @@ pub fn test_name(module_path: &str, case: &str) -> String {
     }
 }
 
+/// One `#[test]` per function named, each a case of the module `$cases`
+/// (`fn(&Harness)`) run across real processes for backend `$backend` (see
+/// [`run`]): for a crate's own cross-process tests beside the suite.
+///
+/// ```ignore
+/// transport_core::cross_process_tests!("shm", cases; killed_producer_loses_nothing, stale_name_is_refused);
+/// ```
+#[macro_export]
+macro_rules! cross_process_tests {
+    ($backend:expr, $cases:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::conformance::run(
+                    $crate::conformance::test_name(module_path!(), stringify!($case)),
+                    $backend,
+                    true,
+                    $cases::$case,
+                );
+            }
+        )*
+    };
+}
+
 /// Instantiates the conformance suite for a backend: one `#[test]` per case.
 ///
 /// `conformance_tests!(Backend)` runs the channel cases;
