@@ -46,7 +46,7 @@ pub enum Service {
 /// a backend.
 #[derive(Debug)]
 pub struct Row {
-    /// `local`, `queue`, `pipe` or `shm`.
+    /// `local`, `queue`, `pipe`, `shm` or `nats`.
     pub backend: &'static str,
     pub package: &'static str,
     /// The package's directory in the workspace.
@@ -135,6 +135,17 @@ pub const ROWS: &[Row] = &[
         features: &[],
         default_features: true,
         needs: Needs::Suite,
+        service: Service::NatsServer,
+    },
+    // The adapters on NATS alone: their async cases on at-least-once
+    // delivery, each test thread with a server of its own.
+    Row {
+        backend: "nats",
+        package: "transport-adapters",
+        dir: "adapters",
+        features: &["nats"],
+        default_features: false,
+        needs: Needs::Feature("nats"),
         service: Service::NatsServer,
     },
 ];
@@ -387,5 +398,23 @@ mod tests {
         assert_eq!(row.features_label(), "transport-adapters/pipe");
         assert_eq!(ROWS[0].features_label(), "transport-core/conformance");
         assert_eq!(ROWS[1].features_label(), "transport-queue/default");
+    }
+
+    #[test]
+    fn each_backend_has_an_adapters_row_but_local() {
+        for backend in BACKENDS.iter().filter(|b| **b != "local") {
+            let rows: Vec<&Row> = ROWS
+                .iter()
+                .filter(|r| r.dir == "adapters" && r.backend == *backend)
+                .collect();
+            assert_eq!(rows.len(), 1, "{backend}");
+            assert_eq!(rows[0].features, [*backend]);
+            assert!(!rows[0].default_features);
+        }
+        let nats = ROWS
+            .iter()
+            .find(|r| r.dir == "adapters" && r.backend == "nats")
+            .unwrap();
+        assert_eq!(nats.service, Service::NatsServer);
     }
 }
