@@ -55,6 +55,10 @@ pub struct Row {
     pub default_features: bool,
     pub needs: Needs,
     pub service: Service,
+    /// The package's doc tests run too. They use the default backend on
+    /// its default settings: with `nats` alone that is a server at
+    /// `NATS_URL`, which no cell provides.
+    pub doc_tests: bool,
 }
 
 /// The backends, as `--backend` names them.
@@ -70,6 +74,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "queue",
@@ -79,6 +84,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "pipe",
@@ -88,6 +94,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -97,6 +104,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     // The adapters with exactly one backend selected by feature.
     Row {
@@ -107,6 +115,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("queue"),
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "pipe",
@@ -116,6 +125,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("pipe"),
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -125,6 +135,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("shm"),
         service: Service::None,
+        doc_tests: true,
     },
     // NATS: both delivery modes, faults, the queue and a three-node
     // cluster, each test with servers of its own on loopback ports.
@@ -136,9 +147,11 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::NatsServer,
+        doc_tests: true,
     },
-    // The adapters on NATS alone: their async cases on at-least-once
-    // delivery, each test thread with a server of its own.
+    // The adapters on NATS alone: their tests on at-least-once delivery,
+    // each test thread with a server of its own; not the doc tests (see
+    // `doc_tests`).
     Row {
         backend: "nats",
         package: "transport-adapters",
@@ -147,6 +160,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("nats"),
         service: Service::NatsServer,
+        doc_tests: false,
     },
 ];
 
@@ -175,6 +189,11 @@ impl Row {
         if !self.features.is_empty() {
             args.push("--features".to_owned());
             args.push(self.features.join(","));
+        }
+        if !self.doc_tests {
+            for targets in ["--lib", "--bins", "--tests", "--examples"] {
+                args.push(targets.to_owned());
+            }
         }
         args
     }
@@ -416,5 +435,7 @@ mod tests {
             .find(|r| r.dir == "adapters" && r.backend == "nats")
             .unwrap();
         assert_eq!(nats.service, Service::NatsServer);
+        assert!(nats.cargo_args().contains(&"--tests".to_owned()));
+        assert!(ROWS.iter().filter(|r| !r.doc_tests).all(|r| r.backend == "nats"));
     }
 }
