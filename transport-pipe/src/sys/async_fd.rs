@@ -11,9 +11,10 @@
 use std::{
     fmt, io,
     os::fd::{AsRawFd, RawFd},
-    sync::{Mutex, OnceLock, PoisonError},
+    sync::{Mutex, OnceLock},
     task::{Context, Poll, ready},
 };
+use transport_core::sync::LockExt;
 
 use tokio::io::{Interest, unix::AsyncFd};
 
@@ -55,7 +56,7 @@ impl Watch {
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
-        let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+        let _init = self.init.lock_unpoisoned();
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
