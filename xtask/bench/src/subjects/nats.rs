@@ -1,4 +1,5 @@
-//! NATS: ours (`transport-nats`, both delivery modes, measured through
+//! NATS: ours (`transport-nats`, both delivery modes, and at least once
+//! with message-id de-duplication, `at-least-once-dedup`, measured through
 //! `Transport` like every backend) beside the raw `async-nats` client and
 //! the Python client `nats-py`, all on one `nats-server` this program
 //! starts on a loopback port for the run (and stops at its end).
@@ -73,10 +74,15 @@ pub fn stop() {
     SERVER.lock().unwrap_or_else(PoisonError::into_inner).take();
 }
 
-/// Our backend in one delivery mode, on the run's server.
-pub struct OnBenchServer<const AT_LEAST_ONCE: bool>;
+/// Our backend in one delivery mode, on the run's server; at least once
+/// with processed markers (message-id de-duplication, a marker lookup per
+/// delivery and a marker stored before each acknowledgement) when `DEDUP`.
+pub struct OnBenchServer<const AT_LEAST_ONCE: bool, const DEDUP: bool = false>;
 
-impl<const AT_LEAST_ONCE: bool> Transport for OnBenchServer<AT_LEAST_ONCE> {
+/// How long the de-duplicating row keeps its markers.
+const DEDUP_WINDOW: Duration = Duration::from_secs(120);
+
+impl<const AT_LEAST_ONCE: bool, const DEDUP: bool> Transport for OnBenchServer<AT_LEAST_ONCE, DEDUP> {
     const NAME: &'static str = "nats";
     type Sender = NatsSender;
     type Receiver = NatsReceiver;
@@ -93,7 +99,11 @@ impl<const AT_LEAST_ONCE: bool> Transport for OnBenchServer<AT_LEAST_ONCE> {
         };
         let client =
             client().map_err(|e| CreateError::io("the bench's nats server", std::io::Error::other(e)))?;
-        client.anonymous_channel(&options_for(delivery, config))
+        let mut options = options_for(delivery, config);
+        if DEDUP {
+            options = options.deduplicate(DEDUP_WINDOW);
+        }
+        client.anonymous_channel(&options)
     }
 }
 
