@@ -41,6 +41,12 @@ pub fn test_name(module_path: &str, case: &str) -> String {
 /// round trip to a server (a stored, acknowledged publish) may run the two
 /// FIFO cases with fewer items, `conformance_tests!(Backend, duplex, fifo =
 /// 10_000)`, as long as that is still many times what it holds in flight.
+///
+/// `conformance_tests!(@select Backend)` adds the cases of
+/// [`Select`](crate::Select) and [`wait`](crate::wait), for a backend whose
+/// receiver implements [`PollRecv`](crate::backend::PollRecv);
+/// `conformance_tests!(@select duplex Backend)` adds `Connection::poll` on
+/// its two-way ends too.
 #[macro_export]
 macro_rules! conformance_tests {
     ($transport:ty) => {
@@ -69,6 +75,15 @@ macro_rules! conformance_tests {
     (@duplex $transport:ty) => {
         $crate::conformance_tests!(@cases $transport;
             duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
+        );
+    };
+    (@select duplex $transport:ty) => {
+        $crate::conformance_tests!(@select $transport);
+        $crate::conformance_tests!(@cases $transport; duplex_poll);
+    };
+    (@select $transport:ty) => {
+        $crate::conformance_tests!(@cases $transport;
+            select_message_index, select_disconnect, select_timeout,
         );
     };
     (@fifo $transport:ty; $count:expr; $case:ident, $with_count:ident) => {
