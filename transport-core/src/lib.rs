@@ -22,8 +22,10 @@ pub mod error;
 pub mod fingerprint;
 mod frame;
 mod handoff;
+mod iter;
 pub mod local;
 mod message;
+mod occupancy;
 mod paired;
 mod raw;
 mod ready;
@@ -50,10 +52,12 @@ pub use error::{
     TrySendError,
 };
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
+pub use iter::{IntoIter, Iter, TimeoutIter, TryIter};
 pub use message::{Message, SerializeError};
+pub use occupancy::Occupancy;
 pub use paired::{Paired, PairedEnd};
 pub use received::Received;
-pub use receiver::{Iter, Receiver, TryIter};
+pub use receiver::Receiver;
 pub use select::{Select, Selectable, wait};
 pub use sender::Sender;
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
