@@ -15,20 +15,17 @@ use super::common::{Item, LONG, channel, expect_disconnected, unknown_role};
 /// How long a case waits where nothing may become ready.
 const QUIET: Duration = Duration::from_millis(100);
 
-type Pair<T> = (
-    Sender<Item, <T as Transport>::Sender>,
-    Receiver<Item, <T as Transport>::Receiver>,
+/// The senders (each taken out when handed to a child) and the receivers
+/// of several channels.
+type Channels<T> = (
+    Vec<Option<Sender<Item, <T as Transport>::Sender>>>,
+    Vec<Receiver<Item, <T as Transport>::Receiver>>,
 );
 
-fn channels<T: Transport>(
-    count: usize,
-) -> (
-    Vec<Option<Sender<Item, T::Sender>>>,
-    Vec<Receiver<Item, T::Receiver>>,
-) {
+fn channels<T: Transport>(count: usize) -> Channels<T> {
     (0..count)
         .map(|_| {
-            let (tx, rx): Pair<T> = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             (Some(tx), rx)
         })
         .unzip()
