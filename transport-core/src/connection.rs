@@ -202,19 +202,6 @@ where
     }
 }
 
-impl<Out, In, E: crate::ready::PollRecv> Connection<Out, In, E> {
-    /// Whether a receive would not block within `timeout`: a message is
-    /// there, or the peer is gone (Python's `Connection.poll`). A hint, as
-    /// for [`Select`](crate::Select): receive with `try_recv` after it.
-    ///
-    /// # Errors
-    /// [`ReadyError::Untracked`](crate::ReadyError::Untracked) when the
-    /// backend cannot track the end's readiness.
-    pub fn poll(&self, timeout: Duration) -> Result<bool, crate::ReadyError> {
-        crate::select::poll_one(self, timeout)
-    }
-}
-
 impl<Out: rkyv::Archive, In: rkyv::Archive, E: Handoff> Handoff for Connection<Out, In, E> {
     const KIND: &'static str = E::KIND;
 

@@ -8,8 +8,54 @@ use crate::{
     message::Message,
     raw::RawReceiver,
     received::Received,
-    receiver::Receiver,
+    receiver::{Receiver, owned},
 };
+
+impl<T: Message, R: RawReceiver> Receiver<T, R> {
+    /// A blocking iterator that ends when the channel is disconnected and
+    /// drained; it yields every other error, so nothing is skipped silently.
+    /// `for msg in &rx` is the same.
+    pub fn iter(&self) -> Iter<'_, T, R> {
+        Iter::new(self)
+    }
+
+    /// An iterator over the messages ready now; it ends at the first
+    /// moment the channel is empty or disconnected.
+    pub fn try_iter(&self) -> TryIter<'_, T, R> {
+        TryIter::new(self)
+    }
+
+    /// An iterator that waits at most `timeout` for each message: it ends
+    /// when none came in that time, or when the channel is disconnected and
+    /// drained, and yields every other error.
+    pub fn iter_timeout(&self, timeout: Duration) -> TimeoutIter<'_, T, R> {
+        TimeoutIter::new(self, timeout)
+    }
+
+    /// As [`iter`](Self::iter), yielding owned values.
+    pub fn iter_owned(&self) -> impl Iterator<Item = Result<T, RecvError>> + '_ {
+        self.iter()
+            .map(|msg| msg.and_then(|received| owned(&received).map_err(RecvError::Invalid)))
+    }
+}
+
+impl<'r, T: Message, R: RawReceiver> IntoIterator for &'r Receiver<T, R> {
+    type Item = Result<Received<T, R::Frame>, RecvError>;
+    type IntoIter = Iter<'r, T, R>;
+
+    fn into_iter(self) -> Iter<'r, T, R> {
+        self.iter()
+    }
+}
+
+impl<T: Message, R: RawReceiver> IntoIterator for Receiver<T, R> {
+    type Item = Result<Received<T, R::Frame>, RecvError>;
+    type IntoIter = IntoIter<T, R>;
+
+    fn into_iter(self) -> IntoIter<T, R> {
+        IntoIter::new(self)
+    }
+}
 
 /// See [`Receiver::iter`].
 #[derive(Debug)]

@@ -8,7 +8,6 @@ use std::{
 
 use crate::{
     error::{InvalidMessage, RecvError, RecvTimeoutError, TryRecvError},
-    iter::{IntoIter, Iter, TimeoutIter, TryIter},
     message::Message,
     occupancy::Occupancy,
     raw::{RawReceiver, RawRecvError},
@@ -182,26 +181,6 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
         self.raw.try_clone().map(Receiver::from_raw)
     }
 
-    /// A blocking iterator that ends when the channel is disconnected and
-    /// drained; it yields every other error, so nothing is skipped silently.
-    /// `for msg in &rx` is the same.
-    pub fn iter(&self) -> Iter<'_, T, R> {
-        Iter::new(self)
-    }
-
-    /// An iterator over the messages ready now; it ends at the first
-    /// moment the channel is empty or disconnected.
-    pub fn try_iter(&self) -> TryIter<'_, T, R> {
-        TryIter::new(self)
-    }
-
-    /// An iterator that waits at most `timeout` for each message: it ends
-    /// when none came in that time, or when the channel is disconnected and
-    /// drained, and yields every other error.
-    pub fn iter_timeout(&self, timeout: Duration) -> TimeoutIter<'_, T, R> {
-        TimeoutIter::new(self, timeout)
-    }
-
     /// Waits until `deadline` at the latest for the next message.
     ///
     /// # Errors
@@ -242,12 +221,6 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     pub fn recv_timeout_owned(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let received = self.recv_timeout(timeout)?;
         owned(&received).map_err(RecvTimeoutError::Invalid)
-    }
-
-    /// As [`iter`](Self::iter), yielding owned values.
-    pub fn iter_owned(&self) -> impl Iterator<Item = Result<T, RecvError>> + '_ {
-        self.iter()
-            .map(|msg| msg.and_then(|received| owned(&received).map_err(RecvError::Invalid)))
     }
 
     /// How full the channel is, where the backend counts messages (see
@@ -292,24 +265,6 @@ pub(crate) fn owned<T: Message, F: crate::frame::Frame>(
             <rkyv::rancor::BoxedError as rkyv::rancor::Source>::new(e),
         )
     })
-}
-
-impl<'r, T: Message, R: RawReceiver> IntoIterator for &'r Receiver<T, R> {
-    type Item = Result<Received<T, R::Frame>, RecvError>;
-    type IntoIter = Iter<'r, T, R>;
-
-    fn into_iter(self) -> Iter<'r, T, R> {
-        self.iter()
-    }
-}
-
-impl<T: Message, R: RawReceiver> IntoIterator for Receiver<T, R> {
-    type Item = Result<Received<T, R::Frame>, RecvError>;
-    type IntoIter = IntoIter<T, R>;
-
-    fn into_iter(self) -> IntoIter<T, R> {
-        IntoIter::new(self)
-    }
 }
 
 impl<T, R: Clone> Clone for Receiver<T, R> {

@@ -28,6 +28,8 @@
 //! waiting thread its own ends (a clone of a multi-consumer receiver is an
 //! end of its own).
 
+mod block;
+mod poll;
 mod selectable;
 mod set;
 mod signal;
@@ -41,7 +43,7 @@ use std::{
 pub use selectable::Selectable;
 pub use set::Select;
 
-use self::signal::Signal;
+use self::{block::first_ready, signal::Signal};
 use crate::{error::ReadyError, wait::Wait};
 
 /// Waits until at least one of `receivers` is ready, or `timeout` passes
@@ -87,32 +89,4 @@ pub fn wait(receivers: &[&dyn Selectable], timeout: Option<Duration>) -> Result<
         }
     }
     Ok(ready)
-}
-
-/// Whether `receiver` is ready within `timeout`.
-pub(crate) fn poll_one(receiver: &dyn Selectable, timeout: Duration) -> Result<bool, ReadyError> {
-    Ok(first_ready(&[receiver], 0, Wait::timeout(timeout))?.is_some())
-}
-
-/// The index of a ready receiver, looking from `start` round; `None` when
-/// `wait` ran out first. [`Wait::Never`] looks once.
-fn first_ready(receivers: &[&dyn Selectable], start: usize, wait: Wait) -> Result<Option<usize>, ReadyError> {
-    let signal = Arc::new(Signal::default());
-    let waker = Waker::from(Arc::clone(&signal));
-    let mut cx = Context::from_waker(&waker);
-    let count = receivers.len();
-    loop {
-        let seen = signal.seen();
-        for step in 0..count {
-            let index = (start + step) % count;
-            match receivers[index].poll_ready(&mut cx) {
-                Poll::Ready(Ok(())) => return Ok(Some(index)),
-                Poll::Ready(Err(source)) => return Err(ReadyError::Untracked { index, source }),
-                Poll::Pending => {}
-            }
-        }
-        if wait == Wait::Never || signal.sleep_past(seen, wait).timed_out() {
-            return Ok(None);
-        }
-    }
 }

@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Selectable, first_ready};
+use super::{block::first_ready, selectable::Selectable};
 use crate::{
     error::{ReadyError, ReadyTimeoutError, TryReadyError},
     wait::Wait,
