@@ -84,7 +84,7 @@ macro_rules! conformance_tests {
     };
     (@select $transport:ty) => {
         $crate::conformance_tests!(@cases $transport;
-            select_message_index, select_disconnect, select_timeout,
+            select_message_index, select_disconnect, select_timeout, select_in_child,
         );
     };
     (@fifo $transport:ty; $count:expr; $case:ident, $with_count:ident) => {

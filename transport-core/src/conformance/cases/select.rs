@@ -79,6 +79,51 @@ where
     }
 }
 
+/// The receivers in the child, the senders in the parent: a backend's
+/// readiness in a process that opened its ends from a hand-off (a queue
+/// member, say) wakes a `Select` there too. The parent sends on the third
+/// of three channels; the child's `ready` gives 2 and it receives the item.
+pub fn select_in_child<T: Transport>(h: &Harness)
+where
+    T::Receiver: PollRecv,
+{
+    match h.role() {
+        Role::Parent => {
+            let (senders, receivers) = channels::<T>(3);
+            let mut child = h.child("selector");
+            for (index, rx) in receivers.into_iter().enumerate() {
+                child = child.endpoint(&format!("rx{index}"), rx);
+            }
+            let mut peer = child.spawn();
+            assert_eq!(peer.expect_report(LONG), "waiting");
+            senders[2]
+                .as_ref()
+                .expect("the third sender")
+                .send(Item::new(19, 0))
+                .expect("sending the item");
+            assert_eq!(peer.wait(PEER_TIMEOUT), ["ready 2"]);
+            drop(senders);
+        }
+        Role::Child("selector") => {
+            let receivers: Vec<Receiver<Item, T::Receiver>> =
+                (0..3).map(|index| h.endpoint(&format!("rx{index}"))).collect();
+            let mut sel = Select::new();
+            for rx in &receivers {
+                sel.recv(rx);
+            }
+            assert!(matches!(sel.try_ready(), Err(TryReadyError::NotReady)));
+            h.report("waiting");
+            let index = sel.ready_timeout(LONG).expect("a receiver becomes ready");
+            receivers[index]
+                .recv_timeout(LONG)
+                .expect("the item on the ready receiver")
+                .assert_is(19, 0);
+            h.report(format!("ready {index}"));
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
 /// Three receivers; a child holds the sender of the second and exits
 /// without sending. Its disconnect makes index 1 ready, and it stays ready
 /// (a receive there says `Disconnected` every time).
