@@ -70,7 +70,7 @@ macro_rules! conformance_tests {
             sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
             peer_killed_while_sending, peer_killed_while_receiving,
             too_large, garbage_frames, many_producers, many_consumers,
-            deadlines_and_iterators, send_deadline_full, occupancy,
+            deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
         );
     };
     (@duplex $transport:ty) => {

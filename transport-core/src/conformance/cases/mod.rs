@@ -23,4 +23,4 @@ pub use order::{
     fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
 };
 pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
-pub use vocabulary::{deadlines_and_iterators, occupancy, send_deadline_full};
+pub use vocabulary::{deadlines_and_iterators, occupancy, send_deadline_full, zero_capacity};

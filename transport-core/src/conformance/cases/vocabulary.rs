@@ -157,3 +157,17 @@ pub fn occupancy<T: Transport>(h: &Harness) {
         Role::Child(other) => unknown_role(other),
     }
 }
+
+/// A capacity of zero is refused with a typed error, never a panic and
+/// never a channel that cannot take a message (no backend offers a
+/// rendezvous).
+pub fn zero_capacity<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => match T::channel(&ChannelConfig::bounded(0)) {
+            Err(crate::CreateError::InvalidConfig { .. }) => {}
+            Err(e) => panic!("a capacity of zero: expected `InvalidConfig`, got: {e}"),
+            Ok(_) => panic!("a capacity of zero made a channel"),
+        },
+        Role::Child(other) => unknown_role(other),
+    }
+}
