@@ -8,7 +8,7 @@ use crate::{
     message::Message,
     raw::RawReceiver,
     received::Received,
-    receiver::{Receiver, owned},
+    receiver::Receiver,
 };
 
 impl<T: Message, R: RawReceiver> Receiver<T, R> {
@@ -35,7 +35,7 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     /// As [`iter`](Self::iter), yielding owned values.
     pub fn iter_owned(&self) -> impl Iterator<Item = Result<T, RecvError>> + '_ {
         self.iter()
-            .map(|msg| msg.and_then(|received| owned(&received).map_err(RecvError::Invalid)))
+            .map(|msg| msg.and_then(|received| received.owned().map_err(RecvError::Invalid)))
     }
 }
 

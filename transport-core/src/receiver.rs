@@ -7,7 +7,7 @@ use std::{
 };
 
 use crate::{
-    error::{InvalidMessage, RecvError, RecvTimeoutError, TryRecvError},
+    error::{RecvError, RecvTimeoutError, TryRecvError},
     message::Message,
     occupancy::Occupancy,
     raw::{RawReceiver, RawRecvError},
@@ -202,7 +202,7 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     /// [`RecvError::Invalid`] too (derived impls do not fail).
     pub fn recv_owned(&self) -> Result<T, RecvError> {
         let received = self.recv()?;
-        owned(&received).map_err(RecvError::Invalid)
+        received.owned().map_err(RecvError::Invalid)
     }
 
     /// As [`recv_owned`](Self::recv_owned), if a message is ready now.
@@ -211,7 +211,7 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     /// As [`try_recv`](Self::try_recv).
     pub fn try_recv_owned(&self) -> Result<T, TryRecvError> {
         let received = self.try_recv()?;
-        owned(&received).map_err(TryRecvError::Invalid)
+        received.owned().map_err(TryRecvError::Invalid)
     }
 
     /// As [`recv_owned`](Self::recv_owned), waiting at most `timeout`.
@@ -220,7 +220,7 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     /// As [`recv_timeout`](Self::recv_timeout).
     pub fn recv_timeout_owned(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let received = self.recv_timeout(timeout)?;
-        owned(&received).map_err(RecvTimeoutError::Invalid)
+        received.owned().map_err(RecvTimeoutError::Invalid)
     }
 
     /// How full the channel is, where the backend counts messages (see
@@ -253,18 +253,6 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
     pub fn capacity(&self) -> Option<usize> {
         self.occupancy().and_then(|o| o.capacity)
     }
-}
-
-/// The owned value of a validated message.
-pub(crate) fn owned<T: Message, F: crate::frame::Frame>(
-    received: &Received<T, F>,
-) -> Result<T, InvalidMessage> {
-    received.deserialize().map_err(|e| {
-        InvalidMessage::new(
-            received.bytes().len(),
-            <rkyv::rancor::BoxedError as rkyv::rancor::Source>::new(e),
-        )
-    })
 }
 
 impl<T, R: Clone> Clone for Receiver<T, R> {
