@@ -27,12 +27,14 @@ static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 pub(crate) fn handle() -> &'static Handle {
     RUNTIME
         .get_or_init(|| {
-            Builder::new_multi_thread()
+            let runtime = Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("transport-nats")
                 .enable_all()
                 .build()
-                .unwrap_or_else(|e| panic!("starting the transport-nats runtime thread: {e}"))
+                .unwrap_or_else(|e| panic!("starting the transport-nats runtime thread: {e}"));
+            transport_core::event!(DEBUG, "transport-nats runtime thread started");
+            runtime
         })
         .handle()
 }

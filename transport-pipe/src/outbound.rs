@@ -159,6 +159,14 @@ impl OutState {
 
     /// The peer is gone: nothing left can be delivered.
     fn mark_gone(&mut self, failure: Option<io::Error>) {
+        if !self.gone {
+            transport_core::event!(
+                INFO,
+                error = ?failure.as_ref(),
+                unsent = self.pending.len() - self.head,
+                "pipe peer gone: its end closed or its process died"
+            );
+        }
         self.gone = true;
         self.failure = self.failure.take().or(failure);
         self.pending.clear();
@@ -494,6 +502,7 @@ impl Shared {
             self.notify_out(&mut st);
         }
         st.flusher = Flusher::Absent;
+        transport_core::event!(DEBUG, "pipe flusher thread stopped");
     }
 
     /// The flusher's write of a batch: until all of it is written, the

@@ -10,6 +10,8 @@ mod close;
 mod duplex;
 mod many;
 mod order;
+#[path = "../support/chosen.rs"]
+mod support;
 mod util;
 
 /// One `#[test]` per case of `$module`, for backend `$backend`.
@@ -65,10 +67,10 @@ mod local_duplex {
 
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend {
-    channel_cases!(transport_adapters::Backend);
+    channel_cases!(crate::support::Chosen);
 }
 
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend_duplex {
-    duplex_cases!(transport_adapters::DuplexBackend);
+    duplex_cases!(crate::support::ChosenDuplex);
 }
