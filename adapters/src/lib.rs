@@ -138,6 +138,10 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+pub mod pool;
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+pub mod process;
 mod receiver;
 mod select;
 mod sender;
