@@ -40,7 +40,7 @@
 //! [`Transport`]: transport_core::Transport
 //!
 //! Portable code asks [`capabilities()`] before it clones an end, or gives
-//! each peer a channel of its own (see `examples/worker_pool.rs`).
+//! each peer a channel of its own (as [`pool::Pool`] does).
 //!
 //! ```
 //! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]
@@ -65,6 +65,14 @@
 //! types hand off too). The examples run as real processes on every
 //! backend: `worker_pool`, `request_response`, `shared_counter` and
 //! `async_worker_pool`.
+//!
+//! # Processes and pools
+//! [`process`] runs a function in a child process (the current executable
+//! started again in an entry point the program registered with
+//! [`process::init`]), and [`pool::Pool`] is Python's `Pool` on the
+//! selected backend: `map`, `imap`, `imap_unordered`, `apply_async`, with
+//! a worker that panics, exits or is killed failing only the task it was
+//! running, and being replaced (`examples/worker_pool.rs`).
 //!
 //! # Async
 //! [`AsyncSender`], [`AsyncReceiver`] and [`AsyncConnection`] wrap the

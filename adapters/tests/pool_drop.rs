@@ -23,9 +23,9 @@ fn work(n: u64) -> (u64, u32) {
 static WORK: Entry<u64, (u64, u32)> = Entry::new("work", work);
 
 /// This process's shared-memory segments (the shm backend names them
-/// `tshm_<creator pid>_...`).
+/// `tshm_<creator pid in hex>_...`).
 fn my_segments() -> Vec<String> {
-    let prefix = format!("tshm_{}_", std::process::id());
+    let prefix = format!("tshm_{:x}_", std::process::id());
     std::fs::read_dir("/dev/shm")
         .map(|dir| {
             dir.filter_map(|e| e.ok()?.file_name().into_string().ok())

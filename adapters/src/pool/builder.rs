@@ -4,21 +4,8 @@ use std::{ffi::OsStr, marker::PhantomData, num::NonZeroUsize, thread, time::Dura
 
 use transport_core::Message;
 
-use super::Pool;
+use super::{config::Config, handle::Pool};
 use crate::process::{Entry, SpawnError, Spawner};
-
-/// The settings of a pool, fixed when it is built.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub entry: &'static str,
-    pub workers: usize,
-    pub prefetch: usize,
-    pub window: usize,
-    pub max_tasks_per_child: Option<usize>,
-    pub task_timeout: Option<Duration>,
-    pub retries: u32,
-    pub spawner: Spawner,
-}
 
 /// Builds a [`Pool`]: `Pool::builder(&ENTRY).workers(4).build()?`.
 #[derive(Debug)]
@@ -125,5 +112,21 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
         }
         self.config.window = self.config.window.max(self.config.workers * self.config.prefetch);
         Pool::start(self.config)
+    }
+}
+
+impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
+    /// A pool of `workers` processes running `entry`, with the defaults of
+    /// [`Builder`].
+    ///
+    /// # Errors
+    /// [`SpawnError`] when a worker cannot be started.
+    pub fn new(entry: &'static Entry<A, R>, workers: usize) -> Result<Self, SpawnError> {
+        Self::builder(entry).workers(workers).build()
+    }
+
+    /// A builder for a pool running `entry`.
+    pub fn builder(entry: &'static Entry<A, R>) -> Builder<A, R> {
+        Builder::new(entry)
     }
 }

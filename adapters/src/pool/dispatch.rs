@@ -11,8 +11,8 @@ use std::{
 use transport_core::Message;
 
 use super::{
-    TaskError,
-    builder::Config,
+    config::Config,
+    error::TaskError,
     event::Event,
     task::Task,
     worker::{Ended, Offer, Worker},

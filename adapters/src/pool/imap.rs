@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, iter::Fuse, sync::mpsc};
 
 use transport_core::Message;
 
-use super::{Pool, TaskError, task::Reply};
+use super::{error::TaskError, handle::Pool, task::Reply};
 
 /// The part `imap` and `imap_unordered` share: feeding the pool from the
 /// input, at most `window` tasks ahead of the caller.
@@ -172,5 +172,21 @@ where
             .field("submitted", &self.feed.submitted)
             .field("yielded", &self.feed.yielded)
             .finish_non_exhaustive()
+    }
+}
+
+impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
+    /// The results of the function on every argument, in the order of the
+    /// arguments, as an iterator that keeps at most
+    /// [`window`](super::Builder::window) tasks in the pool (Python's `imap`).
+    pub fn imap<I: IntoIterator<Item = A>>(&self, args: I) -> Imap<'_, A, R, I::IntoIter> {
+        Imap::new(self, args.into_iter())
+    }
+
+    /// The results as they come, each with the position of its argument,
+    /// keeping at most [`window`](super::Builder::window) tasks in the pool
+    /// (Python's `imap_unordered`).
+    pub fn imap_unordered<I: IntoIterator<Item = A>>(&self, args: I) -> ImapUnordered<'_, A, R, I::IntoIter> {
+        ImapUnordered::new(self, args.into_iter())
     }
 }

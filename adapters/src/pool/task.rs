@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::TaskError;
+use super::error::TaskError;
 use crate::process::TaskMsg;
 
 /// An answer as the pool gives it back: the caller's sequence number and

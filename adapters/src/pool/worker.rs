@@ -11,7 +11,7 @@ use std::{
 
 use transport_core::{Message, TrySendError};
 
-use super::{builder::Config, event::Event, task::Task};
+use super::{config::Config, event::Event, task::Task};
 use crate::{
     Receiver, Sender,
     process::{ResultMsg, SpawnError, Started, TaskMsg, start},

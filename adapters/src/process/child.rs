@@ -8,7 +8,11 @@ use std::{
 
 use transport_core::{Message, RecvTimeoutError};
 
-use super::{ChildError, Entry, ResultMsg, SpawnError, Started, start};
+use super::{
+    entry::Entry,
+    error::{ChildError, SpawnError},
+    start::{ResultMsg, Started, start},
+};
 use crate::Receiver;
 
 /// How often a wait looks at whether the child process has exited, beside

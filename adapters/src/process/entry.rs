@@ -8,13 +8,13 @@ use std::{
 
 use transport_core::{FromEnvError, Message, from_env};
 
-use super::{RESULTS, ResultMsg, TASKS, TaskMsg};
+use super::start::{RESULTS, ResultMsg, TASKS, TaskMsg};
 use crate::{Receiver, Sender};
 
 /// A function `fn(A) -> R` that a child process runs: a name the parent
 /// and the child agree on, and the function.
 ///
-/// Declare it as a `static` and pass it to [`init`](super::init) and to
+/// Declare it as a `static` and pass it to [`init`](super::init()) and to
 /// [`spawn`](super::spawn) or a [`Pool`](crate::pool::Pool). The name must
 /// be unique among the program's entries.
 pub struct Entry<A, R> {
@@ -64,7 +64,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// An [`Entry`] of any argument and result type, as [`init`](super::init)
+/// An [`Entry`] of any argument and result type, as [`init`](super::init())
 /// takes them. Only [`Entry`] implements it.
 pub trait EntryPoint: sealed::Sealed + Sync {
     /// The entry's name.

@@ -9,8 +9,15 @@ use std::{
 
 use transport_core::{CommandExt, Message};
 
-use super::{ENTRY_VAR, RESULTS, SpawnError, TASKS};
+use super::error::SpawnError;
 use crate::{Receiver, Sender};
+
+/// The environment variable naming the entry a child process runs.
+pub(crate) const ENTRY_VAR: &str = "TRANSPORT_PROCESS_ENTRY";
+/// The endpoint that carries tasks to a child.
+pub(crate) const TASKS: &str = "transport_process_tasks";
+/// The endpoint that carries results back.
+pub(crate) const RESULTS: &str = "transport_process_results";
 
 /// A task as it travels: its id and its argument.
 pub(crate) type TaskMsg<A> = (u64, A);
