@@ -301,9 +301,6 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// [`TaskError::Terminated`].
     fn terminate(&mut self) {
         self.closing = true;
-        for worker in self.slots.iter_mut().flatten() {
-            worker.retire();
-        }
         for slot in 0..self.slots.len() {
             if let Some(worker) = self.slots[slot].take() {
                 // Killed now: its reader sees the channel go.

@@ -240,9 +240,12 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         if let Some(status) = self.reaped {
             return status;
         }
-        self.tasks = None;
         let _ = self.process.kill();
         let status = self.process.wait().ok();
+        // Only now, with the worker gone: the last live participant of a
+        // shared-memory channel removes its segment, so leaving while the
+        // worker still held it would leave the segment behind.
+        self.tasks = None;
         self.reaped = Some(status);
         status
     }
