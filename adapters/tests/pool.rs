@@ -290,3 +290,67 @@ fn spawn_runs_one_call_in_a_child() {
         Err(ChildError::Died { .. })
     ));
 }
+
+/// This process's resident memory in KiB (Linux), from
+/// `/proc/self/status`.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `imap_unordered` over many inputs keeps the parent's memory flat: the
+/// window bounds what is held however long the input. Ignored because it
+/// runs for a while (`POOL_RSS_INPUTS`, default 10,000,000, about a
+/// minute in release on two cores):
+/// `cargo test --release -p transport-adapters --test pool -- --ignored --nocapture imap_unordered_memory`.
+#[test]
+#[ignore = "long: run by hand to measure"]
+fn imap_unordered_memory_stays_flat() {
+    init();
+    let inputs: u64 = std::env::var("POOL_RSS_INPUTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let pool = Pool::builder(&SQUARE)
+        .workers(2)
+        .args([
+            "--exact",
+            "imap_unordered_memory_stays_flat",
+            "--nocapture",
+            "--test-threads=1",
+            "--ignored",
+        ])
+        .build()
+        .expect("a pool");
+    let Some(start) = rss_kib() else {
+        eprintln!("no /proc/self/status: nothing to measure here");
+        return;
+    };
+    let warm = inputs / 100;
+    let (mut early, mut peak, mut sum, mut count) = (0, 0, 0u64, 0u64);
+    let began = std::time::Instant::now();
+    for (i, result) in pool.imap_unordered(0..inputs) {
+        sum = sum.wrapping_add(result.expect("a result").wrapping_sub(square(i)));
+        count += 1;
+        if count == warm {
+            early = rss_kib().unwrap_or(0);
+        }
+        if count % (inputs / 50).max(1) == 0 {
+            peak = peak.max(rss_kib().unwrap_or(0));
+        }
+    }
+    let end = rss_kib().unwrap_or(0);
+    println!(
+        "imap_unordered over {inputs} inputs in {:.1?}: VmRSS {start} KiB at the start, {early} KiB after {warm}, \
+         peak {peak} KiB, {end} KiB at the end",
+        began.elapsed()
+    );
+    assert_eq!(count, inputs);
+    assert_eq!(sum, 0, "a result was wrong");
+    // Flat: what the first 1% took (buffers, the window) is all it takes.
+    assert!(
+        peak.saturating_sub(early) < 8 * 1024,
+        "VmRSS grew from {early} KiB to {peak} KiB"
+    );
+}

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use transport_adapters::{
     pool::Pool,
-    process::{self, Entry},
+    process::{self, Entry, Spawner},
 };
 
 const HANGS: u64 = u64::MAX;
@@ -40,12 +40,7 @@ fn dropping_the_pool_leaves_no_worker_and_no_segment() {
     process::init(&[&WORK]);
     let pool = Pool::builder(&WORK)
         .workers(3)
-        .args([
-            "--exact",
-            "dropping_the_pool_leaves_no_worker_and_no_segment",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(ARGS)
         .build()
         .expect("a pool");
     let pids: HashSet<u32> = pool
@@ -67,4 +62,31 @@ fn dropping_the_pool_leaves_no_worker_and_no_segment() {
         );
     }
     assert_eq!(my_segments(), Vec::<String>::new());
+
+    // Workers replaced after 5 tasks, some still retiring when the pool
+    // goes; and a child killed in the middle of its call.
+    let pool = Pool::builder(&WORK)
+        .workers(2)
+        .max_tasks_per_child(5)
+        .args(ARGS)
+        .build()
+        .expect("a pool");
+    for (n, result) in pool.map(0..50).into_iter().enumerate() {
+        assert_eq!(result.expect("a result").0, (n * n) as u64);
+    }
+    drop(pool);
+    let mut spawner = Spawner::new();
+    spawner.args(ARGS);
+    let mut hung = spawner.spawn(&WORK, HANGS).expect("a child");
+    hung.kill();
+    assert!(hung.wait_timeout(std::time::Duration::from_secs(5)).is_err());
+    drop(hung);
+    assert_eq!(my_segments(), Vec::<String>::new());
 }
+
+const ARGS: [&str; 4] = [
+    "--exact",
+    "dropping_the_pool_leaves_no_worker_and_no_segment",
+    "--nocapture",
+    "--test-threads=1",
+];

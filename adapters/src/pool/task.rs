@@ -30,7 +30,7 @@ pub(crate) struct Task<A, R> {
 impl<A, R> Task<A, R> {
     pub fn new(id: u64, arg: A, seq: u64, reply: mpsc::Sender<Reply<R>>) -> Self {
         Task {
-            msg: (id, arg),
+            msg: (id, Some(arg)),
             seq,
             retries: 0,
             reply: Some(reply),

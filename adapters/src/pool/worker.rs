@@ -14,7 +14,7 @@ use transport_core::{Message, TrySendError};
 use super::{config::Config, event::Event, task::Task};
 use crate::{
     Receiver, Sender,
-    process::{ResultMsg, SpawnError, Started, TaskMsg, start},
+    process::{ResultMsg, STOP_ID, SpawnError, Started, TaskMsg, start},
 };
 
 /// What offering a task to a worker did.
@@ -46,8 +46,10 @@ pub(crate) struct Worker<A: Message, R: Message> {
     generation: u64,
     process: std::process::Child,
     /// `None` once the worker is retiring (or its channel failed): it
-    /// answers what it holds, sees the channel close, and exits.
+    /// answers what it holds, takes the stop, and exits.
     tasks: Option<Sender<TaskMsg<A>>>,
+    /// The task channel of a retiring worker, kept until it is reaped.
+    stopped: Option<Sender<TaskMsg<A>>>,
     held: VecDeque<Task<A, R>>,
     sent: usize,
     /// When the oldest held task became the one the worker runs.
@@ -87,6 +89,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             generation,
             process: child,
             tasks: Some(tasks),
+            stopped: None,
             held: VecDeque::new(),
             sent: 0,
             head_since: Instant::now(),
@@ -194,7 +197,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
 
     /// Sends no more tasks: the worker answers what it holds and exits.
     pub fn retire(&mut self) {
-        self.tasks = None;
+        if let Some(tasks) = self.tasks.take() {
+            // When the stop cannot be sent (the channel is full or gone),
+            // the channel closing tells the worker instead.
+            if tasks.try_send((STOP_ID, None)).is_ok() {
+                self.stopped = Some(tasks);
+            }
+        }
     }
 
     /// Kills the worker for running task `id` too long.
@@ -246,6 +255,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         // shared-memory channel removes its segment, so leaving while the
         // worker still held it would leave the segment behind.
         self.tasks = None;
+        self.stopped = None;
         self.reaped = Some(status);
         status
     }

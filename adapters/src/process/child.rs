@@ -11,7 +11,7 @@ use transport_core::{Message, RecvTimeoutError};
 use super::{
     entry::Entry,
     error::{ChildError, SpawnError},
-    start::{ResultMsg, Started, start},
+    start::{ResultMsg, STOP_ID, Started, start},
 };
 use crate::Receiver;
 
@@ -28,7 +28,10 @@ pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(2);
 ///
 /// # Errors
 /// As [`Spawner::spawn`].
-pub fn spawn<A: Message, R: Message>(entry: &'static Entry<A, R>, arg: A) -> Result<Child<R>, SpawnError> {
+pub fn spawn<A: Message + Send + 'static, R: Message>(
+    entry: &'static Entry<A, R>,
+    arg: A,
+) -> Result<Child<R>, SpawnError> {
     Spawner::new().spawn(entry, arg)
 }
 
@@ -80,7 +83,7 @@ impl Spawner {
     /// [`SpawnError`] when the channels cannot be made or handed over, the
     /// process cannot be started, or the argument cannot be sent (too large
     /// for the backend, say).
-    pub fn spawn<A: Message, R: Message>(
+    pub fn spawn<A: Message + Send + 'static, R: Message>(
         &self,
         entry: &'static Entry<A, R>,
         arg: A,
@@ -89,13 +92,14 @@ impl Spawner {
             child,
             tasks,
             results,
-        } = start::<A, R>(entry.name(), &self.args, &self.envs, 1)?;
-        let child = Child::new(child, results);
-        tasks
-            .send((0, arg))
-            .map_err(|e| SpawnError::Send(e.to_string()))?;
-        // No more tasks: the child answers this one and exits.
-        drop(tasks);
+        } = start::<A, R>(entry.name(), &self.args, &self.envs, 2)?;
+        let mut child = Child::new(child, results);
+        // The task, then the stop: the child answers and exits. The parent
+        // keeps its end until the child is reaped (see `TaskMsg`).
+        for msg in [(0, Some(arg)), (STOP_ID, None)] {
+            tasks.send(msg).map_err(|e| SpawnError::Send(e.to_string()))?;
+        }
+        child.tasks = Some(Box::new(tasks));
         Ok(child)
     }
 }
@@ -107,6 +111,8 @@ pub struct Child<R: Message> {
     process: std::process::Child,
     pid: u32,
     results: Receiver<ResultMsg<R>>,
+    /// The task channel, kept until the child is reaped.
+    tasks: Option<Box<dyn Send>>,
     /// When the process was first seen to have exited.
     exited_at: Option<Instant>,
     /// How the process ended, once reaped.
@@ -122,6 +128,7 @@ impl<R: Message> Child<R> {
             process,
             pid,
             results,
+            tasks: None,
             exited_at: None,
             status: None,
             reaped: false,
@@ -260,6 +267,7 @@ impl<R: Message> Child<R> {
             let _ = self.process.kill();
         }
         self.status = self.process.wait().ok();
+        self.tasks = None;
         self.reaped = true;
     }
 }

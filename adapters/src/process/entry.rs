@@ -71,7 +71,7 @@ pub trait EntryPoint: sealed::Sealed + Sync {
     fn name(&self) -> &'static str;
 
     /// Runs the entry in this child process: answers each task from the
-    /// parent until the parent closes the task channel.
+    /// parent until the parent sends its stop or closes the task channel.
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn serve(&self) -> Result<(), ServeError>;
@@ -98,13 +98,39 @@ impl<A: Message, R: Message> EntryPoint for Entry<A, R> {
                 .deserialize()
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
             drop(task);
+            let Some(arg) = arg else {
+                // The parent's stop: every task sent before it is answered.
+                return Ok(());
+            };
             let run = self.run;
             let outcome = panic::catch_unwind(AssertUnwindSafe(move || run(arg))).map_err(panic_message);
             results
                 .send((id, outcome))
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
+            settle(&results)?;
         }
     }
+}
+
+/// Makes the answers sent so far safe from this process's death before it
+/// runs another task. A pipe end coalesces a burst of sends into a backlog
+/// that a thread writes, and a SIGKILL loses what is still there: the
+/// parent would then blame the next task for the death, and fail the one
+/// that was answered.
+#[cfg(all(feature = "pipe", not(feature = "queue")))]
+fn settle<T>(results: &Sender<T>) -> Result<(), ServeError> {
+    results
+        .raw()
+        .flush()
+        .map_err(|e| ServeError::Channel(e.to_string()))
+}
+
+/// The selected backend's send is in the operating system (or the shared
+/// memory) when it returns: nothing to do.
+#[cfg(not(all(feature = "pipe", not(feature = "queue"))))]
+#[allow(clippy::unnecessary_wraps)]
+fn settle<T>(_results: &Sender<T>) -> Result<(), ServeError> {
+    Ok(())
 }
 
 /// The text a panic carried, as far as it was text.

@@ -43,4 +43,4 @@ pub(crate) use child::{EXIT_CHECK, EXIT_GRACE};
 pub use entry::{Entry, EntryPoint};
 pub use error::{ChildError, SpawnError};
 pub use init::{EXIT_CHANNEL_FAILED, EXIT_UNKNOWN_ENTRY, init};
-pub(crate) use start::{ResultMsg, Started, TaskMsg, start};
+pub(crate) use start::{ResultMsg, STOP_ID, Started, TaskMsg, start};
