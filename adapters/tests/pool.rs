@@ -230,6 +230,52 @@ fn imap_and_imap_unordered_and_apply_async() {
 }
 
 #[test]
+fn async_apply_map_and_stream() {
+    use futures::StreamExt;
+    init();
+    let pool = pool("async_apply_map_and_stream")
+        .window(8)
+        .build()
+        .expect("a pool");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        assert_eq!(pool.apply_future(7).await.expect("a result").0, 49);
+        let results = pool
+            .map_async((0..300).map(|n| if n == 30 { PANICS } else { n }))
+            .await;
+        for (n, result) in results.into_iter().enumerate() {
+            match (n, result) {
+                (30, Err(TaskError::Panicked { .. })) => {}
+                (n, Ok((sq, _))) => assert_eq!(sq, (n * n) as u64),
+                (n, other) => panic!("task {n}: {other:?}"),
+            }
+        }
+        // An endless input through a stream: the window bounds it.
+        let mut seen: Vec<u64> = pool
+            .imap_stream(0..)
+            .take(400)
+            .map(|(i, r)| {
+                assert_eq!(r.expect("a result").0, i * i);
+                i
+            })
+            .collect()
+            .await;
+        seen.sort_unstable();
+        assert_eq!(seen.len(), 400);
+        // The stream was dropped with tasks in the pool; they finish
+        // unwatched, and the pool still answers.
+        assert_eq!(pool.apply_future(3).await.expect("a result").0, 9);
+        // A hung task does not block the executor: a timer still fires.
+        let hung = pool.apply_future(HANGS);
+        let timed = tokio::time::timeout(Duration::from_millis(100), hung).await;
+        assert!(timed.is_err(), "{timed:?}");
+    });
+}
+
+#[test]
 fn close_and_join_finish_the_tasks_given() {
     init();
     let mut pool = pool("close_and_join_finish_the_tasks_given")

@@ -16,7 +16,7 @@ use super::{
     dispatch::Dispatcher,
     error::TaskError,
     event::Event,
-    task::{Reply, Task, TaskHandle},
+    task::{ReplyTo, Task, TaskHandle},
 };
 use crate::process::SpawnError;
 
@@ -61,9 +61,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     }
 
     /// Gives the pool a task whose answer goes to `reply` with `seq`.
-    pub(crate) fn submit(&self, arg: A, seq: u64, reply: &mpsc::Sender<Reply<R>>) {
+    pub(crate) fn submit(&self, arg: A, seq: u64, reply: ReplyTo<R>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = Task::new(id, arg, seq, reply.clone());
+        let task = Task::new(id, arg, seq, reply);
         if self.closed.load(Ordering::Acquire) {
             task.answer(Err(TaskError::Closed));
         } else {
@@ -86,7 +86,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// handle (Python's `apply_async`).
     pub fn apply_async(&self, arg: A) -> TaskHandle<R> {
         let (tx, rx) = mpsc::channel();
-        self.submit(arg, 0, &tx);
+        self.submit(arg, 0, ReplyTo::Blocking(tx));
         TaskHandle::new(rx)
     }
 
@@ -99,7 +99,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         let (tx, rx) = mpsc::channel();
         let mut n = 0;
         for arg in args {
-            self.submit(arg, n, &tx);
+            self.submit(arg, n, ReplyTo::Blocking(tx.clone()));
             n += 1;
         }
         drop(tx);

@@ -5,7 +5,11 @@ use std::{collections::BTreeMap, iter::Fuse, sync::mpsc};
 
 use transport_core::Message;
 
-use super::{error::TaskError, handle::Pool, task::Reply};
+use super::{
+    error::TaskError,
+    handle::Pool,
+    task::{Reply, ReplyTo},
+};
 
 /// The part `imap` and `imap_unordered` share: feeding the pool from the
 /// input, at most `window` tasks ahead of the caller.
@@ -47,7 +51,8 @@ where
             let Some(tx) = &self.tx else { return };
             match self.input.next() {
                 Some(arg) => {
-                    self.pool.submit(arg, self.submitted, tx);
+                    self.pool
+                        .submit(arg, self.submitted, ReplyTo::Blocking(tx.clone()));
                     self.submitted += 1;
                 }
                 None => self.tx = None,

@@ -45,6 +45,12 @@
 //!   input takes flat memory.
 //! - Dropping the pool (or [`terminate`](Pool::terminate)) kills and reaps
 //!   every worker; [`join`](Pool::join) lets them finish first.
+//!
+//! # Async
+//! [`apply_future`](Pool::apply_future), [`map_async`](Pool::map_async)
+//! and [`imap_stream`](Pool::imap_stream) (a `Stream`) are the same
+//! operations for async code: the pool's thread waits, the futures only
+//! take its answers, so they never block an executor.
 
 mod builder;
 mod config;
@@ -53,6 +59,7 @@ mod error;
 mod event;
 mod handle;
 mod imap;
+mod stream;
 mod task;
 mod worker;
 
@@ -60,4 +67,5 @@ pub use builder::Builder;
 pub use error::TaskError;
 pub use handle::Pool;
 pub use imap::{Imap, ImapUnordered};
+pub use stream::{ResultStream, TaskFuture};
 pub use task::TaskHandle;

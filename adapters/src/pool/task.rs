@@ -13,6 +13,37 @@ use crate::process::TaskMsg;
 /// the result.
 pub(crate) type Reply<R> = (u64, Result<R, TaskError>);
 
+/// Where a task's answer goes: the channel of a blocking caller, or of an
+/// async one (whose end is a `Stream`).
+pub(crate) enum ReplyTo<R> {
+    Blocking(mpsc::Sender<Reply<R>>),
+    Async(futures::channel::mpsc::UnboundedSender<Reply<R>>),
+}
+
+impl<R> ReplyTo<R> {
+    /// Sends the answer; a caller that stopped listening (an `imap`
+    /// dropped early) is no error.
+    fn send(&self, reply: Reply<R>) {
+        match self {
+            ReplyTo::Blocking(tx) => {
+                let _ = tx.send(reply);
+            }
+            ReplyTo::Async(tx) => {
+                let _ = tx.unbounded_send(reply);
+            }
+        }
+    }
+}
+
+impl<R> Clone for ReplyTo<R> {
+    fn clone(&self) -> Self {
+        match self {
+            ReplyTo::Blocking(tx) => ReplyTo::Blocking(tx.clone()),
+            ReplyTo::Async(tx) => ReplyTo::Async(tx.clone()),
+        }
+    }
+}
+
 /// A task inside the pool: what is sent to a worker (kept until the
 /// answer comes, so a task a dead worker had not started goes to another),
 /// and where the answer goes.
@@ -24,11 +55,11 @@ pub(crate) struct Task<A, R> {
     /// Retries left when its worker dies.
     pub retries: u32,
     /// Where the answer goes; taken when it is given.
-    reply: Option<mpsc::Sender<Reply<R>>>,
+    reply: Option<ReplyTo<R>>,
 }
 
 impl<A, R> Task<A, R> {
-    pub fn new(id: u64, arg: A, seq: u64, reply: mpsc::Sender<Reply<R>>) -> Self {
+    pub fn new(id: u64, arg: A, seq: u64, reply: ReplyTo<R>) -> Self {
         Task {
             msg: (id, Some(arg)),
             seq,
@@ -42,11 +73,10 @@ impl<A, R> Task<A, R> {
         self.msg.0
     }
 
-    /// Gives the answer; a caller that stopped listening (an `imap`
-    /// dropped early) is no error.
+    /// Gives the answer.
     pub fn answer(mut self, result: Result<R, TaskError>) {
         if let Some(reply) = self.reply.take() {
-            let _ = reply.send((self.seq, result));
+            reply.send((self.seq, result));
         }
     }
 }
@@ -57,7 +87,7 @@ impl<A, R> Task<A, R> {
 impl<A, R> Drop for Task<A, R> {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
-            let _ = reply.send((self.seq, Err(TaskError::Terminated)));
+            reply.send((self.seq, Err(TaskError::Terminated)));
         }
     }
 }
