@@ -63,7 +63,7 @@
 //! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) in the
 //! parent, [`from_env`](transport_core::from_env) in the child (the async
 //! types hand off too). The examples run as real processes on every
-//! backend: `worker_pool`, `request_response`, `shared_counter` and
+//! backend: `worker_pool`, `pool_tour`, `request_response`, `shared_counter` and
 //! `async_worker_pool`.
 //!
 //! # Processes and pools
@@ -72,7 +72,8 @@
 //! [`process::init`]), and [`pool::Pool`] is Python's `Pool` on the
 //! selected backend: `map`, `imap`, `imap_unordered`, `apply_async`, with
 //! a worker that panics, exits or is killed failing only the task it was
-//! running, and being replaced (`examples/worker_pool.rs`).
+//! running, and being replaced (`examples/worker_pool.rs`,
+//! `examples/pool_tour.rs`).
 //!
 //! # Async
 //! [`AsyncSender`], [`AsyncReceiver`] and [`AsyncConnection`] wrap the
