@@ -9,9 +9,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
     task::{Context, Poll, Wake, Waker},
 };
+use transport_core::sync::LockExt;
 
 /// The tasks waiting on one direction of one end.
 pub(crate) struct FanOut {
@@ -29,7 +30,7 @@ impl Wake for WakerSet {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let waiting = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let waiting = std::mem::take(&mut *self.0.lock_unpoisoned());
         for waker in waiting {
             waker.wake();
         }
@@ -50,7 +51,7 @@ impl FanOut {
         ready: impl FnOnce(&mut Context<'_>) -> Poll<V>,
     ) -> Poll<V> {
         {
-            let mut waiting = self.set.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut waiting = self.set.0.lock_unpoisoned();
             if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
                 waiting.push(cx.waker().clone());
             }
@@ -61,7 +62,7 @@ impl FanOut {
 
 impl fmt::Debug for FanOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let waiting = self.set.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let waiting = self.set.0.lock_unpoisoned().len();
         f.debug_struct("FanOut").field("waiting", &waiting).finish()
     }
 }

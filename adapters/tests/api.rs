@@ -11,18 +11,11 @@ use transport_core::{Handoff, HandoffError, TrySendError, local};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Runs a test's body on a runtime, failing it after [`LIMIT`].
-/// The default backend, or the in-process one when no backend feature is on.
-#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
-type Chosen = transport_adapters::Backend;
-#[cfg(not(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats")))]
-type Chosen = transport_core::local::Local;
-/// The default two-way backend, or the in-process one.
-#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
-type ChosenDuplex = transport_adapters::DuplexBackend;
-#[cfg(not(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats")))]
-type ChosenDuplex = transport_core::local::Local;
+#[path = "support/chosen.rs"]
+mod support;
+use support::{Chosen, ChosenDuplex};
 
+/// Runs a test's body on a runtime, failing it after [`LIMIT`].
 fn run(body: impl std::future::Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -3,6 +3,9 @@
 //! queue and shm (whose own suites have no two-way cases).
 #![cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 
-transport_core::conformance_tests!(@cases transport_adapters::DuplexBackend;
+#[path = "support/chosen.rs"]
+mod support;
+
+transport_core::conformance_tests!(@cases support::ChosenDuplex;
     duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
 );

@@ -64,7 +64,7 @@ use crate::{
     frame::{self, Ack, AckSink, NatsFrame},
     names::{GROUP, Names},
     options::Options,
-    roster::Side,
+    roster::{Presence, Side},
     runtime,
 };
 
@@ -553,7 +553,10 @@ impl AloReceiver {
     fn fill(&self, st: &mut PullState, cx: &mut Context<'_>) {
         let since = st.empty_at;
         loop {
-            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), cx) {
+            let inbox = &mut st.inbox;
+            let msg = match runtime::poll_unbudgeted(cx, |cx| {
+                Stream::poll_next(std::pin::Pin::new(&mut *inbox), cx)
+            }) {
                 Poll::Ready(Some(msg)) => msg,
                 Poll::Ready(None) => {
                     st.closed = true;
@@ -566,7 +569,9 @@ impl AloReceiver {
             };
             match msg.status {
                 None | Some(StatusCode::OK) => {
+                    // A count asked for before this delivery is stale.
                     st.drained = false;
+                    st.info = None;
                     if let Some(pull) = &mut st.pull {
                         pull.heard = Instant::now();
                         pull.remaining = pull.remaining.saturating_sub(1);
@@ -743,7 +748,7 @@ impl AloReceiver {
                 return Err(RawRecvError::NotReady);
             }
             self.ask(&mut st, no_wait);
-            if senders.gone() && self.drained(&mut st) {
+            if self.senders_gone(senders, &mut st) && self.drained(&mut st) {
                 return Err(RawRecvError::Disconnected);
             }
             if wait.expired() && !no_wait {
@@ -799,7 +804,20 @@ impl AloReceiver {
         } else {
             self.ask(&mut st, false);
         }
-        self.base.lost() || (senders.gone() && self.drained(&mut st))
+        self.base.lost() || (self.senders_gone(senders, &mut st) && self.drained(&mut st))
+    }
+
+    /// Whether every sender is gone. While one is not, a count of what is
+    /// left asked for earlier (before a sender joined and sent, say) says
+    /// nothing about the end: it is dropped, and the next drained check
+    /// asks again.
+    fn senders_gone(&self, senders: Presence, st: &mut PullState) -> bool {
+        let gone = senders.gone();
+        if !gone {
+            st.info = None;
+            st.drained = false;
+        }
+        gone
     }
 
     /// Acknowledges the oldest delivery taken and not yet done (storing

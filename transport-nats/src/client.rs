@@ -72,9 +72,11 @@ impl Link {
     fn on_event(&self, event: &Event) {
         match event {
             Event::Disconnected => {
+                transport_core::event!(WARN, "nats server connection lost; reconnecting");
                 *self.down_since.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
             }
             Event::Connected => {
+                transport_core::event!(INFO, "nats server connected");
                 *self.down_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 self.epoch.send_modify(|n| *n += 1);
             }

@@ -107,6 +107,7 @@ mod runtime;
 pub mod server;
 mod signal;
 mod sys;
+pub mod testing;
 mod transport;
 
 pub use channel::options_for;

@@ -190,6 +190,13 @@ impl Inbound {
             }
         };
         if n == 0 {
+            if !self.eof {
+                transport_core::event!(
+                    DEBUG,
+                    unread = self.buf.len(),
+                    "pipe peer closed its end (end of stream)"
+                );
+            }
             self.eof = true;
         } else {
             let was_malformed = self.malformed.is_some();

@@ -159,6 +159,14 @@ impl OutState {
 
     /// The peer is gone: nothing left can be delivered.
     fn mark_gone(&mut self, failure: Option<io::Error>) {
+        if !self.gone {
+            transport_core::event!(
+                INFO,
+                error = ?failure.as_ref(),
+                unsent = self.pending.len() - self.head,
+                "pipe peer gone: its end closed or its process died"
+            );
+        }
         self.gone = true;
         self.failure = self.failure.take().or(failure);
         self.pending.clear();
@@ -226,6 +234,17 @@ enum WriteEnd {
     Failed(io::Error),
 }
 
+/// A backlog write's outcome ([`Shared::write_backlog`]): the state,
+/// locked again; the batch taken, from `head`; how many of its bytes went
+/// out; and why the write stopped early, if it did.
+struct Written<'a> {
+    st: MutexGuard<'a, OutState>,
+    batch: Vec<u8>,
+    head: usize,
+    written: usize,
+    end: Option<WriteEnd>,
+}
+
 impl Shared {
     /// Waits for room in the backlog.
     fn room(&self, wait: Wait) -> Result<MutexGuard<'_, OutState>, RawSendError> {
@@ -279,18 +298,47 @@ impl Shared {
         Ok(())
     }
 
+    /// The one way the backlog is written: marks the end as writing, takes
+    /// the backlog out of the state, writes it with `write` while the lock
+    /// is released (senders keep appending to a new backlog meanwhile), and
+    /// takes the lock again. The caller counts what went out and gives back
+    /// the rest ([`OutState::give_back`]) or marks the peer gone, as its
+    /// outcome asks.
+    fn write_backlog<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, OutState>,
+        write: impl FnOnce(&Self, &[u8]) -> (usize, Option<WriteEnd>),
+    ) -> Written<'a> {
+        st.writing = true;
+        let (batch, head) = st.take();
+        drop(st);
+        let (written, end) = write(self, &batch[head..]);
+        let mut st = self.lock_out();
+        st.writing = false;
+        Written {
+            st,
+            batch,
+            head,
+            written,
+            end,
+        }
+    }
+
     /// Writes the backlog (one lone frame) from the sending thread, without
     /// blocking; what the kernel does not take goes to the flusher.
     fn write_lone<'a>(
         self: &'a Arc<Self>,
-        mut st: MutexGuard<'a, OutState>,
+        st: MutexGuard<'a, OutState>,
     ) -> Result<MutexGuard<'a, OutState>, RawSendError> {
-        st.writing = true;
-        let (batch, head) = st.take();
-        drop(st);
-        let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], Wait::Never);
-        let mut st = self.lock_out();
-        st.writing = false;
+        let Written {
+            mut st,
+            batch,
+            head,
+            written,
+            end,
+        } = self.write_backlog(st, |this, bytes| {
+            this.write(&mut [IoSlice::new(bytes)], Wait::Never)
+        });
         st.wrote(&batch[head..], written);
         let result = match end {
             None | Some(WriteEnd::Blocked) => {
@@ -474,12 +522,14 @@ impl Shared {
                 st.flusher = Flusher::Running;
                 continue;
             }
-            st.writing = true;
-            let (batch, head) = st.take();
-            drop(st);
-            let (written, end) = self.write_batch(&batch[head..]);
-            st = self.lock_out();
-            st.writing = false;
+            let Written {
+                st: relocked,
+                batch,
+                head,
+                written,
+                end,
+            } = self.write_backlog(st, Self::write_batch);
+            st = relocked;
             if written == batch.len() - head {
                 // The batch ends with a whole frame: the last write that
                 // finished it was not counted yet.
@@ -494,6 +544,7 @@ impl Shared {
             self.notify_out(&mut st);
         }
         st.flusher = Flusher::Absent;
+        transport_core::event!(DEBUG, "pipe flusher thread stopped");
     }
 
     /// The flusher's write of a batch: until all of it is written, the
@@ -543,15 +594,16 @@ impl Shared {
 
     fn write_inline<'a>(
         &'a self,
-        mut st: MutexGuard<'a, OutState>,
+        st: MutexGuard<'a, OutState>,
         wait: Wait,
     ) -> Result<MutexGuard<'a, OutState>, RawSendError> {
-        st.writing = true;
-        let (batch, head) = st.take();
-        drop(st);
-        let (written, end) = self.write(&mut [IoSlice::new(&batch[head..])], wait);
-        let mut st = self.lock_out();
-        st.writing = false;
+        let Written {
+            mut st,
+            batch,
+            head,
+            written,
+            end,
+        } = self.write_backlog(st, |this, bytes| this.write(&mut [IoSlice::new(bytes)], wait));
         st.wrote(&batch[head..], written);
         self.notify_out(&mut st);
         match end {

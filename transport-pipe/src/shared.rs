@@ -4,10 +4,11 @@
 use std::{
     io,
     sync::{
-        Condvar, Mutex, MutexGuard, PoisonError, TryLockError,
+        Condvar, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
+use transport_core::sync::{LockExt, wait_as};
 
 use transport_core::backend::{RawRecvError, Wait};
 
@@ -55,11 +56,11 @@ impl Shared {
     // a panic elsewhere leaves nothing to repair: poisoning is ignored.
 
     pub(crate) fn lock_in(&self) -> MutexGuard<'_, Inbound> {
-        self.inbound.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inbound.lock_unpoisoned()
     }
 
     pub(crate) fn lock_out(&self) -> MutexGuard<'_, OutState> {
-        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+        self.out.lock_unpoisoned()
     }
 
     /// Waits on the send side's condition variable as `wait` allows; `None`
@@ -69,15 +70,11 @@ impl Shared {
         guard: MutexGuard<'a, OutState>,
         wait: Wait,
     ) -> Option<MutexGuard<'a, OutState>> {
+        // A wait that ran out on the way still hands the guard back: the
+        // caller looks at its condition once more before giving up.
         match wait.remaining() {
-            None => Some(self.out_cv.wait(guard).unwrap_or_else(PoisonError::into_inner)),
             Some(left) if left.is_zero() => None,
-            Some(left) => Some(
-                self.out_cv
-                    .wait_timeout(guard, left)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0,
-            ),
+            _ => Some(wait_as(&self.out_cv, guard, wait).0),
         }
     }
 
@@ -175,10 +172,8 @@ impl Shared {
     /// they receive never stop each other, since each one's queue holds
     /// what the other wrote, and so is covered by what it wrote itself.
     pub(crate) fn drain(&self) -> bool {
-        let mut inbound = match self.inbound.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
+        let Some(mut inbound) = self.inbound.try_lock_unpoisoned() else {
+            return false;
         };
         loop {
             self.note_if_empty(&mut inbound);

@@ -109,7 +109,10 @@ mod shared;
 mod sync;
 mod sys;
 
-pub use channel::{Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmUntrusted, WaitMode};
+pub use channel::{
+    Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, WaitMode,
+    variant,
+};
 pub use error::SegmentError;
 pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};
 pub use shared::{

@@ -12,12 +12,12 @@
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
 
 use transport_core::{
     RecvTimeoutError, SendTimeoutError,
-    conformance::{Harness, Role, run, test_name},
+    conformance::{Harness, LONG, Role},
 };
 use transport_shm::{
     SharedAtomic, ShmConfig,
@@ -25,23 +25,10 @@ use transport_shm::{
     list_segments,
 };
 
-/// How long any single wait may take before the case fails.
-const LONG: Duration = Duration::from_secs(60);
 const TRIALS: u64 = 8;
 const CAPACITY: usize = 16;
 
-macro_rules! cross_process {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                run(test_name(module_path!(), stringify!($name)), "shm", true, cases::$name);
-            }
-        )*
-    };
-}
-
-cross_process!(
+transport_core::cross_process_tests!("shm", cases;
     killed_producer_loses_no_returned_send,
     killed_consumer_loses_at_most_its_capacity
 );

@@ -10,12 +10,11 @@ use std::{
     os::unix::{fs::MetadataExt, process::CommandExt as _},
     path::Path,
     process::Command,
-    time::Duration,
 };
 
 use transport_core::{
     FromEnvError, Handoff, OpenError,
-    conformance::{Harness, PEER_TIMEOUT, Peer, Role, run, test_name},
+    conformance::{Harness, LONG, PEER_TIMEOUT, Peer, Role},
     from_env, open_token,
 };
 use transport_shm::{
@@ -24,21 +23,7 @@ use transport_shm::{
     cleanup_stale,
 };
 
-/// How long any single wait may take before the case fails.
-const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! cross_process {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                run(test_name(module_path!(), stringify!($name)), "shm", true, cases::$name);
-            }
-        )*
-    };
-}
-
-cross_process!(
+transport_core::cross_process_tests!("shm", cases;
     stolen_receiver_token_is_refused,
     stolen_value_token_is_refused,
     command_spawned_twice_refuses_the_second_receiver,

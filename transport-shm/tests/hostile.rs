@@ -14,7 +14,7 @@ use std::time::Duration;
 use raw::{CH_LANE_BYTES, OBJ_LEN, RawSegment, SEG_SIZE, WRAP};
 use transport_core::{
     Handoff, RecvTimeoutError,
-    conformance::{Harness, PEER_TIMEOUT, Role, run, test_name},
+    conformance::{Harness, LONG, PEER_TIMEOUT, Role},
     from_env,
 };
 use transport_shm::{
@@ -22,24 +22,11 @@ use transport_shm::{
     channel::{self, Receiver, Sender},
 };
 
-/// How long any single wait may take before the case fails.
-const LONG: Duration = Duration::from_secs(60);
 /// How long a receive that must end at once may take before the case calls
 /// it a hang (far more than a passing run needs).
 const HANG: Duration = Duration::from_secs(30);
 
-macro_rules! cross_process {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                run(test_name(module_path!(), stringify!($name)), "shm", true, cases::$name);
-            }
-        )*
-    };
-}
-
-cross_process!(
+transport_core::cross_process_tests!("shm", cases;
     size_flipped_while_senders_open,
     size_flipped_while_arrays_open,
     array_length_rewritten_after_open,

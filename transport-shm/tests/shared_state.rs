@@ -6,27 +6,13 @@
 
 use std::time::Duration;
 
-use transport_core::conformance::{Harness, PEER_TIMEOUT, Role, run, test_name};
+use transport_core::conformance::{Harness, LONG, PEER_TIMEOUT, Role};
 use transport_shm::{
     FixedBytes, SharedArray, SharedBarrier, SharedCondvar, SharedEvent, SharedMutex, SharedSemaphore,
     SharedValue, plain_struct,
 };
 
-/// How long any single wait in these tests may take before it fails.
-const LONG: Duration = Duration::from_secs(60);
-
-macro_rules! cross_process {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                run(test_name(module_path!(), stringify!($name)), "shm", true, cases::$name);
-            }
-        )*
-    };
-}
-
-cross_process!(
+transport_core::cross_process_tests!("shm", cases;
     two_processes_million_locked_increments,
     robust_lock_recovers_after_holder_killed,
     mutex_holder_killed_next_locker_told,

@@ -10,6 +10,8 @@ mod close;
 mod duplex;
 mod many;
 mod order;
+#[path = "../support/chosen.rs"]
+mod support;
 mod util;
 
 /// One `#[test]` per case of `$module`, for backend `$backend`.
@@ -34,6 +36,7 @@ macro_rules! channel_cases {
     ($backend:ty) => {
         cases!($backend;
             order::fifo_from_child, order::fifo_to_child, order::payload_sizes, order::raw_bytes_roundtrip,
+            order::owned_values,
             blocking::try_recv_empty, blocking::send_waits_for_room, blocking::timeouts,
             close::sender_drop_drains_then_disconnects, close::receiver_drop_disconnects_sender,
             close::peer_killed_while_sending, close::peer_killed_while_receiving,
@@ -64,10 +67,10 @@ mod local_duplex {
 
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend {
-    channel_cases!(transport_adapters::Backend);
+    channel_cases!(crate::support::Chosen);
 }
 
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend_duplex {
-    duplex_cases!(transport_adapters::DuplexBackend);
+    duplex_cases!(crate::support::ChosenDuplex);
 }

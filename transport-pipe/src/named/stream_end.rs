@@ -10,8 +10,9 @@
 
 use std::{
     io::{self, IoSlice},
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, MutexGuard},
 };
+use transport_core::sync::LockExt;
 
 use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
@@ -70,7 +71,7 @@ impl StreamEnd {
     }
 
     fn lock_rx(&self) -> MutexGuard<'_, Rx> {
-        self.rx.lock().unwrap_or_else(PoisonError::into_inner)
+        self.rx.lock_unpoisoned()
     }
 
     /// Reads once into the deframer, waiting as `wait` allows.
@@ -159,7 +160,7 @@ impl StreamEnd {
     }
 
     pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let mut buf = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut buf = self.tx.lock_unpoisoned();
         buf.clear();
         buf.resize(16, 0);
         let mut writer = FrameWriter::bytes(&mut buf, self.limit);
@@ -185,7 +186,7 @@ impl StreamEnd {
                 limit: self.limit,
             });
         }
-        let _turn = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turn = self.tx.lock_unpoisoned();
         let mut header = [0u8; 16];
         let n = self.framing.header(bytes.len(), &mut header);
         self.write(&mut [IoSlice::new(&header[..n]), IoSlice::new(bytes)], wait)

@@ -2,7 +2,10 @@
 //! reactor (`AsyncFd`, edge-triggered `epoll` / `kqueue`).
 //!
 //! The descriptor is registered lazily, with the runtime of the first task
-//! that waits on the end, for read readiness only: send room is the
+//! that waits on the end (or, for a wait from outside any runtime, such as
+//! core's blocking `Select`, with this process's own reactor: one
+//! current-thread runtime on one thread, made on first need), for read
+//! readiness only: send room is the
 //! backlog's, not the socket's (see `Shared::poll_room`). A read that finds
 //! the socket empty clears tokio's readiness, so the next arrival wakes the
 //! task again; tokio ignores the clear when an event came after the
@@ -11,9 +14,10 @@
 use std::{
     fmt, io,
     os::fd::{AsRawFd, RawFd},
-    sync::{Mutex, OnceLock, PoisonError},
+    sync::{Mutex, OnceLock},
     task::{Context, Poll, ready},
 };
+use transport_core::sync::LockExt;
 
 use tokio::io::{Interest, unix::AsyncFd};
 
@@ -55,15 +59,16 @@ impl Watch {
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
-        let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+        let _init = self.init.lock_unpoisoned();
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "waiting for a pipe end asynchronously needs a tokio runtime (with its I/O driver)",
-            ));
-        }
+        // Outside a runtime (a blocking `Select`, say), the process's own
+        // reactor: one thread for every such end of the process.
+        let _entered = match tokio::runtime::Handle::try_current() {
+            Ok(_) => None,
+            Err(_) => Some(fallback()?.enter()),
+        };
         // SAFETY: `raw` is the socket's open descriptor, and it stays open
         // and the same for as long as the registration lives: the socket
         // drops its `Watch` before it closes the descriptor or hands it to a
@@ -94,4 +99,23 @@ impl Watch {
             guard.clear_ready();
         }
     }
+}
+
+/// The reactor of waits made outside any runtime: a current-thread runtime
+/// with its I/O driver, run by one thread for the life of the process.
+fn fallback() -> io::Result<&'static tokio::runtime::Handle> {
+    static REACTOR: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
+    let made = REACTOR.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| format!("starting the pipe's reactor: {e}"))?;
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("transport-pipe-reactor".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .map_err(|e| format!("starting the pipe's reactor thread: {e}"))?;
+        Ok(handle)
+    });
+    made.as_ref().map_err(|e| io::Error::other(e.clone()))
 }

@@ -56,6 +56,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
 };
+use transport_core::sync::LockExt;
 
 use interprocess::os::windows::{
     named_pipe::{PipeListenerOptions, PipeMode, pipe_mode},
@@ -361,7 +362,7 @@ impl Socket {
         wait: Wait,
         on_readable: &mut dyn FnMut() -> bool,
     ) -> io::Result<usize> {
-        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.in_flight.lock_unpoisoned();
         if let Some(op) = slot.as_ref() {
             let finished = self.wait_write(op, wait, on_readable);
             match finished {
@@ -474,7 +475,7 @@ impl Socket {
 
     /// Waits, as `wait` allows, for a write still in flight to finish.
     pub(crate) fn settle(&self, wait: Wait) -> io::Result<()> {
-        let mut slot = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.in_flight.lock_unpoisoned();
         let Some(op) = slot.as_ref() else {
             return Ok(());
         };
@@ -510,12 +511,7 @@ impl Socket {
         drop(self.watch);
         // Any write was finished by `settle`; one still running cannot be
         // cancelled without cutting the stream, so this waits for it.
-        if let Some(mut op) = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        if let Some(mut op) = self.in_flight.lock_unpoisoned().take() {
             let mut n = 0u32;
             // SAFETY: waits (bWait = TRUE) for the write of `op.ov`; then
             // nothing is left for its drop to cancel.

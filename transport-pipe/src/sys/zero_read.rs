@@ -27,6 +27,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll, Waker},
 };
+use transport_core::sync::LockExt;
 
 use windows_sys::Win32::{
     Foundation::{ERROR_IO_PENDING, GetLastError, HANDLE, INVALID_HANDLE_VALUE, STATUS_PENDING},
@@ -67,11 +68,7 @@ unsafe impl Send for Armed {}
 
 impl fmt::Debug for Watch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let armed = self
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some();
+        let armed = self.state.lock_unpoisoned().is_some();
         f.debug_struct("Watch").field("armed", &armed).finish()
     }
 }
@@ -82,7 +79,7 @@ unsafe extern "system" fn on_signal(context: *mut std::ffi::c_void, _timed_out: 
     // until `UnregisterWaitEx` has returned, and that waits for running
     // callbacks.
     let slot = unsafe { &*context.cast::<Slot>() };
-    let waker = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let waker = slot.0.lock_unpoisoned().take();
     if let Some(waker) = waker {
         waker.wake();
     }
@@ -211,7 +208,7 @@ impl Watch {
         cx: &mut Context<'_>,
         attempt: &mut dyn FnMut() -> bool,
     ) -> Poll<io::Result<()>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state.lock_unpoisoned();
         if state.is_none() {
             match Armed::new(pipe) {
                 Ok(armed) => *state = Some(armed),
@@ -229,7 +226,7 @@ impl Watch {
                 return Poll::Ready(Ok(()));
             }
             // Register first: a completion from now on wakes this task.
-            *armed.slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+            *armed.slot.0.lock_unpoisoned() = Some(cx.waker().clone());
             if armed.in_flight {
                 if armed.completed() {
                     continue;

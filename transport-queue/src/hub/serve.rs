@@ -34,7 +34,9 @@ pub(crate) fn ensure_started(hub: &Arc<Hub>) -> io::Result<()> {
         .spawn(move || match HubSet::new(limit) {
             Ok((set, handle)) => {
                 let _ = started_tx.send(Ok(handle));
+                transport_core::event!(DEBUG, "queue hub thread started");
                 serve(&serving, set);
+                transport_core::event!(DEBUG, "queue hub thread stopped");
             }
             Err(e) => {
                 let _ = started_tx.send(Err(e));

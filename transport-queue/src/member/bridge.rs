@@ -96,7 +96,9 @@ fn start() -> io::Result<Bridge> {
         .spawn(move || match DownSet::new() {
             Ok((set, ctl)) => {
                 let _ = started_tx.send(Ok(ctl));
+                transport_core::event!(DEBUG, bridge = id, "queue bridge thread started");
                 run(id, set);
+                transport_core::event!(DEBUG, bridge = id, "queue bridge thread stopped");
             }
             Err(e) => {
                 let _ = started_tx.send(Err(e));

@@ -46,6 +46,7 @@ use std::{
     thread::{self, ThreadId},
     time::{Duration, Instant},
 };
+use transport_core::sync::LockExt;
 
 use super::{
     chan::LIVENESS_PERIOD,
@@ -152,7 +153,7 @@ impl Bridge {
     const THREAD_NAME: &'static str = "shm-bridge";
 
     fn lock(&self) -> MutexGuard<'_, Table> {
-        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+        self.table.lock_unpoisoned()
     }
 
     pub(super) fn arm(&'static self, link: &Arc<Link>, waker: &Waker, probe: Probe) -> io::Result<()> {

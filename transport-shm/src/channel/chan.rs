@@ -446,6 +446,13 @@ impl Monitor {
                 .lane
                 .is_some_and(|i| chan.lane(i).closed.load(Ordering::Acquire) != 0);
             if closed || !chan.seg.role_alive(self.role) {
+                transport_core::event!(
+                    INFO,
+                    segment = chan.seg.name(),
+                    role = self.role,
+                    lane_closed = closed,
+                    "shared-memory peers gone: every one in the role left or died"
+                );
                 self.gone.set(true);
             }
         }

@@ -4,10 +4,11 @@ use std::{
     collections::BTreeMap,
     fmt,
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc, Mutex,
         atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering},
     },
 };
+use transport_core::sync::LockExt;
 
 use rkyv::util::AlignedVec;
 use transport_core::backend::{FRAME_ALIGN, Frame};
@@ -66,7 +67,7 @@ impl RxShared {
         }
         self.publish(lane);
         if !advanced || self.pending_count.load(Ordering::SeqCst) != 0 {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut pending = self.pending.lock_unpoisoned();
             if !advanced {
                 pending[lane].insert(start, end);
                 self.pending_count.fetch_add(1, Ordering::SeqCst);

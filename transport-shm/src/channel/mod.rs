@@ -116,14 +116,16 @@ mod receiver;
 mod sender;
 #[cfg(test)]
 mod tests;
+pub mod variant;
 
 pub use chan::LIVENESS_PERIOD;
 pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
 pub use frame::ShmFrame;
 pub use receiver::ShmReceiver;
 pub use sender::ShmSender;
+pub use variant::ShmTransport;
 
-use transport_core::{Capabilities, ChannelConfig, CreateError, Message, Readiness, Transport};
+use transport_core::{CreateError, Message};
 
 use crate::segment::Attachment;
 use layout::ROLE_RECEIVER;
@@ -206,61 +208,18 @@ pub fn channel<T: Message>(config: &ShmConfig) -> Result<(Sender<T>, Receiver<T>
     ))
 }
 
-fn capabilities(multi_producer: bool) -> Capabilities {
-    let mut c = Capabilities::default();
-    c.cross_process = true;
-    c.multi_producer = multi_producer;
-    c.multi_consumer = false;
-    c.duplex = false;
-    c.zero_copy = true;
-    c.bounded = true;
-    c.max_message_size = MAX_MESSAGE_SIZE;
-    c.readiness = Readiness::BridgeThread;
-    c
-}
-
 /// The single-producer shared-memory backend, blocking mode.
 ///
 /// # Portability
 /// See the [module documentation](self#portability).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Shm;
-
-impl Transport for Shm {
-    const NAME: &'static str = "shm";
-    type Sender = ShmSender;
-    type Receiver = ShmReceiver;
-
-    fn capabilities() -> Capabilities {
-        capabilities(false)
-    }
-
-    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-        raw_channel(&ShmConfig::from(config))
-    }
-}
+pub type Shm = ShmTransport<variant::Blocking>;
 
 /// The multi-producer shared-memory backend (up to
 /// [`DEFAULT_MAX_PRODUCERS`] producers), blocking mode.
 ///
 /// # Portability
 /// See the [module documentation](self#portability).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ShmMpsc;
-
-impl Transport for ShmMpsc {
-    const NAME: &'static str = "shm-mpsc";
-    type Sender = ShmSender;
-    type Receiver = ShmReceiver;
-
-    fn capabilities() -> Capabilities {
-        capabilities(true)
-    }
-
-    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-        raw_channel(&ShmConfig::from(config).max_producers(DEFAULT_MAX_PRODUCERS))
-    }
-}
+pub type ShmMpsc = ShmTransport<variant::Mpsc>;
 
 /// The single-producer backend in busy-poll mode (for latency-critical
 /// users; blocked ends spin, and while an async task waits on one of its
@@ -268,43 +227,11 @@ impl Transport for ShmMpsc {
 ///
 /// # Portability
 /// See the [module documentation](self#portability).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ShmBusyPoll;
-
-impl Transport for ShmBusyPoll {
-    const NAME: &'static str = "shm-busy";
-    type Sender = ShmSender;
-    type Receiver = ShmReceiver;
-
-    fn capabilities() -> Capabilities {
-        capabilities(false)
-    }
-
-    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-        raw_channel(&ShmConfig::from(config).wait_mode(WaitMode::BusyPoll))
-    }
-}
+pub type ShmBusyPoll = ShmTransport<variant::BusyPoll>;
 
 /// The single-producer backend in untrusted mode (messages are copied out
 /// of shared memory before validation).
 ///
 /// # Portability
 /// See the [module documentation](self#portability).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ShmUntrusted;
-
-impl Transport for ShmUntrusted {
-    const NAME: &'static str = "shm-untrusted";
-    type Sender = ShmSender;
-    type Receiver = ShmReceiver;
-
-    fn capabilities() -> Capabilities {
-        let mut c = capabilities(false);
-        c.zero_copy = false;
-        c
-    }
-
-    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-        raw_channel(&ShmConfig::from(config).untrusted(true))
-    }
-}
+pub type ShmUntrusted = ShmTransport<variant::Untrusted>;

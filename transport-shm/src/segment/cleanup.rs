@@ -9,9 +9,10 @@
 
 use std::{
     io,
-    sync::{Mutex, PoisonError, atomic::Ordering},
+    sync::{Mutex, atomic::Ordering},
     time::{Duration, Instant},
 };
+use transport_core::sync::LockExt;
 
 use super::{
     Segment,
@@ -67,7 +68,7 @@ pub(super) fn sweep_if_due() {
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
     let now = Instant::now();
     {
-        let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = LAST.lock_unpoisoned();
         if last.is_some_and(|t| now.duration_since(t) < SWEEP_PERIOD) {
             return;
         }
