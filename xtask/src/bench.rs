@@ -7,6 +7,10 @@
 //! The heavy peer crates (iceoryx2, ipc-channel, interprocess, plotters)
 //! live in that separate crate, so this one stays light.
 //!
+//! The pool rows (`pool-queue`, `pool-pipe`, `pool-shm`) run the adapters'
+//! `pool_bench` example, whose backend is chosen by features: it is built
+//! once per backend first, and copied to `target/bench/pool/pool-<backend>`.
+//!
 //! The full run (not `--quick`, and with the queue among its subjects) also
 //! runs the queue's load test at 10 M messages (4 producer processes × 4
 //! consumer processes: nothing lost, nothing duplicated, FIFO per producer)
@@ -83,6 +87,15 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
     if let Some(n) = &opts.reps {
         cmd.args(["--reps", n]);
     }
+    let wants_pools = opts.subjects.is_empty()
+        || opts
+            .subjects
+            .iter()
+            .any(|s| s.split(',').any(|s| s.starts_with("pool-")));
+    if wants_pools {
+        let dir = build_pools(root)?;
+        cmd.env(POOL_DIR_VAR, dir);
+    }
     eprintln!("bench: building and running transport-bench (release)");
     let status = cmd.status().map_err(|e| format!("could not start cargo: {e}"))?;
     if status.code() == Some(2) || !out.join("results.json").exists() {
@@ -96,6 +109,48 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
     }
     println!("bench: results in {}", out.display());
     Ok(ok)
+}
+
+/// Where `transport-bench` finds the pool programs.
+const POOL_DIR_VAR: &str = "TRANSPORT_BENCH_POOL_DIR";
+/// The backends of the pool rows, by feature name.
+const POOL_BACKENDS: [&str; 3] = ["queue", "pipe", "shm"];
+
+/// Builds the `pool_bench` example once per backend (release) and copies
+/// each to `target/bench/pool/pool-<backend>`; the directory.
+fn build_pools(root: &Path) -> Result<PathBuf, String> {
+    let target = target_dir(root);
+    let dir = target.join("bench").join("pool");
+    fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    for backend in POOL_BACKENDS {
+        eprintln!("bench: building the pool program on {backend} (release)");
+        let status = Command::new(cargo())
+            .current_dir(root)
+            .args(["build", "--release", "--quiet", "--package", "transport-adapters"])
+            .args([
+                "--example",
+                "pool_bench",
+                "--no-default-features",
+                "--features",
+                backend,
+            ])
+            .status()
+            .map_err(|e| format!("could not start cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "building the pool program on {backend} failed ({status})"
+            ));
+        }
+        let exe = env::consts::EXE_SUFFIX;
+        let built = target
+            .join("release")
+            .join("examples")
+            .join(format!("pool_bench{exe}"));
+        let copy = dir.join(format!("pool-{backend}{exe}"));
+        fs::copy(&built, &copy)
+            .map_err(|e| format!("copying {} to {}: {e}", built.display(), copy.display()))?;
+    }
+    Ok(dir)
 }
 
 /// Runs the queue's load test at [`LOAD_MESSAGES`] and appends its outcome

@@ -24,6 +24,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
                 workers,
                 prefetch: 8,
                 window: 0,
+                chunksize: 1,
                 max_tasks_per_child: None,
                 task_timeout: None,
                 retries: 0,
@@ -48,6 +49,23 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
         self
     }
 
+    /// How many tasks `map`, `imap`, `imap_unordered` and their async
+    /// forms put in one message to a worker (default 1; at least one;
+    /// Python's `chunksize`). A worker runs a chunk's tasks one after
+    /// another and sends their results back together in one message, so
+    /// a large chunk makes tiny tasks cheap. A chunk is also the unit of
+    /// loss: a worker that dies while it runs a chunk fails every task of
+    /// that chunk (none was answered yet) with
+    /// [`TaskError::WorkerDied`](super::TaskError::WorkerDied), or runs
+    /// the whole chunk again when [`retries`](Self::retries) allow; the
+    /// [`task_timeout`](Self::task_timeout) bounds the whole chunk. The
+    /// `_chunked` operations ([`Pool::map_chunked`] and the others) take
+    /// a chunk size for one call. `apply` is always one task.
+    pub fn chunksize(mut self, n: usize) -> Self {
+        self.config.chunksize = n.max(1);
+        self
+    }
+
     /// How many tasks an `imap` or `imap_unordered` keeps in the pool,
     /// answers not yet taken included (default: 64 per worker, and never
     /// fewer than the workers' prefetch): memory stays flat over an
@@ -59,7 +77,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
 
     /// Replaces a worker after it has run `n` tasks (Python's
     /// `maxtasksperchild`); no task is lost: the worker is sent at most
-    /// `n`, answers them, and exits.
+    /// `n`, answers them, and exits. A chunk is never split, so with
+    /// chunks a worker is sent chunks while it has been sent fewer than
+    /// `n` tasks: it may run up to a chunk less one more.
     pub fn max_tasks_per_child(mut self, n: usize) -> Self {
         self.config.max_tasks_per_child = Some(n.max(1));
         self
@@ -67,7 +87,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
 
     /// Kills a worker whose task runs longer than `timeout` (counted from
     /// when the worker starts on it), replaces it, and fails that task with
-    /// [`TaskError::Timeout`](super::TaskError::Timeout).
+    /// [`TaskError::Timeout`](super::TaskError::Timeout). With
+    /// [`chunksize`](Self::chunksize) above one the timeout is per chunk:
+    /// it bounds the whole chunk, and every task of a chunk past it fails.
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.config.task_timeout = Some(timeout);
         self

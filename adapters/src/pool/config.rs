@@ -11,6 +11,7 @@ pub(crate) struct Config {
     pub workers: usize,
     pub prefetch: usize,
     pub window: usize,
+    pub chunksize: usize,
     pub max_tasks_per_child: Option<usize>,
     pub task_timeout: Option<Duration>,
     pub retries: u32,

@@ -91,7 +91,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         match event {
             Event::Submit(mut task) => {
                 if self.closing {
-                    task.answer(Err(TaskError::Closed));
+                    task.fail(TaskError::Closed);
                 } else {
                     task.retries = self.config.retries;
                     self.queue.push_back(task);
@@ -101,15 +101,19 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 slot,
                 generation,
                 id,
-                outcome,
+                outcomes,
             } => {
                 let max_tasks = self.config.max_tasks_per_child;
                 let Some(worker) = self.worker(slot, generation) else {
                     return;
                 };
                 let pid = worker.pid();
-                match worker.answered(id, max_tasks) {
-                    Ok(task) => task.answer(outcome.map_err(|message| TaskError::Panicked { pid, message })),
+                match worker.answered(id, outcomes.len(), max_tasks) {
+                    Ok(task) => task.answer_each(
+                        outcomes
+                            .into_iter()
+                            .map(|outcome| outcome.map_err(|message| TaskError::Panicked { pid, message })),
+                    ),
                     Err(reason) => worker.kill_for_protocol(reason),
                 }
             }
@@ -160,10 +164,10 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             match worker.offer(task) {
                 Offer::Taken => {}
                 Offer::Busy(task) => self.queue.push_front(task),
-                Offer::Refused(task, reason) => task.answer(Err(TaskError::Protocol {
+                Offer::Refused(task, reason) => task.fail(TaskError::Protocol {
                     pid: worker.pid(),
                     reason: format!("the task could not be sent: {reason}"),
-                })),
+                }),
             }
         }
     }
@@ -253,7 +257,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 Some(TaskError::WorkerDied { pid, status })
             };
             match error {
-                Some(error) => head.answer(Err(error)),
+                Some(error) => head.fail(error),
                 None => held.push_front(head),
             }
         }
@@ -277,7 +281,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 if self.slots.iter().all(Option::is_none) {
                     let e = Arc::new(e);
                     for task in self.queue.drain(..) {
-                        task.answer(Err(TaskError::Spawn(Arc::clone(&e))));
+                        task.fail(TaskError::Spawn(Arc::clone(&e)));
                     }
                 }
             }
@@ -306,12 +310,12 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 // Killed now: its reader sees the channel go.
                 let ended = worker.end(true);
                 for task in ended.held {
-                    task.answer(Err(TaskError::Terminated));
+                    task.fail(TaskError::Terminated);
                 }
             }
         }
         for task in self.queue.drain(..) {
-            task.answer(Err(TaskError::Terminated));
+            task.fail(TaskError::Terminated);
         }
         while let Ok(event) = self.inbox.try_recv() {
             drop(event);

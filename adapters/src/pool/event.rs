@@ -5,14 +5,15 @@ use super::task::Task;
 
 /// One thing for the dispatcher to act on.
 pub(crate) enum Event<A, R> {
-    /// A new task.
+    /// A new chunk of tasks.
     Submit(Task<A, R>),
-    /// Worker `slot` (its generation `generation`) answered task `id`.
+    /// Worker `slot` (its generation `generation`) answered chunk `id`:
+    /// one outcome per task, in order.
     Answer {
         slot: usize,
         generation: u64,
         id: u64,
-        outcome: Result<R, String>,
+        outcomes: Vec<Result<R, String>>,
     },
     /// Worker `slot` sent something that is not an answer.
     Malformed {

@@ -29,12 +29,15 @@ pub struct Pool<A: Message + Send + 'static, R: Message + Send + 'static> {
     closed: AtomicBool,
     workers: usize,
     window: usize,
+    prefetch: usize,
+    chunksize: usize,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     pub(crate) fn start(config: Config) -> Result<Self, SpawnError> {
         let (inbox, events) = mpsc::channel();
-        let (workers, window) = (config.workers, config.window);
+        let (workers, window, prefetch, chunksize) =
+            (config.workers, config.window, config.prefetch, config.chunksize);
         let dispatcher = Dispatcher::new(config, events, inbox.clone())?;
         let dispatcher = thread::Builder::new()
             .name("pool-dispatcher".into())
@@ -47,6 +50,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             closed: AtomicBool::new(false),
             workers,
             window,
+            prefetch,
+            chunksize,
         })
     }
 
@@ -60,12 +65,30 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         self.window
     }
 
-    /// Gives the pool a task whose answer goes to `reply` with `seq`.
-    pub(crate) fn submit(&self, arg: A, seq: u64, reply: ReplyTo<R>) {
+    /// How many tasks `map` and `imap` put in one message, unless told
+    /// otherwise for a call.
+    pub fn chunksize(&self) -> usize {
+        self.chunksize
+    }
+
+    /// How many tasks an `imap` of chunks of `chunksize` keeps in the
+    /// pool: the window, and never fewer than a full prefetch of chunks
+    /// for every worker.
+    pub(crate) fn window_for(&self, chunksize: usize) -> usize {
+        self.window.max(
+            chunksize
+                .saturating_mul(self.workers)
+                .saturating_mul(self.prefetch),
+        )
+    }
+
+    /// Gives the pool the chunk `args` (at least one), whose answers go
+    /// to `reply` numbered from `seq`.
+    pub(crate) fn submit(&self, args: Vec<A>, seq: u64, reply: ReplyTo<R>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = Task::new(id, arg, seq, reply);
+        let task = Task::new(id, args, seq, reply);
         if self.closed.load(Ordering::Acquire) {
-            task.answer(Err(TaskError::Closed));
+            task.fail(TaskError::Closed);
         } else {
             // A pool whose thread has stopped drops the task, which
             // answers `Terminated`.
@@ -86,7 +109,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// handle (Python's `apply_async`).
     pub fn apply_async(&self, arg: A) -> TaskHandle<R> {
         let (tx, rx) = mpsc::channel();
-        self.submit(arg, 0, ReplyTo::Blocking(tx));
+        self.submit(vec![arg], 0, ReplyTo::Blocking(tx));
         TaskHandle::new(rx)
     }
 
@@ -95,14 +118,20 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// error in its place, and every other task still gives its result.
     /// All the arguments are given to the pool at once; use
     /// [`imap`](Self::imap) to bound how many are held.
+    /// Tasks go in chunks of the pool's [`chunksize`](super::Builder::chunksize).
     pub fn map<I: IntoIterator<Item = A>>(&self, args: I) -> Vec<Result<R, TaskError>> {
+        self.map_chunked(args, self.chunksize)
+    }
+
+    /// [`map`](Self::map) with `chunksize` tasks in a message (at least
+    /// one) for this call (Python's `map(f, xs, chunksize)`).
+    pub fn map_chunked<I: IntoIterator<Item = A>>(
+        &self,
+        args: I,
+        chunksize: usize,
+    ) -> Vec<Result<R, TaskError>> {
         let (tx, rx) = mpsc::channel();
-        let mut n = 0;
-        for arg in args {
-            self.submit(arg, n, ReplyTo::Blocking(tx.clone()));
-            n += 1;
-        }
-        drop(tx);
+        let n = self.submit_all(args, chunksize, &ReplyTo::Blocking(tx));
         let mut results: Vec<Option<Result<R, TaskError>>> = (0..n).map(|_| None).collect();
         // Every task answers once, even when the pool stops.
         for (seq, result) in rx.iter().take(n as usize) {
@@ -114,6 +143,28 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             .into_iter()
             .map(|r| r.unwrap_or(Err(TaskError::Terminated)))
             .collect()
+    }
+
+    /// Gives the pool every argument, in chunks of `chunksize`, answers
+    /// numbered from 0 going to `reply`; how many tasks that was.
+    pub(crate) fn submit_all<I: IntoIterator<Item = A>>(
+        &self,
+        args: I,
+        chunksize: usize,
+        reply: &ReplyTo<R>,
+    ) -> u64 {
+        let chunksize = chunksize.max(1);
+        let mut args = args.into_iter();
+        let mut n = 0;
+        loop {
+            let chunk: Vec<A> = args.by_ref().take(chunksize).collect();
+            if chunk.is_empty() {
+                return n;
+            }
+            let len = chunk.len() as u64;
+            self.submit(chunk, n, reply.clone());
+            n += len;
+        }
     }
 
     /// Takes no more tasks: later ones fail with [`TaskError::Closed`];
@@ -148,6 +199,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> std::fmt::Debug f
         f.debug_struct("Pool")
             .field("workers", &self.workers)
             .field("window", &self.window)
+            .field("chunksize", &self.chunksize)
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }

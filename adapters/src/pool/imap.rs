@@ -23,6 +23,7 @@ struct Feed<'p, A: Message + Send + 'static, R: Message + Send + 'static, I> {
     /// Answers handed to the caller.
     yielded: u64,
     window: u64,
+    chunksize: usize,
 }
 
 impl<'p, A, R, I> Feed<'p, A, R, I>
@@ -31,8 +32,9 @@ where
     R: Message + Send + 'static,
     I: Iterator<Item = A>,
 {
-    fn new(pool: &'p Pool<A, R>, input: I) -> Self {
+    fn new(pool: &'p Pool<A, R>, input: I, chunksize: usize) -> Self {
         let (tx, rx) = mpsc::channel();
+        let chunksize = chunksize.max(1);
         Feed {
             pool,
             input: input.fuse(),
@@ -40,23 +42,25 @@ where
             rx,
             submitted: 0,
             yielded: 0,
-            window: pool.window() as u64,
+            window: pool.window_for(chunksize) as u64,
+            chunksize,
         }
     }
 
-    /// Submits from the input while fewer than `window` tasks are given
-    /// and not yet handed to the caller.
+    /// Submits chunks from the input while fewer than `window` tasks are
+    /// given and not yet handed to the caller.
     fn top_up(&mut self) {
         while self.submitted - self.yielded < self.window {
             let Some(tx) = &self.tx else { return };
-            match self.input.next() {
-                Some(arg) => {
-                    self.pool
-                        .submit(arg, self.submitted, ReplyTo::Blocking(tx.clone()));
-                    self.submitted += 1;
-                }
-                None => self.tx = None,
+            let chunk: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
+            if chunk.is_empty() {
+                self.tx = None;
+                return;
             }
+            let len = chunk.len() as u64;
+            self.pool
+                .submit(chunk, self.submitted, ReplyTo::Blocking(tx.clone()));
+            self.submitted += len;
         }
     }
 
@@ -82,9 +86,9 @@ where
     R: Message + Send + 'static,
     I: Iterator<Item = A>,
 {
-    pub(crate) fn new(pool: &'p Pool<A, R>, input: I) -> Self {
+    pub(crate) fn new(pool: &'p Pool<A, R>, input: I, chunksize: usize) -> Self {
         Imap {
-            feed: Feed::new(pool, input),
+            feed: Feed::new(pool, input, chunksize),
             parked: BTreeMap::new(),
         }
     }
@@ -140,9 +144,9 @@ where
     R: Message + Send + 'static,
     I: Iterator<Item = A>,
 {
-    pub(crate) fn new(pool: &'p Pool<A, R>, input: I) -> Self {
+    pub(crate) fn new(pool: &'p Pool<A, R>, input: I, chunksize: usize) -> Self {
         ImapUnordered {
-            feed: Feed::new(pool, input),
+            feed: Feed::new(pool, input, chunksize),
         }
     }
 }
@@ -183,15 +187,39 @@ where
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// The results of the function on every argument, in the order of the
     /// arguments, as an iterator that keeps at most
-    /// [`window`](super::Builder::window) tasks in the pool (Python's `imap`).
+    /// [`window`](super::Builder::window) tasks in the pool (Python's `imap`),
+    /// in chunks of the pool's [`chunksize`](super::Builder::chunksize).
     pub fn imap<I: IntoIterator<Item = A>>(&self, args: I) -> Imap<'_, A, R, I::IntoIter> {
-        Imap::new(self, args.into_iter())
+        Imap::new(self, args.into_iter(), self.chunksize())
+    }
+
+    /// [`imap`](Self::imap) with `chunksize` tasks in a message for this
+    /// call. The window is never less than a full prefetch of chunks for
+    /// every worker.
+    pub fn imap_chunked<I: IntoIterator<Item = A>>(
+        &self,
+        args: I,
+        chunksize: usize,
+    ) -> Imap<'_, A, R, I::IntoIter> {
+        Imap::new(self, args.into_iter(), chunksize)
     }
 
     /// The results as they come, each with the position of its argument,
     /// keeping at most [`window`](super::Builder::window) tasks in the pool
-    /// (Python's `imap_unordered`).
+    /// (Python's `imap_unordered`), in chunks of the pool's
+    /// [`chunksize`](super::Builder::chunksize): the results of a chunk
+    /// come together.
     pub fn imap_unordered<I: IntoIterator<Item = A>>(&self, args: I) -> ImapUnordered<'_, A, R, I::IntoIter> {
-        ImapUnordered::new(self, args.into_iter())
+        ImapUnordered::new(self, args.into_iter(), self.chunksize())
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) with `chunksize` tasks in a
+    /// message for this call.
+    pub fn imap_unordered_chunked<I: IntoIterator<Item = A>>(
+        &self,
+        args: I,
+        chunksize: usize,
+    ) -> ImapUnordered<'_, A, R, I::IntoIter> {
+        ImapUnordered::new(self, args.into_iter(), chunksize)
     }
 }

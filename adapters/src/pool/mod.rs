@@ -46,10 +46,21 @@
 //! - Dropping the pool (or [`terminate`](Pool::terminate)) kills and reaps
 //!   every worker; [`join`](Pool::join) lets them finish first.
 //!
-//! Every task is one message to its worker and one back: there is no
-//! `chunksize` yet, so very small tasks cost their messages (tens of
-//! thousands of tasks a second, where Python's `Pool.map` with a large
-//! `chunksize` does millions).
+//! # Chunks
+//! By default every task is one message to its worker and one back, so a
+//! very small task costs its two messages (tens of thousands of tasks a
+//! second). A [`chunksize`](Builder::chunksize) (or the `_chunked`
+//! operations, such as [`map_chunked`](Pool::map_chunked)) puts that many
+//! tasks in one message, and their results in one message back, as
+//! Python's `chunksize` does. Everything above holds with "chunk" for
+//! "task" where a worker ends: a worker that dies while it runs a chunk
+//! fails every task of that chunk (it had answered none of them) with
+//! [`TaskError::WorkerDied`], or runs the whole chunk again when
+//! `retries` allow; the chunks it held and had not started go to other
+//! workers; the task timeout bounds a whole chunk; the prefetch counts
+//! chunks; `max_tasks_per_child` counts tasks and never splits a chunk.
+//! The default stays one, unlike Python's `map`, which picks
+//! `len / (4 × workers)`: a larger chunk loses more tasks to one crash.
 //!
 //! # Async
 //! [`apply_future`](Pool::apply_future), [`map_async`](Pool::map_async)

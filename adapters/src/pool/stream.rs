@@ -61,15 +61,18 @@ where
     I: Iterator<Item = A>,
 {
     fn top_up(&mut self) {
-        while self.submitted - self.yielded < self.pool.window() as u64 {
+        let chunksize = self.pool.chunksize();
+        while self.submitted - self.yielded < self.pool.window_for(chunksize) as u64 {
             let Some(tx) = &self.tx else { return };
-            match self.input.next() {
-                Some(arg) => {
-                    self.pool.submit(arg, self.submitted, ReplyTo::Async(tx.clone()));
-                    self.submitted += 1;
-                }
-                None => self.tx = None,
+            let chunk: Vec<A> = self.input.by_ref().take(chunksize).collect();
+            if chunk.is_empty() {
+                self.tx = None;
+                return;
             }
+            let len = chunk.len() as u64;
+            self.pool
+                .submit(chunk, self.submitted, ReplyTo::Async(tx.clone()));
+            self.submitted += len;
         }
     }
 }
@@ -118,7 +121,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// [`apply_async`](Self::apply_async)).
     pub fn apply_future(&self, arg: A) -> TaskFuture<R> {
         let (tx, rx) = mpsc::unbounded();
-        self.submit(arg, 0, ReplyTo::Async(tx));
+        self.submit(vec![arg], 0, ReplyTo::Async(tx));
         TaskFuture { rx }
     }
 
@@ -130,12 +133,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         args: I,
     ) -> impl Future<Output = Vec<Result<R, TaskError>>> + Send + 'static {
         let (tx, mut rx) = mpsc::unbounded();
-        let mut n = 0;
-        for arg in args {
-            self.submit(arg, n, ReplyTo::Async(tx.clone()));
-            n += 1;
-        }
-        drop(tx);
+        let n = self.submit_all(args, self.chunksize(), &ReplyTo::Async(tx));
         async move {
             let mut results: Vec<Option<Result<R, TaskError>>> = (0..n).map(|_| None).collect();
             // Every task answers once, even when the pool stops.

@@ -44,24 +44,31 @@ impl<R> Clone for ReplyTo<R> {
     }
 }
 
-/// A task inside the pool: what is sent to a worker (kept until the
-/// answer comes, so a task a dead worker had not started goes to another),
-/// and where the answer goes.
+/// A chunk of tasks inside the pool, for one caller: what is sent to a
+/// worker in one message (kept until the answer comes, so a chunk a dead
+/// worker had not started goes to another), and where the answers go.
+/// Its tasks have consecutive sequence numbers from `seq`, and are
+/// answered together (one message back), or fail together.
 pub(crate) struct Task<A, R> {
-    /// The pool-wide id, and the argument.
+    /// The pool-wide id, and the arguments.
     pub msg: TaskMsg<A>,
-    /// The caller's sequence number (its position in a `map`).
+    /// The caller's sequence number of the first task (its position in a
+    /// `map`).
     pub seq: u64,
+    /// How many tasks.
+    len: usize,
     /// Retries left when its worker dies.
     pub retries: u32,
-    /// Where the answer goes; taken when it is given.
+    /// Where the answers go; taken when they are given.
     reply: Option<ReplyTo<R>>,
 }
 
 impl<A, R> Task<A, R> {
-    pub fn new(id: u64, arg: A, seq: u64, reply: ReplyTo<R>) -> Self {
+    /// A chunk of the tasks `args` (at least one), numbered from `seq`.
+    pub fn new(id: u64, args: Vec<A>, seq: u64, reply: ReplyTo<R>) -> Self {
         Task {
-            msg: (id, Some(arg)),
+            len: args.len(),
+            msg: (id, Some(args)),
             seq,
             retries: 0,
             reply: Some(reply),
@@ -73,21 +80,40 @@ impl<A, R> Task<A, R> {
         self.msg.0
     }
 
-    /// Gives the answer.
-    pub fn answer(mut self, result: Result<R, TaskError>) {
+    /// How many tasks the chunk holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Fails every task of the chunk with `error`.
+    pub fn fail(mut self, error: TaskError) {
         if let Some(reply) = self.reply.take() {
-            reply.send((self.seq, result));
+            for i in 0..self.len as u64 {
+                reply.send((self.seq + i, Err(error.clone())));
+            }
+        }
+    }
+
+    /// Gives each task its own answer, in order; the caller checked there
+    /// is one per task.
+    pub fn answer_each(mut self, results: impl IntoIterator<Item = Result<R, TaskError>>) {
+        if let Some(reply) = self.reply.take() {
+            for (seq, result) in (self.seq..).zip(results) {
+                reply.send((seq, result));
+            }
         }
     }
 }
 
-/// A task dropped unanswered (the pool stopping, in any way) answers
-/// [`TaskError::Terminated`], so no caller waits for an answer that
-/// cannot come.
+/// A chunk dropped unanswered (the pool stopping, in any way) answers
+/// [`TaskError::Terminated`] for each of its tasks, so no caller waits for
+/// an answer that cannot come.
 impl<A, R> Drop for Task<A, R> {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
-            reply.send((self.seq, Err(TaskError::Terminated)));
+            for i in 0..self.len as u64 {
+                reply.send((self.seq + i, Err(TaskError::Terminated)));
+            }
         }
     }
 }

@@ -31,7 +31,7 @@ pub(crate) enum Offer<A, R> {
 pub(crate) struct Ended<A, R> {
     pub pid: u32,
     pub status: Option<ExitStatus>,
-    /// The tasks it was sent and did not answer, oldest (the one it was
+    /// The chunks it was sent and did not answer, oldest (the one it was
     /// running) first.
     pub held: VecDeque<Task<A, R>>,
     /// The id of the task whose timeout had it killed.
@@ -51,8 +51,9 @@ pub(crate) struct Worker<A: Message, R: Message> {
     /// The task channel of a retiring worker, kept until it is reaped.
     stopped: Option<Sender<TaskMsg<A>>>,
     held: VecDeque<Task<A, R>>,
+    /// How many tasks it was sent (a chunk counts its tasks).
     sent: usize,
-    /// When the oldest held task became the one the worker runs.
+    /// When the oldest held chunk became the one the worker runs.
     head_since: Instant,
     full: bool,
     reader: Option<JoinHandle<()>>,
@@ -116,7 +117,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         self.generation
     }
 
-    /// How many tasks it was sent and has not answered.
+    /// How many chunks it was sent and has not answered.
     pub fn held(&self) -> usize {
         self.held.len()
     }
@@ -154,8 +155,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
                 if self.held.is_empty() {
                     self.head_since = Instant::now();
                 }
+                self.sent += task.len();
                 self.held.push_back(task);
-                self.sent += 1;
                 Offer::Taken
             }
             Err(TrySendError::Full(_)) => {
@@ -174,12 +175,26 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         }
     }
 
-    /// The worker answered task `id`: the task it was running.
-    pub fn answered(&mut self, id: u64, max_tasks: Option<usize>) -> Result<Task<A, R>, String> {
+    /// The worker answered chunk `id` with `count` outcomes: the chunk it
+    /// was running.
+    pub fn answered(
+        &mut self,
+        id: u64,
+        count: usize,
+        max_tasks: Option<usize>,
+    ) -> Result<Task<A, R>, String> {
         match self.held.front() {
-            Some(head) if head.id() == id => {}
-            Some(head) => return Err(format!("an answer to task {id} while it ran task {}", head.id())),
-            None => return Err(format!("an answer to task {id}, which it was not given")),
+            Some(head) if head.id() == id && head.len() == count => {}
+            Some(head) if head.id() == id => {
+                return Err(format!("{count} answers to chunk {id} of {} tasks", head.len()));
+            }
+            Some(head) => {
+                return Err(format!(
+                    "an answer to chunk {id} while it ran chunk {}",
+                    head.id()
+                ));
+            }
+            None => return Err(format!("an answer to chunk {id}, which it was not given")),
         }
         let task = self.held.pop_front().ok_or("no task")?;
         self.full = false;
@@ -280,11 +295,11 @@ fn read<A, R: Message>(
     loop {
         let event = match results.recv() {
             Ok(msg) => match msg.deserialize() {
-                Ok((id, outcome)) => Event::Answer {
+                Ok((id, outcomes)) => Event::Answer {
                     slot,
                     generation,
                     id,
-                    outcome,
+                    outcomes,
                 },
                 Err(e) => Event::Malformed {
                     slot,

@@ -96,7 +96,7 @@ impl Spawner {
         let mut child = Child::new(child, results);
         // The task, then the stop: the child answers and exits. The parent
         // keeps its end until the child is reaped (see `TaskMsg`).
-        for msg in [(0, Some(arg)), (STOP_ID, None)] {
+        for msg in [(0, Some(vec![arg])), (STOP_ID, None)] {
             tasks.send(msg).map_err(|e| SpawnError::Send(e.to_string()))?;
         }
         child.tasks = Some(Box::new(tasks));
@@ -230,22 +230,26 @@ impl<R: Message> Child<R> {
     }
 
     /// The answer, once the child has exited (it does after its one task).
-    fn answer(&mut self, answer: Result<(u64, Result<R, String>), String>) -> Result<R, ChildError> {
+    fn answer(&mut self, answer: Result<ResultMsg<R>, String>) -> Result<R, ChildError> {
         let pid = self.pid;
-        let (id, outcome) = match answer {
+        let (id, mut outcomes) = match answer {
             Ok(answer) => answer,
             Err(reason) => {
                 self.reap(true);
                 return Err(ChildError::Protocol { pid, reason });
             }
         };
-        if id != 0 {
-            self.reap(true);
-            return Err(ChildError::Protocol {
-                pid,
-                reason: format!("an answer to task {id}, not to task 0"),
-            });
-        }
+        let count = outcomes.len();
+        let outcome = match outcomes.pop() {
+            Some(outcome) if id == 0 && count == 1 => outcome,
+            _ => {
+                self.reap(true);
+                return Err(ChildError::Protocol {
+                    pid,
+                    reason: format!("an answer to task {id} with {count} results, not to task 0 with one"),
+                });
+            }
+        };
         // The child exits once it has answered: its end of the channel goes.
         let gone = loop {
             match self.results.recv_timeout(EXIT_GRACE) {

@@ -94,18 +94,22 @@ impl<A: Message, R: Message> EntryPoint for Entry<A, R> {
                 Err(e) if e.is_disconnected() => return Ok(()),
                 Err(e) => return Err(ServeError::Channel(e.to_string())),
             };
-            let (id, arg) = task
+            let (id, args) = task
                 .deserialize()
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
             drop(task);
-            let Some(arg) = arg else {
+            let Some(args) = args else {
                 // The parent's stop: every task sent before it is answered.
                 return Ok(());
             };
             let run = self.run;
-            let outcome = panic::catch_unwind(AssertUnwindSafe(move || run(arg))).map_err(panic_message);
+            // A chunk's results go back together, in one message.
+            let outcomes: Vec<Result<R, String>> = args
+                .into_iter()
+                .map(|arg| panic::catch_unwind(AssertUnwindSafe(move || run(arg))).map_err(panic_message))
+                .collect();
             results
-                .send((id, outcome))
+                .send((id, outcomes))
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
             settle(&results)?;
         }

@@ -19,17 +19,18 @@ pub(crate) const TASKS: &str = "transport_process_tasks";
 /// The endpoint that carries results back.
 pub(crate) const RESULTS: &str = "transport_process_results";
 
-/// A task as it travels: its id and its argument, or `None` for "answer
-/// what you were sent, then exit". The parent keeps its end of the task
+/// A chunk of tasks as it travels: its id and its arguments (one or more,
+/// answered together), or `None` for "answer what you were sent, then
+/// exit". The parent keeps its end of the task
 /// channel until the child is reaped (a shared-memory channel's last live
 /// participant removes it, so the parent must not leave first), so this
 /// message, not the channel closing, is what ends a child.
-pub(crate) type TaskMsg<A> = (u64, Option<A>);
+pub(crate) type TaskMsg<A> = (u64, Option<Vec<A>>);
 /// The id the stop message carries (no answer comes for it).
 pub(crate) const STOP_ID: u64 = u64::MAX;
-/// A result as it travels: the task's id, and the value or the panic's
-/// message.
-pub(crate) type ResultMsg<R> = (u64, Result<R, String>);
+/// The results of a chunk as they travel, in one message: the chunk's id,
+/// and for each argument, in order, the value or the panic's message.
+pub(crate) type ResultMsg<R> = (u64, Vec<Result<R, String>>);
 
 /// What starting a child gives the parent.
 pub(crate) struct Started<A: Message, R: Message> {

@@ -15,6 +15,9 @@ pub enum Pattern {
     Throughput,
     /// Increments of a shared value under its lock, from both processes.
     LockIncrements,
+    /// Tasks through a pool of worker processes, timed from the first
+    /// task given until the last result is back.
+    Pool,
 }
 
 impl Pattern {
@@ -24,14 +27,20 @@ impl Pattern {
             Pattern::Rtt => "rtt",
             Pattern::Throughput => "throughput",
             Pattern::LockIncrements => "lock-increments",
+            Pattern::Pool => "pool",
         }
     }
 
     /// Parses [`as_str`](Self::as_str)'s output.
     pub fn parse(text: &str) -> Option<Self> {
-        [Pattern::Rtt, Pattern::Throughput, Pattern::LockIncrements]
-            .into_iter()
-            .find(|p| p.as_str() == text)
+        [
+            Pattern::Rtt,
+            Pattern::Throughput,
+            Pattern::LockIncrements,
+            Pattern::Pool,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
     }
 }
 

@@ -22,12 +22,17 @@ pub struct Plan {
     pub large: usize,
     /// Locked increments per process.
     pub increments: usize,
+    /// Trivial tasks through a pool.
+    pub pool_tasks: usize,
+    /// Tasks with a 1 MiB argument through a pool.
+    pub pool_large: usize,
     /// How long one run may take.
     pub limit: Duration,
 }
 
 /// 1,000 + 20,000 round trips; 1,000,000 × 64 B, 200,000 × 4 KiB,
-/// 2,000 × 1 MiB with a tenth more as warm-up; 2 × 500,000 increments.
+/// 2,000 × 1 MiB with a tenth more as warm-up; 2 × 500,000 increments;
+/// 100,000 trivial pool tasks and 120 with a 1 MiB argument.
 pub const FULL: Plan = Plan {
     name: "full",
     rtt: 20_000,
@@ -36,6 +41,8 @@ pub const FULL: Plan = Plan {
     medium: 200_000,
     large: 2_000,
     increments: 500_000,
+    pool_tasks: 100_000,
+    pool_large: 120,
     limit: Duration::from_secs(180),
 };
 
@@ -48,6 +55,8 @@ pub const QUICK: Plan = Plan {
     medium: 10_000,
     large: 100,
     increments: 25_000,
+    pool_tasks: 5_000,
+    pool_large: 12,
     limit: Duration::from_secs(60),
 };
 
@@ -57,6 +66,9 @@ impl Plan {
         match bench.pattern {
             Pattern::Rtt => (self.rtt, self.rtt_warmup),
             Pattern::LockIncrements => (self.increments, 0),
+            // The pool programs warm up on their own.
+            Pattern::Pool if bench.payload >= 1 << 20 => (self.pool_large, 0),
+            Pattern::Pool => (self.pool_tasks, 0),
             Pattern::Throughput => {
                 let n = if bench.payload >= 1 << 20 {
                     self.large

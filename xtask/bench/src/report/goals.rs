@@ -421,6 +421,7 @@ impl Goal {
             (Thr, "msgs_per_s") => format!("msgs/s {}", size(self.payload)),
             (Thr, _) => format!("MB/s {}", size(self.payload)),
             (Lock, _) => "locked increments/s".to_owned(),
+            (Pattern::Pool, _) => format!("pool tasks/s {}", size(self.payload)),
         };
         let bound = match self.bound {
             AtMost(b) => format!("≤ {b}×"),

@@ -97,6 +97,10 @@ fn is_lock(m: &Measurement) -> bool {
     m.bench.pattern == Pattern::LockIncrements
 }
 
+fn is_pool(m: &Measurement) -> bool {
+    m.bench.pattern == Pattern::Pool
+}
+
 fn is_async(m: &Measurement) -> bool {
     m.row.mode == "async"
 }
@@ -291,6 +295,31 @@ pub fn render(facts: &Facts, measurements: &[Measurement], figures: &[Figure]) -
                 w,
                 "| {s} | {m} | {} |",
                 cell(find(figures, s, m, Pattern::LockIncrements, 8, "ops_per_s"))
+            );
+        }
+    }
+
+    let pools = measured_rows(measurements, is_pool);
+    if !pools.is_empty() {
+        let _ = writeln!(
+            w,
+            "\n## Pools of {} worker processes, tasks/s (each with the best chunk size it tried)\n",
+            crate::subjects::pool::WORKERS
+        );
+        let _ = writeln!(
+            w,
+            "| subject | trivial tasks | 1 MiB argument | ÷ python-pool (trivial) | ÷ python-pool (1 MiB) |"
+        );
+        let _ = writeln!(w, "|---|---:|---:|---:|---:|");
+        let f = |s: &str, payload| find(figures, s, "default", Pattern::Pool, payload, "tasks_per_s");
+        for &(s, m, _) in &pools {
+            let _ = writeln!(
+                w,
+                "| {s} | {} | {} | {} | {} |",
+                cell(find(figures, s, m, Pattern::Pool, 8, "tasks_per_s")),
+                cell(find(figures, s, m, Pattern::Pool, 1 << 20, "tasks_per_s")),
+                ratio(f(s, 8), f("python-pool", 8)),
+                ratio(f(s, 1 << 20), f("python-pool", 1 << 20)),
             );
         }
     }

@@ -60,6 +60,7 @@ pub fn unit(metric: &str) -> &'static str {
         "msgs_per_s" => "msgs/s",
         "mb_per_s" => "MB/s",
         "ops_per_s" => "ops/s",
+        "tasks_per_s" => "tasks/s",
         _ => "",
     }
 }

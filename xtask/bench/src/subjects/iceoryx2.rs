@@ -260,7 +260,7 @@ pub fn parent(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     child.finish()?;
     drop(ports);
@@ -294,7 +294,7 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
             }
             ports.send(b"d")?;
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     Ok(())
 }

@@ -85,7 +85,7 @@ pub fn parent(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a socket pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a socket pattern".into()),
     }
     drop(stream);
     child.finish()?;
@@ -126,7 +126,7 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
             }
             writer.write_all(b"d").map_err(io("write ack"))?;
         }
-        Pattern::LockIncrements => return Err("not a socket pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a socket pattern".into()),
     }
     Ok(())
 }

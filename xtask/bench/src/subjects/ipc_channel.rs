@@ -72,7 +72,7 @@ pub fn parent(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a channel pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".into()),
     }
     drop((tx, rx));
     child.finish()?;
@@ -102,7 +102,7 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
             }
             tx.send(b"d").map_err(err("send ack"))?;
         }
-        Pattern::LockIncrements => return Err("not a channel pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".into()),
     }
     Ok(())
 }

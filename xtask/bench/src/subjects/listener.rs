@@ -137,7 +137,7 @@ pub fn parent(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a listener pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a listener pattern".into()),
     }
     drop(end);
     child.finish().map_err(err("the child"))?;
@@ -170,7 +170,7 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
             }
             send(&end, b"d")?;
         }
-        Pattern::LockIncrements => return Err("not a listener pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a listener pattern".into()),
     }
     Ok(())
 }

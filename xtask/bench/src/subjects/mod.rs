@@ -10,6 +10,7 @@ pub mod memcpy;
 pub mod nats;
 pub mod ours;
 pub mod ours_async;
+pub mod pool;
 pub mod python;
 pub mod shm_lock;
 
@@ -82,6 +83,9 @@ pub const LISTENER: &[Bench] = &[
     bench(Pattern::Throughput, 64),
     bench(Pattern::Throughput, 4096),
 ];
+/// Tasks through a pool: trivial ones (an 8-byte integer squared) and
+/// ones with a 1 MiB argument.
+pub const POOL: &[Bench] = &[bench(Pattern::Pool, 8), bench(Pattern::Pool, 1 << 20)];
 /// RTT 64 B only.
 pub const RTT: &[Bench] = &[bench(Pattern::Rtt, 64)];
 
@@ -190,6 +194,9 @@ pub const ROWS: &[Row] = &[
             child: Some(shm_lock::child),
         },
     },
+    pool_row("pool-queue", Side::Ours),
+    pool_row("pool-pipe", Side::Ours),
+    pool_row("pool-shm", Side::Ours),
     // Peers.
     peer(
         "interprocess",
@@ -255,7 +262,23 @@ pub const ROWS: &[Row] = &[
     nats::raw("core", STREAM),
     nats::raw("jetstream", RTT),
     nats::python_row(NATS_PY),
+    pool_row("python-pool", Side::Peer),
+    pool_row("python-executor", Side::Peer),
 ];
+
+/// A pool's row: its program runs the pool and its workers itself.
+const fn pool_row(subject: &'static str, side: Side) -> Row {
+    Row {
+        subject,
+        mode: "default",
+        side,
+        benches: POOL,
+        runner: Runner {
+            parent: pool::parent,
+            child: None,
+        },
+    }
+}
 
 /// The `nats-py` peer: RTT 64 B and throughput at 64 B and 4 KiB.
 pub const NATS_PY: &[Bench] = &[

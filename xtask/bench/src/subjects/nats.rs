@@ -265,7 +265,7 @@ fn parent(job: &Job) -> Result<Run, String> {
                     run.other_cpu_pct = watch.other_pct();
                     run.metrics = throughput_metrics(job.count, job.payload, elapsed);
                 }
-                Pattern::LockIncrements => return Err("not a channel pattern".to_owned()),
+                Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".to_owned()),
             }
             Ok::<_, String>(())
         })
@@ -325,7 +325,7 @@ fn child(job: &ChildJob) -> Result<(), String> {
                         publish(&nats, &back, done, jetstream).await?;
                     }
                 }
-                Pattern::LockIncrements => return Err("not a channel pattern".to_owned()),
+                Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".to_owned()),
             }
             nats.flush().await.map_err(err("flush"))?;
             Ok(())

@@ -232,7 +232,7 @@ fn stream_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -> Re
             }
             send(&tx, b"d", deadline)?;
         }
-        Pattern::LockIncrements => return Err("not a stream pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a stream pattern".into()),
     }
     Ok(())
 }
@@ -279,7 +279,7 @@ fn stream_parent<T: Transport>(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a stream pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a stream pattern".into()),
     }
     drop((tx, rx));
     peer.finish()?;
@@ -331,7 +331,7 @@ fn structured_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -
             }
             send(tx.raw(), b"d", job.deadline)?;
         }
-        Pattern::LockIncrements => return Err("not a message pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a message pattern".into()),
     }
     Ok(())
 }
@@ -381,7 +381,7 @@ fn structured_parent<T: Transport>(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a message pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a message pattern".into()),
     }
     drop((tx, rx));
     peer.finish()?;

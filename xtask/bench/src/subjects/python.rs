@@ -81,6 +81,9 @@ fn parse_result(line: &str) -> Result<Run, String> {
             "msgs_per_s" => run.metrics.push(("msgs_per_s", number)),
             "mb_per_s" => run.metrics.push(("mb_per_s", number)),
             "ops_per_s" => run.metrics.push(("ops_per_s", number)),
+            "tasks_per_s" => run.metrics.push(("tasks_per_s", number)),
+            // Which chunk size gave the pool figure: printed, not recorded.
+            "chunksize" => {}
             other => return Err(format!("the script reported an unknown figure `{other}`")),
         }
     }

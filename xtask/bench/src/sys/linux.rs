@@ -21,6 +21,25 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<bool> {
     }
 }
 
+/// Lets the calling thread run on every CPU again (threads and processes
+/// it starts inherit that). `Ok(true)` once done.
+pub fn unpin_current_thread() -> io::Result<bool> {
+    // SAFETY: `cpu_set_t` is a plain bit set; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    for cpu in 0..8 * mem::size_of::<libc::cpu_set_t>() {
+        // SAFETY: `cpu` is within the set's bits.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: pid 0 is the calling thread; the set lives for the call and
+    // its size is passed with it. The kernel keeps the CPUs that exist.
+    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(true)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Clock ticks per second of the `/proc` CPU counters.
 fn ticks_per_second() -> f64 {
     // SAFETY: `sysconf` only reads a configuration value.

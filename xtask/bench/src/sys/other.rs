@@ -9,6 +9,11 @@ pub fn pin_current_thread(_cpu: usize) -> io::Result<bool> {
     Ok(false)
 }
 
+/// Nothing was pinned on this platform: nothing to undo.
+pub fn unpin_current_thread() -> io::Result<bool> {
+    Ok(false)
+}
+
 /// Unknown on this platform.
 pub fn machine_busy_seconds() -> Option<f64> {
     None

@@ -5,8 +5,8 @@ use std::io;
 use windows_sys::Win32::{
     Foundation::{CloseHandle, FILETIME},
     System::Threading::{
-        GetCurrentThread, GetProcessTimes, GetSystemTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
-        SetThreadAffinityMask,
+        GetCurrentProcess, GetCurrentThread, GetProcessAffinityMask, GetProcessTimes, GetSystemTimes,
+        OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, SetThreadAffinityMask,
     },
 };
 
@@ -19,6 +19,24 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<bool> {
     // mask is a plain integer.
     let previous = unsafe { SetThreadAffinityMask(GetCurrentThread(), 1usize << cpu) };
     if previous == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(true)
+    }
+}
+
+/// Lets the calling thread run on every CPU of the process again (threads
+/// and processes it starts inherit that). `Ok(true)` once done.
+pub fn unpin_current_thread() -> io::Result<bool> {
+    let (mut process, mut system) = (0usize, 0usize);
+    // SAFETY: the pseudo-handle of the current process is always valid;
+    // both out-pointers are plain integers that live for the call.
+    if unsafe { GetProcessAffinityMask(GetCurrentProcess(), &mut process, &mut system) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the pseudo-handle of the current thread is always valid; the
+    // mask is a plain integer, a subset of the process's.
+    if unsafe { SetThreadAffinityMask(GetCurrentThread(), process) } == 0 {
         Err(io::Error::last_os_error())
     } else {
         Ok(true)

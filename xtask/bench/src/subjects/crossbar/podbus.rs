@@ -115,7 +115,7 @@ fn parent_of<W: Wire>(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     super::expect_checked(&mut child, job)?;
     child.finish()?;
@@ -159,7 +159,7 @@ fn child_of<W: Wire>(job: &ChildJob) -> Result<(), String> {
                 }
             }
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     super::report_checked(total);
     Ok(())

@@ -254,7 +254,7 @@ pub fn parent(job: &Job) -> Result<Run, String> {
             run.other_cpu_pct = watch.other_pct();
             run.metrics = throughput_metrics(job.count, job.payload, elapsed);
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     super::expect_checked(&mut child, job)?;
     child.finish()?;
@@ -345,7 +345,7 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
                 }
             }
         }
-        Pattern::LockIncrements => return Err("not a publish-subscribe pattern".into()),
+        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
     }
     super::report_checked(total);
     Ok(())
