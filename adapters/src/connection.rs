@@ -158,6 +158,15 @@ where
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// As [`AsyncReceiver::recv_owned`](crate::AsyncReceiver::recv_owned).
+    ///
+    /// # Errors
+    /// As [`AsyncReceiver::recv_owned`](crate::AsyncReceiver::recv_owned).
+    pub async fn recv_owned(&self) -> Result<In, RecvError> {
+        let received = self.recv().await?;
+        received.owned().map_err(RecvError::Invalid)
+    }
+
     /// As [`recv`](Self::recv), waiting at most `timeout`.
     ///
     /// # Errors

@@ -107,6 +107,33 @@
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
 //! `enable_all`), and its time driver for the `*_timeout` methods.
 //!
+//! # Waiting on many receivers
+//! [`Select`] (crossbeam's) and [`wait`] (Python's
+//! `multiprocessing.connection.wait`), re-exported from transport-core,
+//! wait on receivers of any backends in one blocking call, with no thread
+//! per receiver: a pool with a channel per worker waits on all of them
+//! from one thread. They are built on the same readiness as the async
+//! types; the pipe, outside a tokio runtime, registers its socket with one
+//! reactor thread per process.
+//!
+//! ```
+//! use std::time::Duration;
+//! use transport_adapters::Select;
+//! use transport_core::local;
+//!
+//! let (tx_a, rx_a) = local::bounded::<u64>(4);
+//! let (tx_b, rx_b) = local::bounded::<u64>(4);
+//! let mut sel = Select::new();
+//! sel.recv(&rx_a);
+//! sel.recv(&rx_b);
+//! tx_b.send(2)?;
+//! let index = sel.ready_timeout(Duration::from_secs(5))?;
+//! assert_eq!(index, 1);
+//! assert_eq!(rx_b.try_recv()?.to_native(), 2);
+//! # drop(tx_a);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Cancel safety
 //! Every `send` and `recv` future is cancel-safe, so they can be raced in
 //! `tokio::select!` and wrapped in `tokio::time::timeout`:
@@ -161,7 +188,7 @@ pub use select::{
 pub use select::{ChannelOn, ConnectionOn, DuplexPairOn, ReceiverOn, SenderOn, channel_on, duplex_on};
 pub use sender::AsyncSender;
 pub use traits::{AsyncRecv, AsyncSend};
-pub use transport_core::{Paired, PairedEnd};
+pub use transport_core::{Paired, PairedEnd, Select, Selectable, wait};
 
 /// The README's examples, compiled (and run) as doctests.
 #[cfg(doctest)]

@@ -99,6 +99,17 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// As [`recv`](Self::recv), returning an owned `T` (the validated
+    /// archive deserialized; [`Receiver::recv_owned`]'s async form).
+    ///
+    /// # Errors
+    /// As [`recv`](Self::recv); a custom `Deserialize` impl that fails is
+    /// [`RecvError::Invalid`] too.
+    pub async fn recv_owned(&mut self) -> Result<T, RecvError> {
+        let received = self.recv().await?;
+        received.owned().map_err(RecvError::Invalid)
+    }
+
     /// As [`recv`](Self::recv), waiting at most `timeout` (tokio's clock;
     /// the runtime needs its time driver).
     ///

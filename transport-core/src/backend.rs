@@ -40,6 +40,7 @@
 pub use crate::{
     frame::Frame,
     message::{FRAME_ALIGN, FrameWriter, Overflow},
+    occupancy::Occupancy,
     raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned},
     ready::{PollRecv, PollSend},
     wait::Wait,

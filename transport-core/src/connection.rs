@@ -6,7 +6,7 @@ use std::{
     fmt,
     marker::PhantomData,
     process::Command,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use crate::{
@@ -104,6 +104,18 @@ where
         self.tx().send_timeout(msg, timeout)
     }
 
+    /// As [`Sender::send_deadline`].
+    ///
+    /// # Errors
+    /// As [`Sender::send_deadline`].
+    pub fn send_deadline<M: Borrow<Out>>(
+        &self,
+        msg: M,
+        deadline: Instant,
+    ) -> Result<(), SendTimeoutError<M>> {
+        self.tx().send_deadline(msg, deadline)
+    }
+
     /// As [`Sender::send_bytes`].
     ///
     /// # Errors
@@ -134,6 +146,30 @@ where
     /// As [`Receiver::recv_timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Received<In, E::Frame>, RecvTimeoutError> {
         self.rx().recv_timeout(timeout)
+    }
+
+    /// As [`Receiver::recv_deadline`].
+    ///
+    /// # Errors
+    /// As [`Receiver::recv_deadline`].
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<Received<In, E::Frame>, RecvTimeoutError> {
+        self.rx().recv_deadline(deadline)
+    }
+
+    /// As [`Receiver::recv_owned`].
+    ///
+    /// # Errors
+    /// As [`Receiver::recv_owned`].
+    pub fn recv_owned(&self) -> Result<In, RecvError> {
+        self.rx().recv_owned()
+    }
+
+    /// As [`Receiver::recv_timeout_owned`].
+    ///
+    /// # Errors
+    /// As [`Receiver::recv_timeout_owned`].
+    pub fn recv_timeout_owned(&self, timeout: Duration) -> Result<In, RecvTimeoutError> {
+        self.rx().recv_timeout_owned(timeout)
     }
 
     /// As [`Receiver::recv_bytes`].

@@ -22,13 +22,16 @@ pub mod error;
 pub mod fingerprint;
 mod frame;
 mod handoff;
+mod iter;
 pub mod local;
 mod message;
+mod occupancy;
 mod paired;
 mod raw;
 mod ready;
 mod received;
 mod receiver;
+pub mod select;
 mod sender;
 pub mod sync;
 mod trace;
@@ -44,14 +47,18 @@ pub mod fuzzing;
 
 pub use connection::Connection;
 pub use error::{
-    CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, RecvError,
-    RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+    CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, ReadyError,
+    ReadyTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryReadyError, TryRecvError,
+    TrySendError,
 };
 pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
+pub use iter::{IntoIter, Iter, TimeoutIter, TryIter};
 pub use message::{Message, SerializeError};
+pub use occupancy::Occupancy;
 pub use paired::{Paired, PairedEnd};
 pub use received::Received;
-pub use receiver::{Iter, Receiver, TryIter};
+pub use receiver::Receiver;
+pub use select::{Select, Selectable, wait};
 pub use sender::Sender;
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
 pub use versioned::Versioned;

@@ -12,6 +12,7 @@ use crate::{
     error::MalformedFrame,
     frame::Frame,
     message::{FRAME_ALIGN, FrameWriter, Overflow, SerializeError},
+    occupancy::Occupancy,
     wait::Wait,
 };
 
@@ -126,6 +127,11 @@ pub trait RawSender: Send + Sized {
     fn try_clone(&self) -> Option<Self> {
         None
     }
+    /// How full the channel is, where the backend counts messages; `None`
+    /// (the default) where it cannot tell.
+    fn occupancy(&self) -> Option<Occupancy> {
+        None
+    }
 }
 
 /// The receiving half of a backend: gives out frames in order.
@@ -153,6 +159,11 @@ pub trait RawReceiver: Send + Sized {
     fn try_clone(&self) -> Option<Self> {
         None
     }
+    /// How full the channel is, where the backend counts messages; `None`
+    /// (the default) where it cannot tell.
+    fn occupancy(&self) -> Option<Occupancy> {
+        None
+    }
 }
 
 /// A shared reference to a sender is a sender: one end can be lent to the
@@ -173,6 +184,10 @@ impl<E: RawSender + Sync> RawSender for &E {
     fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
         (**self).send_bytes(bytes, wait)
     }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        (**self).occupancy()
+    }
 }
 
 /// A shared reference to a receiver is a receiver, where the end is `Sync`
@@ -182,5 +197,9 @@ impl<E: RawReceiver + Sync> RawReceiver for &E {
 
     fn recv_frame(&self, wait: Wait) -> Result<E::Frame, RawRecvError> {
         (**self).recv_frame(wait)
+    }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        (**self).occupancy()
     }
 }

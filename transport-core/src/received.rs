@@ -59,6 +59,21 @@ impl<T: Message, F: Frame> Received<T, F> {
     pub fn deserialize(&self) -> Result<T, rancor::Error> {
         rkyv::deserialize::<T, rancor::Error>(&**self)
     }
+
+    /// Deserializes the message into an owned `T`, with a failure in the
+    /// receive errors' vocabulary (what `recv_owned` gives).
+    ///
+    /// # Errors
+    /// [`InvalidMessage`](crate::InvalidMessage) when a custom
+    /// `Deserialize` impl of the message type fails (derived impls do not).
+    pub fn owned(&self) -> Result<T, crate::error::InvalidMessage> {
+        self.deserialize().map_err(|e| {
+            crate::error::InvalidMessage::new(
+                self.bytes().len(),
+                <rancor::BoxedError as rancor::Source>::new(e),
+            )
+        })
+    }
 }
 
 /// Why `bytes`, which failed validation as an archived `T`, are invalid:

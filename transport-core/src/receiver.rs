@@ -1,10 +1,15 @@
 //! The typed [`Receiver`].
 
-use std::{fmt, marker::PhantomData, time::Duration};
+use std::{
+    fmt,
+    marker::PhantomData,
+    time::{Duration, Instant},
+};
 
 use crate::{
     error::{RecvError, RecvTimeoutError, TryRecvError},
     message::Message,
+    occupancy::Occupancy,
     raw::{RawReceiver, RawRecvError},
     received::Received,
     wait::Wait,
@@ -176,55 +181,82 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
         self.raw.try_clone().map(Receiver::from_raw)
     }
 
-    /// A blocking iterator that ends when the channel is disconnected and
-    /// drained; it yields every other error, so nothing is skipped silently.
-    pub fn iter(&self) -> Iter<'_, T, R> {
-        Iter { receiver: self }
+    /// Waits until `deadline` at the latest for the next message.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] when none arrived in time, otherwise as
+    /// [`recv`](Self::recv).
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
+        match self.frame(Wait::Until(deadline)) {
+            Outcome::Frame(frame) => Received::validate(frame).map_err(RecvTimeoutError::Invalid),
+            Outcome::NotReady => Err(RecvTimeoutError::Timeout),
+            Outcome::Failed(e) => Err(e.into()),
+        }
     }
 
-    /// An iterator over the messages ready now; it ends at the first
-    /// moment the channel is empty or disconnected.
-    pub fn try_iter(&self) -> TryIter<'_, T, R> {
-        TryIter { receiver: self }
+    /// Waits for the next message and returns it as an owned `T`: the
+    /// validated archive deserialized, the frame released at once.
+    ///
+    /// # Errors
+    /// As [`recv`](Self::recv); a custom `Deserialize` impl that fails is
+    /// [`RecvError::Invalid`] too (derived impls do not fail).
+    pub fn recv_owned(&self) -> Result<T, RecvError> {
+        let received = self.recv()?;
+        received.owned().map_err(RecvError::Invalid)
+    }
+
+    /// As [`recv_owned`](Self::recv_owned), if a message is ready now.
+    ///
+    /// # Errors
+    /// As [`try_recv`](Self::try_recv).
+    pub fn try_recv_owned(&self) -> Result<T, TryRecvError> {
+        let received = self.try_recv()?;
+        received.owned().map_err(TryRecvError::Invalid)
+    }
+
+    /// As [`recv_owned`](Self::recv_owned), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// As [`recv_timeout`](Self::recv_timeout).
+    pub fn recv_timeout_owned(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let received = self.recv_timeout(timeout)?;
+        received.owned().map_err(RecvTimeoutError::Invalid)
+    }
+
+    /// How full the channel is, where the backend counts messages (see
+    /// [`Occupancy`]); `None` where it cannot tell.
+    pub fn occupancy(&self) -> Option<Occupancy> {
+        self.raw.occupancy()
+    }
+
+    /// Messages waiting in the channel (crossbeam's `len`); `None` where
+    /// the backend cannot tell (see [`Occupancy`]). A snapshot: other ends
+    /// may change it the next moment.
+    pub fn len(&self) -> Option<usize> {
+        self.occupancy().map(|o| o.len)
+    }
+
+    /// Whether no message waits; `None` where the backend cannot tell.
+    pub fn is_empty(&self) -> Option<bool> {
+        self.occupancy().map(|o| o.is_empty())
+    }
+
+    /// Whether a bounded channel is full; `None` where the backend cannot
+    /// tell.
+    pub fn is_full(&self) -> Option<bool> {
+        self.occupancy().map(|o| o.is_full())
+    }
+
+    /// The most messages the channel holds: `None` for an unbounded
+    /// channel, and where the backend cannot tell ([`occupancy`](Self::occupancy)
+    /// tells the two apart).
+    pub fn capacity(&self) -> Option<usize> {
+        self.occupancy().and_then(|o| o.capacity)
     }
 }
 
 impl<T, R: Clone> Clone for Receiver<T, R> {
     fn clone(&self) -> Self {
         Receiver::from_raw(self.raw.clone())
-    }
-}
-
-/// See [`Receiver::iter`].
-#[derive(Debug)]
-pub struct Iter<'r, T, R> {
-    receiver: &'r Receiver<T, R>,
-}
-
-impl<T: Message, R: RawReceiver> Iterator for Iter<'_, T, R> {
-    type Item = Result<Received<T, R::Frame>, RecvError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.receiver.recv() {
-            Err(RecvError::Disconnected | RecvError::Closed) => None,
-            other => Some(other),
-        }
-    }
-}
-
-/// See [`Receiver::try_iter`].
-#[derive(Debug)]
-pub struct TryIter<'r, T, R> {
-    receiver: &'r Receiver<T, R>,
-}
-
-impl<T: Message, R: RawReceiver> Iterator for TryIter<'_, T, R> {
-    type Item = Result<Received<T, R::Frame>, TryRecvError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.receiver.try_recv() {
-            Err(TryRecvError::Empty | TryRecvError::Disconnected | TryRecvError::Closed) => None,
-            other => Some(other),
-        }
     }
 }

@@ -1,10 +1,16 @@
 //! The typed [`Sender`].
 
-use std::{borrow::Borrow, fmt, marker::PhantomData, time::Duration};
+use std::{
+    borrow::Borrow,
+    fmt,
+    marker::PhantomData,
+    time::{Duration, Instant},
+};
 
 use crate::{
     error::{SendError, SendTimeoutError, TrySendError},
     message::Message,
+    occupancy::Occupancy,
     raw::{RawSendError, RawSender},
     wait::Wait,
 };
@@ -127,6 +133,22 @@ impl<T: Message, S: RawSender> Sender<T, S> {
         }
     }
 
+    /// Sends a message, waiting until `deadline` at the latest for room.
+    ///
+    /// # Errors
+    /// As [`send_timeout`](Self::send_timeout).
+    pub fn send_deadline<M: Borrow<T>>(&self, msg: M, deadline: Instant) -> Result<(), SendTimeoutError<M>> {
+        match self.attempt(msg.borrow(), Wait::Until(deadline)) {
+            Ok(()) => Ok(()),
+            Err(Failure::NotReady) => Err(SendTimeoutError::Timeout(msg)),
+            Err(Failure::Disconnected) => Err(SendTimeoutError::Disconnected(msg)),
+            Err(Failure::Closed) => Err(SendTimeoutError::Closed(msg)),
+            Err(Failure::TooLarge { len, limit }) => Err(SendTimeoutError::TooLarge { msg, len, limit }),
+            Err(Failure::Serialize(source)) => Err(SendTimeoutError::Serialize { msg, source }),
+            Err(Failure::Io(source)) => Err(SendTimeoutError::Io { msg, source }),
+        }
+    }
+
     /// Sends raw bytes as one frame, unchanged (Python's `send_bytes`).
     ///
     /// The receiver validates them like any message when it calls
@@ -162,6 +184,37 @@ impl<T: Message, S: RawSender> Sender<T, S> {
     /// multi-producer; `None` otherwise.
     pub fn try_clone(&self) -> Option<Self> {
         self.raw.try_clone().map(Sender::from_raw)
+    }
+
+    /// How full the channel is, where the backend counts messages (see
+    /// [`Occupancy`]); `None` where it cannot tell.
+    pub fn occupancy(&self) -> Option<Occupancy> {
+        self.raw.occupancy()
+    }
+
+    /// Messages waiting in the channel (crossbeam's `len`); `None` where
+    /// the backend cannot tell. A snapshot: other ends may change it the
+    /// next moment.
+    pub fn len(&self) -> Option<usize> {
+        self.occupancy().map(|o| o.len)
+    }
+
+    /// Whether no message waits; `None` where the backend cannot tell.
+    pub fn is_empty(&self) -> Option<bool> {
+        self.occupancy().map(|o| o.is_empty())
+    }
+
+    /// Whether a bounded channel is full; `None` where the backend cannot
+    /// tell.
+    pub fn is_full(&self) -> Option<bool> {
+        self.occupancy().map(|o| o.is_full())
+    }
+
+    /// The most messages the channel holds: `None` for an unbounded
+    /// channel, and where the backend cannot tell ([`occupancy`](Self::occupancy)
+    /// tells the two apart).
+    pub fn capacity(&self) -> Option<usize> {
+        self.occupancy().and_then(|o| o.capacity)
     }
 }
 

@@ -2,3 +2,7 @@
 //! peers.
 
 transport_core::conformance_tests!(transport_core::local::Local, duplex);
+
+mod select {
+    transport_core::conformance_tests!(@select duplex transport_core::local::Local);
+}

@@ -553,7 +553,10 @@ impl AloReceiver {
     fn fill(&self, st: &mut PullState, cx: &mut Context<'_>) {
         let since = st.empty_at;
         loop {
-            let msg = match Stream::poll_next(std::pin::Pin::new(&mut st.inbox), cx) {
+            let inbox = &mut st.inbox;
+            let msg = match runtime::poll_unbudgeted(cx, |cx| {
+                Stream::poll_next(std::pin::Pin::new(&mut *inbox), cx)
+            }) {
                 Poll::Ready(Some(msg)) => msg,
                 Poll::Ready(None) => {
                     st.closed = true;

@@ -69,7 +69,7 @@ impl SendState {
 
     /// Reads the credit reports that arrived; false once the client closed.
     fn read_reports(&mut self, cx: &mut Context<'_>) {
-        while let Poll::Ready(next) = self.credit.poll_next_unpin(cx) {
+        while let Poll::Ready(next) = runtime::poll_unbudgeted(cx, |cx| self.credit.poll_next_unpin(cx)) {
             let Some(msg) = next else {
                 self.closed = true;
                 return;
@@ -362,10 +362,10 @@ impl AmoReceiver {
         if let Some(msg) = st.peeked.take() {
             return Ok(Some(msg));
         }
-        match Stream::poll_next(
-            std::pin::Pin::new(&mut st.data),
-            &mut Context::from_waker(&self.base.waker),
-        ) {
+        let data = &mut st.data;
+        match runtime::poll_unbudgeted(&mut Context::from_waker(&self.base.waker), |cx| {
+            Stream::poll_next(std::pin::Pin::new(&mut *data), cx)
+        }) {
             Poll::Ready(Some(msg)) => Ok(Some(msg)),
             Poll::Ready(None) => Err(()),
             Poll::Pending => Ok(None),

@@ -7,14 +7,17 @@
 //! channels directly, and waits on a [`Signal`](crate::signal::Signal).
 
 use std::{
-    future::Future,
+    future::{Future, poll_fn},
     pin::pin,
     sync::{Arc, Mutex, OnceLock, PoisonError},
     task::{Context, Poll, Waker},
     time::Instant,
 };
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::{
+    runtime::{Builder, Handle, Runtime},
+    task::coop,
+};
 
 use crate::signal::Signal;
 
@@ -82,6 +85,10 @@ where
 /// future waits for. This saves the hand-over to the runtime thread and
 /// back that [`wait_for`] costs; the future is dropped if the deadline
 /// passes first.
+///
+/// The future runs outside tokio's cooperative budget (see
+/// [`poll_unbudgeted`]): this thread waits for it, so nothing else would
+/// run if it yielded.
 pub(crate) fn drive<F: Future>(
     fut: F,
     signal: &Signal,
@@ -89,7 +96,7 @@ pub(crate) fn drive<F: Future>(
     deadline: Option<Instant>,
 ) -> Option<F::Output> {
     let _context = handle().enter();
-    let mut fut = pin!(fut);
+    let mut fut = pin!(coop::unconstrained(fut));
     let mut cx = Context::from_waker(waker);
     loop {
         let seen = signal.generation();
@@ -102,8 +109,85 @@ pub(crate) fn drive<F: Future>(
     }
 }
 
+/// Polls `f` once outside tokio's cooperative budget.
+///
+/// An end polls the client's channels itself, from whatever thread calls
+/// it, and that thread may be running a task of the caller's own tokio
+/// runtime. Once that task has used up its budget, tokio's channels answer
+/// `Pending` and put off waking the waker until the task yields to its
+/// runtime. The waker is the end's [`Signal`], not the task's: a blocking
+/// wait on it (a send inside an async one) then hears nothing until its
+/// deadline, and a ready check reports nothing to do although messages
+/// wait. The end's own reads are not the task's cooperative work, so they
+/// do not count against its budget.
+pub(crate) fn poll_unbudgeted<T>(
+    cx: &mut Context<'_>,
+    f: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    pin!(coop::unconstrained(poll_fn(f))).poll(cx)
+}
+
 /// Where a spawned future leaves its output for a waiting thread.
 struct Outcome<T> {
     value: Mutex<Option<T>>,
     signal: Signal,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::*;
+    use crate::signal;
+
+    /// Runs `f` in a task of a runtime of the test's own (as an async
+    /// caller of the blocking API does) once that task's cooperative
+    /// budget is used up.
+    fn with_budget_spent<T>(f: impl FnOnce() -> T) -> T {
+        Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(async {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                while coop::has_budget_remaining() {
+                    tx.send(()).expect("the receiver is here");
+                    rx.recv().await;
+                }
+                f()
+            })
+    }
+
+    #[test]
+    fn drive_finishes_a_future_for_a_task_out_of_budget() {
+        let (tx, rx) = oneshot::channel();
+        let got = with_budget_spent(|| {
+            let signal = Arc::new(Signal::new());
+            spawn(async move {
+                tokio::task::yield_now().await;
+                let _ = tx.send(7);
+            });
+            drive(
+                rx,
+                &signal,
+                &signal::waker(&signal),
+                Some(Instant::now() + Duration::from_secs(10)),
+            )
+        });
+        assert_eq!(got.map(Result::ok), Some(Some(7)));
+    }
+
+    #[test]
+    fn a_read_for_a_task_out_of_budget_sees_what_is_there() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(7).expect("the receiver is here");
+        let got = with_budget_spent(|| {
+            let signal = Arc::new(Signal::new());
+            let waker = signal::waker(&signal);
+            poll_unbudgeted(&mut Context::from_waker(&waker), |cx| rx.poll_recv(cx))
+        });
+        assert_eq!(got, Poll::Ready(Some(7)));
+    }
 }

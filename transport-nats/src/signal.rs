@@ -21,7 +21,7 @@ use std::{
 pub(crate) struct Signal {
     state: Mutex<State>,
     changed: Condvar,
-    /// The generation, readable without the lock (for the spin).
+    /// The generation, readable without the lock.
     seen: AtomicU64,
 }
 
@@ -34,6 +34,10 @@ const SPIN: Duration = Duration::from_micros(50);
 struct State {
     generation: u64,
     task: Option<Waker>,
+    /// Threads asleep on the condition variable: a notification with none
+    /// skips the wake-up (a system call), which the client's thread would
+    /// otherwise make for every message it hands over.
+    sleepers: usize,
 }
 
 impl Signal {
@@ -48,18 +52,24 @@ impl Signal {
     /// The current generation: read it before checking for progress, then
     /// [`wait`](Self::wait) with it, and no notification is lost.
     pub(crate) fn generation(&self) -> u64 {
-        self.lock().generation
+        // The atomic copy: one that lags a notification in progress only
+        // makes the next wait return at once.
+        self.seen.load(Ordering::Acquire)
     }
 
     /// Wakes every waiting thread and the registered task.
     pub(crate) fn notify(&self) {
-        let task = {
+        let (task, sleepers) = {
             let mut state = self.lock();
             state.generation = state.generation.wrapping_add(1);
             self.seen.store(state.generation, Ordering::Release);
-            state.task.take()
+            (state.task.take(), state.sleepers)
         };
-        self.changed.notify_all();
+        // A thread goes to sleep only with the lock held and the old
+        // generation seen, so one that is not counted here sees the new one.
+        if sleepers > 0 {
+            self.changed.notify_all();
+        }
         if let Some(task) = task {
             task.wake();
         }
@@ -83,22 +93,21 @@ impl Signal {
         }
         let mut state = self.lock();
         while state.generation == seen {
-            match deadline {
-                None => {
-                    state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    state = self
-                        .changed
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
             }
+            state.sleepers += 1;
+            state = match deadline {
+                None => self.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    self.changed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            state.sleepers -= 1;
         }
         true
     }

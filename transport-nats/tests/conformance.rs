@@ -5,6 +5,7 @@ mod common;
 
 mod at_most_once {
     transport_core::conformance_tests!(crate::common::OnTestServer<transport_nats::AtMostOnce>, duplex);
+    transport_core::conformance_tests!(@select duplex crate::common::OnTestServer<transport_nats::AtMostOnce>);
 }
 
 /// Each at-least-once message is a publish the server stores and confirms
@@ -16,4 +17,5 @@ mod at_least_once {
         duplex,
         fifo = 10_000
     );
+    transport_core::conformance_tests!(@select duplex crate::common::OnTestServer<transport_nats::AtLeastOnce>);
 }

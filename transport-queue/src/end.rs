@@ -9,8 +9,8 @@ use std::{
 };
 
 use transport_core::{
-    Fill, Handoff, HandoffError, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError,
-    RawSender, Wait,
+    Fill, Handoff, HandoffError, Occupancy, OpenError, PollRecv, PollSend, RawReceiver, RawRecvError,
+    RawSendError, RawSender, Wait,
 };
 
 use crate::{
@@ -101,6 +101,10 @@ macro_rules! raw_sender {
             fn try_clone(&self) -> Option<Self> {
                 Some(self.clone())
             }
+
+            fn occupancy(&self) -> Option<Occupancy> {
+                self.handle.occupancy()
+            }
         }
 
         impl PollSend for $name {
@@ -122,6 +126,10 @@ macro_rules! raw_receiver {
 
             fn try_clone(&self) -> Option<Self> {
                 Some(self.clone())
+            }
+
+            fn occupancy(&self) -> Option<Occupancy> {
+                self.handle.occupancy()
             }
         }
 

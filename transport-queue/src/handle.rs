@@ -101,6 +101,13 @@ impl Handle {
         }
     }
 
+    /// The items in the queue and its bound, for the raw ends'
+    /// `occupancy`; `None` when a member cannot reach the creating process.
+    pub(crate) fn occupancy(&self) -> Option<transport_core::Occupancy> {
+        let len = self.len().ok()?;
+        Some(transport_core::Occupancy::new(len, self.capacity()))
+    }
+
     pub(crate) fn capacity(&self) -> Option<usize> {
         match self {
             Handle::Local(h) => h.config().capacity,

@@ -113,6 +113,19 @@ impl<T> Queue<T> {
         self.len().map(|n| n == 0)
     }
 
+    /// Whether a bounded queue holds as many items as its bound (Python's
+    /// `Queue.full()`); always false for an unbounded one. A snapshot, as
+    /// [`len`](Self::len).
+    ///
+    /// # Errors
+    /// As [`len`](Self::len).
+    pub fn full(&self) -> Result<bool, QueueError> {
+        match self.capacity() {
+            Some(capacity) => self.len().map(|n| n >= capacity),
+            None => Ok(false),
+        }
+    }
+
     /// The queue's bound, if it has one.
     pub fn capacity(&self) -> Option<usize> {
         self.raw().handle.capacity()

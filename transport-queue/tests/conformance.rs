@@ -6,3 +6,8 @@ transport_core::conformance_tests!(transport_queue::QueueTransport);
 mod paired {
     transport_core::conformance_tests!(@duplex transport_core::Paired<transport_queue::QueueTransport>);
 }
+
+mod select {
+    transport_core::conformance_tests!(@select transport_queue::QueueTransport);
+    transport_core::conformance_tests!(@cases transport_core::Paired<transport_queue::QueueTransport>; duplex_poll);
+}

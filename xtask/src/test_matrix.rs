@@ -46,7 +46,7 @@ pub enum Service {
 /// a backend.
 #[derive(Debug)]
 pub struct Row {
-    /// `local`, `queue`, `pipe` or `shm`.
+    /// `local`, `queue`, `pipe`, `shm` or `nats`.
     pub backend: &'static str,
     pub package: &'static str,
     /// The package's directory in the workspace.
@@ -55,6 +55,10 @@ pub struct Row {
     pub default_features: bool,
     pub needs: Needs,
     pub service: Service,
+    /// The package's doc tests run too. They use the default backend on
+    /// its default settings: with `nats` alone that is a server at
+    /// `NATS_URL`, which no cell provides.
+    pub doc_tests: bool,
 }
 
 /// The backends, as `--backend` names them.
@@ -70,6 +74,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "queue",
@@ -79,6 +84,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "pipe",
@@ -88,6 +94,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -97,6 +104,7 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
+        doc_tests: true,
     },
     // The adapters with exactly one backend selected by feature.
     Row {
@@ -107,6 +115,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("queue"),
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "pipe",
@@ -116,6 +125,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("pipe"),
         service: Service::None,
+        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -125,6 +135,7 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("shm"),
         service: Service::None,
+        doc_tests: true,
     },
     // NATS: both delivery modes, faults, the queue and a three-node
     // cluster, each test with servers of its own on loopback ports.
@@ -136,6 +147,20 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::NatsServer,
+        doc_tests: true,
+    },
+    // The adapters on NATS alone: their tests on at-least-once delivery,
+    // each test thread with a server of its own; not the doc tests (see
+    // `doc_tests`).
+    Row {
+        backend: "nats",
+        package: "transport-adapters",
+        dir: "adapters",
+        features: &["nats"],
+        default_features: false,
+        needs: Needs::Feature("nats"),
+        service: Service::NatsServer,
+        doc_tests: false,
     },
 ];
 
@@ -164,6 +189,11 @@ impl Row {
         if !self.features.is_empty() {
             args.push("--features".to_owned());
             args.push(self.features.join(","));
+        }
+        if !self.doc_tests {
+            for targets in ["--lib", "--bins", "--tests", "--examples"] {
+                args.push(targets.to_owned());
+            }
         }
         args
     }
@@ -387,5 +417,25 @@ mod tests {
         assert_eq!(row.features_label(), "transport-adapters/pipe");
         assert_eq!(ROWS[0].features_label(), "transport-core/conformance");
         assert_eq!(ROWS[1].features_label(), "transport-queue/default");
+    }
+
+    #[test]
+    fn each_backend_has_an_adapters_row_but_local() {
+        for backend in BACKENDS.iter().filter(|b| **b != "local") {
+            let rows: Vec<&Row> = ROWS
+                .iter()
+                .filter(|r| r.dir == "adapters" && r.backend == *backend)
+                .collect();
+            assert_eq!(rows.len(), 1, "{backend}");
+            assert_eq!(rows[0].features, [*backend]);
+            assert!(!rows[0].default_features);
+        }
+        let nats = ROWS
+            .iter()
+            .find(|r| r.dir == "adapters" && r.backend == "nats")
+            .unwrap();
+        assert_eq!(nats.service, Service::NatsServer);
+        assert!(nats.cargo_args().contains(&"--tests".to_owned()));
+        assert!(ROWS.iter().filter(|r| !r.doc_tests).all(|r| r.backend == "nats"));
     }
 }

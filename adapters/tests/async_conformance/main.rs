@@ -36,6 +36,7 @@ macro_rules! channel_cases {
     ($backend:ty) => {
         cases!($backend;
             order::fifo_from_child, order::fifo_to_child, order::payload_sizes, order::raw_bytes_roundtrip,
+            order::owned_values,
             blocking::try_recv_empty, blocking::send_waits_for_room, blocking::timeouts,
             close::sender_drop_drains_then_disconnects, close::receiver_drop_disconnects_sender,
             close::peer_killed_while_sending, close::peer_killed_while_receiving,

@@ -65,6 +65,12 @@ macro_rules! cross_process_tests {
 /// round trip to a server (a stored, acknowledged publish) may run the two
 /// FIFO cases with fewer items, `conformance_tests!(Backend, duplex, fifo =
 /// 10_000)`, as long as that is still many times what it holds in flight.
+///
+/// `conformance_tests!(@select Backend)` adds the cases of
+/// [`Select`](crate::Select) and [`wait`](crate::wait), for a backend whose
+/// receiver implements [`PollRecv`](crate::backend::PollRecv);
+/// `conformance_tests!(@select duplex Backend)` adds `Connection::poll` on
+/// its two-way ends too.
 #[macro_export]
 macro_rules! conformance_tests {
     ($transport:ty) => {
@@ -88,11 +94,21 @@ macro_rules! conformance_tests {
             sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
             peer_killed_while_sending, peer_killed_while_receiving,
             too_large, garbage_frames, many_producers, many_consumers,
+            deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
         );
     };
     (@duplex $transport:ty) => {
         $crate::conformance_tests!(@cases $transport;
             duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
+        );
+    };
+    (@select duplex $transport:ty) => {
+        $crate::conformance_tests!(@select $transport);
+        $crate::conformance_tests!(@cases $transport; duplex_poll);
+    };
+    (@select $transport:ty) => {
+        $crate::conformance_tests!(@cases $transport;
+            select_message_index, select_disconnect, select_timeout, select_in_child,
         );
     };
     (@fifo $transport:ty; $count:expr; $case:ident, $with_count:ident) => {

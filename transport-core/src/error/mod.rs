@@ -8,6 +8,7 @@
 mod handoff;
 mod invalid;
 mod recv;
+mod select;
 mod send;
 mod setup;
 mod view;
@@ -15,5 +16,6 @@ mod view;
 pub use handoff::{FromEnvError, HandoffError, OpenError};
 pub use invalid::{InvalidMessage, MalformedFrame};
 pub use recv::{RecvError, RecvTimeoutError, TryRecvError};
+pub use select::{ReadyError, ReadyTimeoutError, TryReadyError};
 pub use send::{SendError, SendTimeoutError, TrySendError};
 pub use setup::CreateError;

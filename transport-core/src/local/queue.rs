@@ -15,6 +15,7 @@ use crate::{
     error::{CreateError, HandoffError, OpenError},
     handoff::Handoff,
     message::FRAME_ALIGN,
+    occupancy::Occupancy,
     raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned},
     transport::ChannelConfig,
     wait::Wait,
@@ -138,6 +139,12 @@ impl std::fmt::Debug for LocalReceiver {
     }
 }
 
+impl Shared {
+    fn occupancy(&self) -> Occupancy {
+        Occupancy::new(self.lock().frames.len(), self.capacity)
+    }
+}
+
 impl RawSender for LocalSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         let shared = &*self.shared;
@@ -178,6 +185,10 @@ impl RawSender for LocalSender {
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
     }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        Some(self.shared.occupancy())
+    }
 }
 
 impl RawReceiver for LocalReceiver {
@@ -203,6 +214,10 @@ impl RawReceiver for LocalReceiver {
 
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
+    }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        Some(self.shared.occupancy())
     }
 }
 
@@ -325,6 +340,10 @@ impl RawSender for LocalEnd {
     fn max_message_size(&self) -> usize {
         self.tx.max_message_size()
     }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        RawSender::occupancy(&self.tx)
+    }
 }
 
 impl RawReceiver for LocalEnd {
@@ -332,6 +351,10 @@ impl RawReceiver for LocalEnd {
 
     fn recv_frame(&self, wait: Wait) -> Result<Frame, RawRecvError> {
         self.rx.recv_frame(wait)
+    }
+
+    fn occupancy(&self) -> Option<Occupancy> {
+        RawReceiver::occupancy(&self.rx)
     }
 }
 

@@ -2,14 +2,16 @@
 //! reactor (`AsyncFd`, edge-triggered `epoll` / `kqueue`).
 //!
 //! The descriptor is registered lazily, with the runtime of the first task
-//! that waits on the end. A pipe end's is registered for read readiness
-//! only: its send room is the backlog's, not the socket's (see
-//! `Shared::poll_room`). An end in Python's framing, which writes from the
-//! sending task with no backlog, also asks for write readiness
-//! ([`Watch::watch_writes`]). A read that finds the socket empty (or a look
-//! that finds it without room) clears tokio's readiness, so the next
-//! arrival (or room) wakes the task again; tokio ignores the clear when an
-//! event came after the readiness was reported, so none is lost.
+//! that waits on the end (or, for a wait from outside any runtime, such as
+//! core's blocking `Select`, with this process's own reactor: one
+//! current-thread runtime on one thread, made on first need). A pipe end's
+//! is registered for read readiness only: its send room is the backlog's,
+//! not the socket's (see `Shared::poll_room`). An end in Python's framing,
+//! which writes from the sending task with no backlog, also asks for write
+//! readiness ([`Watch::watch_writes`]). A read that finds the socket empty
+//! (or a look that finds it without room) clears tokio's readiness, so the
+//! next arrival (or room) wakes the task again; tokio ignores the clear
+//! when an event came after the readiness was reported, so none is lost.
 
 use std::{
     fmt, io,
@@ -72,11 +74,12 @@ impl Watch {
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "waiting for a pipe end asynchronously needs a tokio runtime (with its I/O driver)",
-            ));
-        }
+        // Outside a runtime (a blocking `Select`, say), the process's own
+        // reactor: one thread for every such end of the process.
+        let _entered = match tokio::runtime::Handle::try_current() {
+            Ok(_) => None,
+            Err(_) => Some(fallback()?.enter()),
+        };
         // SAFETY: `raw` is the socket's open descriptor, and it stays open
         // and the same for as long as the registration lives: the socket
         // drops its `Watch` before it closes the descriptor or hands it to a
@@ -136,4 +139,23 @@ impl Watch {
             guard.clear_ready();
         }
     }
+}
+
+/// The reactor of waits made outside any runtime: a current-thread runtime
+/// with its I/O driver, run by one thread for the life of the process.
+fn fallback() -> io::Result<&'static tokio::runtime::Handle> {
+    static REACTOR: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
+    let made = REACTOR.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| format!("starting the pipe's reactor: {e}"))?;
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("transport-pipe-reactor".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .map_err(|e| format!("starting the pipe's reactor thread: {e}"))?;
+        Ok(handle)
+    });
+    made.as_ref().map_err(|e| io::Error::other(e.clone()))
 }

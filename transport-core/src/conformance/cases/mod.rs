@@ -7,6 +7,8 @@ mod common;
 mod duplex;
 mod many;
 mod order;
+mod select;
+mod vocabulary;
 
 pub use bad_input::{garbage, garbage_frames, too_large};
 pub use blocking::{timeouts, try_recv_empty, try_send_full};
@@ -20,3 +22,5 @@ pub use many::{many_consumers, many_producers};
 pub use order::{
     fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
 };
+pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
+pub use vocabulary::{deadlines_and_iterators, occupancy, send_deadline_full, zero_capacity};

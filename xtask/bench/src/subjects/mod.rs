@@ -149,6 +149,7 @@ pub const ROWS: &[Row] = &[
     ours_async::rtt::<Shm>("shm"),
     ours::stream::<nats::OnBenchServer<false>>("nats", "at-most-once"),
     ours_rtt::<nats::OnBenchServer<true>>("nats", "at-least-once"),
+    ours_rtt::<nats::OnBenchServer<true, true>>("nats", "at-least-once-dedup"),
     Row {
         subject: "listener",
         mode: "rust-rust",

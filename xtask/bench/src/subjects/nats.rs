@@ -1,4 +1,5 @@
-//! NATS: ours (`transport-nats`, both delivery modes, measured through
+//! NATS: ours (`transport-nats`, both delivery modes, and at least once
+//! with message-id de-duplication, `at-least-once-dedup`, measured through
 //! `Transport` like every backend) beside the raw `async-nats` client and
 //! the Python client `nats-py`, all on one `nats-server` this program
 //! starts on a loopback port for the run (and stops at its end).
@@ -8,9 +9,18 @@
 //!   publishes each message back. Core NATS has no flow control (a
 //!   subscriber that falls behind is cut off and its messages are lost, as
 //!   a first version of this row showed at 4 KiB), so the throughput's
-//!   child reports every 1,024 messages it took and the publisher keeps at
-//!   most 8,192 unreported: the least a user of the raw client must add,
-//!   and what our at-most-once mode does with its credit.
+//!   publisher keeps at most a window of messages unreported, and the child
+//!   reports what it took every half window: the least a user of the raw
+//!   client must add, and what our at-most-once mode does with its credit,
+//!   with the same window (our channels' capacity in this benchmark).
+//!
+//! `async_nats::Client::flush` only writes the client's buffer out; it does
+//! not wait for the server. A side that subscribes therefore waits for a
+//! message to itself through the server ([`settled`]) before it says it is
+//! ready: otherwise the other side's first message can reach the server
+//! before the subscription does, go to nobody, and leave the run waiting
+//! for it until its time limit (as this row once did, now and then, under
+//! load).
 //! - `async-nats/jetstream`: a publish that waits for the stream's
 //!   acknowledgement, a durable pull consumer, an acknowledgement per
 //!   message; the round trip only (at least once, one message is one
@@ -64,10 +74,15 @@ pub fn stop() {
     SERVER.lock().unwrap_or_else(PoisonError::into_inner).take();
 }
 
-/// Our backend in one delivery mode, on the run's server.
-pub struct OnBenchServer<const AT_LEAST_ONCE: bool>;
+/// Our backend in one delivery mode, on the run's server; at least once
+/// with processed markers (message-id de-duplication, a marker lookup per
+/// delivery and a marker stored before each acknowledgement) when `DEDUP`.
+pub struct OnBenchServer<const AT_LEAST_ONCE: bool, const DEDUP: bool = false>;
 
-impl<const AT_LEAST_ONCE: bool> Transport for OnBenchServer<AT_LEAST_ONCE> {
+/// How long the de-duplicating row keeps its markers.
+const DEDUP_WINDOW: Duration = Duration::from_secs(120);
+
+impl<const AT_LEAST_ONCE: bool, const DEDUP: bool> Transport for OnBenchServer<AT_LEAST_ONCE, DEDUP> {
     const NAME: &'static str = "nats";
     type Sender = NatsSender;
     type Receiver = NatsReceiver;
@@ -84,7 +99,11 @@ impl<const AT_LEAST_ONCE: bool> Transport for OnBenchServer<AT_LEAST_ONCE> {
         };
         let client =
             client().map_err(|e| CreateError::io("the bench's nats server", std::io::Error::other(e)))?;
-        client.anonymous_channel(&options_for(delivery, config))
+        let mut options = options_for(delivery, config);
+        if DEDUP {
+            options = options.deduplicate(DEDUP_WINDOW);
+        }
+        client.anonymous_channel(&options)
     }
 }
 
@@ -137,22 +156,29 @@ fn progress(job_id: &str) -> String {
     format!("bench.{job_id}.taken")
 }
 
-/// Messages the raw publisher may have unreported, and how often the
-/// child reports.
-const WINDOW: usize = 8192;
-const REPORT_EVERY: usize = 1024;
+/// Messages the raw publisher may have unreported: the capacity of our
+/// channels for the same payload, whose credit window it is.
+fn window(payload: usize) -> usize {
+    super::ours::capacity(payload)
+}
+
+/// How often the raw child reports: every half window, as our receivers do.
+fn report_every(payload: usize) -> usize {
+    (window(payload) / 2).max(1)
+}
 
 /// The raw throughput publisher's view of its child's progress.
 struct Window {
     taken: async_nats::Subscriber,
     reported: usize,
+    size: usize,
 }
 
 impl Window {
-    /// Waits until publishing message `i` keeps at most [`WINDOW`]
+    /// Waits until publishing message `i` keeps at most a window
     /// unreported.
     async fn room_for(&mut self, i: usize) -> Result<(), String> {
-        while i >= self.reported + WINDOW {
+        while i >= self.reported + self.size {
             let msg = self.taken.next().await.ok_or("the progress subscription ended")?;
             let n: usize = std::str::from_utf8(&msg.payload)
                 .ok()
@@ -199,8 +225,9 @@ fn parent(job: &Job) -> Result<Run, String> {
             let mut window = Window {
                 taken: nats.subscribe(progress(&id)).await.map_err(err("subscribing"))?,
                 reported: 0,
+                size: window(job.payload),
             };
-            nats.flush().await.map_err(err("flush"))?;
+            settled(&nats).await?;
             match job.pattern {
                 Pattern::Rtt => {
                     let mut samples = Vec::with_capacity(job.count);
@@ -288,7 +315,7 @@ fn child(job: &ChildJob) -> Result<(), String> {
                         for _ in 0..round {
                             touch(&incoming.next().await?);
                             got += 1;
-                            if got.is_multiple_of(REPORT_EVERY) {
+                            if got.is_multiple_of(report_every(job.payload)) {
                                 nats.publish(taken.clone(), got.to_string().into())
                                     .await
                                     .map_err(err("reporting progress"))?;
@@ -306,6 +333,20 @@ fn child(job: &ChildJob) -> Result<(), String> {
         .await
     });
     done.map_err(|_| "gave up at the run's time limit".to_owned())?
+}
+
+/// Waits until the server has handled everything `nats` sent before (its
+/// subscriptions above all): a message to a fresh inbox of this connection
+/// comes back only after the server has read what preceded it on the
+/// connection, in order. `flush` does not wait for the server.
+async fn settled(nats: &async_nats::Client) -> Result<(), String> {
+    let inbox = nats.new_inbox();
+    let mut echo = nats.subscribe(inbox.clone()).await.map_err(err("subscribing"))?;
+    nats.publish(inbox, bytes::Bytes::new())
+        .await
+        .map_err(err("publish"))?;
+    echo.next().await.ok_or("the settling subscription ended")?;
+    Ok(())
 }
 
 async fn make_streams(nats: &async_nats::Client, subjects: &[&str]) -> Result<(), String> {
@@ -360,7 +401,7 @@ impl Incoming {
                 .subscribe(subject.to_owned())
                 .await
                 .map_err(err("subscribing"))?;
-            nats.flush().await.map_err(err("flush"))?;
+            settled(nats).await?;
             Ok(Incoming::Core(sub))
         }
     }

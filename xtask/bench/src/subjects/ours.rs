@@ -113,7 +113,13 @@ fn read_quote(q: &ArchivedQuote) -> u64 {
 
 /// Room for this many messages, bounded so 1 MiB payloads stay at 16 MiB.
 fn config(payload: usize) -> ChannelConfig {
-    ChannelConfig::bounded(((16 << 20) / payload.max(1)).clamp(16, 1024))
+    ChannelConfig::bounded(capacity(payload))
+}
+
+/// The capacity of our channels for `payload`-byte messages (what a peer
+/// that needs its own flow control bounds its window to, like for like).
+pub(super) fn capacity(payload: usize) -> usize {
+    ((16 << 20) / payload.max(1)).clamp(16, 1024)
 }
 
 fn recv<R: RawReceiver>(rx: &R, deadline: Instant) -> Result<R::Frame, String> {

@@ -1,0 +1,173 @@
+//! crossbeam's vocabulary on the typed ends: deadlines, iterators, owned
+//! values, and how full a channel is.
+
+use std::time::{Duration, Instant};
+
+use crate::{
+    ChannelConfig, Occupancy, RecvTimeoutError, SendTimeoutError, Sender, Transport,
+    conformance::harness::{Harness, PEER_TIMEOUT, Role},
+};
+
+use super::common::{Item, LONG, channel, unknown_role};
+
+/// How long a case waits where nothing may arrive.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// A child sends five items and exits. `recv_owned` gives the first as an
+/// owned `Item`; `iter_timeout` gives the other four and ends at the
+/// disconnect; `recv_deadline` then says `Disconnected`. On a channel whose
+/// sender the parent keeps, `recv_deadline` and `iter_timeout` end at their
+/// time, not before; `for msg in &rx` and `for msg in rx` end once the
+/// sender is gone and every message was received.
+pub fn deadlines_and_iterators<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let peer = h.child("sender").endpoint("tx", tx).spawn();
+            assert_eq!(rx.recv_owned().expect("the first item, owned"), Item::new(15, 0));
+            let mut seq = 1;
+            for item in rx.iter_timeout(LONG) {
+                item.expect("an item").assert_is(15, seq);
+                seq += 1;
+            }
+            assert_eq!(seq, 5, "iter_timeout ends at the disconnect, after every item");
+            peer.wait(PEER_TIMEOUT);
+            assert!(matches!(
+                rx.recv_deadline(Instant::now() + LONG),
+                Err(RecvTimeoutError::Disconnected)
+            ));
+
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let deadline = Instant::now() + QUIET;
+            assert!(matches!(
+                rx.recv_deadline(deadline),
+                Err(RecvTimeoutError::Timeout)
+            ));
+            assert!(
+                Instant::now() >= deadline,
+                "recv_deadline returned before its deadline"
+            );
+            let start = Instant::now();
+            assert_eq!(rx.iter_timeout(QUIET).count(), 0);
+            assert!(start.elapsed() >= QUIET, "iter_timeout ended before its timeout");
+            for seq in 0..3 {
+                tx.send_deadline(Item::new(16, seq), Instant::now() + LONG)
+                    .expect("sending with a deadline");
+            }
+            let mut seq = 0;
+            for item in &rx {
+                item.expect("an item").assert_is(16, seq);
+                seq += 1;
+                if seq == 2 {
+                    break;
+                }
+            }
+            drop(tx);
+            let rest: Vec<_> = rx
+                .into_iter()
+                .map(|item| item.expect("an item").seq.to_native())
+                .collect();
+            assert_eq!(
+                rest,
+                [2],
+                "`for msg in rx` gives the rest, then ends at the disconnect"
+            );
+        }
+        Role::Child("sender") => {
+            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            for seq in 0..5 {
+                tx.send(Item::new(15, seq)).expect("sending");
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// `send_deadline` on a full bounded channel times out no earlier than
+/// its deadline and gives the message back.
+pub fn send_deadline_full<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            if !T::capabilities().bounded {
+                h.skip("the backend has no bounded channels");
+                return;
+            }
+            let (tx, _rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
+            for seq in 0.. {
+                let deadline = Instant::now() + QUIET;
+                match tx.send_deadline(Item::new(17, seq), deadline) {
+                    Ok(()) => assert!(seq < 1_000_000, "a bounded channel never filled"),
+                    Err(SendTimeoutError::Timeout(item)) => {
+                        assert_eq!(item, Item::new(17, seq), "`Timeout` gives the message back");
+                        assert!(
+                            Instant::now() >= deadline,
+                            "send_deadline returned before its deadline"
+                        );
+                        break;
+                    }
+                    Err(e) => panic!("send_deadline on a filling channel: {e}"),
+                }
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// Where a backend counts messages, `len`, `capacity`, `is_empty` and
+/// `is_full` agree with what was sent and received, on both ends; a
+/// backend that cannot tell says `None` on every one.
+pub fn occupancy<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let bounded = T::capabilities().bounded;
+            let capacity = bounded.then_some(4);
+            let config = capacity.map_or_else(ChannelConfig::default, ChannelConfig::bounded);
+            let (tx, rx) = channel::<T, Item>(&config);
+            let Some(empty) = tx.occupancy() else {
+                assert_eq!(
+                    (tx.len(), tx.capacity(), tx.is_empty(), tx.is_full()),
+                    (None, None, None, None)
+                );
+                assert_eq!(
+                    (rx.len(), rx.capacity(), rx.is_empty(), rx.is_full()),
+                    (None, None, None, None)
+                );
+                h.skip("the backend does not count messages");
+                return;
+            };
+            assert_eq!(empty, Occupancy::new(0, capacity));
+            assert_eq!(rx.occupancy(), Some(empty));
+            assert_eq!((tx.is_empty(), tx.is_full()), (Some(true), Some(false)));
+            for seq in 0..3 {
+                tx.send(Item::new(18, seq)).expect("sending");
+            }
+            assert_eq!(tx.len(), Some(3));
+            assert_eq!(rx.len(), Some(3));
+            assert_eq!(rx.capacity(), capacity);
+            assert_eq!(rx.is_empty(), Some(false));
+            if bounded {
+                tx.send(Item::new(18, 3)).expect("sending the fourth");
+                assert_eq!(tx.is_full(), Some(true));
+                assert_eq!(rx.is_full(), Some(true));
+            }
+            rx.recv_timeout(LONG).expect("receiving").assert_is(18, 0);
+            assert_eq!(rx.len(), Some(if bounded { 3 } else { 2 }));
+            assert_eq!(tx.is_full(), Some(false));
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// A capacity of zero is refused with a typed error, never a panic and
+/// never a channel that cannot take a message (no backend offers a
+/// rendezvous).
+pub fn zero_capacity<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => match T::channel(&ChannelConfig::bounded(0)) {
+            Err(crate::CreateError::InvalidConfig { .. }) => {}
+            Err(e) => panic!("a capacity of zero: expected `InvalidConfig`, got: {e}"),
+            Ok(_) => panic!("a capacity of zero made a channel"),
+        },
+        Role::Child(other) => unknown_role(other),
+    }
+}
