@@ -235,7 +235,11 @@
 //! abstract name or TCP, Python's `authkey` handshake, an optional check of
 //! the peer's user. With [`Options::python`] they speak Python's wire
 //! format, and [`PyConnection`] carries raw bytes and [pickles of plain
-//! values](python::pickle).
+//! values](python::pickle). With the `tokio` feature (Unix) such a
+//! connection has async readiness too (see [Async
+//! readiness](#async-readiness)): `transport-adapters` sends and receives
+//! on it from tasks, and `transport_core::wait(&[&a, &b], timeout)` waits
+//! on several, as Python's `multiprocessing.connection.wait` does.
 //!
 //! # Features
 //! - `tokio`: async readiness (`PollRecv` / `PollSend` on the ends), for
