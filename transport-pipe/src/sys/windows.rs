@@ -52,7 +52,7 @@ use std::{
     process::Command,
     ptr,
     sync::{
-        Mutex, PoisonError,
+        Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
