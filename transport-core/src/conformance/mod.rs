@@ -95,6 +95,7 @@ macro_rules! conformance_tests {
             peer_killed_while_sending, peer_killed_while_receiving,
             too_large, garbage_frames, many_producers, many_consumers,
             deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
+            shared_sender,
         );
     };
     (@duplex $transport:ty) => {
