@@ -1,5 +1,6 @@
-//! The worker pool of `worker_pool.rs` with tokio in every process, the same
-//! code on every backend:
+//! A worker pool written by hand on the async channels, with tokio in every
+//! process (`worker_pool.rs` is the same work on `Pool`), the same code on
+//! every backend:
 //!
 //! ```text
 //! cargo run --release -p transport-adapters --example async_worker_pool

@@ -1,5 +1,5 @@
-//! Python's worker pool (a task `Queue`, worker processes, a result
-//! `Queue`), as real processes, the same code on every backend:
+//! Python's `Pool(4).map(count_primes, sizes)`, as real processes, the
+//! same code on every backend:
 //!
 //! ```text
 //! cargo run --release -p transport-adapters --example worker_pool
@@ -7,116 +7,75 @@
 //! cargo run --release -p transport-adapters --example worker_pool --no-default-features --features shm
 //! ```
 //!
-//! The parent starts four copies of this program as workers. Pipes and the
-//! shared-memory channel have one consumer per channel, so instead of one
-//! shared task queue each worker gets a task channel and a result channel
-//! of its own (on `queue` too, so the program is the same everywhere). The
-//! work is still shared out as with one queue: in the parent, a feeder
-//! thread per worker takes the next task from a common counter as soon as
-//! its worker has sent back the previous result, so a fast worker takes
-//! more. The parent checks every answer and prints what each worker did.
-//!
-//! The Python it mirrors:
-//!
-//! ```text
-//! def worker(tasks, results):
-//!     for task in iter(tasks.get, None):
-//!         results.put(count_primes(task))
-//! ```
+//! `process::init` names the function the workers run; `Pool::new`
+//! starts four copies of this program as workers; `map` hands them the
+//! tasks and gives the results back in order. The parent checks every
+//! answer against a sieve and exits non-zero on a wrong one.
 
-#[path = "common/pool.rs"]
-mod pool;
+use std::{error::Error, time::Instant};
 
-use std::{
-    env,
-    error::Error,
-    process::Command,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    thread,
-    time::Instant,
+use transport_adapters::{
+    Backend,
+    pool::Pool,
+    process::{self, Entry},
 };
+use transport_core::Transport;
 
-use pool::{Done, Report, TASKS, Task, WORKER_ID, WORKERS};
-use transport_adapters::{Backend, Receiver, Sender};
-use transport_core::{CommandExt, Transport, from_env};
-
-fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
-    match env::var(WORKER_ID) {
-        Ok(id) => worker(id.parse()?),
-        Err(_) => parent(),
-    }
+/// The primes below `n`, by trial division (real work, a little of it).
+fn count_primes(n: u64) -> u64 {
+    (2..n)
+        .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
+        .count() as u64
 }
 
-fn parent() -> Result<(), Box<dyn Error + Send + Sync>> {
+static COUNT_PRIMES: Entry<u64, u64> = Entry::new("count_primes", count_primes);
+
+fn main() -> Result<(), Box<dyn Error>> {
+    process::init(&[&COUNT_PRIMES]);
+
+    let sizes: Vec<u64> = (0..400).map(|id| 2_000 + (id * 7_919) % 60_000).collect();
     let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let report = Arc::new(Mutex::new(Report::default()));
-    let mut children = Vec::new();
-    let mut feeders = Vec::new();
-    for id in 0..WORKERS {
-        let (task_tx, task_rx) = transport_adapters::bounded::<Task>(4)?;
-        let (done_tx, done_rx) = transport_adapters::bounded::<Done>(4)?;
-        let mut cmd = Command::new(env::current_exe()?);
-        cmd.env(WORKER_ID, id.to_string())
-            .endpoint("tasks", task_rx)?
-            .endpoint("results", done_tx)?;
-        children.push(cmd.spawn()?);
-        let (next, report) = (Arc::clone(&next), Arc::clone(&report));
-        feeders.push(thread::spawn(move || feed(task_tx, done_rx, &next, &report)));
-    }
-    for feeder in feeders {
-        feeder.join().map_err(|_| "a feeder thread panicked")??;
-    }
-    for mut child in children {
-        let status = child.wait()?;
-        if !status.success() {
-            return Err(format!("a worker failed: {status}").into());
+    let pool = Pool::new(&COUNT_PRIMES, 4)?;
+    let counts: Vec<u64> = pool
+        .map(sizes.iter().copied())
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let elapsed = start.elapsed();
+
+    let below = primes_below_each(62_001);
+    for (n, count) in sizes.iter().zip(&counts) {
+        if *count != below[*n as usize] {
+            return Err(format!(
+                "a worker counted {count} primes below {n}, not {}",
+                below[*n as usize]
+            )
+            .into());
         }
     }
-    let report = report
-        .lock()
-        .map_err(|_| "a feeder panicked holding the report")?;
-    report.print(Backend::NAME, start.elapsed());
+    println!(
+        "{} tasks, {} worker processes, backend `{}`, {elapsed:.2?}: every count checked against a sieve \
+         (the largest: {} primes below {})",
+        sizes.len(),
+        pool.workers(),
+        Backend::NAME,
+        counts.iter().max().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0),
+    );
     Ok(())
 }
 
-/// Keeps one worker busy: a task out, its result back, the next task.
-fn feed(
-    tasks: Sender<Task>,
-    results: Receiver<Done>,
-    next: &AtomicU64,
-    report: &Mutex<Report>,
-) -> Result<(), Box<dyn Error + Send + Sync>> {
-    loop {
-        let id = next.fetch_add(1, Ordering::Relaxed);
-        if id >= TASKS {
-            break;
+/// The number of primes below each `n < limit`, by a sieve: how the parent
+/// checks the workers' answers without doing their work.
+fn primes_below_each(limit: usize) -> Vec<u64> {
+    let mut composite = vec![false; limit];
+    let mut below = vec![0u64; limit + 1];
+    for k in 2..limit {
+        if !composite[k] {
+            for m in (k * k..limit).step_by(k) {
+                composite[m] = true;
+            }
         }
-        tasks.send(pool::task(id))?;
-        let done = results.recv()?;
-        report
-            .lock()
-            .map_err(|_| "the report lock is poisoned")?
-            .record(&done);
+        below[k + 1] = below[k] + u64::from(!composite[k]);
     }
-    // No more work: the worker's receive says `Disconnected`, as Python's
-    // `None` sentinel would.
-    drop(tasks);
-    match results.recv() {
-        Err(e) if e.is_disconnected() => Ok(()),
-        Err(e) => Err(e.into()),
-        Ok(_) => Err("a worker sent a result nobody asked for".into()),
-    }
-}
-
-fn worker(id: u32) -> Result<(), Box<dyn Error + Send + Sync>> {
-    let tasks: Receiver<Task> = from_env("tasks")?;
-    let results: Sender<Done> = from_env("results")?;
-    for task in tasks.iter() {
-        results.send(pool::work(id, &*task?))?;
-    }
-    Ok(())
+    below
 }

@@ -40,7 +40,7 @@
 //! [`Transport`]: transport_core::Transport
 //!
 //! Portable code asks [`capabilities()`] before it clones an end, or gives
-//! each peer a channel of its own (see `examples/worker_pool.rs`).
+//! each peer a channel of its own (as [`pool::Pool`] does).
 //!
 //! ```
 //! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]
@@ -63,8 +63,17 @@
 //! [`CommandExt::endpoint`](transport_core::CommandExt::endpoint) in the
 //! parent, [`from_env`](transport_core::from_env) in the child (the async
 //! types hand off too). The examples run as real processes on every
-//! backend: `worker_pool`, `request_response`, `shared_counter` and
+//! backend: `worker_pool`, `pool_tour`, `request_response`, `shared_counter` and
 //! `async_worker_pool`.
+//!
+//! # Processes and pools
+//! [`process`] runs a function in a child process (the current executable
+//! started again in an entry point the program registered with
+//! [`process::init`]), and [`pool::Pool`] is Python's `Pool` on the
+//! selected backend: `map`, `imap`, `imap_unordered`, `apply_async`, with
+//! a worker that panics, exits or is killed failing only the task it was
+//! running, and being replaced (`examples/worker_pool.rs`,
+//! `examples/pool_tour.rs`).
 //!
 //! # Async
 //! [`AsyncSender`], [`AsyncReceiver`] and [`AsyncConnection`] wrap the
@@ -165,6 +174,10 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+pub mod pool;
+#[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
+pub mod process;
 mod receiver;
 mod select;
 mod sender;

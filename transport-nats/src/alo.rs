@@ -35,12 +35,14 @@ use std::{
     collections::VecDeque,
     io,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll},
     time::{Duration, Instant},
 };
+
+use transport_core::sync::LockExt;
 
 use async_nats::{
     HeaderMap, Message, StatusCode, Subject, Subscriber,
@@ -486,7 +488,7 @@ impl AloReceiver {
     }
 
     fn lock(&self) -> MutexGuard<'_, PullState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock_unpoisoned()
     }
 
     /// Reads the inbox until a message or nothing: heartbeats, the end of
@@ -505,7 +507,7 @@ impl AloReceiver {
                 return if st.closed { Inbox::Closed } else { Inbox::Empty };
             };
             let marked = match &front.marked {
-                Some(answer) => match answer.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                Some(answer) => match answer.lock_unpoisoned().take() {
                     // Still looking: the messages behind it wait.
                     None => return Inbox::Empty,
                     Some(marked) => marked == Ok(true),
@@ -609,7 +611,7 @@ impl AloReceiver {
         let (slot, signal) = (Arc::clone(&answer), Arc::clone(&self.base.signal));
         runtime::spawn(async move {
             let marked = markers.is_marked(&key).await.map_err(drop);
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(marked);
+            *slot.lock_unpoisoned() = Some(marked);
             signal.notify();
         });
         Some(answer)
@@ -684,7 +686,7 @@ impl AloReceiver {
             return true;
         }
         if let Some(info) = &st.info {
-            let answer = info.lock().unwrap_or_else(PoisonError::into_inner).take();
+            let answer = info.lock_unpoisoned().take();
             if let Some(answer) = answer {
                 st.info = None;
                 if let Ok(left) = answer {
@@ -709,7 +711,7 @@ impl AloReceiver {
             let signal = Arc::clone(&self.base.signal);
             runtime::spawn(async move {
                 let answer = left(js, names).await.map_err(drop);
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(answer);
+                *slot.lock_unpoisoned() = Some(answer);
                 signal.notify();
             });
         }

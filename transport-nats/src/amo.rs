@@ -15,10 +15,12 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
+
+use transport_core::sync::LockExt;
 
 use async_nats::{Message, Subject, Subscriber, client::PublishErrorKind};
 use bytes::Bytes;
@@ -146,7 +148,7 @@ impl AmoSender {
     }
 
     fn lock(&self) -> MutexGuard<'_, SendState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock_unpoisoned()
     }
 
     /// Whether a message may go now, with the state locked.
@@ -354,7 +356,7 @@ impl AmoReceiver {
     }
 
     fn lock(&self) -> MutexGuard<'_, RecvState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock_unpoisoned()
     }
 
     /// The next message, if one is there; `Err` once the client closed.
@@ -394,11 +396,7 @@ impl AmoReceiver {
 
     fn take(&self, msg: Message) -> Result<NatsFrame, RawRecvError> {
         if let Some(sender) = self.base.names.sender_of(msg.subject.as_str()) {
-            let report = self
-                .counts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(sender);
+            let report = self.counts.lock_unpoisoned().take(sender);
             if let Some((sender, payload)) = report {
                 let subject = self.base.names.credit(&sender).into();
                 let _ = self.base.inner().publish(subject, None, payload, None);
@@ -438,7 +436,7 @@ impl AmoReceiver {
         while let Ok(Some(msg)) = self.next(&mut st) {
             held.push(msg);
         }
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = self.counts.lock_unpoisoned();
         for msg in &held {
             if let Some(sender) = self.base.names.sender_of(msg.subject.as_str()) {
                 counts.take(sender);
@@ -479,7 +477,7 @@ async fn answer_asks(
         let Ok(sender) = std::str::from_utf8(&msg.payload) else {
             continue;
         };
-        let report = counts.lock().unwrap_or_else(PoisonError::into_inner).ask(sender);
+        let report = counts.lock_unpoisoned().ask(sender);
         if let Some((sender, payload)) = report {
             let _ = client.publish(names.credit(&sender).into(), None, payload, None);
         }

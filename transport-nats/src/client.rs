@@ -6,12 +6,14 @@ use std::{
     fmt,
     path::PathBuf,
     sync::{
-        Arc, Mutex, OnceLock, PoisonError, Weak,
+        Arc, Mutex, OnceLock, Weak,
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll},
     time::{Duration, Instant},
 };
+
+use transport_core::sync::LockExt;
 
 use async_nats::{ConnectOptions, Event, HeaderMap, Subject, client::PublishError, jetstream};
 use bytes::Bytes;
@@ -73,16 +75,16 @@ impl Link {
         match event {
             Event::Disconnected => {
                 transport_core::event!(WARN, "nats server connection lost; reconnecting");
-                *self.down_since.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                *self.down_since.lock_unpoisoned() = Some(Instant::now());
             }
             Event::Connected => {
                 transport_core::event!(INFO, "nats server connected");
-                *self.down_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                *self.down_since.lock_unpoisoned() = None;
                 self.epoch.send_modify(|n| *n += 1);
             }
             _ => return,
         }
-        let mut watchers = self.watchers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut watchers = self.watchers.lock_unpoisoned();
         watchers.retain(|w| match w.upgrade() {
             Some(signal) => {
                 signal.notify();
@@ -95,7 +97,7 @@ impl Link {
     /// When an operation waiting now must give up on a lost server: `None`
     /// while the connection is up.
     pub(crate) fn outage_deadline(&self, limit: Duration) -> Option<Instant> {
-        let since = *self.down_since.lock().unwrap_or_else(PoisonError::into_inner);
+        let since = *self.down_since.lock_unpoisoned();
         since.map(|since| since + limit)
     }
 
@@ -106,18 +108,12 @@ impl Link {
 
     /// Whether the connection is up now.
     pub(crate) fn is_up(&self) -> bool {
-        self.down_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none()
+        self.down_since.lock_unpoisoned().is_none()
     }
 
     /// Wakes `signal` whenever the connection goes down or comes back.
     pub(crate) fn watch(&self, signal: &Arc<Signal>) {
-        self.watchers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::downgrade(signal));
+        self.watchers.lock_unpoisoned().push(Arc::downgrade(signal));
     }
 
     /// How many times the connection came back so far.
@@ -205,7 +201,7 @@ impl Inner {
 
     /// The roster of channel `name` in this process, made on first use.
     pub(crate) fn roster(self: &Arc<Self>, name: &str, options: &Options, origin: bool) -> Arc<Roster> {
-        let mut rosters = self.rosters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rosters = self.rosters.lock_unpoisoned();
         if let Some(roster) = rosters.get(name).and_then(Weak::upgrade) {
             return roster;
         }
@@ -286,8 +282,7 @@ impl Client {
             rosters: Mutex::new(HashMap::new()),
         });
         pool()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock_unpoisoned()
             .entry(redacted)
             .or_insert_with(|| Arc::downgrade(&inner));
         Ok(Client { inner })
@@ -297,11 +292,7 @@ impl Client {
     /// process to the same servers, or a new one made with
     /// [`connect`](Self::connect).
     pub(crate) fn for_token(servers: &str) -> Result<Client, ConnectError> {
-        let found = pool()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(servers)
-            .and_then(Weak::upgrade);
+        let found = pool().lock_unpoisoned().get(servers).and_then(Weak::upgrade);
         match found {
             Some(inner) => Ok(Client { inner }),
             None => Self::connect(servers),

@@ -25,9 +25,11 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
+    sync::{Arc, Mutex, MutexGuard, Weak},
     time::{Duration, Instant},
 };
+
+use transport_core::sync::LockExt;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -339,7 +341,7 @@ impl Table {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Table> {
-        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+        self.table.lock_unpoisoned()
     }
 
     fn notify(&self) {

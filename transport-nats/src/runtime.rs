@@ -9,10 +9,12 @@
 use std::{
     future::{Future, poll_fn},
     pin::pin,
-    sync::{Arc, Mutex, OnceLock, PoisonError},
+    sync::{Arc, Mutex, OnceLock},
     task::{Context, Poll, Waker},
     time::Instant,
 };
+
+use transport_core::sync::LockExt;
 
 use tokio::{
     runtime::{Builder, Handle, Runtime},
@@ -65,16 +67,16 @@ where
     let filled = Arc::clone(&slot);
     spawn(async move {
         let value = fut.await;
-        *filled.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+        *filled.value.lock_unpoisoned() = Some(value);
         filled.signal.notify();
     });
     loop {
         let seen = slot.signal.generation();
-        if let Some(value) = slot.value.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(value) = slot.value.lock_unpoisoned().take() {
             return Some(value);
         }
         if !slot.signal.wait(seen, deadline) {
-            return slot.value.lock().unwrap_or_else(PoisonError::into_inner).take();
+            return slot.value.lock_unpoisoned().take();
         }
     }
 }

@@ -9,11 +9,16 @@
 
 use std::{
     sync::{
-        Arc, Condvar, Mutex, PoisonError,
+        Arc, Condvar, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     task::{Wake, Waker},
     time::{Duration, Instant},
+};
+
+use transport_core::{
+    Wait,
+    sync::{LockExt, wait_as},
 };
 
 /// A generation counter with a condition variable and one async waker.
@@ -46,7 +51,7 @@ impl Signal {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock_unpoisoned()
     }
 
     /// The current generation: read it before checking for progress, then
@@ -97,16 +102,8 @@ impl Signal {
                 return false;
             }
             state.sleepers += 1;
-            state = match deadline {
-                None => self.changed.wait(state).unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    self.changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
+            let wait = deadline.map_or(Wait::Forever, Wait::Until);
+            state = wait_as(&self.changed, state, wait).0;
             state.sleepers -= 1;
         }
         true

@@ -1,7 +1,9 @@
 //! The two delivery modes as [`Transport`]s, on the process's default
 //! client.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
+
+use transport_core::sync::LockExt;
 
 use transport_core::{Capabilities, ChannelConfig, CreateError, Duplex, Readiness, Transport};
 
@@ -28,7 +30,7 @@ static DEFAULT: Mutex<Option<Client>> = Mutex::new(None);
 
 /// Makes `client` the one [`Transport::channel`] uses in this process.
 pub fn set_default_client(client: Client) {
-    *DEFAULT.lock().unwrap_or_else(PoisonError::into_inner) = Some(client);
+    *DEFAULT.lock_unpoisoned() = Some(client);
 }
 
 /// The client [`Transport::channel`] uses: the one given to
@@ -38,7 +40,7 @@ pub fn set_default_client(client: Client) {
 /// # Errors
 /// [`CreateError::Io`] when it cannot connect.
 pub fn default_client() -> Result<Client, CreateError> {
-    let mut default = DEFAULT.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut default = DEFAULT.lock_unpoisoned();
     if let Some(client) = &*default {
         return Ok(client.clone());
     }

@@ -1,5 +1,5 @@
-//! What `worker_pool` and `async_worker_pool` share: the messages, the
-//! work, and the report of who did what.
+//! What `async_worker_pool` uses: the messages, the work, and the report
+//! of who did what.
 
 use std::{collections::BTreeMap, sync::OnceLock, time::Duration};
 

@@ -14,46 +14,25 @@ mod order;
 mod support;
 mod util;
 
-/// One `#[test]` per case of `$module`, for backend `$backend`.
-macro_rules! cases {
-    ($backend:ty; $($module:ident :: $case:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $case() {
-                transport_core::conformance::run(
-                    transport_core::conformance::test_name(module_path!(), stringify!($case)),
-                    <$backend as transport_core::Transport>::NAME,
-                    <$backend as transport_core::Transport>::capabilities().cross_process,
-                    crate::$module::$case::<$backend>,
-                );
-            }
-        )*
-    };
+/// Every case of this driver under one path, for the case table.
+mod cases {
+    pub use super::{bad_input::*, blocking::*, cancel::*, close::*, duplex::*, many::*, order::*};
 }
 
-/// The one-way cases.
+/// The one-way cases: those of the suite's case table that this driver runs
+/// (so a case the table shares with the blocking driver cannot be left out
+/// here: it would not compile).
 macro_rules! channel_cases {
     ($backend:ty) => {
-        cases!($backend;
-            order::fifo_from_child, order::fifo_to_child, order::payload_sizes, order::raw_bytes_roundtrip,
-            order::owned_values,
-            blocking::try_recv_empty, blocking::send_waits_for_room, blocking::timeouts,
-            close::sender_drop_drains_then_disconnects, close::receiver_drop_disconnects_sender,
-            close::peer_killed_while_sending, close::peer_killed_while_receiving,
-            bad_input::too_large, bad_input::garbage_frames,
-            many::many_producers, many::many_consumers,
-            cancel::cancelled_recv_loses_nothing, cancel::cancelled_send_leaves_nothing,
-        );
+        transport_core::conformance_case_table!(@fifo async [crate::cases] $backend);
+        transport_core::conformance_case_table!(@channel async [crate::cases] $backend);
     };
 }
 
-/// The two-way cases.
+/// The two-way cases, from the same table.
 macro_rules! duplex_cases {
     ($backend:ty) => {
-        cases!($backend;
-            duplex::duplex_ping_pong, duplex::duplex_both_ways_at_once,
-            duplex::duplex_peer_drop, duplex::duplex_peer_killed,
-        );
+        transport_core::conformance_case_table!(@duplex async [crate::cases] $backend);
     };
 }
 

@@ -74,7 +74,7 @@ macro_rules! cross_process_tests {
 #[macro_export]
 macro_rules! conformance_tests {
     ($transport:ty) => {
-        $crate::conformance_tests!(@cases $transport; fifo_from_child, fifo_to_child);
+        $crate::conformance_case_table!(@fifo blocking [$crate::conformance] $transport);
         $crate::conformance_tests!(@channel $transport);
     };
     ($transport:ty, duplex) => {
@@ -88,20 +88,10 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@duplex $transport);
     };
     (@channel $transport:ty) => {
-        $crate::conformance_tests!(@cases $transport;
-            payload_sizes, raw_bytes_roundtrip,
-            try_recv_empty, try_send_full, timeouts,
-            sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
-            peer_killed_while_sending, peer_killed_while_receiving,
-            too_large, garbage_frames, many_producers, many_consumers,
-            deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
-            shared_sender,
-        );
+        $crate::conformance_case_table!(@channel blocking [$crate::conformance] $transport);
     };
     (@duplex $transport:ty) => {
-        $crate::conformance_tests!(@cases $transport;
-            duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
-        );
+        $crate::conformance_case_table!(@duplex blocking [$crate::conformance] $transport);
     };
     (@select duplex $transport:ty) => {
         $crate::conformance_tests!(@select $transport);
@@ -124,16 +114,72 @@ macro_rules! conformance_tests {
         }
     };
     (@cases $transport:ty; $($case:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $case() {
-                $crate::conformance::run(
-                    $crate::conformance::test_name(module_path!(), stringify!($case)),
-                    <$transport as $crate::Transport>::NAME,
-                    <$transport as $crate::Transport>::capabilities().cross_process,
-                    $crate::conformance::$case::<$transport>,
-                );
-            }
-        )*
+        $crate::conformance_tests!(@cases_in [$crate::conformance] $transport; $($case),*);
     };
+    // One case at a time: the driver's path repeats inside each test.
+    (@cases_in [$($driver:tt)*] $transport:ty; $case:ident $(, $rest:ident)* $(,)?) => {
+        #[test]
+        fn $case() {
+            $crate::conformance::run(
+                $crate::conformance::test_name(module_path!(), stringify!($case)),
+                <$transport as $crate::Transport>::NAME,
+                <$transport as $crate::Transport>::capabilities().cross_process,
+                $($driver)*::$case::<$transport>,
+            );
+        }
+        $crate::conformance_tests!(@cases_in [$($driver)*] $transport; $($rest),*);
+    };
+    (@cases_in [$($driver:tt)*] $transport:ty; $(,)?) => {};
+}
+
+/// The suite's one case table, which both drivers of the suite read: the
+/// blocking one here (the cases in [`conformance`](crate::conformance),
+/// through [`conformance_tests!`]) and the async one in
+/// `transport-adapters`' tests (the same cases through its async API). A
+/// case in the `shared` rows must exist in both, so adding a case here
+/// without writing it for either driver does not compile. A case in a
+/// `blocking` or `async` row checks a part of the API only that driver has
+/// (a `try_send` into a full channel, the deadline and iterator vocabulary,
+/// the occupancy counts; cancelling a future).
+///
+/// `conformance_case_table!(@channel blocking [path] Backend)` gives one
+/// `#[test]` per channel case the blocking driver runs, each calling
+/// `path::case::<Backend>`; `@duplex` the same for two-way ends; `async`
+/// in place of `blocking` the async driver's cases. The two FIFO cases
+/// stand apart (`@fifo`), as a backend may run them with fewer items.
+#[macro_export]
+macro_rules! conformance_case_table {
+    (@fifo $driver:ident [$($path:tt)*] $transport:ty) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport; fifo_from_child, fifo_to_child);
+    };
+    (@channel $driver:ident [$($path:tt)*] $transport:ty) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport;
+            payload_sizes, raw_bytes_roundtrip, try_recv_empty, timeouts,
+            sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
+            peer_killed_while_sending, peer_killed_while_receiving,
+            too_large, garbage_frames, many_producers, many_consumers,
+        );
+        $crate::conformance_case_table!(@only $driver blocking [$($path)*] $transport;
+            try_send_full, deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
+            shared_sender,
+        );
+        $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;
+            owned_values, send_waits_for_room, cancelled_recv_loses_nothing, cancelled_send_leaves_nothing,
+        );
+    };
+    (@duplex $driver:ident [$($path:tt)*] $transport:ty) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport;
+            duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
+        );
+        $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;
+            duplex_both_ways_at_once,
+        );
+    };
+    (@only blocking blocking [$($path:tt)*] $transport:ty; $($case:ident),* $(,)?) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport; $($case),*);
+    };
+    (@only async async [$($path:tt)*] $transport:ty; $($case:ident),* $(,)?) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport; $($case),*);
+    };
+    (@only $driver:ident $other:ident [$($path:tt)*] $transport:ty; $($case:ident),* $(,)?) => {};
 }

@@ -4,6 +4,7 @@
 //! explained, and that docs name the mechanisms the manifests really use.
 //! Each rule has a test that shows it fails on a made-up violation.
 
+mod cases;
 mod docs;
 mod imports;
 mod layers;

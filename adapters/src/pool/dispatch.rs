@@ -1,0 +1,320 @@
+//! `Dispatcher`: the pool's thread. It owns the workers and the queue of
+//! tasks, gives each worker tasks up to its prefetch, hands answers back,
+//! and replaces a worker that died, retired or ran past a timeout.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, mpsc},
+    time::{Duration, Instant},
+};
+
+use transport_core::Message;
+
+use super::{
+    config::Config,
+    error::TaskError,
+    event::Event,
+    task::Task,
+    worker::{Ended, Offer, Worker},
+};
+use crate::process::{EXIT_CHECK, EXIT_GRACE, SpawnError};
+
+/// The pool's state, owned by its thread.
+pub(crate) struct Dispatcher<A: Message, R: Message> {
+    config: Config,
+    inbox: mpsc::Receiver<Event<A, R>>,
+    /// Cloned into each worker's reader thread.
+    outbox: mpsc::Sender<Event<A, R>>,
+    slots: Vec<Option<Worker<A, R>>>,
+    queue: VecDeque<Task<A, R>>,
+    next_generation: u64,
+    closing: bool,
+    last_check: Instant,
+}
+
+impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
+    /// Starts the workers.
+    pub fn new(
+        config: Config,
+        inbox: mpsc::Receiver<Event<A, R>>,
+        outbox: mpsc::Sender<Event<A, R>>,
+    ) -> Result<Self, SpawnError> {
+        let mut slots = Vec::with_capacity(config.workers);
+        for slot in 0..config.workers {
+            // On an error the workers started so far are dropped: killed
+            // and reaped.
+            slots.push(Some(Worker::start(&config, slot, slot as u64, outbox.clone())?));
+        }
+        Ok(Dispatcher {
+            next_generation: config.workers as u64,
+            config,
+            inbox,
+            outbox,
+            slots,
+            queue: VecDeque::new(),
+            closing: false,
+            last_check: Instant::now(),
+        })
+    }
+
+    /// Runs until the pool is closed and done, or terminated.
+    pub fn run(mut self) {
+        loop {
+            self.dispatch();
+            if self.closing {
+                self.retire_idle();
+                if self.queue.is_empty() && self.slots.iter().all(Option::is_none) {
+                    return;
+                }
+            }
+            match self.inbox.recv_timeout(self.next_wakeup()) {
+                Ok(Event::Terminate) | Err(mpsc::RecvTimeoutError::Disconnected) => return self.terminate(),
+                Ok(event) => self.handle(event),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            self.check_timeouts();
+            if self.last_check.elapsed() >= EXIT_CHECK {
+                self.last_check = Instant::now();
+                self.check_exits();
+                self.fill_empty_slots();
+                // A channel found full is tried again at least this often,
+                // not only after its worker's next answer (which may
+                // never come when the worker holds nothing).
+                for worker in self.slots.iter_mut().flatten() {
+                    worker.unblock();
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event<A, R>) {
+        match event {
+            Event::Submit(mut task) => {
+                if self.closing {
+                    task.answer(Err(TaskError::Closed));
+                } else {
+                    task.retries = self.config.retries;
+                    self.queue.push_back(task);
+                }
+            }
+            Event::Answer {
+                slot,
+                generation,
+                id,
+                outcome,
+            } => {
+                let max_tasks = self.config.max_tasks_per_child;
+                let Some(worker) = self.worker(slot, generation) else {
+                    return;
+                };
+                let pid = worker.pid();
+                match worker.answered(id, max_tasks) {
+                    Ok(task) => task.answer(outcome.map_err(|message| TaskError::Panicked { pid, message })),
+                    Err(reason) => worker.kill_for_protocol(reason),
+                }
+            }
+            Event::Malformed {
+                slot,
+                generation,
+                reason,
+            } => {
+                if let Some(worker) = self.worker(slot, generation) {
+                    worker.kill_for_protocol(reason);
+                }
+            }
+            Event::Gone { slot, generation } => {
+                if self.worker(slot, generation).is_some() {
+                    self.replace(slot, true);
+                }
+            }
+            Event::Close => self.closing = true,
+            Event::Terminate => self.terminate(),
+        }
+    }
+
+    /// Worker `slot`, if it is still generation `generation`.
+    fn worker(&mut self, slot: usize, generation: u64) -> Option<&mut Worker<A, R>> {
+        self.slots
+            .get_mut(slot)?
+            .as_mut()
+            .filter(|w| w.generation() == generation)
+    }
+
+    /// Gives queued tasks to the workers that can take them, each to the
+    /// one holding fewest (so a task does not wait behind a long one while
+    /// another worker is idle).
+    fn dispatch(&mut self) {
+        while !self.queue.is_empty() {
+            let Some(worker) = self
+                .slots
+                .iter_mut()
+                .flatten()
+                .filter(|w| w.can_take(&self.config))
+                .min_by_key(|w| w.held())
+            else {
+                return;
+            };
+            let Some(task) = self.queue.pop_front() else {
+                return;
+            };
+            match worker.offer(task) {
+                Offer::Taken => {}
+                Offer::Busy(task) => self.queue.push_front(task),
+                Offer::Refused(task, reason) => task.answer(Err(TaskError::Protocol {
+                    pid: worker.pid(),
+                    reason: format!("the task could not be sent: {reason}"),
+                })),
+            }
+        }
+    }
+
+    /// When the closing pool has nothing left for a worker, it retires.
+    fn retire_idle(&mut self) {
+        if self.queue.is_empty() {
+            for worker in self.slots.iter_mut().flatten() {
+                if worker.is_idle() {
+                    worker.retire();
+                }
+            }
+        }
+    }
+
+    /// How long the thread may wait for an event: until the next check of
+    /// the workers' processes, or the next task timeout.
+    fn next_wakeup(&self) -> Duration {
+        let mut wait = EXIT_CHECK;
+        if let Some(timeout) = self.config.task_timeout {
+            let now = Instant::now();
+            for worker in self.slots.iter().flatten() {
+                if let Some((since, _)) = worker.running_since() {
+                    wait = wait.min((since + timeout).saturating_duration_since(now));
+                }
+            }
+        }
+        wait
+    }
+
+    fn check_timeouts(&mut self) {
+        let Some(timeout) = self.config.task_timeout else {
+            return;
+        };
+        for worker in self.slots.iter_mut().flatten() {
+            if let Some((since, id)) = worker.running_since()
+                && since.elapsed() >= timeout
+            {
+                worker.kill_for_timeout(id);
+            }
+        }
+    }
+
+    /// A worker whose process exited and whose channel, against every
+    /// backend's promise, stayed connected past the grace is ended anyway.
+    fn check_exits(&mut self) {
+        for slot in 0..self.slots.len() {
+            let overdue = self.slots[slot]
+                .as_mut()
+                .and_then(Worker::exited_since)
+                .is_some_and(|at| at.elapsed() >= EXIT_GRACE);
+            if overdue {
+                self.replace(slot, false);
+            }
+        }
+    }
+
+    /// Ends worker `slot`, settles the tasks it held, and starts another
+    /// in its place if there is work for it.
+    fn replace(&mut self, slot: usize, reader_done: bool) {
+        let Some(worker) = self.slots[slot].take() else {
+            return;
+        };
+        let Ended {
+            pid,
+            status,
+            mut held,
+            timed_out,
+            protocol,
+        } = worker.end(reader_done);
+        if let Some(mut head) = held.pop_front() {
+            let error = if timed_out == Some(head.id()) {
+                Some(TaskError::Timeout {
+                    pid,
+                    after: self.config.task_timeout.unwrap_or_default(),
+                })
+            } else if timed_out.is_some() {
+                // Killed for a task it had already answered: this one is
+                // not to blame.
+                None
+            } else if let Some(reason) = protocol {
+                Some(TaskError::Protocol { pid, reason })
+            } else if head.retries > 0 {
+                head.retries -= 1;
+                None
+            } else {
+                Some(TaskError::WorkerDied { pid, status })
+            };
+            match error {
+                Some(error) => head.answer(Err(error)),
+                None => held.push_front(head),
+            }
+        }
+        // What it held and had not started goes first, in order.
+        while let Some(task) = held.pop_back() {
+            self.queue.push_front(task);
+        }
+        if !self.closing || !self.queue.is_empty() {
+            self.start(slot);
+        }
+    }
+
+    /// Starts a worker in empty `slot`; when none can be started and no
+    /// worker is left, the queued tasks fail.
+    fn start(&mut self, slot: usize) {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        match Worker::start(&self.config, slot, generation, self.outbox.clone()) {
+            Ok(worker) => self.slots[slot] = Some(worker),
+            Err(e) => {
+                if self.slots.iter().all(Option::is_none) {
+                    let e = Arc::new(e);
+                    for task in self.queue.drain(..) {
+                        task.answer(Err(TaskError::Spawn(Arc::clone(&e))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Empty slots (a start that failed) are tried again while there is
+    /// work.
+    fn fill_empty_slots(&mut self) {
+        if self.closing && self.queue.is_empty() {
+            return;
+        }
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].is_none() {
+                self.start(slot);
+            }
+        }
+    }
+
+    /// Kills every worker; every task not answered fails with
+    /// [`TaskError::Terminated`].
+    fn terminate(&mut self) {
+        self.closing = true;
+        for slot in 0..self.slots.len() {
+            if let Some(worker) = self.slots[slot].take() {
+                // Killed now: its reader sees the channel go.
+                let ended = worker.end(true);
+                for task in ended.held {
+                    task.answer(Err(TaskError::Terminated));
+                }
+            }
+        }
+        for task in self.queue.drain(..) {
+            task.answer(Err(TaskError::Terminated));
+        }
+        while let Ok(event) = self.inbox.try_recv() {
+            drop(event);
+        }
+    }
+}

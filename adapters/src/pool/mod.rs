@@ -1,0 +1,76 @@
+//! Python's `multiprocessing.Pool`, crash-safe, on the selected backend:
+//! worker processes (the current executable started again in one
+//! [`Entry`]) that run a function over many arguments.
+//!
+//! ```no_run
+//! use transport_adapters::{pool::Pool, process::{self, Entry}};
+//!
+//! fn square(n: u64) -> u64 {
+//!     n * n
+//! }
+//! static SQUARE: Entry<u64, u64> = Entry::new("square", square);
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     process::init(&[&SQUARE]);
+//!     let pool = Pool::new(&SQUARE, 4)?;
+//!     let squares: Vec<u64> = pool.map(0..1000).into_iter().collect::<Result<_, _>>()?;
+//!     assert_eq!(squares[999], 998_001);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # How it works, and what survives what
+//! Every worker has a task channel and a result channel of its own (pipe
+//! and shared-memory receivers have one consumer), and the pool's thread
+//! sends each worker up to [`prefetch`](Builder::prefetch) tasks ahead.
+//! A worker answers its tasks in order, so the oldest unanswered task is
+//! the one it is running. One thread per worker reads its answers (until
+//! the channel API can wait on many receivers at once).
+//!
+//! - A worker that panics in the function answers
+//!   [`TaskError::Panicked`] and goes on.
+//! - A worker that exits, aborts or is killed fails the task it was
+//!   running with [`TaskError::WorkerDied`] (its pid and exit status), or
+//!   runs it again elsewhere when [`retries`](Builder::retries) allow; the
+//!   tasks it held and had not started go to other workers; it is
+//!   replaced. Death is seen by the result channel's `Disconnected` (every
+//!   backend reports it in bounded time) or the process's exit, whichever
+//!   comes first; answers sent before it died still count.
+//! - A task past the [`task_timeout`](Builder::task_timeout) has its worker
+//!   killed and replaced, and fails with [`TaskError::Timeout`].
+//! - A worker past [`max_tasks_per_child`](Builder::max_tasks_per_child)
+//!   answers what it was sent, exits and is replaced: nothing is lost.
+//! - [`imap`](Pool::imap) and [`imap_unordered`](Pool::imap_unordered) keep
+//!   at most [`window`](Builder::window) tasks in the pool, so an endless
+//!   input takes flat memory.
+//! - Dropping the pool (or [`terminate`](Pool::terminate)) kills and reaps
+//!   every worker; [`join`](Pool::join) lets them finish first.
+//!
+//! Every task is one message to its worker and one back: there is no
+//! `chunksize` yet, so very small tasks cost their messages (tens of
+//! thousands of tasks a second, where Python's `Pool.map` with a large
+//! `chunksize` does millions).
+//!
+//! # Async
+//! [`apply_future`](Pool::apply_future), [`map_async`](Pool::map_async)
+//! and [`imap_stream`](Pool::imap_stream) (a `Stream`) are the same
+//! operations for async code: the pool's thread waits, the futures only
+//! take its answers, so they never block an executor.
+
+mod builder;
+mod config;
+mod dispatch;
+mod error;
+mod event;
+mod handle;
+mod imap;
+mod stream;
+mod task;
+mod worker;
+
+pub use builder::Builder;
+pub use error::TaskError;
+pub use handle::Pool;
+pub use imap::{Imap, ImapUnordered};
+pub use stream::{ResultStream, TaskFuture};
+pub use task::TaskHandle;

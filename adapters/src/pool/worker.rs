@@ -1,0 +1,309 @@
+//! `Worker`: one worker process as the dispatcher sees it, and the thread
+//! that reads its answers.
+
+use std::{
+    collections::VecDeque,
+    process::ExitStatus,
+    sync::mpsc,
+    thread::{self, JoinHandle},
+    time::Instant,
+};
+
+use transport_core::{Message, TrySendError};
+
+use super::{config::Config, event::Event, task::Task};
+use crate::{
+    Receiver, Sender,
+    process::{ResultMsg, STOP_ID, SpawnError, Started, TaskMsg, start},
+};
+
+/// What offering a task to a worker did.
+pub(crate) enum Offer<A, R> {
+    /// The worker has it.
+    Taken,
+    /// The worker's channel is full, or going: the task stays queued.
+    Busy(Task<A, R>),
+    /// The task cannot be sent at all (too large for the backend, say).
+    Refused(Task<A, R>, String),
+}
+
+/// How a worker ended, and the tasks it held.
+pub(crate) struct Ended<A, R> {
+    pub pid: u32,
+    pub status: Option<ExitStatus>,
+    /// The tasks it was sent and did not answer, oldest (the one it was
+    /// running) first.
+    pub held: VecDeque<Task<A, R>>,
+    /// The id of the task whose timeout had it killed.
+    pub timed_out: Option<u64>,
+    /// What it sent that was not an answer, if that had it killed.
+    pub protocol: Option<String>,
+}
+
+/// One worker process.
+pub(crate) struct Worker<A: Message, R: Message> {
+    pid: u32,
+    generation: u64,
+    process: std::process::Child,
+    /// `None` once the worker is retiring (or its channel failed): it
+    /// answers what it holds, takes the stop, and exits.
+    tasks: Option<Sender<TaskMsg<A>>>,
+    /// The task channel of a retiring worker, kept until it is reaped.
+    stopped: Option<Sender<TaskMsg<A>>>,
+    held: VecDeque<Task<A, R>>,
+    sent: usize,
+    /// When the oldest held task became the one the worker runs.
+    head_since: Instant,
+    full: bool,
+    reader: Option<JoinHandle<()>>,
+    exited_at: Option<Instant>,
+    timed_out: Option<u64>,
+    protocol: Option<String>,
+    reaped: Option<Option<ExitStatus>>,
+}
+
+impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
+    /// Starts worker `slot`, generation `generation`; its answers go to
+    /// `events`.
+    pub fn start(
+        config: &Config,
+        slot: usize,
+        generation: u64,
+        events: mpsc::Sender<Event<A, R>>,
+    ) -> Result<Self, SpawnError> {
+        let Started {
+            child,
+            tasks,
+            results,
+        } = start::<A, R>(
+            config.entry,
+            config.spawner.arg_list(),
+            config.spawner.env_list(),
+            // Room beyond the prefetch: a backend may count a message a
+            // little after the worker took it (the queue's hub does).
+            config.prefetch * 2 + 2,
+        )?;
+        let pid = child.id();
+        let mut worker = Worker {
+            pid,
+            generation,
+            process: child,
+            tasks: Some(tasks),
+            stopped: None,
+            held: VecDeque::new(),
+            sent: 0,
+            head_since: Instant::now(),
+            full: false,
+            reader: None,
+            exited_at: None,
+            timed_out: None,
+            protocol: None,
+            reaped: None,
+        };
+        let reader = thread::Builder::new()
+            .name(format!("pool-worker-{pid}"))
+            .spawn(move || read(&results, slot, generation, &events))
+            .map_err(SpawnError::Spawn)?;
+        worker.reader = Some(reader);
+        Ok(worker)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// How many tasks it was sent and has not answered.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// When the task it runs started, if it runs one and has not been
+    /// killed for it already.
+    pub fn running_since(&self) -> Option<(Instant, u64)> {
+        match (self.held.front(), self.timed_out) {
+            (Some(task), None) => Some((self.head_since, task.id())),
+            _ => None,
+        }
+    }
+
+    /// Whether the worker can be sent another task.
+    pub fn can_take(&self, config: &Config) -> bool {
+        self.tasks.is_some()
+            && !self.full
+            && self.timed_out.is_none()
+            && self.protocol.is_none()
+            && self.held.len() < config.prefetch
+            && config.max_tasks_per_child.is_none_or(|max| self.sent < max)
+    }
+
+    /// Sends `task` to the worker, if it can take it now.
+    pub fn offer(&mut self, task: Task<A, R>) -> Offer<A, R> {
+        let Some(tasks) = &self.tasks else {
+            return Offer::Busy(task);
+        };
+        match tasks.try_send(&task.msg) {
+            Ok(()) => {
+                if self.held.is_empty() {
+                    self.head_since = Instant::now();
+                }
+                self.held.push_back(task);
+                self.sent += 1;
+                Offer::Taken
+            }
+            Err(TrySendError::Full(_)) => {
+                self.full = true;
+                Offer::Busy(task)
+            }
+            Err(e) if e.is_disconnected() || e.is_closed() => {
+                // The worker is going; its `Gone` will come.
+                self.tasks = None;
+                Offer::Busy(task)
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                Offer::Refused(task, reason)
+            }
+        }
+    }
+
+    /// The worker answered task `id`: the task it was running.
+    pub fn answered(&mut self, id: u64, max_tasks: Option<usize>) -> Result<Task<A, R>, String> {
+        match self.held.front() {
+            Some(head) if head.id() == id => {}
+            Some(head) => return Err(format!("an answer to task {id} while it ran task {}", head.id())),
+            None => return Err(format!("an answer to task {id}, which it was not given")),
+        }
+        let task = self.held.pop_front().ok_or("no task")?;
+        self.full = false;
+        self.head_since = Instant::now();
+        if self.held.is_empty() && max_tasks.is_some_and(|max| self.sent >= max) {
+            self.retire();
+        }
+        Ok(task)
+    }
+
+    /// Lets the dispatcher try a worker whose channel was full again.
+    pub fn unblock(&mut self) {
+        self.full = false;
+    }
+
+    /// Sends no more tasks: the worker answers what it holds and exits.
+    pub fn retire(&mut self) {
+        if let Some(tasks) = self.tasks.take() {
+            // When the stop cannot be sent (the channel is full or gone),
+            // the channel closing tells the worker instead.
+            if tasks.try_send((STOP_ID, None)).is_ok() {
+                self.stopped = Some(tasks);
+            }
+        }
+    }
+
+    /// Kills the worker for running task `id` too long.
+    pub fn kill_for_timeout(&mut self, id: u64) {
+        self.timed_out = Some(id);
+        let _ = self.process.kill();
+    }
+
+    /// Kills the worker for sending something that is not an answer.
+    pub fn kill_for_protocol(&mut self, reason: String) {
+        self.protocol.get_or_insert(reason);
+        let _ = self.process.kill();
+    }
+
+    /// Looks whether the process has exited; since when, if it has.
+    pub fn exited_since(&mut self) -> Option<Instant> {
+        if self.exited_at.is_none() && matches!(self.process.try_wait(), Ok(Some(_))) {
+            self.exited_at = Some(Instant::now());
+        }
+        self.exited_at
+    }
+
+    /// Kills (if it still runs) and reaps the worker. `reader_done`: its
+    /// reader thread has sent `Gone`, so joining it does not wait; else it
+    /// is left to end on its own (its events are of an old generation).
+    pub fn end(mut self, reader_done: bool) -> Ended<A, R> {
+        let status = self.reap();
+        if let Some(reader) = self.reader.take()
+            && reader_done
+        {
+            let _ = reader.join();
+        }
+        Ended {
+            pid: self.pid,
+            status,
+            held: std::mem::take(&mut self.held),
+            timed_out: self.timed_out,
+            protocol: self.protocol.take(),
+        }
+    }
+
+    fn reap(&mut self) -> Option<ExitStatus> {
+        if let Some(status) = self.reaped {
+            return status;
+        }
+        let _ = self.process.kill();
+        let status = self.process.wait().ok();
+        // Only now, with the worker gone: the last live participant of a
+        // shared-memory channel removes its segment, so leaving while the
+        // worker still held it would leave the segment behind.
+        self.tasks = None;
+        self.stopped = None;
+        self.reaped = Some(status);
+        status
+    }
+}
+
+impl<A: Message, R: Message> Drop for Worker<A, R> {
+    fn drop(&mut self) {
+        if self.reaped.is_none() {
+            let _ = self.process.kill();
+            let _ = self.process.wait();
+        }
+    }
+}
+
+/// The reader thread: every answer of the worker, then `Gone`.
+fn read<A, R: Message>(
+    results: &Receiver<ResultMsg<R>>,
+    slot: usize,
+    generation: u64,
+    events: &mpsc::Sender<Event<A, R>>,
+) {
+    loop {
+        let event = match results.recv() {
+            Ok(msg) => match msg.deserialize() {
+                Ok((id, outcome)) => Event::Answer {
+                    slot,
+                    generation,
+                    id,
+                    outcome,
+                },
+                Err(e) => Event::Malformed {
+                    slot,
+                    generation,
+                    reason: e.to_string(),
+                },
+            },
+            Err(e) if e.is_disconnected() => {
+                let _ = events.send(Event::Gone { slot, generation });
+                return;
+            }
+            Err(e) => Event::Malformed {
+                slot,
+                generation,
+                reason: e.to_string(),
+            },
+        };
+        if events.send(event).is_err() {
+            return;
+        }
+    }
+}
