@@ -612,4 +612,42 @@ mod tests {
             Err(transport_core::backend::RawSendError::Disconnected)
         ));
     }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "tens of thousands of messages on five threads: slow under Miri"
+    )]
+    fn threads_sharing_a_receiver_get_each_message_once() {
+        const N: u32 = 20_000;
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut seen: Vec<u32> = std::thread::scope(|s| {
+            let takers: Vec<_> = (0..4)
+                .map(|_| {
+                    let rx = &rx;
+                    s.spawn(move || {
+                        let mut got = Vec::new();
+                        loop {
+                            match rx.recv_frame(Wait::Until(deadline)) {
+                                Ok(f) => got.push(u32::from_le_bytes(f.bytes()[..4].try_into().unwrap())),
+                                Err(RawRecvError::Disconnected) => return got,
+                                Err(e) => panic!("receiving: {e:?}"),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for seq in 0..N {
+                tx.send_bytes(&seq.to_le_bytes(), Wait::Until(deadline)).unwrap();
+            }
+            drop(tx);
+            takers.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        });
+        seen.sort_unstable();
+        assert!(
+            seen.iter().copied().eq(0..N),
+            "a message was lost or received twice"
+        );
+    }
 }

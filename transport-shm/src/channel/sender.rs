@@ -673,4 +673,60 @@ mod tests {
         tx.send_bytes(&vec![7u8; 100 << 10], Wait::Never).unwrap();
         assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes().len(), 100 << 10);
     }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "tens of thousands of messages on five threads: slow under Miri"
+    )]
+    fn threads_sharing_a_sender_lose_nothing_and_keep_their_order() {
+        // A ring of 8 messages: sends often wait for room while they hold
+        // the lane, and the other threads' sends wait for them, as
+        // `try_send`, with a deadline, or without limit.
+        const THREADS: u8 = 4;
+        const N: u32 = 5_000;
+        let (tx, rx) = raw_channel(&ShmConfig::bounded(8).max_message_size(256).buffer_bytes(4096)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let tx = &tx;
+                s.spawn(move || {
+                    for seq in 0..N {
+                        let mut msg = vec![t];
+                        msg.extend_from_slice(&seq.to_le_bytes());
+                        loop {
+                            let wait = match (seq + u32::from(t)) % 3 {
+                                0 => Wait::Never,
+                                1 => Wait::Until(deadline),
+                                _ => Wait::Forever,
+                            };
+                            match tx.send_bytes(&msg, wait) {
+                                Ok(()) => break,
+                                Err(transport_core::backend::RawSendError::NotReady)
+                                    if wait == Wait::Never =>
+                                {
+                                    assert!(Instant::now() < deadline, "thread {t} never got room");
+                                }
+                                Err(e) => panic!("thread {t} sending {seq}: {e:?}"),
+                            }
+                        }
+                    }
+                });
+            }
+            let mut next = [0u32; THREADS as usize];
+            for _ in 0..u32::from(THREADS) * N {
+                let f = rx.recv_frame(Wait::Until(deadline)).unwrap();
+                let (t, seq) = (
+                    f.bytes()[0],
+                    u32::from_le_bytes(f.bytes()[1..5].try_into().unwrap()),
+                );
+                assert_eq!(seq, next[usize::from(t)], "thread {t}'s messages out of order");
+                next[usize::from(t)] += 1;
+            }
+        });
+        assert!(matches!(
+            rx.recv_frame(Wait::Never),
+            Err(transport_core::backend::RawRecvError::NotReady)
+        ));
+    }
 }
