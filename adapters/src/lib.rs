@@ -108,7 +108,7 @@
 //!
 //! [`AsyncSender`] and [`AsyncReceiver`] take `&mut self`, like tokio's
 //! `mpsc::Receiver`: one task waits on an end at a time, and their futures
-//! are `Send` even over backends whose ends are not `Sync` (shared memory).
+//! are `Send` (every backend's ends are `Send` and `Sync`).
 //! [`AsyncConnection`] takes `&self`, so one task can send while another
 //! receives. [`AsyncSend`] and [`AsyncRecv`] are the same operations as
 //! object-safe traits (`Box<dyn AsyncSend<T>>`).

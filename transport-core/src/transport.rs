@@ -160,10 +160,11 @@ impl ChannelConfig {
 pub trait Transport: 'static {
     /// A short lower-case name (`local`, `pipe`, `queue`, `shm`).
     const NAME: &'static str;
-    /// The sending end.
-    type Sender: RawSender + Handoff + 'static;
-    /// The receiving end.
-    type Receiver: RawReceiver + Handoff + 'static;
+    /// The sending end. `Sync` on every backend: threads share one
+    /// (`&tx` in scoped threads, `Arc<Sender<T, _>>`).
+    type Sender: RawSender + Handoff + Sync + 'static;
+    /// The receiving end, `Sync` on every backend as well.
+    type Receiver: RawReceiver + Handoff + Sync + 'static;
 
     /// What this backend can do on this platform.
     fn capabilities() -> Capabilities;

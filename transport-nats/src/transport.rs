@@ -78,6 +78,17 @@ pub struct AtMostOnce;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AtLeastOnce;
 
+// Threads share every end (`&tx` in scoped threads, `Arc<Sender<T>>`), as
+// on every backend: this stops compiling if a change loses that.
+const _: () = {
+    const fn shared<E: Send + Sync>() {}
+    shared::<NatsSender>();
+    shared::<NatsReceiver>();
+    shared::<NatsEnd>();
+    shared::<transport_core::Sender<u64, NatsSender>>();
+    shared::<transport_core::Receiver<u64, NatsReceiver>>();
+};
+
 impl Transport for AtMostOnce {
     const NAME: &'static str = "nats-at-most-once";
     type Sender = NatsSender;

@@ -8,7 +8,7 @@ use transport_core::{
     backend::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
 };
 
-use crate::{inbound::PipeFrame, outbound::DIRECT_BYTES, shared::Shared, sys::Socket};
+use crate::{inbound::PipeFrame, off_worker::blocking, outbound::DIRECT_BYTES, shared::Shared, sys::Socket};
 
 /// One end of a pipe: it sends to the other end and receives from it.
 ///
@@ -233,25 +233,6 @@ fn timed(result: Result<(), RawSendError>) -> Result<(), SendTimeoutError<()>> {
         Err(RawSendError::Io(source)) => Err(SendTimeoutError::Io { msg: (), source }),
         Err(_) => Err(SendTimeoutError::Disconnected(())),
     }
-}
-
-/// Runs `f`, which may wait for the peer. On a worker thread of tokio's
-/// multi-thread runtime it first hands the worker's other tasks to another
-/// thread: otherwise the peer's task, queued behind the one that dropped
-/// its end, could wait for this worker while this worker waits for it.
-#[cfg(feature = "tokio")]
-fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
-/// Runs `f` (without tokio, nothing else shares the thread).
-#[cfg(not(feature = "tokio"))]
-fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    f()
 }
 
 impl RawSender for PipeEnd {

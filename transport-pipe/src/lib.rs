@@ -213,6 +213,16 @@
 //! read that makes progress also wakes a waiting task. Send readiness is
 //! room in the backlog, made by the flusher thread, which wakes the task.
 //!
+//! A named connection in Python's framing has no backlog: its readiness
+//! (Unix) is the socket's own, for reading and for writing. A send from a
+//! task either writes nothing (the task waits for room) or finishes its
+//! message before it returns, so a dropped send future has sent all of its
+//! message or none of it; a message larger than the room it found holds
+//! the task's thread (on the multi-thread runtime, after handing the
+//! worker's other tasks to another thread) until the peer has read the
+//! rest, as Python's `send_bytes` does. So a current-thread runtime must
+//! not also run the task that receives those messages at the other end.
+//!
 //! The ends also implement `AsFd`/`AsRawFd` on Unix and
 //! `AsHandle`/`AsRawHandle` on Windows (an overlapped named-pipe handle),
 //! for code that waits on the descriptor itself; such code must also call
@@ -225,7 +235,11 @@
 //! abstract name or TCP, Python's `authkey` handshake, an optional check of
 //! the peer's user. With [`Options::python`] they speak Python's wire
 //! format, and [`PyConnection`] carries raw bytes and [pickles of plain
-//! values](python::pickle).
+//! values](python::pickle). With the `tokio` feature (Unix) such a
+//! connection has async readiness too (see [Async
+//! readiness](#async-readiness)): `transport-adapters` sends and receives
+//! on it from tasks, and `transport_core::wait(&[&a, &b], timeout)` waits
+//! on several, as Python's `multiprocessing.connection.wait` does.
 //!
 //! # Features
 //! - `tokio`: async readiness (`PollRecv` / `PollSend` on the ends), for
@@ -238,6 +252,7 @@
 mod end;
 mod inbound;
 mod named;
+mod off_worker;
 mod outbound;
 mod pipe;
 pub mod python;

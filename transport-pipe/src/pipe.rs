@@ -43,6 +43,17 @@ fn pair(config: &ChannelConfig) -> Result<(PipeEnd, PipeEnd), CreateError> {
     Ok((PipeEnd::new(a, limit), PipeEnd::new(b, limit)))
 }
 
+// Threads share every end (`&tx` in scoped threads, `Arc<Sender<T>>`), as
+// on every backend: this stops compiling if a change loses that.
+const _: () = {
+    const fn shared<E: Send + Sync>() {}
+    shared::<PipeSender>();
+    shared::<PipeReceiver>();
+    shared::<PipeEnd>();
+    shared::<transport_core::Sender<u64, PipeSender>>();
+    shared::<transport_core::Receiver<u64, PipeReceiver>>();
+};
+
 impl Transport for Pipe {
     const NAME: &'static str = "pipe";
     type Sender = PipeSender;

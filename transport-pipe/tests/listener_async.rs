@@ -48,3 +48,104 @@ async fn named_end_wakes_an_async_task() {
     drop(listener);
     std::fs::remove_dir(&dir).expect("nothing left behind");
 }
+
+/// In Python's framing (a stream end, not a pipe end) too: a task waiting
+/// to receive is woken when the message comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_framing_end_wakes_an_async_task() {
+    use transport_core::backend::{RawReceiver, RawSender, Wait};
+    let dir = std::env::temp_dir().join(format!("tp-async-py-{}", std::process::id()));
+    std::fs::create_dir(&dir).expect("a directory");
+    let path = dir.join("async.sock");
+    let options = Options::python().authkey(b"k");
+    let listener = Listener::bind(Address::path(&path), options.clone()).expect("listening");
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let client_path = path.clone();
+    let client = std::thread::spawn(move || {
+        let end = Client::connect_raw(Address::path(client_path), &options).expect("connecting");
+        go_rx.recv_timeout(LONG).expect("the go-ahead");
+        end.send_bytes(b"five", Wait::timeout(LONG)).expect("sending");
+        end.recv_frame(Wait::timeout(LONG)).expect("the answer").to_vec()
+    });
+    let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
+    let mut first = true;
+    let ready = poll_fn(|cx| {
+        let r = end.poll_recv_ready(cx);
+        if first {
+            first = false;
+            assert!(r.is_pending(), "nothing was sent yet");
+            go_tx.send(()).expect("telling the client");
+            return Poll::Pending;
+        }
+        r
+    });
+    tokio::time::timeout(LONG, ready)
+        .await
+        .expect("woken in time")
+        .expect("readiness");
+    assert_eq!(
+        end.recv_frame(Wait::Never)
+            .expect("the message is there")
+            .as_slice(),
+        b"five"
+    );
+    end.send_bytes(b"six", Wait::Never).expect("answering");
+    assert_eq!(client.join().expect("the client"), b"six");
+    drop(listener);
+    std::fs::remove_dir(&dir).expect("nothing left behind");
+}
+
+/// In Python's framing a task waiting for room is woken when the peer
+/// reads. (Linux: its socket takes a message this short whole or not at
+/// all, so filling it never leaves a send waiting half way.)
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_framing_end_wakes_a_task_waiting_for_room() {
+    use transport_core::backend::{PollSend, RawReceiver, RawSendError, RawSender, Wait};
+    let dir = std::env::temp_dir().join(format!("tp-async-room-{}", std::process::id()));
+    std::fs::create_dir(&dir).expect("a directory");
+    let path = dir.join("room.sock");
+    let options = Options::python().authkey(b"k");
+    let listener = Listener::bind(Address::path(&path), options.clone()).expect("listening");
+    let client_path = path.clone();
+    let (count_tx, count_rx) = std::sync::mpsc::channel::<u64>();
+    let reader = std::thread::spawn(move || {
+        let end = Client::connect_raw(Address::path(client_path), &options).expect("connecting");
+        let count = count_rx.recv_timeout(LONG).expect("how many to read");
+        for i in 0..count {
+            let frame = end.recv_frame(Wait::timeout(LONG)).expect("a message");
+            assert_eq!(frame.as_slice(), i.to_le_bytes(), "message {i}");
+        }
+    });
+    let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
+    let mut sent = 0u64;
+    loop {
+        assert!(sent < 10_000_000, "the socket never filled");
+        match end.send_bytes(&sent.to_le_bytes(), Wait::Never) {
+            Ok(()) => sent += 1,
+            Err(RawSendError::NotReady) => break,
+            Err(e) => panic!("sending: {e:?}"),
+        }
+    }
+    let mut first = true;
+    let room = poll_fn(|cx| {
+        let r = end.poll_send_ready(cx);
+        if first {
+            first = false;
+            assert!(r.is_pending(), "the socket is full");
+            // The waker is registered: now let the peer read.
+            count_tx.send(sent + 1).expect("telling the reader");
+            return Poll::Pending;
+        }
+        r
+    });
+    tokio::time::timeout(LONG, room)
+        .await
+        .expect("woken in time")
+        .expect("readiness");
+    end.send_bytes(&sent.to_le_bytes(), Wait::Never)
+        .expect("room for one more");
+    reader.join().expect("the reader");
+    drop(listener);
+    std::fs::remove_dir(&dir).expect("nothing left behind");
+}

@@ -380,3 +380,45 @@ fn python_reads_the_long_length_form() {
         ran("python_reads_the_long_length_form", &py);
     }
 }
+
+/// Python's `multiprocessing.connection.wait` over connections to Python:
+/// two Python clients echo; `transport_core::wait` reports the one that
+/// has a message, and only it (feature `tokio`).
+#[cfg(feature = "tokio")]
+#[test]
+fn python_wait_over_several_connections() {
+    for py in interpreters() {
+        let dir = TempDir::new("py-wait");
+        let listener =
+            Listener::bind(Address::path(dir.join("wait.sock")), python_options()).expect("listening");
+        let at = listener.address().to_string();
+        let mut peers = [
+            PyPeer::spawn(&py, &["connect", &at, &hex(KEY), "echo"]),
+            PyPeer::spawn(&py, &["connect", &at, &hex(KEY), "echo"]),
+        ];
+        let conns = [
+            listener.accept_python().expect("accepting Python"),
+            listener.accept_python().expect("accepting Python"),
+        ];
+        for (i, msg) in [(1, b"to b".as_slice()), (0, b"to a".as_slice())] {
+            conns[i].send_bytes(msg).expect("send_bytes");
+            let ready = transport_core::wait(&[&conns[0], &conns[1]], Some(python::STEP)).expect("waiting");
+            assert_eq!(ready, [i], "only the connection that was answered is ready");
+            assert_eq!(conns[i].recv_bytes().expect("the echo").as_slice(), msg);
+        }
+        assert!(
+            transport_core::wait(&[&conns[0], &conns[1]], Some(Duration::ZERO))
+                .expect("waiting")
+                .is_empty(),
+            "nothing more to read"
+        );
+        drop(conns);
+        for peer in &mut peers {
+            assert_eq!(peer.expect("result"), "echoed 1");
+        }
+        for peer in peers {
+            assert!(peer.finish().success());
+        }
+        ran("python_wait_over_several_connections", &py);
+    }
+}

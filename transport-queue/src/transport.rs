@@ -13,6 +13,16 @@ use crate::{
 #[derive(Clone, Copy, Debug, Default)]
 pub struct QueueTransport;
 
+// Threads share every end (`&tx` in scoped threads, `Arc<Sender<T>>`), as
+// on every backend: this stops compiling if a change loses that.
+const _: () = {
+    const fn shared<E: Send + Sync>() {}
+    shared::<QueueSender>();
+    shared::<QueueReceiver>();
+    shared::<transport_core::Sender<u64, QueueSender>>();
+    shared::<transport_core::Receiver<u64, QueueReceiver>>();
+};
+
 impl Transport for QueueTransport {
     const NAME: &'static str = "queue";
     type Sender = QueueSender;

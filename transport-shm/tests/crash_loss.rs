@@ -12,7 +12,7 @@
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
-    time::SystemTime,
+    time::{Instant, SystemTime},
 };
 
 use transport_core::{
@@ -145,6 +145,21 @@ mod cases {
                     while sent < kill_after {
                         tx.send_timeout(sent, LONG).expect("sending");
                         sent += 1;
+                    }
+                    if cfg!(windows) {
+                        // Windows cannot make a child record its pid before
+                        // it runs (Unix does, in `pre_exec`), so a child
+                        // killed before it opened its hand-off is seen as
+                        // gone only once the parent is: there, the kill
+                        // waits until the consumer has taken a message.
+                        let deadline = Instant::now() + LONG;
+                        while done.load(Ordering::SeqCst) == 0 {
+                            assert!(
+                                Instant::now() < deadline,
+                                "trial {trial}: the consumer took nothing"
+                            );
+                            std::thread::yield_now();
+                        }
                     }
                     consumer.kill();
                     // Sends go on into the ring until it is full, then end

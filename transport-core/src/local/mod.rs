@@ -32,6 +32,16 @@ pub type Sender<T> = crate::Sender<T, LocalSender>;
 /// A typed receiver of the local backend.
 pub type Receiver<T> = crate::Receiver<T, LocalReceiver>;
 
+// Threads share every end (`&tx` in scoped threads, `Arc<Sender<T>>`), as
+// on every backend: this stops compiling if a change loses that.
+const _: () = {
+    const fn shared<E: Send + Sync>() {}
+    shared::<LocalSender>();
+    shared::<LocalReceiver>();
+    shared::<Sender<u64>>();
+    shared::<Receiver<u64>>();
+};
+
 impl Transport for Local {
     const NAME: &'static str = "local";
     type Sender = LocalSender;

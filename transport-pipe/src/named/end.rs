@@ -37,7 +37,8 @@ pub(crate) enum Link {
 /// With this crate's framing ([`Options::new`](crate::Options::new)) it is
 /// a [`PipeEnd`] on the accepted socket, with the same coalescing,
 /// `Disconnected` and async readiness; with Python's framing it writes each
-/// message as Python's `Connection.send_bytes` does.
+/// message as Python's `Connection.send_bytes` does, and has async
+/// readiness of its own (feature `tokio`, Unix).
 pub struct NamedEnd {
     link: Link,
     peer: PeerCreds,
@@ -195,9 +196,10 @@ impl RawReceiver for NamedEnd {
     }
 }
 
-/// Async readiness (feature `tokio`): the pipe end's, for this crate's
-/// framing. An end in Python's framing reports `Unsupported` (its sends
-/// are written by the sending thread and have no backlog to watch).
+/// Async readiness (feature `tokio`): the pipe end's for this crate's
+/// framing; for Python's, the stream end's (see `stream_end.rs`): a
+/// receive is ready once a whole message (at most the end's limit, or one
+/// past it, refused) is read, a send once the socket has room to start one.
 #[cfg(feature = "tokio")]
 mod ready {
     use std::{
@@ -209,18 +211,11 @@ mod ready {
 
     use super::{Link, NamedEnd};
 
-    fn unsupported() -> Poll<io::Result<()>> {
-        Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "async readiness needs this crate's framing (Options::new), not Python's",
-        )))
-    }
-
     impl PollRecv for NamedEnd {
         fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             match &self.link {
                 Link::Pipe(end) => end.poll_recv_ready(cx),
-                Link::Stream(_) => unsupported(),
+                Link::Stream(end) => end.poll_ready(cx, end.limit()),
             }
         }
     }
@@ -229,7 +224,7 @@ mod ready {
         fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             match &self.link {
                 Link::Pipe(end) => end.poll_send_ready(cx),
-                Link::Stream(_) => unsupported(),
+                Link::Stream(end) => end.poll_send_ready(cx),
             }
         }
     }

@@ -252,3 +252,13 @@ impl PyConnection {
         self.end.poll(timeout)
     }
 }
+
+/// With the `tokio` feature (Unix), connections to Python can be waited on
+/// together, as with Python's `multiprocessing.connection.wait`:
+/// `transport_core::wait(&[&a, &b], timeout)` or a `Select`.
+#[cfg(feature = "tokio")]
+impl transport_core::Selectable for PyConnection {
+    fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        transport_core::backend::PollRecv::poll_recv_ready(&self.end, cx)
+    }
+}

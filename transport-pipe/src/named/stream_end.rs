@@ -6,9 +6,26 @@
 //! deadline, so the stream never carries half a message; a send that could
 //! write nothing by its deadline is `NotReady`. While a send waits for room
 //! it reads what the peer sent, so two ends writing at once do not wait for
-//! each other (as the pipe's own ends do).
+//! each other (as the pipe's own ends do); it reads at most
+//! [`DRAIN_LIMIT`] bytes more than it writes, so a peer that sends and
+//! never reads cannot make the end hold more than that.
+//!
+//! With the `tokio` feature the end also has async readiness: receiving is
+//! ready when the deframer holds a whole message (or a refusal), the stream
+//! ended, or a read failed, reading the socket without blocking whenever
+//! the reactor says it may be readable; sending is ready when the socket
+//! has room (or the peer is gone). A send from a task is one non-blocking
+//! try: it writes nothing (`NotReady`, and the task waits for room) or
+//! starts its message, and then finishes it before it returns, as any
+//! send here does (on tokio's multi-thread runtime the worker first hands
+//! its other tasks to another thread). So a dropped send future has sent
+//! its whole message or none of it, and the stream never carries half a
+//! message; the cost is that a send that found only part of the room it
+//! needs holds its thread until the peer reads the rest, as Python's own
+//! `send_bytes` does.
 
 use std::{
+    cell::Cell,
     io::{self, IoSlice},
     sync::{Mutex, MutexGuard},
 };
@@ -17,16 +34,23 @@ use transport_core::sync::LockExt;
 use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
 use crate::{
-    PipeFrame,
+    DRAIN_LIMIT, PipeFrame,
     python::frame::{Deframer, Framing, Next},
     sys::StreamSocket,
 };
 
-/// The receive side: the deframer and whether the stream ended.
+/// The receive side: the deframer, whether the stream ended, and a read
+/// error not yet reported.
 #[derive(Debug)]
 struct Rx {
     deframer: Deframer,
     eof: bool,
+    /// A read error met while looking for readiness, for the next receive.
+    error: Option<io::Error>,
+    /// The task waiting to receive, woken when a send's drain reads
+    /// something (the reactor wakes it for the socket's own readability).
+    #[cfg(feature = "tokio")]
+    waker: Option<std::task::Waker>,
 }
 
 /// An end over a stream socket in a given framing.
@@ -42,12 +66,21 @@ pub(crate) struct StreamEnd {
 
 impl StreamEnd {
     pub(crate) fn new(sock: StreamSocket, framing: Framing, limit: usize) -> Self {
+        #[cfg(feature = "tokio")]
+        let sock = {
+            let mut sock = sock;
+            sock.watch_writes();
+            sock
+        };
         StreamEnd {
             sock,
             framing,
             rx: Mutex::new(Rx {
                 deframer: Deframer::new(framing),
                 eof: false,
+                error: None,
+                #[cfg(feature = "tokio")]
+                waker: None,
             }),
             tx: Mutex::new(Vec::new()),
             limit,
@@ -101,6 +134,9 @@ impl StreamEnd {
                 Next::Need if rx.eof => return Err(RawRecvError::Disconnected),
                 Next::Need => {}
             }
+            if let Some(e) = rx.error.take() {
+                return Err(RawRecvError::Io(e));
+            }
             match self.read(&mut rx, wait) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(RawRecvError::NotReady),
@@ -113,7 +149,7 @@ impl StreamEnd {
     pub(crate) fn poll(&self, wait: Wait) -> io::Result<bool> {
         let mut rx = self.lock_rx();
         loop {
-            if rx.eof || rx.deframer.complete(self.limit) {
+            if rx.eof || rx.error.is_some() || rx.deframer.complete(self.limit) {
                 return Ok(true);
             }
             match self.read(&mut rx, wait) {
@@ -125,38 +161,100 @@ impl StreamEnd {
     }
 
     /// Moves what the peer sent into the deframer while a send waits for
-    /// room; whether to keep watching (not if a receiver is reading).
-    fn drain(&self) -> bool {
-        let Ok(mut rx) = self.rx.try_lock() else {
+    /// room; whether to keep watching (not if a receiver is reading, or
+    /// the deframer holds `cap` bytes: a peer that sends and never reads
+    /// costs at most that much).
+    fn drain(&self, cap: &Cell<Option<usize>>, sending: usize) -> bool {
+        let Some(mut rx) = self.rx.try_lock_unpoisoned() else {
             return false;
         };
+        // What the deframer held when the send began, plus as much as the
+        // send writes, plus `DRAIN_LIMIT`: two ends that both send before
+        // they receive never stop each other, since each may hold what the
+        // other wrote.
+        let cap = match cap.get() {
+            Some(cap) => cap,
+            None => {
+                let first = rx
+                    .deframer
+                    .held()
+                    .saturating_add(sending)
+                    .saturating_add(DRAIN_LIMIT);
+                cap.set(Some(first));
+                first
+            }
+        };
+        let mut keep = true;
+        let mut progress = false;
         loop {
+            if rx.deframer.held() >= cap {
+                keep = false;
+                break;
+            }
             match self.read(&mut rx, Wait::Never) {
-                Ok(0) => return false,
-                Ok(_) => {}
-                Err(e) => return e.kind() == io::ErrorKind::WouldBlock,
+                Ok(0) => {
+                    progress = true;
+                    keep = false;
+                    break;
+                }
+                Ok(_) => progress = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    rx.error = Some(e);
+                    progress = true;
+                    keep = false;
+                    break;
+                }
             }
         }
+        // A task waiting to receive may have a message now, which the
+        // socket's readability will no longer announce.
+        #[cfg(feature = "tokio")]
+        if progress {
+            if let Some(waker) = rx.waker.take() {
+                waker.wake();
+            }
+        }
+        #[cfg(not(feature = "tokio"))]
+        let _ = progress;
+        keep
     }
 
     /// Writes all of `parts`; `NotReady` only if nothing went out by the
     /// deadline.
     fn write(&self, parts: &mut [IoSlice<'_>], wait: Wait) -> Result<(), RawSendError> {
+        let sending: usize = parts.iter().map(|p| p.len()).sum();
+        let cap = Cell::new(None);
         let mut rest = parts;
-        let mut started = false;
+        let send = |rest: &mut &mut [IoSlice<'_>], wait: Wait| match self
+            .sock
+            .send(rest, wait, &mut || self.drain(&cap, sending))
+        {
+            Ok(n) => {
+                IoSlice::advance_slices(rest, n);
+                Ok(n > 0)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(RawSendError::NotReady),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(RawSendError::Disconnected),
+            Err(e) => Err(RawSendError::Io(e)),
+        };
+        // Within the deadline until the first byte goes out.
         while !rest.is_empty() {
-            let w = if started { Wait::Forever } else { wait };
-            match self.sock.send(rest, w, &mut || self.drain()) {
-                Ok(n) => {
-                    started |= n > 0;
-                    IoSlice::advance_slices(&mut rest, n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(RawSendError::NotReady),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(RawSendError::Disconnected),
-                Err(e) => return Err(RawSendError::Io(e)),
+            if send(&mut rest, wait)? {
+                break;
             }
         }
-        Ok(())
+        if rest.is_empty() {
+            return Ok(());
+        }
+        // Started: the rest goes out whatever the deadline (reading what
+        // the peer sends meanwhile), off tokio's worker if on one.
+        crate::off_worker::blocking(|| {
+            while !rest.is_empty() {
+                send(&mut rest, Wait::Forever)?;
+            }
+            Ok(())
+        })
     }
 
     pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
@@ -190,5 +288,57 @@ impl StreamEnd {
         let mut header = [0u8; 16];
         let n = self.framing.header(bytes.len(), &mut header);
         self.write(&mut [IoSlice::new(&header[..n]), IoSlice::new(bytes)], wait)
+    }
+}
+
+/// Async readiness (feature `tokio`); see the module's docs.
+#[cfg(feature = "tokio")]
+impl StreamEnd {
+    /// Ready when a receive of at most `max` bytes would return at once: a
+    /// whole message (or one longer than `max`, refused), the end of the
+    /// stream, or an error. Otherwise reads the socket without blocking
+    /// whenever the reactor says it may be readable, and wakes `cx` when it
+    /// may have become readable again, or when a send's drain read
+    /// something (registered with the receive side locked, after it was
+    /// found wanting, so nothing slips in between).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        max: usize,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let mut guard = self.lock_rx();
+        let rx = &mut *guard;
+        // Polled now: a waker left from an earlier wait is stale.
+        rx.waker = None;
+        if rx.eof || rx.error.is_some() || rx.deframer.complete(max) {
+            return Poll::Ready(Ok(()));
+        }
+        let mut attempt = || loop {
+            match self.read(rx, Wait::Never) {
+                Ok(0) => return true,
+                Ok(_) if rx.deframer.complete(max) => return true,
+                // Part of a message: read on until the socket is empty.
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) => {
+                    rx.error = Some(e);
+                    return true;
+                }
+            }
+        };
+        match self.sock.poll_read(cx, &mut attempt) {
+            Poll::Pending => {
+                guard.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            ready => ready,
+        }
+    }
+
+    /// Ready when the socket has room for a send to start, or the peer is
+    /// gone (the send reports it).
+    pub(crate) fn poll_send_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        self.sock.poll_write(cx)
     }
 }

@@ -130,6 +130,11 @@ impl Deframer {
         }
     }
 
+    /// How many bytes of messages are held (read and not yet returned).
+    pub fn held(&self) -> usize {
+        (self.buf.len() - self.pos) + self.partial.as_ref().map_or(0, |p| p.frame.len())
+    }
+
     /// Whether bytes of a message are held (the peer ending the stream now
     /// would cut a message short).
     pub fn holds_data(&self) -> bool {

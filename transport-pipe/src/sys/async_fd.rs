@@ -4,12 +4,14 @@
 //! The descriptor is registered lazily, with the runtime of the first task
 //! that waits on the end (or, for a wait from outside any runtime, such as
 //! core's blocking `Select`, with this process's own reactor: one
-//! current-thread runtime on one thread, made on first need), for read
-//! readiness only: send room is the
-//! backlog's, not the socket's (see `Shared::poll_room`). A read that finds
-//! the socket empty clears tokio's readiness, so the next arrival wakes the
-//! task again; tokio ignores the clear when an event came after the
-//! readiness was reported, so none is lost.
+//! current-thread runtime on one thread, made on first need). A pipe end's
+//! is registered for read readiness only: its send room is the backlog's,
+//! not the socket's (see `Shared::poll_room`). An end in Python's framing,
+//! which writes from the sending task with no backlog, also asks for write
+//! readiness ([`Watch::watch_writes`]). A read that finds the socket empty
+//! (or a look that finds it without room) clears tokio's readiness, so the
+//! next arrival (or room) wakes the task again; tokio ignores the clear
+//! when an event came after the readiness was reported, so none is lost.
 
 use std::{
     fmt, io,
@@ -37,6 +39,8 @@ pub(crate) struct Watch {
     /// Serializes the registration (a descriptor is added to a reactor
     /// once).
     init: Mutex<()>,
+    /// What the registration asks for.
+    interest: Interest,
 }
 
 impl fmt::Debug for Watch {
@@ -52,7 +56,14 @@ impl Watch {
         Watch {
             fd: OnceLock::new(),
             init: Mutex::new(()),
+            interest: Interest::READABLE,
         }
+    }
+
+    /// Asks for write readiness too, when the socket is registered (which
+    /// it is not yet: this takes the watch by `&mut`, before any wait).
+    pub(crate) fn watch_writes(&mut self) {
+        self.interest = Interest::READABLE | Interest::WRITABLE;
     }
 
     fn registration(&self, raw: RawFd) -> io::Result<&AsyncFd<Fd>> {
@@ -73,8 +84,8 @@ impl Watch {
         // and the same for as long as the registration lives: the socket
         // drops its `Watch` before it closes the descriptor or hands it to a
         // child (see `Socket`); `Fd` always returns it.
-        let fd = unsafe { AsyncFd::register_with_interest(Fd(raw), Interest::READABLE) }
-            .map_err(io::Error::from)?;
+        let fd =
+            unsafe { AsyncFd::register_with_interest(Fd(raw), self.interest) }.map_err(io::Error::from)?;
         Ok(self.fd.get_or_init(|| fd))
     }
 
@@ -93,6 +104,35 @@ impl Watch {
         };
         loop {
             let mut guard = ready!(fd.poll_read_ready(cx))?;
+            if attempt() {
+                return Poll::Ready(Ok(()));
+            }
+            guard.clear_ready();
+        }
+    }
+
+    /// Calls `attempt` whenever the socket may be writable, until it says
+    /// there is room (`Ready`); `attempt` returning false means it found
+    /// none. `Pending` once the reactor will wake `cx`. Needs
+    /// [`watch_writes`](Self::watch_writes).
+    pub(crate) fn poll_write(
+        &self,
+        raw: RawFd,
+        cx: &mut Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> Poll<io::Result<()>> {
+        if !self.interest.is_writable() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this end does not wait for room through the reactor",
+            )));
+        }
+        let fd = match self.registration(raw) {
+            Ok(fd) => fd,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        loop {
+            let mut guard = ready!(fd.poll_write_ready(cx))?;
             if attempt() {
                 return Poll::Ready(Ok(()));
             }

@@ -33,7 +33,12 @@
 //!   `attempt` (a non-blocking read into the receive queue, true once a
 //!   receive would return) whenever the socket may be readable, and
 //!   registers `cx` to be woken when it may have become readable again
-//!   (`async_fd.rs` on Unix, `zero_read.rs` on Windows).
+//!   (`async_fd.rs` on Unix, `zero_read.rs` on Windows);
+//! - with the `tokio` feature, `watch_writes(&mut self)` (before any wait)
+//!   and `poll_write(&self, cx)`: ready once the socket has room to write
+//!   or the peer is gone, for an end in Python's framing, which writes from
+//!   the sending task (Unix, through `async_fd.rs`; Windows carries no
+//!   such end, and reports `Unsupported`).
 
 #[cfg(unix)]
 mod unix;

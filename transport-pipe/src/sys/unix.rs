@@ -217,6 +217,26 @@ impl Socket {
         self.watch.poll_read(self.fd.as_raw_fd(), cx, attempt)
     }
 
+    /// Has the reactor watch for room to write too (an end in Python's
+    /// framing, which writes from the sending task); before any wait.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn watch_writes(&mut self) {
+        self.watch.watch_writes();
+    }
+
+    /// Ready once the socket has room to write, or the peer is gone (a
+    /// send then reports it); see `async_fd.rs`. Needs
+    /// [`watch_writes`](Self::watch_writes).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        let mut room = || {
+            // An error here is the send's to report: let it try.
+            self.poll(libc::POLLOUT, Some(0))
+                .map_or(true, |r| r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0)
+        };
+        self.watch.poll_write(self.fd.as_raw_fd(), cx, &mut room)
+    }
+
     /// Stops reading the peer for good: its sends fail from now on.
     pub(crate) fn shutdown_read(&self) {
         // SAFETY: shutdown on a descriptor this socket owns; a failure only

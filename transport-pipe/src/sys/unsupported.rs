@@ -52,6 +52,16 @@ impl Socket {
         match self.0 {}
     }
 
+    #[cfg(feature = "tokio")]
+    pub(crate) fn watch_writes(&mut self) {
+        match self.0 {}
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(&self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self.0 {}
+    }
+
     pub(crate) fn shutdown_read(&self) {
         match self.0 {}
     }

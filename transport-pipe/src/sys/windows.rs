@@ -52,7 +52,7 @@ use std::{
     process::Command,
     ptr,
     sync::{
-        Mutex, PoisonError,
+        Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -503,6 +503,22 @@ impl Socket {
         attempt: &mut dyn FnMut() -> bool,
     ) -> std::task::Poll<io::Result<()>> {
         self.watch.poll_read(self.raw(), cx, attempt)
+    }
+
+    /// Nothing to set up: no end in Python's framing exists here (named
+    /// pipes carry only this crate's framing; see `named/windows.rs`).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn watch_writes(&mut self) {}
+
+    /// Waiting for room is the backlog's business here (the flusher
+    /// thread); an end that writes from its sending task (Python's
+    /// framing) does not exist on Windows, so this reports `Unsupported`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(&self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "waiting for room in a named pipe from an async task is not supported on Windows",
+        )))
     }
 
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {

@@ -24,7 +24,7 @@ use std::{
     fmt, io, mem,
     os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle},
     ptr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
     task::{Context, Poll, Waker},
 };
 use transport_core::sync::LockExt;

@@ -13,8 +13,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The peer script.
-pub const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/peer.py");
+/// The peer script (by way of the workspace, so the adapters' tests can
+/// include this module too).
+pub const PEER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../transport-pipe/tests/python/peer.py"
+);
 
 /// How long any one step of a Python peer may take.
 pub const STEP: Duration = Duration::from_secs(60);

@@ -2,11 +2,10 @@
 //! waiting and liveness logic they share.
 
 use std::{
-    cell::Cell,
     hint,
     sync::{
         Arc,
-        atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -384,15 +383,20 @@ pub(crate) fn owner_word(index: usize, nonce: u32) -> u64 {
 /// Watches whether the other side of a channel is still there, without a
 /// system call on the fast path: it re-checks when a participant left in an
 /// orderly way (a counter in the header) or every [`LIVENESS_PERIOD`] (for
-/// participants that were killed).
+/// participants that were killed). Threads sharing an end share it: its
+/// words are atomics, and two threads that check at once only look twice.
 #[derive(Debug)]
 pub(crate) struct Monitor {
     role: u32,
     /// For a sender: its lane, which the consumer may close.
     lane: Option<usize>,
-    departures: Cell<u32>,
-    checked: Cell<Option<Instant>>,
-    gone: Cell<bool>,
+    /// The header's departure count at the last check.
+    departures: AtomicU32,
+    /// When the participants were last looked at: nanoseconds after
+    /// `since`, plus one; 0 for never.
+    checked: AtomicU64,
+    since: Instant,
+    gone: AtomicBool,
 }
 
 impl Monitor {
@@ -401,9 +405,10 @@ impl Monitor {
         Monitor {
             role,
             lane: None,
-            departures: Cell::new(u32::MAX),
-            checked: Cell::new(None),
-            gone: Cell::new(false),
+            departures: AtomicU32::new(u32::MAX),
+            checked: AtomicU64::new(0),
+            since: Instant::now(),
+            gone: AtomicBool::new(false),
         }
     }
 
@@ -423,25 +428,28 @@ impl Monitor {
     /// Makes the next timed [`gone`](Self::gone) look at the participants
     /// again (the bridge thread found them dead).
     pub(crate) fn expire(&self) {
-        self.checked.set(None);
+        self.checked.store(0, Ordering::Relaxed);
     }
 
     /// Whether every participant in the role is gone (or, for a sender, its
     /// lane was closed). Cheap unless a departure happened (closing a lane
     /// counts as one), or `timed` and the period has passed.
     pub(crate) fn gone(&self, chan: &Chan, timed: bool) -> bool {
-        if self.gone.get() {
+        if self.gone.load(Ordering::Relaxed) {
             return true;
         }
         let departures = chan.header().departures.load(Ordering::SeqCst);
-        let mut check = departures != self.departures.get();
+        let mut check = departures != self.departures.load(Ordering::Relaxed);
         if !check && timed {
-            let now = Instant::now();
-            check = self.checked.get().is_none_or(|t| now - t >= LIVENESS_PERIOD);
+            let checked = self.checked.load(Ordering::Relaxed);
+            check = checked == 0
+                || self.nanos_since(Instant::now()).saturating_sub(checked - 1)
+                    >= LIVENESS_PERIOD.as_nanos() as u64;
         }
         if check {
-            self.departures.set(departures);
-            self.checked.set(Some(Instant::now()));
+            self.departures.store(departures, Ordering::Relaxed);
+            self.checked
+                .store(self.nanos_since(Instant::now()) + 1, Ordering::Relaxed);
             let closed = self
                 .lane
                 .is_some_and(|i| chan.lane(i).closed.load(Ordering::Acquire) != 0);
@@ -453,9 +461,14 @@ impl Monitor {
                     lane_closed = closed,
                     "shared-memory peers gone: every one in the role left or died"
                 );
-                self.gone.set(true);
+                self.gone.store(true, Ordering::Relaxed);
             }
         }
-        self.gone.get()
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    /// `now` in nanoseconds after `since` (saturating: centuries away).
+    fn nanos_since(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.since).as_nanos()).unwrap_or(u64::MAX - 1)
     }
 }

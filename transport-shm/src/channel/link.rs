@@ -2,10 +2,9 @@
 //! counts as its sleepers, and how to tell it is ready without a wake-up.
 
 use std::{
-    cell::OnceCell,
     fmt, io,
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicBool, AtomicU32, Ordering},
     },
     task::Waker,
@@ -67,7 +66,7 @@ impl Link {
     /// # Errors
     /// When the bridge cannot be set up (Windows: no event).
     pub(crate) fn get<'a>(
-        cell: &'a OnceCell<Arc<Link>>,
+        cell: &'a OnceLock<Arc<Link>>,
         chan: &Arc<Chan>,
         side: Side,
     ) -> io::Result<&'a Arc<Link>> {

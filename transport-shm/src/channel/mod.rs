@@ -116,6 +116,7 @@ mod receiver;
 mod sender;
 #[cfg(test)]
 mod tests;
+mod turn;
 pub mod variant;
 
 pub use chan::LIVENESS_PERIOD;
@@ -126,6 +127,17 @@ pub use sender::ShmSender;
 pub use variant::ShmTransport;
 
 use transport_core::{CreateError, Message};
+
+// Threads share every end (`&tx` in scoped threads, `Arc<Sender<T>>`), as
+// on every backend: this stops compiling if a change loses that.
+const _: () = {
+    const fn shared<E: Send + Sync>() {}
+    shared::<ShmSender>();
+    shared::<ShmReceiver>();
+    shared::<ShmFrame>();
+    shared::<transport_core::Sender<u64, ShmSender>>();
+    shared::<transport_core::Receiver<u64, ShmReceiver>>();
+};
 
 use crate::segment::Attachment;
 use layout::ROLE_RECEIVER;

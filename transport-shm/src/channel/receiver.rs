@@ -1,16 +1,16 @@
 //! The receiving end: the single consumer of every lane.
 
 use std::{
-    cell::{Cell, OnceCell},
     fmt, io,
     process::Command,
-    sync::{Arc, atomic::Ordering},
+    sync::{Arc, Mutex, OnceLock, atomic::Ordering},
     task::{Context, Poll},
 };
 
 use transport_core::{
     Handoff, HandoffError, MalformedFrame, OpenError,
     backend::{PollRecv, RawReceiver, RawRecvError, Wait},
+    sync::LockExt,
 };
 
 use super::{
@@ -25,31 +25,41 @@ use crate::segment::{Attachment, Kind, Segment, Token};
 ///
 /// [`recv_frame`](RawReceiver::recv_frame) returns an [`ShmFrame`] that
 /// reads the message in place; the typed receiver validates it with
-/// bytecheck before handing it out. It is `Send` but not `Sync` (one
-/// consumer; frames may be dropped on any thread).
+/// bytecheck before handing it out. It is `Send` and `Sync`: threads may
+/// share one receiver, each message going to one of them (a look at the
+/// lanes is made under a lock, never held while waiting); frames may be
+/// dropped on any thread.
 ///
 /// Async runtimes wait through [`PollRecv`], which registers with the
 /// process's bridge thread (see the [module documentation](super#async-readiness)).
 pub struct ShmReceiver {
     rx: Arc<RxShared>,
     att: Option<Attachment>,
-    /// Per lane: the next position to read.
-    read: Vec<Cell<u64>>,
-    /// Per lane: the tail as last read.
-    tails: Vec<Cell<u64>>,
-    /// Per lane, the producer's `jump_from` as read with the tail above.
-    jumps: Vec<Cell<u64>>,
-    /// Per lane: closed, because its words were impossible.
-    closed: Vec<Cell<bool>>,
-    /// How many lanes are closed.
-    closed_count: Cell<usize>,
-    /// Why a lane was closed when the receiver opened, to report once.
-    opening_fault: Cell<Option<String>>,
-    next: Cell<usize>,
+    /// Where this receiver reads, taken for one look at the lanes at a
+    /// time.
+    state: Mutex<RecvState>,
     untrusted: bool,
     senders: Monitor,
     /// The registration with the bridge thread, made on first use.
-    link: OnceCell<Arc<Link>>,
+    link: OnceLock<Arc<Link>>,
+}
+
+/// The lanes as their consumer reads them.
+#[derive(Debug)]
+struct RecvState {
+    /// Per lane: the next position to read.
+    read: Vec<u64>,
+    /// Per lane: the tail as last read.
+    tails: Vec<u64>,
+    /// Per lane, the producer's `jump_from` as read with the tail above.
+    jumps: Vec<u64>,
+    /// Per lane: closed, because its words were impossible.
+    closed: Vec<bool>,
+    /// How many lanes are closed.
+    closed_count: usize,
+    /// Why a lane was closed when the receiver opened, to report once.
+    opening_fault: Option<String>,
+    next: usize,
 }
 
 impl fmt::Debug for ShmReceiver {
@@ -76,16 +86,16 @@ impl ShmReceiver {
         let heads: Vec<u64> = (0..lanes)
             .map(|i| chan.lane(i).head.load(Ordering::Acquire))
             .collect();
-        let closed: Vec<Cell<bool>> = heads.iter().map(|h| Cell::new(h % 16 != 0)).collect();
+        let closed: Vec<bool> = heads.iter().map(|h| h % 16 != 0).collect();
         let opening_fault = heads.iter().position(|h| h % 16 != 0).map(|i| {
             format!(
                 "lane {i} starts at position {:#x}, not at a record boundary",
                 heads[i]
             )
         });
-        let closed_count = closed.iter().filter(|c| c.get()).count();
-        for (i, c) in closed.iter().enumerate() {
-            if c.get() {
+        let closed_count = closed.iter().filter(|&&c| c).count();
+        for (i, &c) in closed.iter().enumerate() {
+            if c {
                 chan.lane(i).closed.store(1, Ordering::SeqCst);
             }
         }
@@ -93,22 +103,22 @@ impl ShmReceiver {
             // The lanes' producers look again.
             chan.depart();
         }
-        let read: Vec<Cell<u64>> = heads.iter().map(|&h| Cell::new(h)).collect();
-        let tails = read.iter().map(|c| Cell::new(c.get())).collect();
-        let jumps = read.iter().map(|_| Cell::new(0)).collect();
+        let state = RecvState {
+            read: heads.clone(),
+            tails: heads.clone(),
+            jumps: vec![0; lanes],
+            closed,
+            closed_count,
+            opening_fault,
+            next: 0,
+        };
         ShmReceiver {
             rx: Arc::new(RxShared::new(chan, &heads)),
             att: Some(att),
-            read,
-            tails,
-            jumps,
-            closed,
-            closed_count: Cell::new(closed_count),
-            opening_fault: Cell::new(opening_fault),
-            next: Cell::new(0),
+            state: Mutex::new(state),
             untrusted,
             senders: Monitor::senders(),
-            link: OnceCell::new(),
+            link: OnceLock::new(),
         }
     }
 
@@ -123,13 +133,14 @@ impl ShmReceiver {
     }
 
     /// Waits until a message is ready or the channel is disconnected, without
-    /// taking it; false when `wait` ran out. The thread that owns the
-    /// receiver waits here; async tasks use [`PollRecv`] instead.
+    /// taking it; false when `wait` ran out. Threads wait here; async tasks
+    /// use [`PollRecv`] instead.
     pub fn wait_ready(&self, wait: Wait) -> bool {
         let chan = &*self.rx.chan;
         let h = chan.header();
         chan.wait_for(&h.data_seq, &h.rx_sleeping, wait, Backoff::Eager, |timed| {
-            (self.has_data() || self.senders_gone(timed)).then_some(())
+            let st = self.state.lock_unpoisoned();
+            (self.has_data(&st) || self.senders_gone(&st, timed)).then_some(())
         })
         .is_some()
     }
@@ -156,31 +167,24 @@ impl ShmReceiver {
     /// Whether an open lane's tail is not where this receiver reads (data,
     /// or words to find impossible), or a lane closed at open is still to
     /// be reported.
-    fn has_data(&self) -> bool {
-        (0..self.read.len()).any(|i| {
-            !self.closed[i].get() && self.rx.chan.lane(i).tail.load(Ordering::Acquire) != self.read[i].get()
-        }) || (self.closed_count.get() != 0 && self.has_fault())
-    }
-
-    fn has_fault(&self) -> bool {
-        let fault = self.opening_fault.take();
-        let has = fault.is_some();
-        self.opening_fault.set(fault);
-        has
+    fn has_data(&self, st: &RecvState) -> bool {
+        (0..st.read.len())
+            .any(|i| !st.closed[i] && self.rx.chan.lane(i).tail.load(Ordering::Acquire) != st.read[i])
+            || (st.closed_count != 0 && st.opening_fault.is_some())
     }
 
     /// Whether every sender is gone, or every lane closed.
-    fn senders_gone(&self, timed: bool) -> bool {
-        self.closed_count.get() == self.closed.len() || self.senders.gone(&self.rx.chan, timed)
+    fn senders_gone(&self, st: &RecvState, timed: bool) -> bool {
+        st.closed_count == st.closed.len() || self.senders.gone(&self.rx.chan, timed)
     }
 
     /// Closes lane `i`, whose words are impossible for the reason given: it
     /// is never read again, and its producer is told (the lane's `closed`
     /// word, and a departure so that it looks).
-    fn close_lane(&self, i: usize, reason: String) -> Found {
+    fn close_lane(&self, st: &mut RecvState, i: usize, reason: String) -> Found {
         let chan = &*self.rx.chan;
-        self.closed[i].set(true);
-        self.closed_count.set(self.closed_count.get() + 1);
+        st.closed[i] = true;
+        st.closed_count += 1;
         chan.lane(i).closed.store(1, Ordering::SeqCst);
         chan.depart();
         Found::Malformed(MalformedFrame::new(reason))
@@ -193,9 +197,9 @@ impl ShmReceiver {
     /// lane whose words are impossible is closed. The walk on a lane is
     /// bounded: a wrap or jump moves to a lap's start, where neither may be,
     /// so one look passes at most one of them before it returns.
-    fn poll(&self) -> Found {
-        if self.closed_count.get() != 0 {
-            if let Some(reason) = self.opening_fault.take() {
+    fn poll(&self, st: &mut RecvState) -> Found {
+        if st.closed_count != 0 {
+            if let Some(reason) = st.opening_fault.take() {
                 return Found::Malformed(MalformedFrame::new(reason));
             }
         }
@@ -203,28 +207,32 @@ impl ShmReceiver {
         let g = chan.geo;
         let lane_bytes = g.lane_bytes as u64;
         let lanes = g.lanes;
-        let first = self.next.get();
+        let first = st.next;
         for k in 0..lanes {
             let i = (first + k) % lanes;
-            if self.closed[i].get() {
+            if st.closed[i] {
                 continue;
             }
-            let mut r = self.read[i].get();
-            if r == self.tails[i].get() {
+            let mut r = st.read[i];
+            if r == st.tails[i] {
                 let t = chan.lane(i).tail.load(Ordering::Acquire);
                 if t == r {
                     continue;
                 }
                 if let Some(why) = g.impossible_tail(r, t) {
-                    return self.close_lane(i, format!("lane {i}'s tail {t:#x} {why} (read up to {r:#x})"));
+                    return self.close_lane(
+                        st,
+                        i,
+                        format!("lane {i}'s tail {t:#x} {why} (read up to {r:#x})"),
+                    );
                 }
-                self.tails[i].set(t);
+                st.tails[i] = t;
                 // Published by the tail just acquired; read here, with it,
                 // not per record, to stay off the producer's cache line.
-                self.jumps[i].set(chan.lane(i).jump_from.load(Ordering::Relaxed));
+                st.jumps[i] = chan.lane(i).jump_from.load(Ordering::Relaxed);
             }
-            let tail = self.tails[i].get();
-            let jump_from = self.jumps[i].get();
+            let tail = st.tails[i];
+            let jump_from = st.jumps[i];
             while r < tail {
                 let off = (r % lane_bytes) as usize;
                 // Where the producer started over early, the bytes at `off`
@@ -238,6 +246,7 @@ impl ShmReceiver {
                     let stamp = chan.record_stamp(i, off).load(Ordering::Relaxed);
                     if stamp != layout::stamp(r) {
                         return self.close_lane(
+                            st,
                             i,
                             format!("lane {i} has no record at position {r:#x} (its stamp is {stamp:#x})"),
                         );
@@ -248,13 +257,14 @@ impl ShmReceiver {
                     let next = r + (lane_bytes - off as u64);
                     if off == 0 || next > tail {
                         return self.close_lane(
+                            st,
                             i,
                             format!(
                                 "lane {i} wraps at position {r:#x}, which its tail {tail:#x} does not pass"
                             ),
                         );
                     }
-                    self.read[i].set(next);
+                    st.read[i] = next;
                     self.rx.release(i, r, next);
                     r = next;
                     continue;
@@ -265,13 +275,14 @@ impl ShmReceiver {
                     .filter(|&len| r + record_len(len) as u64 <= tail);
                 let Some(len) = valid else {
                     return self.close_lane(
+                        st,
                         i,
                         format!("lane {i} holds a record header of {word:#x} at offset {off}"),
                     );
                 };
                 let end = r + record_len(len) as u64;
-                self.read[i].set(end);
-                self.next.set(if lanes > 1 { i + 1 } else { 0 });
+                st.read[i] = end;
+                st.next = if lanes > 1 { i + 1 } else { 0 };
                 // SAFETY: off + RECORD_HEADER + len is within the lane (checked
                 // above), so the pointer range is mapped; off is a multiple of
                 // 16 (every position is), so the pointer is 16-aligned.
@@ -284,7 +295,9 @@ impl ShmReceiver {
                 } else {
                     // SAFETY: the record [r, end) was published (tail acquired
                     // above), is unreleased, and is released only by this
-                    // frame's drop; the bytes are inside it.
+                    // frame's drop (the read position moved past it under the
+                    // state's lock, so no other look hands it out); the bytes
+                    // are inside it.
                     unsafe { ShmFrame::in_place(Arc::clone(&self.rx), i, r, end, ptr, len) }
                 };
                 return Found::Frame(frame);
@@ -294,14 +307,15 @@ impl ShmReceiver {
     }
 
     fn outcome(&self, timed: bool) -> Option<Result<ShmFrame, RawRecvError>> {
-        match self.poll() {
+        let mut st = self.state.lock_unpoisoned();
+        match self.poll(&mut st) {
             Found::Frame(f) => Some(Ok(f)),
             Found::Malformed(e) => Some(Err(RawRecvError::Malformed(e))),
             Found::Nothing => {
-                if self.senders_gone(timed) {
+                if self.senders_gone(&st, timed) {
                     // Whatever was sent before the last sender left is
                     // visible now: drain it before saying disconnected.
-                    match self.poll() {
+                    match self.poll(&mut st) {
                         Found::Frame(f) => Some(Ok(f)),
                         Found::Malformed(e) => Some(Err(RawRecvError::Malformed(e))),
                         Found::Nothing => Some(Err(RawRecvError::Disconnected)),
@@ -343,37 +357,40 @@ impl PollRecv for ShmReceiver {
         if link.take_peer_dead() {
             self.senders.expire();
         }
-        if self.has_data()
-            || self.senders_gone(true)
-            || chan.spin_until(|| self.has_data() || self.senders_gone(false))
-        {
+        let ready = |timed| {
+            let st = self.state.lock_unpoisoned();
+            self.has_data(&st) || self.senders_gone(&st, timed)
+        };
+        if ready(true) || chan.spin_until(|| ready(false)) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }
         // A closed lane counts with its tail as it is now: its producer
         // writing on wakes the task for nothing, but never makes it look
         // ready for ever.
-        let read_sum = (0..self.read.len()).fold(0u64, |sum, i| {
-            let at = if self.closed[i].get() {
-                chan.lane(i).tail.load(Ordering::Acquire)
-            } else {
-                self.read[i].get()
-            };
-            sum.wrapping_add(at)
-        });
+        let read_sum = {
+            let st = self.state.lock_unpoisoned();
+            (0..st.read.len()).fold(0u64, |sum, i| {
+                let at = if st.closed[i] {
+                    chan.lane(i).tail.load(Ordering::Acquire)
+                } else {
+                    st.read[i]
+                };
+                sum.wrapping_add(at)
+            })
+        };
         if let Err(e) = link.arm(cx.waker(), Probe::Recv { read_sum }) {
             return Poll::Ready(Err(e));
         }
         // Registered: anything from now on wakes the task. Look again for
         // what came before.
-        if self.has_data() || self.senders_gone(false) {
+        if ready(false) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }
         Poll::Pending
     }
 }
-
 impl Drop for ShmReceiver {
     fn drop(&mut self) {
         if let Some(link) = self.link.get() {
@@ -431,7 +448,10 @@ impl Handoff for ShmReceiver {
 mod tests {
     use std::sync::atomic::Ordering;
 
-    use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
+    use transport_core::{
+        backend::{Frame, RawReceiver, RawRecvError, RawSender, Wait},
+        sync::LockExt,
+    };
 
     use crate::{ShmConfig, channel::raw_channel};
 
@@ -441,7 +461,7 @@ mod tests {
 
     /// The record position a frame starts at, as a lane offset.
     fn offset_of(rx: &super::ShmReceiver) -> u64 {
-        rx.read[0].get() % rx.rx.chan.geo.lane_bytes as u64
+        rx.state.lock_unpoisoned().read[0] % rx.rx.chan.geo.lane_bytes as u64
     }
 
     #[test]
@@ -591,5 +611,43 @@ mod tests {
             tx.send_bytes(b"x", Wait::Never),
             Err(transport_core::backend::RawSendError::Disconnected)
         ));
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "tens of thousands of messages on five threads: slow under Miri"
+    )]
+    fn threads_sharing_a_receiver_get_each_message_once() {
+        const N: u32 = 20_000;
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut seen: Vec<u32> = std::thread::scope(|s| {
+            let takers: Vec<_> = (0..4)
+                .map(|_| {
+                    let rx = &rx;
+                    s.spawn(move || {
+                        let mut got = Vec::new();
+                        loop {
+                            match rx.recv_frame(Wait::Until(deadline)) {
+                                Ok(f) => got.push(u32::from_le_bytes(f.bytes()[..4].try_into().unwrap())),
+                                Err(RawRecvError::Disconnected) => return got,
+                                Err(e) => panic!("receiving: {e:?}"),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for seq in 0..N {
+                tx.send_bytes(&seq.to_le_bytes(), Wait::Until(deadline)).unwrap();
+            }
+            drop(tx);
+            takers.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        });
+        seen.sort_unstable();
+        assert!(
+            seen.iter().copied().eq(0..N),
+            "a message was lost or received twice"
+        );
     }
 }

@@ -1,11 +1,10 @@
 //! The sending end: one producer on one lane.
 
 use std::{
-    cell::{Cell, OnceCell},
     fmt, io,
-    mem::MaybeUninit,
+    mem::{self, MaybeUninit},
     process::Command,
-    sync::{Arc, atomic::Ordering},
+    sync::{Arc, OnceLock, atomic::Ordering},
     task::{Context, Poll},
 };
 
@@ -18,6 +17,7 @@ use super::{
     chan::{Backoff, Chan, Monitor},
     layout::{Geometry, RECORD_HEADER, ROLE_SENDER, WRAP, record_len, stamp},
     link::{Link, Probe, Side},
+    turn::Turn,
 };
 use crate::{
     error::SegmentError,
@@ -26,14 +26,16 @@ use crate::{
 
 /// The sending end of a shared-memory channel.
 ///
-/// It owns one lane (a single-producer ring) of the channel, so a send
-/// never takes a lock: it waits for room, lets rkyv serialize the message
-/// straight into the lane, and publishes it with one atomic store (plus, in
-/// blocking mode, a wake-up call only if the receiver is asleep).
+/// It owns one lane (a single-producer ring) of the channel: a send waits
+/// for room, lets rkyv serialize the message straight into the lane, and
+/// publishes it with one atomic store (plus, in blocking mode, a wake-up
+/// call only if the receiver is asleep).
 ///
-/// It is `Send` but not `Sync`: to send from several threads of a
-/// multi-producer channel, give each its own clone (`try_clone`), which owns
-/// its own lane.
+/// It is `Send` and `Sync`: threads may share one sender (`&tx` in scoped
+/// threads, an `Arc`), and take turns on its lane, each send whole; a
+/// thread alone on it pays one uncontended lock per send. Threads that
+/// send much at once do better with a clone each (`try_clone`, on a
+/// multi-producer channel), which owns a lane of its own.
 ///
 /// Async runtimes wait for room through [`PollSend`], which registers with
 /// the process's bridge thread (see the [module
@@ -43,12 +45,26 @@ pub struct ShmSender {
     att: Option<Attachment>,
     lane: usize,
     multi: bool,
+    /// Whether a send that finds the ring full waits for a stretch of room
+    /// (see `send_frame`): only where a sixteenth of the ring is many
+    /// messages, so that polling less often cannot let the consumer run dry.
+    stretch: bool,
+    /// What a send changes, taken by one thread at a time.
+    state: Turn<SendState>,
+    receivers: Monitor,
+    /// The registration with the bridge thread, made on first use.
+    link: OnceLock<Arc<Link>>,
+}
+
+/// The lane as its producer keeps it, between sends.
+#[derive(Debug)]
+struct SendState {
     /// Our copy of the lane's tail (we are its only writer).
-    tail: Cell<u64>,
+    tail: u64,
     /// The consumer's head as last read.
-    head: Cell<u64>,
+    head: u64,
     /// Messages sent through this sender.
-    sent: Cell<u64>,
+    sent: u64,
     /// Where each of the last messages ends, by message number modulo the
     /// table's length (the channel's message capacity): message `n` may go
     /// once message `n - capacity` is released, that is once the consumer's
@@ -56,30 +72,42 @@ pub struct ShmSender {
     /// consumer nothing: it only moves its head, as it must anyway. Empty
     /// when the channel has no message capacity, or one that the lane's
     /// bytes always reach first.
-    ends: Box<[Cell<u64>]>,
-    /// Whether a send that finds the ring full waits for a stretch of room
-    /// (see `send_frame`): only where a sixteenth of the ring is many
-    /// messages, so that polling less often cannot let the consumer run dry.
-    stretch: bool,
-    sends: Cell<u32>,
+    ends: Box<[u64]>,
+    sends: u32,
     /// The tail position at which to look for a drained lane next.
-    wrap_check: Cell<u64>,
+    wrap_check: u64,
     /// The last early wrap: from this position to that one, nothing is
     /// queued, whatever the consumer's head says until it passes the jump.
-    gap: Cell<(u64, u64)>,
+    gap: (u64, u64),
     /// The length of the last message this sender wrote: what a send waits
     /// room for before it serializes the next one.
-    expect: Cell<usize>,
+    expect: usize,
     /// The part of a message that did not fit the room there was when it
     /// was serialized, until the room comes (kept for its allocation).
-    spill: Cell<Vec<u8>>,
-    receivers: Monitor,
+    spill: Vec<u8>,
     /// Set when the consumer's head word was impossible: the receiver broke
     /// the protocol (or someone wrote over its word), so the channel is
     /// treated as disconnected.
-    head_broken: Cell<bool>,
-    /// The registration with the bridge thread, made on first use.
-    link: OnceCell<Arc<Link>>,
+    head_broken: bool,
+}
+
+impl SendState {
+    /// The consumer's head as last read. A head still at an early wrap's
+    /// start is, in effect, at its end: the bytes skipped were never queued.
+    fn head(&self) -> u64 {
+        let (from, to) = self.gap;
+        if self.head == from { to } else { self.head }
+    }
+
+    /// The head the consumer must have reached for `ahead + 1` more
+    /// messages to fit the message capacity (0 when it has none).
+    fn min_head(&self, ahead: usize) -> u64 {
+        if self.ends.is_empty() {
+            return 0;
+        }
+        let n = self.sent as usize + ahead;
+        self.ends[n % self.ends.len()]
+    }
 }
 
 impl fmt::Debug for ShmSender {
@@ -126,31 +154,34 @@ impl ShmSender {
         // Messages a previous owner of the lane left queued are not known
         // one by one: count them as ending at the tail, so this sender waits
         // for all of them to be released before it fills the capacity.
+        let state = SendState {
+            tail,
+            head,
+            sent: 0,
+            ends: vec![tail; table].into_boxed_slice(),
+            sends: 0,
+            wrap_check: tail + EARLY_WRAP as u64,
+            gap: (0, 0),
+            expect: 0,
+            spill: Vec::new(),
+            head_broken: false,
+        };
         Ok(ShmSender {
-            head: Cell::new(head),
-            ends: (0..table).map(|_| Cell::new(tail)).collect(),
             stretch: (table == 0 || table >= 256) && g.lane_bytes >= 64 << 10,
             chan,
             att: Some(att),
             lane,
             multi,
-            tail: Cell::new(tail),
-            sent: Cell::new(0),
-            sends: Cell::new(0),
-            wrap_check: Cell::new(tail + EARLY_WRAP as u64),
-            gap: Cell::new((0, 0)),
-            expect: Cell::new(0),
-            spill: Cell::new(Vec::new()),
+            state: Turn::new(state),
             receivers: Monitor::receivers_of(lane),
-            head_broken: Cell::new(false),
-            link: OnceCell::new(),
+            link: OnceLock::new(),
         })
     }
 
     /// Whether every receiver is gone, the receiver closed this lane, or
     /// its head word was impossible.
-    fn receivers_gone(&self, timed: bool) -> bool {
-        self.head_broken.get() || self.receivers.gone(&self.chan, timed)
+    fn receivers_gone(&self, st: &SendState, timed: bool) -> bool {
+        st.head_broken || self.receivers.gone(&self.chan, timed)
     }
 
     /// The name of the channel's shared memory segment.
@@ -159,12 +190,16 @@ impl ShmSender {
     }
 
     /// Waits until a message of any allowed size fits, or every receiver is
-    /// gone, without sending; false when `wait` ran out. The thread that
-    /// owns the sender waits here; async tasks use [`PollSend`] instead.
+    /// gone, without sending; false when `wait` ran out (also while
+    /// another thread sending on this sender kept it). Threads wait here;
+    /// async tasks use [`PollSend`] instead.
     pub fn wait_writable(&self, wait: Wait) -> bool {
-        let start = self.tail.get();
+        let Some(mut st) = self.state.take(wait) else {
+            return false;
+        };
+        let start = st.tail;
         !matches!(
-            self.wait_room(wait, |this| this.room(start)),
+            self.wait_room(&mut st, wait, |this, st| this.room(st, start)),
             Err(RawSendError::NotReady)
         )
     }
@@ -172,55 +207,34 @@ impl ShmSender {
     /// Whether there is room at `start` for a record of the full size limit
     /// plus a wrap marker after it, and the message capacity allows one
     /// more.
-    fn room(&self, start: u64) -> bool {
-        self.fits(start, self.chan.geo.limit)
+    fn room(&self, st: &SendState, start: u64) -> bool {
+        self.fits(st, start, self.chan.geo.limit)
     }
 
     /// Whether a message of `len` bytes fits at `start`: a record of it plus
     /// a wrap marker after it, and the message capacity allows one more.
-    fn fits(&self, start: u64, len: usize) -> bool {
-        self.fits_more(start, len, 0, 0)
+    fn fits(&self, st: &SendState, start: u64, len: usize) -> bool {
+        self.fits_more(st, start, len, 0, 0)
     }
 
     /// As [`ShmSender::fits`], with a stretch more: a sixteenth of the
     /// queued bytes the lane allows and of the message capacity.
-    fn fits_stretch(&self, start: u64, len: usize) -> bool {
-        self.fits_more(start, len, self.chan.geo.watermark / 16, self.ends.len() / 16)
+    fn fits_stretch(&self, st: &SendState, start: u64, len: usize) -> bool {
+        self.fits_more(st, start, len, self.chan.geo.watermark / 16, st.ends.len() / 16)
     }
 
     /// Whether a message of `len` bytes fits at `start` with `bytes` more
     /// free after it, and the message capacity allows `messages` more.
-    fn fits_more(&self, start: u64, len: usize, bytes: usize, messages: usize) -> bool {
-        let head = self.head();
+    fn fits_more(&self, st: &SendState, start: u64, len: usize, bytes: usize, messages: usize) -> bool {
+        let head = st.head();
         self.chan.free(start, head) >= record_len(len) + RECORD_HEADER + bytes
-            && head >= self.min_head(messages)
+            && head >= st.min_head(messages)
     }
 
     /// The message size a send waits room for before it serializes: the
     /// last message's (see `send_frame`).
-    fn want(&self) -> usize {
-        self.expect.get().min(self.chan.geo.limit)
-    }
-
-    /// The consumer's head as last read. A head still at an early wrap's
-    /// start is, in effect, at its end: the bytes skipped were never queued.
-    fn head(&self) -> u64 {
-        let (from, to) = self.gap.get();
-        if self.head.get() == from {
-            to
-        } else {
-            self.head.get()
-        }
-    }
-
-    /// The head the consumer must have reached for `ahead + 1` more
-    /// messages to fit the message capacity (0 when it has none).
-    fn min_head(&self, ahead: usize) -> u64 {
-        if self.ends.is_empty() {
-            return 0;
-        }
-        let n = self.sent.get() as usize + ahead;
-        self.ends[n % self.ends.len()].get()
+    fn want(&self, st: &SendState) -> usize {
+        st.expect.min(self.chan.geo.limit)
     }
 
     /// Uses `bridge` for async readiness instead of the process's.
@@ -234,14 +248,19 @@ impl ShmSender {
     /// the last one), or every receiver is gone. A larger message may still
     /// find too little room and give `NotReady`; the next look then asks
     /// for its size, so an async sender never spins.
-    fn writable(&self, start: u64, timed: bool) -> bool {
-        self.reload();
-        self.fits(start, self.want()) || self.receivers_gone(timed)
+    fn writable(&self, st: &mut SendState, start: u64, timed: bool) -> bool {
+        self.reload(st);
+        self.fits(st, start, self.want(st)) || self.receivers_gone(st, timed)
     }
 
     /// Waits as `wait` allows until `ready` holds (looking again at the
     /// consumer's head before each call), or every receiver is gone.
-    fn wait_room(&self, wait: Wait, mut ready: impl FnMut(&Self) -> bool) -> Result<(), RawSendError> {
+    fn wait_room(
+        &self,
+        st: &mut SendState,
+        wait: Wait,
+        mut ready: impl FnMut(&Self, &SendState) -> bool,
+    ) -> Result<(), RawSendError> {
         let chan = &*self.chan;
         let lane = chan.lane(self.lane);
         let found = chan.wait_for(
@@ -250,10 +269,10 @@ impl ShmSender {
             wait,
             Backoff::Growing,
             |timed| {
-                self.reload();
-                if ready(self) {
+                self.reload(st);
+                if ready(self, st) {
                     Some(Ok(()))
-                } else if self.receivers_gone(timed) {
+                } else if self.receivers_gone(st, timed) {
                     Some(Err(RawSendError::Disconnected))
                 } else {
                     None
@@ -265,14 +284,189 @@ impl ShmSender {
 
     /// Reads the consumer's head again. One that no consumer could have
     /// written is not taken: the receiver counts as gone.
-    fn reload(&self) {
+    fn reload(&self, st: &mut SendState) {
         let l = self.chan.lane(self.lane);
         let head = l.head.load(Ordering::Acquire);
-        if plausible_head(&self.chan.geo, self.tail.get(), head) {
-            self.head.set(head);
+        if plausible_head(&self.chan.geo, st.tail, head) {
+            st.head = head;
         } else {
-            self.head_broken.set(true);
+            st.head_broken = true;
         }
+    }
+
+    /// A send with the lane's state taken: see [`RawSender::send_frame`].
+    fn send_taken(&self, st: &mut SendState, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let chan = &*self.chan;
+        let g = chan.geo;
+        let lane = chan.lane(self.lane);
+        // A departure is seen at once; a killed receiver every 256 sends
+        // (and whenever the ring is full), so a send into a ring with room
+        // still learns of it in bounded time without a clock read per send.
+        st.sends = st.sends.wrapping_add(1);
+        if self.receivers_gone(st, st.sends % 256 == 0) {
+            return Err(RawSendError::Disconnected);
+        }
+        // Invariant: the tail's offset is at most the watermark (a commit that
+        // passes it wraps at once), so a full-size record fits from here.
+        let mut start = st.tail;
+        let off = (start % g.lane_bytes as u64) as usize;
+        // A lane the consumer has drained starts over at offset 0 once its
+        // tail is past `EARLY_WRAP`: traffic that drains the lane more often
+        // than it fills it (request/response) stays in the lane's first
+        // pages, hot in cache and TLB, while a stream that keeps it busy uses
+        // the whole buffer. The consumer's head is read for this at most once
+        // per `WRAP_RECHECK` bytes sent.
+        let mut jump = None;
+        if off >= EARLY_WRAP && start >= st.wrap_check {
+            self.reload(st);
+            if st.head == start {
+                let to = start + (g.lane_bytes - off) as u64;
+                jump = Some((start, to));
+                start = to;
+            } else {
+                st.wrap_check = start + WRAP_RECHECK as u64;
+            }
+        }
+        // The room to wait for before serializing: the last message's size.
+        // The size limit's would be safe for any message, but at the start
+        // of each lap of the ring it would wait for the consumer to drain
+        // the whole ring, as a full-size record needs everything the last
+        // lap used. A message larger than the room writes what fits in
+        // place, the rest aside, and waits below for the room it needs.
+        let want = self.want(st);
+        // After a jump the lane is drained: every byte is released, so a
+        // full-size record fits at offset 0 without asking.
+        if jump.is_none() && !self.fits(st, start, want) {
+            self.reload(st);
+            if !self.fits(st, start, want) {
+                // The ring is full: this producer is faster than its
+                // consumer. Wait for a stretch of room rather than for one
+                // record's, for a while: each look reads the consumer's
+                // cache line, and its next release has to fetch it back,
+                // which slows the consumer that is the bottleneck already.
+                // After the stretch, the next sends need no look at all. A
+                // consumer that keeps its messages (so the stretch does not
+                // come) costs `REFILL_POLLS` looks, after which one record's
+                // room is enough (at once for a `try_send`; and long before
+                // a blocking-mode sender sleeps).
+                let mut looks = 0u32;
+                self.wait_room(st, wait, |this, st| {
+                    looks += 1;
+                    let enough = !this.stretch || looks > REFILL_POLLS || wait == Wait::Never;
+                    this.fits_stretch(st, start, want) || (enough && this.fits(st, start, want))
+                })?;
+            }
+        }
+        let free = if jump.is_some() {
+            g.lane_bytes
+        } else {
+            chan.free(start, st.head())
+        };
+        // Message bytes that fit now: the record's header and a wrap marker
+        // after it take two headers, and records are padded to 16.
+        let room = (free.saturating_sub(2 * RECORD_HEADER) & !15).min(g.limit);
+        let soff = (start % g.lane_bytes as u64) as usize;
+        // SAFETY: the bytes [start, start + RECORD_HEADER + room) are
+        // released by the consumer (`free` counts only released bytes) and lie
+        // within the lane without wrapping (soff <= watermark, and lane_bytes
+        // leaves room for a full record and a marker past the watermark). No
+        // other process writes them: this sender owns the lane, no other
+        // thread sends on it while `st` is taken, and the consumer reads them
+        // only after the tail store that publishes them. The bytes are
+        // treated as uninitialised.
+        let slot = unsafe {
+            std::slice::from_raw_parts_mut(
+                chan.lane_data(self.lane).add(soff + RECORD_HEADER) as *mut MaybeUninit<u8>,
+                room,
+            )
+        };
+        let mut spill = mem::take(&mut st.spill);
+        let mut writer = if room == g.limit {
+            FrameWriter::slice(slot)
+        } else {
+            FrameWriter::slice_spilling(slot, &mut spill, g.limit)
+        };
+        let filled = fill(&mut writer);
+        let len = match filled {
+            Err(e) => {
+                writer.abort();
+                Err(RawSendError::Serialize(e))
+            }
+            Ok(()) => writer.finish().map_err(RawSendError::from),
+        };
+        let len = match len {
+            Ok(len) => len,
+            Err(e) => {
+                st.spill = spill;
+                return Err(e);
+            }
+        };
+        st.expect = len;
+        if len > room {
+            // Serialized, but only `room` bytes of it are in place. Wait for
+            // the room the rest needs, then copy it after them.
+            let waited = self.wait_room(st, wait, |this, st| this.fits(st, start, len));
+            if let Err(e) = waited {
+                spill.clear();
+                st.spill = spill;
+                return Err(e);
+            }
+            debug_assert_eq!(spill.len(), len - room);
+            // SAFETY: `fits(start, len)` holds, so [start, start +
+            // record_len(len) + RECORD_HEADER) is released and within the lane
+            // (len <= limit), and written by this sender alone, as above;
+            // `spill` holds exactly the message bytes from `room` to `len`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    spill.as_ptr(),
+                    chan.lane_data(self.lane).add(soff + RECORD_HEADER + room),
+                    spill.len(),
+                );
+            }
+            spill.clear();
+        }
+        st.spill = spill;
+        if let Some((from, to)) = jump {
+            // Published by the tail store below, like the record; a send that
+            // failed above left no trace of the jump.
+            lane.jump_from.store(from, Ordering::Relaxed);
+            st.gap = (from, to);
+            st.wrap_check = to + EARLY_WRAP as u64;
+        }
+        chan.record_header(self.lane, soff)
+            .store(len as u64, Ordering::Relaxed);
+        chan.record_stamp(self.lane, soff)
+            .store(stamp(start), Ordering::Relaxed);
+        let mut new_tail = start + record_len(len) as u64;
+        let end_off = (new_tail % g.lane_bytes as u64) as usize;
+        if end_off > g.watermark {
+            // Wrap now, so the receiver passes the wrap as soon as it has read
+            // this record. `room` kept a record header's worth of space free
+            // past the record for this marker.
+            chan.record_header(self.lane, end_off)
+                .store(WRAP, Ordering::Relaxed);
+            chan.record_stamp(self.lane, end_off)
+                .store(stamp(new_tail), Ordering::Relaxed);
+            new_tail += (g.lane_bytes - end_off) as u64;
+        }
+        st.tail = new_tail;
+        if !st.ends.is_empty() {
+            let n = st.sent as usize % st.ends.len();
+            // The record's own end, before any wrap marker: releasing the
+            // message moves the head exactly there.
+            st.ends[n] = start + record_len(len) as u64;
+        }
+        st.sent += 1;
+        if chan.busy {
+            lane.tail.store(new_tail, Ordering::Release);
+        } else {
+            // SeqCst orders the store before the sleeper check (a receiver
+            // flags itself asleep, then re-checks the tail).
+            lane.tail.store(new_tail, Ordering::SeqCst);
+            let h = chan.header();
+            chan.wake_sleepers(&h.data_seq, &h.rx_sleeping);
+        }
+        Ok(())
     }
 }
 
@@ -295,177 +489,10 @@ const REFILL_POLLS: u32 = 16;
 
 impl RawSender for ShmSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let chan = &*self.chan;
-        let g = chan.geo;
-        let lane = chan.lane(self.lane);
-        // A departure is seen at once; a killed receiver every 256 sends
-        // (and whenever the ring is full), so a send into a ring with room
-        // still learns of it in bounded time without a clock read per send.
-        let n = self.sends.get().wrapping_add(1);
-        self.sends.set(n);
-        if self.receivers_gone(n % 256 == 0) {
-            return Err(RawSendError::Disconnected);
-        }
-        // Invariant: the tail's offset is at most the watermark (a commit that
-        // passes it wraps at once), so a full-size record fits from here.
-        let mut start = self.tail.get();
-        let off = (start % g.lane_bytes as u64) as usize;
-        // A lane the consumer has drained starts over at offset 0 once its
-        // tail is past `EARLY_WRAP`: traffic that drains the lane more often
-        // than it fills it (request/response) stays in the lane's first
-        // pages, hot in cache and TLB, while a stream that keeps it busy uses
-        // the whole buffer. The consumer's head is read for this at most once
-        // per `WRAP_RECHECK` bytes sent.
-        let mut jump = None;
-        if off >= EARLY_WRAP && start >= self.wrap_check.get() {
-            self.reload();
-            if self.head.get() == start {
-                let to = start + (g.lane_bytes - off) as u64;
-                jump = Some((start, to));
-                start = to;
-            } else {
-                self.wrap_check.set(start + WRAP_RECHECK as u64);
-            }
-        }
-        // The room to wait for before serializing: the last message's size.
-        // The size limit's would be safe for any message, but at the start
-        // of each lap of the ring it would wait for the consumer to drain
-        // the whole ring, as a full-size record needs everything the last
-        // lap used. A message larger than the room writes what fits in
-        // place, the rest aside, and waits below for the room it needs.
-        let want = self.want();
-        // After a jump the lane is drained: every byte is released, so a
-        // full-size record fits at offset 0 without asking.
-        if jump.is_none() && !self.fits(start, want) {
-            self.reload();
-            if !self.fits(start, want) {
-                // The ring is full: this producer is faster than its
-                // consumer. Wait for a stretch of room rather than for one
-                // record's, for a while: each look reads the consumer's
-                // cache line, and its next release has to fetch it back,
-                // which slows the consumer that is the bottleneck already.
-                // After the stretch, the next sends need no look at all. A
-                // consumer that keeps its messages (so the stretch does not
-                // come) costs `REFILL_POLLS` looks, after which one record's
-                // room is enough (at once for a `try_send`; and long before
-                // a blocking-mode sender sleeps).
-                let mut looks = 0u32;
-                self.wait_room(wait, |this| {
-                    looks += 1;
-                    let enough = !this.stretch || looks > REFILL_POLLS || wait == Wait::Never;
-                    this.fits_stretch(start, want) || (enough && this.fits(start, want))
-                })?;
-            }
-        }
-        let free = if jump.is_some() {
-            g.lane_bytes
-        } else {
-            chan.free(start, self.head())
-        };
-        // Message bytes that fit now: the record's header and a wrap marker
-        // after it take two headers, and records are padded to 16.
-        let room = (free.saturating_sub(2 * RECORD_HEADER) & !15).min(g.limit);
-        let soff = (start % g.lane_bytes as u64) as usize;
-        // SAFETY: the bytes [start, start + RECORD_HEADER + room) are
-        // released by the consumer (`free` counts only released bytes) and lie
-        // within the lane without wrapping (soff <= watermark, and lane_bytes
-        // leaves room for a full record and a marker past the watermark). No
-        // other process writes them: this sender owns the lane, and the
-        // consumer reads them only after the tail store that publishes them.
-        // The bytes are treated as uninitialised.
-        let slot = unsafe {
-            std::slice::from_raw_parts_mut(
-                chan.lane_data(self.lane).add(soff + RECORD_HEADER) as *mut MaybeUninit<u8>,
-                room,
-            )
-        };
-        let mut spill = self.spill.take();
-        let mut writer = if room == g.limit {
-            FrameWriter::slice(slot)
-        } else {
-            FrameWriter::slice_spilling(slot, &mut spill, g.limit)
-        };
-        let filled = fill(&mut writer);
-        let len = match filled {
-            Err(e) => {
-                writer.abort();
-                Err(RawSendError::Serialize(e))
-            }
-            Ok(()) => writer.finish().map_err(RawSendError::from),
-        };
-        let len = match len {
-            Ok(len) => len,
-            Err(e) => {
-                self.spill.set(spill);
-                return Err(e);
-            }
-        };
-        self.expect.set(len);
-        if len > room {
-            // Serialized, but only `room` bytes of it are in place. Wait for
-            // the room the rest needs, then copy it after them.
-            let waited = self.wait_room(wait, |this| this.fits(start, len));
-            if let Err(e) = waited {
-                spill.clear();
-                self.spill.set(spill);
-                return Err(e);
-            }
-            debug_assert_eq!(spill.len(), len - room);
-            // SAFETY: `fits(start, len)` holds, so [start, start +
-            // record_len(len) + RECORD_HEADER) is released and within the lane
-            // (len <= limit), and written by this sender alone, as above;
-            // `spill` holds exactly the message bytes from `room` to `len`.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    spill.as_ptr(),
-                    chan.lane_data(self.lane).add(soff + RECORD_HEADER + room),
-                    spill.len(),
-                );
-            }
-            spill.clear();
-        }
-        self.spill.set(spill);
-        if let Some((from, to)) = jump {
-            // Published by the tail store below, like the record; a send that
-            // failed above left no trace of the jump.
-            lane.jump_from.store(from, Ordering::Relaxed);
-            self.gap.set((from, to));
-            self.wrap_check.set(to + EARLY_WRAP as u64);
-        }
-        chan.record_header(self.lane, soff)
-            .store(len as u64, Ordering::Relaxed);
-        chan.record_stamp(self.lane, soff)
-            .store(stamp(start), Ordering::Relaxed);
-        let mut new_tail = start + record_len(len) as u64;
-        let end_off = (new_tail % g.lane_bytes as u64) as usize;
-        if end_off > g.watermark {
-            // Wrap now, so the receiver passes the wrap as soon as it has read
-            // this record. `room` kept a record header's worth of space free
-            // past the record for this marker.
-            chan.record_header(self.lane, end_off)
-                .store(WRAP, Ordering::Relaxed);
-            chan.record_stamp(self.lane, end_off)
-                .store(stamp(new_tail), Ordering::Relaxed);
-            new_tail += (g.lane_bytes - end_off) as u64;
-        }
-        self.tail.set(new_tail);
-        if !self.ends.is_empty() {
-            let n = self.sent.get() as usize % self.ends.len();
-            // The record's own end, before any wrap marker: releasing the
-            // message moves the head exactly there.
-            self.ends[n].set(start + record_len(len) as u64);
-        }
-        self.sent.set(self.sent.get() + 1);
-        if chan.busy {
-            lane.tail.store(new_tail, Ordering::Release);
-        } else {
-            // SeqCst orders the store before the sleeper check (a receiver
-            // flags itself asleep, then re-checks the tail).
-            lane.tail.store(new_tail, Ordering::SeqCst);
-            let h = chan.header();
-            chan.wake_sleepers(&h.data_seq, &h.rx_sleeping);
-        }
-        Ok(())
+        // Another thread sending on this sender holds the lane for one
+        // message: waiting for it is waiting for room.
+        let mut st = self.state.take(wait).ok_or(RawSendError::NotReady)?;
+        self.send_taken(&mut st, wait, fill)
     }
 
     fn max_message_size(&self) -> usize {
@@ -492,29 +519,35 @@ impl PollSend for ShmSender {
         if link.take_peer_dead() {
             self.receivers.expire();
         }
-        let start = self.tail.get();
-        if self.writable(start, true) || chan.spin_until(|| self.writable(start, false)) {
+        let Some(mut st) = self.state.take(Wait::Never) else {
+            // Another thread is in a send on this sender (which may wait
+            // for room): look again after the runtime's other tasks.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        let st = &mut *st;
+        let start = st.tail;
+        if self.writable(st, start, true) || chan.spin_until(|| self.writable(st, start, false)) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }
         let probe = Probe::Send {
             start,
-            len: self.want(),
-            min_head: self.min_head(0),
+            len: self.want(st),
+            min_head: st.min_head(0),
         };
         if let Err(e) = link.arm(cx.waker(), probe) {
             return Poll::Ready(Err(e));
         }
         // Registered: anything from now on wakes the task. Look again for
         // what came before.
-        if self.writable(start, false) {
+        if self.writable(st, start, false) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }
         Poll::Pending
     }
 }
-
 impl Drop for ShmSender {
     fn drop(&mut self) {
         if let Some(link) = self.link.get() {
@@ -610,7 +643,7 @@ mod tests {
             for seq in 0..N {
                 tx.send_bytes(&message(seq), Wait::Until(deadline)).unwrap();
             }
-            let spill = tx.spill.take();
+            let spill = std::mem::take(&mut tx.state.take(Wait::Never).unwrap().spill);
             assert!(
                 spill.capacity() > 0,
                 "no message ever needed more room than there was"
@@ -639,5 +672,61 @@ mod tests {
         );
         tx.send_bytes(&vec![7u8; 100 << 10], Wait::Never).unwrap();
         assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes().len(), 100 << 10);
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "tens of thousands of messages on five threads: slow under Miri"
+    )]
+    fn threads_sharing_a_sender_lose_nothing_and_keep_their_order() {
+        // A ring of 8 messages: sends often wait for room while they hold
+        // the lane, and the other threads' sends wait for them, as
+        // `try_send`, with a deadline, or without limit.
+        const THREADS: u8 = 4;
+        const N: u32 = 5_000;
+        let (tx, rx) = raw_channel(&ShmConfig::bounded(8).max_message_size(256).buffer_bytes(4096)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let tx = &tx;
+                s.spawn(move || {
+                    for seq in 0..N {
+                        let mut msg = vec![t];
+                        msg.extend_from_slice(&seq.to_le_bytes());
+                        loop {
+                            let wait = match (seq + u32::from(t)) % 3 {
+                                0 => Wait::Never,
+                                1 => Wait::Until(deadline),
+                                _ => Wait::Forever,
+                            };
+                            match tx.send_bytes(&msg, wait) {
+                                Ok(()) => break,
+                                Err(transport_core::backend::RawSendError::NotReady)
+                                    if wait == Wait::Never =>
+                                {
+                                    assert!(Instant::now() < deadline, "thread {t} never got room");
+                                }
+                                Err(e) => panic!("thread {t} sending {seq}: {e:?}"),
+                            }
+                        }
+                    }
+                });
+            }
+            let mut next = [0u32; THREADS as usize];
+            for _ in 0..u32::from(THREADS) * N {
+                let f = rx.recv_frame(Wait::Until(deadline)).unwrap();
+                let (t, seq) = (
+                    f.bytes()[0],
+                    u32::from_le_bytes(f.bytes()[1..5].try_into().unwrap()),
+                );
+                assert_eq!(seq, next[usize::from(t)], "thread {t}'s messages out of order");
+                next[usize::from(t)] += 1;
+            }
+        });
+        assert!(matches!(
+            rx.recv_frame(Wait::Never),
+            Err(transport_core::backend::RawRecvError::NotReady)
+        ));
     }
 }
