@@ -1,6 +1,6 @@
 //! Python's `multiprocessing.Pool`, crash-safe, on the selected backend:
 //! worker processes (the current executable started again in one
-//! [`Entry`]) that run a function over many arguments.
+//! [`Entry`](crate::process::Entry)) that run a function over many arguments.
 //!
 //! ```no_run
 //! use transport_adapters::{pool::Pool, process::{self, Entry}};
