@@ -6,46 +6,18 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    process::Command,
     time::Duration,
 };
 
 use transport_adapters::{
-    pool::{Builder, Pool, TaskError},
+    pool::{Pool, TaskError},
     process::{self, ChildError, Entry, Spawner},
 };
 
-/// What a task does besides squaring its argument.
-const PANICS: u64 = 1_000_003;
-const EXITS: u64 = 1_000_005;
-const KILLS_ITSELF: u64 = 1_000_007;
-const HANGS: u64 = 1_000_009;
+#[path = "support/work.rs"]
+mod work;
 
-/// The square of `n` and the worker's pid, or a fault for the special
-/// arguments above.
-fn work(n: u64) -> (u64, u32) {
-    match n {
-        PANICS => panic!("task {n} panics"),
-        EXITS => std::process::exit(7),
-        KILLS_ITSELF => {
-            // A real SIGKILL in the middle of the task (on Windows, an
-            // abort: the process ends at once, with no unwinding and no
-            // answer).
-            if cfg!(unix) {
-                let _ = Command::new("kill")
-                    .args(["-9", &std::process::id().to_string()])
-                    .status();
-            }
-            std::process::abort()
-        }
-        HANGS => loop {
-            std::thread::park();
-        },
-        n => (n * n, std::process::id()),
-    }
-}
-
-static WORK: Entry<u64, (u64, u32)> = Entry::new("work", work);
+use work::{EXITS, HANGS, KILLS_ITSELF, PANICS, WORK, pool};
 
 fn square(n: u64) -> u64 {
     n.wrapping_mul(n)
@@ -55,13 +27,6 @@ static SQUARE: Entry<u64, u64> = Entry::new("square", square);
 
 fn init() {
     process::init(&[&WORK, &SQUARE]);
-}
-
-/// A pool whose workers are this test binary running test `test`.
-fn pool(test: &str) -> Builder<u64, (u64, u32)> {
-    Pool::builder(&WORK)
-        .workers(3)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
 }
 
 fn spawner(test: &str) -> Spawner {

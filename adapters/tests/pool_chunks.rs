@@ -4,51 +4,18 @@
 //! default backend, and on each with `--no-default-features --features
 //! pipe` (or `shm`).
 
-use std::{collections::HashMap, process::Command, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use futures::StreamExt;
-use transport_adapters::{
-    pool::{Builder, Pool, TaskError},
-    process::{self, Entry},
-};
+use transport_adapters::{pool::TaskError, process};
 
-const PANICS: u64 = 1_000_003;
-const KILLS_ITSELF: u64 = 1_000_007;
-const HANGS: u64 = 1_000_009;
+#[path = "support/work.rs"]
+mod work;
 
-/// The square of `n` and the worker's pid, or a fault for the special
-/// arguments above.
-fn work(n: u64) -> (u64, u32) {
-    match n {
-        PANICS => panic!("task {n} panics"),
-        KILLS_ITSELF => {
-            // A real SIGKILL in the middle of a chunk (on Windows, an
-            // abort: the process ends at once, with no answer).
-            if cfg!(unix) {
-                let _ = Command::new("kill")
-                    .args(["-9", &std::process::id().to_string()])
-                    .status();
-            }
-            std::process::abort()
-        }
-        HANGS => loop {
-            std::thread::park();
-        },
-        n => (n * n, std::process::id()),
-    }
-}
-
-static WORK: Entry<u64, (u64, u32)> = Entry::new("chunk_work", work);
+use work::{HANGS, KILLS_ITSELF, PANICS, WORK, pool};
 
 fn init() {
     process::init(&[&WORK]);
-}
-
-/// A pool whose workers are this test binary running test `test`.
-fn pool(test: &str) -> Builder<u64, (u64, u32)> {
-    Pool::builder(&WORK)
-        .workers(3)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
 }
 
 /// How many tasks the bulk test runs: fewer in debug builds, and fewer
