@@ -3,6 +3,11 @@
 //! test registers the entries and passes `--exact <itself>`). Run on the
 //! default backend, and on each with `--no-default-features --features
 //! pipe` (or `shm`).
+//!
+//! They run on the local backends: over NATS (the `nats` feature alone)
+//! every worker needs a server to reach, which these tests do not start.
+
+#![cfg(any(feature = "queue", feature = "pipe", feature = "shm"))]
 
 use std::{collections::HashMap, time::Duration};
 
