@@ -122,15 +122,7 @@ impl<T: Message, S: RawSender> Sender<T, S> {
     /// [`SendTimeoutError::Timeout`] when there was no room in time,
     /// otherwise as [`send`](Self::send).
     pub fn send_timeout<M: Borrow<T>>(&self, msg: M, timeout: Duration) -> Result<(), SendTimeoutError<M>> {
-        match self.attempt(msg.borrow(), Wait::timeout(timeout)) {
-            Ok(()) => Ok(()),
-            Err(Failure::NotReady) => Err(SendTimeoutError::Timeout(msg)),
-            Err(Failure::Disconnected) => Err(SendTimeoutError::Disconnected(msg)),
-            Err(Failure::Closed) => Err(SendTimeoutError::Closed(msg)),
-            Err(Failure::TooLarge { len, limit }) => Err(SendTimeoutError::TooLarge { msg, len, limit }),
-            Err(Failure::Serialize(source)) => Err(SendTimeoutError::Serialize { msg, source }),
-            Err(Failure::Io(source)) => Err(SendTimeoutError::Io { msg, source }),
-        }
+        self.send_waiting(msg, Wait::timeout(timeout))
     }
 
     /// Sends a message, waiting until `deadline` at the latest for room.
@@ -138,7 +130,14 @@ impl<T: Message, S: RawSender> Sender<T, S> {
     /// # Errors
     /// As [`send_timeout`](Self::send_timeout).
     pub fn send_deadline<M: Borrow<T>>(&self, msg: M, deadline: Instant) -> Result<(), SendTimeoutError<M>> {
-        match self.attempt(msg.borrow(), Wait::Until(deadline)) {
+        self.send_waiting(msg, Wait::Until(deadline))
+    }
+
+    /// Sends a message, waiting for room as `wait` allows; the one body of
+    /// [`send_timeout`](Self::send_timeout) and
+    /// [`send_deadline`](Self::send_deadline).
+    fn send_waiting<M: Borrow<T>>(&self, msg: M, wait: Wait) -> Result<(), SendTimeoutError<M>> {
+        match self.attempt(msg.borrow(), wait) {
             Ok(()) => Ok(()),
             Err(Failure::NotReady) => Err(SendTimeoutError::Timeout(msg)),
             Err(Failure::Disconnected) => Err(SendTimeoutError::Disconnected(msg)),
