@@ -165,10 +165,16 @@
 //! # Features
 //! - `queue` (default), `pipe`, `shm`, `nats`: the backends, additive (see
 //!   [Choosing the backend](#choosing-the-backend)).
+//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//!   that any serde type travels as a message (transport-core's `serde`
+//!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature); none per message.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(feature = "serde")]
+pub use transport_core::Serde;
 
 mod connection;
 mod drive;

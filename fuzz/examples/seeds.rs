@@ -9,6 +9,7 @@ fn main() -> io::Result<()> {
     let targets = [
         ("message_validate", transport_fuzz::message::seeds()),
         ("handoff_token", transport_fuzz::token::seeds()),
+        ("serde_message", transport_fuzz::serde_msg::seeds()),
     ];
     for (target, seeds) in targets {
         let dir = root.join(target);

@@ -3,4 +3,5 @@
 //! inputs, and the checks one run makes.
 
 pub mod message;
+pub mod serde_msg;
 pub mod token;

@@ -8,7 +8,10 @@
 //!
 //! # Features
 //! - `conformance`: the generic conformance suite every backend
-//!   instantiates in its tests ([`conformance`], `conformance_tests!`).
+//!   instantiates in its tests ([`conformance`], `conformance_tests!`);
+//!   turns on `serde`, whose case it runs.
+//! - `serde`: [`Serde<T>`](Serde), so that any serde type travels as a
+//!   message (encoded with postcard), received as an owned value.
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (and, since the backends' own `tracing` features turn this one on,
 //!   their events too); none per message. Off, they cost nothing.
@@ -33,6 +36,8 @@ mod received;
 mod receiver;
 pub mod select;
 mod sender;
+#[cfg(feature = "serde")]
+mod serde_message;
 pub mod sync;
 mod trace;
 mod transport;
@@ -60,6 +65,8 @@ pub use received::Received;
 pub use receiver::Receiver;
 pub use select::{Select, Selectable, wait};
 pub use sender::Sender;
+#[cfg(feature = "serde")]
+pub use serde_message::{ArchivedSerde, DecodeError, Serde, SerdeResolver};
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
 pub use versioned::Versioned;
 

@@ -82,11 +82,17 @@
 //! channel.
 //!
 //! # Features
+//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//!   that any serde type travels as a message (transport-core's `serde`
+//!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature); none per message.
 //!
 //! [NATS]: https://nats.io
 #![deny(missing_docs)]
+
+#[cfg(feature = "serde")]
+pub use transport_core::Serde;
 
 mod alo;
 mod amo;

@@ -239,6 +239,9 @@
 //! [`DEFAULT_MAX_MEMBERS`] handles in other processes by default.
 //!
 //! # Features
+//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//!   that any serde type travels as a message (transport-core's `serde`
+//!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature), and from the hub when a member
 //!   joins, leaves or dies, is turned away at the member limit, or is
@@ -250,6 +253,9 @@
 //! [`PollRecv`]: transport_core::PollRecv
 //! [`PollSend`]: transport_core::PollSend
 #![deny(missing_docs)]
+
+#[cfg(feature = "serde")]
+pub use transport_core::Serde;
 
 // The public handles, the same in every process.
 mod builder;

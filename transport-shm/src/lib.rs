@@ -92,11 +92,17 @@
 //! - make [`cleanup_stale`] remove another user's segments, even as root.
 //!
 //! # Features
+//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//!   that any serde type travels as a message (transport-core's `serde`
+//!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature); none per message.
 //! - `fuzzing`: entry points for the project's fuzz targets (heap-backed
 //!   segments laid out as the real ones); not for applications.
 #![deny(missing_docs)]
+
+#[cfg(feature = "serde")]
+pub use transport_core::Serde;
 
 pub mod channel;
 mod error;

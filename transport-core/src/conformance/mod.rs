@@ -161,7 +161,7 @@ macro_rules! conformance_case_table {
         );
         $crate::conformance_case_table!(@only $driver blocking [$($path)*] $transport;
             try_send_full, deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
-            shared_sender,
+            shared_sender, serde_values,
         );
         $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;
             owned_values, send_waits_for_room, cancelled_recv_loses_nothing, cancelled_send_leaves_nothing,

@@ -8,6 +8,7 @@ mod duplex;
 mod many;
 mod order;
 mod select;
+mod serde_values;
 mod shared;
 mod vocabulary;
 
@@ -24,5 +25,6 @@ pub use order::{
     fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
 };
 pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
+pub use serde_values::serde_values;
 pub use shared::shared_sender;
 pub use vocabulary::{deadlines_and_iterators, occupancy, send_deadline_full, zero_capacity};

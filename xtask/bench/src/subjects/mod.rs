@@ -12,6 +12,7 @@ pub mod ours;
 pub mod ours_async;
 pub mod pool;
 pub mod python;
+pub mod serde_quote;
 pub mod shm_lock;
 
 use transport_core::local::Local;
@@ -103,7 +104,8 @@ pub struct Runner {
 pub struct Row {
     /// `local`, `pipe`, `iceoryx2`, `python-queue`, ...
     pub subject: &'static str,
-    /// `default`, `busy-poll`, `blocking`, `async`, `validated`, `unchecked`.
+    /// `default`, `busy-poll`, `blocking`, `async`, `validated`, `unchecked`,
+    /// `serde`.
     pub mode: &'static str,
     /// Ours or a peer.
     pub side: Side,
@@ -137,19 +139,23 @@ pub const ROWS: &[Row] = &[
     ours::stream::<Local>("local", "default"),
     ours::structured::<Local>("local", "validated"),
     ours::structured::<Local>("local", "unchecked"),
+    ours::structured::<Local>("local", "serde"),
     ours_async::rtt::<Local>("local"),
     ours::stream::<QueueTransport>("queue", "default"),
     ours::structured::<QueueTransport>("queue", "validated"),
     ours::structured::<QueueTransport>("queue", "unchecked"),
+    ours::structured::<QueueTransport>("queue", "serde"),
     ours_async::rtt::<QueueTransport>("queue"),
     ours::stream::<Pipe>("pipe", "default"),
     ours::structured::<Pipe>("pipe", "validated"),
     ours::structured::<Pipe>("pipe", "unchecked"),
+    ours::structured::<Pipe>("pipe", "serde"),
     ours_async::rtt::<Pipe>("pipe"),
     ours::stream::<ShmBusyPoll>("shm", "busy-poll"),
     ours::stream::<Shm>("shm", "blocking"),
     ours::structured::<ShmBusyPoll>("shm", "validated"),
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
+    ours::structured::<ShmBusyPoll>("shm", "serde"),
     ours_async::rtt::<Shm>("shm"),
     ours::stream::<nats::OnBenchServer<false>>("nats", "at-most-once"),
     ours_rtt::<nats::OnBenchServer<true>>("nats", "at-least-once"),

@@ -81,7 +81,7 @@ pub struct Quote {
 }
 
 impl Quote {
-    fn sample(seq: u64) -> Self {
+    pub(super) fn sample(seq: u64) -> Self {
         Quote {
             seq,
             time_ns: seq * 1_000,
@@ -286,12 +286,43 @@ fn stream_parent<T: Transport>(job: &Job) -> Result<Run, String> {
     Ok(run)
 }
 
-/// Receives one quote as `mode` says and reads it.
-fn recv_quote<R: RawReceiver>(rx: &Receiver<Quote, R>, validated: bool) -> Result<u64, String> {
-    if validated {
+/// How a structured row's messages are made and read.
+pub(super) trait Codec {
+    /// What travels.
+    type Msg: transport_core::Message;
+    /// The message numbered `seq`.
+    fn sample(seq: u64) -> Self::Msg;
+    /// Receives one message and reads every field of it.
+    fn read<R: RawReceiver>(rx: &Receiver<Self::Msg, R>) -> Result<u64, String>;
+}
+
+/// The rkyv quote, validated by bytecheck on receipt (mode `validated`).
+struct Validated;
+
+impl Codec for Validated {
+    type Msg = Quote;
+
+    fn sample(seq: u64) -> Quote {
+        Quote::sample(seq)
+    }
+
+    fn read<R: RawReceiver>(rx: &Receiver<Quote, R>) -> Result<u64, String> {
         let q = rx.recv().map_err(|e| format!("receive: {e}"))?;
         Ok(read_quote(&q))
-    } else {
+    }
+}
+
+/// The rkyv quote, read without validation (mode `unchecked`).
+struct Unchecked;
+
+impl Codec for Unchecked {
+    type Msg = Quote;
+
+    fn sample(seq: u64) -> Quote {
+        Quote::sample(seq)
+    }
+
+    fn read<R: RawReceiver>(rx: &Receiver<Quote, R>) -> Result<u64, String> {
         // SAFETY: the only sender on this channel is the other side's
         // `Sender<Quote, _>`, which sends nothing but archives of `Quote`
         // serialized by rkyv with this workspace's format.
@@ -300,34 +331,38 @@ fn recv_quote<R: RawReceiver>(rx: &Receiver<Quote, R>, validated: bool) -> Resul
     }
 }
 
-fn is_validated(mode: &str) -> Result<bool, String> {
-    match mode {
-        "validated" => Ok(true),
-        "unchecked" => Ok(false),
+/// The peer of the structured-message patterns, by mode.
+fn structured_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -> Result<(), String> {
+    match job.mode.as_str() {
+        "validated" => structured_peer_with::<R, S, Validated>(rx, tx, job),
+        "unchecked" => structured_peer_with::<R, S, Unchecked>(rx, tx, job),
+        "serde" => structured_peer_with::<R, S, super::serde_quote::SerdeCodec>(rx, tx, job),
         other => Err(format!("structured messages have no mode `{other}`")),
     }
 }
 
-/// The peer of the structured-message patterns.
-fn structured_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -> Result<(), String> {
-    let validated = is_validated(&job.mode)?;
-    let rx = Receiver::<Quote, R>::from_raw(rx);
-    let tx = Sender::<Quote, S>::from_raw(tx);
-    let reply = Quote::sample(0);
+fn structured_peer_with<R: RawReceiver, S: RawSender, C: Codec>(
+    rx: R,
+    tx: S,
+    job: &ChildJob,
+) -> Result<(), String> {
+    let rx = Receiver::<C::Msg, R>::from_raw(rx);
+    let tx = Sender::<C::Msg, S>::from_raw(tx);
+    let reply = C::sample(0);
     match job.pattern {
         Pattern::Rtt => {
             for _ in 0..job.warmup + job.count {
-                recv_quote(&rx, validated)?;
+                C::read(&rx)?;
                 tx.send(&reply).map_err(|e| format!("send: {e}"))?;
             }
         }
         Pattern::Throughput => {
             for _ in 0..job.warmup {
-                recv_quote(&rx, validated)?;
+                C::read(&rx)?;
             }
             send(tx.raw(), b"w", job.deadline)?;
             for _ in 0..job.count {
-                recv_quote(&rx, validated)?;
+                C::read(&rx)?;
             }
             send(tx.raw(), b"d", job.deadline)?;
         }
@@ -337,13 +372,21 @@ fn structured_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -
 }
 
 fn structured_parent<T: Transport>(job: &Job) -> Result<Run, String> {
-    let validated = is_validated(job.mode)?;
+    match job.mode {
+        "validated" => structured_parent_with::<T, Validated>(job),
+        "unchecked" => structured_parent_with::<T, Unchecked>(job),
+        "serde" => structured_parent_with::<T, super::serde_quote::SerdeCodec>(job),
+        other => Err(format!("structured messages have no mode `{other}`")),
+    }
+}
+
+fn structured_parent_with<T: Transport, C: Codec>(job: &Job) -> Result<Run, String> {
     let parent_pinned = peer::pin(peer::PARENT_CPU);
     let (tx, rx, peer, peer_pinned) = start::<T>(job, structured_peer::<T::Receiver, T::Sender>)?;
     let deadline = job.deadline(Instant::now());
-    let tx = Sender::<Quote, T::Sender>::from_raw(tx);
-    let rx = Receiver::<Quote, T::Receiver>::from_raw(rx);
-    let quote = Quote::sample(1);
+    let tx = Sender::<C::Msg, T::Sender>::from_raw(tx);
+    let rx = Receiver::<C::Msg, T::Receiver>::from_raw(rx);
+    let quote = C::sample(1);
     let mut run = Run {
         pinned: parent_pinned && peer_pinned,
         ..Run::default()
@@ -358,7 +401,7 @@ fn structured_parent<T: Transport>(job: &Job) -> Result<Run, String> {
                 }
                 let t0 = Instant::now();
                 tx.send(&quote).map_err(|e| format!("send: {e}"))?;
-                recv_quote(&rx, validated)?;
+                C::read(&rx)?;
                 if i >= job.warmup {
                     samples.push(t0.elapsed().as_nanos() as u64);
                 }
@@ -431,7 +474,7 @@ mod tests {
         let (msgs, mb) = (metric(&thr, "msgs_per_s"), metric(&thr, "mb_per_s"));
         assert!(msgs > 0.0);
         assert!((mb - msgs * 4096.0 / 1e6).abs() < 1e-6 * mb.max(1.0));
-        for mode in ["validated", "unchecked"] {
+        for mode in ["validated", "unchecked", "serde"] {
             let run = structured_parent::<Local>(&job(mode, Pattern::Throughput, 256)).unwrap();
             assert!(metric(&run, "msgs_per_s") > 0.0);
         }
