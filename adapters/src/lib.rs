@@ -39,8 +39,15 @@
 //!
 //! [`Transport`]: transport_core::Transport
 //!
-//! Portable code asks [`capabilities()`] before it clones an end, or gives
-//! each peer a channel of its own (as [`pool::Pool`] does).
+//! The differences are in the types, not found at run time: `try_clone`
+//! exists only on ends that can be shared
+//! ([`MultiProducer`](transport_core::MultiProducer),
+//! [`MultiConsumer`](transport_core::MultiConsumer)), so a program that
+//! clones a receiver does not compile on `pipe` or `shm`, with a compiler
+//! note that names the backends that can (`tests/shapes.rs` builds every
+//! shape on each backend). Every end is `Sync`, so one end shared by
+//! threads (`&tx`, an `Arc`) works everywhere; portable code gives each
+//! peer a channel of its own (as [`pool::Pool`] does).
 //!
 //! ```
 //! #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug)]

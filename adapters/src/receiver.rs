@@ -188,9 +188,13 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
         self.inner.raw().poll_recv_ready(cx)
     }
 
-    /// Another receiver on the same channel, where the backend is
-    /// multi-consumer; `None` otherwise.
-    pub fn try_clone(&self) -> Option<Self> {
+    /// Another receiver on the same channel, each message going to one of
+    /// them, as [`Receiver::try_clone`](transport_core::Receiver::try_clone): it does not compile for a backend
+    /// with a single consumer (a pipe).
+    pub fn try_clone(&self) -> Option<Self>
+    where
+        R: transport_core::MultiConsumer,
+    {
         self.inner.try_clone().map(AsyncReceiver::new)
     }
 }

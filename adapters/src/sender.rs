@@ -199,9 +199,12 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
         self.inner.max_message_size()
     }
 
-    /// Another sender to the same channel, where the backend is
-    /// multi-producer; `None` otherwise.
-    pub fn try_clone(&self) -> Option<Self> {
+    /// Another sender to the same channel, as [`Sender::try_clone`](transport_core::Sender::try_clone): it
+    /// does not compile for a backend with a single producer (a pipe).
+    pub fn try_clone(&self) -> Option<Self>
+    where
+        S: transport_core::MultiProducer,
+    {
         self.inner.try_clone().map(AsyncSender::new)
     }
 

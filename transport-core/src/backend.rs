@@ -43,5 +43,6 @@ pub use crate::{
     occupancy::Occupancy,
     raw::{Fill, RawReceiver, RawRecvError, RawSendError, RawSender, fill_aligned},
     ready::{PollRecv, PollSend},
+    shape::{MultiConsumer, MultiProducer},
     wait::Wait,
 };

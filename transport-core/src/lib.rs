@@ -38,6 +38,7 @@ pub mod select;
 mod sender;
 #[cfg(feature = "serde")]
 mod serde_message;
+mod shape;
 pub mod sync;
 mod trace;
 mod transport;
@@ -67,6 +68,7 @@ pub use select::{Select, Selectable, wait};
 pub use sender::Sender;
 #[cfg(feature = "serde")]
 pub use serde_message::{ArchivedSerde, DecodeError, Serde, SerdeResolver};
+pub use shape::{MultiConsumer, MultiProducer};
 pub use transport::{Capabilities, ChannelConfig, DEFAULT_MAX_MESSAGE_SIZE, Duplex, Readiness, Transport};
 pub use versioned::Versioned;
 

@@ -175,9 +175,15 @@ impl<T: Message, R: RawReceiver> Receiver<T, R> {
         }
     }
 
-    /// Another receiver on the same channel, where the backend is
-    /// multi-consumer; `None` otherwise.
-    pub fn try_clone(&self) -> Option<Self> {
+    /// Another receiver on the same channel, each message going to one of
+    /// them. Only multi-consumer backends have it
+    /// ([`MultiConsumer`](crate::shape::MultiConsumer)): on a pipe it does not
+    /// compile. `None` where the backend could not make one (no server for
+    /// NATS).
+    pub fn try_clone(&self) -> Option<Self>
+    where
+        R: crate::shape::MultiConsumer,
+    {
         self.raw.try_clone().map(Receiver::from_raw)
     }
 

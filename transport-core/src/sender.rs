@@ -179,9 +179,14 @@ impl<T: Message, S: RawSender> Sender<T, S> {
         self.raw.max_message_size()
     }
 
-    /// Another sender to the same channel, where the backend is
-    /// multi-producer; `None` otherwise.
-    pub fn try_clone(&self) -> Option<Self> {
+    /// Another sender to the same channel. Only multi-producer backends
+    /// have it ([`MultiProducer`](crate::shape::MultiProducer)): on a pipe it does
+    /// not compile. `None` where the backend could not make one (no
+    /// producer lane left on shared memory, no server for NATS).
+    pub fn try_clone(&self) -> Option<Self>
+    where
+        S: crate::shape::MultiProducer,
+    {
         self.raw.try_clone().map(Sender::from_raw)
     }
 

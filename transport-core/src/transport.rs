@@ -55,9 +55,11 @@ pub enum Readiness {
 pub struct Capabilities {
     /// Ends can be handed to other processes.
     pub cross_process: bool,
-    /// Many senders can feed one channel.
+    /// Many senders can feed one channel. In the types: the sender is
+    /// [`MultiProducer`](crate::MultiProducer), so `try_clone` compiles.
     pub multi_producer: bool,
-    /// Many receivers can share one channel, each message going to one.
+    /// Many receivers can share one channel, each message going to one. In
+    /// the types: the receiver is [`MultiConsumer`](crate::MultiConsumer).
     pub multi_consumer: bool,
     /// The backend has two-way ends ([`Duplex`]).
     pub duplex: bool,

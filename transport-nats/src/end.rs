@@ -165,6 +165,14 @@ impl NatsReceiver {
     }
 }
 
+/// Another sender is another publisher on the same subject; making one
+/// needs the server (`try_clone` is `None` without it).
+impl transport_core::MultiProducer for NatsSender {}
+
+/// Another receiver is another member of the stream's consumer group;
+/// making one needs the server (`try_clone` is `None` without it).
+impl transport_core::MultiConsumer for NatsReceiver {}
+
 impl RawSender for NatsSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         match &self.inner {

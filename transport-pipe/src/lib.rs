@@ -35,7 +35,39 @@
 //! - *Two processes using one end corrupt it*: an end is not `Clone`, and
 //!   handing it to a child moves it out of the parent, to that one child:
 //!   spawning the same prepared `Command` again does not give the end to a
-//!   second child (see [Hand-off](#hand-off)).
+//!   second child (see [Hand-off](#hand-off)). A pipe has exactly two ends,
+//!   so `try_clone`, which the queue's ends have, does not compile here, and
+//!   the compiler's note says where several producers or consumers go (the
+//!   queue, shared memory's multi-producer channel, NATS):
+//!
+//!   ```compile_fail,E0277
+//!   let (tx, rx) = transport_pipe::simplex::<u64>()?;
+//!   let second = rx.try_clone(); // `PipeReceiver` has a single consumer
+//!   # Ok::<(), Box<dyn std::error::Error>>(())
+//!   ```
+//!
+//!   ```compile_fail,E0277
+//!   let (tx, rx) = transport_pipe::simplex::<u64>()?;
+//!   let second = tx.try_clone(); // `PipeSender` has a single producer
+//!   # Ok::<(), Box<dyn std::error::Error>>(())
+//!   ```
+//!
+//!   One end used from several threads is shared instead (`&tx` in scoped
+//!   threads, an `Arc`), which compiles on every backend:
+//!
+//!   ```
+//!   let (tx, rx) = transport_pipe::simplex::<u64>()?;
+//!   std::thread::scope(|s| {
+//!       for i in 0..4 {
+//!           let tx = &tx;
+//!           s.spawn(move || tx.send(i));
+//!       }
+//!   });
+//!   let mut got: Vec<u64> = (0..4).map(|_| rx.recv_owned()).collect::<Result<_, _>>()?;
+//!   got.sort();
+//!   assert_eq!(got, [0, 1, 2, 3]);
+//!   # Ok::<(), Box<dyn std::error::Error>>(())
+//!   ```
 //! - *`EOFError` when the peer closes*: the other end receives every message
 //!   that was sent, then `Disconnected`, on every OS (Windows' broken pipe
 //!   is reported the same way). A message the peer died in the middle of

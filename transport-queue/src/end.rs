@@ -89,6 +89,8 @@ raw_end!(
 
 macro_rules! raw_sender {
     ($name:ident) => {
+        impl transport_core::MultiProducer for $name {}
+
         impl RawSender for $name {
             fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
                 self.handle.send_frame(wait, fill)
@@ -117,6 +119,8 @@ macro_rules! raw_sender {
 
 macro_rules! raw_receiver {
     ($name:ident) => {
+        impl transport_core::MultiConsumer for $name {}
+
         impl RawReceiver for $name {
             type Frame = QueueFrame;
 

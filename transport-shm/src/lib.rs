@@ -26,6 +26,26 @@
 //! assert_eq!(msg.as_str(), "hello");
 //! ```
 //!
+//! A channel has one consumer: its receiver has no `try_clone` (it does not
+//! compile, with a note pointing to the queue and NATS), while a sender of
+//! a multi-producer channel clones into another producer lane:
+//!
+//! ```compile_fail,E0277
+//! use transport_shm::{ShmConfig, channel};
+//!
+//! let (tx, rx) = channel::channel::<u64>(&ShmConfig::bounded(16)).unwrap();
+//! let second = rx.try_clone(); // `ShmReceiver` has a single consumer
+//! ```
+//!
+//! ```
+//! use transport_shm::{ShmConfig, channel};
+//!
+//! let (tx, rx) = channel::channel::<u64>(&ShmConfig::bounded(16).max_producers(2)).unwrap();
+//! let second = tx.try_clone().expect("a second producer lane");
+//! second.send(1).unwrap();
+//! assert_eq!(*rx.recv().unwrap(), 1);
+//! ```
+//!
 //! # Lifecycle of segments
 //! - A segment is created exclusively (`O_EXCL`), readable and writable by
 //!   its user only (mode 0600 on Unix, set on the object itself whatever the

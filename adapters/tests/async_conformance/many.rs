@@ -2,7 +2,7 @@
 
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
-    ChannelConfig, RecvError,
+    ChannelConfig, RawReceiver, RawSender, RecvError,
     conformance::{Harness, Item, PEER_TIMEOUT, Role},
 };
 
@@ -24,7 +24,14 @@ pub fn many_producers<T: AsyncTransport>(h: &Harness) {
             let (tx, mut rx) = channel::<T, Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|p| {
-                    let tx = tx.try_clone().expect("a multi-producer sender clones");
+                    // Generic over every backend, so through the raw end,
+                    // whose `try_clone` is there for all of them.
+                    let tx = AsyncSender::<Item, _>::from_raw(
+                        tx.get_ref()
+                            .raw()
+                            .try_clone()
+                            .expect("a multi-producer sender clones"),
+                    );
                     h.child("producer")
                         .endpoint("tx", tx)
                         .param("producer", p)
@@ -72,7 +79,12 @@ pub fn many_consumers<T: AsyncTransport>(h: &Harness) {
             let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|_| {
-                    let rx = rx.try_clone().expect("a multi-consumer receiver clones");
+                    let rx = AsyncReceiver::<Item, _>::from_raw(
+                        rx.get_ref()
+                            .raw()
+                            .try_clone()
+                            .expect("a multi-consumer receiver clones"),
+                    );
                     h.child("consumer").endpoint("rx", rx).spawn()
                 })
                 .collect();

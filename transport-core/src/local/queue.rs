@@ -221,6 +221,10 @@ impl RawReceiver for LocalReceiver {
     }
 }
 
+impl crate::shape::MultiProducer for LocalSender {}
+
+impl crate::shape::MultiConsumer for LocalReceiver {}
+
 impl PollSend for LocalSender {
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let shared = &*self.shared;

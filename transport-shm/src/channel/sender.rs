@@ -487,6 +487,12 @@ const WRAP_RECHECK: usize = 256 << 10;
 /// room before one record's room will do.
 const REFILL_POLLS: u32 = 16;
 
+/// A clone takes another producer lane of the channel: `try_clone` is
+/// `None` once every lane the channel was made with
+/// ([`ShmConfig::max_producers`](crate::ShmConfig::max_producers)) is taken,
+/// and always on a single-producer channel.
+impl transport_core::MultiProducer for ShmSender {}
+
 impl RawSender for ShmSender {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         // Another thread sending on this sender holds the lane for one

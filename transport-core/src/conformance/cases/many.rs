@@ -1,7 +1,7 @@
 //! Many producers, many consumers.
 
 use crate::{
-    ChannelConfig, Receiver, Sender, Transport,
+    ChannelConfig, RawReceiver, RawSender, Receiver, Sender, Transport,
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
@@ -25,7 +25,11 @@ pub fn many_producers<T: Transport>(h: &Harness) {
             let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|p| {
-                    let tx = tx.try_clone().expect("a multi-producer sender clones");
+                    // Generic over every backend, so through the raw end,
+                    // whose `try_clone` is there for all of them.
+                    let tx = Sender::<Item, _>::from_raw(
+                        tx.raw().try_clone().expect("a multi-producer sender clones"),
+                    );
                     h.child("producer")
                         .endpoint("tx", tx)
                         .param("producer", p)
@@ -73,7 +77,9 @@ pub fn many_consumers<T: Transport>(h: &Harness) {
             let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|_| {
-                    let rx = rx.try_clone().expect("a multi-consumer receiver clones");
+                    let rx = Receiver::<Item, _>::from_raw(
+                        rx.raw().try_clone().expect("a multi-consumer receiver clones"),
+                    );
                     h.child("consumer").endpoint("rx", rx).spawn()
                 })
                 .collect();
