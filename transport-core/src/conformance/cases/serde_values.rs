@@ -42,7 +42,7 @@ fn record(i: u32) -> Record {
 /// How many records the child sends.
 const RECORDS: u32 = 1_000;
 
-/// A child sends [`RECORDS`] serde records, a frame whose bytes are a
+/// A child sends 1,000 serde records, a frame whose bytes are a
 /// well-formed archive but not a record, and one record more. The parent
 /// gets every record as an owned value, equal and in order; the bad frame
 /// is `Invalid` and the channel goes on; then `Disconnected`.
