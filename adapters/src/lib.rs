@@ -172,7 +172,7 @@
 //! # Features
 //! - `queue` (default), `pipe`, `shm`, `nats`: the backends, additive (see
 //!   [Choosing the backend](#choosing-the-backend)).
-//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//! - `serde`: transport-core's `Serde<T>`, re-exported here, so
 //!   that any serde type travels as a message (transport-core's `serde`
 //!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open

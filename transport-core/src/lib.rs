@@ -10,7 +10,7 @@
 //! - `conformance`: the generic conformance suite every backend
 //!   instantiates in its tests ([`conformance`], `conformance_tests!`);
 //!   turns on `serde`, whose case it runs.
-//! - `serde`: [`Serde<T>`](Serde), so that any serde type travels as a
+//! - `serde`: `Serde<T>`, so that any serde type travels as a
 //!   message (encoded with postcard), received as an owned value.
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (and, since the backends' own `tracing` features turn this one on,

@@ -277,7 +277,7 @@
 //! - `tokio`: async readiness (`PollRecv` / `PollSend` on the ends), for
 //!   `transport-adapters`: tokio's reactor (`AsyncFd`) on Unix; on Windows
 //!   a zero-byte read and a registered wait, with no tokio dependency.
-//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//! - `serde`: transport-core's `Serde<T>`, re-exported here, so
 //!   that any serde type travels as a message (transport-core's `serde`
 //!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open

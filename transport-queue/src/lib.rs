@@ -239,7 +239,7 @@
 //! [`DEFAULT_MAX_MEMBERS`] handles in other processes by default.
 //!
 //! # Features
-//! - `serde`: [`Serde<T>`](transport_core::Serde), re-exported here, so
+//! - `serde`: transport-core's `Serde<T>`, re-exported here, so
 //!   that any serde type travels as a message (transport-core's `serde`
 //!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
