@@ -1,8 +1,9 @@
 //! The pool's initializer across real processes (this test binary, started
 //! again as the workers): it runs once in every worker, replacement workers
 //! included, before the tasks, with the argument the parent gave; one that
-//! panics, or a worker that ends in it, fails the tasks with a typed error
-//! in bounded time instead of having the pool start workers forever.
+//! panics, runs past the task timeout, or a worker that ends in it, fails
+//! the tasks with a typed error in bounded time instead of having the pool
+//! start workers forever.
 //! Run on the default backend, and with `--no-default-features --features
 //! pipe` (or `shm`).
 
@@ -63,13 +64,21 @@ fn leave(code: i32) {
     std::process::exit(code);
 }
 
+/// Never returns.
+fn hang(_: u64) {
+    loop {
+        thread::park();
+    }
+}
+
 static REPORT: Entry<u64, Report> = Entry::new("report", report);
 static REMEMBER: Initializer<String> = Initializer::new("remember", remember);
 static EXPLODE: Initializer<String> = Initializer::new("explode", explode);
 static LEAVE: Initializer<i32> = Initializer::new("leave", leave);
+static HANG: Initializer<u64> = Initializer::new("hang", hang);
 
 fn init() {
-    process::init(&[&REPORT, &REMEMBER, &EXPLODE, &LEAVE]);
+    process::init(&[&REPORT, &REMEMBER, &EXPLODE, &LEAVE, &HANG]);
 }
 
 /// How long a test waits for what must come in bounded time: far beyond
@@ -242,6 +251,37 @@ fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
         results
             .iter()
             .all(|r| matches!(r, Err(TaskError::InitDied { .. }))),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn the_task_timeout_bounds_the_initializer() {
+    init();
+    let timeout = Duration::from_millis(300);
+    let pool = Arc::new(
+        pool("the_task_timeout_bounds_the_initializer")
+            .initializer(&HANG, 0)
+            .task_timeout(timeout)
+            .build()
+            .expect("a pool"),
+    );
+    let error = pool
+        .apply_async(3)
+        .wait_timeout(PATIENCE)
+        .expect("apply answers in bounded time")
+        .expect_err("no worker runs it");
+    match error {
+        TaskError::InitTimeout {
+            initializer, after, ..
+        } => assert_eq!((initializer, after), ("hang", timeout)),
+        other => panic!("{other:?}"),
+    }
+    let results = map_within(&pool, 10);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(TaskError::InitTimeout { .. }))),
         "{results:?}"
     );
 }

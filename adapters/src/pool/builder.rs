@@ -123,9 +123,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// given fails with
     /// [`TaskError::InitPanicked`](super::TaskError::InitPanicked) (the
     /// initializer's name and the panic's message) or
-    /// [`TaskError::InitDied`](super::TaskError::InitDied). The time an
-    /// initializer takes does not count against the
-    /// [`task_timeout`](Self::task_timeout).
+    /// [`TaskError::InitDied`](super::TaskError::InitDied).
+    ///
+    /// The [`task_timeout`](Self::task_timeout), when set, bounds the
+    /// initializer too (separately: its time does not count against the
+    /// worker's first task): a worker whose initializer runs past it is
+    /// killed, and counts as a failure
+    /// ([`TaskError::InitTimeout`](super::TaskError::InitTimeout)).
+    /// Without a timeout, an initializer that never returns holds the
+    /// tasks as a task that never returns would.
     pub fn initializer<I: Message + Send + Sync + 'static>(
         mut self,
         initializer: &'static Initializer<I>,

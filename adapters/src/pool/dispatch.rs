@@ -19,11 +19,12 @@ use super::{
 };
 use crate::process::{EXIT_CHECK, EXIT_GRACE, INIT_ID, SpawnError};
 
-/// How many workers in a row may fail their initializer (panic in it, or
-/// end before it returned) before the pool gives up: it starts no more
-/// workers, and every task fails with the last failure
-/// ([`TaskError::InitPanicked`] or [`TaskError::InitDied`]). A worker
-/// whose initializer returns starts the count again.
+/// How many workers in a row may fail their initializer (panic in it,
+/// end before it returned, or run it past the task timeout) before the
+/// pool gives up: it starts no more workers, and every task fails with
+/// the last failure ([`TaskError::InitPanicked`], [`TaskError::InitDied`]
+/// or [`TaskError::InitTimeout`]). A worker whose initializer returns
+/// starts the count again.
 pub const INIT_FAILURES: u32 = 3;
 
 /// The pool's state, owned by its thread.
@@ -213,7 +214,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         if let Some(timeout) = self.config.task_timeout {
             let now = Instant::now();
             for worker in self.slots.iter().flatten() {
-                if let Some((since, _)) = worker.running_since() {
+                let since = worker.running_since().map(|(since, _)| since);
+                if let Some(since) = since.or_else(|| worker.initializing_since()) {
                     wait = wait.min((since + timeout).saturating_duration_since(now));
                 }
             }
@@ -230,6 +232,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 && since.elapsed() >= timeout
             {
                 worker.kill_for_timeout(id);
+            } else if worker
+                .initializing_since()
+                .is_some_and(|since| since.elapsed() >= timeout)
+            {
+                worker.kill_for_init_timeout();
             }
         }
     }
@@ -262,6 +269,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             protocol,
             ready,
             init_panic,
+            init_timed_out,
         } = worker.end(reader_done);
         if !ready {
             // It ran none of its tasks: they go back first, in order.
@@ -276,6 +284,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                     message,
                 },
                 (None, Some(reason)) => TaskError::Protocol { pid, reason },
+                (None, None) if init_timed_out => TaskError::InitTimeout {
+                    initializer,
+                    pid,
+                    after: self.config.task_timeout.unwrap_or_default(),
+                },
                 (None, None) => TaskError::InitDied {
                     initializer,
                     pid,

@@ -64,6 +64,19 @@ pub enum TaskError {
         /// How it ended.
         status: Option<ExitStatus>,
     },
+    /// The pool's initializer ran past the task timeout in a worker, the
+    /// last of [`INIT_FAILURES`](super::INIT_FAILURES) workers in a row
+    /// whose initializer failed (that worker was killed): the pool starts
+    /// no more workers, and every task it holds or is given fails with
+    /// this.
+    InitTimeout {
+        /// The initializer's name.
+        initializer: &'static str,
+        /// The worker's process id.
+        pid: u32,
+        /// The pool's task timeout.
+        after: Duration,
+    },
     /// No worker could be started to run it.
     Spawn(Arc<SpawnError>),
     /// The pool was closed before the task was given to it.
@@ -84,10 +97,14 @@ impl TaskError {
         matches!(self, TaskError::Timeout { .. })
     }
 
-    /// Whether the pool's initializer failed (panicked, or its worker
-    /// ended before it returned), so the pool runs no task.
+    /// Whether the pool's initializer failed (panicked, ran past the
+    /// task timeout, or its worker ended before it returned), so the pool
+    /// runs no task.
     pub fn is_init_failed(&self) -> bool {
-        matches!(self, TaskError::InitPanicked { .. } | TaskError::InitDied { .. })
+        matches!(
+            self,
+            TaskError::InitPanicked { .. } | TaskError::InitDied { .. } | TaskError::InitTimeout { .. }
+        )
     }
 
     /// Whether the function panicked.
@@ -144,6 +161,14 @@ impl fmt::Display for TaskError {
             } => write!(
                 f,
                 "worker {pid} ended before the pool's initializer `{initializer}` returned (status unknown)"
+            ),
+            TaskError::InitTimeout {
+                initializer,
+                pid,
+                after,
+            } => write!(
+                f,
+                "the pool's initializer `{initializer}` ran past the task timeout of {after:?}; worker {pid} was killed"
             ),
             TaskError::Spawn(_) => f.write_str("no worker could be started for the task"),
             TaskError::Closed => f.write_str("the pool is closed"),

@@ -48,12 +48,13 @@
 //! - An [`initializer`](Builder::initializer) runs once in every worker,
 //!   replacements included, before its first task, with an argument the
 //!   parent sends it as a message; the worker answers nothing before it
-//!   returns. One that panics, or a worker that ends in it, does not make
-//!   the pool start workers forever (Python's does, and its `map` hangs):
-//!   after [`INIT_FAILURES`] such workers in a row the pool kills its
-//!   workers, starts no more, and every task fails with
-//!   [`TaskError::InitPanicked`] (the initializer's name and the panic's
-//!   message) or [`TaskError::InitDied`].
+//!   returns. One that panics, runs past the task timeout, or a worker
+//!   that ends in it, does not make the pool start workers forever
+//!   (Python's does, and its `map` hangs): after [`INIT_FAILURES`] such
+//!   workers in a row the pool kills its workers, starts no more, and
+//!   every task fails with [`TaskError::InitPanicked`] (the initializer's
+//!   name and the panic's message), [`TaskError::InitTimeout`] or
+//!   [`TaskError::InitDied`].
 //!
 //! # Chunks
 //! By default every task is one message to its worker and one back, so a

@@ -42,6 +42,8 @@ pub(crate) struct Ended<A, R> {
     pub ready: bool,
     /// The message of its initializer's panic.
     pub init_panic: Option<String>,
+    /// Whether it was killed for running its initializer too long.
+    pub init_timed_out: bool,
 }
 
 /// One worker process.
@@ -67,6 +69,9 @@ pub(crate) struct Worker<A: Message, R: Message> {
     /// Whether it may run tasks: its initializer returned, or it has none.
     ready: bool,
     init_panic: Option<String>,
+    /// When it was started (its initializer started then).
+    started: Instant,
+    init_timed_out: bool,
     /// The initializer's argument channel, kept until it is reaped.
     init: Option<Box<dyn Send>>,
     reaped: Option<Option<ExitStatus>>,
@@ -112,6 +117,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             protocol: None,
             ready: config.init.is_none(),
             init_panic: None,
+            started: Instant::now(),
+            init_timed_out: false,
             init,
             reaped: None,
         };
@@ -152,6 +159,23 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             (Some(task), None) if self.ready => Some((self.head_since, task.id())),
             _ => None,
         }
+    }
+
+    /// When it started its initializer, if that still runs and the
+    /// worker has not been killed.
+    pub fn initializing_since(&self) -> Option<Instant> {
+        let running = !self.ready
+            && self.init_panic.is_none()
+            && !self.init_timed_out
+            && self.protocol.is_none()
+            && self.timed_out.is_none();
+        running.then_some(self.started)
+    }
+
+    /// Kills the worker for running its initializer too long.
+    pub fn kill_for_init_timeout(&mut self) {
+        self.init_timed_out = true;
+        let _ = self.process.kill();
     }
 
     /// The worker's initializer ended: `outcomes` is empty when it
@@ -304,6 +328,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             protocol: self.protocol.take(),
             ready: self.ready,
             init_panic: self.init_panic.take(),
+            init_timed_out: self.init_timed_out,
         }
     }
 
