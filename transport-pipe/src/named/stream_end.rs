@@ -6,9 +6,10 @@
 //! deadline, so the stream never carries half a message; a send that could
 //! write nothing by its deadline is `NotReady`. While a send waits for room
 //! it reads what the peer sent, so two ends writing at once do not wait for
-//! each other (as the pipe's own ends do); it reads at most
-//! [`DRAIN_LIMIT`] bytes more than it writes, so a peer that sends and
-//! never reads cannot make the end hold more than that.
+//! each other (as the pipe's own ends do); the receive side then holds at
+//! most [`DRAIN_LIMIT`] bytes more than this end wrote since it was last
+//! empty, however many sends wait, so a peer that sends and never reads
+//! cannot make the end hold more than that.
 //!
 //! With the `tokio` feature the end also has async readiness: receiving is
 //! ready when the deframer holds a whole message (or a refusal), the stream
@@ -25,9 +26,11 @@
 //! `send_bytes` does.
 
 use std::{
-    cell::Cell,
     io::{self, IoSlice},
-    sync::{Mutex, MutexGuard},
+    sync::{
+        Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 use transport_core::sync::LockExt;
 
@@ -47,6 +50,9 @@ struct Rx {
     eof: bool,
     /// A read error met while looking for readiness, for the next receive.
     error: Option<io::Error>,
+    /// What the end had written when the deframer last held nothing: the
+    /// drain's allowance counts from there.
+    written_when_empty: u64,
     /// The task waiting to receive, woken when a send's drain reads
     /// something (the reactor wakes it for the socket's own readability).
     #[cfg(feature = "tokio")]
@@ -61,6 +67,8 @@ pub(crate) struct StreamEnd {
     rx: Mutex<Rx>,
     /// Held for a whole send; the buffer a message is serialized into.
     tx: Mutex<Vec<u8>>,
+    /// Every byte this end has written to the socket.
+    written: AtomicU64,
     limit: usize,
 }
 
@@ -79,10 +87,12 @@ impl StreamEnd {
                 deframer: Deframer::new(framing),
                 eof: false,
                 error: None,
+                written_when_empty: 0,
                 #[cfg(feature = "tokio")]
                 waker: None,
             }),
             tx: Mutex::new(Vec::new()),
+            written: AtomicU64::new(0),
             limit,
         }
     }
@@ -105,6 +115,22 @@ impl StreamEnd {
 
     fn lock_rx(&self) -> MutexGuard<'_, Rx> {
         self.rx.lock_unpoisoned()
+    }
+
+    /// Reads at most `room` bytes into the deframer, without waiting.
+    fn read_at_most(&self, rx: &mut Rx, room: usize) -> io::Result<usize> {
+        // SAFETY: `recv` initializes the bytes it reports, of the part of
+        // the buffer it is given.
+        let n = unsafe {
+            rx.deframer.fill(|spare| {
+                let end = spare.len().min(room);
+                self.sock.recv(&mut spare[..end], Wait::Never)
+            })
+        }?;
+        if n == 0 {
+            rx.eof = true;
+        }
+        Ok(n)
     }
 
     /// Reads once into the deframer, waiting as `wait` allows.
@@ -162,36 +188,33 @@ impl StreamEnd {
 
     /// Moves what the peer sent into the deframer while a send waits for
     /// room; whether to keep watching (not if a receiver is reading, or
-    /// the deframer holds `cap` bytes: a peer that sends and never reads
-    /// costs at most that much).
-    fn drain(&self, cap: &Cell<Option<usize>>, sending: usize) -> bool {
+    /// the deframer holds all it may).
+    ///
+    /// The deframer may hold at most [`DRAIN_LIMIT`] bytes more than this
+    /// end wrote since it last held nothing, across every send that waits:
+    /// a peer that sends and never reads costs at most that much, and two
+    /// ends that both send before they receive never stop each other, since
+    /// what each holds of the other's bytes is covered by what it wrote.
+    fn drain(&self) -> bool {
         let Some(mut rx) = self.rx.try_lock_unpoisoned() else {
             return false;
-        };
-        // What the deframer held when the send began, plus as much as the
-        // send writes, plus `DRAIN_LIMIT`: two ends that both send before
-        // they receive never stop each other, since each may hold what the
-        // other wrote.
-        let cap = match cap.get() {
-            Some(cap) => cap,
-            None => {
-                let first = rx
-                    .deframer
-                    .held()
-                    .saturating_add(sending)
-                    .saturating_add(DRAIN_LIMIT);
-                cap.set(Some(first));
-                first
-            }
         };
         let mut keep = true;
         let mut progress = false;
         loop {
-            if rx.deframer.held() >= cap {
+            let written = self.written.load(Ordering::Relaxed);
+            if rx.deframer.held() == 0 {
+                rx.written_when_empty = written;
+            }
+            let earned = usize::try_from(written.saturating_sub(rx.written_when_empty)).unwrap_or(usize::MAX);
+            let room = earned
+                .saturating_add(DRAIN_LIMIT)
+                .saturating_sub(rx.deframer.held());
+            if room == 0 {
                 keep = false;
                 break;
             }
-            match self.read(&mut rx, Wait::Never) {
+            match self.read_at_most(&mut rx, room) {
                 Ok(0) => {
                     progress = true;
                     keep = false;
@@ -223,14 +246,13 @@ impl StreamEnd {
     /// Writes all of `parts`; `NotReady` only if nothing went out by the
     /// deadline.
     fn write(&self, parts: &mut [IoSlice<'_>], wait: Wait) -> Result<(), RawSendError> {
-        let sending: usize = parts.iter().map(|p| p.len()).sum();
-        let cap = Cell::new(None);
         let mut rest = parts;
         let send = |rest: &mut &mut [IoSlice<'_>], wait: Wait| match self
             .sock
-            .send(rest, wait, &mut || self.drain(&cap, sending))
+            .send(rest, wait, &mut || self.drain())
         {
             Ok(n) => {
+                self.written.fetch_add(n as u64, Ordering::Relaxed);
                 IoSlice::advance_slices(rest, n);
                 Ok(n > 0)
             }

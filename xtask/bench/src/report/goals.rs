@@ -57,9 +57,9 @@ use Pattern::{LockIncrements as Lock, Rtt, Throughput as Thr};
 
 const MIB: usize = 1 << 20;
 
-/// Every goal of issues 3 (pipe), 4 (queue), 5 (shm), 6 (async), 17
-/// (listener) and 18 (nats, against the raw `async-nats` client on the same
-/// server).
+/// Every goal of issues 3 (pipe), 4 (queue), 5 (shm), 6 (async), 15
+/// (`Select` over eight receivers against one `recv`), 17 (listener) and 18
+/// (nats, against the raw `async-nats` client on the same server).
 pub const GOALS: &[Goal] = &[
     goal(
         3,
@@ -285,6 +285,33 @@ pub const GOALS: &[Goal] = &[
         64,
         "p50_us",
         AtMost(1.2),
+    ),
+    goal(
+        15,
+        ("select-queue", "select-8"),
+        ("select-queue", "recv-1"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.5),
+    ),
+    goal(
+        15,
+        ("select-pipe", "select-8"),
+        ("select-pipe", "recv-1"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.5),
+    ),
+    goal(
+        15,
+        ("select-shm", "select-8"),
+        ("select-shm", "recv-1"),
+        Rtt,
+        64,
+        "p50_us",
+        AtMost(1.5),
     ),
 ];
 

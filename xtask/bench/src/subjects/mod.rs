@@ -12,6 +12,7 @@ pub mod ours;
 pub mod ours_async;
 pub mod pool;
 pub mod python;
+pub mod select;
 pub mod serde_quote;
 pub mod shm_lock;
 
@@ -157,6 +158,12 @@ pub const ROWS: &[Row] = &[
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
     ours::structured::<ShmBusyPoll>("shm", "serde"),
     ours_async::rtt::<Shm>("shm"),
+    select::row::<QueueTransport>("select-queue", "recv-1"),
+    select::row::<QueueTransport>("select-queue", "select-8"),
+    select::row::<Pipe>("select-pipe", "recv-1"),
+    select::row::<Pipe>("select-pipe", "select-8"),
+    select::row::<Shm>("select-shm", "recv-1"),
+    select::row::<Shm>("select-shm", "select-8"),
     ours::stream::<nats::OnBenchServer<false>>("nats", "at-most-once"),
     ours_rtt::<nats::OnBenchServer<true>>("nats", "at-least-once"),
     ours_rtt::<nats::OnBenchServer<true, true>>("nats", "at-least-once-dedup"),

@@ -122,7 +122,7 @@ pub(super) fn capacity(payload: usize) -> usize {
     ((16 << 20) / payload.max(1)).clamp(16, 1024)
 }
 
-fn recv<R: RawReceiver>(rx: &R, deadline: Instant) -> Result<R::Frame, String> {
+pub(super) fn recv<R: RawReceiver>(rx: &R, deadline: Instant) -> Result<R::Frame, String> {
     loop {
         match rx.recv_frame(Wait::Until(deadline)) {
             Ok(frame) => return Ok(frame),
@@ -133,7 +133,7 @@ fn recv<R: RawReceiver>(rx: &R, deadline: Instant) -> Result<R::Frame, String> {
     }
 }
 
-fn send<S: RawSender>(tx: &S, bytes: &[u8], deadline: Instant) -> Result<(), String> {
+pub(super) fn send<S: RawSender>(tx: &S, bytes: &[u8], deadline: Instant) -> Result<(), String> {
     loop {
         match tx.send_bytes(bytes, Wait::Until(deadline)) {
             Ok(()) => return Ok(()),
