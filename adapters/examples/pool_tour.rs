@@ -1,7 +1,8 @@
 //! The rest of the pool, in one short run, the same code on every backend:
 //! one call in a child with `spawn`, `imap_unordered` over an endless
-//! input, a worker that crashes mid-task while the others go on, and the
-//! async operations under tokio.
+//! input, a worker that crashes mid-task while the others go on, the
+//! async operations under tokio, and an initializer that every worker runs
+//! once before its tasks.
 //!
 //! ```text
 //! cargo run --release -p transport-adapters --example pool_tour
@@ -9,13 +10,13 @@
 //! cargo run --release -p transport-adapters --example pool_tour --no-default-features --features shm
 //! ```
 
-use std::error::Error;
+use std::{error::Error, sync::OnceLock};
 
 use futures::StreamExt;
 use transport_adapters::{
     Backend,
     pool::{Pool, TaskError},
-    process::{self, Entry},
+    process::{self, Entry, Initializer},
 };
 use transport_core::Transport;
 
@@ -23,19 +24,27 @@ use transport_core::Transport;
 /// have it.
 const CRASHES: u64 = 13;
 
-/// `n` squared, with the pid of the process that did it; dies on
-/// [`CRASHES`].
+/// What the initializer gave this worker to add to its squares.
+static OFFSET: OnceLock<u64> = OnceLock::new();
+
+/// `n` squared (plus the offset, if an initializer set one), with the pid
+/// of the process that did it; dies on [`CRASHES`].
 fn square(n: u64) -> (u64, u32) {
     if n == CRASHES {
         std::process::abort();
     }
-    (n * n, std::process::id())
+    (n * n + OFFSET.get().copied().unwrap_or(0), std::process::id())
+}
+
+fn set_offset(offset: u64) {
+    let _ = OFFSET.set(offset);
 }
 
 static SQUARE: Entry<u64, (u64, u32)> = Entry::new("square", square);
+static SET_OFFSET: Initializer<u64> = Initializer::new("set_offset", set_offset);
 
 fn main() -> Result<(), Box<dyn Error>> {
-    process::init(&[&SQUARE]);
+    process::init(&[&SQUARE, &SET_OFFSET]);
     println!("backend `{}`, parent {}", Backend::NAME, std::process::id());
 
     // One call, one child process.
@@ -78,5 +87,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("async: 9² = {sq}; the squares of 100..200 add up to {sum}");
         Ok::<_, TaskError>(())
     })?;
+
+    // Every worker of this pool runs the initializer once, before its
+    // first task, with the argument sent from here.
+    let offset_pool = Pool::builder(&SQUARE)
+        .workers(2)
+        .initializer(&SET_OFFSET, 1000)
+        .build()?;
+    let (sq, pid) = offset_pool.apply(3)?;
+    println!("initializer: 3² + 1000 = {sq}, computed by process {pid}");
     Ok(())
 }

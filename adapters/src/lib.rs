@@ -80,7 +80,12 @@
 //! selected backend: `map`, `imap`, `imap_unordered`, `apply_async`, with
 //! a worker that panics, exits or is killed failing only the task it was
 //! running, and being replaced (`examples/worker_pool.rs`,
-//! `examples/pool_tour.rs`).
+//! `examples/pool_tour.rs`). An [`Initializer`](process::Initializer),
+//! given with [`Builder::initializer`](pool::Builder::initializer), runs
+//! once in every worker before its first task, with an argument sent from
+//! the parent (Python's `initializer` and `initargs`); one that panics
+//! fails the tasks with [`TaskError::InitPanicked`](pool::TaskError::InitPanicked)
+//! in bounded time, where Python's pool starts workers forever.
 //!
 //! # Async
 //! [`AsyncSender`], [`AsyncReceiver`] and [`AsyncConnection`] wrap the

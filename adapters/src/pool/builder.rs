@@ -5,7 +5,7 @@ use std::{ffi::OsStr, marker::PhantomData, num::NonZeroUsize, thread, time::Dura
 use transport_core::Message;
 
 use super::{config::Config, handle::Pool};
-use crate::process::{Entry, SpawnError, Spawner};
+use crate::process::{Entry, InitCall, Initializer, SpawnError, Spawner};
 
 /// Builds a [`Pool`]: `Pool::builder(&ENTRY).workers(4).build()?`.
 #[derive(Debug)]
@@ -29,6 +29,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
                 task_timeout: None,
                 retries: 0,
                 spawner: Spawner::new(),
+                init: None,
             },
         }
     }
@@ -101,6 +102,42 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// that crashes every worker it meets costs `n + 1` workers.
     pub fn retries(mut self, n: u32) -> Self {
         self.config.retries = n;
+        self
+    }
+
+    /// Runs `initializer` with `arg` in every worker process once, before
+    /// its first task (Python's `initializer` and `initargs`), in the
+    /// workers that replace others too (after a crash, a timeout or
+    /// [`max_tasks_per_child`](Self::max_tasks_per_child)). Each worker is
+    /// sent `arg` as a message; the task function sees what the
+    /// initializer left (a process-global `OnceLock`, say). Register the
+    /// initializer with [`process::init`](crate::process::init()) beside
+    /// the entry.
+    ///
+    /// Where Python's pool starts workers forever and its `map` hangs, an
+    /// initializer that panics, or a worker that ends before its
+    /// initializer returned, is loud: after
+    /// [`INIT_FAILURES`](super::INIT_FAILURES) such workers in a row (with
+    /// no worker's initializer returning in between) the pool starts no
+    /// more workers, kills those it has, and every task it holds or is
+    /// given fails with
+    /// [`TaskError::InitPanicked`](super::TaskError::InitPanicked) (the
+    /// initializer's name and the panic's message) or
+    /// [`TaskError::InitDied`](super::TaskError::InitDied).
+    ///
+    /// The [`task_timeout`](Self::task_timeout), when set, bounds the
+    /// initializer too (separately: its time does not count against the
+    /// worker's first task): a worker whose initializer runs past it is
+    /// killed, and counts as a failure
+    /// ([`TaskError::InitTimeout`](super::TaskError::InitTimeout)).
+    /// Without a timeout, an initializer that never returns holds the
+    /// tasks as a task that never returns would.
+    pub fn initializer<I: Message + Send + Sync + 'static>(
+        mut self,
+        initializer: &'static Initializer<I>,
+        arg: I,
+    ) -> Self {
+        self.config.init = Some(InitCall::shared(initializer, arg));
         self
     }
 

@@ -1,8 +1,8 @@
 //! `Config`: the settings a pool's parts share.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use crate::process::Spawner;
+use crate::process::{Setup, Spawner};
 
 /// The settings of a pool, fixed when it is built.
 #[derive(Clone, Debug)]
@@ -16,4 +16,6 @@ pub(crate) struct Config {
     pub task_timeout: Option<Duration>,
     pub retries: u32,
     pub spawner: Spawner,
+    /// What every worker runs before its first task.
+    pub init: Option<Arc<dyn Setup>>,
 }

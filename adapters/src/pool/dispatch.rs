@@ -17,7 +17,15 @@ use super::{
     task::Task,
     worker::{Ended, Offer, Worker},
 };
-use crate::process::{EXIT_CHECK, EXIT_GRACE, SpawnError};
+use crate::process::{EXIT_CHECK, EXIT_GRACE, INIT_ID, SpawnError};
+
+/// How many workers in a row may fail their initializer (panic in it,
+/// end before it returned, or run it past the task timeout) before the
+/// pool gives up: it starts no more workers, and every task fails with
+/// the last failure ([`TaskError::InitPanicked`], [`TaskError::InitDied`]
+/// or [`TaskError::InitTimeout`]). A worker whose initializer returns
+/// starts the count again.
+pub const INIT_FAILURES: u32 = 3;
 
 /// The pool's state, owned by its thread.
 pub(crate) struct Dispatcher<A: Message, R: Message> {
@@ -30,6 +38,10 @@ pub(crate) struct Dispatcher<A: Message, R: Message> {
     next_generation: u64,
     closing: bool,
     last_check: Instant,
+    /// Workers in a row whose initializer failed.
+    init_failures: u32,
+    /// Why the pool runs no more tasks: its initializer kept failing.
+    broken: Option<TaskError>,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
@@ -54,6 +66,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             queue: VecDeque::new(),
             closing: false,
             last_check: Instant::now(),
+            init_failures: 0,
+            broken: None,
         })
     }
 
@@ -90,7 +104,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     fn handle(&mut self, event: Event<A, R>) {
         match event {
             Event::Submit(mut task) => {
-                if self.closing {
+                if let Some(error) = &self.broken {
+                    task.fail(error.clone());
+                } else if self.closing {
                     task.fail(TaskError::Closed);
                 } else {
                     task.retries = self.config.retries;
@@ -108,6 +124,14 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                     return;
                 };
                 let pid = worker.pid();
+                if id == INIT_ID {
+                    match worker.initialized(outcomes) {
+                        Ok(()) if worker.is_ready() => self.init_failures = 0,
+                        Ok(()) => {}
+                        Err(reason) => worker.kill_for_protocol(reason),
+                    }
+                    return;
+                }
                 match worker.answered(id, outcomes.len(), max_tasks) {
                     Ok(task) => task.answer_each(
                         outcomes
@@ -190,7 +214,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         if let Some(timeout) = self.config.task_timeout {
             let now = Instant::now();
             for worker in self.slots.iter().flatten() {
-                if let Some((since, _)) = worker.running_since() {
+                let since = worker.running_since().map(|(since, _)| since);
+                if let Some(since) = since.or_else(|| worker.initializing_since()) {
                     wait = wait.min((since + timeout).saturating_duration_since(now));
                 }
             }
@@ -207,6 +232,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 && since.elapsed() >= timeout
             {
                 worker.kill_for_timeout(id);
+            } else if worker
+                .initializing_since()
+                .is_some_and(|since| since.elapsed() >= timeout)
+            {
+                worker.kill_for_init_timeout();
             }
         }
     }
@@ -237,7 +267,42 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             mut held,
             timed_out,
             protocol,
+            ready,
+            init_panic,
+            init_timed_out,
         } = worker.end(reader_done);
+        if !ready {
+            // It ran none of its tasks: they go back first, in order.
+            while let Some(task) = held.pop_back() {
+                self.queue.push_front(task);
+            }
+            let initializer = self.config.init.as_ref().map_or("", |init| init.name());
+            let error = match (init_panic, protocol) {
+                (Some(message), _) => TaskError::InitPanicked {
+                    initializer,
+                    pid,
+                    message,
+                },
+                (None, Some(reason)) => TaskError::Protocol { pid, reason },
+                (None, None) if init_timed_out => TaskError::InitTimeout {
+                    initializer,
+                    pid,
+                    after: self.config.task_timeout.unwrap_or_default(),
+                },
+                (None, None) => TaskError::InitDied {
+                    initializer,
+                    pid,
+                    status,
+                },
+            };
+            self.init_failures += 1;
+            if self.init_failures >= INIT_FAILURES {
+                self.give_up(&error);
+            } else if !self.closing || !self.queue.is_empty() {
+                self.start(slot);
+            }
+            return;
+        }
         if let Some(mut head) = held.pop_front() {
             let error = if timed_out == Some(head.id()) {
                 Some(TaskError::Timeout {
@@ -270,9 +335,29 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         }
     }
 
+    /// The initializer kept failing: kills every worker, and fails every
+    /// task held, queued or given later with `error`.
+    fn give_up(&mut self, error: &TaskError) {
+        self.broken = Some(error.clone());
+        for slot in 0..self.slots.len() {
+            if let Some(worker) = self.slots[slot].take() {
+                // Killed now: its reader sees the channel go.
+                for task in worker.end(true).held {
+                    task.fail(error.clone());
+                }
+            }
+        }
+        for task in self.queue.drain(..) {
+            task.fail(error.clone());
+        }
+    }
+
     /// Starts a worker in empty `slot`; when none can be started and no
     /// worker is left, the queued tasks fail.
     fn start(&mut self, slot: usize) {
+        if self.broken.is_some() {
+            return;
+        }
         let generation = self.next_generation;
         self.next_generation += 1;
         match Worker::start(&self.config, slot, generation, self.outbox.clone()) {
@@ -291,7 +376,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// Empty slots (a start that failed) are tried again while there is
     /// work.
     fn fill_empty_slots(&mut self) {
-        if self.closing && self.queue.is_empty() {
+        if self.broken.is_some() || (self.closing && self.queue.is_empty()) {
             return;
         }
         for slot in 0..self.slots.len() {

@@ -40,6 +40,43 @@ pub enum TaskError {
         /// What was wrong.
         reason: String,
     },
+    /// The pool's initializer panicked in a worker, as it did in
+    /// [`INIT_FAILURES`](super::INIT_FAILURES) workers in a row: the pool
+    /// starts no more workers, and every task it holds or is given fails
+    /// with this.
+    InitPanicked {
+        /// The initializer's name.
+        initializer: &'static str,
+        /// The process id of the last worker it failed in.
+        pid: u32,
+        /// The panic's message.
+        message: String,
+    },
+    /// A worker exited or was killed before its initializer returned, in
+    /// the last of [`INIT_FAILURES`](super::INIT_FAILURES) workers in a
+    /// row whose initializer failed: the pool starts no more workers, and
+    /// every task it holds or is given fails with this.
+    InitDied {
+        /// The initializer's name.
+        initializer: &'static str,
+        /// The worker's process id.
+        pid: u32,
+        /// How it ended.
+        status: Option<ExitStatus>,
+    },
+    /// The pool's initializer ran past the task timeout in a worker, the
+    /// last of [`INIT_FAILURES`](super::INIT_FAILURES) workers in a row
+    /// whose initializer failed (that worker was killed): the pool starts
+    /// no more workers, and every task it holds or is given fails with
+    /// this.
+    InitTimeout {
+        /// The initializer's name.
+        initializer: &'static str,
+        /// The worker's process id.
+        pid: u32,
+        /// The pool's task timeout.
+        after: Duration,
+    },
     /// No worker could be started to run it.
     Spawn(Arc<SpawnError>),
     /// The pool was closed before the task was given to it.
@@ -58,6 +95,16 @@ impl TaskError {
     /// Whether the task ran past the pool's task timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, TaskError::Timeout { .. })
+    }
+
+    /// Whether the pool's initializer failed (panicked, ran past the
+    /// task timeout, or its worker ended before it returned), so the pool
+    /// runs no task.
+    pub fn is_init_failed(&self) -> bool {
+        matches!(
+            self,
+            TaskError::InitPanicked { .. } | TaskError::InitDied { .. } | TaskError::InitTimeout { .. }
+        )
     }
 
     /// Whether the function panicked.
@@ -91,6 +138,38 @@ impl fmt::Display for TaskError {
                     "worker {pid} sent something that is not the task's answer: {reason}"
                 )
             }
+            TaskError::InitPanicked {
+                initializer,
+                pid,
+                message,
+            } => write!(
+                f,
+                "the pool's initializer `{initializer}` panicked in worker {pid}: {message}"
+            ),
+            TaskError::InitDied {
+                initializer,
+                pid,
+                status: Some(status),
+            } => write!(
+                f,
+                "worker {pid} ended before the pool's initializer `{initializer}` returned ({status})"
+            ),
+            TaskError::InitDied {
+                initializer,
+                pid,
+                status: None,
+            } => write!(
+                f,
+                "worker {pid} ended before the pool's initializer `{initializer}` returned (status unknown)"
+            ),
+            TaskError::InitTimeout {
+                initializer,
+                pid,
+                after,
+            } => write!(
+                f,
+                "the pool's initializer `{initializer}` ran past the task timeout of {after:?}; worker {pid} was killed"
+            ),
             TaskError::Spawn(_) => f.write_str("no worker could be started for the task"),
             TaskError::Closed => f.write_str("the pool is closed"),
             TaskError::Terminated => f.write_str("the pool was terminated before the task finished"),

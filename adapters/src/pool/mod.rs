@@ -45,6 +45,16 @@
 //!   input takes flat memory.
 //! - Dropping the pool (or [`terminate`](Pool::terminate)) kills and reaps
 //!   every worker; [`join`](Pool::join) lets them finish first.
+//! - An [`initializer`](Builder::initializer) runs once in every worker,
+//!   replacements included, before its first task, with an argument the
+//!   parent sends it as a message; the worker answers nothing before it
+//!   returns. One that panics, runs past the task timeout, or a worker
+//!   that ends in it, does not make the pool start workers forever
+//!   (Python's does, and its `map` hangs): after [`INIT_FAILURES`] such
+//!   workers in a row the pool kills its workers, starts no more, and
+//!   every task fails with [`TaskError::InitPanicked`] (the initializer's
+//!   name and the panic's message), [`TaskError::InitTimeout`] or
+//!   [`TaskError::InitDied`].
 //!
 //! # Chunks
 //! By default every task is one message to its worker and one back, so a
@@ -80,6 +90,7 @@ mod task;
 mod worker;
 
 pub use builder::Builder;
+pub use dispatch::INIT_FAILURES;
 pub use error::TaskError;
 pub use handle::Pool;
 pub use imap::{Imap, ImapUnordered};

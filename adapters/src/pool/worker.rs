@@ -38,6 +38,12 @@ pub(crate) struct Ended<A, R> {
     pub timed_out: Option<u64>,
     /// What it sent that was not an answer, if that had it killed.
     pub protocol: Option<String>,
+    /// Whether its initializer (if the pool has one) returned.
+    pub ready: bool,
+    /// The message of its initializer's panic.
+    pub init_panic: Option<String>,
+    /// Whether it was killed for running its initializer too long.
+    pub init_timed_out: bool,
 }
 
 /// One worker process.
@@ -60,6 +66,14 @@ pub(crate) struct Worker<A: Message, R: Message> {
     exited_at: Option<Instant>,
     timed_out: Option<u64>,
     protocol: Option<String>,
+    /// Whether it may run tasks: its initializer returned, or it has none.
+    ready: bool,
+    init_panic: Option<String>,
+    /// When it was started (its initializer started then).
+    started: Instant,
+    init_timed_out: bool,
+    /// The initializer's argument channel, kept until it is reaped.
+    init: Option<Box<dyn Send>>,
     reaped: Option<Option<ExitStatus>>,
 }
 
@@ -76,6 +90,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             child,
             tasks,
             results,
+            init,
         } = start::<A, R>(
             config.entry,
             config.spawner.arg_list(),
@@ -83,6 +98,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             // Room beyond the prefetch: a backend may count a message a
             // little after the worker took it (the queue's hub does).
             config.prefetch * 2 + 2,
+            config.init.as_deref(),
         )?;
         let pid = child.id();
         let mut worker = Worker {
@@ -99,6 +115,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             exited_at: None,
             timed_out: None,
             protocol: None,
+            ready: config.init.is_none(),
+            init_panic: None,
+            started: Instant::now(),
+            init_timed_out: false,
+            init,
             reaped: None,
         };
         let reader = thread::Builder::new()
@@ -122,16 +143,61 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         self.held.len()
     }
 
+    /// Whether its initializer returned (or the pool has none).
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
     pub fn is_idle(&self) -> bool {
         self.held.is_empty()
     }
 
-    /// When the task it runs started, if it runs one and has not been
-    /// killed for it already.
+    /// When the task it runs started, if it runs one (its initializer
+    /// has returned) and has not been killed for it already.
     pub fn running_since(&self) -> Option<(Instant, u64)> {
         match (self.held.front(), self.timed_out) {
-            (Some(task), None) => Some((self.head_since, task.id())),
+            (Some(task), None) if self.ready => Some((self.head_since, task.id())),
             _ => None,
+        }
+    }
+
+    /// When it started its initializer, if that still runs and the
+    /// worker has not been killed.
+    pub fn initializing_since(&self) -> Option<Instant> {
+        let running = !self.ready
+            && self.init_panic.is_none()
+            && !self.init_timed_out
+            && self.protocol.is_none()
+            && self.timed_out.is_none();
+        running.then_some(self.started)
+    }
+
+    /// Kills the worker for running its initializer too long.
+    pub fn kill_for_init_timeout(&mut self) {
+        self.init_timed_out = true;
+        let _ = self.process.kill();
+    }
+
+    /// The worker's initializer ended: `outcomes` is empty when it
+    /// returned, the panic's message when not. `Err` when that is not
+    /// what the worker may send now.
+    pub fn initialized(&mut self, outcomes: Vec<Result<R, String>>) -> Result<(), String> {
+        if self.ready || self.init_panic.is_some() {
+            return Err("a second answer from its initializer".into());
+        }
+        let mut outcomes = outcomes.into_iter();
+        match (outcomes.next(), outcomes.next()) {
+            (None, _) => {
+                self.ready = true;
+                // Its first task starts now.
+                self.head_since = Instant::now();
+                Ok(())
+            }
+            (Some(Err(message)), None) => {
+                self.init_panic = Some(message);
+                Ok(())
+            }
+            _ => Err("an initializer's answer that is neither done nor a panic".into()),
         }
     }
 
@@ -183,6 +249,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         count: usize,
         max_tasks: Option<usize>,
     ) -> Result<Task<A, R>, String> {
+        if !self.ready {
+            return Err(format!("an answer to chunk {id} before its initializer returned"));
+        }
         match self.held.front() {
             Some(head) if head.id() == id && head.len() == count => {}
             Some(head) if head.id() == id => {
@@ -257,6 +326,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             held: std::mem::take(&mut self.held),
             timed_out: self.timed_out,
             protocol: self.protocol.take(),
+            ready: self.ready,
+            init_panic: self.init_panic.take(),
+            init_timed_out: self.init_timed_out,
         }
     }
 
@@ -271,6 +343,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         // worker still held it would leave the segment behind.
         self.tasks = None;
         self.stopped = None;
+        self.init = None;
         self.reaped = Some(status);
         status
     }

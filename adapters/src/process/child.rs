@@ -92,7 +92,8 @@ impl Spawner {
             child,
             tasks,
             results,
-        } = start::<A, R>(entry.name(), &self.args, &self.envs, 2)?;
+            ..
+        } = start::<A, R>(entry.name(), &self.args, &self.envs, 2, None)?;
         let mut child = Child::new(child, results);
         // The task, then the stop: the child answers and exits. The parent
         // keeps its end until the child is reaped (see `TaskMsg`).

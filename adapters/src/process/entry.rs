@@ -8,7 +8,7 @@ use std::{
 
 use transport_core::{FromEnvError, Message, from_env};
 
-use super::start::{RESULTS, ResultMsg, TASKS, TaskMsg};
+use super::start::{INIT_ID, RESULTS, ResultMsg, TASKS, TaskMsg};
 use crate::{Receiver, Sender};
 
 /// A function `fn(A) -> R` that a child process runs: a name the parent
@@ -49,6 +49,8 @@ pub(crate) enum ServeError {
     Open(FromEnvError),
     /// The parent's task could not be read, or the result not sent.
     Channel(String),
+    /// The initializer panicked (its message went to the parent).
+    InitPanicked,
 }
 
 impl fmt::Display for ServeError {
@@ -56,25 +58,48 @@ impl fmt::Display for ServeError {
         match self {
             ServeError::Open(e) => write!(f, "cannot open the channel from the parent: {e}"),
             ServeError::Channel(e) => write!(f, "the channel to the parent failed: {e}"),
+            ServeError::InitPanicked => f.write_str("the initializer panicked"),
         }
     }
 }
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
-/// An [`Entry`] of any argument and result type, as [`init`](super::init())
-/// takes them. Only [`Entry`] implements it.
+/// What a registered name stands for in a child process.
+pub(crate) enum Role<'a> {
+    /// An entry, run for its tasks.
+    Entry(&'a dyn Serve),
+    /// An initializer, run once before the entry's first task.
+    Initializer(&'a dyn Initialize),
+}
+
+/// An entry's loop in the child, with its argument and result types.
+pub(crate) trait Serve {
+    /// Runs `init` (if any), then answers each task from the parent until
+    /// the parent sends its stop or closes the task channel.
+    fn serve(&self, init: Option<&dyn Initialize>) -> Result<(), ServeError>;
+}
+
+/// An initializer in the child, with its argument type.
+pub(crate) trait Initialize {
+    /// Reads the argument from the parent and runs the function: `Err`
+    /// with the panic's message when it panicked.
+    fn initialize(&self) -> Result<Result<(), String>, ServeError>;
+}
+
+/// An [`Entry`] or an [`Initializer`](super::Initializer) of any argument
+/// and result type, as [`init`](super::init()) takes them. Only those two
+/// implement it.
 pub trait EntryPoint: sealed::Sealed + Sync {
-    /// The entry's name.
+    /// The entry's (or initializer's) name.
     fn name(&self) -> &'static str;
 
-    /// Runs the entry in this child process: answers each task from the
-    /// parent until the parent sends its stop or closes the task channel.
+    /// What it is, for the child that runs it.
     #[doc(hidden)]
     #[allow(private_interfaces)]
-    fn serve(&self) -> Result<(), ServeError>;
+    fn role(&self) -> Role<'_>;
 }
 
 impl<A, R> sealed::Sealed for Entry<A, R> {}
@@ -85,9 +110,29 @@ impl<A: Message, R: Message> EntryPoint for Entry<A, R> {
     }
 
     #[allow(private_interfaces)]
-    fn serve(&self) -> Result<(), ServeError> {
+    fn role(&self) -> Role<'_> {
+        Role::Entry(self)
+    }
+}
+
+impl<A: Message, R: Message> Serve for Entry<A, R> {
+    fn serve(&self, init: Option<&dyn Initialize>) -> Result<(), ServeError> {
         let tasks: Receiver<TaskMsg<A>> = from_env(TASKS).map_err(ServeError::Open)?;
         let results: Sender<ResultMsg<R>> = from_env(RESULTS).map_err(ServeError::Open)?;
+        if let Some(init) = init {
+            // The parent learns the initializer's end first: an empty
+            // answer when it returned, its panic's message when not.
+            let outcome = init.initialize()?;
+            let failed = outcome.is_err();
+            let report: Vec<Result<R, String>> = outcome.err().map(Err).into_iter().collect();
+            results
+                .send((INIT_ID, report))
+                .map_err(|e| ServeError::Channel(e.to_string()))?;
+            settle(&results)?;
+            if failed {
+                return Err(ServeError::InitPanicked);
+            }
+        }
         loop {
             let task = match tasks.recv() {
                 Ok(task) => task,
@@ -138,7 +183,7 @@ fn settle<T>(_results: &Sender<T>) -> Result<(), ServeError> {
 }
 
 /// The text a panic carried, as far as it was text.
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(text) => *text,
         Err(payload) => match payload.downcast::<&'static str>() {

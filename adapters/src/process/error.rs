@@ -18,6 +18,9 @@ pub enum SpawnError {
     Spawn(io::Error),
     /// The task could not be sent to the child.
     Send(String),
+    /// The initializer's argument could not be sent to the child (too
+    /// large for the backend, say).
+    InitArg(String),
 }
 
 impl fmt::Display for SpawnError {
@@ -28,6 +31,12 @@ impl fmt::Display for SpawnError {
             SpawnError::Handoff(_) => f.write_str("cannot hand a channel to a child process"),
             SpawnError::Spawn(_) => f.write_str("cannot start a child process"),
             SpawnError::Send(why) => write!(f, "cannot send the task to the child process: {why}"),
+            SpawnError::InitArg(why) => {
+                write!(
+                    f,
+                    "cannot send the initializer's argument to the child process: {why}"
+                )
+            }
         }
     }
 }
@@ -38,7 +47,7 @@ impl std::error::Error for SpawnError {
             SpawnError::Channel(e) => Some(e),
             SpawnError::Executable(e) | SpawnError::Spawn(e) => Some(e),
             SpawnError::Handoff(e) => Some(e),
-            SpawnError::Send(_) => None,
+            SpawnError::Send(_) | SpawnError::InitArg(_) => None,
         }
     }
 }

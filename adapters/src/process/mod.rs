@@ -30,17 +30,22 @@
 //! comes first. [`Child::wait_timeout`] bounds the wait itself.
 //!
 //! The same child, kept to take many tasks, is a worker of a
-//! [`Pool`](crate::pool::Pool).
+//! [`Pool`](crate::pool::Pool). An [`Initializer`], registered with
+//! [`init`] beside the entries, is what such a worker runs once before
+//! its first task, with an argument from the parent.
 
 mod child;
 mod entry;
 mod error;
 mod init;
+mod initializer;
 mod start;
 
 pub use child::{Child, Spawner, spawn};
 pub(crate) use child::{EXIT_CHECK, EXIT_GRACE};
 pub use entry::{Entry, EntryPoint};
 pub use error::{ChildError, SpawnError};
-pub use init::{EXIT_CHANNEL_FAILED, EXIT_UNKNOWN_ENTRY, init};
-pub(crate) use start::{ResultMsg, STOP_ID, Started, TaskMsg, start};
+pub use init::{EXIT_CHANNEL_FAILED, EXIT_INIT_FAILED, EXIT_UNKNOWN_ENTRY, init};
+pub(crate) use initializer::InitCall;
+pub use initializer::Initializer;
+pub(crate) use start::{INIT_ID, ResultMsg, STOP_ID, Setup, Started, TaskMsg, start};

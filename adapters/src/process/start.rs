@@ -4,6 +4,7 @@
 use std::{
     env,
     ffi::OsString,
+    fmt,
     process::{Command, Stdio},
 };
 
@@ -18,6 +19,10 @@ pub(crate) const ENTRY_VAR: &str = "TRANSPORT_PROCESS_ENTRY";
 pub(crate) const TASKS: &str = "transport_process_tasks";
 /// The endpoint that carries results back.
 pub(crate) const RESULTS: &str = "transport_process_results";
+/// The environment variable naming the initializer a child runs first.
+pub(crate) const INIT_VAR: &str = "TRANSPORT_PROCESS_INITIALIZER";
+/// The endpoint that carries the initializer's argument to a child.
+pub(crate) const INIT_ARG: &str = "transport_process_init";
 
 /// A chunk of tasks as it travels: its id and its arguments (one or more,
 /// answered together), or `None` for "answer what you were sent, then
@@ -31,21 +36,29 @@ pub(crate) const STOP_ID: u64 = u64::MAX;
 /// The results of a chunk as they travel, in one message: the chunk's id,
 /// and for each argument, in order, the value or the panic's message.
 pub(crate) type ResultMsg<R> = (u64, Vec<Result<R, String>>);
+/// The id of the answer a child started with an initializer sends before
+/// any other: no results when the initializer returned, or one error,
+/// its panic's message.
+pub(crate) const INIT_ID: u64 = u64::MAX - 1;
 
 /// What starting a child gives the parent.
 pub(crate) struct Started<A: Message, R: Message> {
     pub child: std::process::Child,
     pub tasks: Sender<TaskMsg<A>>,
     pub results: Receiver<ResultMsg<R>>,
+    /// The initializer's argument channel, kept until the child is reaped.
+    pub init: Option<Box<dyn Send>>,
 }
 
 /// Starts the current executable for `entry` with `args` and `envs`, its
-/// channels holding `capacity` messages each.
+/// channels holding `capacity` messages each; it runs `init` first, when
+/// given.
 pub(crate) fn start<A: Message, R: Message>(
     entry: &str,
     args: &[OsString],
     envs: &[(OsString, OsString)],
     capacity: usize,
+    init: Option<&dyn Setup>,
 ) -> Result<Started<A, R>, SpawnError> {
     let (tasks, task_rx) = crate::bounded::<TaskMsg<A>>(capacity).map_err(SpawnError::Channel)?;
     let (result_tx, results) = crate::bounded::<ResultMsg<R>>(capacity).map_err(SpawnError::Channel)?;
@@ -59,10 +72,57 @@ pub(crate) fn start<A: Message, R: Message>(
         .map_err(SpawnError::Handoff)?
         .endpoint(RESULTS, result_tx)
         .map_err(SpawnError::Handoff)?;
-    let child = cmd.spawn().map_err(SpawnError::Spawn)?;
+    let pending = match init {
+        Some(init) => {
+            cmd.env(INIT_VAR, init.name());
+            Some(init.attach(&mut cmd)?)
+        }
+        // A child started from a worker with an initializer does not
+        // inherit it.
+        None => {
+            cmd.env_remove(INIT_VAR);
+            None
+        }
+    };
+    let mut child = cmd.spawn().map_err(SpawnError::Spawn)?;
+    let init = match pending.map(Pending::send).transpose() {
+        Ok(init) => init,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     Ok(Started {
         child,
         tasks,
         results,
+        init,
     })
+}
+
+/// An initializer and the argument every worker gets, with the type of
+/// the argument hidden, as a pool's settings hold it.
+pub(crate) trait Setup: Send + Sync {
+    /// The initializer's name.
+    fn name(&self) -> &'static str;
+
+    /// Makes the channel that carries the argument and hands its receiving
+    /// end to the child `cmd` starts; send the argument once it runs.
+    fn attach(&self, cmd: &mut Command) -> Result<Box<dyn Pending + '_>, SpawnError>;
+}
+
+/// The argument's channel, with the child not started yet.
+pub(crate) trait Pending {
+    /// Sends the argument to the started child; gives the channel's end,
+    /// to be kept until the child is reaped.
+    fn send(self: Box<Self>) -> Result<Box<dyn Send>, SpawnError>;
+}
+
+impl fmt::Debug for dyn Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Setup")
+            .field("initializer", &self.name())
+            .finish_non_exhaustive()
+    }
 }
