@@ -128,10 +128,6 @@ fn a_killed_worker_fails_only_its_task() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn a_worker_that_exits_is_replaced_and_retries_run_the_task_again() {
     init();
     let pool = pool("a_worker_that_exits_is_replaced_and_retries_run_the_task_again")
@@ -173,10 +169,6 @@ fn a_panicking_task_fails_alone() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn max_tasks_per_child_replaces_workers_and_loses_nothing() {
     init();
     let pool = pool("max_tasks_per_child_replaces_workers_and_loses_nothing")
@@ -322,10 +314,6 @@ fn close_and_join_finish_the_tasks_given() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn terminate_fails_what_is_left() {
     init();
     let mut pool = pool("terminate_fails_what_is_left").build().expect("a pool");

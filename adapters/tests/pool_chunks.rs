@@ -229,10 +229,6 @@ fn the_timeout_bounds_a_whole_chunk() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn max_tasks_per_child_with_chunks_loses_nothing() {
     init();
     let pool = pool("max_tasks_per_child_with_chunks_loses_nothing")

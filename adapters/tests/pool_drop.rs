@@ -41,10 +41,6 @@ fn my_segments() -> Vec<String> {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn dropping_the_pool_leaves_no_worker_and_no_segment() {
     process::init(&[&WORK]);
     let pool = Pool::builder(&WORK)

@@ -143,10 +143,6 @@ fn the_initializer_runs_once_in_every_worker_before_its_tasks() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn replacement_workers_run_the_initializer_too() {
     init();
     let arg = "again".to_owned();
@@ -163,10 +159,6 @@ fn replacement_workers_run_the_initializer_too() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
     init();
     let tries = std::env::temp_dir().join(format!("pool-init-tries-{}", std::process::id()));
@@ -220,10 +212,6 @@ fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
 }
 
 #[test]
-#[cfg_attr(
-    all(windows, not(feature = "queue")),
-    ignore = "hangs under Wine on pipe and shm: a worker that ends without the pool killing it is not replaced (open)"
-)]
 fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
     init();
     let pool = Arc::new(

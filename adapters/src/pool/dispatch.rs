@@ -341,8 +341,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         self.broken = Some(error.clone());
         for slot in 0..self.slots.len() {
             if let Some(worker) = self.slots[slot].take() {
-                // Killed now: its reader sees the channel go.
-                for task in worker.end(true).held {
+                // Killed now; its reader is not waited for (see
+                // `terminate`).
+                for task in worker.end(false).held {
                     task.fail(error.clone());
                 }
             }
@@ -388,15 +389,44 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
 
     /// Kills every worker; every task not answered fails with
     /// [`TaskError::Terminated`].
+    ///
+    /// Each killed worker's reader is waited for until it reports `Gone`,
+    /// for [`EXIT_GRACE`] at most: its end of the results channel goes with
+    /// it (a shared-memory segment is removed with its last participant),
+    /// so a dropped pool leaves nothing behind. A reader that does not
+    /// report in time is left to end on its own: under Wine a pipe's or
+    /// shared memory's reader was seen not to notice a killed worker's end
+    /// close, and waiting for it without bound hung the pool's drop.
     fn terminate(&mut self) {
         self.closing = true;
+        let mut killed = Vec::new();
         for slot in 0..self.slots.len() {
-            if let Some(worker) = self.slots[slot].take() {
-                // Killed now: its reader sees the channel go.
-                let ended = worker.end(true);
-                for task in ended.held {
-                    task.fail(TaskError::Terminated);
+            if let Some(mut worker) = self.slots[slot].take() {
+                worker.kill();
+                killed.push((slot, worker));
+            }
+        }
+        let deadline = Instant::now() + EXIT_GRACE;
+        let mut gone = Vec::new();
+        while gone.len() < killed.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.inbox.recv_timeout(left) {
+                Ok(Event::Gone { slot, generation })
+                    if killed
+                        .iter()
+                        .any(|(s, w)| *s == slot && w.generation() == generation) =>
+                {
+                    gone.push((slot, generation));
                 }
+                Ok(Event::Submit(task)) => task.fail(TaskError::Terminated),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        for (slot, worker) in killed {
+            let reader_done = gone.contains(&(slot, worker.generation()));
+            for task in worker.end(reader_done).held {
+                task.fail(TaskError::Terminated);
             }
         }
         for task in self.queue.drain(..) {

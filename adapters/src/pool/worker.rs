@@ -302,6 +302,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         let _ = self.process.kill();
     }
 
+    /// Kills the process if it still runs (it is reaped by [`end`](Self::end)).
+    pub fn kill(&mut self) {
+        if self.reaped.is_none() {
+            let _ = self.process.kill();
+        }
+    }
+
     /// Looks whether the process has exited; since when, if it has.
     pub fn exited_since(&mut self) -> Option<Instant> {
         if self.exited_at.is_none() && matches!(self.process.try_wait(), Ok(Some(_))) {
