@@ -8,7 +8,7 @@
 //!
 //! # Features
 //! - `conformance`: the generic conformance suite every backend
-//!   instantiates in its tests ([`conformance`], `conformance_tests!`);
+//!   instantiates in its tests (the `conformance` module, `conformance_tests!`);
 //!   turns on `serde`, whose case it runs.
 //! - `serde`: `Serde<T>`, so that any serde type travels as a
 //!   message (encoded with postcard), received as an owned value.
