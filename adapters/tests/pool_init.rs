@@ -91,6 +91,20 @@ fn pool(test: &str) -> Builder<u64, Report> {
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
 }
 
+/// Builds the pool, to be shared with the thread of [`map_within`].
+fn shared(builder: Builder<u64, Report>) -> Arc<Pool<u64, Report>> {
+    Arc::new(builder.build().expect("a pool"))
+}
+
+/// The error of a task given to a pool that cannot run it, which must come
+/// within [`PATIENCE`].
+fn refused(pool: &Pool<u64, Report>, n: u64) -> TaskError {
+    pool.apply_async(n)
+        .wait_timeout(PATIENCE)
+        .expect("apply answers in bounded time")
+        .expect_err("no worker runs it")
+}
+
 type Results = Vec<Result<Report, TaskError>>;
 
 /// Runs `map` of `0..n` on another thread, and waits for it at most
@@ -122,13 +136,11 @@ fn tasks_per_worker(results: Results, arg: &str) -> HashMap<u32, usize> {
 fn the_initializer_runs_once_in_every_worker_before_its_tasks() {
     init();
     let arg = "from the parent ✓".to_owned();
-    let pool = Arc::new(
+    let pool = shared(
         pool("the_initializer_runs_once_in_every_worker_before_its_tasks")
             .initializer(&REMEMBER, arg.clone())
             // One task in a worker at a time spreads them over the workers.
-            .prefetch(1)
-            .build()
-            .expect("a pool"),
+            .prefetch(1),
     );
     let per_pid = tasks_per_worker(map_within(&pool, 300), &arg);
     assert!(!per_pid.contains_key(&std::process::id()));
@@ -146,12 +158,10 @@ fn the_initializer_runs_once_in_every_worker_before_its_tasks() {
 fn replacement_workers_run_the_initializer_too() {
     init();
     let arg = "again".to_owned();
-    let pool = Arc::new(
+    let pool = shared(
         pool("replacement_workers_run_the_initializer_too")
             .initializer(&REMEMBER, arg.clone())
-            .max_tasks_per_child(5)
-            .build()
-            .expect("a pool"),
+            .max_tasks_per_child(5),
     );
     let per_pid = tasks_per_worker(map_within(&pool, 100), &arg);
     assert!(per_pid.values().all(|&k| k <= 5), "{per_pid:?}");
@@ -163,12 +173,10 @@ fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
     init();
     let tries = std::env::temp_dir().join(format!("pool-init-tries-{}", std::process::id()));
     std::fs::create_dir_all(&tries).expect("a directory for the workers' traces");
-    let pool = Arc::new(
+    let pool = shared(
         pool("a_panicking_initializer_fails_the_tasks_instead_of_hanging")
             .initializer(&EXPLODE, "no database".to_owned())
-            .env(TRIES_DIR, &tries)
-            .build()
-            .expect("a pool"),
+            .env(TRIES_DIR, &tries),
     );
     let results = map_within(&pool, 50);
     assert_eq!(results.len(), 50);
@@ -187,11 +195,7 @@ fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
         }
     }
     // The pool has given up: a later task fails the same way, at once.
-    let error = pool
-        .apply_async(1)
-        .wait_timeout(PATIENCE)
-        .expect("apply answers in bounded time")
-        .expect_err("no worker runs it");
+    let error = refused(&pool, 1);
     assert!(error.is_init_failed(), "{error}");
     let text = error.to_string();
     assert!(
@@ -214,17 +218,8 @@ fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
 #[test]
 fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
     init();
-    let pool = Arc::new(
-        pool("a_worker_that_exits_in_its_initializer_fails_the_tasks")
-            .initializer(&LEAVE, 9)
-            .build()
-            .expect("a pool"),
-    );
-    let error = pool
-        .apply_async(3)
-        .wait_timeout(PATIENCE)
-        .expect("apply answers in bounded time")
-        .expect_err("no worker runs it");
+    let pool = shared(pool("a_worker_that_exits_in_its_initializer_fails_the_tasks").initializer(&LEAVE, 9));
+    let error = refused(&pool, 3);
     match error {
         TaskError::InitDied {
             initializer, status, ..
@@ -247,18 +242,12 @@ fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
 fn the_task_timeout_bounds_the_initializer() {
     init();
     let timeout = Duration::from_millis(300);
-    let pool = Arc::new(
+    let pool = shared(
         pool("the_task_timeout_bounds_the_initializer")
             .initializer(&HANG, 0)
-            .task_timeout(timeout)
-            .build()
-            .expect("a pool"),
+            .task_timeout(timeout),
     );
-    let error = pool
-        .apply_async(3)
-        .wait_timeout(PATIENCE)
-        .expect("apply answers in bounded time")
-        .expect_err("no worker runs it");
+    let error = refused(&pool, 3);
     match error {
         TaskError::InitTimeout {
             initializer, after, ..

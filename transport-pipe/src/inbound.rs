@@ -27,6 +27,7 @@ use transport_core::{
 };
 
 use crate::{
+    drain::DrainAllowance,
     sys::Socket,
     wire::{self, HEADER_LEN},
 };
@@ -72,9 +73,9 @@ pub(crate) struct Inbound {
     /// The stream lost its framing; nothing after this can be trusted.
     malformed: Option<MalformedFrame>,
     limit: usize,
-    /// How many bytes this end had written (`Shared::written`) when the
-    /// queue was last found empty: the base of the drain's allowance.
-    pub(crate) written_when_empty: u64,
+    /// The drain's allowance, counted from what this end had written
+    /// (`Shared::written`) when the queue was last found empty.
+    pub(crate) allowance: DrainAllowance,
     /// The async task waiting to receive (see `ready.rs`), woken whenever
     /// a read made progress: another thread (a writer draining incoming
     /// bytes while it waits for room) may read what the task waits for.
@@ -93,7 +94,7 @@ impl Inbound {
             eof: false,
             malformed: None,
             limit,
-            written_when_empty: 0,
+            allowance: DrainAllowance::default(),
             waker: None,
         }
     }

@@ -287,6 +287,7 @@
 #[cfg(feature = "serde")]
 pub use transport_core::Serde;
 
+mod drain;
 mod end;
 mod inbound;
 mod named;
@@ -300,6 +301,7 @@ mod shared;
 mod sys;
 mod wire;
 
+pub use drain::DRAIN_LIMIT;
 pub use end::{PipeEnd, PipeReceiver, PipeSender};
 pub use inbound::PipeFrame;
 pub use named::{
@@ -308,7 +310,6 @@ pub use named::{
 };
 pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
 pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
-pub use shared::DRAIN_LIMIT;
 
 /// The README's examples, compiled (and run) as doctests.
 #[cfg(doctest)]

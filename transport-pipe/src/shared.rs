@@ -18,11 +18,6 @@ use crate::{
     sys::Socket,
 };
 
-/// How many bytes of the peer's frames a writer that waits for room may
-/// read into the receive queue beyond what this end itself wrote since the
-/// queue was last empty (see [the coalescing notes](crate#coalescing)).
-pub const DRAIN_LIMIT: usize = 1 << 20;
-
 /// One end's socket and its two directions.
 pub(crate) struct Shared {
     pub(crate) sock: Socket,
@@ -154,9 +149,8 @@ impl Shared {
 
     /// Restarts the drain's allowance when the receive queue is empty.
     fn note_if_empty(&self, inbound: &mut Inbound) {
-        if inbound.held() == 0 {
-            inbound.written_when_empty = self.written.load(Ordering::Relaxed);
-        }
+        let held = inbound.held();
+        inbound.allowance.note(self.written.load(Ordering::Relaxed), held);
     }
 
     /// Called by a writer that waits for room while bytes from the peer
@@ -166,25 +160,19 @@ impl Shared {
     /// receiving thread is already reading them, at the end of the stream,
     /// or when the queue holds all it may).
     ///
-    /// The queue may hold at most [`DRAIN_LIMIT`] bytes more than this end
-    /// wrote since the queue was last empty. A peer that sends and never
-    /// reads so costs at most that much; two ends that both send before
-    /// they receive never stop each other, since each one's queue holds
-    /// what the other wrote, and so is covered by what it wrote itself.
+    /// Within the end's [`DrainAllowance`](crate::drain::DrainAllowance): at most
+    /// [`DRAIN_LIMIT`](crate::drain::DRAIN_LIMIT) bytes more than this end
+    /// wrote since the queue was last empty.
     pub(crate) fn drain(&self) -> bool {
         let Some(mut inbound) = self.inbound.try_lock_unpoisoned() else {
             return false;
         };
         loop {
-            self.note_if_empty(&mut inbound);
-            let written = self.written.load(Ordering::Relaxed);
-            let earned = written.saturating_sub(inbound.written_when_empty);
-            let allowed = usize::try_from(earned)
-                .unwrap_or(usize::MAX)
-                .saturating_add(DRAIN_LIMIT);
-            let Some(room) = allowed.checked_sub(inbound.held()).filter(|&room| room > 0) else {
+            let held = inbound.held();
+            let room = inbound.allowance.room(self.written.load(Ordering::Relaxed), held);
+            if room == 0 {
                 return false;
-            };
+            }
             match inbound.read_at_most(&self.sock, Wait::Never, room) {
                 Ok(0) => return false,
                 Ok(_) => {}

@@ -3,12 +3,41 @@
 //! the async adapters and a `Select` build on.
 #![cfg(unix)]
 
-use std::{future::poll_fn, task::Poll, time::Duration};
+use std::{
+    future::poll_fn,
+    io,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use transport_core::backend::PollRecv;
 use transport_pipe::{Address, Client, Listener, Options};
 
 const LONG: Duration = Duration::from_secs(60);
+
+/// Polls `ready` once, which must be pending (`why` says why), then calls
+/// `release` (the waker is registered: the peer may act now), and waits at
+/// most [`LONG`] for `ready` to wake the task and say ready.
+async fn woken_after(
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+    why: &str,
+    release: impl FnOnce(),
+) {
+    let mut release = Some(release);
+    let woken = poll_fn(|cx| {
+        let r = ready(cx);
+        if let Some(release) = release.take() {
+            assert!(r.is_pending(), "{why}");
+            release();
+            return Poll::Pending;
+        }
+        r
+    });
+    tokio::time::timeout(LONG, woken)
+        .await
+        .expect("woken in time")
+        .expect("readiness");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_end_wakes_an_async_task() {
@@ -26,22 +55,14 @@ async fn named_end_wakes_an_async_task() {
         *conn.recv_timeout(LONG).expect("the answer")
     });
     let conn = listener.accept::<u64, u64>().expect("accepting");
-    let mut first = true;
-    let ready = poll_fn(|cx| {
-        let r = conn.raw().poll_recv_ready(cx);
-        if first {
-            first = false;
-            assert!(r.is_pending(), "nothing was sent yet");
-            // The waker is registered: now let the client send.
+    woken_after(
+        |cx| conn.raw().poll_recv_ready(cx),
+        "nothing was sent yet",
+        || {
             go_tx.send(()).expect("telling the client");
-            return Poll::Pending;
-        }
-        r
-    });
-    tokio::time::timeout(LONG, ready)
-        .await
-        .expect("woken in time")
-        .expect("readiness");
+        },
+    )
+    .await;
     assert_eq!(*conn.try_recv().expect("the message is there"), 5);
     conn.send(6u64).expect("answering");
     assert_eq!(client.join().expect("the client"), 6);
@@ -68,21 +89,14 @@ async fn python_framing_end_wakes_an_async_task() {
         end.recv_frame(Wait::timeout(LONG)).expect("the answer").to_vec()
     });
     let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
-    let mut first = true;
-    let ready = poll_fn(|cx| {
-        let r = end.poll_recv_ready(cx);
-        if first {
-            first = false;
-            assert!(r.is_pending(), "nothing was sent yet");
+    woken_after(
+        |cx| end.poll_recv_ready(cx),
+        "nothing was sent yet",
+        || {
             go_tx.send(()).expect("telling the client");
-            return Poll::Pending;
-        }
-        r
-    });
-    tokio::time::timeout(LONG, ready)
-        .await
-        .expect("woken in time")
-        .expect("readiness");
+        },
+    )
+    .await;
     assert_eq!(
         end.recv_frame(Wait::Never)
             .expect("the message is there")
@@ -127,22 +141,14 @@ async fn python_framing_end_wakes_a_task_waiting_for_room() {
             Err(e) => panic!("sending: {e:?}"),
         }
     }
-    let mut first = true;
-    let room = poll_fn(|cx| {
-        let r = end.poll_send_ready(cx);
-        if first {
-            first = false;
-            assert!(r.is_pending(), "the socket is full");
-            // The waker is registered: now let the peer read.
+    woken_after(
+        |cx| end.poll_send_ready(cx),
+        "the socket is full",
+        || {
             count_tx.send(sent + 1).expect("telling the reader");
-            return Poll::Pending;
-        }
-        r
-    });
-    tokio::time::timeout(LONG, room)
-        .await
-        .expect("woken in time")
-        .expect("readiness");
+        },
+    )
+    .await;
     end.send_bytes(&sent.to_le_bytes(), Wait::Never)
         .expect("room for one more");
     reader.join().expect("the reader");

@@ -7,9 +7,9 @@
 //! write nothing by its deadline is `NotReady`. While a send waits for room
 //! it reads what the peer sent, so two ends writing at once do not wait for
 //! each other (as the pipe's own ends do); the receive side then holds at
-//! most [`DRAIN_LIMIT`] bytes more than this end wrote since it was last
-//! empty, however many sends wait, so a peer that sends and never reads
-//! cannot make the end hold more than that.
+//! most [`DRAIN_LIMIT`](crate::drain::DRAIN_LIMIT) bytes more than this
+//! end wrote since it was last empty, however many sends wait, so a peer
+//! that sends and never reads cannot make the end hold more than that.
 //!
 //! With the `tokio` feature the end also has async readiness: receiving is
 //! ready when the deframer holds a whole message (or a refusal), the stream
@@ -37,7 +37,8 @@ use transport_core::sync::LockExt;
 use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
 use crate::{
-    DRAIN_LIMIT, PipeFrame,
+    PipeFrame,
+    drain::DrainAllowance,
     python::frame::{Deframer, Framing, Next},
     sys::StreamSocket,
 };
@@ -50,9 +51,9 @@ struct Rx {
     eof: bool,
     /// A read error met while looking for readiness, for the next receive.
     error: Option<io::Error>,
-    /// What the end had written when the deframer last held nothing: the
-    /// drain's allowance counts from there.
-    written_when_empty: u64,
+    /// The drain's allowance, counted from what the end had written when
+    /// the deframer last held nothing.
+    allowance: DrainAllowance,
     /// The task waiting to receive, woken when a send's drain reads
     /// something (the reactor wakes it for the socket's own readability).
     #[cfg(feature = "tokio")]
@@ -87,7 +88,7 @@ impl StreamEnd {
                 deframer: Deframer::new(framing),
                 eof: false,
                 error: None,
-                written_when_empty: 0,
+                allowance: DrainAllowance::default(),
                 #[cfg(feature = "tokio")]
                 waker: None,
             }),
@@ -190,11 +191,10 @@ impl StreamEnd {
     /// room; whether to keep watching (not if a receiver is reading, or
     /// the deframer holds all it may).
     ///
-    /// The deframer may hold at most [`DRAIN_LIMIT`] bytes more than this
-    /// end wrote since it last held nothing, across every send that waits:
-    /// a peer that sends and never reads costs at most that much, and two
-    /// ends that both send before they receive never stop each other, since
-    /// what each holds of the other's bytes is covered by what it wrote.
+    /// Within the end's [`DrainAllowance`], as the pipe's own ends: at most
+    /// [`DRAIN_LIMIT`](crate::drain::DRAIN_LIMIT) bytes more than this end
+    /// wrote since the deframer last held nothing, across every send that
+    /// waits.
     fn drain(&self) -> bool {
         let Some(mut rx) = self.rx.try_lock_unpoisoned() else {
             return false;
@@ -202,14 +202,8 @@ impl StreamEnd {
         let mut keep = true;
         let mut progress = false;
         loop {
-            let written = self.written.load(Ordering::Relaxed);
-            if rx.deframer.held() == 0 {
-                rx.written_when_empty = written;
-            }
-            let earned = usize::try_from(written.saturating_sub(rx.written_when_empty)).unwrap_or(usize::MAX);
-            let room = earned
-                .saturating_add(DRAIN_LIMIT)
-                .saturating_sub(rx.deframer.held());
+            let held = rx.deframer.held();
+            let room = rx.allowance.room(self.written.load(Ordering::Relaxed), held);
             if room == 0 {
                 keep = false;
                 break;

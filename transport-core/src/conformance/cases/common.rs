@@ -119,6 +119,30 @@ pub fn channel<T: Transport, M>(config: &ChannelConfig) -> (Sender<M, T::Sender>
     (Sender::from_raw(tx), Receiver::from_raw(rx))
 }
 
+/// Receives `per_producer` items of each of `producers` producers, in any
+/// interleaving, and panics unless each producer's arrive in the order it
+/// sent them (a lost item, a duplicate or a reordering shows here), naming
+/// the producers `what` ("thread", "producer"). How many items of each
+/// producer came.
+pub fn recv_in_order_per_producer<R: crate::RawReceiver>(
+    rx: &Receiver<Item, R>,
+    producers: u32,
+    per_producer: u64,
+    what: &str,
+) -> Vec<u64> {
+    let mut next = vec![0u64; producers as usize];
+    for n in 0..u64::from(producers) * per_producer {
+        let item = rx
+            .recv_timeout(LONG)
+            .unwrap_or_else(|e| panic!("receiving item {n} of all {what}s: {e}"));
+        let p = item.producer.to_native();
+        assert!(p < producers, "unknown {what} {p}");
+        item.assert_is(p, next[p as usize]);
+        next[p as usize] += 1;
+    }
+    next
+}
+
 /// Panics unless the next receive says `Disconnected` within [`LONG`].
 pub fn expect_disconnected<M: crate::Message, R: crate::RawReceiver>(rx: &Receiver<M, R>) {
     expect_disconnected_by(|timeout| rx.recv_timeout(timeout));

@@ -5,7 +5,7 @@ use crate::{
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::common::{Item, LONG, channel, expect_disconnected, unknown_role};
+use super::common::{Item, LONG, channel, expect_disconnected, recv_in_order_per_producer, unknown_role};
 
 const PEERS: u32 = 4;
 // Under Miri (`cargo xtask miri`, threads as peers) every step is
@@ -37,16 +37,7 @@ pub fn many_producers<T: Transport>(h: &Harness) {
                 })
                 .collect();
             drop(tx);
-            let mut next = vec![0u64; PEERS as usize];
-            for n in 0..u64::from(PEERS) * PER_PRODUCER {
-                let item = rx
-                    .recv_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving item {n} of all producers: {e}"));
-                let p = item.producer.to_native();
-                assert!(p < PEERS, "unknown producer {p}");
-                item.assert_is(p, next[p as usize]);
-                next[p as usize] += 1;
-            }
+            let next = recv_in_order_per_producer(&rx, PEERS, PER_PRODUCER, "producer");
             expect_disconnected(&rx);
             for peer in peers {
                 peer.wait(PEER_TIMEOUT);

@@ -7,7 +7,7 @@ use crate::{
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
-use super::common::{Item, LONG, channel, expect_disconnected, unknown_role};
+use super::common::{Item, channel, expect_disconnected, recv_in_order_per_producer, unknown_role};
 
 const THREADS: u32 = 8;
 // Under Miri (`cargo xtask miri`, threads as peers) every step is
@@ -23,18 +23,7 @@ pub fn shared_sender<T: Transport>(h: &Harness) {
         Role::Parent => {
             let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
             let peer = h.child("threads").endpoint("tx", tx).spawn();
-            let mut next = vec![0u64; THREADS as usize];
-            for n in 0..u64::from(THREADS) * PER_THREAD {
-                let item = rx
-                    .recv_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving item {n} of all threads: {e}"));
-                let t = item.producer.to_native();
-                assert!(t < THREADS, "unknown thread {t}");
-                // In order per thread: a lost item, a duplicate or a
-                // reordering shows here.
-                item.assert_is(t, next[t as usize]);
-                next[t as usize] += 1;
-            }
+            let next = recv_in_order_per_producer(&rx, THREADS, PER_THREAD, "thread");
             expect_disconnected(&rx);
             peer.wait(PEER_TIMEOUT);
             assert!(next.iter().all(|&n| n == PER_THREAD));

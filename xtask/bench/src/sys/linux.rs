@@ -11,14 +11,7 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<bool> {
     }
     // SAFETY: `cpu` is within the set's bits, checked just above.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: pid 0 is the calling thread; the set lives for the call and
-    // its size is passed with it.
-    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc == 0 {
-        Ok(true)
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    set_affinity(&set)
 }
 
 /// Lets the calling thread run on every CPU again (threads and processes
@@ -30,9 +23,15 @@ pub fn unpin_current_thread() -> io::Result<bool> {
         // SAFETY: `cpu` is within the set's bits.
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
+    // The kernel keeps the CPUs that exist.
+    set_affinity(&set)
+}
+
+/// Gives the calling thread the CPUs of `set`. `Ok(true)` once done.
+fn set_affinity(set: &libc::cpu_set_t) -> io::Result<bool> {
     // SAFETY: pid 0 is the calling thread; the set lives for the call and
-    // its size is passed with it. The kernel keeps the CPUs that exist.
-    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
+    // its size is passed with it.
+    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), set) };
     if rc == 0 {
         Ok(true)
     } else {
