@@ -18,6 +18,10 @@ pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Frami
 pub(crate) enum StreamSocket {}
 
 impl StreamSocket {
+    pub(crate) fn into_pipe(self) -> Result<crate::sys::Socket, StreamSocket> {
+        match self {}
+    }
+
     pub(crate) fn send(
         &self,
         _bufs: &[std::io::IoSlice<'_>],
@@ -54,7 +58,10 @@ fn unsupported() -> io::Error {
 }
 
 impl Acceptor {
-    pub(crate) fn bind(_address: &Address) -> Result<(Acceptor, Address), BindError> {
+    pub(crate) fn bind(
+        _address: &Address,
+        _framing: crate::python::frame::Framing,
+    ) -> Result<(Acceptor, Address), BindError> {
         Err(BindError::Unsupported {
             what: "a listener".into(),
         })
@@ -65,7 +72,11 @@ impl Acceptor {
     }
 }
 
-pub(crate) fn connect(_address: &Address, _wait: Wait) -> io::Result<Conn> {
+pub(crate) fn connect(
+    _address: &Address,
+    _framing: crate::python::frame::Framing,
+    _wait: Wait,
+) -> io::Result<Conn> {
     Err(unsupported())
 }
 

@@ -1,0 +1,169 @@
+//! Windows: Python's framing on a message-mode named pipe, the way
+//! `multiprocessing.connection` uses one (`AF_PIPE`): each message is one
+//! pipe message, with no length before it.
+//!
+//! [`MessagePipe`] shows the rest of the crate a byte stream in Python's
+//! socket framing, so the handshake and the stream end work unchanged:
+//! - a receive at a message's start reads its first part (at most
+//!   [`FIRST`] bytes); if the message goes on (`ERROR_MORE_DATA`), the
+//!   pipe says how much is left of it (`PeekNamedPipe`), and the reader
+//!   is given the message's length as Python's 4-byte header, then its
+//!   bytes. So a length past `maxlength` is refused with at most `FIRST`
+//!   bytes of it read, and the rest stays in the pipe;
+//! - a send carries one whole message, header first (as every writer in
+//!   this crate sends): the header is checked and dropped, and the bytes
+//!   go out with one `WriteFile`, so they arrive as one message (an empty
+//!   one included);
+//! - a peer that goes away ends the stream (`Ok(0)`), in the middle of a
+//!   message too (the stream end then reports `Disconnected`).
+
+use std::{
+    io::{self, IoSlice},
+    mem::MaybeUninit,
+    sync::Mutex,
+};
+
+use transport_core::{backend::Wait, sync::LockExt};
+
+use crate::{
+    python::frame::Framing,
+    sys::{Socket, windows::MessageRead},
+};
+
+/// How much of a message the first read takes (Python's is 128 bytes):
+/// a message this long or shorter takes one read.
+const FIRST: usize = 4 << 10;
+
+/// What a receive hands out before it reads the pipe again.
+#[derive(Debug, Default)]
+struct Rx {
+    /// A header, then the first part of its message: `ready[pos..]`.
+    ready: Vec<u8>,
+    pos: usize,
+    /// Bytes of the current message still in the pipe.
+    left: u64,
+}
+
+/// A message-mode pipe end seen as a stream in Python's socket framing.
+#[derive(Debug)]
+pub(crate) struct MessagePipe {
+    sock: Socket,
+    rx: Mutex<Rx>,
+}
+
+fn copy_out(from: &[u8], to: &mut [MaybeUninit<u8>]) -> usize {
+    let n = from.len().min(to.len());
+    for (d, s) in to[..n].iter_mut().zip(&from[..n]) {
+        d.write(*s);
+    }
+    n
+}
+
+fn inconsistent() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the pipe's message ended other than its announced length",
+    )
+}
+
+impl MessagePipe {
+    pub(crate) fn new(sock: Socket) -> Self {
+        MessagePipe {
+            sock,
+            rx: Mutex::new(Rx::default()),
+        }
+    }
+
+    /// Reads at least one byte of the stream unless `wait` runs out
+    /// (`WouldBlock`); `Ok(0)` at the end.
+    pub(crate) fn recv(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut rx = self.rx.lock_unpoisoned();
+        if rx.pos < rx.ready.len() {
+            let n = copy_out(&rx.ready[rx.pos..], buf);
+            rx.pos += n;
+            return Ok(n);
+        }
+        if rx.left > 0 {
+            let want = buf.len().min(usize::try_from(rx.left).unwrap_or(usize::MAX));
+            return match self.sock.read_message(&mut buf[..want], wait)? {
+                MessageRead::End => Ok(0),
+                MessageRead::Whole(n) if n as u64 == rx.left => {
+                    rx.left = 0;
+                    Ok(n)
+                }
+                MessageRead::Part(n) if (n as u64) < rx.left && n > 0 => {
+                    rx.left -= n as u64;
+                    Ok(n)
+                }
+                _ => Err(inconsistent()),
+            };
+        }
+        // A message's start.
+        let mut first = Vec::with_capacity(FIRST);
+        let (got, left) = match self.sock.read_message(first.spare_capacity_mut(), wait)? {
+            MessageRead::End => return Ok(0),
+            MessageRead::Whole(n) => (n, 0u64),
+            MessageRead::Part(n) => match self.sock.message_left()? {
+                None => return Ok(0),
+                Some(0) => return Err(inconsistent()),
+                Some(left) => (n, u64::from(left)),
+            },
+        };
+        // SAFETY: the read initialized the first `got` bytes it was given.
+        unsafe { first.set_len(got.min(FIRST)) };
+        let total = usize::try_from(got as u64 + left).map_err(|_| inconsistent())?;
+        let mut header = [0u8; 16];
+        let h = Framing::Python.header(total, &mut header);
+        rx.ready.clear();
+        rx.ready.extend_from_slice(&header[..h]);
+        rx.ready.extend_from_slice(&first);
+        rx.left = left;
+        let n = copy_out(&rx.ready, buf);
+        rx.pos = n;
+        Ok(n)
+    }
+
+    /// Sends the one whole message in `bufs` (Python's header, then its
+    /// bytes) as one pipe message; all of it, or `WouldBlock` if an earlier
+    /// write did not finish by the deadline.
+    pub(crate) fn send(
+        &self,
+        bufs: &[IoSlice<'_>],
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut head = [0u8; 12];
+        let mut filled = 0;
+        for b in bufs {
+            let k = (head.len() - filled).min(b.len());
+            head[filled..filled + k].copy_from_slice(&b[..k]);
+            filled += k;
+        }
+        let bad = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not one whole message in Python's framing",
+            )
+        };
+        let (h, len) = Framing::Python
+            .parse(&head[..filled])
+            .map_err(|_| bad())?
+            .ok_or_else(bad)?;
+        if h as u64 + len != total as u64 {
+            return Err(bad());
+        }
+        let mut body = Vec::with_capacity(total - h);
+        let mut skip = h;
+        for b in bufs {
+            let k = skip.min(b.len());
+            body.extend_from_slice(&b[k..]);
+            skip -= k;
+        }
+        self.sock.send_message(body, wait, on_readable)?;
+        Ok(total)
+    }
+}
