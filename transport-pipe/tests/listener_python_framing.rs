@@ -265,6 +265,79 @@ fn python_framing_peer_killed_mid_message_is_disconnected() {
     run("python_framing_peer_killed_mid_message_is_disconnected", killed);
 }
 
+/// Both sides send a message far larger than the pipe's or the socket's
+/// buffer at once: neither waits for the other forever (a blocked send
+/// reads what the peer sends meanwhile).
+fn both_full(h: &Harness) {
+    const LEN: usize = 3 << 20;
+    match h.role() {
+        Role::Parent => {
+            for kind in kinds() {
+                let listener = Listener::bind(address(h, kind, "full"), options()).expect("listening");
+                let child = h.child("peer").param("address", listener.address()).spawn();
+                let conn = listener.accept_python_timeout(LONG).expect("a client");
+                conn.send_bytes(&vec![1u8; LEN]).expect("sending");
+                let got = conn.recv_bytes_timeout(LONG).expect("the peer's message");
+                assert!(got.len() == LEN && got.iter().all(|&b| b == 2), "over {kind}");
+                assert_eq!(child.wait(PEER_TIMEOUT), ["both ways"], "over {kind}");
+            }
+        }
+        Role::Child(_) => {
+            let address: String = h.param("address");
+            let conn = Client::connect_python(address.as_str(), &options()).expect("connecting");
+            conn.send_bytes(&vec![2u8; LEN]).expect("sending");
+            let got = conn.recv_bytes_timeout(LONG).expect("the parent's message");
+            assert!(got.len() == LEN && got.iter().all(|&b| b == 1));
+            h.report("both ways");
+        }
+    }
+}
+
+#[test]
+fn python_framing_both_sides_sending_at_once_do_not_deadlock() {
+    run(
+        "python_framing_both_sides_sending_at_once_do_not_deadlock",
+        both_full,
+    );
+}
+
+/// A long message sent just before the sender closes and exits still
+/// arrives whole (on a pipe, the drop waits for the peer to read it).
+fn sent_then_closed(h: &Harness) {
+    const LEN: usize = 2 << 20;
+    match h.role() {
+        Role::Parent => {
+            for kind in kinds() {
+                let listener = Listener::bind(address(h, kind, "close"), options()).expect("listening");
+                let child = h.child("sender").param("address", listener.address()).spawn();
+                let conn = listener.accept_python_timeout(LONG).expect("a client");
+                let got = conn.recv_bytes_timeout(LONG).expect("the last message");
+                assert!(got.len() == LEN && got.iter().all(|&b| b == 5), "over {kind}");
+                assert!(
+                    matches!(conn.recv_bytes_timeout(LONG), Err(PyRecvError::Disconnected)),
+                    "over {kind}"
+                );
+                assert_eq!(child.wait(PEER_TIMEOUT), ["closed"], "over {kind}");
+            }
+        }
+        Role::Child(_) => {
+            let address: String = h.param("address");
+            let conn = Client::connect_python(address.as_str(), &options()).expect("connecting");
+            conn.send_bytes(&vec![5u8; LEN]).expect("sending");
+            drop(conn);
+            h.report("closed");
+        }
+    }
+}
+
+#[test]
+fn python_framing_message_sent_before_close_arrives_whole() {
+    run(
+        "python_framing_message_sent_before_close_arrives_whole",
+        sent_then_closed,
+    );
+}
+
 /// Windows: on the wire of a named pipe in Python's framing each message
 /// is one pipe message with no length before it, as Python writes it: a
 /// plain file handle on the pipe (byte reads, one `WriteFile` per write)

@@ -399,9 +399,13 @@ impl Socket {
     }
 
     /// Writes all of `data` with one `WriteFile`: on a message-mode pipe,
-    /// one message (an empty one included). As [`send`](Self::send), the
-    /// write may still be running when this returns (the kernel has the
-    /// bytes); `WouldBlock` when an earlier write did not finish in time.
+    /// one message (an empty one included). Waits as `wait` allows for an
+    /// earlier write to finish (`WouldBlock` if it did not), then returns
+    /// as soon as the kernel has the bytes: the write may still be running
+    /// (a message longer than the pipe's buffer finishes only as the peer
+    /// reads it), and the next send, `settle` or the drop waits for it. So
+    /// the caller counts the message as written at once, and two ends that
+    /// both send a long message before they receive drain each other.
     pub(crate) fn send_message(
         &self,
         data: Vec<u8>,
@@ -416,7 +420,8 @@ impl Socket {
         }
         let mut slot = self.in_flight.lock_unpoisoned();
         self.finish_previous(&mut slot, wait, on_readable)?;
-        self.start_write(&mut slot, data, wait, on_readable).map(drop)
+        self.start_write(&mut slot, data, Wait::Never, on_readable)
+            .map(drop)
     }
 
     /// Waits as `wait` allows for the write left in `slot`, if any.

@@ -13,7 +13,12 @@
 //! - a send carries one whole message, header first (as every writer in
 //!   this crate sends): the header is checked and dropped, and the bytes
 //!   go out with one `WriteFile`, so they arrive as one message (an empty
-//!   one included);
+//!   one included). It returns once the kernel has the message; a message
+//!   longer than the pipe's buffer is still being read by the peer then,
+//!   and the next send waits for it (reading what the peer sends
+//!   meanwhile), as does the drop, for at most the pipe's linger
+//!   ([`DEFAULT_LINGER`](crate::DEFAULT_LINGER)); a message still unread
+//!   after that is cancelled;
 //! - a peer that goes away ends the stream (`Ok(0)`), in the middle of a
 //!   message too (the stream end then reports `Disconnected`).
 
@@ -64,6 +69,14 @@ fn inconsistent() -> io::Error {
         io::ErrorKind::InvalidData,
         "the pipe's message ended other than its announced length",
     )
+}
+
+impl Drop for MessagePipe {
+    fn drop(&mut self) {
+        // A write the peer is still reading: give it the linger to finish
+        // (the socket's drop cancels it after that).
+        let _ = self.sock.settle(Wait::timeout(crate::DEFAULT_LINGER));
+    }
 }
 
 impl MessagePipe {
