@@ -89,6 +89,7 @@ use windows_sys::Win32::{
 };
 
 use super::millis;
+use super::named::windows_message::MessageRead;
 
 /// Pipes reach other processes here.
 pub(crate) const CROSS_PROCESS: bool = true;
@@ -113,17 +114,6 @@ pub(crate) struct Socket {
     handle: OwnedHandle,
     read_event: OwnedHandle,
     write_event: OwnedHandle,
-}
-
-/// What one read of a message-mode pipe got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MessageRead {
-    /// These bytes end a message.
-    Whole(usize),
-    /// These bytes are part of a message; more of it is in the pipe.
-    Part(usize),
-    /// The peer is gone.
-    End,
 }
 
 /// The most bytes one write copies and hands to the kernel.

@@ -27,7 +27,7 @@ pub(crate) use unix::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-mod windows_message;
+pub(super) mod windows_message;
 #[cfg(windows)]
 mod windows_tcp;
 #[cfg(windows)]

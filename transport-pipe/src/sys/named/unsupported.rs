@@ -18,7 +18,8 @@ pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Frami
 pub(crate) enum StreamSocket {}
 
 impl StreamSocket {
-    pub(crate) fn into_pipe(self) -> Result<crate::sys::Socket, StreamSocket> {
+    /// Never called: no stream exists (generic, so this names no socket).
+    pub(crate) fn into_pipe<Pipe>(self) -> Result<Pipe, StreamSocket> {
         match self {}
     }
 

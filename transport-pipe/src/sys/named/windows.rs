@@ -53,7 +53,7 @@ use windows_sys::Win32::{
 
 use super::{
     Conn,
-    windows_message::MessagePipe,
+    windows_message::{Lengths, MessageIo, MessagePipe, MessageRead},
     windows_tcp::{self, TcpSocket},
 };
 use crate::{
@@ -71,7 +71,7 @@ pub(crate) enum StreamSocket {
     /// A byte pipe: this crate's framing, for the pipe's own end.
     Pipe(Socket),
     /// A message-mode pipe seen as a stream in Python's socket framing.
-    Message(MessagePipe),
+    Message(MessagePipe<Socket>),
     /// TCP.
     Tcp(TcpSocket),
 }
@@ -138,6 +138,35 @@ fn unsupported_async() -> io::Error {
     )
 }
 
+/// Python's socket framing's lengths, for a message-mode pipe.
+const PYTHON: Lengths = Lengths {
+    header: |len, out| Framing::Python.header(len, out),
+    parse: |bytes| Framing::Python.parse(bytes).ok().flatten(),
+};
+
+impl MessageIo for Socket {
+    fn read_message(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<MessageRead> {
+        Socket::read_message(self, buf, wait)
+    }
+
+    fn message_left(&self) -> io::Result<Option<u32>> {
+        Socket::message_left(self)
+    }
+
+    fn send_message(
+        &self,
+        data: Vec<u8>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<()> {
+        Socket::send_message(self, data, wait, on_readable)
+    }
+
+    fn settle(&self, wait: Wait) -> io::Result<()> {
+        Socket::settle(self, wait)
+    }
+}
+
 /// A connection not yet set up for its framing.
 #[derive(Debug)]
 pub(crate) enum Stream {
@@ -150,7 +179,7 @@ impl Stream {
     pub(crate) fn into_stream(self) -> io::Result<StreamSocket> {
         Ok(match self {
             Stream::Pipe(h) => StreamSocket::Pipe(Socket::new(h)?),
-            Stream::Message(h) => StreamSocket::Message(MessagePipe::new(Socket::new(h)?)),
+            Stream::Message(h) => StreamSocket::Message(MessagePipe::new(Socket::new(h)?, PYTHON)),
             Stream::Tcp(s) => StreamSocket::Tcp(TcpSocket::new(s)?),
         })
     }

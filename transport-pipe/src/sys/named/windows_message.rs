@@ -22,18 +22,63 @@
 //! - a peer that goes away ends the stream (`Ok(0)`), in the middle of a
 //!   message too (the stream end then reports `Disconnected`).
 
+//!
+//! A leaf module: the pipe ([`MessageIo`], the pipe's own socket) and
+//! Python's lengths ([`Lengths`], from `python/frame.rs`) are given to it,
+//! so it names nothing of this crate and closes no import circle.
+
 use std::{
     io::{self, IoSlice},
     mem::MaybeUninit,
     sync::Mutex,
+    time::Duration,
 };
 
 use transport_core::{backend::Wait, sync::LockExt};
 
-use crate::{
-    python::frame::Framing,
-    sys::{Socket, windows::MessageRead},
-};
+/// How long the drop waits for the peer to read the last message: the
+/// pipe's own linger ([`DEFAULT_LINGER`](crate::DEFAULT_LINGER)).
+const LINGER: Duration = Duration::from_secs(10);
+
+/// What one read of a message-mode pipe got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageRead {
+    /// These bytes end a message.
+    Whole(usize),
+    /// These bytes are part of a message; more of it is in the pipe.
+    Part(usize),
+    /// The peer is gone.
+    End,
+}
+
+/// A message-mode pipe handle (the pipe's own socket, `sys/windows.rs`).
+pub(crate) trait MessageIo {
+    /// Reads the rest of the current message if it fits in `buf`, else as
+    /// much as fits; `WouldBlock` if nothing came as `wait` allows.
+    fn read_message(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<MessageRead>;
+    /// The bytes of the current message still in the pipe; `None` once the
+    /// peer is gone.
+    fn message_left(&self) -> io::Result<Option<u32>>;
+    /// Writes `data` as one message; returns once the kernel has it.
+    fn send_message(
+        &self,
+        data: Vec<u8>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<()>;
+    /// Waits as `wait` allows for a write still running.
+    fn settle(&self, wait: Wait) -> io::Result<()>;
+}
+
+/// Python's socket framing of a message's length: its header for a
+/// length (written into the 16 bytes given; how many it took), and the
+/// header at the start of some bytes (its length and the message's), or
+/// `None` if it is not a whole one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lengths {
+    pub(crate) header: fn(usize, &mut [u8; 16]) -> usize,
+    pub(crate) parse: fn(&[u8]) -> Option<(usize, u64)>,
+}
 
 /// How much of a message the first read takes (Python's is 128 bytes):
 /// a message this long or shorter takes one read.
@@ -51,8 +96,9 @@ struct Rx {
 
 /// A message-mode pipe end seen as a stream in Python's socket framing.
 #[derive(Debug)]
-pub(crate) struct MessagePipe {
-    sock: Socket,
+pub(crate) struct MessagePipe<S: MessageIo> {
+    sock: S,
+    lengths: Lengths,
     rx: Mutex<Rx>,
 }
 
@@ -71,18 +117,19 @@ fn inconsistent() -> io::Error {
     )
 }
 
-impl Drop for MessagePipe {
+impl<S: MessageIo> Drop for MessagePipe<S> {
     fn drop(&mut self) {
         // A write the peer is still reading: give it the linger to finish
         // (the socket's drop cancels it after that).
-        let _ = self.sock.settle(Wait::timeout(crate::DEFAULT_LINGER));
+        let _ = self.sock.settle(Wait::timeout(LINGER));
     }
 }
 
-impl MessagePipe {
-    pub(crate) fn new(sock: Socket) -> Self {
+impl<S: MessageIo> MessagePipe<S> {
+    pub(crate) fn new(sock: S, lengths: Lengths) -> Self {
         MessagePipe {
             sock,
+            lengths,
             rx: Mutex::new(Rx::default()),
         }
     }
@@ -129,7 +176,7 @@ impl MessagePipe {
         unsafe { first.set_len(got.min(FIRST)) };
         let total = usize::try_from(got as u64 + left).map_err(|_| inconsistent())?;
         let mut header = [0u8; 16];
-        let h = Framing::Python.header(total, &mut header);
+        let h = (self.lengths.header)(total, &mut header);
         rx.ready.clear();
         rx.ready.extend_from_slice(&header[..h]);
         rx.ready.extend_from_slice(&first);
@@ -162,10 +209,7 @@ impl MessagePipe {
                 "not one whole message in Python's framing",
             )
         };
-        let (h, len) = Framing::Python
-            .parse(&head[..filled])
-            .map_err(|_| bad())?
-            .ok_or_else(bad)?;
+        let (h, len) = (self.lengths.parse)(&head[..filled]).ok_or_else(bad)?;
         if h as u64 + len != total as u64 {
             return Err(bad());
         }

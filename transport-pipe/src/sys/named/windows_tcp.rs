@@ -3,6 +3,9 @@
 //!
 //! A peer that resets the connection (a killed process does) ends the
 //! stream on receive and is `BrokenPipe` on send, as on Unix.
+//!
+//! A leaf module: it names nothing of this crate, so it closes no import
+//! circle.
 
 use std::{
     io::{self, IoSlice, Write as _},
@@ -15,8 +18,6 @@ use transport_core::backend::Wait;
 use windows_sys::Win32::Networking::WinSock::{
     POLLRDNORM, POLLWRNORM, SOCKET, SOCKET_ERROR, WSAGetLastError, WSAPOLLFD, WSAPoll, recv,
 };
-
-use crate::sys::millis;
 
 /// A connected TCP socket.
 #[derive(Debug)]
@@ -36,7 +37,11 @@ pub(crate) fn poll(socket: SOCKET, events: i16, wait: Wait) -> io::Result<i16> {
         events,
         revents: 0,
     };
-    let timeout = millis(wait).map_or(-1, |ms| ms.min(i32::MAX as u64) as i32);
+    // Whole milliseconds, rounded up: a wait never ends before its deadline.
+    let timeout = wait.remaining().map_or(-1, |left| {
+        let ms = left.as_micros().div_ceil(1000);
+        ms.min(i32::MAX as u128) as i32
+    });
     // SAFETY: one valid WSAPOLLFD, and its count.
     if unsafe { WSAPoll(&mut fd, 1, timeout) } == SOCKET_ERROR {
         // SAFETY: WSAGetLastError has no preconditions.
