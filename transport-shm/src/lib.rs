@@ -136,8 +136,8 @@ mod sync;
 mod sys;
 
 pub use channel::{
-    Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, WaitMode,
-    variant,
+    Shm, ShmBusyPoll, ShmConfig, ShmMpmc, ShmMpmcReceiver, ShmMpmcSender, ShmMpsc, ShmReceiver, ShmSender,
+    ShmTransport, ShmUntrusted, WaitMode, variant,
 };
 pub use error::SegmentError;
 pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};
