@@ -85,6 +85,8 @@ mod receiver;
 mod ring;
 mod sender;
 mod state;
+#[cfg(test)]
+mod tests;
 mod transport;
 
 pub use receiver::ShmMpmcReceiver;

@@ -47,7 +47,7 @@ use crate::{
 /// process's bridge thread (see the [channel
 /// documentation](crate::channel#async-readiness)).
 pub struct ShmMpmcReceiver {
-    ring: Arc<Ring>,
+    pub(super) ring: Arc<Ring>,
     att: Option<Attachment>,
     me: Holder,
     /// Set once the ring's words were found impossible (reported once as

@@ -42,7 +42,7 @@ use crate::{
 /// the process's bridge thread (see the [channel
 /// documentation](crate::channel#async-readiness)).
 pub struct ShmMpmcSender {
-    ring: Arc<Ring>,
+    pub(super) ring: Arc<Ring>,
     att: Option<Attachment>,
     me: Holder,
     sends: AtomicU32,
