@@ -81,6 +81,8 @@
 //!
 //! [`LIVENESS_PERIOD`]: super::LIVENESS_PERIOD
 
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzz;
 mod receiver;
 mod ring;
 mod sender;
@@ -98,7 +100,11 @@ use std::sync::Arc;
 
 use transport_core::{CreateError, Message};
 
-use crate::{channel::layout::ROLE_RECEIVER, segment::Attachment};
+use crate::{
+    channel::{chan::Chan, layout::ROLE_RECEIVER},
+    error::SegmentError,
+    segment::Attachment,
+};
 use ring::Ring;
 
 use super::ShmConfig;
@@ -113,6 +119,20 @@ use super::ShmConfig;
 /// [`CreateError::InvalidConfig`] for a capacity of zero or past 2^24
 /// slots; [`CreateError::Io`] when the segment cannot be created.
 pub fn raw_mpmc(config: &ShmConfig) -> Result<(ShmMpmcSender, ShmMpmcReceiver), CreateError> {
+    create(config, Chan::create)
+}
+
+/// As [`raw_mpmc`], in a heap segment laid out as a shared one (for the
+/// fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn raw_mpmc_on_heap(config: &ShmConfig) -> Result<(ShmMpmcSender, ShmMpmcReceiver), CreateError> {
+    create(config, Chan::create_on_heap)
+}
+
+fn create(
+    config: &ShmConfig,
+    channel: fn(&ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError>,
+) -> Result<(ShmMpmcSender, ShmMpmcReceiver), CreateError> {
     match config.capacity {
         Some(0) => {
             return Err(CreateError::InvalidConfig {
@@ -126,7 +146,7 @@ pub fn raw_mpmc(config: &ShmConfig) -> Result<(ShmMpmcSender, ShmMpmcReceiver), 
         }
         _ => {}
     }
-    let (ring, tx_att) = Ring::create(config)?;
+    let (ring, tx_att) = Ring::create(config, channel)?;
     let ring = Arc::new(ring);
     let rx_att = Attachment::join(&ring.chan.seg, ROLE_RECEIVER)?;
     Ok((

@@ -76,8 +76,13 @@ pub(crate) enum AtRead {
 }
 
 impl Ring {
-    /// Creates a ring for `cfg`: the creator is its first sender.
-    pub(crate) fn create(cfg: &ShmConfig) -> Result<(Ring, Attachment), SegmentError> {
+    /// Creates a ring for `cfg` in a segment that `channel` makes (a
+    /// channel's, or a heap one for the fuzz targets): the creator is its
+    /// first sender.
+    pub(crate) fn create(
+        cfg: &ShmConfig,
+        channel: fn(&ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError>,
+    ) -> Result<(Ring, Attachment), SegmentError> {
         let limit = cfg.max_message_size.min(MPMC_MAX_MESSAGE_SIZE);
         let too_large = SegmentError::TooLarge { size: limit };
         let stride = stride(limit).ok_or(too_large)?;
@@ -96,7 +101,7 @@ impl Ring {
             wait_mode: WaitMode::Blocking,
             untrusted: false,
         };
-        let (chan, att) = Chan::create(&ring_cfg)?;
+        let (chan, att) = channel(&ring_cfg)?;
         chan.header().flags.store(FLAG_MPMC, Ordering::Release);
         let ring = Ring { chan, slots, stride };
         for i in 0..slots {

@@ -43,7 +43,7 @@ use crate::{
 /// documentation](crate::channel#async-readiness)).
 pub struct ShmMpmcSender {
     pub(super) ring: Arc<Ring>,
-    att: Option<Attachment>,
+    pub(super) att: Option<Attachment>,
     me: Holder,
     sends: AtomicU32,
     /// Set once the ring's words were found impossible: every send after

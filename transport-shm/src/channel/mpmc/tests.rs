@@ -165,3 +165,27 @@ fn threads_with_clones_get_each_message_once() {
     }
     assert_eq!(seen.len(), (PRODUCERS * N) as usize, "messages lost");
 }
+
+#[test]
+#[cfg(feature = "fuzzing")]
+#[cfg_attr(miri, ignore = "thousands of rings: slow under Miri")]
+fn the_fuzz_entry_holds_on_random_inputs() {
+    // The fuzz target's invariants on inputs from a xorshift generator, so
+    // that a plain test run exercises them without cargo-fuzz.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..2_000 {
+        let len = (x % 600) as usize;
+        let input: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        super::fuzz::mpmc(&input);
+    }
+    // Traffic only: sends and receives on both sides.
+    let traffic: Vec<u8> = (0..400u32).map(|i| [6u8, 3, 134, 131][i as usize % 4]).collect();
+    super::fuzz::mpmc(&traffic);
+}
