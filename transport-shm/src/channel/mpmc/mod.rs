@@ -102,7 +102,6 @@ use transport_core::{CreateError, Message};
 
 use crate::{
     channel::{chan::Chan, layout::ROLE_RECEIVER},
-    error::SegmentError,
     segment::Attachment,
 };
 use ring::Ring;
@@ -131,7 +130,7 @@ pub(crate) fn raw_mpmc_on_heap(config: &ShmConfig) -> Result<(ShmMpmcSender, Shm
 
 fn create(
     config: &ShmConfig,
-    channel: fn(&ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError>,
+    channel: ring::MakeChannel,
 ) -> Result<(ShmMpmcSender, ShmMpmcReceiver), CreateError> {
     match config.capacity {
         Some(0) => {

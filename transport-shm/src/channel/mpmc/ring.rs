@@ -30,6 +30,10 @@ pub(crate) fn stride(limit: usize) -> Option<usize> {
     limit.checked_add(SLOT_HEADER + 63).map(|n| n & !63)
 }
 
+/// What makes a ring's channel segment: [`Chan::create`], or a heap one
+/// for the fuzz targets.
+pub(crate) type MakeChannel = fn(&ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError>;
+
 /// A mapped multi-consumer ring.
 #[derive(Debug)]
 pub(crate) struct Ring {
@@ -79,10 +83,7 @@ impl Ring {
     /// Creates a ring for `cfg` in a segment that `channel` makes (a
     /// channel's, or a heap one for the fuzz targets): the creator is its
     /// first sender.
-    pub(crate) fn create(
-        cfg: &ShmConfig,
-        channel: fn(&ShmConfig) -> Result<(Arc<Chan>, Attachment), SegmentError>,
-    ) -> Result<(Ring, Attachment), SegmentError> {
+    pub(crate) fn create(cfg: &ShmConfig, channel: MakeChannel) -> Result<(Ring, Attachment), SegmentError> {
         let limit = cfg.max_message_size.min(MPMC_MAX_MESSAGE_SIZE);
         let too_large = SegmentError::TooLarge { size: limit };
         let stride = stride(limit).ok_or(too_large)?;
