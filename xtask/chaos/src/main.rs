@@ -57,7 +57,7 @@ use crate::{
 pub const CAPACITY: u64 = 64;
 
 /// The backends, in the order they run.
-const BACKENDS: [&str; 3] = ["queue", "pipe", "shm"];
+const BACKENDS: [&str; 4] = ["queue", "pipe", "shm", "shm-mpmc"];
 
 #[derive(Debug)]
 struct Options {
@@ -228,6 +228,7 @@ fn campaign(opts: &Options) -> Result<bool, String> {
                             trial::run::<transport_queue::QueueTransport>(side, api, &id, delay, &settings)
                         }
                         "pipe" => trial::run::<transport_pipe::Pipe>(side, api, &id, delay, &settings),
+                        "shm-mpmc" => trial::run::<transport_shm::ShmMpmc>(side, api, &id, delay, &settings),
                         _ => trial::run::<transport_shm::Shm>(side, api, &id, delay, &settings),
                     };
                     print!("{}", row.add(&id, &outcome));

@@ -69,6 +69,9 @@
 //!   counts as received: nobody else gets it). The slot is freed by
 //!   whoever finds it held by a dead process. The other consumers get
 //!   every other message, none twice.
+//! - A producer that is stopped (not killed) in the middle of a send holds
+//!   the consumers at its position until it goes on or dies: messages are
+//!   taken in the order of their positions.
 //! - Dead holders are found by the waiting ends within
 //!   [`LIVENESS_PERIOD`], as for the other channels. All senders gone and
 //!   the ring drained: every consumer gets `Disconnected`; all consumers
