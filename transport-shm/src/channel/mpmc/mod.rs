@@ -86,6 +86,7 @@
 
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz;
+mod make;
 mod receiver;
 mod ring;
 mod sender;
@@ -94,6 +95,7 @@ mod state;
 mod tests;
 mod transport;
 
+pub use make::{bounded, unbounded, with_config};
 pub use receiver::ShmMpmcReceiver;
 pub use ring::MPMC_MAX_MESSAGE_SIZE;
 pub use sender::ShmMpmcSender;
