@@ -404,6 +404,7 @@ mod tests {
         mpmc / mpmc_traffic,
         mpmc / dead_writer,
         mpmc / positions_moved,
+        mpmc / failed_sends,
         segment / array,
         segment / value,
         segment / channel_receiver,

@@ -30,6 +30,14 @@
 //!   and frees the slot for the next lap (a producer asleep is woken).
 //!   Copying out means a message kept by the application holds no slot.
 //!
+//! A send that fails once it holds a slot (a message past the limit, a
+//! serialization error) frees it for the next lap and leaves its position
+//! empty; consumers pass it. Until they do, a message queued a lap before
+//! can hold the slot a later send needs, so for that while the ring may
+//! take fewer than its capacity, and `len` (the positions between the
+//! shared write and read positions, at most the capacity) counts the
+//! passed positions too: both are approximate, never over the capacity.
+//!
 //! The slot size is the message size limit (at most
 //! [`MPMC_MAX_MESSAGE_SIZE`]); the slots are the channel's capacity, or for
 //! a channel without one, `buffer_bytes` worth (16 to 4096 slots).
