@@ -30,8 +30,9 @@
 //!   and frees the slot for the next lap (a producer asleep is woken).
 //!   Copying out means a message kept by the application holds no slot.
 //!
-//! A send that fails once it holds a slot (a message past the limit, a
-//! serialization error) frees it for the next lap and leaves its position
+//! A send that fails once it holds a slot (a message whose archive turns
+//! out past the limit, a serialization error; raw bytes past the limit are
+//! refused before) frees it for the next lap and leaves its position
 //! empty; consumers pass it. Until they do, a message queued a lap before
 //! can hold the slot a later send needs, so for that while the ring may
 //! take fewer than its capacity, and `len` (the positions between the

@@ -224,6 +224,21 @@ impl RawSender for ShmMpmcSender {
         Ok(())
     }
 
+    fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        // The length is known: refuse before taking a position (see the
+        // module docs on failed sends).
+        if bytes.len() > self.ring.limit() {
+            return Err(RawSendError::TooLarge {
+                len: bytes.len(),
+                limit: self.ring.limit(),
+            });
+        }
+        self.send_frame(wait, &mut |w| {
+            w.write_bytes(bytes);
+            Ok(())
+        })
+    }
+
     fn max_message_size(&self) -> usize {
         self.ring.limit()
     }
