@@ -405,6 +405,7 @@ mod tests {
         mpmc / dead_writer,
         mpmc / positions_moved,
         mpmc / failed_sends,
+        mpmc / last_position,
         segment / array,
         segment / value,
         segment / channel_receiver,

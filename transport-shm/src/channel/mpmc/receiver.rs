@@ -127,7 +127,7 @@ impl ShmMpmcReceiver {
                     Ring::advance(deq, d);
                     let found = self.copy_out(slot);
                     ring.state(slot)
-                        .store(SlotState::free(lap + 1).encode(), Ordering::SeqCst);
+                        .store(SlotState::free(lap.wrapping_add(1)).encode(), Ordering::SeqCst);
                     ring.wake_producers();
                     return found;
                 }
@@ -136,7 +136,7 @@ impl ShmMpmcReceiver {
                 AtRead::DeadWriter(word) => {
                     // Never published: pass it, freeing the slot for the
                     // next lap.
-                    if ring.swap_state(slot, word, SlotState::free(lap + 1)) {
+                    if ring.swap_state(slot, word, SlotState::free(lap.wrapping_add(1))) {
                         Ring::advance(deq, d);
                         ring.wake_producers();
                     }

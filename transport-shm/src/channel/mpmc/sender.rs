@@ -209,7 +209,7 @@ impl RawSender for ShmMpmcSender {
                 // Nothing was published: the slot goes free for the next
                 // lap, and a consumer waiting at this position passes it.
                 ring.state(slot)
-                    .store(SlotState::free(lap + 1).encode(), Ordering::SeqCst);
+                    .store(SlotState::free(lap.wrapping_add(1)).encode(), Ordering::SeqCst);
                 ring.wake_consumers();
                 ring.wake_producers();
                 return Err(e);
