@@ -44,7 +44,9 @@
 //! a channel without one, `buffer_bytes` worth (16 to 4096 slots).
 //!
 //! # Trust model
-//! The crate's [trust model](crate#trust-model) applies:
+//! The crate's [trust model](crate#trust-model) applies (tested in one
+//! process in `tests.rs`, across processes in `tests/mpmc_hostile.rs`, and
+//! by the `shm_mpmc` fuzz target):
 //! - every state word is read once into a local, decoded and checked: a
 //!   holder named on a free or full slot, or a slot behind the position
 //!   being looked at in a way no interleaving of correct ends produces, is

@@ -105,12 +105,14 @@ impl Ring {
         let (chan, att) = channel(&ring_cfg)?;
         chan.header().flags.store(FLAG_MPMC, Ordering::Release);
         let ring = Ring { chan, slots, stride };
+        // Every slot free for lap 0 (the word a new segment's zeroed bytes
+        // already hold, written so the layout does not rely on it). No other
+        // process has the segment yet: its name leaves this one only in a
+        // hand-off, after this.
         for i in 0..slots {
             ring.state(i)
                 .store(SlotState::free(0).encode(), Ordering::Relaxed);
         }
-        // The slots' words are published with the segment's name, which
-        // the hand-off carries (a system call's worth of ordering).
         std::sync::atomic::fence(Ordering::SeqCst);
         Ok((ring, att))
     }
