@@ -17,7 +17,7 @@
 //! processes. It prints a table, writes the JSON report, and exits
 //! non-zero if any trial broke the contract.
 //!
-//! `transport-chaos [--backend queue,pipe,shm] [--api blocking,async]
+//! `transport-chaos [--backend queue,pipe,shm,shm-mpmc] [--api blocking,async]
 //! [--trials N] [--hang-after S] [--max-delay-ms MS] [--seed N] [--out PATH]
 //! [--drop-command]`; the trial count is per backend, side and API. The
 //! parent's end is used through the blocking API and through
