@@ -12,6 +12,7 @@ use std::{
 use transport_core::Message;
 
 use super::{
+    answers::assemble,
     config::Config,
     dispatch::Dispatcher,
     error::TaskError,
@@ -31,13 +32,19 @@ pub struct Pool<A: Message + Send + 'static, R: Message + Send + 'static> {
     window: usize,
     prefetch: usize,
     chunksize: usize,
+    auto_chunksize: bool,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     pub(crate) fn start(config: Config) -> Result<Self, SpawnError> {
         let (inbox, events) = mpsc::channel();
-        let (workers, window, prefetch, chunksize) =
-            (config.workers, config.window, config.prefetch, config.chunksize);
+        let (workers, window, prefetch, chunksize, auto_chunksize) = (
+            config.workers,
+            config.window,
+            config.prefetch,
+            config.chunksize,
+            config.auto_chunksize,
+        );
         let dispatcher = Dispatcher::new(config, events, inbox.clone())?;
         let dispatcher = thread::Builder::new()
             .name("pool-dispatcher".into())
@@ -52,6 +59,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             window,
             prefetch,
             chunksize,
+            auto_chunksize,
         })
     }
 
@@ -119,8 +127,26 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// All the arguments are given to the pool at once; use
     /// [`imap`](Self::imap) to bound how many are held.
     /// Tasks go in chunks of the pool's [`chunksize`](super::Builder::chunksize).
+    /// With [`auto_chunksize`](super::Builder::auto_chunksize), the chunk
+    /// size is picked from the number of arguments, as Python's is.
     pub fn map<I: IntoIterator<Item = A>>(&self, args: I) -> Vec<Result<R, TaskError>> {
+        if self.auto_chunksize {
+            let args: Vec<A> = args.into_iter().collect();
+            let chunksize = self.auto_chunksize_for(args.len());
+            return self.map_chunked(args, chunksize);
+        }
         self.map_chunked(args, self.chunksize)
+    }
+
+    /// The chunk size Python's `map` picks for `len` arguments: about four
+    /// chunks for each worker.
+    pub(crate) fn auto_chunksize_for(&self, len: usize) -> usize {
+        len.div_ceil(self.workers.saturating_mul(4)).max(1)
+    }
+
+    /// Whether `map` picks its chunk size from its arguments.
+    pub(crate) fn picks_chunksize(&self) -> bool {
+        self.auto_chunksize
     }
 
     /// [`map`](Self::map) with `chunksize` tasks in a message (at least
@@ -132,17 +158,17 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     ) -> Vec<Result<R, TaskError>> {
         let (tx, rx) = mpsc::channel();
         let n = self.submit_all(args, chunksize, &ReplyTo::Blocking(tx));
-        let mut results: Vec<Option<Result<R, TaskError>>> = (0..n).map(|_| None).collect();
-        // Every task answers once, even when the pool stops.
-        for (seq, result) in rx.iter().take(n as usize) {
-            if let Some(place) = results.get_mut(seq as usize) {
-                *place = Some(result);
-            }
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        // Every task answers once, even when the pool stops; a chunk's
+        // answers come together, and are copied once, into the result.
+        let mut chunks = Vec::new();
+        let mut answered = 0;
+        while answered < n {
+            let Ok(chunk) = rx.recv() else { break };
+            answered += chunk.1.len();
+            chunks.push(chunk);
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(TaskError::Terminated)))
-            .collect()
+        assemble(n, chunks)
     }
 
     /// Gives the pool every argument, in chunks of `chunksize`, answers
@@ -200,6 +226,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> std::fmt::Debug f
             .field("workers", &self.workers)
             .field("window", &self.window)
             .field("chunksize", &self.chunksize)
+            .field("auto_chunksize", &self.auto_chunksize)
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
