@@ -104,14 +104,16 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
 
     fn handle(&mut self, event: Event<A, R>) {
         match event {
-            Event::Submit(mut task) => {
-                if let Some(error) = &self.broken {
-                    task.fail(error.clone());
-                } else if self.closing {
-                    task.fail(TaskError::Closed);
-                } else {
-                    task.retries = self.config.retries;
-                    self.queue.push_back(task);
+            Event::Submit(tasks) => {
+                for mut task in tasks {
+                    if let Some(error) = &self.broken {
+                        task.fail(error.clone());
+                    } else if self.closing {
+                        task.fail(TaskError::Closed);
+                    } else {
+                        task.retries = self.config.retries;
+                        self.queue.push_back(task);
+                    }
                 }
             }
             Event::Answer {
@@ -429,7 +431,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 {
                     gone.push((slot, generation));
                 }
-                Ok(Event::Submit(task)) => task.fail(TaskError::Terminated),
+                Ok(Event::Submit(tasks)) => {
+                    for task in tasks {
+                        task.fail(TaskError::Terminated);
+                    }
+                }
                 Ok(_) => {}
                 Err(_) => break,
             }

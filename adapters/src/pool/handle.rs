@@ -13,6 +13,7 @@ use transport_core::Message;
 
 use super::{
     answers::assemble,
+    collect::Collector,
     config::Config,
     dispatch::Dispatcher,
     error::TaskError,
@@ -20,6 +21,9 @@ use super::{
     task::{ReplyTo, Task, TaskHandle},
 };
 use crate::process::SpawnError;
+
+/// The most chunks of one `map` given to the pool's thread in one event.
+const MAX_BATCH: usize = 64;
 
 /// A pool of worker processes running one [`Entry`](crate::process::Entry); see the [module
 /// docs](super).
@@ -93,14 +97,28 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// Gives the pool the chunk `args` (at least one), whose answers go
     /// to `reply` numbered from `seq`.
     pub(crate) fn submit(&self, args: Vec<A>, seq: u64, reply: ReplyTo<R>) {
+        self.submit_batch(vec![self.task(args, seq, reply)]);
+    }
+
+    /// The chunk `args`, with its pool-wide id.
+    fn task(&self, args: Vec<A>, seq: u64, reply: ReplyTo<R>) -> Task<A, R> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = Task::new(id, args, seq, reply);
+        Task::new(id, args, seq, reply)
+    }
+
+    /// Gives the pool the chunks `tasks`, in order, in one event.
+    fn submit_batch(&self, tasks: Vec<Task<A, R>>) {
+        if tasks.is_empty() {
+            return;
+        }
         if self.closed.load(Ordering::Acquire) {
-            task.fail(TaskError::Closed);
+            for task in tasks {
+                task.fail(TaskError::Closed);
+            }
         } else {
-            // A pool whose thread has stopped drops the task, which
-            // answers `Terminated`.
-            let _ = self.inbox.send(Event::Submit(task));
+            // A pool whose thread has stopped drops the tasks, which
+            // answer `Terminated`.
+            let _ = self.inbox.send(Event::Submit(tasks));
         }
     }
 
@@ -156,19 +174,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         args: I,
         chunksize: usize,
     ) -> Vec<Result<R, TaskError>> {
-        let (tx, rx) = mpsc::channel();
-        let n = self.submit_all(args, chunksize, &ReplyTo::Blocking(tx));
+        let collector = Collector::new();
+        let n = self.submit_all(args, chunksize, &ReplyTo::Collect(collector.sender()));
         let n = usize::try_from(n).unwrap_or(usize::MAX);
-        // Every task answers once, even when the pool stops; a chunk's
-        // answers come together, and are copied once, into the result.
-        let mut chunks = Vec::new();
-        let mut answered = 0;
-        while answered < n {
-            let Ok(chunk) = rx.recv() else { break };
-            answered += chunk.1.len();
-            chunks.push(chunk);
-        }
-        assemble(n, chunks)
+        // Every task answers once, even when the pool stops; this thread
+        // sleeps until the last chunk is in, and a chunk's answers are
+        // copied once, into the result.
+        assemble(n, collector.wait(n))
     }
 
     /// Gives the pool every argument, in chunks of `chunksize`, answers
@@ -182,14 +194,23 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         let chunksize = chunksize.max(1);
         let mut args = args.into_iter();
         let mut n = 0;
+        // The first chunk goes alone, so the workers start at once; then
+        // batches of 2, 4, ... up to `MAX_BATCH` chunks, one event each.
+        let mut batch = Vec::new();
+        let mut limit = 1;
         loop {
             let chunk: Vec<A> = args.by_ref().take(chunksize).collect();
             if chunk.is_empty() {
+                self.submit_batch(batch);
                 return n;
             }
             let len = chunk.len() as u64;
-            self.submit(chunk, n, reply.clone());
+            batch.push(self.task(chunk, n, reply.clone()));
             n += len;
+            if batch.len() >= limit {
+                self.submit_batch(std::mem::take(&mut batch));
+                limit = (limit * 2).min(MAX_BATCH);
+            }
         }
     }
 

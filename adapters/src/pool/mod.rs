@@ -87,6 +87,7 @@
 
 mod answers;
 mod builder;
+mod collect;
 mod config;
 mod dispatch;
 mod error;

@@ -8,6 +8,7 @@ use std::{
 
 use super::{
     answers::{Answers, Reply},
+    collect::CollectTx,
     error::TaskError,
 };
 use crate::process::TaskMsg;
@@ -17,6 +18,8 @@ use crate::process::TaskMsg;
 pub(crate) enum ReplyTo<R> {
     Blocking(mpsc::Sender<Reply<R>>),
     Async(futures::channel::mpsc::UnboundedSender<Reply<R>>),
+    /// A blocking `map`, which sleeps until its last chunk is in.
+    Collect(CollectTx<R>),
 }
 
 impl<R> ReplyTo<R> {
@@ -30,6 +33,7 @@ impl<R> ReplyTo<R> {
             ReplyTo::Async(tx) => {
                 let _ = tx.unbounded_send(reply);
             }
+            ReplyTo::Collect(tx) => tx.send(reply),
         }
     }
 }
@@ -39,6 +43,7 @@ impl<R> Clone for ReplyTo<R> {
         match self {
             ReplyTo::Blocking(tx) => ReplyTo::Blocking(tx.clone()),
             ReplyTo::Async(tx) => ReplyTo::Async(tx.clone()),
+            ReplyTo::Collect(tx) => ReplyTo::Collect(tx.clone()),
         }
     }
 }
