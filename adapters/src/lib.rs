@@ -142,8 +142,8 @@
 //! use transport_adapters::Select;
 //! use transport_core::local;
 //!
-//! let (tx_a, rx_a) = local::bounded::<u64>(4);
-//! let (tx_b, rx_b) = local::bounded::<u64>(4);
+//! let (tx_a, rx_a) = local::bounded::<u64>(4)?;
+//! let (tx_b, rx_b) = local::bounded::<u64>(4)?;
 //! let mut sel = Select::new();
 //! sel.recv(&rx_a);
 //! sel.recv(&rx_b);
@@ -214,7 +214,7 @@ pub use select::shm;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 pub use select::{
     Backend, BackendEnd, BackendReceiver, BackendSender, Connection, DuplexBackend, DuplexPair, Receiver,
-    Sender, bounded, capabilities, channel, duplex, duplex_with, unbounded,
+    Sender, bounded, capabilities, channel, duplex, duplex_with, unbounded, with_config,
 };
 pub use select::{ChannelOn, ConnectionOn, DuplexPairOn, ReceiverOn, SenderOn, channel_on, duplex_on};
 pub use sender::AsyncSender;

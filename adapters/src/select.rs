@@ -29,11 +29,7 @@ pub type DuplexPairOn<A, B, D> = (ConnectionOn<A, B, D>, ConnectionOn<B, A, D>);
 /// support (a capacity of zero), [`CreateError::Io`] when the operating
 /// system refuses a resource.
 pub fn channel_on<B: Transport, T: Message>(config: &ChannelConfig) -> Result<ChannelOn<T, B>, CreateError> {
-    let (tx, rx) = B::channel(config)?;
-    Ok((
-        transport_core::Sender::from_raw(tx),
-        transport_core::Receiver::from_raw(rx),
-    ))
+    transport_core::channel::<T, B>(config)
 }
 
 /// Creates a typed two-way channel on any two-way backend `D`.
@@ -108,6 +104,17 @@ macro_rules! backend_api {
         /// As [`channel`].
         pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> {
             channel(&ChannelConfig::unbounded())
+        }
+
+        /// The same as [`channel`], under the name every backend crate
+        /// gives it.
+        ///
+        /// # Errors
+        /// As [`channel`].
+        pub fn with_config<T: Message>(
+            config: &ChannelConfig,
+        ) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+            channel(config)
         }
 
         /// A two-way channel (Python's `Pipe()`): the first end sends `A`

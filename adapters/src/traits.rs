@@ -17,13 +17,15 @@ use crate::{AsyncConnection, AsyncReceiver, AsyncSender};
 /// use transport_adapters::{AsyncSend, AsyncSender};
 /// use transport_core::local;
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let (tx, rx) = local::bounded::<u64>(4);
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (tx, rx) = local::bounded::<u64>(4)?;
 /// let mut outs: Vec<Box<dyn AsyncSend<u64>>> = vec![Box::new(AsyncSender::new(tx))];
 /// for out in &mut outs {
-///     out.send(7).await.unwrap();
+///     out.send(7).await?;
 /// }
-/// assert_eq!(*rx.recv().unwrap(), 7);
+/// assert_eq!(*rx.recv()?, 7);
+/// # Ok(())
 /// # }
 /// ```
 #[async_trait]

@@ -32,7 +32,7 @@ fn run(body: impl std::future::Future<Output = ()>) {
 #[test]
 fn a_sink_item_that_finds_no_room_waits_in_the_slot_and_goes_first() {
     run(async {
-        let (tx, rx) = local::bounded::<u64>(1);
+        let (tx, rx) = local::bounded::<u64>(1).expect("a local channel");
         let (mut tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
         tx.send(0).await.expect("the channel has room for one");
         // `poll_ready` sees no slot in use; `start_send` finds the channel
@@ -76,7 +76,7 @@ fn a_sink_item_that_finds_no_room_waits_in_the_slot_and_goes_first() {
 #[test]
 fn a_sender_holding_an_unflushed_item_is_not_handed_off() {
     run(async {
-        let (tx, _rx) = local::bounded::<u64>(1);
+        let (tx, _rx) = local::bounded::<u64>(1).expect("a local channel");
         let mut tx = AsyncSender::from(tx);
         tx.send(0).await.expect("room for one");
         {
@@ -93,7 +93,7 @@ fn a_sender_holding_an_unflushed_item_is_not_handed_off() {
 #[test]
 fn sink_errors_once_the_receiver_is_gone() {
     run(async {
-        let (tx, rx) = local::unbounded::<u64>();
+        let (tx, rx) = local::unbounded::<u64>().expect("a local channel");
         let mut tx = AsyncSender::from(tx);
         drop(rx);
         let err = tx
@@ -147,7 +147,7 @@ fn every_task_waiting_on_a_connection_is_woken() {
 #[test]
 fn senders_of_different_backends_behind_one_trait_object() {
     run(async {
-        let (ltx, lrx) = local::unbounded::<u64>();
+        let (ltx, lrx) = local::unbounded::<u64>().expect("a local channel");
         let (ptx, prx) =
             transport_adapters::channel_on::<Chosen, u64>(&transport_core::ChannelConfig::unbounded())
                 .expect("a channel of the chosen backend");

@@ -83,7 +83,7 @@ where
     assert_eq!(rx.try_iter().count(), 0);
 
     // `Select` and `wait` over this backend and `local` at once.
-    let (ltx, lrx) = local::bounded::<u64>(4);
+    let (ltx, lrx) = local::bounded::<u64>(4).expect("a local channel");
     ltx.send(5).expect("a local send");
     let mut select = Select::new();
     let ours = select.recv(&rx);
@@ -107,7 +107,10 @@ where
     assert_eq!(n, 1);
     assert_eq!(rx.into_iter().count(), 0);
     assert!(matches!(
-        local::bounded::<u64>(1).1.recv_timeout(Duration::ZERO),
+        local::bounded::<u64>(1)
+            .expect("a local channel")
+            .1
+            .recv_timeout(Duration::ZERO),
         Err(RecvTimeoutError::Timeout)
     ));
 }

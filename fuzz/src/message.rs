@@ -193,7 +193,7 @@ where
     T::Archived: Debug,
 {
     let outcome = if shift == 0 {
-        let (tx, rx) = local::unbounded::<T>();
+        let (tx, rx) = local::unbounded::<T>().expect("a local channel");
         tx.send_bytes(frame).expect("a local channel takes any frame");
         match rx.try_recv() {
             Ok(msg) => {

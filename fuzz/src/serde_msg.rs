@@ -126,7 +126,7 @@ pub fn run(data: &[u8]) {
     let Some((&control, bytes)) = data.split_first() else {
         return;
     };
-    let (tx, rx) = local::unbounded::<Serde<Ticket>>();
+    let (tx, rx) = local::unbounded::<Serde<Ticket>>().expect("a local channel");
     if control & RAW == 0 {
         let frame = rkyv::to_bytes::<rkyv::rancor::Error>(&bytes.to_vec()).expect("archiving bytes");
         tx.send_bytes(&frame).expect("a local channel takes any frame");

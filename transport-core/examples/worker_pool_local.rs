@@ -33,8 +33,8 @@ fn collatz_steps(mut n: u64) -> u32 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     const WORKERS: u32 = 4;
     const TASKS: u32 = 20;
-    let (task_tx, task_rx) = local::bounded::<Task>(8);
-    let (answer_tx, answer_rx) = local::unbounded::<Answer>();
+    let (task_tx, task_rx) = local::bounded::<Task>(8)?;
+    let (answer_tx, answer_rx) = local::unbounded::<Answer>()?;
 
     let workers: Vec<_> = (0..WORKERS)
         .map(|worker| {

@@ -14,7 +14,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Parent: the local backend cannot cross processes, so this fails with
 //! // a clear error; a process backend works the same way and succeeds.
-//! let (tx, _rx) = local::unbounded::<u64>();
+//! let (tx, _rx) = local::unbounded::<u64>()?;
 //! let err = Command::new("worker").endpoint("jobs", tx).unwrap_err();
 //! assert!(err.to_string().contains("cannot be handed to another process"));
 //! # Ok(()) }

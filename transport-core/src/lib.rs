@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+mod channel;
 mod connection;
 pub mod error;
 pub mod fingerprint;
@@ -51,6 +52,7 @@ pub mod conformance;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
+pub use channel::{Channel, channel};
 pub use connection::Connection;
 pub use error::{
     CreateError, FromEnvError, HandoffError, InvalidMessage, MalformedFrame, OpenError, ReadyError,

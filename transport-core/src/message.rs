@@ -36,7 +36,7 @@ pub const FRAME_ALIGN: usize = 16;
 ///
 /// ```compile_fail,E0277
 /// struct NotDerived(u64);
-/// let (tx, rx) = transport_core::local::bounded::<NotDerived>(1);
+/// let (tx, rx) = transport_core::local::bounded::<NotDerived>(1)?;
 /// ```
 ///
 /// The bound asks that rkyv can serialize the type into a [`FrameWriter`],

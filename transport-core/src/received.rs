@@ -154,7 +154,7 @@ mod tests {
     /// Sends `bytes` as one frame and returns the receiver's reason for
     /// rejecting it.
     fn rejection<T: crate::Message>(bytes: &[u8]) -> String {
-        let (tx, rx) = local::unbounded::<T>();
+        let (tx, rx) = local::unbounded::<T>().expect("a local channel");
         tx.send_bytes(bytes).expect("sending the bytes");
         match rx.recv_timeout(std::time::Duration::from_secs(5)) {
             Err(RecvTimeoutError::Invalid(e)) => {

@@ -26,7 +26,7 @@ use rkyv::{
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (tx, rx) = transport_core::local::bounded::<Serde<Job>>(4);
+/// let (tx, rx) = transport_core::local::bounded::<Serde<Job>>(4)?;
 /// tx.send(Serde(Job { id: 7, tags: vec!["urgent".into()] }))?;
 /// let Serde(job) = rx.recv_owned()?;
 /// assert_eq!(job, Job { id: 7, tags: vec!["urgent".into()] });
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn values_round_trip_through_a_channel() {
-        let (tx, rx) = local::bounded::<Serde<Record>>(64);
+        let (tx, rx) = local::bounded::<Serde<Record>>(64).expect("a local channel");
         for i in 0..50 {
             tx.send(Serde(record(i))).expect("sending");
         }
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_a_value_are_invalid() {
-        let (tx, rx) = local::bounded::<Serde<Record>>(8);
+        let (tx, rx) = local::bounded::<Serde<Record>>(8).expect("a local channel");
         // A well-formed archive (a byte string, the layout of every
         // `Serde`) whose bytes are not a `Record`: a name that is not UTF-8.
         let bogus = rkyv::to_bytes::<rkyv::rancor::Error>(&vec![3u8, 200, 1, 2]).expect("archiving");
@@ -283,7 +283,7 @@ mod tests {
         let mut bytes = postcard::to_stdvec(&record(2)).expect("encoding");
         bytes.push(0);
         let archive = rkyv::to_bytes::<rkyv::rancor::Error>(&bytes).expect("archiving");
-        let (tx, rx) = local::bounded::<Serde<Record>>(8);
+        let (tx, rx) = local::bounded::<Serde<Record>>(8).expect("a local channel");
         tx.send_bytes(&archive).expect("sending raw bytes");
         assert!(matches!(rx.recv_owned(), Err(RecvError::Invalid(_))));
     }

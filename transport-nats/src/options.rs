@@ -211,7 +211,7 @@ impl Options {
     /// Why these options cannot make a channel, if they cannot.
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.capacity == Some(0) {
-            return Err("a capacity of zero".into());
+            return Err("a capacity of 0 (rendezvous) is not supported".into());
         }
         if self.heartbeat.is_zero() || self.lease <= self.heartbeat {
             return Err("the lease must be longer than the heartbeat, which must not be zero".into());

@@ -309,7 +309,10 @@ pub use named::{
     NamedConnection, NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
 };
 pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
-pub use pipe::{Connection, DuplexPair, Pipe, Receiver, Sender, duplex, duplex_with, simplex, simplex_with};
+pub use pipe::{
+    Connection, DuplexPair, Pipe, Receiver, Sender, bounded, duplex, duplex_with, simplex, simplex_with,
+    unbounded, with_config,
+};
 
 /// The README's examples, compiled (and run) as doctests.
 #[cfg(doctest)]

@@ -135,3 +135,42 @@ pub fn simplex_with<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Re
         transport_core::Receiver::from_raw(rx),
     ))
 }
+
+/// A one-way pipe under the name every backend crate gives its bounded
+/// channel, so that code moves between backends unchanged. A pipe is
+/// bounded in bytes, not messages (see [`Pipe`]): `capacity` is checked (0
+/// is refused, as on every backend: there is no rendezvous channel) but
+/// does not count messages; a sender waits, or `try_send` sees `Full`, when
+/// the operating system's buffer and the sender's backlog are full.
+///
+/// ```
+/// let (tx, rx) = transport_pipe::bounded::<u64>(16)?;
+/// tx.send(7)?;
+/// assert_eq!(*rx.recv()?, 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`CreateError::InvalidConfig`] for a capacity of 0; otherwise as
+/// [`duplex`].
+pub fn bounded<T: Message>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    with_config(&ChannelConfig::bounded(capacity))
+}
+
+/// A one-way pipe with no bound on the number of messages (its bytes are
+/// bounded as [`bounded`] says): the same as [`simplex`].
+///
+/// # Errors
+/// As [`duplex`].
+pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    with_config(&ChannelConfig::unbounded())
+}
+
+/// A one-way pipe with `config`: the same as [`simplex_with`], under the
+/// name every backend crate gives it.
+///
+/// # Errors
+/// As [`duplex_with`].
+pub fn with_config<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    simplex_with(config)
+}

@@ -45,8 +45,8 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 fn parent() -> Result<(), Box<dyn Error>> {
     // `None` is the "no more work" sentinel, as in Python.
-    let tasks = transport_queue::unbounded::<Option<u64>>();
-    let results = transport_queue::unbounded::<Squared>();
+    let tasks = transport_queue::Queue::<Option<u64>>::unbounded();
+    let results = transport_queue::Queue::<Squared>::unbounded();
 
     let mut workers = Vec::new();
     for id in 0..WORKERS {

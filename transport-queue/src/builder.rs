@@ -1,6 +1,7 @@
 //! [`Builder`]: the settings of a new queue, and the functions that make
-//! one ([`bounded`], [`unbounded`], [`Queue::builder`]). A queue is made in
-//! the process that creates it, which becomes its hub.
+//! the Python-like handle ([`Queue::bounded`], [`Queue::unbounded`],
+//! [`Queue::builder`]). A queue is made in the process that creates it,
+//! which becomes its hub.
 
 use transport_core::{CreateError, DEFAULT_MAX_MESSAGE_SIZE};
 
@@ -145,23 +146,23 @@ impl<T> Queue<T> {
     pub fn builder() -> Builder {
         Builder::new()
     }
-}
 
-/// A queue that holds at most `capacity` items.
-///
-/// # Panics
-/// If `capacity` is zero.
-pub fn bounded<T>(capacity: usize) -> Queue<T> {
-    match Builder::new().capacity(capacity).build() {
-        Ok(q) => q,
-        Err(e) => panic!("{e}"),
+    /// A queue that holds at most `capacity` items (Python's
+    /// `Queue(maxsize)`).
+    ///
+    /// # Errors
+    /// [`CreateError::InvalidConfig`] if `capacity` is zero: there is no
+    /// rendezvous queue (Python reads a `maxsize` of 0 as "no bound"; here
+    /// that is [`unbounded`](Self::unbounded)).
+    pub fn bounded(capacity: usize) -> Result<Queue<T>, CreateError> {
+        Builder::new().capacity(capacity).build()
     }
-}
 
-/// A queue with no bound on the number of items.
-pub fn unbounded<T>() -> Queue<T> {
-    match Builder::new().build() {
-        Ok(q) => q,
-        Err(e) => unreachable!("the default configuration is valid: {e}"),
+    /// A queue with no bound on the number of items (Python's `Queue()`).
+    pub fn unbounded() -> Queue<T> {
+        match Builder::new().build() {
+            Ok(q) => q,
+            Err(e) => unreachable!("the default configuration is valid: {e}"),
+        }
     }
 }

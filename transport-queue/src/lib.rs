@@ -11,7 +11,7 @@
 //! use transport_core::CommandExt;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let jobs = transport_queue::bounded::<String>(100);
+//! let jobs = transport_queue::Queue::<String>::bounded(100)?;
 //! let mut child = Command::new("worker").endpoint("jobs", jobs.clone())?.spawn()?;
 //! jobs.put("resize a.png".to_string())?;
 //! jobs.close()?; // the worker drains, then its get says `Closed`
@@ -280,13 +280,13 @@ mod wire;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use builder::{Builder, bounded, unbounded};
+pub use builder::Builder;
 pub use config::{DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_PREFETCH, DEFAULT_RECEIVER_PREFETCH, MAX_MESSAGE_SIZE};
 pub use end::{QueueEnd, QueueReceiver, QueueSender};
 pub use error::QueueError;
 pub use handoff::HANDOFF_TIMEOUT;
 pub use queue::{Queue, Receiver, Sender};
-pub use transport::QueueTransport;
+pub use transport::{QueueTransport, bounded, unbounded, with_config};
 pub use wire::QueueFrame;
 
 /// The README's examples, compiled as doctests.

@@ -31,7 +31,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// place (validated; no deserialization).
 ///
 /// ```
-/// let q = transport_queue::unbounded::<String>();
+/// let q = transport_queue::Queue::<String>::unbounded();
 /// q.put("job".to_string()).unwrap();
 /// assert_eq!(q.len().unwrap(), 1);
 /// assert_eq!(q.get().unwrap().as_str(), "job");

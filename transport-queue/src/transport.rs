@@ -1,11 +1,14 @@
-//! The `queue` backend as a [`Transport`]: a public marker type.
+//! The `queue` backend as a [`Transport`]: a public marker type, and the
+//! constructors of its one-way ends every backend crate has ([`bounded`],
+//! [`unbounded`], [`with_config`]).
 
-use transport_core::{Capabilities, ChannelConfig, CreateError, Readiness, Transport};
+use transport_core::{Capabilities, ChannelConfig, CreateError, Message, Readiness, Transport};
 
 use crate::{
     builder::Builder,
     config::MAX_MESSAGE_SIZE,
     end::{QueueReceiver, QueueSender},
+    queue::{Receiver, Sender},
 };
 
 /// The `queue` backend: `T::channel` creates a queue and returns a
@@ -48,4 +51,42 @@ impl Transport for QueueTransport {
         }
         builder.build_channel()
     }
+}
+
+/// A channel that holds at most `capacity` items: a one-way sender and
+/// receiver of a new queue (the ends [`QueueTransport`] makes; both clone,
+/// and both can be handed to children). The same constructor as every
+/// backend crate's `bounded`.
+///
+/// ```
+/// let (tx, rx) = transport_queue::bounded::<u64>(16)?;
+/// tx.send(7)?;
+/// assert_eq!(*rx.recv()?, 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`CreateError::InvalidConfig`] if `capacity` is zero (no rendezvous
+/// channel, as on every backend).
+pub fn bounded<T: Message>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    with_config(&ChannelConfig::bounded(capacity))
+}
+
+/// A channel with no bound on the number of items; see [`bounded`].
+///
+/// # Errors
+/// None with the default configuration; the `Result` is that of every
+/// backend's `unbounded`, so that code moves between them unchanged.
+pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    with_config(&ChannelConfig::unbounded())
+}
+
+/// A channel with `config` (its capacity and message size limit); see
+/// [`bounded`]. [`Builder`](crate::Builder) sets the queue's other settings.
+///
+/// # Errors
+/// [`CreateError::InvalidConfig`] for a capacity of zero or a message limit
+/// past [`MAX_MESSAGE_SIZE`](crate::MAX_MESSAGE_SIZE).
+pub fn with_config<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    transport_core::channel::<T, QueueTransport>(config)
 }

@@ -140,8 +140,8 @@ fn receivers_in_a_child_wake_when_the_parent_puts() {
         "receivers_in_a_child_wake_when_the_parent_puts",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let a = transport_queue::unbounded::<Item>();
-                let b = transport_queue::unbounded::<Item>();
+                let a = transport_queue::Queue::<Item>::unbounded();
+                let b = transport_queue::Queue::<Item>::unbounded();
                 let mut child = h
                     .child("waiter")
                     .endpoint("a", a.receiver())
@@ -182,8 +182,8 @@ fn a_receiver_in_the_creator_wakes_when_a_child_puts() {
         "a_receiver_in_the_creator_wakes_when_a_child_puts",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<Item>::unbounded();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let rx = q.receiver();
                 let child = h
                     .child("producer")
@@ -225,7 +225,7 @@ fn a_sender_in_a_child_wakes_when_the_parent_gets() {
         "a_sender_in_a_child_wakes_when_the_parent_gets",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::bounded::<Item>(2);
+                let q = transport_queue::Queue::<Item>::bounded(2).expect("a bounded queue");
                 let mut child = h.child("producer").endpoint("q", q.sender()).spawn();
                 assert_eq!(child.expect_report(LONG), "waiting for room");
                 q.get_timeout(LONG).expect("get").assert_is(4, 0);
@@ -260,8 +260,8 @@ fn a_sender_in_the_creator_wakes_when_a_child_gets() {
         "a_sender_in_the_creator_wakes_when_a_child_gets",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::bounded::<Item>(1);
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<Item>::bounded(1).expect("a bounded queue");
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let tx = q.sender();
                 tx.try_send(Item::new(5, 0)).expect("room for one");
                 let child = h
@@ -299,8 +299,8 @@ fn a_waiter_after_an_empty_try_recv_gets_every_item() {
         "a_waiter_after_an_empty_try_recv_gets_every_item",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<Item>::unbounded();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let mut child = h
                     .child("waiter")
                     .endpoint("q", q.receiver())
@@ -347,7 +347,7 @@ fn a_waiter_beside_a_blocked_get_is_woken() {
     run_case("a_waiter_beside_a_blocked_get_is_woken", |h: &Harness| {
         match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::unbounded();
                 let mut child = h.child("both").endpoint("q", q.clone()).spawn();
                 assert_eq!(child.expect_report(LONG), "waiting twice");
                 for seq in 0..2 {
@@ -387,7 +387,7 @@ fn waiters_wake_with_disconnection_when_the_creator_dies() {
         |h: &Harness| {
             match h.role() {
                 Role::Parent => {
-                    let reports = transport_queue::unbounded::<String>();
+                    let reports = transport_queue::Queue::<String>::unbounded();
                     let mut creator = h.child("creator").endpoint("reports", reports.clone()).spawn();
                     let first = reports.get_timeout(LONG).expect("the member's first report");
                     assert_eq!(first.as_str(), "waiting");
@@ -399,8 +399,8 @@ fn waiters_wake_with_disconnection_when_the_creator_dies() {
                 }
                 Role::Child("creator") => {
                     let reports: Queue<String> = h.endpoint("reports");
-                    let items = transport_queue::unbounded::<Item>();
-                    let full = transport_queue::bounded::<Item>(1);
+                    let items = transport_queue::Queue::<Item>::unbounded();
+                    let full = transport_queue::Queue::<Item>::bounded(1).expect("a bounded queue");
                     full.put(Item::new(7, 0)).expect("filling");
                     // The member is this process's child; killing this process
                     // does not kill it.

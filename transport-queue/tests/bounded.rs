@@ -19,8 +19,8 @@ fn prefetch_counts_against_the_capacity() {
     run_case("prefetch_counts_against_the_capacity", |h: &Harness| {
         match h.role() {
             Role::Parent => {
-                let q = transport_queue::bounded::<Item>(CAPACITY);
-                let idle = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::bounded(CAPACITY).expect("a bounded queue");
+                let idle = transport_queue::Queue::<Item>::unbounded();
                 let mut child = h
                     .child("receiver")
                     .endpoint("rx", q.receiver())

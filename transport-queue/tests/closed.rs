@@ -12,7 +12,7 @@ use transport_queue::Queue;
 
 #[test]
 fn closed_in_the_creating_process() {
-    let q = transport_queue::unbounded::<u64>();
+    let q = transport_queue::Queue::<u64>::unbounded();
     let (tx, rx) = (q.sender(), q.receiver());
     q.put(1).expect("putting");
     q.close().expect("closing");
@@ -35,7 +35,7 @@ fn closed_in_the_creating_process() {
 /// `Disconnected`.
 #[test]
 fn disconnected_is_still_disconnected() {
-    let q = transport_queue::unbounded::<u64>();
+    let q = transport_queue::Queue::<u64>::unbounded();
     let rx = q.receiver();
     drop(q);
     let e = rx.try_recv().expect_err("no sender is left");
@@ -47,7 +47,7 @@ fn disconnected_is_still_disconnected() {
 fn closed_in_another_process() {
     run_case("closed_in_another_process", |h: &Harness| match h.role() {
         Role::Parent => {
-            let q = transport_queue::unbounded::<u64>();
+            let q = transport_queue::Queue::<u64>::unbounded();
             q.put(1).expect("putting");
             q.close().expect("closing");
             let child = h.child("member").endpoint("q", q.clone()).spawn();

@@ -38,8 +38,8 @@ fn consumer_killed_between_gets_loses_nothing() {
         "consumer_killed_between_gets_loses_nothing",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
-                let idle = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::unbounded();
+                let idle = transport_queue::Queue::<Item>::unbounded();
                 for seq in 0..20 {
                     q.put(Item::new(1, seq)).expect("putting");
                 }
@@ -85,7 +85,7 @@ fn consumer_killed_in_get_loses_at_most_one() {
         "consumer_killed_in_get_loses_at_most_one",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::unbounded();
                 let mut a = h.child("waiter").endpoint("q", q.clone()).spawn();
                 assert_eq!(a.expect_report(LONG), "waiting");
                 // Its get is on its way to (or at) the queue: it may be handed
@@ -124,7 +124,7 @@ fn async_consumer_killed_loses_at_most_one() {
     run_case("async_consumer_killed_loses_at_most_one", |h: &Harness| {
         match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::unbounded();
                 let mut a = h.child("waiter").endpoint("q", q.clone()).spawn();
                 assert_eq!(a.expect_report(LONG), "waiting");
                 a.kill();
@@ -169,7 +169,7 @@ fn prefetching_receiver_killed_loses_at_most_its_prefetch() {
                     .receiver_prefetch(PREFETCH)
                     .build()
                     .expect("building");
-                let idle = transport_queue::unbounded::<Item>();
+                let idle = transport_queue::Queue::<Item>::unbounded();
                 for seq in 0..100 {
                     q.put(Item::new(3, seq)).expect("putting");
                 }
@@ -212,7 +212,7 @@ fn producer_killed_keeps_every_returned_put() {
         "producer_killed_keeps_every_returned_put",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<Item>();
+                let q = transport_queue::Queue::<Item>::unbounded();
                 let rx = q.receiver();
                 let mut p = h.child("producer").endpoint("tx", q.sender()).spawn();
                 drop(q);
@@ -258,7 +258,7 @@ fn creator_killed_disconnects_members() {
     run_case("creator_killed_disconnects_members", |h: &Harness| {
         match h.role() {
             Role::Parent => {
-                let reports = transport_queue::unbounded::<String>();
+                let reports = transport_queue::Queue::<String>::unbounded();
                 let mut creator = h.child("creator").endpoint("reports", reports.clone()).spawn();
                 assert_eq!(
                     reports
@@ -275,7 +275,7 @@ fn creator_killed_disconnects_members() {
             }
             Role::Child("creator") => {
                 let reports: Queue<String> = h.endpoint("reports");
-                let q = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
                 // The member is this process's child; killing this process
                 // does not kill it, and it reports to the test process.
                 let member = h
@@ -309,8 +309,8 @@ fn creator_killed_disconnects_members() {
 fn join_survives_a_killed_worker() {
     run_case("join_survives_a_killed_worker", |h: &Harness| match h.role() {
         Role::Parent => {
-            let q = transport_queue::unbounded::<Item>();
-            let idle = transport_queue::unbounded::<Item>();
+            let q = transport_queue::Queue::<Item>::unbounded();
+            let idle = transport_queue::Queue::<Item>::unbounded();
             for seq in 0..10 {
                 q.put(Item::new(5, seq)).expect("putting");
             }
@@ -359,7 +359,7 @@ fn join_survives_a_killed_worker() {
 fn close_and_len_across_processes() {
     run_case("close_and_len_across_processes", |h: &Harness| match h.role() {
         Role::Parent => {
-            let q = transport_queue::unbounded::<Item>();
+            let q = transport_queue::Queue::<Item>::unbounded();
             for seq in 0..5 {
                 q.put(Item::new(6, seq)).expect("putting");
             }

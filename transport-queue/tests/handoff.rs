@@ -39,7 +39,7 @@ fn a_child_that_dies_before_opening_is_noticed_at_once() {
         "a_child_that_dies_before_opening_is_noticed_at_once",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
                 let rx = q.receiver();
                 let child = h.child("quitter").endpoint("tx", q.sender()).spawn();
                 drop(q);
@@ -63,7 +63,7 @@ fn junk_connections_do_not_use_the_hand_off_up() {
         "junk_connections_do_not_use_the_hand_off_up",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
                 let child = h.child("real").endpoint("q", q.clone()).spawn();
                 assert_eq!(q.get_timeout(LONG).expect("the child's item").to_native(), 7);
                 assert!(child.wait(LONG).is_empty());
@@ -92,8 +92,8 @@ fn a_process_that_copied_the_token_is_refused() {
         "a_process_that_copied_the_token_is_refused",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<u64>();
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let mut real = h
                     .child("real")
                     .endpoint("q", q.clone())
@@ -155,7 +155,7 @@ fn a_member_hands_the_queue_to_its_own_child() {
         "a_member_hands_the_queue_to_its_own_child",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
                 let middle = h.child("middle").endpoint("q", q.clone()).spawn();
                 assert_eq!(q.get_timeout(LONG).expect("the grandchild's item").to_native(), 5);
                 q.put(6).expect("an item for the grandchild");
@@ -187,7 +187,7 @@ fn a_command_spawned_twice_fails_the_second_time() {
         "a_command_spawned_twice_fails_the_second_time",
         |h: &Harness| match h.role() {
             Role::Parent => {
-                let q = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
                 let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
                 cmd.args([
                     "a_command_spawned_twice_fails_the_second_time",
@@ -280,7 +280,7 @@ fn another_user_cannot_reach_the_hand_off() {
                     Ok(ids) => ids,
                     Err(why) => return h.skip(&why),
                 };
-                let reports = transport_queue::unbounded::<String>();
+                let reports = transport_queue::Queue::<String>::unbounded();
                 let creator = h
                     .child("creator")
                     .endpoint("reports", reports.clone())
@@ -296,8 +296,8 @@ fn another_user_cannot_reach_the_hand_off() {
             Role::Child("creator") => {
                 // SAFETY: `umask` only sets this process's mask.
                 unsafe { libc::umask(0) };
-                let q = transport_queue::unbounded::<u64>();
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<u64>::unbounded();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let mut real = h
                     .child("real")
                     .endpoint("q", q.clone())

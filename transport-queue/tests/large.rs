@@ -47,8 +47,8 @@ fn items_around_the_threshold_round_trip() {
                 let _serial = serial();
                 #[cfg(target_os = "linux")]
                 let before = resources();
-                let there = transport_queue::unbounded::<Vec<u8>>();
-                let back = transport_queue::unbounded::<Vec<u8>>();
+                let there = transport_queue::Queue::<Vec<u8>>::unbounded();
+                let back = transport_queue::Queue::<Vec<u8>>::unbounded();
                 let consumer = h
                     .child("consumer")
                     .endpoint("rx", there.receiver())
@@ -64,8 +64,8 @@ fn items_around_the_threshold_round_trip() {
                 }
                 assert!(consumer.wait(PEER_TIMEOUT).is_empty());
                 // And from this process to a member.
-                let q = transport_queue::unbounded::<Vec<u8>>();
-                let echo = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<Vec<u8>>::unbounded();
+                let echo = transport_queue::Queue::<u64>::unbounded();
                 let reader = h
                     .child("reader")
                     .endpoint("rx", q.receiver())
@@ -205,7 +205,7 @@ fn a_killed_consumer_gives_its_slabs_back() {
                 drop(holder);
                 // A consumer that copies its items out: one at a time, so the
                 // producer needs one slab at a time.
-                let echo = transport_queue::unbounded::<u64>();
+                let echo = transport_queue::Queue::<u64>::unbounded();
                 let reader = h
                     .child("reader")
                     .endpoint("rx", q.receiver())
@@ -276,8 +276,8 @@ fn a_producer_killed_while_writing_leaves_nothing() {
             Role::Parent => {
                 let _serial = serial();
                 let before = resources();
-                let q = transport_queue::unbounded::<Vec<u8>>();
-                let done = transport_queue::unbounded::<String>();
+                let q = transport_queue::Queue::<Vec<u8>>::unbounded();
+                let done = transport_queue::Queue::<String>::unbounded();
                 let consumer = h
                     .child("consumer")
                     .endpoint("rx", q.receiver())
@@ -358,7 +358,7 @@ fn large_items_reach_an_async_waiter() {
             Role::Parent => {
                 let _serial = serial();
                 let before = resources();
-                let q = transport_queue::bounded::<Vec<u8>>(2);
+                let q = transport_queue::Queue::<Vec<u8>>::bounded(2).expect("a bounded queue");
                 let child = h.child("waiter").endpoint("rx", q.receiver()).spawn();
                 for seed in 0..8 {
                     q.put(pattern(1 << 20, seed)).expect("putting");

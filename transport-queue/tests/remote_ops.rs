@@ -16,7 +16,7 @@ use transport_queue::Queue;
 fn bounded_from_a_child() {
     run_case("bounded_from_a_child", |h: &Harness| match h.role() {
         Role::Parent => {
-            let q = transport_queue::bounded::<Item>(2);
+            let q = transport_queue::Queue::<Item>::bounded(2).expect("a bounded queue");
             let mut child = h.child("producer").endpoint("q", q.clone()).spawn();
             assert_eq!(child.expect_report(LONG), "full after 2");
             assert_eq!(q.len().expect("len"), 2);

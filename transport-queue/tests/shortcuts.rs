@@ -26,8 +26,8 @@ fn a_get_waiting_on_members_sees_local_puts() {
         |h: &Harness| match h.role() {
             Role::Parent => {
                 const ROUNDS: u64 = 300;
-                let q = transport_queue::unbounded::<Item>();
-                let go = transport_queue::unbounded::<u64>();
+                let q = transport_queue::Queue::<Item>::unbounded();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let child = h
                     .child("member")
                     .endpoint("q", q.sender())
@@ -86,7 +86,7 @@ fn puts_never_wait_for_a_member_that_does_not_read() {
                     .receiver_prefetch(100_000)
                     .build()
                     .expect("building");
-                let go = transport_queue::unbounded::<u64>();
+                let go = transport_queue::Queue::<u64>::unbounded();
                 let mut child = h
                     .child("reader")
                     .endpoint("q", q.receiver())

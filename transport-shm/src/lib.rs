@@ -136,8 +136,8 @@ mod sync;
 mod sys;
 
 pub use channel::{
-    Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, WaitMode,
-    variant,
+    Receiver, Sender, Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmTransport,
+    ShmUntrusted, WaitMode, bounded, unbounded, variant, with_config,
 };
 pub use error::SegmentError;
 pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};

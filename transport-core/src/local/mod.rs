@@ -7,10 +7,11 @@
 //! ```
 //! use transport_core::local;
 //!
-//! let (tx, rx) = local::bounded::<String>(8);
-//! std::thread::spawn(move || tx.send("hello".to_string()).unwrap());
-//! let msg = rx.recv().unwrap();
+//! let (tx, rx) = local::bounded::<String>(8)?;
+//! std::thread::spawn(move || tx.send("hello".to_string()));
+//! let msg = rx.recv()?;
 //! assert_eq!(msg.as_str(), "hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod queue;
@@ -86,18 +87,27 @@ pub fn channel<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receive
 
 /// Creates a local channel that holds at most `capacity` messages.
 ///
-/// # Panics
-/// If `capacity` is zero (rendezvous channels are not supported).
-pub fn bounded<T: Message>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    match channel(&ChannelConfig::bounded(capacity)) {
-        Ok(pair) => pair,
-        Err(e) => panic!("{e}"),
-    }
+/// # Errors
+/// [`CreateError::InvalidConfig`] if `capacity` is zero: there is no
+/// rendezvous channel, on this backend or any other.
+pub fn bounded<T: Message>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    channel(&ChannelConfig::bounded(capacity))
 }
 
 /// Creates a local channel with no bound on the number of messages.
-pub fn unbounded<T: Message>() -> (Sender<T>, Receiver<T>) {
-    let (tx, rx) = queue::channel(&ChannelConfig::unbounded())
-        .unwrap_or_else(|_| unreachable!("unbounded config is valid"));
-    (crate::Sender::from_raw(tx), crate::Receiver::from_raw(rx))
+///
+/// # Errors
+/// None on this backend; the `Result` is that of every backend's
+/// `unbounded`, so that code moves between them unchanged.
+pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    channel(&ChannelConfig::unbounded())
+}
+
+/// Creates a local channel with `config` (the same as [`channel`], under
+/// the name every backend crate gives it).
+///
+/// # Errors
+/// As [`bounded`].
+pub fn with_config<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+    channel(config)
 }

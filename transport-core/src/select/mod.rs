@@ -55,8 +55,8 @@ use crate::{error::ReadyError, wait::Wait};
 /// use std::time::Duration;
 /// use transport_core::{local, wait};
 ///
-/// let (tx_a, rx_a) = local::bounded::<u32>(4);
-/// let (tx_b, rx_b) = local::bounded::<String>(4);
+/// let (tx_a, rx_a) = local::bounded::<u32>(4)?;
+/// let (tx_b, rx_b) = local::bounded::<String>(4)?;
 /// assert!(wait(&[&rx_a, &rx_b], Some(Duration::from_millis(10)))?.is_empty());
 /// tx_b.send("hello".to_owned())?;
 /// drop(tx_a);

@@ -28,8 +28,8 @@ use crate::{
 /// use std::time::Duration;
 /// use transport_core::{ReadyTimeoutError, Select, local};
 ///
-/// let (tx_jobs, jobs) = local::bounded::<u64>(4);
-/// let (tx_stop, stop) = local::bounded::<()>(1);
+/// let (tx_jobs, jobs) = local::bounded::<u64>(4)?;
+/// let (tx_stop, stop) = local::bounded::<()>(1)?;
 /// let mut sel = Select::new();
 /// let job = sel.recv(&jobs);
 /// let halt = sel.recv(&stop);

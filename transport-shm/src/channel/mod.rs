@@ -112,6 +112,7 @@ mod config;
 mod frame;
 pub(crate) mod layout;
 mod link;
+mod make;
 mod receiver;
 mod sender;
 #[cfg(test)]
@@ -122,6 +123,7 @@ pub mod variant;
 pub use chan::LIVENESS_PERIOD;
 pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
 pub use frame::ShmFrame;
+pub use make::{bounded, unbounded, with_config};
 pub use receiver::ShmReceiver;
 pub use sender::ShmSender;
 pub use variant::ShmTransport;

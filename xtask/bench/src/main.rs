@@ -13,6 +13,7 @@
 //! The same program is the child of every Rust measurement: started again
 //! with `TRANSPORT_BENCH_ROLE` set, it runs that row's child side.
 
+mod exchange;
 #[path = "../../src/json.rs"]
 mod json;
 mod load;

@@ -23,8 +23,8 @@ use iceoryx2::{
 };
 
 use crate::{
-    load::CpuWatch,
-    measure::{Deadline, Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Deadline, Job, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -227,41 +227,11 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && ready.pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                ports.send(&msg)?;
-                ports.recv(touch)?;
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
-        }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                ports.send(&msg)?;
-            }
-            ports.recv(|_| ())?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                ports.send(&msg)?;
-            }
-            ports.recv(|_| ())?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
-    }
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(_) => ports.send(&msg),
+        Step::Echo(_) => ports.recv(touch).map(drop),
+        Step::Acked(_) => ports.recv(|_| ()),
+    })?;
     child.finish()?;
     drop(ports);
     Ok(run)
@@ -274,29 +244,17 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
     let ports = Ports::open(job.get("service")?, job.payload, blocking, false, limit)?;
     job.ready("");
     let mut echo = vec![0u8; job.payload];
-    match job.pattern {
-        Pattern::Rtt => {
-            for _ in 0..job.warmup + job.count {
-                ports.recv(|bytes| {
-                    touch(bytes);
-                    echo.copy_from_slice(bytes);
-                })?;
-                ports.send(&echo)?;
-            }
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            ports.recv(|bytes| {
+                touch(bytes);
+                echo.copy_from_slice(bytes);
+            })?;
+            ports.send(&echo)
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                ports.recv(touch)?;
-            }
-            ports.send(b"w")?;
-            for _ in 0..job.count {
-                ports.recv(touch)?;
-            }
-            ports.send(b"d")?;
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
-    }
-    Ok(())
+        Serve::Take(_) => ports.recv(touch).map(drop),
+        Serve::Ack(_) => ports.send(b"a"),
+    })
 }
 
 /// iceoryx2's own files outside any service: its root directory (with

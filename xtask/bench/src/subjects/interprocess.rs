@@ -5,18 +5,15 @@
 //!
 //! The child creates the listener and says ready; the parent connects.
 
-use std::{
-    io::{BufReader, Read, Write},
-    time::Instant,
-};
+use std::io::{BufReader, Read, Write};
 
 use interprocess::local_socket::{
     GenericFilePath, GenericNamespaced, ListenerOptions, Name, Stream, prelude::*,
 };
 
 use crate::{
-    load::CpuWatch,
-    measure::{Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Job, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -50,43 +47,16 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && ready.pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                stream.write_all(&msg).map_err(io("write"))?;
-                stream.read_exact(&mut buf).map_err(io("read"))?;
-                touch(&buf);
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
+    let mut ack = [0u8; 1];
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(_) => stream.write_all(&msg).map_err(io("write")),
+        Step::Echo(_) => {
+            stream.read_exact(&mut buf).map_err(io("read"))?;
+            touch(&buf);
+            Ok(())
         }
-        Pattern::Throughput => {
-            let mut ack = [0u8; 1];
-            for _ in 0..job.warmup {
-                stream.write_all(&msg).map_err(io("write"))?;
-            }
-            stream.read_exact(&mut ack).map_err(io("read ack"))?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                stream.write_all(&msg).map_err(io("write"))?;
-            }
-            stream.read_exact(&mut ack).map_err(io("read ack"))?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a socket pattern".into()),
-    }
+        Step::Acked(_) => stream.read_exact(&mut ack).map_err(io("read ack")),
+    })?;
     drop(stream);
     child.finish()?;
     Ok(run)
@@ -104,29 +74,18 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
     drop(listener);
     let mut reader = BufReader::with_capacity(64 << 10, &stream);
     let mut buf = vec![0u8; job.payload];
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut writer = &stream;
-            for _ in 0..job.warmup + job.count {
-                reader.read_exact(&mut buf).map_err(io("read"))?;
-                touch(&buf);
-                writer.write_all(&buf).map_err(io("write"))?;
-            }
+    let mut writer = &stream;
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            reader.read_exact(&mut buf).map_err(io("read"))?;
+            touch(&buf);
+            writer.write_all(&buf).map_err(io("write"))
         }
-        Pattern::Throughput => {
-            let mut writer = &stream;
-            for _ in 0..job.warmup {
-                reader.read_exact(&mut buf).map_err(io("read"))?;
-                touch(&buf);
-            }
-            writer.write_all(b"w").map_err(io("write ack"))?;
-            for _ in 0..job.count {
-                reader.read_exact(&mut buf).map_err(io("read"))?;
-                touch(&buf);
-            }
-            writer.write_all(b"d").map_err(io("write ack"))?;
+        Serve::Take(_) => {
+            reader.read_exact(&mut buf).map_err(io("read"))?;
+            touch(&buf);
+            Ok(())
         }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a socket pattern".into()),
-    }
-    Ok(())
+        Serve::Ack(_) => writer.write_all(b"a").map_err(io("write ack")),
+    })
 }

@@ -5,13 +5,11 @@
 //! The child opens a one-shot server and says ready with its name; the
 //! parent connects and sends the child its two ends (there and back).
 
-use std::time::Instant;
-
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
 
 use crate::{
-    load::CpuWatch,
-    measure::{Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Job, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -39,41 +37,14 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && ready.pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                tx.send(&msg).map_err(err("send"))?;
-                touch(&rx.recv().map_err(err("receive"))?);
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(_) => tx.send(&msg).map_err(err("send")),
+        Step::Echo(_) => {
+            touch(&rx.recv().map_err(err("receive"))?);
+            Ok(())
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                tx.send(&msg).map_err(err("send"))?;
-            }
-            rx.recv().map_err(err("receive ack"))?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                tx.send(&msg).map_err(err("send"))?;
-            }
-            rx.recv().map_err(err("receive ack"))?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".into()),
-    }
+        Step::Acked(_) => rx.recv().map(drop).map_err(err("receive ack")),
+    })?;
     drop((tx, rx));
     child.finish()?;
     Ok(run)
@@ -84,25 +55,16 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
     let (server, name) = IpcOneShotServer::<Ends>::new().map_err(err("creating the one-shot server"))?;
     job.ready(&format!("server={name}"));
     let (_, (rx, tx)) = server.accept().map_err(err("accepting"))?;
-    match job.pattern {
-        Pattern::Rtt => {
-            for _ in 0..job.warmup + job.count {
-                let msg = rx.recv().map_err(err("receive"))?;
-                touch(&msg);
-                tx.send(&msg).map_err(err("send"))?;
-            }
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            let msg = rx.recv().map_err(err("receive"))?;
+            touch(&msg);
+            tx.send(&msg).map_err(err("send"))
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                touch(&rx.recv().map_err(err("receive"))?);
-            }
-            tx.send(b"w").map_err(err("send ack"))?;
-            for _ in 0..job.count {
-                touch(&rx.recv().map_err(err("receive"))?);
-            }
-            tx.send(b"d").map_err(err("send ack"))?;
+        Serve::Take(_) => {
+            touch(&rx.recv().map_err(err("receive"))?);
+            Ok(())
         }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a channel pattern".into()),
-    }
-    Ok(())
+        Serve::Ack(_) => tx.send(b"a").map_err(err("send ack")),
+    })
 }

@@ -12,15 +12,15 @@
 //!   `Client` child (`python/mp_peers.py --kind listener-child`) that
 //!   echoes and counts exactly as the Python peer's child does.
 
-use std::{path::PathBuf, process::Command, time::Instant};
+use std::{path::PathBuf, process::Command};
 
 use transport_core::{RawReceiver, RawSender, Wait};
 use transport_pipe::{Address, Client, Listener, NamedEnd, Options};
 
 use super::python;
 use crate::{
-    load::CpuWatch,
-    measure::{Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Job, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -101,44 +101,14 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         ..Run::default()
     };
     let msg = payload(job.payload);
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                send(&end, &msg)?;
-                let n = recv(&end)?;
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-                if n != job.payload {
-                    return Err(format!("an answer of {n} bytes"));
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
-        }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                send(&end, &msg)?;
-            }
-            recv(&end)?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                send(&end, &msg)?;
-            }
-            recv(&end)?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a listener pattern".into()),
-    }
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(_) => send(&end, &msg),
+        Step::Echo(_) => match recv(&end)? {
+            n if n == job.payload => Ok(()),
+            n => Err(format!("an answer of {n} bytes")),
+        },
+        Step::Acked(_) => recv(&end).map(drop),
+    })?;
     drop(end);
     child.finish().map_err(err("the child"))?;
     drop(listener);
@@ -150,27 +120,15 @@ pub fn child(job: &ChildJob) -> Result<(), String> {
     let address = Address::path(job.get("address")?);
     let end = Client::connect_raw(address, &options(&job.mode)).map_err(|e| format!("connecting: {e}"))?;
     send(&end, if job.pinned { b"ready" } else { b"unpinned" })?;
-    match job.pattern {
-        Pattern::Rtt => {
-            for _ in 0..job.warmup + job.count {
-                let frame = end
-                    .recv_frame(Wait::Forever)
-                    .map_err(|e| format!("recv: {e:?}"))?;
-                touch(&frame);
-                send(&end, &frame)?;
-            }
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            let frame = end
+                .recv_frame(Wait::Forever)
+                .map_err(|e| format!("recv: {e:?}"))?;
+            touch(&frame);
+            send(&end, &frame)
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                recv(&end)?;
-            }
-            send(&end, b"w")?;
-            for _ in 0..job.count {
-                recv(&end)?;
-            }
-            send(&end, b"d")?;
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a listener pattern".into()),
-    }
-    Ok(())
+        Serve::Take(_) => recv(&end).map(drop),
+        Serve::Ack(_) => send(&end, b"a"),
+    })
 }

@@ -16,8 +16,8 @@ use transport_core::{
 
 use super::{Row, Runner, Side};
 use crate::{
-    load::CpuWatch,
-    measure::{Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Job, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -214,27 +214,18 @@ fn structured_child<T: Transport>(job: &ChildJob) -> Result<(), String> {
 /// The peer of the byte-stream patterns.
 fn stream_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -> Result<(), String> {
     let deadline = job.deadline;
-    match job.pattern {
-        Pattern::Rtt => {
-            for _ in 0..job.warmup + job.count {
-                let frame = recv(&rx, deadline)?;
-                touch(frame.bytes());
-                send(&tx, frame.bytes(), deadline)?;
-            }
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            let frame = recv(&rx, deadline)?;
+            touch(frame.bytes());
+            send(&tx, frame.bytes(), deadline)
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                touch(recv(&rx, deadline)?.bytes());
-            }
-            send(&tx, b"w", deadline)?;
-            for _ in 0..job.count {
-                touch(recv(&rx, deadline)?.bytes());
-            }
-            send(&tx, b"d", deadline)?;
+        Serve::Take(_) => {
+            touch(recv(&rx, deadline)?.bytes());
+            Ok(())
         }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a stream pattern".into()),
-    }
-    Ok(())
+        Serve::Ack(_) => send(&tx, b"a", deadline),
+    })
 }
 
 fn stream_parent<T: Transport>(job: &Job) -> Result<Run, String> {
@@ -246,41 +237,14 @@ fn stream_parent<T: Transport>(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && peer_pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(peer.pid()));
-                }
-                let t0 = Instant::now();
-                send(&tx, &msg, deadline)?;
-                touch(recv(&rx, deadline)?.bytes());
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
+    drive(job, peer.pid(), &mut run, |step| match step {
+        Step::Send(_) => send(&tx, &msg, deadline),
+        Step::Echo(_) => {
+            touch(recv(&rx, deadline)?.bytes());
+            Ok(())
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                send(&tx, &msg, deadline)?;
-            }
-            recv(&rx, deadline)?;
-            let watch = CpuWatch::start(peer.pid());
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                send(&tx, &msg, deadline)?;
-            }
-            recv(&rx, deadline)?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a stream pattern".into()),
-    }
+        Step::Acked(_) => recv(&rx, deadline).map(drop),
+    })?;
     drop((tx, rx));
     peer.finish()?;
     Ok(run)
@@ -349,26 +313,14 @@ fn structured_peer_with<R: RawReceiver, S: RawSender, C: Codec>(
     let rx = Receiver::<C::Msg, R>::from_raw(rx);
     let tx = Sender::<C::Msg, S>::from_raw(tx);
     let reply = C::sample(0);
-    match job.pattern {
-        Pattern::Rtt => {
-            for _ in 0..job.warmup + job.count {
-                C::read(&rx)?;
-                tx.send(&reply).map_err(|e| format!("send: {e}"))?;
-            }
+    serve(job, |step| match step {
+        Serve::Echo(_) => {
+            C::read(&rx)?;
+            tx.send(&reply).map_err(|e| format!("send: {e}"))
         }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                C::read(&rx)?;
-            }
-            send(tx.raw(), b"w", job.deadline)?;
-            for _ in 0..job.count {
-                C::read(&rx)?;
-            }
-            send(tx.raw(), b"d", job.deadline)?;
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a message pattern".into()),
-    }
-    Ok(())
+        Serve::Take(_) => C::read(&rx).map(drop),
+        Serve::Ack(_) => send(tx.raw(), b"a", job.deadline),
+    })
 }
 
 fn structured_parent<T: Transport>(job: &Job) -> Result<Run, String> {
@@ -391,41 +343,11 @@ fn structured_parent_with<T: Transport, C: Codec>(job: &Job) -> Result<Run, Stri
         pinned: parent_pinned && peer_pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..job.warmup + job.count {
-                if i == job.warmup {
-                    watch = Some(CpuWatch::start(peer.pid()));
-                }
-                let t0 = Instant::now();
-                tx.send(&quote).map_err(|e| format!("send: {e}"))?;
-                C::read(&rx)?;
-                if i >= job.warmup {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
-        }
-        Pattern::Throughput => {
-            for _ in 0..job.warmup {
-                tx.send(&quote).map_err(|e| format!("send: {e}"))?;
-            }
-            recv(rx.raw(), deadline)?;
-            let watch = CpuWatch::start(peer.pid());
-            let t0 = Instant::now();
-            for _ in 0..job.count {
-                tx.send(&quote).map_err(|e| format!("send: {e}"))?;
-            }
-            recv(rx.raw(), deadline)?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a message pattern".into()),
-    }
+    drive(job, peer.pid(), &mut run, |step| match step {
+        Step::Send(_) => tx.send(&quote).map_err(|e| format!("send: {e}")),
+        Step::Echo(_) => C::read(&rx).map(drop),
+        Step::Acked(_) => recv(rx.raw(), deadline).map(drop),
+    })?;
     drop((tx, rx));
     peer.finish()?;
     Ok(run)
@@ -434,6 +356,7 @@ fn structured_parent_with<T: Transport, C: Codec>(job: &Job) -> Result<Run, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Pattern;
 
     /// The structured rows report a payload of 256 B: the archive's size.
     #[test]

@@ -18,8 +18,8 @@ use super::{
     wire::{PodQuote, Wire, check_seq},
 };
 use crate::{
-    load::CpuWatch,
-    measure::{Deadline, Job, Pattern, Run, rtt_metrics, throughput_metrics},
+    exchange::{Serve, Step, drive, serve},
+    measure::{Deadline, Job, Run},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -77,46 +77,13 @@ fn parent_of<W: Wire>(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && ready.pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..(job.warmup + job.count) as u64 {
-                if i == job.warmup as u64 {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                value.set_seq(i);
-                publish(&mut bus, value, &deadline)?;
-                check_seq(recv(&mut sub, &deadline)?.seq(), i)?;
-                if i >= job.warmup as u64 {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(seq) => {
+            value.set_seq(seq);
+            publish(&mut bus, value, &deadline)
         }
-        Pattern::Throughput => {
-            let warmup = job.warmup as u64;
-            let total = warmup + job.count as u64;
-            for i in 0..warmup {
-                value.set_seq(i);
-                publish(&mut bus, value, &deadline)?;
-            }
-            check_seq(recv(&mut sub, &deadline)?.seq(), warmup)?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            for i in warmup..total {
-                value.set_seq(i);
-                publish(&mut bus, value, &deadline)?;
-            }
-            check_seq(recv(&mut sub, &deadline)?.seq(), total)?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
-    }
+        Step::Echo(seq) | Step::Acked(seq) => check_seq(recv(&mut sub, &deadline)?.seq(), seq),
+    })?;
     super::expect_checked(&mut child, job)?;
     child.finish()?;
     drop((sub, bus));
@@ -140,27 +107,19 @@ fn child_of<W: Wire>(job: &ChildJob) -> Result<(), String> {
         .map_err(err("creating a bus"))?;
     job.ready("");
     let total = (job.warmup + job.count) as u64;
-    match job.pattern {
-        Pattern::Rtt => {
-            for i in 0..total {
-                let value = recv(&mut sub, &deadline)?;
-                check_seq(value.seq(), i)?;
-                publish(&mut bus, value, &deadline)?;
-            }
+    let mut ack = W::template(job.payload);
+    serve(job, |step| match step {
+        Serve::Echo(seq) => {
+            let value = recv(&mut sub, &deadline)?;
+            check_seq(value.seq(), seq)?;
+            publish(&mut bus, value, &deadline)
         }
-        Pattern::Throughput => {
-            let mut ack = W::template(job.payload);
-            for i in 0..total {
-                check_seq(recv(&mut sub, &deadline)?.seq(), i)?;
-                let received = i + 1;
-                if received == job.warmup as u64 || received == total {
-                    ack.set_seq(received);
-                    publish(&mut bus, ack, &deadline)?;
-                }
-            }
+        Serve::Take(seq) => check_seq(recv(&mut sub, &deadline)?.seq(), seq),
+        Serve::Ack(total) => {
+            ack.set_seq(total);
+            publish(&mut bus, ack, &deadline)
         }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
-    }
+    })?;
     super::report_checked(total);
     Ok(())
 }

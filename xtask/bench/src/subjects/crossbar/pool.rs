@@ -21,8 +21,8 @@ use super::{
     wire::{PodQuote, check_seq, seq_of},
 };
 use crate::{
-    load::CpuWatch,
-    measure::{Deadline, Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
+    exchange::{Step, drive},
+    measure::{Deadline, Job, Pattern, Run, payload, touch},
     peer::{self, ChildJob, Spawn},
 };
 
@@ -222,40 +222,16 @@ pub fn parent(job: &Job) -> Result<Run, String> {
         pinned: parent_pinned && ready.pinned,
         ..Run::default()
     };
-    match job.pattern {
-        Pattern::Rtt => {
-            let mut samples = Vec::with_capacity(job.count);
-            let mut watch = None;
-            for i in 0..(job.warmup + job.count) as u64 {
-                if i == job.warmup as u64 {
-                    watch = Some(CpuWatch::start(Some(child.pid())));
-                }
-                let t0 = Instant::now();
-                out.send(i, false)?;
-                check_seq(input.recv()?, i)?;
-                if i >= job.warmup as u64 {
-                    samples.push(t0.elapsed().as_nanos() as u64);
-                }
-            }
-            run.other_cpu_pct = watch.and_then(|w| w.other_pct());
-            run.metrics = rtt_metrics(&mut samples);
-        }
-        Pattern::Throughput => {
-            let mut credit = Credit::new(window);
-            let warmup = job.warmup as u64;
-            let total = warmup + job.count as u64;
-            credit.send_until(&mut out, &input, warmup)?;
-            credit.wait_acked(&input, warmup)?;
-            let watch = CpuWatch::start(Some(child.pid()));
-            let t0 = Instant::now();
-            credit.send_until(&mut out, &input, total)?;
-            credit.wait_acked(&input, total)?;
-            let elapsed = t0.elapsed();
-            run.other_cpu_pct = watch.other_pct();
-            run.metrics = throughput_metrics(job.count, job.payload, elapsed);
-        }
-        Pattern::LockIncrements | Pattern::Pool => return Err("not a publish-subscribe pattern".into()),
-    }
+    // Round trips send without credit (one message is out at a time);
+    // the stream keeps at most a window unacknowledged.
+    let round_trips = job.pattern == Pattern::Rtt;
+    let mut credit = Credit::new(window);
+    drive(job, Some(child.pid()), &mut run, |step| match step {
+        Step::Send(seq) if round_trips => out.send(seq, false),
+        Step::Send(seq) => credit.send_until(&mut out, &input, seq + 1),
+        Step::Echo(seq) => check_seq(input.recv()?, seq),
+        Step::Acked(total) => credit.wait_acked(&input, total),
+    })?;
     super::expect_checked(&mut child, job)?;
     child.finish()?;
     drop((input, out));
