@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn options() {
         let o = parse_args(&[]).unwrap();
-        assert_eq!((o.backends.len(), o.trials), (3, 100));
+        assert_eq!((o.backends.len(), o.trials), (4, 100));
         let o = parse_args(&[
             "--backend=shm,pipe",
             "--trials",
