@@ -34,7 +34,7 @@
 //! |---|---|---|---|---|---|
 //! | `queue` | `transport_queue::QueueTransport` | [`Paired`] (two queues) | yes | yes | wakers beside the queue's condition variables in the creating process, one bridge thread per process elsewhere |
 //! | `pipe` | `transport_pipe::Pipe` | the pipe itself | no | no | tokio's reactor (`AsyncFd`) on Unix, a registered wait on Windows |
-//! | `shm` | `transport_shm::ShmMpsc` | [`Paired`] (two channels) | yes (8) | no | one bridge thread per process |
+//! | `shm` | `transport_shm::ShmMpsc` | [`Paired`] (two channels) | yes (8) | no (`transport_shm::ShmMpmc`, a ring that copies each message out, has many: name it with [`channel_on`]) | one bridge thread per process |
 //! | `nats` | `transport_nats::AtLeastOnce` (a NATS server, `NATS_URL`) | its own two-way ends | yes | yes | the client's runtime thread |
 //!
 //! [`Transport`]: transport_core::Transport
@@ -43,7 +43,7 @@
 //! exists only on ends that can be shared
 //! ([`MultiProducer`](transport_core::MultiProducer),
 //! [`MultiConsumer`](transport_core::MultiConsumer)), so a program that
-//! clones a receiver does not compile on `pipe` or `shm`, with a compiler
+//! clones a receiver does not compile on `pipe` or `shm`'s default ring, with a compiler
 //! note that names the backends that can (`tests/shapes.rs` builds every
 //! shape on each backend). Every end is `Sync`, so one end shared by
 //! threads (`&tx`, an `Arc`) works everywhere; portable code gives each

@@ -202,6 +202,46 @@ fn a_panic_in_a_chunk_fails_only_its_task() {
 }
 
 #[test]
+fn auto_chunksize_picks_pythons_chunks_and_panics_fail_only_their_tasks() {
+    init();
+    let pool = pool("auto_chunksize_picks_pythons_chunks_and_panics_fail_only_their_tasks")
+        .auto_chunksize()
+        .build()
+        .expect("a pool");
+    // 2,000 tasks on 3 workers: chunks of 167 (Python's 2000 / 12, rounded
+    // up), the last one shorter. Panics at a chunk's first, second and
+    // last positions, alone in the middle of another, and at the very end.
+    const CHUNK: usize = 167;
+    let panics = [0, 1, CHUNK - 1, 500, 1_999];
+    let args: Vec<u64> = (0..2_000)
+        .map(|n| if panics.contains(&n) { PANICS } else { n as u64 })
+        .collect();
+    let results = pool.map(args.iter().copied());
+    assert_eq!(results.len(), args.len());
+    let mut pids: Vec<Option<u32>> = Vec::new();
+    for (n, (arg, result)) in args.iter().zip(results).enumerate() {
+        match result {
+            Ok((sq, pid)) => {
+                assert_eq!(sq, arg * arg, "task {n}");
+                pids.push(Some(pid));
+            }
+            Err(TaskError::Panicked { message, .. }) => {
+                assert!(panics.contains(&n), "task {n} panicked");
+                assert!(message.contains("panics"), "{message}");
+                pids.push(None);
+            }
+            Err(e) => panic!("task {n}: {e}"),
+        }
+    }
+    // Each chunk ran in one worker: one pid for all of its tasks.
+    for (k, chunk) in pids.chunks(CHUNK).enumerate() {
+        let mut ran: Vec<u32> = chunk.iter().flatten().copied().collect();
+        ran.dedup();
+        assert_eq!(ran.len(), 1, "chunk {k} ran in the workers {ran:?}");
+    }
+}
+
+#[test]
 fn the_timeout_bounds_a_whole_chunk() {
     init();
     let pool = pool("the_timeout_bounds_a_whole_chunk")

@@ -29,7 +29,7 @@ pub trait MultiProducer: RawSender {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has a single consumer: its receiver cannot be cloned",
     label = "single-consumer end",
-    note = "a pipe has exactly two ends, and a shared-memory channel one consumer; for several consumers taking from one channel (each message to one of them) use transport-queue or transport-nats",
+    note = "a pipe has exactly two ends, and a shared-memory lane channel one consumer; for several consumers taking from one channel (each message to one of them) use transport-queue, transport-shm's multi-consumer ring (`ShmMpmc`) or transport-nats",
     note = "to receive in several threads through this one end, share it: `&rx` in scoped threads or an `Arc<Receiver<..>>` (every receiver is `Sync`)"
 )]
 pub trait MultiConsumer: RawReceiver {}

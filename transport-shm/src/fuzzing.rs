@@ -25,6 +25,8 @@ use crate::{
     },
 };
 
+pub use crate::channel::mpmc::fuzz::mpmc;
+
 /// The fuzzer's bytes, taken from the front; zeros once they run out.
 struct Input<'a>(&'a [u8]);
 
@@ -399,6 +401,11 @@ mod tests {
         ring / wrap_record,
         ring / two_lanes_untrusted,
         ring / head_moved,
+        mpmc / mpmc_traffic,
+        mpmc / dead_writer,
+        mpmc / positions_moved,
+        mpmc / failed_sends,
+        mpmc / last_position,
         segment / array,
         segment / value,
         segment / channel_receiver,

@@ -7,7 +7,9 @@
 //!   multi-producer, bounded, blocking by default or busy-polling
 //!   ([`Shm`], [`ShmMpsc`], [`ShmBusyPoll`], [`ShmUntrusted`]). Async
 //!   runtimes wait on the ends through `PollRecv`/`PollSend`, served by one
-//!   bridge thread per process.
+//!   bridge thread per process. [`ShmMpmc`] is the multi-consumer one:
+//!   a ring of slots that several consumer processes take from, each
+//!   message to exactly one ([`channel::mpmc`]).
 //! - Shared state (Python's `Value`, `Array`, `Lock`, `Event`, `Semaphore`,
 //!   `Barrier`, `Condition`): [`SharedValue`] and [`SharedArray`] hold
 //!   [`Plain`] data reachable only through a robust lock guard;
@@ -26,9 +28,10 @@
 //! assert_eq!(msg.as_str(), "hello");
 //! ```
 //!
-//! A channel has one consumer: its receiver has no `try_clone` (it does not
-//! compile, with a note pointing to the queue and NATS), while a sender of
-//! a multi-producer channel clones into another producer lane:
+//! A lane channel has one consumer: its receiver has no `try_clone` (it
+//! does not compile, with a note pointing to [`ShmMpmc`], the queue and
+//! NATS), while a sender of a multi-producer channel clones into another
+//! producer lane:
 //!
 //! ```compile_fail,E0277
 //! use transport_shm::{ShmConfig, channel};
@@ -136,8 +139,8 @@ mod sync;
 mod sys;
 
 pub use channel::{
-    Receiver, Sender, Shm, ShmBusyPoll, ShmConfig, ShmMpsc, ShmReceiver, ShmSender, ShmTransport,
-    ShmUntrusted, WaitMode, bounded, unbounded, variant, with_config,
+    Receiver, Sender, Shm, ShmBusyPoll, ShmConfig, ShmMpmc, ShmMpmcReceiver, ShmMpmcSender, ShmMpsc,
+    ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, WaitMode, bounded, unbounded, variant, with_config,
 };
 pub use error::SegmentError;
 pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};

@@ -11,6 +11,11 @@ mod mpsc {
     transport_core::conformance_tests!(@select transport_shm::ShmMpsc);
 }
 
+mod mpmc {
+    transport_core::conformance_tests!(transport_shm::ShmMpmc);
+    transport_core::conformance_tests!(@select transport_shm::ShmMpmc);
+}
+
 mod busy_poll {
     transport_core::conformance_tests!(transport_shm::ShmBusyPoll);
     transport_core::conformance_tests!(@select transport_shm::ShmBusyPoll);

@@ -25,6 +25,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
                 prefetch: 8,
                 window: 0,
                 chunksize: 1,
+                auto_chunksize: false,
                 max_tasks_per_child: None,
                 task_timeout: None,
                 retries: 0,
@@ -64,6 +65,21 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// a chunk size for one call. `apply` is always one task.
     pub fn chunksize(mut self, n: usize) -> Self {
         self.config.chunksize = n.max(1);
+        self.config.auto_chunksize = false;
+        self
+    }
+
+    /// Lets [`Pool::map`] and [`Pool::map_async`] pick the chunk size of
+    /// each call as Python's `map` does: the number of arguments over four
+    /// times the workers, rounded up (so each worker gets about four
+    /// chunks). The many tiny tasks of one `map` then cost a few messages
+    /// instead of two each, at the price [`chunksize`](Self::chunksize)
+    /// describes: a worker that dies takes its whole chunk with it. The
+    /// arguments of such a `map` are collected first, to be counted.
+    /// `imap`, `imap_unordered` and their stream, whose input may not end,
+    /// keep the pool's `chunksize`; the `_chunked` operations keep theirs.
+    pub fn auto_chunksize(mut self) -> Self {
+        self.config.auto_chunksize = true;
         self
     }
 

@@ -12,6 +12,9 @@ pub(crate) struct Config {
     pub prefetch: usize,
     pub window: usize,
     pub chunksize: usize,
+    /// Whether `map` and `map_async` pick their chunk size from the
+    /// number of arguments, as Python's `map` does.
+    pub auto_chunksize: bool,
     pub max_tasks_per_child: Option<usize>,
     pub task_timeout: Option<Duration>,
     pub retries: u32,

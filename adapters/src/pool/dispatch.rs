@@ -11,6 +11,7 @@ use std::{
 use transport_core::Message;
 
 use super::{
+    answers::Answers,
     config::Config,
     error::TaskError,
     event::Event,
@@ -103,21 +104,24 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
 
     fn handle(&mut self, event: Event<A, R>) {
         match event {
-            Event::Submit(mut task) => {
-                if let Some(error) = &self.broken {
-                    task.fail(error.clone());
-                } else if self.closing {
-                    task.fail(TaskError::Closed);
-                } else {
-                    task.retries = self.config.retries;
-                    self.queue.push_back(task);
+            Event::Submit(tasks) => {
+                for mut task in tasks {
+                    if let Some(error) = &self.broken {
+                        task.fail(error.clone());
+                    } else if self.closing {
+                        task.fail(TaskError::Closed);
+                    } else {
+                        task.retries = self.config.retries;
+                        self.queue.push_back(task);
+                    }
                 }
             }
             Event::Answer {
                 slot,
                 generation,
                 id,
-                outcomes,
+                values,
+                panics,
             } => {
                 let max_tasks = self.config.max_tasks_per_child;
                 let Some(worker) = self.worker(slot, generation) else {
@@ -125,19 +129,28 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 };
                 let pid = worker.pid();
                 if id == INIT_ID {
-                    match worker.initialized(outcomes) {
+                    match worker.initialized(values.len(), panics) {
                         Ok(()) if worker.is_ready() => self.init_failures = 0,
                         Ok(()) => {}
                         Err(reason) => worker.kill_for_protocol(reason),
                     }
                     return;
                 }
-                match worker.answered(id, outcomes.len(), max_tasks) {
-                    Ok(task) => task.answer_each(
-                        outcomes
+                let count = values.len() + panics.len();
+                let failed = match positions(panics, count) {
+                    Ok(failed) => failed,
+                    Err(reason) => {
+                        return worker.kill_for_protocol(format!("in its answer to chunk {id}: {reason}"));
+                    }
+                };
+                match worker.answered(id, count, max_tasks) {
+                    Ok(task) => task.answer(Answers::Done {
+                        values,
+                        failed: failed
                             .into_iter()
-                            .map(|outcome| outcome.map_err(|message| TaskError::Panicked { pid, message })),
-                    ),
+                            .map(|(at, message)| (at, TaskError::Panicked { pid, message }))
+                            .collect(),
+                    }),
                     Err(reason) => worker.kill_for_protocol(reason),
                 }
             }
@@ -418,7 +431,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 {
                     gone.push((slot, generation));
                 }
-                Ok(Event::Submit(task)) => task.fail(TaskError::Terminated),
+                Ok(Event::Submit(tasks)) => {
+                    for task in tasks {
+                        task.fail(TaskError::Terminated);
+                    }
+                }
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -436,4 +453,23 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             drop(event);
         }
     }
+}
+
+/// The panics of an answer of `count` tasks as positions in the chunk;
+/// `Err` unless they are in order, each once, and inside the chunk (the
+/// worker's answer is not trusted).
+fn positions(panics: Vec<(u64, String)>, count: usize) -> Result<Vec<(usize, String)>, String> {
+    let mut next = 0;
+    panics
+        .into_iter()
+        .map(|(at, message)| match usize::try_from(at) {
+            Ok(at) if at >= next && at < count => {
+                next = at + 1;
+                Ok((at, message))
+            }
+            _ => Err(format!(
+                "a panic at position {at}, out of order or outside its {count} tasks"
+            )),
+        })
+        .collect()
 }

@@ -5,15 +5,18 @@ use super::task::Task;
 
 /// One thing for the dispatcher to act on.
 pub(crate) enum Event<A, R> {
-    /// A new chunk of tasks.
-    Submit(Task<A, R>),
+    /// New chunks of tasks, in order (a `map` sends its chunks in a few
+    /// batches, not one event each).
+    Submit(Vec<Task<A, R>>),
     /// Worker `slot` (its generation `generation`) answered chunk `id`:
-    /// one outcome per task, in order.
+    /// the values of the tasks that returned, in order, and the position
+    /// and panic message of each that panicked.
     Answer {
         slot: usize,
         generation: u64,
         id: u64,
-        outcomes: Vec<Result<R, String>>,
+        values: Vec<R>,
+        panics: Vec<(u64, String)>,
     },
     /// Worker `slot` sent something that is not an answer.
     Malformed {

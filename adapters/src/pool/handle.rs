@@ -12,6 +12,8 @@ use std::{
 use transport_core::Message;
 
 use super::{
+    answers::assemble,
+    collect::Collector,
     config::Config,
     dispatch::Dispatcher,
     error::TaskError,
@@ -19,6 +21,9 @@ use super::{
     task::{ReplyTo, Task, TaskHandle},
 };
 use crate::process::SpawnError;
+
+/// The most chunks of one `map` given to the pool's thread in one event.
+const MAX_BATCH: usize = 64;
 
 /// A pool of worker processes running one [`Entry`](crate::process::Entry); see the [module
 /// docs](super).
@@ -31,13 +36,19 @@ pub struct Pool<A: Message + Send + 'static, R: Message + Send + 'static> {
     window: usize,
     prefetch: usize,
     chunksize: usize,
+    auto_chunksize: bool,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     pub(crate) fn start(config: Config) -> Result<Self, SpawnError> {
         let (inbox, events) = mpsc::channel();
-        let (workers, window, prefetch, chunksize) =
-            (config.workers, config.window, config.prefetch, config.chunksize);
+        let (workers, window, prefetch, chunksize, auto_chunksize) = (
+            config.workers,
+            config.window,
+            config.prefetch,
+            config.chunksize,
+            config.auto_chunksize,
+        );
         let dispatcher = Dispatcher::new(config, events, inbox.clone())?;
         let dispatcher = thread::Builder::new()
             .name("pool-dispatcher".into())
@@ -52,6 +63,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             window,
             prefetch,
             chunksize,
+            auto_chunksize,
         })
     }
 
@@ -85,14 +97,28 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// Gives the pool the chunk `args` (at least one), whose answers go
     /// to `reply` numbered from `seq`.
     pub(crate) fn submit(&self, args: Vec<A>, seq: u64, reply: ReplyTo<R>) {
+        self.submit_batch(vec![self.task(args, seq, reply)]);
+    }
+
+    /// The chunk `args`, with its pool-wide id.
+    fn task(&self, args: Vec<A>, seq: u64, reply: ReplyTo<R>) -> Task<A, R> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = Task::new(id, args, seq, reply);
+        Task::new(id, args, seq, reply)
+    }
+
+    /// Gives the pool the chunks `tasks`, in order, in one event.
+    fn submit_batch(&self, tasks: Vec<Task<A, R>>) {
+        if tasks.is_empty() {
+            return;
+        }
         if self.closed.load(Ordering::Acquire) {
-            task.fail(TaskError::Closed);
+            for task in tasks {
+                task.fail(TaskError::Closed);
+            }
         } else {
-            // A pool whose thread has stopped drops the task, which
-            // answers `Terminated`.
-            let _ = self.inbox.send(Event::Submit(task));
+            // A pool whose thread has stopped drops the tasks, which
+            // answer `Terminated`.
+            let _ = self.inbox.send(Event::Submit(tasks));
         }
     }
 
@@ -119,8 +145,26 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// All the arguments are given to the pool at once; use
     /// [`imap`](Self::imap) to bound how many are held.
     /// Tasks go in chunks of the pool's [`chunksize`](super::Builder::chunksize).
+    /// With [`auto_chunksize`](super::Builder::auto_chunksize), the chunk
+    /// size is picked from the number of arguments, as Python's is.
     pub fn map<I: IntoIterator<Item = A>>(&self, args: I) -> Vec<Result<R, TaskError>> {
+        if self.auto_chunksize {
+            let args: Vec<A> = args.into_iter().collect();
+            let chunksize = self.auto_chunksize_for(args.len());
+            return self.map_chunked(args, chunksize);
+        }
         self.map_chunked(args, self.chunksize)
+    }
+
+    /// The chunk size Python's `map` picks for `len` arguments: about four
+    /// chunks for each worker.
+    pub(crate) fn auto_chunksize_for(&self, len: usize) -> usize {
+        len.div_ceil(self.workers.saturating_mul(4)).max(1)
+    }
+
+    /// Whether `map` picks its chunk size from its arguments.
+    pub(crate) fn picks_chunksize(&self) -> bool {
+        self.auto_chunksize
     }
 
     /// [`map`](Self::map) with `chunksize` tasks in a message (at least
@@ -130,19 +174,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         args: I,
         chunksize: usize,
     ) -> Vec<Result<R, TaskError>> {
-        let (tx, rx) = mpsc::channel();
-        let n = self.submit_all(args, chunksize, &ReplyTo::Blocking(tx));
-        let mut results: Vec<Option<Result<R, TaskError>>> = (0..n).map(|_| None).collect();
-        // Every task answers once, even when the pool stops.
-        for (seq, result) in rx.iter().take(n as usize) {
-            if let Some(place) = results.get_mut(seq as usize) {
-                *place = Some(result);
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(TaskError::Terminated)))
-            .collect()
+        let collector = Collector::new();
+        let n = self.submit_all(args, chunksize, &ReplyTo::Collect(collector.sender()));
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        // Every task answers once, even when the pool stops; this thread
+        // sleeps until the last chunk is in, and a chunk's answers are
+        // copied once, into the result.
+        assemble(n, collector.wait(n))
     }
 
     /// Gives the pool every argument, in chunks of `chunksize`, answers
@@ -156,14 +194,23 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         let chunksize = chunksize.max(1);
         let mut args = args.into_iter();
         let mut n = 0;
+        // The first chunk goes alone, so the workers start at once; then
+        // batches of 2, 4, ... up to `MAX_BATCH` chunks, one event each.
+        let mut batch = Vec::new();
+        let mut limit = 1;
         loop {
             let chunk: Vec<A> = args.by_ref().take(chunksize).collect();
             if chunk.is_empty() {
+                self.submit_batch(batch);
                 return n;
             }
             let len = chunk.len() as u64;
-            self.submit(chunk, n, reply.clone());
+            batch.push(self.task(chunk, n, reply.clone()));
             n += len;
+            if batch.len() >= limit {
+                self.submit_batch(std::mem::take(&mut batch));
+                limit = (limit * 2).min(MAX_BATCH);
+            }
         }
     }
 
@@ -200,6 +247,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> std::fmt::Debug f
             .field("workers", &self.workers)
             .field("window", &self.window)
             .field("chunksize", &self.chunksize)
+            .field("auto_chunksize", &self.auto_chunksize)
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }

@@ -6,9 +6,10 @@ use std::{collections::BTreeMap, iter::Fuse, sync::mpsc};
 use transport_core::Message;
 
 use super::{
+    answers::{AnswerIter, Answers, Reply},
     error::TaskError,
     handle::Pool,
-    task::{Reply, ReplyTo},
+    task::ReplyTo,
 };
 
 /// The part `imap` and `imap_unordered` share: feeding the pool from the
@@ -64,20 +65,27 @@ where
         }
     }
 
-    /// The next answer to arrive. Every task given answers, even when the
-    /// pool stops (see `Task`'s `Drop`), so this waits only for the pool.
-    fn next_answer(&mut self) -> Reply<R> {
-        self.rx
-            .recv()
-            .unwrap_or((self.submitted, Err(TaskError::Terminated)))
+    /// The next chunk's answers to arrive. Every task given answers, even
+    /// when the pool stops (see `Task`'s `Drop`), so this waits only for
+    /// the pool.
+    fn next_answers(&mut self) -> Reply<R> {
+        self.rx.recv().unwrap_or((
+            self.yielded,
+            Answers::Failed {
+                len: 1,
+                error: TaskError::Terminated,
+            },
+        ))
     }
 }
 
 /// The answers of [`Pool::imap`], in the order of the input.
 pub struct Imap<'p, A: Message + Send + 'static, R: Message + Send + 'static, I> {
     feed: Feed<'p, A, R, I>,
-    /// Answers that came before an earlier one.
-    parked: BTreeMap<u64, Result<R, TaskError>>,
+    /// Chunks that came before an earlier one, by their first position.
+    parked: BTreeMap<u64, Answers<R>>,
+    /// The answers left of the chunk being handed out.
+    current: Option<AnswerIter<R>>,
 }
 
 impl<'p, A, R, I> Imap<'p, A, R, I>
@@ -90,6 +98,7 @@ where
         Imap {
             feed: Feed::new(pool, input, chunksize),
             parked: BTreeMap::new(),
+            current: None,
         }
     }
 }
@@ -105,16 +114,21 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         self.feed.top_up();
         loop {
-            if let Some(result) = self.parked.remove(&self.feed.yielded) {
+            if let Some(result) = self.current.as_mut().and_then(Iterator::next) {
                 self.feed.yielded += 1;
                 self.feed.top_up();
                 return Some(result);
             }
+            self.current = None;
+            if let Some(answers) = self.parked.remove(&self.feed.yielded) {
+                self.current = Some(answers.into_iter());
+                continue;
+            }
             if self.feed.submitted == self.feed.yielded {
                 return None;
             }
-            let (seq, result) = self.feed.next_answer();
-            self.parked.insert(seq, result);
+            let (seq, answers) = self.feed.next_answers();
+            self.parked.insert(seq, answers);
         }
     }
 }
@@ -136,6 +150,9 @@ where
 /// position of its argument in the input.
 pub struct ImapUnordered<'p, A: Message + Send + 'static, R: Message + Send + 'static, I> {
     feed: Feed<'p, A, R, I>,
+    /// The chunk being handed out: the position of its next answer, and
+    /// its answers left.
+    current: Option<(u64, AnswerIter<R>)>,
 }
 
 impl<'p, A, R, I> ImapUnordered<'p, A, R, I>
@@ -147,6 +164,7 @@ where
     pub(crate) fn new(pool: &'p Pool<A, R>, input: I, chunksize: usize) -> Self {
         ImapUnordered {
             feed: Feed::new(pool, input, chunksize),
+            current: None,
         }
     }
 }
@@ -164,7 +182,17 @@ where
         if self.feed.submitted == self.feed.yielded {
             return None;
         }
-        let answer = self.feed.next_answer();
+        let answer = loop {
+            if let Some((seq, answers)) = &mut self.current
+                && let Some(result) = answers.next()
+            {
+                let answer = (*seq, result);
+                *seq += 1;
+                break answer;
+            }
+            let (seq, answers) = self.feed.next_answers();
+            self.current = Some((seq, answers.into_iter()));
+        };
         self.feed.yielded += 1;
         self.feed.top_up();
         Some(answer)

@@ -71,6 +71,13 @@
 //! chunks; `max_tasks_per_child` counts tasks and never splits a chunk.
 //! The default stays one, unlike Python's `map`, which picks
 //! `len / (4 × workers)`: a larger chunk loses more tasks to one crash.
+//! [`auto_chunksize`](Builder::auto_chunksize) asks for Python's choice in
+//! `map`.
+//!
+//! A chunk's answer travels as the values of its tasks in one array, with
+//! the position and message of any task that panicked beside it, and
+//! reaches the caller whole: `map` copies each value once, from the
+//! worker's message into its result.
 //!
 //! # Async
 //! [`apply_future`](Pool::apply_future), [`map_async`](Pool::map_async)
@@ -78,7 +85,9 @@
 //! operations for async code: the pool's thread waits, the futures only
 //! take its answers, so they never block an executor.
 
+mod answers;
 mod builder;
+mod collect;
 mod config;
 mod dispatch;
 mod error;

@@ -17,9 +17,10 @@ use futures::{
 use transport_core::Message;
 
 use super::{
+    answers::{AnswerIter, Reply, assemble},
     error::TaskError,
     handle::Pool,
-    task::{Reply, ReplyTo},
+    task::ReplyTo,
 };
 
 /// The result of one [`Pool::apply_future`]: a future that never blocks
@@ -34,7 +35,7 @@ impl<R> Future for TaskFuture<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.rx.poll_next_unpin(cx) {
-            Poll::Ready(Some((_, result))) => Poll::Ready(result),
+            Poll::Ready(Some((_, answers))) => Poll::Ready(answers.first()),
             Poll::Ready(None) => Poll::Ready(Err(TaskError::Terminated)),
             Poll::Pending => Poll::Pending,
         }
@@ -50,6 +51,9 @@ pub struct ResultStream<'p, A: Message + Send + 'static, R: Message + Send + 'st
     /// `None` once the input is exhausted.
     tx: Option<UnboundedSender<Reply<R>>>,
     rx: UnboundedReceiver<Reply<R>>,
+    /// The chunk being handed out: the position of its next answer, and
+    /// its answers left.
+    current: Option<(u64, AnswerIter<R>)>,
     submitted: u64,
     yielded: u64,
 }
@@ -77,6 +81,16 @@ where
     }
 }
 
+/// Nothing of the stream is pinned in place (its answers are only moved
+/// out), so it is `Unpin` whatever the result type.
+impl<A, R, I> Unpin for ResultStream<'_, A, R, I>
+where
+    A: Message + Send + 'static,
+    R: Message + Send + 'static,
+    I: Unpin,
+{
+}
+
 impl<A, R, I> Stream for ResultStream<'_, A, R, I>
 where
     A: Message + Send + 'static,
@@ -91,11 +105,21 @@ where
         if this.submitted == this.yielded {
             return Poll::Ready(None);
         }
-        let answer = match this.rx.poll_next_unpin(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Some(answer)) => answer,
-            // Every task given answers, even when the pool stops.
-            Poll::Ready(None) => (this.yielded, Err(TaskError::Terminated)),
+        let answer = loop {
+            if let Some((seq, answers)) = &mut this.current {
+                if let Some(result) = answers.next() {
+                    let answer = (*seq, result);
+                    *seq += 1;
+                    break answer;
+                }
+                this.current = None;
+            }
+            match this.rx.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((seq, answers))) => this.current = Some((seq, answers.into_iter())),
+                // Every task given answers, even when the pool stops.
+                Poll::Ready(None) => break (this.yielded, Err(TaskError::Terminated)),
+            }
         };
         this.yielded += 1;
         this.top_up();
@@ -133,19 +157,24 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         args: I,
     ) -> impl Future<Output = Vec<Result<R, TaskError>>> + Send + 'static {
         let (tx, mut rx) = mpsc::unbounded();
-        let n = self.submit_all(args, self.chunksize(), &ReplyTo::Async(tx));
+        let n = if self.picks_chunksize() {
+            let args: Vec<A> = args.into_iter().collect();
+            let chunksize = self.auto_chunksize_for(args.len());
+            self.submit_all(args, chunksize, &ReplyTo::Async(tx))
+        } else {
+            self.submit_all(args, self.chunksize(), &ReplyTo::Async(tx))
+        };
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
         async move {
-            let mut results: Vec<Option<Result<R, TaskError>>> = (0..n).map(|_| None).collect();
             // Every task answers once, even when the pool stops.
-            while let Some((seq, result)) = rx.next().await {
-                if let Some(place) = results.get_mut(seq as usize) {
-                    *place = Some(result);
-                }
+            let mut chunks = Vec::new();
+            let mut answered = 0;
+            while answered < n {
+                let Some(chunk) = rx.next().await else { break };
+                answered += chunk.1.len();
+                chunks.push(chunk);
             }
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or(Err(TaskError::Terminated)))
-                .collect()
+            assemble(n, chunks)
         }
     }
 
@@ -158,6 +187,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             input: args.into_iter().fuse(),
             tx: Some(tx),
             rx,
+            current: None,
             submitted: 0,
             yielded: 0,
         }

@@ -6,18 +6,20 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::error::TaskError;
+use super::{
+    answers::{Answers, Reply},
+    collect::CollectTx,
+    error::TaskError,
+};
 use crate::process::TaskMsg;
-
-/// An answer as the pool gives it back: the caller's sequence number and
-/// the result.
-pub(crate) type Reply<R> = (u64, Result<R, TaskError>);
 
 /// Where a task's answer goes: the channel of a blocking caller, or of an
 /// async one (whose end is a `Stream`).
 pub(crate) enum ReplyTo<R> {
     Blocking(mpsc::Sender<Reply<R>>),
     Async(futures::channel::mpsc::UnboundedSender<Reply<R>>),
+    /// A blocking `map`, which sleeps until its last chunk is in.
+    Collect(CollectTx<R>),
 }
 
 impl<R> ReplyTo<R> {
@@ -31,6 +33,7 @@ impl<R> ReplyTo<R> {
             ReplyTo::Async(tx) => {
                 let _ = tx.unbounded_send(reply);
             }
+            ReplyTo::Collect(tx) => tx.send(reply),
         }
     }
 }
@@ -40,6 +43,7 @@ impl<R> Clone for ReplyTo<R> {
         match self {
             ReplyTo::Blocking(tx) => ReplyTo::Blocking(tx.clone()),
             ReplyTo::Async(tx) => ReplyTo::Async(tx.clone()),
+            ReplyTo::Collect(tx) => ReplyTo::Collect(tx.clone()),
         }
     }
 }
@@ -88,19 +92,14 @@ impl<A, R> Task<A, R> {
     /// Fails every task of the chunk with `error`.
     pub fn fail(mut self, error: TaskError) {
         if let Some(reply) = self.reply.take() {
-            for i in 0..self.len as u64 {
-                reply.send((self.seq + i, Err(error.clone())));
-            }
+            reply.send((self.seq, Answers::Failed { len: self.len, error }));
         }
     }
 
-    /// Gives each task its own answer, in order; the caller checked there
-    /// is one per task.
-    pub fn answer_each(mut self, results: impl IntoIterator<Item = Result<R, TaskError>>) {
+    /// Gives the chunk its answers, one per task (the caller checked).
+    pub fn answer(mut self, answers: Answers<R>) {
         if let Some(reply) = self.reply.take() {
-            for (seq, result) in (self.seq..).zip(results) {
-                reply.send((seq, result));
-            }
+            reply.send((self.seq, answers));
         }
     }
 }
@@ -111,9 +110,13 @@ impl<A, R> Task<A, R> {
 impl<A, R> Drop for Task<A, R> {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
-            for i in 0..self.len as u64 {
-                reply.send((self.seq + i, Err(TaskError::Terminated)));
-            }
+            reply.send((
+                self.seq,
+                Answers::Failed {
+                    len: self.len,
+                    error: TaskError::Terminated,
+                },
+            ));
         }
     }
 }
@@ -136,7 +139,7 @@ impl<R> TaskHandle<R> {
     /// The task's [`TaskError`].
     pub fn wait(self) -> Result<R, TaskError> {
         match self.rx.recv() {
-            Ok((_, result)) => result,
+            Ok((_, answers)) => answers.first(),
             Err(_) => Err(TaskError::Terminated),
         }
     }
@@ -153,7 +156,7 @@ impl<R> TaskHandle<R> {
             .rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
-            Ok((_, result)) => Some(result),
+            Ok((_, answers)) => Some(answers.first()),
             Err(mpsc::RecvTimeoutError::Timeout) => None,
             Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(TaskError::Terminated)),
         }

@@ -178,22 +178,22 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         let _ = self.process.kill();
     }
 
-    /// The worker's initializer ended: `outcomes` is empty when it
-    /// returned, the panic's message when not. `Err` when that is not
+    /// The worker's initializer ended: no values and no panics when it
+    /// returned, one panic (its message) when not. `Err` when that is not
     /// what the worker may send now.
-    pub fn initialized(&mut self, outcomes: Vec<Result<R, String>>) -> Result<(), String> {
+    pub fn initialized(&mut self, values: usize, panics: Vec<(u64, String)>) -> Result<(), String> {
         if self.ready || self.init_panic.is_some() {
             return Err("a second answer from its initializer".into());
         }
-        let mut outcomes = outcomes.into_iter();
-        match (outcomes.next(), outcomes.next()) {
-            (None, _) => {
+        let mut panics = panics.into_iter();
+        match (values, panics.next(), panics.next()) {
+            (0, None, _) => {
                 self.ready = true;
                 // Its first task starts now.
                 self.head_since = Instant::now();
                 Ok(())
             }
-            (Some(Err(message)), None) => {
+            (0, Some((0, message)), None) => {
                 self.init_panic = Some(message);
                 Ok(())
             }
@@ -375,11 +375,12 @@ fn read<A, R: Message>(
     loop {
         let event = match results.recv() {
             Ok(msg) => match msg.deserialize() {
-                Ok((id, outcomes)) => Event::Answer {
+                Ok((id, values, panics)) => Event::Answer {
                     slot,
                     generation,
                     id,
-                    outcomes,
+                    values,
+                    panics,
                 },
                 Err(e) => Event::Malformed {
                     slot,

@@ -233,16 +233,17 @@ impl<R: Message> Child<R> {
     /// The answer, once the child has exited (it does after its one task).
     fn answer(&mut self, answer: Result<ResultMsg<R>, String>) -> Result<R, ChildError> {
         let pid = self.pid;
-        let (id, mut outcomes) = match answer {
+        let (id, mut values, mut panics) = match answer {
             Ok(answer) => answer,
             Err(reason) => {
                 self.reap(true);
                 return Err(ChildError::Protocol { pid, reason });
             }
         };
-        let count = outcomes.len();
-        let outcome = match outcomes.pop() {
-            Some(outcome) if id == 0 && count == 1 => outcome,
+        let count = values.len() + panics.len();
+        let outcome = match (values.pop(), panics.pop()) {
+            (Some(value), None) if id == 0 && count == 1 => Ok(value),
+            (None, Some((0, message))) if id == 0 && count == 1 => Err(message),
             _ => {
                 self.reap(true);
                 return Err(ChildError::Protocol {

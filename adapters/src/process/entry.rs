@@ -124,9 +124,9 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
             // answer when it returned, its panic's message when not.
             let outcome = init.initialize()?;
             let failed = outcome.is_err();
-            let report: Vec<Result<R, String>> = outcome.err().map(Err).into_iter().collect();
+            let panics: Vec<(u64, String)> = outcome.err().map(|message| (0, message)).into_iter().collect();
             results
-                .send((INIT_ID, report))
+                .send((INIT_ID, Vec::new(), panics))
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
             settle(&results)?;
             if failed {
@@ -148,13 +148,18 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
                 return Ok(());
             };
             let run = self.run;
-            // A chunk's results go back together, in one message.
-            let outcomes: Vec<Result<R, String>> = args
-                .into_iter()
-                .map(|arg| panic::catch_unwind(AssertUnwindSafe(move || run(arg))).map_err(panic_message))
-                .collect();
+            // A chunk's results go back together, in one message: the
+            // values in order, and where a task panicked, its position.
+            let mut values = Vec::with_capacity(args.len());
+            let mut panics = Vec::new();
+            for (position, arg) in (0_u64..).zip(args) {
+                match panic::catch_unwind(AssertUnwindSafe(move || run(arg))) {
+                    Ok(value) => values.push(value),
+                    Err(payload) => panics.push((position, panic_message(payload))),
+                }
+            }
             results
-                .send((id, outcomes))
+                .send((id, values, panics))
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
             settle(&results)?;
         }

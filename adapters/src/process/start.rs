@@ -34,11 +34,14 @@ pub(crate) type TaskMsg<A> = (u64, Option<Vec<A>>);
 /// The id the stop message carries (no answer comes for it).
 pub(crate) const STOP_ID: u64 = u64::MAX;
 /// The results of a chunk as they travel, in one message: the chunk's id,
-/// and for each argument, in order, the value or the panic's message.
-pub(crate) type ResultMsg<R> = (u64, Vec<Result<R, String>>);
+/// the values of the tasks that returned, in order, and for each task
+/// that panicked, in order, its position in the chunk and the panic's
+/// message. The values are one plain array (a chunk of numbers is one
+/// copy each way), and a chunk with no panic carries no per-task outcome.
+pub(crate) type ResultMsg<R> = (u64, Vec<R>, Vec<(u64, String)>);
 /// The id of the answer a child started with an initializer sends before
-/// any other: no results when the initializer returned, or one error,
-/// its panic's message.
+/// any other: no values and no panics when the initializer returned, or
+/// one panic (at position 0), its message.
 pub(crate) const INIT_ID: u64 = u64::MAX - 1;
 
 /// What starting a child gives the parent.

@@ -49,6 +49,13 @@ mod backend {
     channel_cases!(crate::support::Chosen);
 }
 
+/// The shared-memory backend's multi-consumer ring, which the features
+/// never choose as the default.
+#[cfg(feature = "shm")]
+mod shm_mpmc {
+    channel_cases!(transport_shm::ShmMpmc);
+}
+
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 mod backend_duplex {
     duplex_cases!(crate::support::ChosenDuplex);

@@ -50,6 +50,9 @@ pub(crate) const fn stamp(pos: u64) -> u64 {
 }
 /// Channel flag: blocked ends spin instead of sleeping.
 pub(crate) const FLAG_BUSY_POLL: u32 = 1;
+/// Channel flag: the segment holds a multi-consumer ring
+/// ([`mpmc`](super::mpmc)), not per-producer lanes.
+pub(crate) const FLAG_MPMC: u32 = 2;
 /// Participant role of a sender.
 pub(crate) const ROLE_SENDER: u32 = 1;
 /// Participant role of a receiver.

@@ -36,6 +36,9 @@ pub(crate) enum Probe {
     /// The sender's tail, the message size it waits room for, and the head
     /// the consumer must reach for the message capacity.
     Send { start: u64, len: usize, min_head: u64 },
+    /// Ready only when the word changes: an end of a multi-consumer ring,
+    /// which never busy-polls, so its peers always bump the word.
+    Word,
 }
 
 /// An end's registration with the bridge, shared by the end and the
@@ -130,6 +133,7 @@ impl Link {
                 let head = chan.lane(lane).head.load(Ordering::Acquire);
                 chan.room(start, head, len) && head >= min_head
             }
+            Probe::Word => false,
         }
     }
 

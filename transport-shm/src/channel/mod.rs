@@ -113,6 +113,7 @@ mod frame;
 pub(crate) mod layout;
 mod link;
 mod make;
+pub mod mpmc;
 mod receiver;
 mod sender;
 #[cfg(test)]
@@ -124,6 +125,7 @@ pub use chan::LIVENESS_PERIOD;
 pub use config::{DEFAULT_BUFFER_BYTES, DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode};
 pub use frame::ShmFrame;
 pub use make::{bounded, unbounded, with_config};
+pub use mpmc::{ShmMpmc, ShmMpmcReceiver, ShmMpmcSender};
 pub use receiver::ShmReceiver;
 pub use sender::ShmSender;
 pub use variant::ShmTransport;

@@ -59,6 +59,7 @@ pub fn run_if_child() -> Option<process::ExitCode> {
         "queue" => role_of::<transport_queue::QueueTransport>(&role, Path::new(&counter)),
         "pipe" => role_of::<transport_pipe::Pipe>(&role, Path::new(&counter)),
         "shm" => role_of::<transport_shm::Shm>(&role, Path::new(&counter)),
+        "shm-mpmc" => role_of::<transport_shm::ShmMpmc>(&role, Path::new(&counter)),
         other => Err(format!("unknown backend `{other}`")),
     };
     Some(match result {

@@ -17,7 +17,7 @@
 //! processes. It prints a table, writes the JSON report, and exits
 //! non-zero if any trial broke the contract.
 //!
-//! `transport-chaos [--backend queue,pipe,shm] [--api blocking,async]
+//! `transport-chaos [--backend queue,pipe,shm,shm-mpmc] [--api blocking,async]
 //! [--trials N] [--hang-after S] [--max-delay-ms MS] [--seed N] [--out PATH]
 //! [--drop-command]`; the trial count is per backend, side and API. The
 //! parent's end is used through the blocking API and through
@@ -57,7 +57,7 @@ use crate::{
 pub const CAPACITY: u64 = 64;
 
 /// The backends, in the order they run.
-const BACKENDS: [&str; 3] = ["queue", "pipe", "shm"];
+const BACKENDS: [&str; 4] = ["queue", "pipe", "shm", "shm-mpmc"];
 
 #[derive(Debug)]
 struct Options {
@@ -228,6 +228,7 @@ fn campaign(opts: &Options) -> Result<bool, String> {
                             trial::run::<transport_queue::QueueTransport>(side, api, &id, delay, &settings)
                         }
                         "pipe" => trial::run::<transport_pipe::Pipe>(side, api, &id, delay, &settings),
+                        "shm-mpmc" => trial::run::<transport_shm::ShmMpmc>(side, api, &id, delay, &settings),
                         _ => trial::run::<transport_shm::Shm>(side, api, &id, delay, &settings),
                     };
                     print!("{}", row.add(&id, &outcome));
@@ -259,7 +260,7 @@ mod tests {
     #[test]
     fn options() {
         let o = parse_args(&[]).unwrap();
-        assert_eq!((o.backends.len(), o.trials), (3, 100));
+        assert_eq!((o.backends.len(), o.trials), (4, 100));
         let o = parse_args(&[
             "--backend=shm,pipe",
             "--trials",

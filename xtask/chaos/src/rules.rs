@@ -61,7 +61,7 @@ pub struct Rules {
 }
 
 /// The rules of every backend the campaign kills.
-pub const RULES: [Rules; 3] = [
+pub const RULES: [Rules; 4] = [
     Rules {
         backend: "queue",
         producer_killed: LossRule::Nothing,
@@ -105,6 +105,18 @@ pub const RULES: [Rules; 3] = [
         consumer_killed: LossRule::Messages(CAPACITY + 1),
         consumer_doc: "transport-core ChannelConfig::capacity (\"how many messages may wait in the channel\"), \
                        which the shm ring keeps",
+    },
+    Rules {
+        backend: "shm-mpmc",
+        producer_killed: LossRule::Nothing,
+        producer_doc: "transport-shm/src/channel/mpmc/mod.rs, # Crashes: \"a killed producer loses no message \
+                       whose send returned\"",
+        // Its only consumer killed: what the ring held (its capacity; the
+        // message being copied out counts among them), plus the one the
+        // consumer may have taken but not yet counted.
+        consumer_killed: LossRule::Messages(CAPACITY + 1),
+        consumer_doc: "transport-shm/src/channel/mpmc/mod.rs, # Crashes: a killed consumer loses what it had \
+                       received, and at most the one it was copying out; the ring holds its capacity",
     },
 ];
 

@@ -58,7 +58,8 @@ use Pattern::{LockIncrements as Lock, Rtt, Throughput as Thr};
 const MIB: usize = 1 << 20;
 
 /// Every goal of issues 3 (pipe), 4 (queue), 5 (shm), 6 (async), 15
-/// (`Select` over eight receivers against one `recv`), 17 (listener) and 18
+/// (`Select` over eight receivers against one `recv`; four consumer
+/// processes on the shared-memory ring against the queue), 17 (listener) and 18
 /// (nats, against the raw `async-nats` client on the same server).
 pub const GOALS: &[Goal] = &[
     goal(
@@ -312,6 +313,15 @@ pub const GOALS: &[Goal] = &[
         64,
         "p50_us",
         AtMost(1.5),
+    ),
+    goal(
+        15,
+        ("mpmc-shm", "4-consumers"),
+        ("mpmc-queue", "4-consumers"),
+        Thr,
+        64,
+        "msgs_per_s",
+        AtLeast(5.0),
     ),
 ];
 

@@ -7,6 +7,7 @@ pub mod interprocess;
 pub mod ipc_channel;
 pub mod listener;
 pub mod memcpy;
+pub mod mpmc;
 pub mod nats;
 pub mod ours;
 pub mod ours_async;
@@ -19,7 +20,7 @@ pub mod shm_lock;
 use transport_core::local::Local;
 use transport_pipe::Pipe;
 use transport_queue::QueueTransport;
-use transport_shm::{Shm, ShmBusyPoll};
+use transport_shm::{Shm, ShmBusyPoll, ShmMpmc};
 
 use crate::{
     measure::{Job, Pattern, Run},
@@ -164,6 +165,8 @@ pub const ROWS: &[Row] = &[
     select::row::<Pipe>("select-pipe", "select-8"),
     select::row::<Shm>("select-shm", "recv-1"),
     select::row::<Shm>("select-shm", "select-8"),
+    mpmc::row::<QueueTransport>("mpmc-queue"),
+    mpmc::row::<ShmMpmc>("mpmc-shm"),
     ours::stream::<nats::OnBenchServer<false>>("nats", "at-most-once"),
     ours_rtt::<nats::OnBenchServer<true>>("nats", "at-least-once"),
     ours_rtt::<nats::OnBenchServer<true, true>>("nats", "at-least-once-dedup"),

@@ -1,0 +1,213 @@
+//! `Answers`: the answers of one chunk as they go from the pool's thread
+//! to the caller, kept as the worker sent them (its values in one vector)
+//! until the caller takes them; and `assemble`, which puts a `map`'s
+//! chunks in order.
+
+use super::error::TaskError;
+
+/// The answers of a chunk as the pool gives them back: the caller's
+/// sequence number of its first task, and the answers in order.
+pub(crate) type Reply<R> = (u64, Answers<R>);
+
+/// The answers of one chunk, in the order of its tasks: kept as the
+/// worker sent them (one vector of values) until the caller takes them.
+#[derive(Debug)]
+pub(crate) enum Answers<R> {
+    /// The values of the tasks that returned, in order, and the position
+    /// in the chunk and the error of each task that did not, in order.
+    Done {
+        values: Vec<R>,
+        failed: Vec<(usize, TaskError)>,
+    },
+    /// Every one of `len` tasks failed with `error`.
+    Failed { len: usize, error: TaskError },
+}
+
+impl<R> Answers<R> {
+    /// How many tasks they answer.
+    pub fn len(&self) -> usize {
+        match self {
+            Answers::Done { values, failed } => values.len() + failed.len(),
+            Answers::Failed { len, .. } => *len,
+        }
+    }
+
+    /// The first task's answer; a chunk of none answers `Terminated`.
+    pub fn first(self) -> Result<R, TaskError> {
+        self.into_iter().next().unwrap_or(Err(TaskError::Terminated))
+    }
+}
+
+impl<R> IntoIterator for Answers<R> {
+    type Item = Result<R, TaskError>;
+    type IntoIter = AnswerIter<R>;
+
+    fn into_iter(self) -> AnswerIter<R> {
+        match self {
+            Answers::Done { values, failed } => AnswerIter::Done {
+                position: 0,
+                values: values.into_iter(),
+                failed: failed.into_iter().peekable(),
+            },
+            Answers::Failed { len, error } => AnswerIter::Failed { left: len, error },
+        }
+    }
+}
+
+/// The answers of a chunk one task at a time.
+#[derive(Debug)]
+pub(crate) enum AnswerIter<R> {
+    Done {
+        position: usize,
+        values: std::vec::IntoIter<R>,
+        failed: std::iter::Peekable<std::vec::IntoIter<(usize, TaskError)>>,
+    },
+    Failed {
+        left: usize,
+        error: TaskError,
+    },
+}
+
+impl<R> Iterator for AnswerIter<R> {
+    type Item = Result<R, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            AnswerIter::Done {
+                position,
+                values,
+                failed,
+            } => {
+                let here = *position;
+                *position += 1;
+                match failed.next_if(|(at, _)| *at == here) {
+                    Some((_, error)) => Some(Err(error)),
+                    None => values.next().map(Ok),
+                }
+            }
+            AnswerIter::Failed { left, error } => {
+                *left = left.checked_sub(1)?;
+                Some(Err(error.clone()))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match self {
+            AnswerIter::Done { values, failed, .. } => values.len() + failed.len(),
+            AnswerIter::Failed { left, .. } => *left,
+        };
+        (n, Some(n))
+    }
+}
+
+impl<R> ExactSizeIterator for AnswerIter<R> {}
+
+/// The answers of `n` tasks numbered from 0, which came as the chunks
+/// `chunks` in any order, as one vector in order; a task no chunk answered
+/// (the pool stopped) is `Terminated`.
+pub(crate) fn assemble<R>(n: usize, mut chunks: Vec<Reply<R>>) -> Vec<Result<R, TaskError>> {
+    chunks.sort_by_key(|(seq, _)| *seq);
+    let mut results = Vec::with_capacity(n);
+    for (seq, answers) in chunks {
+        let seq = usize::try_from(seq).unwrap_or(usize::MAX);
+        if seq < results.len() {
+            // Answered twice: the first answer stands.
+            continue;
+        }
+        while results.len() < seq.min(n) {
+            results.push(Err(TaskError::Terminated));
+        }
+        let room = n - results.len();
+        match answers {
+            // The common case, one tight copy: no task of the chunk failed.
+            Answers::Done { values, failed } if failed.is_empty() && values.len() <= room => {
+                results.extend(values.into_iter().map(Ok));
+            }
+            answers => results.extend(answers.into_iter().take(room)),
+        }
+    }
+    while results.len() < n {
+        results.push(Err(TaskError::Terminated));
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panicked(message: &str) -> TaskError {
+        TaskError::Panicked {
+            pid: 1,
+            message: message.to_owned(),
+        }
+    }
+
+    fn shape(results: &[Result<u64, TaskError>]) -> Vec<Option<u64>> {
+        results.iter().map(|r| r.as_ref().ok().copied()).collect()
+    }
+
+    #[test]
+    fn failures_take_their_positions_among_the_values() {
+        let answers = Answers::Done {
+            values: vec![10, 20, 30],
+            failed: vec![(0, panicked("a")), (2, panicked("b")), (5, panicked("c"))],
+        };
+        assert_eq!(answers.len(), 6);
+        let iter = answers.into_iter();
+        assert_eq!(iter.len(), 6);
+        let got: Vec<_> = iter.collect();
+        assert_eq!(shape(&got), [None, Some(10), None, Some(20), Some(30), None]);
+        let failed = Answers::<u64>::Failed {
+            len: 3,
+            error: TaskError::Terminated,
+        };
+        assert_eq!(failed.into_iter().filter(Result::is_err).count(), 3);
+    }
+
+    #[test]
+    fn assemble_orders_chunks_and_fills_what_no_chunk_answered() {
+        let chunks = vec![
+            (
+                4,
+                Answers::Done {
+                    values: vec![4, 5],
+                    failed: Vec::new(),
+                },
+            ),
+            (
+                0,
+                Answers::Done {
+                    values: vec![0, 2],
+                    failed: vec![(1, panicked("x"))],
+                },
+            ),
+            // Answered twice: the first answer stands.
+            (
+                0,
+                Answers::Failed {
+                    len: 3,
+                    error: TaskError::Terminated,
+                },
+            ),
+        ];
+        // Task 3 was never answered; 7 is past the chunks.
+        let got = assemble(7, chunks);
+        assert_eq!(
+            shape(&got),
+            [Some(0), None, Some(2), None, Some(4), Some(5), None]
+        );
+        assert!(matches!(got[1], Err(TaskError::Panicked { .. })));
+        assert!(matches!(got[3], Err(TaskError::Terminated)));
+        // A chunk longer than the call is cut at its end.
+        let long = vec![(
+            0,
+            Answers::Done {
+                values: vec![1, 2, 3],
+                failed: Vec::new(),
+            },
+        )];
+        assert_eq!(shape(&assemble(2, long)), [Some(1), Some(2)]);
+    }
+}
