@@ -163,7 +163,10 @@ impl<S: MessageIo> MessagePipe<S> {
         }
         // A message's start.
         let mut first = Vec::with_capacity(FIRST);
-        let (got, left) = match self.sock.read_message(first.spare_capacity_mut(), wait)? {
+        let (got, left) = match self
+            .sock
+            .read_message(&mut first.spare_capacity_mut()[..FIRST], wait)?
+        {
             MessageRead::End => return Ok(0),
             MessageRead::Whole(n) => (n, 0u64),
             MessageRead::Part(n) => match self.sock.message_left()? {
@@ -172,7 +175,8 @@ impl<S: MessageIo> MessagePipe<S> {
                 Some(left) => (n, u64::from(left)),
             },
         };
-        // SAFETY: the read initialized the first `got` bytes it was given.
+        // SAFETY: the read initialized the first `got` bytes of the
+        // `FIRST` it was given, which the capacity holds.
         unsafe { first.set_len(got.min(FIRST)) };
         let total = usize::try_from(got as u64 + left).map_err(|_| inconsistent())?;
         let mut header = [0u8; 16];
