@@ -521,7 +521,7 @@ fn silent_client_cannot_hold_up_accept() {
     #[cfg(not(unix))]
     skip(
         "silent_client_cannot_hold_up_accept",
-        "the silent client is a raw Unix socket (over TCP: listener_python_framing.rs)",
+        "the silent client is a raw Unix socket (silent TCP and named-pipe clients: listener_python_framing.rs)",
     );
 }
 

@@ -392,21 +392,40 @@ fn raw_pipe(h: &Harness) {
     }
 }
 
-/// A TCP client that says nothing cannot hold up `accept` past the
-/// handshake's timeout.
+/// A client that says nothing (a raw socket, or a plain file handle on
+/// the pipe) cannot hold up `accept` past the handshake's timeout.
 #[test]
-fn python_framing_silent_tcp_client_times_out() {
-    let listener = Listener::bind(
-        Address::tcp("127.0.0.1:0".parse().expect("an address")),
-        options().handshake_timeout(Duration::from_millis(200)),
-    )
-    .expect("listening");
-    let Address::Tcp(addr) = listener.address().clone() else {
-        panic!("a TCP address")
+fn python_framing_silent_client_times_out() {
+    let check = |kind: &str| {
+        let address = match kind {
+            "tcp" => Address::tcp("127.0.0.1:0".parse().expect("an address")),
+            _ => Address::path(format!(
+                r"\\.\pipe\tp-silent-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            )),
+        };
+        let listener = Listener::bind(address, options().handshake_timeout(Duration::from_millis(200)))
+            .expect("listening");
+        let silent: Box<dyn std::any::Any> = match listener.address() {
+            Address::Tcp(addr) => Box::new(std::net::TcpStream::connect(addr).expect("connecting")),
+            other => Box::new(
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(other.to_string())
+                    .expect("opening the pipe"),
+            ),
+        };
+        match listener.accept_python_timeout(LONG) {
+            Err(ConnectError::Auth(AuthError::Timeout)) => {}
+            other => panic!("over {kind}: expected a handshake timeout, got {other:?}"),
+        }
+        drop(silent);
     };
-    let _silent = std::net::TcpStream::connect(addr).expect("connecting");
-    match listener.accept_python_timeout(LONG) {
-        Err(ConnectError::Auth(AuthError::Timeout)) => {}
-        other => panic!("expected a handshake timeout, got {other:?}"),
+    for kind in kinds() {
+        check(kind);
     }
 }
