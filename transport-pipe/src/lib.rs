@@ -264,9 +264,10 @@
 //! # Named connections, and Python
 //! [`Listener`] and [`Client`] connect processes that are not parent and
 //! child (Python's `multiprocessing.connection`): a socket file, a Linux
-//! abstract name or TCP, Python's `authkey` handshake, an optional check of
-//! the peer's user. With [`Options::python`] they speak Python's wire
-//! format, and [`PyConnection`] carries raw bytes and [pickles of plain
+//! abstract name, a Windows named pipe or TCP, Python's `authkey`
+//! handshake, an optional check of the peer's user. With
+//! [`Options::python`] they speak Python's wire format (on a Windows named
+//! pipe, a message-mode pipe as Python's own), and [`PyConnection`] carries raw bytes and [pickles of plain
 //! values](python::pickle). With the `tokio` feature (Unix) such a
 //! connection has async readiness too (see [Async
 //! readiness](#async-readiness)): `transport-adapters` sends and receives

@@ -27,9 +27,11 @@ impl Client {
         crate::sys::named::supports(&address, options.framing)
             .map_err(|what| ConnectError::Unsupported { what })?;
         let wait = Wait::timeout(options.handshake_timeout);
-        let conn = crate::sys::named::connect(&address, wait).map_err(|source| ConnectError::Io {
-            address: what.clone(),
-            source,
+        let conn = crate::sys::named::connect(&address, options.framing, wait).map_err(|source| {
+            ConnectError::Io {
+                address: what.clone(),
+                source,
+            }
         })?;
         establish(conn, options, Side::Client, &what)
     }

@@ -61,7 +61,16 @@ pub(crate) fn establish(
         }
     }
     Ok(match options.framing {
-        Framing::Native => NamedEnd::pipe(PipeEnd::new(sock, options.max_message_size), peer, options.spin),
+        // The pipe's own end where the stream is its socket; else (TCP on
+        // Windows) the same framing on a stream end.
+        Framing::Native => match sock.into_pipe() {
+            Ok(pipe) => NamedEnd::pipe(PipeEnd::new(pipe, options.max_message_size), peer, options.spin),
+            Err(sock) => NamedEnd::stream(
+                StreamEnd::new(sock, Framing::Native, options.max_message_size),
+                peer,
+                options.spin,
+            ),
+        },
         Framing::Python => NamedEnd::stream(
             StreamEnd::new(sock, Framing::Python, options.max_message_size),
             peer,

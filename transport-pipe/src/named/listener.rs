@@ -41,9 +41,9 @@ use crate::sys::named::Acceptor;
 /// | | Linux | macOS, BSD | Windows |
 /// |---|---|---|---|
 /// | path | `AF_UNIX` socket file, `fchmod` before `bind` | the same where the system allows it (else `bind` fails) | named pipe `\\.\pipe\NAME`, owner-only security descriptor, local clients only |
-/// | Python's framing | yes | yes | not yet (Python uses message-mode pipes) |
+/// | Python's framing | yes | yes | yes: on a named pipe a message-mode pipe, each message one pipe message with no length, as Python's `AF_PIPE` (tested Rust to Rust under Wine, which cannot run CPython here) |
 /// | abstract name | yes | no | no |
-/// | TCP | yes | yes | not yet |
+/// | TCP | yes | yes | yes (both framings; async readiness of its ends is Unix only) |
 /// | peer user and process | `SO_PEERCRED` | `getpeereid` (no process) | process only (the pipe's security descriptor admits only this user) |
 #[derive(Debug)]
 pub struct Listener {
@@ -69,7 +69,7 @@ impl Listener {
         }
         crate::sys::named::supports(&address, options.framing)
             .map_err(|what| BindError::Unsupported { what })?;
-        let (acceptor, address) = Acceptor::bind(&address)?;
+        let (acceptor, address) = Acceptor::bind(&address, options.framing)?;
         Ok(Listener {
             acceptor,
             address,
@@ -135,6 +135,15 @@ impl Listener {
     /// As [`accept`](Self::accept).
     pub fn accept_python(&self) -> Result<PyConnection, ConnectError> {
         self.accept_raw(Wait::Forever).map(PyConnection::new)
+    }
+
+    /// As [`accept_python`](Self::accept_python), waiting at most
+    /// `timeout` for a peer.
+    ///
+    /// # Errors
+    /// As [`accept_raw`](Self::accept_raw).
+    pub fn accept_python_timeout(&self, timeout: Duration) -> Result<PyConnection, ConnectError> {
+        self.accept_raw(Wait::timeout(timeout)).map(PyConnection::new)
     }
 
     /// The connections as they come, forever; a peer that was refused is

@@ -7,7 +7,8 @@
 //! unsigned length (Python 3.8 and later read that form; 3.7 and earlier
 //! read it as an empty message, so they cannot receive such a message at
 //! all). On Windows, Python's named pipes are message-mode pipes with no
-//! length at all.
+//! length at all; `sys/named/windows_message.rs` shows such a pipe to
+//! the deframer as a stream in the socket framing.
 //!
 //! The deframer is lazy: it parses the next message only when asked, with
 //! the largest length the caller accepts for it (Python's `maxlength`), so

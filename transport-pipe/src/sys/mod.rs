@@ -37,8 +37,9 @@
 //! - with the `tokio` feature, `watch_writes(&mut self)` (before any wait)
 //!   and `poll_write(&self, cx)`: ready once the socket has room to write
 //!   or the peer is gone, for an end in Python's framing, which writes from
-//!   the sending task (Unix, through `async_fd.rs`; Windows carries no
-//!   such end, and reports `Unsupported`).
+//!   the sending task (Unix, through `async_fd.rs`; on Windows such an
+//!   end, over TCP or a message-mode pipe, reports `Unsupported`, see
+//!   `named/windows.rs`).
 
 #[cfg(unix)]
 mod unix;

@@ -67,9 +67,9 @@ use widestring::{U16CString, U16String};
 use windows_sys::Win32::{
     Foundation::{
         DUPLICATE_CLOSE_SOURCE, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_ACCESS_DENIED,
-        ERROR_BROKEN_PIPE, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_NO_DATA, ERROR_OPERATION_ABORTED,
-        ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GENERIC_READ, GENERIC_WRITE,
-        GetLastError, HANDLE, INVALID_HANDLE_VALUE, LocalFree, WAIT_OBJECT_0,
+        ERROR_BROKEN_PIPE, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_MORE_DATA, ERROR_NO_DATA,
+        ERROR_OPERATION_ABORTED, ERROR_PIPE_BUSY, ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED,
+        GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE, LocalFree, WAIT_OBJECT_0,
     },
     Security::{
         Authorization::ConvertSidToStringSidW, GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser,
@@ -89,6 +89,7 @@ use windows_sys::Win32::{
 };
 
 use super::millis;
+use super::named::windows_message::MessageRead;
 
 /// Pipes reach other processes here.
 pub(crate) const CROSS_PROCESS: bool = true;
@@ -193,9 +194,9 @@ struct Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// Waits for the operation to finish (after cancelling it, if asked);
-    /// the bytes it moved.
-    fn finish(mut self, cancel: bool) -> io::Result<usize> {
+    /// Waits for the operation to finish (after cancelling it, if asked):
+    /// whether it succeeded, the error code if not, and the bytes it moved.
+    fn outcome(mut self, cancel: bool) -> (bool, u32, u32) {
         if cancel {
             // SAFETY: cancels only the operation that uses `self.ov`.
             unsafe { CancelIoEx(self.handle, &raw const *self.ov) };
@@ -206,10 +207,19 @@ impl Pending<'_> {
         let ok = unsafe { GetOverlappedResult(self.handle, &raw const *self.ov, &mut n, 1) };
         self.done = true;
         if ok != 0 {
-            return Ok(n as usize);
+            return (true, 0, n);
         }
         // SAFETY: GetLastError has no preconditions.
-        let code = unsafe { GetLastError() };
+        (false, unsafe { GetLastError() }, n)
+    }
+
+    /// Waits for the operation to finish (after cancelling it, if asked);
+    /// the bytes it moved.
+    fn finish(self, cancel: bool) -> io::Result<usize> {
+        let (ok, code, n) = self.outcome(cancel);
+        if ok {
+            return Ok(n as usize);
+        }
         if code == ERROR_OPERATION_ABORTED {
             return if n > 0 {
                 Ok(n as usize)
@@ -363,17 +373,7 @@ impl Socket {
         on_readable: &mut dyn FnMut() -> bool,
     ) -> io::Result<usize> {
         let mut slot = self.in_flight.lock_unpoisoned();
-        if let Some(op) = slot.as_ref() {
-            let finished = self.wait_write(op, wait, on_readable);
-            match finished {
-                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
-                Ok(Some(_)) => *slot = None,
-                Err(e) => {
-                    *slot = None;
-                    return Err(e);
-                }
-            }
-        }
+        self.finish_previous(&mut slot, wait, on_readable)?;
         // The write owns a copy of (at most MAX_WRITE of) the bytes, so it
         // can outlive this call instead of being cancelled at the deadline.
         let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(MAX_WRITE);
@@ -385,6 +385,65 @@ impl Socket {
         if data.is_empty() {
             return Ok(0);
         }
+        self.start_write(&mut slot, data, wait, on_readable)
+    }
+
+    /// Writes all of `data` with one `WriteFile`: on a message-mode pipe,
+    /// one message (an empty one included). Waits as `wait` allows for an
+    /// earlier write to finish (`WouldBlock` if it did not), then returns
+    /// as soon as the kernel has the bytes: the write may still be running
+    /// (a message longer than the pipe's buffer finishes only as the peer
+    /// reads it), and the next send, `settle` or the drop waits for it. So
+    /// the caller counts the message as written at once, and two ends that
+    /// both send a long message before they receive drain each other.
+    pub(crate) fn send_message(
+        &self,
+        data: Vec<u8>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<()> {
+        if u32::try_from(data.len()).is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a named pipe message is at most 4 GiB - 1 bytes long",
+            ));
+        }
+        let mut slot = self.in_flight.lock_unpoisoned();
+        self.finish_previous(&mut slot, wait, on_readable)?;
+        self.start_write(&mut slot, data, Wait::Never, on_readable)
+            .map(drop)
+    }
+
+    /// Waits as `wait` allows for the write left in `slot`, if any.
+    fn finish_previous(
+        &self,
+        slot: &mut Option<InFlight>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<()> {
+        if let Some(op) = slot.as_ref() {
+            let finished = self.wait_write(op, wait, on_readable);
+            match finished {
+                Ok(None) => return Err(io::ErrorKind::WouldBlock.into()),
+                Ok(Some(_)) => *slot = None,
+                Err(e) => {
+                    *slot = None;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one write of `data` (at most `u32::MAX` bytes) and waits for
+    /// it as `wait` allows; one still running then is left in `slot`.
+    fn start_write(
+        &self,
+        slot: &mut Option<InFlight>,
+        data: Vec<u8>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
         let len = data.len();
         // SAFETY: an all-zero OVERLAPPED is the documented initial state.
         let mut ov: Box<OVERLAPPED> = Box::new(unsafe { mem::zeroed() });
@@ -469,6 +528,76 @@ impl Socket {
         }
     }
 
+    /// Reads from a message-mode pipe into `buf`, waiting as `wait` allows
+    /// (`WouldBlock` if nothing came): the rest of the message if it fits
+    /// (an empty message included), else as much as fits.
+    pub(crate) fn read_message(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<MessageRead> {
+        let len = buf.len().min(u32::MAX as usize) as u32;
+        // SAFETY: an all-zero OVERLAPPED is the documented initial state.
+        let mut ov: OVERLAPPED = unsafe { mem::zeroed() };
+        ov.hEvent = self.read_event.as_raw_handle();
+        // SAFETY: `buf` is writable for `len` bytes, and it and `ov` outlive
+        // the operation: `Pending` waits for it before either is dropped.
+        let ok = unsafe { ReadFile(self.raw(), buf.as_mut_ptr().cast(), len, ptr::null_mut(), &mut ov) };
+        // SAFETY: GetLastError has no preconditions.
+        let code = if ok != 0 { 0 } else { unsafe { GetLastError() } };
+        if ok == 0 && code != ERROR_IO_PENDING && code != ERROR_MORE_DATA {
+            return if is_broken(code) {
+                Ok(MessageRead::End)
+            } else {
+                Err(io::Error::from_raw_os_error(code as i32))
+            };
+        }
+        let pending = Pending {
+            handle: self.raw(),
+            ov: &mut ov,
+            done: false,
+        };
+        // SAFETY: waiting on an event this socket owns.
+        let finished = code != ERROR_IO_PENDING
+            || unsafe { WaitForSingleObject(self.read_event.as_raw_handle(), wait_ms(wait)) }
+                == WAIT_OBJECT_0;
+        let (ok, code, n) = pending.outcome(!finished);
+        let n = n as usize;
+        match code {
+            _ if ok => Ok(MessageRead::Whole(n)),
+            ERROR_MORE_DATA => Ok(MessageRead::Part(n)),
+            ERROR_OPERATION_ABORTED if n == 0 => Err(io::ErrorKind::WouldBlock.into()),
+            ERROR_OPERATION_ABORTED => Err(io::Error::other(
+                "a cancelled read of a message-mode pipe moved bytes",
+            )),
+            code if is_broken(code) => Ok(MessageRead::End),
+            code => Err(io::Error::from_raw_os_error(code as i32)),
+        }
+    }
+
+    /// How many bytes of the message being read are still in the pipe (a
+    /// message-mode pipe's `PeekNamedPipe`); `None` once the peer is gone.
+    pub(crate) fn message_left(&self) -> io::Result<Option<u32>> {
+        let (mut avail, mut left) = (0u32, 0u32);
+        // SAFETY: PeekNamedPipe with no buffer only reports counts.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.raw(),
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                &mut avail,
+                &mut left,
+            )
+        };
+        if ok != 0 {
+            return Ok(Some(left));
+        }
+        // SAFETY: GetLastError has no preconditions.
+        let code = unsafe { GetLastError() };
+        if is_broken(code) {
+            Ok(None)
+        } else {
+            Err(io::Error::from_raw_os_error(code as i32))
+        }
+    }
+
     /// Named pipes cannot refuse one direction: after a stream lost its
     /// framing, incoming bytes are read and dropped.
     pub(crate) fn shutdown_read(&self) {}
@@ -503,22 +632,6 @@ impl Socket {
         attempt: &mut dyn FnMut() -> bool,
     ) -> std::task::Poll<io::Result<()>> {
         self.watch.poll_read(self.raw(), cx, attempt)
-    }
-
-    /// Nothing to set up: no end in Python's framing exists here (named
-    /// pipes carry only this crate's framing; see `named/windows.rs`).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn watch_writes(&mut self) {}
-
-    /// Waiting for room is the backlog's business here (the flusher
-    /// thread); an end that writes from its sending task (Python's
-    /// framing) does not exist on Windows, so this reports `Unsupported`.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn poll_write(&self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
-        std::task::Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "waiting for room in a named pipe from an async task is not supported on Windows",
-        )))
     }
 
     pub(crate) fn handoff(self, _cmd: &mut Command) -> io::Result<String> {

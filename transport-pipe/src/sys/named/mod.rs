@@ -2,17 +2,19 @@
 //! address, accepting, connecting, and the peer's credentials.
 //!
 //! Every platform provides:
-//! - `Acceptor::bind(address) -> Result<Acceptor, BindError>`: a listening
+//! - `Acceptor::bind(address, framing) -> Result<(Acceptor, Address), BindError>`: a listening
 //!   socket, its socket file (if any) owner-only whatever the umask and
 //!   removed when the acceptor drops; a stale file left by a crash (a
 //!   socket of this user on which nothing listens) is reclaimed;
 //! - `Acceptor::accept(&self, wait) -> io::Result<Option<Conn>>`: the next
 //!   connection, `None` when `wait` ran out;
-//! - `connect(address, wait) -> io::Result<Conn>`;
+//! - `connect(address, framing, wait) -> io::Result<Conn>` (the framing
+//!   picks the kind of named pipe on Windows);
 //! - `Conn { stream, peer }`: `stream.into_stream()` gives a
-//!   `StreamSocket` with the `send` / `recv` of the pipe's own `Socket`
-//!   (on Unix it is that `Socket`, so the native framing makes a full pipe
-//!   end of it);
+//!   `StreamSocket` with the `send` / `recv` of the pipe's own `Socket`,
+//!   and `into_pipe()`, that `Socket` itself where the stream is one (on
+//!   Unix every stream; on Windows a byte pipe), for a full pipe end in
+//!   the native framing (else the native framing goes on a stream end);
 //! - `PeerCreds`: the peer's user and process, where the system says;
 //! - `supports(address, framing)`: whether this system carries that framing
 //!   to that kind of address (what it lacks, if not).
@@ -24,6 +26,10 @@ pub(crate) use unix::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 
 #[cfg(windows)]
 mod windows;
+#[cfg(windows)]
+pub(super) mod windows_message;
+#[cfg(windows)]
+mod windows_tcp;
 #[cfg(windows)]
 pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 

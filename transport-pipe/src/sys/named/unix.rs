@@ -55,6 +55,17 @@ pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Frami
     Ok(())
 }
 
+impl Socket {
+    /// The pipe's own socket, for the pipe end: every stream here is one.
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the same call as on Windows, where a TCP stream is not a pipe socket"
+    )]
+    pub(crate) fn into_pipe(self) -> Result<Socket, Socket> {
+        Ok(self)
+    }
+}
+
 /// A connected stream socket, not yet set up for either framing.
 #[derive(Debug)]
 pub(crate) struct Stream(OwnedFd);
@@ -229,7 +240,10 @@ fn check_file(path: &Path) -> Result<(), BindError> {
 impl Acceptor {
     /// Listens at `address`; also gives the address as bound (a TCP port
     /// 0 becomes the port the system chose).
-    pub(crate) fn bind(address: &Address) -> Result<(Acceptor, Address), BindError> {
+    pub(crate) fn bind(
+        address: &Address,
+        _framing: crate::python::frame::Framing,
+    ) -> Result<(Acceptor, Address), BindError> {
         let what = address.to_string();
         if let Address::Tcp(addr) = address {
             let listener = TcpListener::bind(addr).map_err(|e| BindError::io(what.clone(), e))?;
@@ -337,7 +351,11 @@ fn tcp_conn(s: TcpStream) -> io::Result<Conn> {
 }
 
 /// Connects to `address`.
-pub(crate) fn connect(address: &Address, wait: Wait) -> io::Result<Conn> {
+pub(crate) fn connect(
+    address: &Address,
+    _framing: crate::python::frame::Framing,
+    wait: Wait,
+) -> io::Result<Conn> {
     if let Address::Tcp(addr) = address {
         let s = match wait.remaining() {
             None => TcpStream::connect(addr)?,

@@ -18,6 +18,11 @@ pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Frami
 pub(crate) enum StreamSocket {}
 
 impl StreamSocket {
+    /// Never called: no stream exists (generic, so this names no socket).
+    pub(crate) fn into_pipe<Pipe>(self) -> Result<Pipe, StreamSocket> {
+        match self {}
+    }
+
     pub(crate) fn send(
         &self,
         _bufs: &[std::io::IoSlice<'_>],
@@ -54,7 +59,10 @@ fn unsupported() -> io::Error {
 }
 
 impl Acceptor {
-    pub(crate) fn bind(_address: &Address) -> Result<(Acceptor, Address), BindError> {
+    pub(crate) fn bind(
+        _address: &Address,
+        _framing: crate::python::frame::Framing,
+    ) -> Result<(Acceptor, Address), BindError> {
         Err(BindError::Unsupported {
             what: "a listener".into(),
         })
@@ -65,7 +73,11 @@ impl Acceptor {
     }
 }
 
-pub(crate) fn connect(_address: &Address, _wait: Wait) -> io::Result<Conn> {
+pub(crate) fn connect(
+    _address: &Address,
+    _framing: crate::python::frame::Framing,
+    _wait: Wait,
+) -> io::Result<Conn> {
     Err(unsupported())
 }
 

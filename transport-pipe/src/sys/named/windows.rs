@@ -1,4 +1,5 @@
-//! Windows: named pipes (`\\.\pipe\NAME`), in this crate's framing.
+//! Windows: named pipes (`\\.\pipe\NAME`), in this crate's framing or
+//! in Python's, and TCP.
 //!
 //! - The listener's instances are created through interprocess with
 //!   `FILE_FLAG_FIRST_PIPE_INSTANCE` (a name another process holds is
@@ -6,16 +7,25 @@
 //!   descriptor that lets only the current user in (`D:P(A;;GA;;;<SID>)`):
 //!   the pipe's own access check is the user check. A pipe's name goes
 //!   with its last handle, so a crash leaves nothing to reclaim.
+//! - In this crate's framing the pipe is a byte pipe; in Python's it is a
+//!   message-mode pipe, as Python's `AF_PIPE` makes one (the listener's
+//!   instances are `PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE`, a client
+//!   sets `PIPE_READMODE_MESSAGE` on its handle), each message one pipe
+//!   message with no length before it (`windows_message.rs`).
 //! - `accept` waits for a client with an overlapped `ConnectNamedPipe` on
 //!   the waiting instance (cancelled at the deadline), then lets
 //!   interprocess hand that instance out and create the next one.
 //! - The peer's process comes from `GetNamedPipeClientProcessId` /
 //!   `GetNamedPipeServerProcessId`; its user is not reported (`None`).
-//! - Not yet: TCP, and Python's framing (Python's `AF_PIPE` uses
-//!   message-mode pipes with no length prefix).
+//! - TCP is std's socket, non-blocking, waited on with `WSAPoll`
+//!   (`windows_tcp.rs`), in either framing: this crate's on a plain stream
+//!   end (not the pipe end, whose Windows socket is a pipe handle), as
+//!   Python's framing is.
 
 use std::{
-    io, mem,
+    io::{self, IoSlice},
+    mem::{self, MaybeUninit},
+    net::{TcpListener, TcpStream},
     os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle},
     ptr,
 };
@@ -35,13 +45,17 @@ use windows_sys::Win32::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
         Pipes::{
             ConnectNamedPipe, DisconnectNamedPipe, GetNamedPipeClientProcessId, GetNamedPipeServerProcessId,
-            WaitNamedPipeW,
+            PIPE_READMODE_MESSAGE, SetNamedPipeHandleState, WaitNamedPipeW,
         },
         Threading::{CreateEventW, INFINITE, WaitForSingleObject},
     },
 };
 
-use super::Conn;
+use super::{
+    Conn,
+    windows_message::{Lengths, MessageIo, MessagePipe, MessageRead},
+    windows_tcp::{self, TcpSocket},
+};
 use crate::{
     named::{Address, BindError, PeerCreds},
     python::frame::Framing,
@@ -51,28 +65,131 @@ use crate::{
     },
 };
 
-/// What a connection's bytes move on: the pipe's own socket.
-pub(crate) type StreamSocket = Socket;
-
-/// A connected pipe instance.
+/// What a connection's bytes move on, before it becomes an end.
 #[derive(Debug)]
-pub(crate) struct Stream(OwnedHandle);
+pub(crate) enum StreamSocket {
+    /// A byte pipe: this crate's framing, for the pipe's own end.
+    Pipe(Socket),
+    /// A message-mode pipe seen as a stream in Python's socket framing.
+    Message(MessagePipe<Socket>),
+    /// TCP.
+    Tcp(TcpSocket),
+}
+
+impl StreamSocket {
+    /// The pipe's own socket, for the pipe end (this crate's framing on a
+    /// byte pipe); anything else comes back.
+    pub(crate) fn into_pipe(self) -> Result<Socket, StreamSocket> {
+        match self {
+            StreamSocket::Pipe(s) => Ok(s),
+            other => Err(other),
+        }
+    }
+
+    /// As the pipe's `Socket::send`.
+    pub(crate) fn send(
+        &self,
+        bufs: &[IoSlice<'_>],
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<usize> {
+        match self {
+            StreamSocket::Pipe(s) => s.send(bufs, wait, on_readable),
+            StreamSocket::Message(s) => s.send(bufs, wait, on_readable),
+            StreamSocket::Tcp(s) => s.send(bufs, wait, on_readable),
+        }
+    }
+
+    /// As the pipe's `Socket::recv`.
+    pub(crate) fn recv(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<usize> {
+        match self {
+            StreamSocket::Pipe(s) => s.recv(buf, wait),
+            StreamSocket::Message(s) => s.recv(buf, wait),
+            StreamSocket::Tcp(s) => s.recv(buf, wait),
+        }
+    }
+
+    /// Nothing to set up (see `poll_write`).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn watch_writes(&mut self) {}
+
+    /// Async readiness is not carried by these ends on Windows.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        _cx: &mut std::task::Context<'_>,
+        _attempt: &mut dyn FnMut() -> bool,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Err(unsupported_async()))
+    }
+
+    /// Async readiness is not carried by these ends on Windows.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(&self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Err(unsupported_async()))
+    }
+}
+
+#[cfg(feature = "tokio")]
+fn unsupported_async() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "async readiness of a TCP or Python-framed named connection is not supported on Windows",
+    )
+}
+
+/// Python's socket framing's lengths, for a message-mode pipe.
+const PYTHON: Lengths = Lengths {
+    header: |len, out| Framing::Python.header(len, out),
+    parse: |bytes| Framing::Python.parse(bytes).ok().flatten(),
+};
+
+impl MessageIo for Socket {
+    fn read_message(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<MessageRead> {
+        Socket::read_message(self, buf, wait)
+    }
+
+    fn message_left(&self) -> io::Result<Option<u32>> {
+        Socket::message_left(self)
+    }
+
+    fn send_message(
+        &self,
+        data: Vec<u8>,
+        wait: Wait,
+        on_readable: &mut dyn FnMut() -> bool,
+    ) -> io::Result<()> {
+        Socket::send_message(self, data, wait, on_readable)
+    }
+
+    fn settle(&self, wait: Wait) -> io::Result<()> {
+        Socket::settle(self, wait)
+    }
+}
+
+/// A connection not yet set up for its framing.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Pipe(OwnedHandle),
+    Message(OwnedHandle),
+    Tcp(TcpStream),
+}
 
 impl Stream {
     pub(crate) fn into_stream(self) -> io::Result<StreamSocket> {
-        Socket::new(self.0)
+        Ok(match self {
+            Stream::Pipe(h) => StreamSocket::Pipe(Socket::new(h)?),
+            Stream::Message(h) => StreamSocket::Message(MessagePipe::new(Socket::new(h)?, PYTHON)),
+            Stream::Tcp(s) => StreamSocket::Tcp(TcpSocket::new(s)?),
+        })
     }
 }
 
 /// Whether this system can carry `framing` to `address`.
-pub(crate) fn supports(address: &Address, framing: Framing) -> Result<(), String> {
-    match (address, framing) {
-        (Address::Path(_), Framing::Native) => Ok(()),
-        (Address::Path(_), Framing::Python) => {
-            Err("Python's framing on a named pipe (Python uses message-mode pipes)".into())
-        }
-        (Address::Abstract(_), _) => Err("an abstract socket name".into()),
-        (Address::Tcp(_), _) => Err("a TCP address".into()),
+pub(crate) fn supports(address: &Address, _framing: Framing) -> Result<(), String> {
+    match address {
+        Address::Path(_) | Address::Tcp(_) => Ok(()),
+        Address::Abstract(_) => Err("an abstract socket name".into()),
     }
 }
 
@@ -106,10 +223,19 @@ fn pipe_exists(name: &str) -> io::Result<bool> {
     Ok(!matches!(last_error(), ERROR_FILE_NOT_FOUND | ERROR_BAD_PATHNAME))
 }
 
-/// A named pipe's waiting instance, and the options for the next.
+/// A named pipe's listener, in either mode.
 #[derive(Debug)]
-pub(crate) struct Acceptor {
-    listener: PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>,
+pub(crate) enum Pipes {
+    Bytes(PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>),
+    Messages(PipeListener<pipe_mode::Messages, pipe_mode::Messages>),
+}
+
+/// Where connections come from: a named pipe's waiting instance (and the
+/// options for the next), or a TCP listener.
+#[derive(Debug)]
+pub(crate) enum Acceptor {
+    Pipe(Pipes),
+    Tcp(TcpListener),
 }
 
 fn last_error() -> u32 {
@@ -117,41 +243,27 @@ fn last_error() -> u32 {
     unsafe { GetLastError() }
 }
 
-impl Acceptor {
-    pub(crate) fn bind(address: &Address) -> Result<(Acceptor, Address), BindError> {
-        let what = address.to_string();
-        let io = |e: io::Error| BindError::io(what.clone(), e);
-        let name = pipe_name(address).map_err(io)?;
-        if pipe_exists(&name).map_err(io)? {
-            return Err(BindError::InUse { address: what });
+impl Pipes {
+    fn raw_handle(&self) -> std::os::windows::io::RawHandle {
+        match self {
+            Pipes::Bytes(l) => l.as_raw_handle(),
+            Pipes::Messages(l) => l.as_raw_handle(),
         }
-        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid().map_err(io)?);
-        let sddl = U16CString::from_str(&sddl).map_err(|e| io(io::Error::other(e)))?;
-        let descriptor = SecurityDescriptor::deserialize(&sddl).map_err(io)?;
-        let listener = PipeListenerOptions::new()
-            .path(name.as_str())
-            .mode(PipeMode::Bytes)
-            .accept_remote(false)
-            .instance_limit(None)
-            .input_buffer_size_hint(64 << 10)
-            .output_buffer_size_hint(64 << 10)
-            .security_descriptor(Some(descriptor))
-            .create_duplex::<pipe_mode::Bytes>()
-            .map_err(|e| match e.raw_os_error() {
-                Some(code) if code as u32 == ERROR_ACCESS_DENIED || code as u32 == ERROR_PIPE_BUSY => {
-                    BindError::InUse {
-                        address: what.clone(),
-                    }
-                }
-                _ => io(e),
-            })?;
-        Ok((Acceptor { listener }, address.clone()))
+    }
+
+    /// Hands out the connected instance (and makes the next one waiting).
+    fn accept(&self) -> io::Result<Stream> {
+        let taken = || io::Error::other("the accepted pipe instance could not be taken over");
+        Ok(match self {
+            Pipes::Bytes(l) => Stream::Pipe(OwnedHandle::try_from(l.accept()?).map_err(|_| taken())?),
+            Pipes::Messages(l) => Stream::Message(OwnedHandle::try_from(l.accept()?).map_err(|_| taken())?),
+        })
     }
 
     /// Waits as `wait` allows for a client on the waiting instance; whether
     /// one came.
     fn wait_client(&self, wait: Wait) -> io::Result<bool> {
-        let handle = self.listener.as_raw_handle();
+        let handle = self.raw_handle();
         // SAFETY: a manual-reset, unsignalled, unnamed event; null on failure.
         let event = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
         if event.is_null() {
@@ -192,28 +304,95 @@ impl Acceptor {
             return Ok(ok);
         }
     }
+}
+
+impl Acceptor {
+    pub(crate) fn bind(address: &Address, framing: Framing) -> Result<(Acceptor, Address), BindError> {
+        let what = address.to_string();
+        let io = |e: io::Error| BindError::io(what.clone(), e);
+        if let Address::Tcp(addr) = address {
+            let listener = TcpListener::bind(addr).map_err(io)?;
+            listener.set_nonblocking(true).map_err(io)?;
+            let bound = listener.local_addr().map_err(io)?;
+            return Ok((Acceptor::Tcp(listener), Address::Tcp(bound)));
+        }
+        let name = pipe_name(address).map_err(io)?;
+        if pipe_exists(&name).map_err(io)? {
+            return Err(BindError::InUse { address: what });
+        }
+        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid().map_err(io)?);
+        let sddl = U16CString::from_str(&sddl).map_err(|e| io(io::Error::other(e)))?;
+        let descriptor = SecurityDescriptor::deserialize(&sddl).map_err(io)?;
+        let mode = match framing {
+            Framing::Native => PipeMode::Bytes,
+            Framing::Python => PipeMode::Messages,
+        };
+        let options = PipeListenerOptions::new()
+            .path(name.as_str())
+            .mode(mode)
+            .accept_remote(false)
+            .instance_limit(None)
+            .input_buffer_size_hint(64 << 10)
+            .output_buffer_size_hint(64 << 10)
+            .security_descriptor(Some(descriptor));
+        let made = match framing {
+            Framing::Native => options.create_duplex::<pipe_mode::Bytes>().map(Pipes::Bytes),
+            Framing::Python => options
+                .create_duplex::<pipe_mode::Messages>()
+                .map(Pipes::Messages),
+        };
+        let pipes = made.map_err(|e| match e.raw_os_error() {
+            Some(code) if code as u32 == ERROR_ACCESS_DENIED || code as u32 == ERROR_PIPE_BUSY => {
+                BindError::InUse {
+                    address: what.clone(),
+                }
+            }
+            _ => io(e),
+        })?;
+        Ok((Acceptor::Pipe(pipes), address.clone()))
+    }
 
     pub(crate) fn accept(&self, wait: Wait) -> io::Result<Option<Conn>> {
-        if !self.wait_client(wait)? {
+        let pipes = match self {
+            Acceptor::Tcp(l) => {
+                return Ok(windows_tcp::accept(l, wait)?.map(|s| Conn {
+                    stream: Stream::Tcp(s),
+                    peer: PeerCreds::default(),
+                }));
+            }
+            Acceptor::Pipe(p) => p,
+        };
+        if !pipes.wait_client(wait)? {
             return Ok(None);
         }
-        let stream = self.listener.accept()?;
-        let handle = OwnedHandle::try_from(stream)
-            .map_err(|_| io::Error::other("the accepted pipe instance could not be taken over"))?;
+        let stream = pipes.accept()?;
+        let (Stream::Pipe(handle) | Stream::Message(handle)) = &stream else {
+            unreachable!("a pipe listener accepts pipes")
+        };
         let mut pid = 0u32;
         // SAFETY: queries the pipe handle this function owns.
         let pid =
             (unsafe { GetNamedPipeClientProcessId(handle.as_raw_handle(), &mut pid) } != 0).then_some(pid);
         Ok(Some(Conn {
-            stream: Stream(handle),
+            stream,
             peer: PeerCreds { uid: None, pid },
         }))
     }
 }
 
-/// Connects to the pipe at `address`, waiting for a free instance as
-/// `wait` allows.
-pub(crate) fn connect(address: &Address, wait: Wait) -> io::Result<Conn> {
+/// Connects to `address`, waiting for a free pipe instance as `wait`
+/// allows; a pipe for Python's framing is read in message mode.
+pub(crate) fn connect(address: &Address, framing: Framing, wait: Wait) -> io::Result<Conn> {
+    if let Address::Tcp(addr) = address {
+        let s = match wait.remaining() {
+            None => TcpStream::connect(addr)?,
+            Some(left) => TcpStream::connect_timeout(addr, left.max(std::time::Duration::from_millis(1)))?,
+        };
+        return Ok(Conn {
+            stream: Stream::Tcp(s),
+            peer: PeerCreds::default(),
+        });
+    }
     let name = pipe_name(address)?;
     let wide = U16CString::from_str(&name).map_err(io::Error::other)?;
     let handle = loop {
@@ -230,8 +409,24 @@ pub(crate) fn connect(address: &Address, wait: Wait) -> io::Result<Conn> {
     let mut pid = 0u32;
     // SAFETY: queries the pipe handle this function owns.
     let pid = (unsafe { GetNamedPipeServerProcessId(handle.as_raw_handle(), &mut pid) } != 0).then_some(pid);
+    let stream = match framing {
+        Framing::Native => Stream::Pipe(handle),
+        Framing::Python => {
+            let mode = PIPE_READMODE_MESSAGE;
+            // SAFETY: sets the read mode of the pipe handle this function
+            // owns; the other settings are left alone (null).
+            if unsafe { SetNamedPipeHandleState(handle.as_raw_handle(), &mode, ptr::null(), ptr::null()) }
+                == 0
+            {
+                // A byte-type pipe (a listener in this crate's framing)
+                // refuses message mode.
+                return Err(io::Error::last_os_error());
+            }
+            Stream::Message(handle)
+        }
+    };
     Ok(Conn {
-        stream: Stream(handle),
+        stream,
         peer: PeerCreds { uid: None, pid },
     })
 }
