@@ -12,7 +12,7 @@
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
-    time::{Instant, SystemTime},
+    time::Instant,
 };
 
 use transport_core::{
@@ -33,25 +33,12 @@ transport_core::cross_process_tests!("shm", cases;
     killed_consumer_loses_at_most_its_capacity
 );
 
-/// A small xorshift generator seeded from the clock (the seed is printed).
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Rng {
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-            | 1;
-        eprintln!("crash_loss: seed {seed:#x}");
-        Rng(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// Random kill points, seeded from the clock (the seed is printed, so a
+/// failing trial can be replayed with `fastrand::Rng::with_seed`).
+fn rng() -> fastrand::Rng {
+    let seed = fastrand::u64(..);
+    eprintln!("crash_loss: seed {seed:#x}");
+    fastrand::Rng::with_seed(seed)
 }
 
 fn config() -> ShmConfig {
@@ -66,7 +53,7 @@ mod cases {
     pub fn killed_producer_loses_no_returned_send(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = Rng::new();
+                let mut rng = rng();
                 for trial in 0..TRIALS {
                     let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -77,7 +64,7 @@ mod cases {
                         .endpoint("sent", sent.clone())
                         .spawn();
                     // Kill at a random message.
-                    let kill_after = 1 + rng.below(5000);
+                    let kill_after = 1 + rng.u64(..5000);
                     let mut next = 0u64;
                     while next < kill_after {
                         let m = rx.recv_timeout(LONG).expect("receiving");
@@ -130,7 +117,7 @@ mod cases {
     pub fn killed_consumer_loses_at_most_its_capacity(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = Rng::new();
+                let mut rng = rng();
                 for trial in 0..TRIALS {
                     let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -140,7 +127,7 @@ mod cases {
                         .endpoint("rx", rx)
                         .endpoint("done", done.clone())
                         .spawn();
-                    let kill_after = 1 + rng.below(5000);
+                    let kill_after = 1 + rng.u64(..5000);
                     let mut sent = 0u64;
                     while sent < kill_after {
                         tx.send_timeout(sent, LONG).expect("sending");

@@ -12,7 +12,7 @@
 use std::{
     collections::HashSet,
     sync::atomic::{AtomicU64, Ordering},
-    time::{Instant, SystemTime},
+    time::Instant,
 };
 
 use transport_core::{
@@ -34,25 +34,12 @@ transport_core::cross_process_tests!("shm-mpmc", cases;
     a_killed_producer_loses_no_returned_send
 );
 
-/// A small xorshift generator seeded from the clock (the seed is printed).
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Rng {
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-            | 1;
-        eprintln!("mpmc_crash: seed {seed:#x}");
-        Rng(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// Random kill points, seeded from the clock (the seed is printed, so a
+/// failing trial can be replayed with `fastrand::Rng::with_seed`).
+fn rng() -> fastrand::Rng {
+    let seed = fastrand::u64(..);
+    eprintln!("mpmc_crash: seed {seed:#x}");
+    fastrand::Rng::with_seed(seed)
 }
 
 fn config() -> ShmConfig {
@@ -75,7 +62,7 @@ mod cases {
     pub fn a_killed_consumer_loses_only_what_it_took(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = Rng::new();
+                let mut rng = rng();
                 for trial in 0..TRIALS {
                     let (tx, rx) = mpmc::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -93,7 +80,7 @@ mod cases {
                         })
                         .collect();
                     drop(rx);
-                    let kill_at = 100 + rng.below(MESSAGES / 2);
+                    let kill_at = 100 + rng.u64(..MESSAGES / 2);
                     let deadline = Instant::now() + LONG;
                     let mut sent = 0u64;
                     while sent < MESSAGES {
@@ -192,7 +179,7 @@ mod cases {
     pub fn a_killed_producer_loses_no_returned_send(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = Rng::new();
+                let mut rng = rng();
                 for trial in 0..TRIALS {
                     let (tx, rx) = mpmc::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -208,7 +195,7 @@ mod cases {
                         .spawn();
                     drop(tx);
                     // The victim sends `v << 32 | seq`, the other `seq`.
-                    let kill_after = 1 + rng.below(5000);
+                    let kill_after = 1 + rng.u64(..5000);
                     let mut next = [0u64; 2];
                     let take = |next: &mut [u64; 2], m: u64| {
                         let (who, seq) = ((m >> 32) as usize, m & 0xFFFF_FFFF);

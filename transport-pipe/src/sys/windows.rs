@@ -298,8 +298,16 @@ impl Socket {
 
     /// Bytes waiting to be read; `None` at the end of the stream.
     fn available(&self) -> io::Result<Option<u32>> {
-        let mut avail = 0u32;
-        // SAFETY: PeekNamedPipe with no buffer only reports counts.
+        Ok(self.peek()?.map(|(avail, _)| avail))
+    }
+
+    /// `PeekNamedPipe`'s counts: the bytes waiting to be read, and of those
+    /// the bytes left of the message being read (on a message-mode pipe);
+    /// `None` once the peer is gone.
+    fn peek(&self) -> io::Result<Option<(u32, u32)>> {
+        let (mut avail, mut left) = (0u32, 0u32);
+        // SAFETY: PeekNamedPipe with no buffer only reports counts, into
+        // two locals.
         let ok = unsafe {
             PeekNamedPipe(
                 self.raw(),
@@ -307,11 +315,11 @@ impl Socket {
                 0,
                 ptr::null_mut(),
                 &mut avail,
-                ptr::null_mut(),
+                &mut left,
             )
         };
         if ok != 0 {
-            return Ok(Some(avail));
+            return Ok(Some((avail, left)));
         }
         // SAFETY: GetLastError has no preconditions.
         let code = unsafe { GetLastError() };
@@ -574,28 +582,7 @@ impl Socket {
     /// How many bytes of the message being read are still in the pipe (a
     /// message-mode pipe's `PeekNamedPipe`); `None` once the peer is gone.
     pub(crate) fn message_left(&self) -> io::Result<Option<u32>> {
-        let (mut avail, mut left) = (0u32, 0u32);
-        // SAFETY: PeekNamedPipe with no buffer only reports counts.
-        let ok = unsafe {
-            PeekNamedPipe(
-                self.raw(),
-                ptr::null_mut(),
-                0,
-                ptr::null_mut(),
-                &mut avail,
-                &mut left,
-            )
-        };
-        if ok != 0 {
-            return Ok(Some(left));
-        }
-        // SAFETY: GetLastError has no preconditions.
-        let code = unsafe { GetLastError() };
-        if is_broken(code) {
-            Ok(None)
-        } else {
-            Err(io::Error::from_raw_os_error(code as i32))
-        }
+        Ok(self.peek()?.map(|(_, left)| left))
     }
 
     /// Named pipes cannot refuse one direction: after a stream lost its

@@ -30,8 +30,8 @@ pub fn mpmc(data: &[u8]) {
     let (tx, rx) = raw_mpmc_on_heap(&config).expect("a heap ring");
     let senders = [tx.try_clone().expect("a second producer"), tx];
     let receivers = [rx.try_clone().expect("a second consumer"), rx];
-    let ring = std::sync::Arc::clone(&senders[0].ring);
-    let me = super::ring::holder_of(senders[0].att.as_ref().expect("attached"));
+    let ring = std::sync::Arc::clone(&senders[0].end.ring);
+    let me = super::ring::holder_of(senders[0].end.att.as_ref().expect("attached"));
     let mut sent: Vec<Vec<u8>> = Vec::new();
     let mut received = 0usize;
     let mut scribbled = false;

@@ -95,6 +95,7 @@
 //!
 //! [`LIVENESS_PERIOD`]: super::LIVENESS_PERIOD
 
+mod end;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz;
 mod make;

@@ -5,7 +5,7 @@ use std::{
     fmt, io,
     process::Command,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll},
@@ -18,6 +18,7 @@ use transport_core::{
 };
 
 use super::{
+    end::End,
     ring::{AtRead, Ring, holder_of},
     sender::open_end,
     state::{Holder, Kind, SlotState},
@@ -26,7 +27,7 @@ use crate::{
     channel::{
         chan::{Backoff, Chan, Monitor},
         layout::ROLE_RECEIVER,
-        link::{Link, Probe, Side},
+        link::Side,
     },
     segment::Attachment,
 };
@@ -47,14 +48,12 @@ use crate::{
 /// process's bridge thread (see the [channel
 /// documentation](crate::channel#async-readiness)).
 pub struct ShmMpmcReceiver {
-    pub(super) ring: Arc<Ring>,
-    att: Option<Attachment>,
+    pub(super) end: End,
     me: Holder,
     /// Set once the ring's words were found impossible (reported once as
     /// malformed): every receive after that is `Disconnected`.
     broken: AtomicBool,
     senders: Monitor,
-    link: OnceLock<Arc<Link>>,
 }
 
 /// What one look for a message found.
@@ -71,7 +70,7 @@ const LOOK_TURNS: usize = 256;
 impl fmt::Debug for ShmMpmcReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmMpmcReceiver")
-            .field("segment", &self.ring.chan.seg.name())
+            .field("segment", &self.end.ring.chan.seg.name())
             .finish_non_exhaustive()
     }
 }
@@ -80,21 +79,19 @@ impl ShmMpmcReceiver {
     pub(crate) fn new(ring: Arc<Ring>, att: Attachment) -> ShmMpmcReceiver {
         ShmMpmcReceiver {
             me: holder_of(&att),
-            ring,
-            att: Some(att),
+            end: End::new(ring, att, Side::Recv),
             broken: AtomicBool::new(false),
             senders: Monitor::senders(),
-            link: OnceLock::new(),
         }
     }
 
     /// The name of the channel's shared memory segment.
     pub fn segment_name(&self) -> &str {
-        self.ring.chan.seg.name()
+        self.end.segment_name()
     }
 
     fn chan(&self) -> &Chan {
-        &self.ring.chan
+        &self.end.ring.chan
     }
 
     /// Whether every sender is gone.
@@ -105,8 +102,8 @@ impl ShmMpmcReceiver {
     /// Whether a receive would find something to do now: a message, a slot
     /// to pass, or words to report.
     fn has_data(&self) -> bool {
-        let d = self.ring.deq().load(Ordering::Acquire);
-        !matches!(self.ring.at_read(d), AtRead::Empty)
+        let d = self.end.ring.deq().load(Ordering::Acquire);
+        !matches!(self.end.ring.at_read(d), AtRead::Empty)
     }
 
     /// One look: takes the oldest published message, if any.
@@ -114,7 +111,7 @@ impl ShmMpmcReceiver {
     /// Every word is read once and checked (see [`Ring::at_read`]); the
     /// look passes at most [`LOOK_TURNS`] positions.
     fn take(&self) -> Found {
-        let ring = &*self.ring;
+        let ring = &*self.end.ring;
         let deq = ring.deq();
         for _ in 0..LOOK_TURNS {
             let d = deq.load(Ordering::Acquire);
@@ -163,7 +160,7 @@ impl ShmMpmcReceiver {
     /// Copies the message of slot `slot`, which this receiver holds, out of
     /// the ring; a length past the limit is malformed.
     fn copy_out(&self, slot: usize) -> Found {
-        let ring = &*self.ring;
+        let ring = &*self.end.ring;
         // Read once: the claim's `SeqCst` exchange made the producer's
         // writes before it published the slot visible.
         let len = ring.len_word(slot).load(Ordering::Relaxed);
@@ -226,52 +223,20 @@ impl RawReceiver for ShmMpmcReceiver {
     }
 
     fn try_clone(&self) -> Option<Self> {
-        let att = Attachment::join(&self.ring.chan.seg, ROLE_RECEIVER).ok()?;
-        Some(ShmMpmcReceiver::new(Arc::clone(&self.ring), att))
+        let att = Attachment::join(&self.end.ring.chan.seg, ROLE_RECEIVER).ok()?;
+        Some(ShmMpmcReceiver::new(Arc::clone(&self.end.ring), att))
     }
 
     fn occupancy(&self) -> Option<Occupancy> {
-        Some(Occupancy::new(self.ring.queued(), Some(self.ring.slots)))
+        Some(Occupancy::new(self.end.ring.queued(), Some(self.end.ring.slots)))
     }
 }
 
 impl PollRecv for ShmMpmcReceiver {
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let link = match Link::get(&self.link, &self.ring.chan, Side::Recv) {
-            Ok(link) => link,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
-        if link.take_peer_dead() {
-            self.senders.expire();
-        }
-        let ready =
-            |timed| self.broken.load(Ordering::Relaxed) || self.has_data() || self.senders_gone(timed);
-        if ready(true) || self.chan().spin_until(|| ready(false)) {
-            link.disarm();
-            return Poll::Ready(Ok(()));
-        }
-        if let Err(e) = link.arm(cx.waker(), Probe::Word) {
-            return Poll::Ready(Err(e));
-        }
-        // Registered: anything from now on wakes the task. Look again for
-        // what came before.
-        if ready(false) {
-            link.disarm();
-            return Poll::Ready(Ok(()));
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for ShmMpmcReceiver {
-    fn drop(&mut self) {
-        if let Some(link) = self.link.get() {
-            link.forget();
-        }
-        if let Some(att) = self.att.take() {
-            drop(att);
-            self.ring.chan.depart();
-        }
+        self.end.poll_ready(cx, &self.senders, |timed| {
+            self.broken.load(Ordering::Relaxed) || self.has_data() || self.senders_gone(timed)
+        })
     }
 }
 
@@ -279,14 +244,8 @@ impl Handoff for ShmMpmcReceiver {
     const KIND: &'static str = "shm.mpmc.receiver";
 
     fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
-        let att = self.att.take().ok_or(HandoffError::Unsupported {
-            what: "a shared-memory receiver that was already handed off",
-        })?;
-        let token = att.hand_off(cmd).map_err(|e| HandoffError::Io {
-            what: format!("shared memory segment `{}`", self.segment_name()),
-            source: io::Error::other(e.to_string()),
-        })?;
-        Ok(token.to_string())
+        self.end
+            .hand_off(cmd, "a shared-memory receiver that was already handed off")
     }
 
     fn open(payload: &str) -> Result<Self, OpenError> {

@@ -5,7 +5,7 @@ use std::{
     mem::MaybeUninit,
     process::Command,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicBool, AtomicU32, Ordering},
     },
     task::{Context, Poll},
@@ -17,6 +17,7 @@ use transport_core::{
 };
 
 use super::{
+    end::End,
     ring::{AtWrite, Ring, holder_of},
     state::{Holder, Kind, SlotState},
 };
@@ -24,7 +25,7 @@ use crate::{
     channel::{
         chan::{Backoff, Chan, Monitor},
         layout::{ROLE_RECEIVER, ROLE_SENDER},
-        link::{Link, Probe, Side},
+        link::Side,
     },
     segment::{Attachment, Kind as SegmentKind, Segment, Token},
 };
@@ -42,15 +43,13 @@ use crate::{
 /// the process's bridge thread (see the [channel
 /// documentation](crate::channel#async-readiness)).
 pub struct ShmMpmcSender {
-    pub(super) ring: Arc<Ring>,
-    pub(super) att: Option<Attachment>,
+    pub(super) end: End,
     me: Holder,
     sends: AtomicU32,
     /// Set once the ring's words were found impossible: every send after
     /// that is `Disconnected`.
     broken: AtomicBool,
     receivers: Monitor,
-    link: OnceLock<Arc<Link>>,
 }
 
 /// What a producer's look for a slot found.
@@ -70,7 +69,7 @@ const LOOK_TURNS: usize = 256;
 impl fmt::Debug for ShmMpmcSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmMpmcSender")
-            .field("segment", &self.ring.chan.seg.name())
+            .field("segment", &self.end.ring.chan.seg.name())
             .finish_non_exhaustive()
     }
 }
@@ -79,22 +78,20 @@ impl ShmMpmcSender {
     pub(crate) fn new(ring: Arc<Ring>, att: Attachment) -> ShmMpmcSender {
         ShmMpmcSender {
             me: holder_of(&att),
-            ring,
-            att: Some(att),
+            end: End::new(ring, att, Side::Send(0)),
             sends: AtomicU32::new(0),
             broken: AtomicBool::new(false),
             receivers: Monitor::new(ROLE_RECEIVER),
-            link: OnceLock::new(),
         }
     }
 
     /// The name of the channel's shared memory segment.
     pub fn segment_name(&self) -> &str {
-        self.ring.chan.seg.name()
+        self.end.segment_name()
     }
 
     fn chan(&self) -> &Chan {
-        &self.ring.chan
+        &self.end.ring.chan
     }
 
     /// Whether every receiver is gone, or the ring broken.
@@ -104,7 +101,7 @@ impl ShmMpmcSender {
 
     /// One look for a slot to write: claims it if there is one.
     fn claim(&self) -> Claim {
-        let ring = &*self.ring;
+        let ring = &*self.end.ring;
         let enq = ring.enq();
         for _ in 0..LOOK_TURNS {
             let p = enq.load(Ordering::Acquire);
@@ -136,8 +133,8 @@ impl ShmMpmcSender {
     /// Whether a send would find a slot now (without claiming it), or
     /// every receiver is gone.
     fn writable(&self, timed: bool) -> bool {
-        let p = self.ring.enq().load(Ordering::Acquire);
-        !matches!(self.ring.at_write(p), AtWrite::Full) || self.receivers_gone(timed)
+        let p = self.end.ring.enq().load(Ordering::Acquire);
+        !matches!(self.end.ring.at_write(p), AtWrite::Full) || self.receivers_gone(timed)
     }
 
     /// Marks the ring broken for this sender, for the reason given.
@@ -187,7 +184,7 @@ impl RawSender for ShmMpmcSender {
             return Err(RawSendError::Disconnected);
         }
         let p = self.claim_slot(wait)?;
-        let ring = &*self.ring;
+        let ring = &*self.end.ring;
         let (slot, lap) = ring.place(p);
         // SAFETY: slot `slot` holds `limit` message bytes (checked at
         // create/open), and they are ours alone: we hold the slot (its word
@@ -227,10 +224,10 @@ impl RawSender for ShmMpmcSender {
     fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
         // The length is known: refuse before taking a position (see the
         // module docs on failed sends).
-        if bytes.len() > self.ring.limit() {
+        if bytes.len() > self.end.ring.limit() {
             return Err(RawSendError::TooLarge {
                 len: bytes.len(),
-                limit: self.ring.limit(),
+                limit: self.end.ring.limit(),
             });
         }
         self.send_frame(wait, &mut |w| {
@@ -240,54 +237,23 @@ impl RawSender for ShmMpmcSender {
     }
 
     fn max_message_size(&self) -> usize {
-        self.ring.limit()
+        self.end.ring.limit()
     }
 
     fn try_clone(&self) -> Option<Self> {
-        let att = Attachment::join(&self.ring.chan.seg, ROLE_SENDER).ok()?;
-        Some(ShmMpmcSender::new(Arc::clone(&self.ring), att))
+        let att = Attachment::join(&self.end.ring.chan.seg, ROLE_SENDER).ok()?;
+        Some(ShmMpmcSender::new(Arc::clone(&self.end.ring), att))
     }
 
     fn occupancy(&self) -> Option<Occupancy> {
-        Some(Occupancy::new(self.ring.queued(), Some(self.ring.slots)))
+        Some(Occupancy::new(self.end.ring.queued(), Some(self.end.ring.slots)))
     }
 }
 
 impl PollSend for ShmMpmcSender {
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let link = match Link::get(&self.link, &self.ring.chan, Side::Send(0)) {
-            Ok(link) => link,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
-        if link.take_peer_dead() {
-            self.receivers.expire();
-        }
-        if self.writable(true) || self.chan().spin_until(|| self.writable(false)) {
-            link.disarm();
-            return Poll::Ready(Ok(()));
-        }
-        if let Err(e) = link.arm(cx.waker(), Probe::Word) {
-            return Poll::Ready(Err(e));
-        }
-        // Registered: anything from now on wakes the task. Look again for
-        // what came before.
-        if self.writable(false) {
-            link.disarm();
-            return Poll::Ready(Ok(()));
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for ShmMpmcSender {
-    fn drop(&mut self) {
-        if let Some(link) = self.link.get() {
-            link.forget();
-        }
-        if let Some(att) = self.att.take() {
-            drop(att);
-            self.ring.chan.depart();
-        }
+        self.end
+            .poll_ready(cx, &self.receivers, |timed| self.writable(timed))
     }
 }
 
@@ -295,14 +261,8 @@ impl Handoff for ShmMpmcSender {
     const KIND: &'static str = "shm.mpmc.sender";
 
     fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
-        let att = self.att.take().ok_or(HandoffError::Unsupported {
-            what: "a shared-memory sender that was already handed off",
-        })?;
-        let token = att.hand_off(cmd).map_err(|e| HandoffError::Io {
-            what: format!("shared memory segment `{}`", self.segment_name()),
-            source: io::Error::other(e.to_string()),
-        })?;
-        Ok(token.to_string())
+        self.end
+            .hand_off(cmd, "a shared-memory sender that was already handed off")
     }
 
     fn open(payload: &str) -> Result<Self, OpenError> {
