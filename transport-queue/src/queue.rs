@@ -55,7 +55,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// | | Linux (and the BSDs) | macOS | Windows |
 /// |---|---|---|---|
 /// | channel | `SOCK_SEQPACKET` socket pair | Mach port | named pipe |
-/// | hand-off rendezvous | socket file in a temporary directory, removed once the child connects | name registered with the bootstrap server | named pipe `\\.\pipe\...` |
+/// | hand-off rendezvous | socket file in a temporary directory, removed once the child connects (one left by a killed parent is removed by the next process's first hand-off) | name registered with the bootstrap server | named pipe `\\.\pipe\...` |
 /// | large messages | past 64 KiB, in the producer's sealed shared memory: only a descriptor crosses the creating process | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
 /// | a peer's death | socket closed by the kernel | port death notification | pipe broken |
 /// | a get waiting in the creating process | reads the members' channels itself | reads the members' channels itself | is woken by the hub thread (the receiver set may not leave its thread) |

@@ -340,17 +340,58 @@ pub(crate) struct Listener {
     path: PathBuf,
 }
 
+/// The start of every hand-off directory's name; the creator's pid (hex)
+/// and a salt follow.
+const DIR_PREFIX: &str = "transport-queue-";
+
 /// A name no other directory of this process has, and hard to guess.
 fn fresh_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let salt = RandomState::new().hash_one((n, std::process::id()));
-    format!("transport-queue-{:x}-{salt:016x}", std::process::id())
+    format!("{DIR_PREFIX}{:x}-{salt:016x}", std::process::id())
+}
+
+/// Removes from `tmp` the hand-off directories (and their socket files)
+/// of this user's processes that are gone. A listener removes its own when
+/// it drops; one whose process was killed, or exited while its child had
+/// not opened yet, leaves them, and this takes them away: the name carries
+/// the creator's pid. A directory whose pid is alive (its own, or a
+/// reused pid's) is left alone, as is anything not this user's or not a
+/// directory.
+fn sweep_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| libc::pid_t::from_str_radix(pid, 16).ok())
+            .filter(|&pid| pid > 0)
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } < 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let dir = entry.path();
+        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == euid());
+        if gone && ours {
+            let _ = std::fs::remove_file(dir.join("s"));
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
 }
 
 impl Listener {
     /// Makes the directory and the socket, and listens.
     pub(crate) fn bind_private() -> io::Result<Listener> {
+        // Once per process: what gone processes left behind.
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| sweep_stale(&std::env::temp_dir()));
         let dir = loop {
             let dir = std::env::temp_dir().join(fresh_name());
             match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
@@ -508,4 +549,36 @@ pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     })?;
     // SAFETY: `socketpair` just made both; nothing else owns them.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gone process's hand-off directory is swept; a live process's, and
+    /// what is not a hand-off directory, stay.
+    #[test]
+    fn sweep_takes_only_gone_processes_directories() {
+        let tmp = std::env::temp_dir().join(format!("transport-queue-sweep-test-{}", fresh_name()));
+        std::fs::create_dir(&tmp).expect("a scratch directory");
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawning `true`");
+        let dead = child.id();
+        child.wait().expect("reaping `true`");
+        let make = |name: String| {
+            let dir = tmp.join(name);
+            std::fs::create_dir(&dir).expect("a directory");
+            std::fs::write(dir.join("s"), b"").expect("a file in it");
+            dir
+        };
+        let stale = make(format!("{DIR_PREFIX}{dead:x}-0123456789abcdef"));
+        let live = make(format!("{DIR_PREFIX}{:x}-0123456789abcdef", std::process::id()));
+        let other = make(format!("not-{DIR_PREFIX}{dead:x}-0"));
+        sweep_stale(&tmp);
+        assert!(!stale.exists(), "a gone process's directory is removed");
+        assert!(live.join("s").exists(), "a live process's directory stays");
+        assert!(other.join("s").exists(), "another name stays");
+        std::fs::remove_dir_all(&tmp).expect("removing the scratch directory");
+    }
 }
