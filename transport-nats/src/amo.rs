@@ -14,7 +14,7 @@
 //! (the messages it held are lost: this is at most once).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
     task::{Context, Poll},
     time::{Duration, Instant},
@@ -42,6 +42,11 @@ use crate::{
 const MAX_REPORTERS: usize = 1 << 16;
 /// How often a blocked sender asks again when no report came.
 const ASK_AGAIN: Duration = Duration::from_secs(1);
+/// The most messages a receive moves from the client's channel into the
+/// receiver's own buffer at once: the receives that follow take them
+/// without polling the channel (or locking anything shared with the
+/// client's thread) again.
+const BATCH: usize = 128;
 
 /// The sending half.
 pub(crate) struct AmoSender {
@@ -261,13 +266,21 @@ pub(crate) struct AmoReceiver {
 
 struct RecvState {
     data: Subscriber,
-    peeked: Option<Message>,
+    /// Messages taken from the client's channel and not yet received: at
+    /// most [`BATCH`]; like those still in the channel, they reached this
+    /// receiver and no receive.
+    buffered: VecDeque<Message>,
+    /// The client closed the channel.
+    ended: bool,
 }
 
 /// What this receiver took from each sender, and what it told them.
 struct Counts {
     receiver: String,
     threshold: u64,
+    /// The count of the sender whose message came last, out of `senders`:
+    /// a run of one sender's messages is counted without a hash lookup.
+    recent: Option<(String, Count)>,
     senders: HashMap<String, Count>,
 }
 
@@ -281,18 +294,47 @@ struct Count {
 impl Counts {
     /// Counts one message of `sender`; the report to send, if one is due.
     fn take(&mut self, sender: &str) -> Option<(String, Bytes)> {
-        if !self.senders.contains_key(sender) && self.senders.len() >= MAX_REPORTERS {
-            return None;
+        if !self.is_recent(sender) {
+            let entry = match self.senders.remove_entry(sender) {
+                Some(entry) => entry,
+                None if self.known() >= MAX_REPORTERS => return None,
+                None => (sender.to_owned(), Count::default()),
+            };
+            if let Some((other, count)) = self.recent.replace(entry) {
+                self.senders.insert(other, count);
+            }
         }
         let threshold = self.threshold;
-        let count = self.senders.entry(sender.to_owned()).or_default();
+        let (_, count) = self.recent.as_mut()?;
         count.taken += 1;
         (count.asked || count.taken - count.reported >= threshold).then(|| self.report(sender))
     }
 
+    fn is_recent(&self, sender: &str) -> bool {
+        self.recent.as_ref().is_some_and(|(s, _)| s == sender)
+    }
+
+    /// How many senders are counted.
+    fn known(&self) -> usize {
+        self.senders.len() + usize::from(self.recent.is_some())
+    }
+
+    fn count(&mut self, sender: &str) -> Option<&mut Count> {
+        if self.is_recent(sender) {
+            return self.recent.as_mut().map(|(_, count)| count);
+        }
+        self.senders.get_mut(sender)
+    }
+
+    /// Every counted sender.
+    fn senders(&self) -> Vec<String> {
+        let recent = self.recent.iter().map(|(s, _)| s);
+        self.senders.keys().chain(recent).cloned().collect()
+    }
+
     /// A sender asked: the report, if there is news for it.
     fn ask(&mut self, sender: &str) -> Option<(String, Bytes)> {
-        let count = self.senders.get_mut(sender)?;
+        let count = self.count(sender)?;
         if count.taken > count.reported {
             Some(self.report(sender))
         } else {
@@ -302,15 +344,13 @@ impl Counts {
     }
 
     fn report(&mut self, sender: &str) -> (String, Bytes) {
-        let count = self
-            .senders
-            .get_mut(sender)
-            .expect("reported senders are counted");
+        let count = self.count(sender).expect("reported senders are counted");
         count.reported = count.taken;
         count.asked = false;
+        let taken = count.taken;
         (
             sender.to_owned(),
-            Bytes::from(format!("{} {}", self.receiver, count.taken)),
+            Bytes::from(format!("{} {taken}", self.receiver)),
         )
     }
 }
@@ -336,6 +376,7 @@ impl AmoReceiver {
         let counts = Arc::new(Mutex::new(Counts {
             receiver: base.id.clone(),
             threshold: (base.options.credit_window() as u64 / 2).max(1),
+            recent: None,
             senders: HashMap::new(),
         }));
         let reporter = runtime::handle()
@@ -349,7 +390,11 @@ impl AmoReceiver {
         base.join();
         Ok(AmoReceiver {
             base,
-            state: Mutex::new(RecvState { data, peeked: None }),
+            state: Mutex::new(RecvState {
+                data,
+                buffered: VecDeque::with_capacity(BATCH),
+                ended: false,
+            }),
             counts,
             reporter,
         })
@@ -360,37 +405,73 @@ impl AmoReceiver {
     }
 
     /// The next message, if one is there; `Err` once the client closed.
+    ///
+    /// With the buffer empty, it moves what the client's channel holds (up
+    /// to [`BATCH`]) into it: one poll of the channel per message still,
+    /// but the next receives find their message here, and the client's
+    /// thread is asked to wake this receiver again only once it has
+    /// drained the channel.
     fn next(&self, st: &mut RecvState) -> Result<Option<Message>, ()> {
-        if let Some(msg) = st.peeked.take() {
+        if let Some(msg) = st.buffered.pop_front() {
             return Ok(Some(msg));
         }
-        let data = &mut st.data;
-        match runtime::poll_unbudgeted(&mut Context::from_waker(&self.base.waker), |cx| {
-            Stream::poll_next(std::pin::Pin::new(&mut *data), cx)
-        }) {
-            Poll::Ready(Some(msg)) => Ok(Some(msg)),
-            Poll::Ready(None) => Err(()),
-            Poll::Pending => Ok(None),
+        if st.ended {
+            return Err(());
         }
+        let RecvState {
+            data,
+            buffered,
+            ended,
+        } = st;
+        let mut cx = Context::from_waker(&self.base.waker);
+        let _ = runtime::poll_unbudgeted(&mut cx, |cx| {
+            while buffered.len() < BATCH {
+                match Stream::poll_next(std::pin::Pin::new(&mut *data), cx) {
+                    Poll::Ready(Some(msg)) => buffered.push_back(msg),
+                    Poll::Ready(None) => {
+                        *ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            Poll::Ready(())
+        });
+        match st.buffered.pop_front() {
+            Some(msg) => Ok(Some(msg)),
+            None if st.ended => Err(()),
+            None => Ok(None),
+        }
+    }
+
+    /// The next message, locked for this one call.
+    fn next_locked(&self) -> Result<Option<Message>, ()> {
+        self.next(&mut self.lock())
     }
 
     pub(crate) fn recv_frame(&self, wait: Wait) -> Result<NatsFrame, RawRecvError> {
         loop {
             let seen = self.base.signal.generation();
-            // Presence first, then the subscription: a sender's messages
-            // reach this client before its departure does.
-            let senders = self.base.roster.presence(Side::Senders);
-            let next = {
-                let mut st = self.lock();
-                self.next(&mut st)
-            };
-            match next {
+            match self.next_locked() {
                 Ok(Some(msg)) => return self.take(msg),
                 Err(()) => return Err(RawRecvError::Disconnected),
-                Ok(None) if senders.gone() || self.base.lost() => return Err(RawRecvError::Disconnected),
-                Ok(None) if wait.expired() => return Err(RawRecvError::NotReady),
-                Ok(None) => self.base.pause(seen, wait),
+                Ok(None) => {}
             }
+            // Nothing there: whether the senders are gone. Presence first,
+            // then the subscription once more: a sender's messages reach
+            // this client before its departure does, so one that left just
+            // now has its last messages seen here.
+            let senders = self.base.roster.presence(Side::Senders);
+            if senders.gone() || self.base.lost() {
+                return match self.next_locked() {
+                    Ok(Some(msg)) => self.take(msg),
+                    Ok(None) | Err(()) => Err(RawRecvError::Disconnected),
+                };
+            }
+            if wait.expired() {
+                return Err(RawRecvError::NotReady);
+            }
+            self.base.pause(seen, wait);
         }
     }
 
@@ -418,7 +499,7 @@ impl AmoReceiver {
         let mut st = self.lock();
         match self.next(&mut st) {
             Ok(Some(msg)) => {
-                st.peeked = Some(msg);
+                st.buffered.push_front(msg);
                 true
             }
             Err(()) => true,
@@ -442,8 +523,7 @@ impl AmoReceiver {
                 counts.take(sender);
             }
         }
-        let senders: Vec<String> = counts.senders.keys().cloned().collect();
-        for sender in senders {
+        for sender in counts.senders() {
             let (sender, payload) = counts.report(&sender);
             let _ = self
                 .base
@@ -481,5 +561,67 @@ async fn answer_asks(
         if let Some((sender, payload)) = report {
             let _ = client.publish(names.credit(&sender).into(), None, payload, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(threshold: u64) -> Counts {
+        Counts {
+            receiver: "r".to_owned(),
+            threshold,
+            recent: None,
+            senders: HashMap::new(),
+        }
+    }
+
+    fn taken(report: Option<(String, Bytes)>) -> Option<(String, String)> {
+        report.map(|(sender, payload)| (sender, String::from_utf8(payload.to_vec()).unwrap()))
+    }
+
+    #[test]
+    fn interleaved_senders_are_counted_apart() {
+        let mut c = counts(3);
+        assert_eq!(taken(c.take("a")), None);
+        assert_eq!(taken(c.take("b")), None);
+        assert_eq!(taken(c.take("a")), None);
+        assert_eq!(taken(c.take("b")), None);
+        assert_eq!(taken(c.take("a")), Some(("a".to_owned(), "r 3".to_owned())));
+        assert_eq!(taken(c.take("a")), None);
+        assert_eq!(taken(c.take("b")), Some(("b".to_owned(), "r 3".to_owned())));
+        let mut all = c.senders();
+        all.sort();
+        assert_eq!(all, ["a", "b"]);
+        // What the last report did not cover, whether the sender is the
+        // recent one or not.
+        assert_eq!(taken(c.ask("a")), Some(("a".to_owned(), "r 4".to_owned())));
+        assert_eq!(taken(c.ask("b")), None);
+        assert_eq!(taken(c.ask("nobody")), None);
+    }
+
+    #[test]
+    fn an_ask_with_nothing_new_is_answered_by_the_next_take() {
+        let mut c = counts(100);
+        assert_eq!(taken(c.take("a")), None);
+        assert_eq!(taken(c.take("b")), None);
+        assert_eq!(taken(c.ask("a")), Some(("a".to_owned(), "r 1".to_owned())));
+        assert_eq!(taken(c.ask("a")), None);
+        assert_eq!(taken(c.take("a")), Some(("a".to_owned(), "r 2".to_owned())));
+    }
+
+    #[test]
+    fn senders_past_the_limit_are_not_counted() {
+        let mut c = counts(u64::MAX);
+        for i in 0..MAX_REPORTERS {
+            c.take(&i.to_string());
+        }
+        assert_eq!(c.known(), MAX_REPORTERS);
+        assert_eq!(taken(c.take("one too many")), None);
+        assert_eq!(c.known(), MAX_REPORTERS);
+        // Those counted already still are.
+        c.take("7");
+        assert_eq!(taken(c.ask("7")), Some(("7".to_owned(), "r 2".to_owned())));
     }
 }

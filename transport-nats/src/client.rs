@@ -147,7 +147,7 @@ impl Inner {
     /// channel), and otherwise finished on the shared runtime, which then
     /// notifies `signal`.
     pub(crate) fn publish(
-        &self,
+        self: &Arc<Self>,
         subject: Subject,
         headers: Option<HeaderMap>,
         payload: Bytes,
@@ -158,15 +158,18 @@ impl Inner {
 
     /// As [`publish`](Self::publish), with a reply subject.
     pub(crate) fn publish_to(
-        &self,
+        self: &Arc<Self>,
         subject: Subject,
         reply: Option<Subject>,
         headers: Option<HeaderMap>,
         payload: Bytes,
         signal: Option<&Arc<Signal>>,
     ) -> Result<Option<Arc<Queued>>, PublishError> {
-        let nats = self.nats.clone();
+        // The connection shared, not a clone of the `async-nats` client (a
+        // dozen reference counts, taken and dropped for every message).
+        let inner = Arc::clone(self);
         let mut fut = Box::pin(async move {
+            let nats = &inner.nats;
             match (reply, headers) {
                 (Some(reply), Some(headers)) => {
                     nats.publish_with_reply_and_headers(subject, reply, headers, payload)
