@@ -2,7 +2,8 @@
 //! with message-id de-duplication, `at-least-once-dedup`, measured through
 //! `Transport` like every backend) beside the raw `async-nats` client and
 //! the Python client `nats-py`, all on one `nats-server` this program
-//! starts on a loopback port for the run (and stops at its end).
+//! starts on a loopback port for the run, on every CPU (and stops at its
+//! end).
 //!
 //! The raw rows do what our rows do with the client alone:
 //! - `async-nats/core`: publish / subscribe; the round trip's child
@@ -47,18 +48,31 @@ use crate::{
     load::CpuWatch,
     measure::{Job, Pattern, Run, payload, rtt_metrics, throughput_metrics, touch},
     peer::{self, ChildJob, Spawn},
+    sys,
 };
 
 /// The run's server and our client of it.
 static SERVER: Mutex<Option<(LocalServer, Client)>> = Mutex::new(None);
 
 /// The run's server's client, starting the server on first use.
+///
+/// The server is a third process that both sides of every NATS row use:
+/// it runs on every CPU, as it would inherit the parent's pinning and
+/// otherwise share the parent's CPU with the sending side (the busier the
+/// sending process, the less of that CPU the server gets). The parent
+/// thread is pinned again before it connects, so the client's own thread
+/// stays on the parent's CPU.
 fn client() -> Result<Client, String> {
     let mut slot = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((_, client)) = &*slot {
         return Ok(client.clone());
     }
-    let server = LocalServer::start().map_err(|e| format!("starting nats-server: {e}"))?;
+    let unpinned = matches!(sys::unpin_current_thread(), Ok(true));
+    let server = LocalServer::start();
+    if unpinned {
+        peer::pin(peer::PARENT_CPU);
+    }
+    let server = server.map_err(|e| format!("starting nats-server: {e}"))?;
     let client = Client::connect(&server.url()).map_err(|e| format!("connecting to nats-server: {e}"))?;
     *slot = Some((server, client.clone()));
     Ok(client)
