@@ -37,9 +37,9 @@
 //! - with the `tokio` feature, `watch_writes(&mut self)` (before any wait)
 //!   and `poll_write(&self, cx)`: ready once the socket has room to write
 //!   or the peer is gone, for an end in Python's framing, which writes from
-//!   the sending task (Unix, through `async_fd.rs`; on Windows such an
-//!   end, over TCP or a message-mode pipe, reports `Unsupported`, see
-//!   `named/windows.rs`).
+//!   the sending task (Unix, through `async_fd.rs`; on Windows over TCP,
+//!   through `named/windows_tcp_watch.rs`; an end on a Windows
+//!   message-mode pipe reports `Unsupported`, see `named/windows.rs`).
 
 #[cfg(unix)]
 mod unix;
@@ -53,6 +53,8 @@ pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(all(unix, feature = "tokio"))]
 mod async_fd;
+#[cfg(all(windows, feature = "tokio"))]
+mod registered_wait;
 #[cfg(all(windows, feature = "tokio"))]
 mod zero_read;
 
