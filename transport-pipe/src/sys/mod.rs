@@ -49,6 +49,8 @@ pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
+mod write_issuer;
+#[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(all(unix, feature = "tokio"))]

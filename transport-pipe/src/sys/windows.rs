@@ -36,7 +36,10 @@
 //!   closing (a drop, a close, a hand-off) waits for it within the end's
 //!   linger (`settle`), and the socket's drop cancels it if it is still
 //!   running after that, so closing never waits for a peer that does not
-//!   read, and never drops a write it had time to finish.
+//!   read, and never drops a write it had time to finish. Every write is
+//!   started by a thread of the end's own (`write_issuer.rs`): Windows
+//!   cancels a thread's overlapped operations when it exits, and a thread
+//!   that sends and then ends must not cut its last write short.
 //! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
 //!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
 //!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
@@ -76,7 +79,7 @@ use windows_sys::Win32::{
     },
     Storage::FileSystem::{
         CreateFileW, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, FileNameInfo, GetFileInformationByHandleEx,
-        GetFileType, OPEN_EXISTING, ReadFile, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
+        GetFileType, OPEN_EXISTING, ReadFile, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
     },
     System::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
@@ -111,6 +114,9 @@ pub(crate) struct Socket {
     /// Declared before the handle, so it is dropped (and waits) before the
     /// handle closes.
     in_flight: Mutex<Option<InFlight>>,
+    /// Starts every write; dropped after `in_flight`, so its thread ends
+    /// with no write of its own still running.
+    issuer: super::write_issuer::Issuer,
     handle: OwnedHandle,
     read_event: OwnedHandle,
     write_event: OwnedHandle,
@@ -255,6 +261,7 @@ impl Socket {
             #[cfg(feature = "tokio")]
             watch: super::zero_read::Watch::new(),
             in_flight: Mutex::new(None),
+            issuer: super::write_issuer::Issuer::new(),
             handle,
             read_event: event()?,
             write_event: event()?,
@@ -462,20 +469,26 @@ impl Socket {
             data,
             started: true,
         };
-        // SAFETY: the buffer and OVERLAPPED belong to `op`, which waits for
-        // the write to finish before it frees them (see `InFlight`).
-        let ok = unsafe {
-            WriteFile(
-                self.raw(),
-                op.data.as_ptr(),
-                len as u32,
-                ptr::null_mut(),
-                &raw mut *op.ov,
-            )
+        // Started by the end's own thread, not this one: a write may run on
+        // after this returns, and the thread that started it cancels it
+        // when it exits (see `write_issuer.rs`).
+        // SAFETY: the buffer (on the heap) and the boxed OVERLAPPED belong to
+        // `op`, which waits for the write to finish before it frees them (see
+        // `InFlight`), and the handle outlives `op`.
+        let started = unsafe {
+            self.issuer
+                .write(self.raw(), op.data.as_ptr(), len as u32, &raw mut *op.ov)
         };
-        if ok == 0 {
-            // SAFETY: GetLastError has no preconditions.
-            let code = unsafe { GetLastError() };
+        let started = match started {
+            Ok(started) => started,
+            Err(e) => {
+                // Nothing was started: nothing for `op` to wait for.
+                op.started = false;
+                return Err(e);
+            }
+        };
+        if !started.ok {
+            let code = started.code;
             if code != ERROR_IO_PENDING {
                 // The write never started: nothing for `op` to wait for.
                 op.started = false;
