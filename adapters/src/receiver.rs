@@ -229,4 +229,8 @@ impl<T: transport_core::rkyv::Archive, R: Handoff> Handoff for AsyncReceiver<T, 
     fn message_type() -> Option<Cow<'static, str>> {
         Receiver::<T, R>::message_type()
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        R::child_watch()
+    }
 }

@@ -393,6 +393,10 @@ impl<T: transport_core::rkyv::Archive, S: Handoff> Handoff for AsyncSender<T, S>
         Sender::open(payload).map(AsyncSender::new)
     }
 
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        S::child_watch()
+    }
+
     fn message_type() -> Option<Cow<'static, str>> {
         Sender::<T, S>::message_type()
     }

@@ -33,10 +33,10 @@
 
 use std::{
     borrow::Cow,
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     env,
     ffi::OsString,
-    process::Command,
+    process::{Child, Command},
     sync::{Mutex, PoisonError},
 };
 
@@ -153,6 +153,17 @@ pub trait Handoff: Sized {
     fn message_type() -> Option<Cow<'static, str>> {
         None
     }
+
+    /// What the backend does once the child a hand-off was prepared for
+    /// has started, if it needs to know that child: given the payload
+    /// [`prepare`](Self::prepare) wrote and the child, it may watch the
+    /// child so that what the parent keeps for it until it opens its end
+    /// (Windows: the pipe's handle) is released when the child exits
+    /// without opening it. `None` (the default) when the backend ties
+    /// nothing to the child. Called by [`spawned`].
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        None
+    }
 }
 
 impl<T: Archive, S: Handoff> Handoff for Sender<T, S> {
@@ -169,6 +180,10 @@ impl<T: Archive, S: Handoff> Handoff for Sender<T, S> {
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(message_fingerprint::<T>()))
     }
+
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        S::child_watch()
+    }
 }
 
 impl<T: Archive, R: Handoff> Handoff for Receiver<T, R> {
@@ -184,6 +199,10 @@ impl<T: Archive, R: Handoff> Handoff for Receiver<T, R> {
 
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(message_fingerprint::<T>()))
+    }
+
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        R::child_watch()
     }
 }
 
@@ -209,8 +228,53 @@ impl CommandExt for Command {
             message = E::message_type().as_deref(),
             "endpoint prepared for a child process"
         );
-        self.env(var, token_text::<E>(&payload));
+        let token = token_text::<E>(&payload);
+        if let Some(watch) = E::child_watch() {
+            let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
+            watches
+                .get_or_insert_with(HashMap::new)
+                .insert(token.clone(), (payload, watch));
+        }
+        self.env(var, token);
         Ok(self)
+    }
+}
+
+/// The hand-offs whose backend wants to know their child, by token: the
+/// payload and what to call with the child (see [`Handoff::child_watch`]).
+type Watches = HashMap<String, (String, fn(&str, &Child))>;
+static WATCHES: Mutex<Option<Watches>> = Mutex::new(None);
+
+/// Tells the backends of the endpoints handed to `cmd` that `child` is
+/// the process it started; call it right after
+/// [`Command::spawn`](std::process::Command::spawn), with the child not
+/// yet waited for.
+///
+/// Where a backend keeps something in the parent until the child opens its
+/// end (on Windows, the pipe backend keeps the end's handle for the child
+/// to take), a child that exits without opening it would otherwise leave
+/// that in place, and the end's peer would not see `Disconnected` until
+/// the parent exits. With this call the backend releases it when the child
+/// exits, so the contract's "a child that dies first is noticed" holds
+/// there too. Each hand-off is told once; a second call does nothing.
+pub fn spawned(cmd: &Command, child: &Child) {
+    let mut due = Vec::new();
+    {
+        let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(watches) = watches.as_mut() else {
+            return;
+        };
+        for (key, value) in cmd.get_envs() {
+            let is_endpoint = key.to_str().is_some_and(|k| k.starts_with(ENV_PREFIX));
+            if let (true, Some(token)) = (is_endpoint, value.and_then(|v| v.to_str()))
+                && let Some(watch) = watches.remove(token)
+            {
+                due.push(watch);
+            }
+        }
+    }
+    for (payload, watch) in due {
+        watch(&payload, child);
     }
 }
 

@@ -266,6 +266,24 @@ impl RawReceiver for PipeEnd {
     }
 }
 
+/// On Windows the parent keeps a handed-off end's handle until the child
+/// takes it; told the child, it closes it if the child exits first (see
+/// `sys/handoff_watch.rs`). Elsewhere the child inherits the end and the
+/// parent's copy is closed when it starts.
+#[cfg(windows)]
+const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = Some(watch_child);
+#[cfg(not(windows))]
+const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = None;
+
+/// See [`CHILD_WATCH`]: the payload without its `limit=N;`.
+#[cfg(windows)]
+fn watch_child(payload: &str, child: &std::process::Child) {
+    let rest = payload.split_once(';').map_or(payload, |(_, rest)| rest);
+    // Without the watch the end behaves as before: its peer sees the child
+    // go once the child has taken it.
+    let _ = crate::sys::watch_child(rest, child);
+}
+
 impl Handoff for PipeEnd {
     const KIND: &'static str = "pipe.end";
 
@@ -275,6 +293,10 @@ impl Handoff for PipeEnd {
 
     fn open(payload: &str) -> Result<Self, OpenError> {
         Self::open_as(payload)
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
     }
 }
 
@@ -370,6 +392,10 @@ impl Handoff for PipeSender {
     fn open(payload: &str) -> Result<Self, OpenError> {
         PipeEnd::open_as(payload).map(PipeSender)
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
+    }
 }
 
 impl Handoff for PipeReceiver {
@@ -381,5 +407,9 @@ impl Handoff for PipeReceiver {
 
     fn open(payload: &str) -> Result<Self, OpenError> {
         PipeEnd::open_as(payload).map(PipeReceiver)
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
     }
 }

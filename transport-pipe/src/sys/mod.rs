@@ -47,9 +47,13 @@ mod unix;
 pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(windows)]
+mod handoff_watch;
+#[cfg(windows)]
 mod windows;
 #[cfg(windows)]
 mod write_issuer;
+#[cfg(windows)]
+pub(crate) use handoff_watch::watch_child;
 #[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 

@@ -25,9 +25,11 @@
 //!   the handle gone, or its value reused for something else, and is told
 //!   the end was already used, without touching what the value now names.
 //!   Nothing is inherited, so no other child spawned meanwhile can get it.
-//!   The costs: if the child exits without opening the end, the parent's
-//!   copy stays open (and the other end sees no `Disconnected`) until the
-//!   parent exits; and any process of the same user may duplicate handles
+//!   A child that exits without opening the end would leave the parent's
+//!   copy open (and the other end would see no `Disconnected`) until the
+//!   parent exits; told the child (`transport_core::spawned`), the parent
+//!   closes its copy when the child exits (`handoff_watch.rs`). The cost:
+//!   any process of the same user may duplicate handles
 //!   out of the parent (Windows gives it `PROCESS_DUP_HANDLE` on its own
 //!   processes), so the hand-off is bound to the user, not to the child.
 //! - A write the pipe has not finished when its wait ends stays in flight
@@ -664,29 +666,7 @@ impl Socket {
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
-        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
-        let (
-            Some(Some(("pid", pid))),
-            Some(Some(("handle", handle))),
-            Some(Some(("server", server))),
-            Some(Some(("pipe", name))),
-            None,
-        ) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        )
-        else {
-            return Err(OpenError::malformed(format!(
-                "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
-            )));
-        };
-        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
-        let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
-        let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
-        let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
+        let (pid, handle, server, name) = parse_payload(payload)?;
         let what = || format!("pipe end {name} (handle {handle:#x} of process {pid})");
 
         // SAFETY: OpenProcess returns a new handle or null.
@@ -728,14 +708,7 @@ impl Socket {
         }
         // SAFETY: `dup` is a new handle in this process that nothing else owns.
         let dup = unsafe { OwnedHandle::from_raw_handle(dup) };
-        let mut found = 0u32;
-        // SAFETY: queries on a handle this function owns.
-        let is_that_pipe = unsafe {
-            GetFileType(dup.as_raw_handle()) == FILE_TYPE_PIPE
-                && GetNamedPipeServerProcessId(dup.as_raw_handle(), &mut found) != 0
-                && found == server
-        } && pipe_name(dup.as_raw_handle()).is_ok_and(|n| n == name);
-        if !is_that_pipe {
+        if !is_end_of(dup.as_raw_handle(), server, name) {
             // The value names something else now: the end was taken, and the
             // handle value reused. Leave that object alone.
             return Err(OpenError::already_used(what()));
@@ -764,6 +737,47 @@ impl Socket {
         drop(unsafe { OwnedHandle::from_raw_handle(extra) });
         Socket::new(dup).map_err(|e| OpenError::io(what(), e))
     }
+}
+
+/// The fields of a hand-off's payload: the handing process, the handle's
+/// value there, the pipe's server process and the pipe's name.
+pub(super) fn parse_payload(payload: &str) -> Result<(u32, usize, u32, &str), OpenError> {
+    let mut fields = payload.split(',').map(|kv| kv.split_once('='));
+    let (
+        Some(Some(("pid", pid))),
+        Some(Some(("handle", handle))),
+        Some(Some(("server", server))),
+        Some(Some(("pipe", name))),
+        None,
+    ) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    )
+    else {
+        return Err(OpenError::malformed(format!(
+            "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
+        )));
+    };
+    let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
+    let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
+    let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
+    let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
+    Ok((pid, handle, server, name))
+}
+
+/// Whether `handle` (a value in this process) is an end of pipe `name`
+/// whose server is process `server`.
+pub(super) fn is_end_of(handle: HANDLE, server: u32, name: &str) -> bool {
+    let mut found = 0u32;
+    // SAFETY: queries on a handle value; an invalid one makes them fail.
+    (unsafe {
+        GetFileType(handle) == FILE_TYPE_PIPE
+            && GetNamedPipeServerProcessId(handle, &mut found) != 0
+            && found == server
+    }) && pipe_name(handle).is_ok_and(|n| n == name)
 }
 
 /// The name of the pipe `handle` is an end of, without `\\.\pipe\`.
