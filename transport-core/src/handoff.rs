@@ -33,7 +33,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{HashMap, HashSet},
+    collections::{HashSet, VecDeque},
     env,
     ffi::OsString,
     process::{Child, Command},
@@ -231,19 +231,38 @@ impl CommandExt for Command {
         let token = token_text::<E>(&payload);
         if let Some(watch) = E::child_watch() {
             let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
-            watches
-                .get_or_insert_with(HashMap::new)
-                .insert(token.clone(), (payload, watch));
+            if watches.len() == MAX_WATCHES {
+                // The oldest was never told its child: it keeps the
+                // behaviour it would have without `spawned`.
+                watches.pop_front();
+            }
+            watches.push_back(Watch {
+                token: token.clone(),
+                payload,
+                watch,
+            });
         }
         self.env(var, token);
         Ok(self)
     }
 }
 
-/// The hand-offs whose backend wants to know their child, by token: the
-/// payload and what to call with the child (see [`Handoff::child_watch`]).
-type Watches = HashMap<String, (String, fn(&str, &Child))>;
-static WATCHES: Mutex<Option<Watches>> = Mutex::new(None);
+/// A hand-off whose backend wants to know its child (see
+/// [`Handoff::child_watch`]): its token, its payload, and what to call
+/// with the child.
+struct Watch {
+    token: String,
+    payload: String,
+    watch: fn(&str, &Child),
+}
+
+/// How many hand-offs wait for [`spawned`] at most: a program that never
+/// calls it keeps this many (the oldest go first), not one per child it
+/// ever started.
+const MAX_WATCHES: usize = 1024;
+
+/// The hand-offs not yet told their child, oldest first.
+static WATCHES: Mutex<VecDeque<Watch>> = Mutex::new(VecDeque::new());
 
 /// Tells the backends of the endpoints handed to `cmd` that `child` is
 /// the process it started; call it right after
@@ -261,19 +280,20 @@ pub fn spawned(cmd: &Command, child: &Child) {
     let mut due = Vec::new();
     {
         let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(watches) = watches.as_mut() else {
+        if watches.is_empty() {
             return;
-        };
+        }
         for (key, value) in cmd.get_envs() {
             let is_endpoint = key.to_str().is_some_and(|k| k.starts_with(ENV_PREFIX));
             if let (true, Some(token)) = (is_endpoint, value.and_then(|v| v.to_str()))
-                && let Some(watch) = watches.remove(token)
+                && let Some(at) = watches.iter().position(|w| w.token == token)
+                && let Some(watch) = watches.remove(at)
             {
                 due.push(watch);
             }
         }
     }
-    for (payload, watch) in due {
+    for Watch { payload, watch, .. } in due {
         watch(&payload, child);
     }
 }
@@ -446,6 +466,55 @@ mod tests {
         fn open(payload: &str) -> Result<Self, OpenError> {
             Ok(Probe(payload.into()))
         }
+    }
+
+    /// An endpoint whose backend asks to know its child, counting the
+    /// calls per payload.
+    #[derive(Debug)]
+    struct Watched(String);
+
+    static TOLD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    impl Handoff for Watched {
+        const KIND: &'static str = "test.watched";
+
+        fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+            Ok(self.0)
+        }
+
+        fn open(payload: &str) -> Result<Self, OpenError> {
+            Ok(Watched(payload.into()))
+        }
+
+        fn child_watch() -> Option<fn(&str, &Child)> {
+            Some(|payload, _child| TOLD.lock().unwrap().push(payload.to_owned()))
+        }
+    }
+
+    #[test]
+    fn spawned_tells_each_watched_hand_off_its_child_once_and_keeps_a_bounded_list() {
+        let told = |p: &str| TOLD.lock().unwrap().iter().filter(|t| *t == p).count();
+        // More hand-offs than the list keeps, never told their child: the
+        // oldest are forgotten, the list stays bounded.
+        for i in 0..MAX_WATCHES + 10 {
+            Command::new("never-spawned")
+                .endpoint("w", Watched(format!("old-{i}")))
+                .unwrap();
+        }
+        assert!(WATCHES.lock().unwrap().len() <= MAX_WATCHES);
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.arg("--list")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd.endpoint("a", Watched("first".into())).unwrap();
+        cmd.endpoint("b", Watched("second".into())).unwrap();
+        cmd.endpoint("p", Probe("plain".into())).unwrap();
+        let mut child = cmd.spawn().unwrap();
+        spawned(&cmd, &child);
+        spawned(&cmd, &child);
+        child.wait().unwrap();
+        assert_eq!((told("first"), told("second"), told("plain")), (1, 1, 0));
+        assert_eq!(told("old-0"), 0);
     }
 
     #[test]
