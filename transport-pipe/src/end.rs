@@ -266,22 +266,22 @@ impl RawReceiver for PipeEnd {
     }
 }
 
-/// On Windows the parent keeps a handed-off end's handle until the child
-/// takes it; told the child, it closes it if the child exits first (see
-/// `sys/handoff_watch.rs`). Elsewhere the child inherits the end and the
-/// parent's copy is closed when it starts.
-#[cfg(windows)]
-const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = Some(watch_child);
-#[cfg(not(windows))]
-const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = None;
+/// The ends' `Handoff::child_watch`: what the system layer does once told
+/// the child (`sys::WATCH_CHILD`; on Windows it releases the parent's copy
+/// of an end the child exits without taking), if it does anything.
+const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = match crate::sys::WATCH_CHILD {
+    Some(_) => Some(watch_child),
+    None => None,
+};
 
 /// See [`CHILD_WATCH`]: the payload without its `limit=N;`.
-#[cfg(windows)]
 fn watch_child(payload: &str, child: &std::process::Child) {
     let rest = payload.split_once(';').map_or(payload, |(_, rest)| rest);
-    // Without the watch the end behaves as before: its peer sees the child
-    // go once the child has taken it.
-    let _ = crate::sys::watch_child(rest, child);
+    if let Some(watch) = crate::sys::WATCH_CHILD {
+        // Without the watch the end behaves as before: its peer sees the
+        // child go once the child has taken it.
+        let _ = watch(rest, child);
+    }
 }
 
 impl Handoff for PipeEnd {

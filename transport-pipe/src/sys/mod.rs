@@ -52,8 +52,16 @@ mod handoff_watch;
 mod windows;
 #[cfg(windows)]
 mod write_issuer;
+/// What a hand-off does once told its child (`transport_core::spawned`),
+/// given its payload (without the end's own fields): on Windows, where the
+/// parent keeps the end's handle until the child takes it, close it if the
+/// child exits first (`handoff_watch.rs`); elsewhere nothing, as the child
+/// inherits the end and the parent's copy is closed when it starts.
 #[cfg(windows)]
-pub(crate) use handoff_watch::watch_child;
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> =
+    Some(handoff_watch::watch_child);
+#[cfg(not(windows))]
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> = None;
 #[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
