@@ -3,8 +3,7 @@
 use std::{
     borrow::{Borrow, Cow},
     fmt,
-    future::{Future, poll_fn},
-    pin::pin,
+    future::poll_fn,
     process::Command,
     task::{Context, Poll},
     time::Duration,
@@ -17,7 +16,7 @@ use transport_core::{
 };
 
 use crate::{
-    drive::{Step, drive},
+    drive::{Step, drive, recv_within, send_within},
     errors::{raw_send_error, recv_error, send_error},
     fanout::FanOut,
     select::DefaultEnd,
@@ -106,19 +105,7 @@ where
         msg: M,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<M>> {
-        let mut msg = Some(msg);
-        let mut sleep = pin!(tokio::time::sleep(timeout));
-        poll_fn(|cx| match self.poll_send(cx, &mut msg) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(SendTimeoutError::from)),
-            Poll::Pending => match (sleep.as_mut().poll(cx), msg.take()) {
-                (Poll::Ready(()), Some(m)) => Poll::Ready(Err(SendTimeoutError::Timeout(m))),
-                (_, m) => {
-                    msg = m;
-                    Poll::Pending
-                }
-            },
-        })
-        .await
+        send_within(timeout, msg, |cx, msg| self.poll_send(cx, msg)).await
     }
 
     /// Sends raw bytes as one frame, waiting for room.
@@ -172,15 +159,7 @@ where
     /// # Errors
     /// As [`AsyncReceiver::recv_timeout`](crate::AsyncReceiver::recv_timeout).
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Received<In, E::Frame>, RecvTimeoutError> {
-        let mut sleep = pin!(tokio::time::sleep(timeout));
-        poll_fn(|cx| match self.poll_recv(cx) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(RecvTimeoutError::from)),
-            Poll::Pending if sleep.as_mut().poll(cx).is_ready() => {
-                Poll::Ready(Err(RecvTimeoutError::Timeout))
-            }
-            Poll::Pending => Poll::Pending,
-        })
-        .await
+        recv_within(timeout, |cx| self.poll_recv(cx)).await
     }
 
     /// Waits for the next frame and returns its bytes unvalidated.

@@ -15,11 +15,15 @@
 //! never sent its message (which the dropped future owned, and drops).
 
 use std::{
+    future::{Future, poll_fn},
     io,
+    pin::pin,
     task::{Context, Poll, ready},
+    time::Duration,
 };
 
 use tokio::task::coop;
+use transport_core::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
 
 /// How many times one poll tries again after readiness said "ready" and
 /// the call still found nothing (readiness may be spurious). Past that the
@@ -63,4 +67,41 @@ pub(crate) fn drive<V>(
     }
     cx.waker().wake_by_ref();
     Poll::Pending
+}
+
+/// A send (`poll_send`, which takes the message out of its `Option` only
+/// when it sends it or fails) that gives up after `timeout` (tokio's clock;
+/// the runtime needs its time driver), the message back in the `Timeout`.
+pub(crate) async fn send_within<M>(
+    timeout: Duration,
+    msg: M,
+    mut poll_send: impl FnMut(&mut Context<'_>, &mut Option<M>) -> Poll<Result<(), SendError<M>>>,
+) -> Result<(), SendTimeoutError<M>> {
+    let mut msg = Some(msg);
+    let mut sleep = pin!(tokio::time::sleep(timeout));
+    poll_fn(|cx| match poll_send(cx, &mut msg) {
+        Poll::Ready(result) => Poll::Ready(result.map_err(SendTimeoutError::from)),
+        Poll::Pending => match (sleep.as_mut().poll(cx), msg.take()) {
+            (Poll::Ready(()), Some(m)) => Poll::Ready(Err(SendTimeoutError::Timeout(m))),
+            (_, m) => {
+                msg = m;
+                Poll::Pending
+            }
+        },
+    })
+    .await
+}
+
+/// A receive (`poll_recv`) that gives up after `timeout` (tokio's clock).
+pub(crate) async fn recv_within<V>(
+    timeout: Duration,
+    mut poll_recv: impl FnMut(&mut Context<'_>) -> Poll<Result<V, RecvError>>,
+) -> Result<V, RecvTimeoutError> {
+    let mut sleep = pin!(tokio::time::sleep(timeout));
+    poll_fn(|cx| match poll_recv(cx) {
+        Poll::Ready(result) => Poll::Ready(result.map_err(RecvTimeoutError::from)),
+        Poll::Pending if sleep.as_mut().poll(cx).is_ready() => Poll::Ready(Err(RecvTimeoutError::Timeout)),
+        Poll::Pending => Poll::Pending,
+    })
+    .await
 }

@@ -6,7 +6,7 @@ use std::{
     fmt,
     future::poll_fn,
     io,
-    pin::{Pin, pin},
+    pin::Pin,
     process::Command,
     task::{Context, Poll},
     time::Duration,
@@ -19,7 +19,7 @@ use transport_core::{
 };
 
 use crate::{
-    drive::{Step, drive},
+    drive::{Step, drive, recv_within},
     errors::recv_error,
     select::DefaultReceiver,
 };
@@ -120,15 +120,7 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
         &mut self,
         timeout: Duration,
     ) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
-        let mut sleep = pin!(tokio::time::sleep(timeout));
-        poll_fn(|cx| match self.poll_recv(cx) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(RecvTimeoutError::from)),
-            Poll::Pending if sleep.as_mut().poll(cx).is_ready() => {
-                Poll::Ready(Err(RecvTimeoutError::Timeout))
-            }
-            Poll::Pending => Poll::Pending,
-        })
-        .await
+        recv_within(timeout, |cx| self.poll_recv(cx)).await
     }
 
     /// Waits for the next frame and returns its bytes unvalidated (Python's
@@ -236,5 +228,9 @@ impl<T: transport_core::rkyv::Archive, R: Handoff> Handoff for AsyncReceiver<T, 
 
     fn message_type() -> Option<Cow<'static, str>> {
         Receiver::<T, R>::message_type()
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        R::child_watch()
     }
 }

@@ -6,7 +6,7 @@ use std::{
     fmt,
     future::poll_fn,
     io,
-    pin::{Pin, pin},
+    pin::Pin,
     process::Command,
     task::{Context, Poll},
     time::Duration,
@@ -20,7 +20,7 @@ use transport_core::{
 };
 
 use crate::{
-    drive::{Step, drive},
+    drive::{Step, drive, send_within},
     errors::{raw_send_error, send_error},
     select::DefaultSender,
 };
@@ -130,19 +130,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
         msg: M,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<M>> {
-        let mut msg = Some(msg);
-        let mut sleep = pin!(tokio::time::sleep(timeout));
-        poll_fn(|cx| match self.poll_send(cx, &mut msg) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(SendTimeoutError::from)),
-            Poll::Pending => match (sleep.as_mut().poll(cx), msg.take()) {
-                (Poll::Ready(()), Some(m)) => Poll::Ready(Err(SendTimeoutError::Timeout(m))),
-                (_, m) => {
-                    msg = m;
-                    Poll::Pending
-                }
-            },
-        })
-        .await
+        send_within(timeout, msg, |cx, msg| self.poll_send(cx, msg)).await
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes`), waiting for
@@ -403,6 +391,10 @@ impl<T: transport_core::rkyv::Archive, S: Handoff> Handoff for AsyncSender<T, S>
 
     fn open(payload: &str) -> Result<Self, OpenError> {
         Sender::open(payload).map(AsyncSender::new)
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        S::child_watch()
     }
 
     fn message_type() -> Option<Cow<'static, str>> {

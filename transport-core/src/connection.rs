@@ -213,6 +213,10 @@ impl<Out: rkyv::Archive, In: rkyv::Archive, E: Handoff> Handoff for Connection<O
         E::open(payload).map(Connection::from_raw)
     }
 
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        E::child_watch()
+    }
+
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(crate::fingerprint::pair_fingerprint::<Out, In>()))
     }

@@ -33,10 +33,10 @@
 
 use std::{
     borrow::Cow,
-    collections::HashSet,
+    collections::{HashSet, VecDeque},
     env,
     ffi::OsString,
-    process::Command,
+    process::{Child, Command},
     sync::{Mutex, PoisonError},
 };
 
@@ -153,6 +153,17 @@ pub trait Handoff: Sized {
     fn message_type() -> Option<Cow<'static, str>> {
         None
     }
+
+    /// What the backend does once the child a hand-off was prepared for
+    /// has started, if it needs to know that child: given the payload
+    /// [`prepare`](Self::prepare) wrote and the child, it may watch the
+    /// child so that what the parent keeps for it until it opens its end
+    /// (Windows: the pipe's handle) is released when the child exits
+    /// without opening it. `None` (the default) when the backend ties
+    /// nothing to the child. Called by [`spawned`].
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        None
+    }
 }
 
 impl<T: Archive, S: Handoff> Handoff for Sender<T, S> {
@@ -169,6 +180,10 @@ impl<T: Archive, S: Handoff> Handoff for Sender<T, S> {
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(message_fingerprint::<T>()))
     }
+
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        S::child_watch()
+    }
 }
 
 impl<T: Archive, R: Handoff> Handoff for Receiver<T, R> {
@@ -184,6 +199,10 @@ impl<T: Archive, R: Handoff> Handoff for Receiver<T, R> {
 
     fn message_type() -> Option<Cow<'static, str>> {
         Some(Cow::Owned(message_fingerprint::<T>()))
+    }
+
+    fn child_watch() -> Option<fn(&str, &Child)> {
+        R::child_watch()
     }
 }
 
@@ -209,8 +228,73 @@ impl CommandExt for Command {
             message = E::message_type().as_deref(),
             "endpoint prepared for a child process"
         );
-        self.env(var, token_text::<E>(&payload));
+        let token = token_text::<E>(&payload);
+        if let Some(watch) = E::child_watch() {
+            let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
+            if watches.len() == MAX_WATCHES {
+                // The oldest was never told its child: it keeps the
+                // behaviour it would have without `spawned`.
+                watches.pop_front();
+            }
+            watches.push_back(Watch {
+                token: token.clone(),
+                payload,
+                watch,
+            });
+        }
+        self.env(var, token);
         Ok(self)
+    }
+}
+
+/// A hand-off whose backend wants to know its child (see
+/// [`Handoff::child_watch`]): its token, its payload, and what to call
+/// with the child.
+struct Watch {
+    token: String,
+    payload: String,
+    watch: fn(&str, &Child),
+}
+
+/// How many hand-offs wait for [`spawned`] at most: a program that never
+/// calls it keeps this many (the oldest go first), not one per child it
+/// ever started.
+const MAX_WATCHES: usize = 1024;
+
+/// The hand-offs not yet told their child, oldest first.
+static WATCHES: Mutex<VecDeque<Watch>> = Mutex::new(VecDeque::new());
+
+/// Tells the backends of the endpoints handed to `cmd` that `child` is
+/// the process it started; call it right after
+/// [`Command::spawn`](std::process::Command::spawn), with the child not
+/// yet waited for.
+///
+/// Where a backend keeps something in the parent until the child opens its
+/// end (on Windows, the pipe backend keeps the end's handle for the child
+/// to take), a child that exits without opening it would otherwise leave
+/// that in place, and the end's peer would not see `Disconnected` until
+/// the parent exits. With this call the backend releases it when the child
+/// exits, so the contract's "a child that dies first is noticed" holds
+/// there too. Each hand-off is told once; a second call does nothing.
+pub fn spawned(cmd: &Command, child: &Child) {
+    let mut due = Vec::new();
+    {
+        let mut watches = WATCHES.lock().unwrap_or_else(PoisonError::into_inner);
+        if watches.is_empty() {
+            return;
+        }
+        for (key, value) in cmd.get_envs() {
+            let is_endpoint = key.to_str().is_some_and(|k| k.starts_with(ENV_PREFIX));
+            if let (true, Some(token)) = (is_endpoint, value.and_then(|v| v.to_str()))
+                && let Some(at) = watches.iter().position(|w| w.token == token)
+                && let Some(watch) = watches.remove(at)
+            {
+                due.push(watch);
+            }
+        }
+    }
+    for Watch { payload, watch, .. } in due {
+        watch(&payload, child);
     }
 }
 
@@ -382,6 +466,55 @@ mod tests {
         fn open(payload: &str) -> Result<Self, OpenError> {
             Ok(Probe(payload.into()))
         }
+    }
+
+    /// An endpoint whose backend asks to know its child, counting the
+    /// calls per payload.
+    #[derive(Debug)]
+    struct Watched(String);
+
+    static TOLD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    impl Handoff for Watched {
+        const KIND: &'static str = "test.watched";
+
+        fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+            Ok(self.0)
+        }
+
+        fn open(payload: &str) -> Result<Self, OpenError> {
+            Ok(Watched(payload.into()))
+        }
+
+        fn child_watch() -> Option<fn(&str, &Child)> {
+            Some(|payload, _child| TOLD.lock().unwrap().push(payload.to_owned()))
+        }
+    }
+
+    #[test]
+    fn spawned_tells_each_watched_hand_off_its_child_once_and_keeps_a_bounded_list() {
+        let told = |p: &str| TOLD.lock().unwrap().iter().filter(|t| *t == p).count();
+        // More hand-offs than the list keeps, never told their child: the
+        // oldest are forgotten, the list stays bounded.
+        for i in 0..MAX_WATCHES + 10 {
+            Command::new("never-spawned")
+                .endpoint("w", Watched(format!("old-{i}")))
+                .unwrap();
+        }
+        assert!(WATCHES.lock().unwrap().len() <= MAX_WATCHES);
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.arg("--list")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd.endpoint("a", Watched("first".into())).unwrap();
+        cmd.endpoint("b", Watched("second".into())).unwrap();
+        cmd.endpoint("p", Probe("plain".into())).unwrap();
+        let mut child = cmd.spawn().unwrap();
+        spawned(&cmd, &child);
+        spawned(&cmd, &child);
+        child.wait().unwrap();
+        assert_eq!((told("first"), told("second"), told("plain")), (1, 1, 0));
+        assert_eq!(told("old-0"), 0);
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub use error::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryReadyError, TryRecvError,
     TrySendError,
 };
-pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token};
+pub use handoff::{CommandExt, ENV_PREFIX, Handoff, env_var, from_env, open_token, spawned};
 pub use iter::{IntoIter, Iter, TimeoutIter, TryIter};
 pub use message::{Message, SerializeError};
 pub use occupancy::Occupancy;

@@ -45,6 +45,10 @@ pub enum Readiness {
     Descriptor,
     /// A helper thread per process that turns waits into wake-ups.
     BridgeThread,
+    /// The ends wake a waiting task themselves (an in-process channel: a
+    /// send wakes the receiver's task directly), with no descriptor and no
+    /// helper thread.
+    InProcess,
     /// Nothing: async use has to poll.
     None,
 }

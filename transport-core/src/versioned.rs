@@ -51,6 +51,10 @@ impl<E: Handoff, const V: u32> Handoff for Versioned<E, V> {
         E::open(payload).map(Versioned)
     }
 
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        E::child_watch()
+    }
+
     fn message_type() -> Option<Cow<'static, str>> {
         Some(match E::message_type() {
             Some(t) => Cow::Owned(format!("{t}; schema {V}")),

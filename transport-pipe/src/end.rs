@@ -266,6 +266,24 @@ impl RawReceiver for PipeEnd {
     }
 }
 
+/// The ends' `Handoff::child_watch`: what the system layer does once told
+/// the child (`sys::WATCH_CHILD`; on Windows it releases the parent's copy
+/// of an end the child exits without taking), if it does anything.
+const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = match crate::sys::WATCH_CHILD {
+    Some(_) => Some(watch_child),
+    None => None,
+};
+
+/// See [`CHILD_WATCH`]: the payload without its `limit=N;`.
+fn watch_child(payload: &str, child: &std::process::Child) {
+    let rest = payload.split_once(';').map_or(payload, |(_, rest)| rest);
+    if let Some(watch) = crate::sys::WATCH_CHILD {
+        // Without the watch the end behaves as before: its peer sees the
+        // child go once the child has taken it.
+        let _ = watch(rest, child);
+    }
+}
+
 impl Handoff for PipeEnd {
     const KIND: &'static str = "pipe.end";
 
@@ -275,6 +293,10 @@ impl Handoff for PipeEnd {
 
     fn open(payload: &str) -> Result<Self, OpenError> {
         Self::open_as(payload)
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
     }
 }
 
@@ -370,6 +392,10 @@ impl Handoff for PipeSender {
     fn open(payload: &str) -> Result<Self, OpenError> {
         PipeEnd::open_as(payload).map(PipeSender)
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
+    }
 }
 
 impl Handoff for PipeReceiver {
@@ -381,5 +407,9 @@ impl Handoff for PipeReceiver {
 
     fn open(payload: &str) -> Result<Self, OpenError> {
         PipeEnd::open_as(payload).map(PipeReceiver)
+    }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        CHILD_WATCH
     }
 }

@@ -246,7 +246,11 @@
 //! room in the backlog, made by the flusher thread, which wakes the task.
 //!
 //! A named connection in Python's framing has no backlog: its readiness
-//! (Unix) is the socket's own, for reading and for writing. A send from a
+//! is the socket's own, for reading and for writing (on Windows over TCP,
+//! through `WSAEventSelect` and a wait of the system thread pool; a
+//! Python-framed Windows named pipe, a message-mode pipe, has none and
+//! reports `Unsupported`: a zero-byte read there would take a zero-length
+//! message). A send from a
 //! task either writes nothing (the task waits for room) or finishes its
 //! message before it returns, so a dropped send future has sent all of its
 //! message or none of it; a message larger than the room it found holds
@@ -268,8 +272,8 @@
 //! handshake, an optional check of the peer's user. With
 //! [`Options::python`] they speak Python's wire format (on a Windows named
 //! pipe, a message-mode pipe as Python's own), and [`PyConnection`] carries raw bytes and [pickles of plain
-//! values](python::pickle). With the `tokio` feature (Unix) such a
-//! connection has async readiness too (see [Async
+//! values](python::pickle). With the `tokio` feature (Unix; on Windows
+//! over TCP) such a connection has async readiness too (see [Async
 //! readiness](#async-readiness)): `transport-adapters` sends and receives
 //! on it from tasks, and `transport_core::wait(&[&a, &b], timeout)` waits
 //! on several, as Python's `multiprocessing.connection.wait` does.
@@ -277,7 +281,8 @@
 //! # Features
 //! - `tokio`: async readiness (`PollRecv` / `PollSend` on the ends), for
 //!   `transport-adapters`: tokio's reactor (`AsyncFd`) on Unix; on Windows
-//!   a zero-byte read and a registered wait, with no tokio dependency.
+//!   a zero-byte read (pipes) or `WSAEventSelect` (TCP) and a registered
+//!   wait, with no tokio dependency.
 //! - `serde`: transport-core's `Serde<T>`, re-exported here, so
 //!   that any serde type travels as a message (transport-core's `serde`
 //!   feature).

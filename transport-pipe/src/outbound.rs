@@ -85,6 +85,18 @@ pub(crate) struct OutState {
 }
 
 impl OutState {
+    /// `Err` once a write failed (that error, reported once) or the peer
+    /// is gone.
+    fn still_open(&mut self) -> Result<(), RawSendError> {
+        if let Some(e) = self.failure.take() {
+            return Err(RawSendError::Io(e));
+        }
+        if self.gone {
+            return Err(RawSendError::Disconnected);
+        }
+        Ok(())
+    }
+
     pub(crate) fn new() -> Self {
         OutState {
             pending: Vec::new(),
@@ -250,12 +262,7 @@ impl Shared {
     fn room(&self, wait: Wait) -> Result<MutexGuard<'_, OutState>, RawSendError> {
         let mut st = self.lock_out();
         loop {
-            if let Some(e) = st.failure.take() {
-                return Err(RawSendError::Io(e));
-            }
-            if st.gone {
-                return Err(RawSendError::Disconnected);
-            }
+            st.still_open()?;
             if st.unsent() < BACKLOG {
                 return Ok(st);
             }
@@ -378,12 +385,7 @@ impl Shared {
         }
         let mut st = self.lock_out();
         loop {
-            if let Some(e) = st.failure.take() {
-                return Err(RawSendError::Io(e));
-            }
-            if st.gone {
-                return Err(RawSendError::Disconnected);
-            }
+            st.still_open()?;
             if !st.writing && st.backlog() == 0 {
                 break;
             }
@@ -573,12 +575,7 @@ impl Shared {
     pub(crate) fn flush(self: &Arc<Self>, wait: Wait) -> Result<(), RawSendError> {
         let mut st = self.lock_out();
         loop {
-            if let Some(e) = st.failure.take() {
-                return Err(RawSendError::Io(e));
-            }
-            if st.gone {
-                return Err(RawSendError::Disconnected);
-            }
+            st.still_open()?;
             if st.backlog() == 0 && !st.writing {
                 return Ok(());
             }

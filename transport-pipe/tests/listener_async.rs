@@ -1,7 +1,7 @@
 //! A named connection in this crate's framing wakes an async task when a
 //! message comes (`PollRecv`, feature `tokio`), as a pipe end does: what
-//! the async adapters and a `Select` build on.
-#![cfg(unix)]
+//! the async adapters and a `Select` build on. Over a socket file (Unix)
+//! and over TCP (every system, in both framings).
 
 use std::{
     future::poll_fn,
@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use transport_core::backend::PollRecv;
+use transport_core::backend::{PollRecv, PollSend, RawReceiver, RawRecvError, RawSender, Wait};
 use transport_pipe::{Address, Client, Listener, Options};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -39,6 +39,7 @@ async fn woken_after(
         .expect("readiness");
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_end_wakes_an_async_task() {
     let dir = std::env::temp_dir().join(format!("tp-async-{}", std::process::id()));
@@ -72,9 +73,9 @@ async fn named_end_wakes_an_async_task() {
 
 /// In Python's framing (a stream end, not a pipe end) too: a task waiting
 /// to receive is woken when the message comes.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_framing_end_wakes_an_async_task() {
-    use transport_core::backend::{RawReceiver, RawSender, Wait};
     let dir = std::env::temp_dir().join(format!("tp-async-py-{}", std::process::id()));
     std::fs::create_dir(&dir).expect("a directory");
     let path = dir.join("async.sock");
@@ -115,7 +116,7 @@ async fn python_framing_end_wakes_an_async_task() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_framing_end_wakes_a_task_waiting_for_room() {
-    use transport_core::backend::{PollSend, RawReceiver, RawSendError, RawSender, Wait};
+    use transport_core::backend::RawSendError;
     let dir = std::env::temp_dir().join(format!("tp-async-room-{}", std::process::id()));
     std::fs::create_dir(&dir).expect("a directory");
     let path = dir.join("room.sock");
@@ -154,4 +155,62 @@ async fn python_framing_end_wakes_a_task_waiting_for_room() {
     reader.join().expect("the reader");
     drop(listener);
     std::fs::remove_dir(&dir).expect("nothing left behind");
+}
+
+/// Over TCP, in `options`' framing: a task waiting to receive is woken by
+/// the message, then (the message taken) by the peer's close, which the
+/// receive reports as `Disconnected`; a task asking for room to send is
+/// told at once while the socket has room.
+async fn tcp_end_wakes_async_tasks(options: Options) {
+    let listener = Listener::bind(
+        Address::tcp("127.0.0.1:0".parse().expect("an address")),
+        options.clone(),
+    )
+    .expect("listening");
+    let address = listener.address().clone();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<&str>();
+    let client = std::thread::spawn(move || {
+        let end = Client::connect_raw(address, &options).expect("connecting");
+        assert_eq!(go_rx.recv_timeout(LONG).expect("the go-ahead"), "send");
+        end.send_bytes(b"five", Wait::timeout(LONG)).expect("sending");
+        assert_eq!(go_rx.recv_timeout(LONG).expect("the go-ahead"), "close");
+    });
+    let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
+    woken_after(
+        |cx| end.poll_recv_ready(cx),
+        "nothing was sent yet",
+        || go_tx.send("send").expect("telling the client"),
+    )
+    .await;
+    assert_eq!(
+        end.recv_frame(Wait::Never)
+            .expect("the message is there")
+            .as_slice(),
+        b"five"
+    );
+    tokio::time::timeout(LONG, poll_fn(|cx| end.poll_send_ready(cx)))
+        .await
+        .expect("room at once")
+        .expect("readiness to send");
+    woken_after(
+        |cx| end.poll_recv_ready(cx),
+        "the peer is still there",
+        || go_tx.send("close").expect("telling the client"),
+    )
+    .await;
+    assert!(matches!(
+        end.recv_frame(Wait::Never),
+        Err(RawRecvError::Disconnected)
+    ));
+    client.join().expect("the client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_end_wakes_async_tasks_in_this_crates_framing() {
+    tcp_end_wakes_async_tasks(Options::new().authkey(b"k")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_end_wakes_async_tasks_in_pythons_framing() {
+    tcp_end_wakes_async_tasks(Options::python().authkey(b"k")).await;
 }

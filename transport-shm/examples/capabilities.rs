@@ -1,5 +1,7 @@
-//! Prints what the shared-memory (multi-producer) backend can do on the platform it was built for, as
-//! the one line `cargo xtask caps` reads.
+//! Prints what the shared-memory backends can do on the platform they were
+//! built for, as the lines `cargo xtask caps` reads: `shm` for the
+//! multi-producer ring (`ShmMpsc`, what `transport_shm::bounded` gives) and
+//! `shm-mpmc` for the ring several consumer processes take from (`ShmMpmc`).
 //!
 //! Run: `cargo run -p transport-shm --example capabilities`
 
@@ -7,4 +9,8 @@ use transport_core::Transport;
 
 fn main() {
     println!("{}", <transport_shm::ShmMpsc>::capabilities().report_line("shm"));
+    println!(
+        "{}",
+        <transport_shm::ShmMpmc>::capabilities().report_line("shm-mpmc")
+    );
 }

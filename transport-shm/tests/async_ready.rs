@@ -150,93 +150,99 @@ pub fn send_ready_wakes_on_recv<T: Shm>(h: &Harness) {
 /// A task waiting for data is woken, and then sees `Disconnected`, when the
 /// sending process is killed.
 pub fn recv_waiter_sees_killed_sender<T: Shm>(h: &Harness) {
-    match h.role() {
-        Role::Parent => {
-            let (tx, rx) = T::channel(&small()).expect("a channel");
-            let (_go_tx, go_rx) = T::channel(&small()).expect("a control channel");
-            let mut peer = h.child("sender").endpoint("tx", tx).endpoint("go", go_rx).spawn();
-            assert_eq!(peer.expect_report(PEER_TIMEOUT), "open");
-            let ex = Executor::new(1);
-            let first = rx.poll_recv_ready(&mut ex.context(0));
-            assert!(
-                first.is_pending(),
-                "the sender is alive and silent, got {first:?}"
-            );
-            peer.kill();
-            match ex.recv(&rx, deadline()) {
-                Err(RawRecvError::Disconnected) => {}
-                other => panic!("expected `Disconnected` after the kill, got {other:?}"),
-            }
-        }
-        Role::Child("sender") => {
-            let _tx: T::Sender = h.endpoint("tx");
-            let go: T::Receiver = h.endpoint("go");
-            h.report("open");
-            // Holds the sender until killed.
-            let _ = go.recv_frame(Wait::timeout(PEER_TIMEOUT));
-        }
-        Role::Child(other) => unknown(other),
-    }
+    waiter_sees_peer_end::<T>(h, Waiter::Recv, PeerEnd::Killed);
 }
 
 /// A task waiting for room is woken, and then sees `Disconnected`, when the
 /// receiving process is killed.
 pub fn send_waiter_sees_killed_receiver<T: Shm>(h: &Harness) {
-    match h.role() {
-        Role::Parent => {
-            let (tx, rx) = T::channel(&small()).expect("a channel");
-            let (_go_tx, go_rx) = T::channel(&small()).expect("a control channel");
-            let mut peer = h
-                .child("receiver")
-                .endpoint("rx", rx)
-                .endpoint("go", go_rx)
-                .spawn();
-            assert_eq!(peer.expect_report(PEER_TIMEOUT), "open");
-            let ex = Executor::new(1);
-            fill(&tx);
-            let first = tx.poll_send_ready(&mut ex.context(0));
-            assert!(first.is_pending(), "the ring is full, got {first:?}");
-            peer.kill();
-            match ex.send(&tx, b"late", deadline()) {
-                Err(RawSendError::Disconnected) => {}
-                other => panic!("expected `Disconnected` after the kill, got {other:?}"),
-            }
-        }
-        Role::Child("receiver") => {
-            let _rx: T::Receiver = h.endpoint("rx");
-            let go: T::Receiver = h.endpoint("go");
-            h.report("open");
-            let _ = go.recv_frame(Wait::timeout(PEER_TIMEOUT));
-        }
-        Role::Child(other) => unknown(other),
-    }
+    waiter_sees_peer_end::<T>(h, Waiter::Send, PeerEnd::Killed);
 }
 
 /// A task waiting for data is woken, and then sees `Disconnected`, when the
 /// sending process drops its end.
 pub fn recv_waiter_sees_dropped_sender<T: Shm>(h: &Harness) {
+    waiter_sees_peer_end::<T>(h, Waiter::Recv, PeerEnd::Dropped);
+}
+
+/// What the parent's task waits for.
+#[derive(Clone, Copy, PartialEq)]
+enum Waiter {
+    /// Data, on an empty ring; the child holds the sender.
+    Recv,
+    /// Room, in a full ring; the child holds the receiver.
+    Send,
+}
+
+/// How the child's end goes.
+#[derive(Clone, Copy, PartialEq)]
+enum PeerEnd {
+    /// The child process is killed while it holds it.
+    Killed,
+    /// The child drops it when told, and stays alive.
+    Dropped,
+}
+
+/// The parent's task waits (`waiter`); the child's end goes (`end`); the
+/// task is woken and sees `Disconnected`.
+fn waiter_sees_peer_end<T: Shm>(h: &Harness, waiter: Waiter, end: PeerEnd) {
     match h.role() {
         Role::Parent => {
             let (tx, rx) = T::channel(&small()).expect("a channel");
             let (go_tx, go_rx) = T::channel(&small()).expect("a control channel");
-            let peer = h.child("sender").endpoint("tx", tx).endpoint("go", go_rx).spawn();
-            let ex = Executor::new(1);
-            let first = rx.poll_recv_ready(&mut ex.context(0));
-            assert!(first.is_pending(), "the sender is silent, got {first:?}");
-            say(&go_tx, b"drop");
-            match ex.recv(&rx, deadline()) {
-                Err(RawRecvError::Disconnected) => {}
-                other => panic!("expected `Disconnected` after the drop, got {other:?}"),
+            let child = h.child("peer").endpoint("go", go_rx);
+            let (tx, rx, child) = match waiter {
+                Waiter::Recv => (None, Some(rx), child.endpoint("end", tx)),
+                Waiter::Send => (Some(tx), None, child.endpoint("end", rx)),
+            };
+            let mut peer = child.spawn();
+            if end == PeerEnd::Killed {
+                assert_eq!(peer.expect_report(PEER_TIMEOUT), "open");
             }
-            say(&go_tx, b"done");
-            peer.wait(PEER_TIMEOUT);
+            let ex = Executor::new(1);
+            let first = match (&tx, &rx) {
+                (Some(tx), _) => {
+                    fill(tx);
+                    tx.poll_send_ready(&mut ex.context(0))
+                }
+                (_, Some(rx)) => rx.poll_recv_ready(&mut ex.context(0)),
+                (None, None) => unreachable!("the parent keeps one end"),
+            };
+            assert!(first.is_pending(), "the peer is alive and quiet, got {first:?}");
+            match end {
+                PeerEnd::Killed => peer.kill(),
+                PeerEnd::Dropped => say(&go_tx, b"drop"),
+            }
+            let disconnected = match (&tx, &rx) {
+                (Some(tx), _) => matches!(ex.send(tx, b"late", deadline()), Err(RawSendError::Disconnected)),
+                (_, Some(rx)) => matches!(ex.recv(rx, deadline()), Err(RawRecvError::Disconnected)),
+                (None, None) => unreachable!("the parent keeps one end"),
+            };
+            assert!(disconnected, "expected `Disconnected` once the peer's end went");
+            if end == PeerEnd::Dropped {
+                say(&go_tx, b"done");
+                peer.wait(PEER_TIMEOUT);
+            }
         }
-        Role::Child("sender") => {
-            let tx: T::Sender = h.endpoint("tx");
+        Role::Child("peer") => {
             let go: T::Receiver = h.endpoint("go");
-            assert_eq!(control(&go), b"drop");
-            drop(tx);
-            assert_eq!(control(&go), b"done");
+            // The end is a sender or a receiver; holding it is all it does.
+            let held: (Option<T::Sender>, Option<T::Receiver>) = match waiter {
+                Waiter::Recv => (Some(h.endpoint("end")), None),
+                Waiter::Send => (None, Some(h.endpoint("end"))),
+            };
+            match end {
+                PeerEnd::Killed => {
+                    h.report("open");
+                    // Holds the end until killed.
+                    let _ = go.recv_frame(Wait::timeout(PEER_TIMEOUT));
+                }
+                PeerEnd::Dropped => {
+                    assert_eq!(control(&go), b"drop");
+                    drop(held);
+                    assert_eq!(control(&go), b"done");
+                }
+            }
         }
         Role::Child(other) => unknown(other),
     }

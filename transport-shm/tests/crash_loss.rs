@@ -10,20 +10,21 @@
 //!
 //! Each case runs several trials, killing at a random message.
 
-use std::{
-    sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
-};
+#[path = "support/crash.rs"]
+mod crash;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use transport_core::{
-    RecvTimeoutError, SendTimeoutError,
+    SendTimeoutError,
     conformance::{Harness, LONG, Role},
 };
 use transport_shm::{
     SharedAtomic, ShmConfig,
     channel::{self, Receiver, Sender},
-    list_segments,
 };
+
+use crash::{assert_removed, drain, rng, until};
 
 const TRIALS: u64 = 8;
 const CAPACITY: usize = 16;
@@ -32,14 +33,6 @@ transport_core::cross_process_tests!("shm", cases;
     killed_producer_loses_no_returned_send,
     killed_consumer_loses_at_most_its_capacity
 );
-
-/// Random kill points, seeded from the clock (the seed is printed, so a
-/// failing trial can be replayed with `fastrand::Rng::with_seed`).
-fn rng() -> fastrand::Rng {
-    let seed = fastrand::u64(..);
-    eprintln!("crash_loss: seed {seed:#x}");
-    fastrand::Rng::with_seed(seed)
-}
 
 fn config() -> ShmConfig {
     ShmConfig::bounded(CAPACITY)
@@ -53,7 +46,7 @@ mod cases {
     pub fn killed_producer_loses_no_returned_send(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = rng();
+                let mut rng = rng("crash_loss");
                 for trial in 0..TRIALS {
                     let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -75,16 +68,14 @@ mod cases {
                     let returned = sent.load(Ordering::SeqCst);
                     // Everything whose send returned is there, then
                     // `Disconnected`.
-                    loop {
-                        match rx.recv_timeout(LONG) {
-                            Ok(m) => {
-                                assert_eq!(m.to_native(), next, "trial {trial}: in order, no duplicate");
-                                next += 1;
-                            }
-                            Err(RecvTimeoutError::Disconnected) => break,
-                            Err(e) => panic!("trial {trial}: after the kill: {e}"),
-                        }
-                    }
+                    drain(
+                        trial,
+                        || rx.recv_timeout(LONG).map(|m| m.to_native()),
+                        |m| {
+                            assert_eq!(m, next, "trial {trial}: in order, no duplicate");
+                            next += 1;
+                        },
+                    );
                     assert!(
                         next >= returned,
                         "trial {trial}: {returned} sends returned, {next} messages arrived"
@@ -95,11 +86,7 @@ mod cases {
                     );
                     drop(rx);
                     drop(sent);
-                    let left = list_segments().expect("listing");
-                    assert!(
-                        !left.contains(&name),
-                        "trial {trial}: the channel's segment was left"
-                    );
+                    assert_removed(trial, &name);
                 }
             }
             Role::Child("producer") => {
@@ -117,7 +104,7 @@ mod cases {
     pub fn killed_consumer_loses_at_most_its_capacity(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = rng();
+                let mut rng = rng("crash_loss");
                 for trial in 0..TRIALS {
                     let (tx, rx) = channel::channel::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -139,14 +126,12 @@ mod cases {
                         // killed before it opened its hand-off is seen as
                         // gone only once the parent is: there, the kill
                         // waits until the consumer has taken a message.
-                        let deadline = Instant::now() + LONG;
-                        while done.load(Ordering::SeqCst) == 0 {
-                            assert!(
-                                Instant::now() < deadline,
-                                "trial {trial}: the consumer took nothing"
-                            );
-                            std::thread::yield_now();
-                        }
+                        until(
+                            trial,
+                            "the consumer took nothing",
+                            || done.load(Ordering::SeqCst) > 0,
+                            std::thread::yield_now,
+                        );
                     }
                     consumer.kill();
                     // Sends go on into the ring until it is full, then end
@@ -167,11 +152,7 @@ mod cases {
                     );
                     drop(tx);
                     drop(done);
-                    let left = list_segments().expect("listing");
-                    assert!(
-                        !left.contains(&name),
-                        "trial {trial}: the channel's segment was left"
-                    );
+                    assert_removed(trial, &name);
                 }
             }
             Role::Child("consumer") => {

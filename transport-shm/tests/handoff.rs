@@ -135,6 +135,25 @@ impl Drop for TempUser {
     }
 }
 
+/// The one line a second child of the same command reported: the
+/// refusal of a hand-off already used.
+fn already_used(said: &[String]) -> &str {
+    assert_eq!(said.len(), 1, "the second child: {said:?}");
+    assert!(
+        said[0].starts_with("already used: "),
+        "the second child: {said:?}"
+    );
+    &said[0]
+}
+
+/// A child's part: opens shared value `v` and reports it, or why not.
+fn report_value(h: &Harness) {
+    match open_outcome::<SharedValue<u64>>("v") {
+        Ok(v) => h.report(format!("value {}", v.get().expect("reading"))),
+        Err(e) => h.report(e),
+    }
+}
+
 mod cases {
     use super::*;
 
@@ -238,16 +257,9 @@ mod cases {
                 // child looks (the first may be done by then).
                 let second = second.wait(PEER_TIMEOUT);
                 drop(tx);
-                assert_eq!(second.len(), 1);
-                assert!(
-                    second[0].starts_with("already used: "),
-                    "the second child: {second:?}"
-                );
-                assert!(
-                    second[0].contains("already used by another process"),
-                    "{second:?}"
-                );
-                eprintln!("the second child was told: {}", second[0]);
+                let said = already_used(&second);
+                assert!(said.contains("already used by another process"), "{said}");
+                eprintln!("the second child was told: {said}");
                 assert_eq!(first.wait(PEER_TIMEOUT), ["received 7"]);
             }
             Role::Child("opener") => match open_outcome::<Receiver<u64>>("rx") {
@@ -270,18 +282,10 @@ mod cases {
                 let first = Peer::process("first", cmd.spawn().expect("spawning"));
                 let second = Peer::process("second", cmd.spawn().expect("spawning again"));
                 drop(cmd);
-                let second = second.wait(PEER_TIMEOUT);
-                assert_eq!(second.len(), 1);
-                assert!(
-                    second[0].starts_with("already used: "),
-                    "the second child: {second:?}"
-                );
+                already_used(&second.wait(PEER_TIMEOUT));
                 assert_eq!(first.wait(PEER_TIMEOUT), ["value 9"]);
             }
-            Role::Child("opener") => match open_outcome::<SharedValue<u64>>("v") {
-                Ok(v) => h.report(format!("value {}", v.get().expect("reading"))),
-                Err(e) => h.report(e),
-            },
+            Role::Child("opener") => report_value(h),
             Role::Child(other) => panic!("no role `{other}`"),
         }
     }
@@ -297,18 +301,11 @@ mod cases {
                 assert_eq!(first.wait(PEER_TIMEOUT), ["value 3"]);
                 let second = Peer::process("second", cmd.spawn().expect("spawning again"));
                 let said = second.wait(PEER_TIMEOUT);
-                assert_eq!(said.len(), 1);
-                assert!(
-                    said[0].starts_with("already used: "),
-                    "the second child: {said:?}"
-                );
-                assert!(!said[0].contains("no longer exists"), "{said:?}");
+                let said = already_used(&said);
+                assert!(!said.contains("no longer exists"), "{said}");
                 assert_eq!(value.get().expect("reading"), 3, "the segment is alive");
             }
-            Role::Child("opener") => match open_outcome::<SharedValue<u64>>("v") {
-                Ok(v) => h.report(format!("value {}", v.get().expect("reading"))),
-                Err(e) => h.report(e),
-            },
+            Role::Child("opener") => report_value(h),
             Role::Child(other) => panic!("no role `{other}`"),
         }
     }

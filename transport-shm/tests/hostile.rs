@@ -14,7 +14,7 @@ use std::time::Duration;
 use raw::{CH_LANE_BYTES, OBJ_LEN, RawSegment, SEG_SIZE, WRAP};
 use transport_core::{
     Handoff, RecvTimeoutError,
-    conformance::{Harness, LONG, PEER_TIMEOUT, Role},
+    conformance::{Harness, LONG, PEER_TIMEOUT, Peer, Role},
     from_env,
 };
 use transport_shm::{
@@ -54,6 +54,43 @@ fn message(seq: u64) -> Vec<u8> {
 fn pause() {
     for _ in 0..64 {
         std::hint::spin_loop();
+    }
+}
+
+/// Starts `openers` children, eight at a time (`spawn(i)` starts the
+/// `i`-th), and counts those that report `opened`; every other must report
+/// a refusal.
+fn count_opened(openers: usize, opened: &str, mut spawn: impl FnMut(usize) -> Peer) -> usize {
+    let mut count = 0;
+    for batch in 0..openers / 8 {
+        let peers: Vec<Peer> = (0..8).map(|i| spawn(batch * 8 + i)).collect();
+        for peer in peers {
+            let report = peer.wait(PEER_TIMEOUT);
+            assert_eq!(report.len(), 1, "{report:?}");
+            if report[0] == opened {
+                count += 1;
+            } else {
+                assert!(report[0].starts_with("refused: "), "{report:?}");
+            }
+        }
+    }
+    count
+}
+
+/// Forever: sets every `(offset, fake, real)` word of `seg` to its fake
+/// value, pauses, sets them back to the real one, pauses. Each state is
+/// held for about as long as an open takes from its size check to its
+/// geometry check.
+fn flip(seg: &RawSegment, words: &[(usize, u64, u64)]) -> ! {
+    loop {
+        for &(offset, fake, _) in words {
+            seg.put(offset, fake);
+        }
+        pause();
+        for &(offset, _, real) in words {
+            seg.put(offset, real);
+        }
+        pause();
     }
 }
 
@@ -111,27 +148,10 @@ mod cases {
                 let name = tx.raw().segment_name().to_owned();
                 let mut flipper = h.child("flipper").param("name", &name).spawn();
                 assert_eq!(flipper.expect_report(LONG), "flipping");
-                let mut opened = 0;
-                for batch in 0..OPENERS / 8 {
-                    let peers: Vec<_> = (0..8)
-                        .map(|i| {
-                            let clone = tx.try_clone().expect("a free lane");
-                            h.child("opener")
-                                .endpoint("tx", clone)
-                                .param("seq", batch * 8 + i)
-                                .spawn()
-                        })
-                        .collect();
-                    for peer in peers {
-                        let report = peer.wait(PEER_TIMEOUT);
-                        assert_eq!(report.len(), 1, "{report:?}");
-                        if report[0] == "opened" {
-                            opened += 1;
-                        } else {
-                            assert!(report[0].starts_with("refused: "), "{report:?}");
-                        }
-                    }
-                }
+                let opened = count_opened(OPENERS, "opened", |seq| {
+                    let clone = tx.try_clone().expect("a free lane");
+                    h.child("opener").endpoint("tx", clone).param("seq", seq).spawn()
+                });
                 flipper.kill();
                 eprintln!("{opened} of {OPENERS} senders opened, the others were refused");
             }
@@ -140,16 +160,10 @@ mod cases {
                 let size = seg.get(SEG_SIZE);
                 let lane_bytes = seg.lane_bytes();
                 h.report("flipping");
-                // Each state held for a moment, about as long as an open
-                // takes from its size check to its geometry check.
-                loop {
-                    seg.put(SEG_SIZE, 1 << 40);
-                    seg.put(CH_LANE_BYTES, 64 << 20);
-                    pause();
-                    seg.put(SEG_SIZE, size);
-                    seg.put(CH_LANE_BYTES, lane_bytes);
-                    pause();
-                }
+                flip(
+                    &seg,
+                    &[(SEG_SIZE, 1 << 40, size), (CH_LANE_BYTES, 64 << 20, lane_bytes)],
+                );
             }
             Role::Child("opener") => {
                 let seq: u64 = h.param("seq");
@@ -178,21 +192,9 @@ mod cases {
                 let name = array.segment_name().to_owned();
                 let mut flipper = h.child("flipper").param("name", &name).spawn();
                 assert_eq!(flipper.expect_report(LONG), "flipping");
-                let mut opened = 0;
-                for _ in 0..OPENERS / 8 {
-                    let peers: Vec<_> = (0..8)
-                        .map(|_| h.child("opener").endpoint("array", array.clone()).spawn())
-                        .collect();
-                    for peer in peers {
-                        let report = peer.wait(PEER_TIMEOUT);
-                        assert_eq!(report.len(), 1, "{report:?}");
-                        if report[0] == "opened 16 136" {
-                            opened += 1;
-                        } else {
-                            assert!(report[0].starts_with("refused: "), "{report:?}");
-                        }
-                    }
-                }
+                let opened = count_opened(OPENERS, "opened 16 136", |_| {
+                    h.child("opener").endpoint("array", array.clone()).spawn()
+                });
                 flipper.kill();
                 eprintln!("{opened} of {OPENERS} arrays opened, the others were refused");
             }
@@ -201,14 +203,7 @@ mod cases {
                 let size = seg.get(SEG_SIZE);
                 let len = seg.get(OBJ_LEN);
                 h.report("flipping");
-                loop {
-                    seg.put(SEG_SIZE, 1 << 40);
-                    seg.put(OBJ_LEN, 1 << 36);
-                    pause();
-                    seg.put(SEG_SIZE, size);
-                    seg.put(OBJ_LEN, len);
-                    pause();
-                }
+                flip(&seg, &[(SEG_SIZE, 1 << 40, size), (OBJ_LEN, 1 << 36, len)]);
             }
             Role::Child("opener") => match try_open::<SharedArray<u64>>("array") {
                 Ok(array) => {

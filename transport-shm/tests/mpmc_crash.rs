@@ -9,10 +9,12 @@
 //!
 //! Each case runs several trials, killing at a random moment.
 
+#[path = "support/crash.rs"]
+mod crash;
+
 use std::{
     collections::HashSet,
     sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
 };
 
 use transport_core::{
@@ -22,8 +24,9 @@ use transport_core::{
 use transport_shm::{
     SharedAtomic, ShmConfig,
     channel::mpmc::{MpmcReceiver, MpmcSender, mpmc},
-    list_segments,
 };
+
+use crash::{assert_removed, drain, rng, until};
 
 const TRIALS: u64 = 4;
 const CONSUMERS: u64 = 4;
@@ -33,14 +36,6 @@ transport_core::cross_process_tests!("shm-mpmc", cases;
     a_killed_consumer_loses_only_what_it_took,
     a_killed_producer_loses_no_returned_send
 );
-
-/// Random kill points, seeded from the clock (the seed is printed, so a
-/// failing trial can be replayed with `fastrand::Rng::with_seed`).
-fn rng() -> fastrand::Rng {
-    let seed = fastrand::u64(..);
-    eprintln!("mpmc_crash: seed {seed:#x}");
-    fastrand::Rng::with_seed(seed)
-}
 
 fn config() -> ShmConfig {
     ShmConfig::bounded(16).max_message_size(64)
@@ -62,7 +57,7 @@ mod cases {
     pub fn a_killed_consumer_loses_only_what_it_took(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = rng();
+                let mut rng = rng("mpmc_crash");
                 for trial in 0..TRIALS {
                     let (tx, rx) = mpmc::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -81,19 +76,19 @@ mod cases {
                         .collect();
                     drop(rx);
                     let kill_at = 100 + rng.u64(..MESSAGES / 2);
-                    let deadline = Instant::now() + LONG;
                     let mut sent = 0u64;
                     while sent < MESSAGES {
                         if sent == kill_at {
                             // Mid-stream: once the victim has taken some.
-                            while untally(took.load(Ordering::SeqCst)).0 == 0 {
-                                assert!(
-                                    Instant::now() < deadline,
-                                    "trial {trial}: the victim took nothing"
-                                );
-                                tx.send_timeout(sent, LONG).expect("sending");
-                                sent += 1;
-                            }
+                            until(
+                                trial,
+                                "the victim took nothing",
+                                || untally(took.load(Ordering::SeqCst)).0 > 0,
+                                || {
+                                    tx.send_timeout(sent, LONG).expect("sending");
+                                    sent += 1;
+                                },
+                            );
                             victim.kill();
                         }
                         tx.send_timeout(sent, LONG).expect("sending");
@@ -136,11 +131,7 @@ mod cases {
                         sent - got
                     );
                     drop(took);
-                    let left = list_segments().expect("listing");
-                    assert!(
-                        !left.contains(&name),
-                        "trial {trial}: the channel's segment was left"
-                    );
+                    assert_removed(trial, &name);
                 }
             }
             Role::Child("victim") => {
@@ -179,7 +170,7 @@ mod cases {
     pub fn a_killed_producer_loses_no_returned_send(h: &Harness) {
         match h.role() {
             Role::Parent => {
-                let mut rng = rng();
+                let mut rng = rng("mpmc_crash");
                 for trial in 0..TRIALS {
                     let (tx, rx) = mpmc::<u64>(&config()).expect("creating the channel");
                     let name = tx.raw().segment_name().to_owned();
@@ -207,13 +198,11 @@ mod cases {
                     }
                     victim.kill();
                     let returned = sent.load(Ordering::SeqCst);
-                    loop {
-                        match rx.recv_timeout(LONG) {
-                            Ok(m) => take(&mut next, m.to_native()),
-                            Err(RecvTimeoutError::Disconnected) => break,
-                            Err(e) => panic!("trial {trial}: after the kill: {e}"),
-                        }
-                    }
+                    drain(
+                        trial,
+                        || rx.recv_timeout(LONG).map(|m| m.to_native()),
+                        |m| take(&mut next, m),
+                    );
                     other.wait(PEER_TIMEOUT);
                     assert_eq!(next[0], MESSAGES, "trial {trial}: the other producer's messages");
                     assert!(
@@ -223,11 +212,7 @@ mod cases {
                     );
                     drop(rx);
                     drop(sent);
-                    let left = list_segments().expect("listing");
-                    assert!(
-                        !left.contains(&name),
-                        "trial {trial}: the channel's segment was left"
-                    );
+                    assert_removed(trial, &name);
                 }
             }
             Role::Child("victim") => {

@@ -45,6 +45,31 @@ fn ring() -> (MpmcSender<u64>, MpmcReceiver<u64>) {
         .expect("creating the ring")
 }
 
+/// In the parent: the ring holding message 1, after a child process
+/// wrote raw words into it with `scribble`. `None` in that child.
+fn scribbled(
+    h: &Harness,
+    scribble: impl FnOnce(&RawSegment),
+) -> Option<(MpmcSender<u64>, MpmcReceiver<u64>)> {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = ring();
+            tx.send(1).expect("sending");
+            let child = h
+                .child("scribbler")
+                .param("name", tx.raw().segment_name())
+                .spawn();
+            child.wait(PEER_TIMEOUT);
+            Some((tx, rx))
+        }
+        Role::Child("scribbler") => {
+            scribble(&RawSegment::open(&h.param::<String>("name")));
+            None
+        }
+        Role::Child(other) => panic!("no role `{other}`"),
+    }
+}
+
 mod cases {
     use super::*;
 
@@ -52,70 +77,48 @@ mod cases {
     /// that finds it says `Malformed` once, then `Disconnected`; a sender
     /// that finds it counts the receivers as gone.
     pub fn a_holder_on_a_free_slot_is_malformed_then_disconnected(h: &Harness) {
-        match h.role() {
-            Role::Parent => {
-                let (tx, rx) = ring();
-                tx.send(1).expect("sending");
-                let child = h
-                    .child("scribbler")
-                    .param("name", tx.raw().segment_name())
-                    .spawn();
-                child.wait(PEER_TIMEOUT);
-                assert_eq!(rx.recv_timeout(HANG).expect("the message before").to_native(), 1);
-                assert!(matches!(
-                    rx.recv_timeout(HANG),
-                    Err(RecvTimeoutError::Malformed(_))
-                ));
-                assert!(matches!(
-                    rx.recv_timeout(HANG),
-                    Err(RecvTimeoutError::Disconnected)
-                ));
-                assert!(matches!(
-                    tx.send_timeout(2, HANG),
-                    Err(SendTimeoutError::Disconnected(_))
-                ));
-            }
-            Role::Child("scribbler") => {
-                let seg = RawSegment::open(&h.param::<String>("name"));
-                // Slot 1, free for lap 0, with participant 5 named.
-                seg.put(SLOTS + STRIDE, 5 << INDEX_SHIFT);
-            }
-            Role::Child(other) => panic!("no role `{other}`"),
-        }
+        let Some((tx, rx)) = scribbled(h, |seg| {
+            // Slot 1, free for lap 0, with participant 5 named.
+            seg.put(SLOTS + STRIDE, 5 << INDEX_SHIFT);
+        }) else {
+            return;
+        };
+        assert_eq!(rx.recv_timeout(HANG).expect("the message before").to_native(), 1);
+        assert!(matches!(
+            rx.recv_timeout(HANG),
+            Err(RecvTimeoutError::Malformed(_))
+        ));
+        assert!(matches!(
+            rx.recv_timeout(HANG),
+            Err(RecvTimeoutError::Disconnected)
+        ));
+        assert!(matches!(
+            tx.send_timeout(2, HANG),
+            Err(SendTimeoutError::Disconnected(_))
+        ));
     }
 
     /// Position 1 claimed by a producer that is no participant (it died
     /// before publishing): the receiver passes it and gets what follows.
     pub fn a_slot_claimed_by_a_dead_writer_is_passed(h: &Harness) {
-        match h.role() {
-            Role::Parent => {
-                let (tx, rx) = ring();
-                tx.send(1).expect("sending");
-                let child = h
-                    .child("scribbler")
-                    .param("name", tx.raw().segment_name())
-                    .spawn();
-                child.wait(PEER_TIMEOUT);
-                assert_eq!(tx.len(), Some(2), "the write position is past the dead claim");
-                tx.send_timeout(3, HANG).expect("sending after the dead claim");
-                assert_eq!(rx.recv_timeout(HANG).expect("the first").to_native(), 1);
-                assert_eq!(rx.recv_timeout(HANG).expect("the one after").to_native(), 3);
-                // The slot went free for its next lap: four fit again.
-                for seq in 10..14 {
-                    tx.send_timeout(seq, HANG).expect("sending");
-                }
-                for seq in 10..14 {
-                    assert_eq!(rx.recv_timeout(HANG).expect("receiving").to_native(), seq);
-                }
-            }
-            Role::Child("scribbler") => {
-                let seg = RawSegment::open(&h.param::<String>("name"));
-                // Slot 1 writing for lap 0 by entry 63 (nobody), and the
-                // write position past it.
-                seg.put(SLOTS + STRIDE, WRITING | (63 << INDEX_SHIFT));
-                seg.put(CTL, 2);
-            }
-            Role::Child(other) => panic!("no role `{other}`"),
+        let Some((tx, rx)) = scribbled(h, |seg| {
+            // Slot 1 writing for lap 0 by entry 63 (nobody), and the write
+            // position past it.
+            seg.put(SLOTS + STRIDE, WRITING | (63 << INDEX_SHIFT));
+            seg.put(CTL, 2);
+        }) else {
+            return;
+        };
+        assert_eq!(tx.len(), Some(2), "the write position is past the dead claim");
+        tx.send_timeout(3, HANG).expect("sending after the dead claim");
+        assert_eq!(rx.recv_timeout(HANG).expect("the first").to_native(), 1);
+        assert_eq!(rx.recv_timeout(HANG).expect("the one after").to_native(), 3);
+        // The slot went free for its next lap: four fit again.
+        for seq in 10..14 {
+            tx.send_timeout(seq, HANG).expect("sending");
+        }
+        for seq in 10..14 {
+            assert_eq!(rx.recv_timeout(HANG).expect("receiving").to_native(), seq);
         }
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! xtask does not depend on the backends, so it asks them: each backend
 //! package has an example, `examples/capabilities.rs`, that prints one line
-//! (`capabilities: backend=pipe multi_producer=true ...`). It runs natively,
+//! per transport it offers (`capabilities: backend=pipe multi_producer=true
+//! ...`; the first for the package's backend, others for its variants, named
+//! `<backend>-<variant>` such as `shm-mpmc`). It runs natively,
 //! under Wine for Windows from Linux, and not at all for macOS from Linux
 //! (macOS is only type-checked there; run `cargo xtask caps` on a Mac).
 //! Prints a table and writes `target/caps.json`.
@@ -39,7 +41,8 @@ const FIELDS: &[(&str, &str)] = &[
 
 /// What one backend said on one operating system.
 struct Entry {
-    backend: &'static str,
+    /// The backend, or `<backend>-<variant>` for a variant's line.
+    backend: String,
     os: Os,
     /// The values of [`FIELDS`], in order, when the example ran.
     values: Option<Vec<String>>,
@@ -60,7 +63,7 @@ pub fn run(args: &[String]) -> Result<bool, String> {
                 continue;
             }
             eprintln!("[caps] {os} {}", row.backend);
-            entries.push(ask(&root, &platform, os, row.backend, row.package, row.dir));
+            entries.extend(ask(&root, &platform, os, row.backend, row.package, row.dir));
         }
     }
     print_table(&entries, &options.os);
@@ -70,9 +73,11 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     Ok(entries.iter().all(|e| !e.failed))
 }
 
-fn ask(root: &Path, platform: &Platform, os: Os, backend: &'static str, package: &str, dir: &str) -> Entry {
+/// One entry per line the backend's example printed, or one entry saying
+/// why it did not run.
+fn ask(root: &Path, platform: &Platform, os: Os, backend: &str, package: &str, dir: &str) -> Vec<Entry> {
     let mut entry = Entry {
-        backend,
+        backend: backend.to_owned(),
         os,
         values: None,
         note: String::new(),
@@ -85,37 +90,50 @@ fn ask(root: &Path, platform: &Platform, os: Os, backend: &'static str, package:
         .exists()
     {
         entry.note = format!("not run: {package} has no examples/{EXAMPLE}.rs yet");
-        return entry;
+        return vec![entry];
     }
     let cmd = match platform.run_example(root, package, EXAMPLE) {
         Ok(Some(cmd)) => cmd,
         Ok(None) => {
             entry.note = format!("not run: {os} is only type-checked from this host");
-            return entry;
+            return vec![entry];
         }
         Err(Problem::Unavailable(why)) => {
             entry.note = format!("not run: {why}");
-            return entry;
+            return vec![entry];
         }
         Err(Problem::Broken(why)) => {
             entry.note = format!("setup failed: {why}");
             entry.failed = true;
-            return entry;
+            return vec![entry];
         }
     };
     let result = output(cmd).and_then(|text| parse(&text, backend));
-    if let Err(e) = platform.finish() {
-        entry.note = e;
-        entry.failed = true;
-    }
-    match result {
-        Ok(values) => entry.values = Some(values),
+    let finished = platform.finish();
+    let mut entries = match result {
+        Ok(lines) => lines
+            .into_iter()
+            .map(|(name, values)| Entry {
+                backend: name,
+                os,
+                values: Some(values),
+                note: String::new(),
+                failed: false,
+            })
+            .collect(),
         Err(e) => {
             entry.note = e;
             entry.failed = true;
+            vec![entry]
+        }
+    };
+    if let Err(e) = finished {
+        for entry in &mut entries {
+            entry.note.clone_from(&e);
+            entry.failed = true;
         }
     }
-    entry
+    entries
 }
 
 /// Runs `cmd` and returns what it printed on stdout; cargo's own messages
@@ -132,24 +150,48 @@ fn output(mut cmd: Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Reads the example's line into the values of [`FIELDS`].
-fn parse(text: &str, backend: &str) -> Result<Vec<String>, String> {
-    let line = text
+/// Reads the example's lines: each transport's name (the backend, or
+/// `<backend>-<variant>`) with the values of [`FIELDS`]. The first line must
+/// be the backend's own.
+fn parse(text: &str, backend: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let lines: Vec<&str> = text
         .lines()
-        .find_map(|l| l.trim().strip_prefix(PREFIX))
-        .ok_or_else(|| format!("the {EXAMPLE} example printed no `{PREFIX}` line"))?;
+        .filter_map(|l| l.trim().strip_prefix(PREFIX))
+        .collect();
+    if lines.is_empty() {
+        return Err(format!("the {EXAMPLE} example printed no `{PREFIX}` line"));
+    }
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let (name, values) = parse_line(line)?;
+        let own = name == backend;
+        let variant = name
+            .strip_prefix(backend)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|v| !v.is_empty());
+        if (i == 0 && !own) || (i > 0 && !variant) {
+            return Err(format!(
+                "the {EXAMPLE} example speaks for backend `{name}`, not `{backend}`"
+            ));
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(format!("the {EXAMPLE} example printed `{name}` twice"));
+        }
+        out.push((name, values));
+    }
+    Ok(out)
+}
+
+/// One `key=value ...` line into the transport's name and the values of
+/// [`FIELDS`].
+fn parse_line(line: &str) -> Result<(String, Vec<String>), String> {
     let pairs: Vec<(&str, &str)> = line
         .split_whitespace()
         .filter_map(|kv| kv.split_once('='))
         .collect();
     let get = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-    if get("backend") != Some(backend) {
-        return Err(format!(
-            "the {EXAMPLE} example speaks for backend `{}`, not `{backend}`",
-            get("backend").unwrap_or("?")
-        ));
-    }
-    FIELDS
+    let name = get("backend").ok_or_else(|| format!("the {EXAMPLE} example gave no `backend`"))?;
+    let values = FIELDS
         .iter()
         .map(|(key, _)| {
             let value = get(key).ok_or_else(|| format!("the {EXAMPLE} example gave no `{key}`"))?;
@@ -163,7 +205,8 @@ fn parse(text: &str, backend: &str) -> Result<Vec<String>, String> {
             }
             Ok(value.to_owned())
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((name.to_owned(), values))
 }
 
 /// A value as the table shows it.
@@ -213,7 +256,7 @@ fn print_table(entries: &[Entry], os: &[Os]) {
     let mut notes = Vec::new();
     for o in os {
         for e in entries.iter().filter(|e| e.os == *o) {
-            let mut line = vec![e.backend.to_owned(), o.name().to_owned()];
+            let mut line = vec![e.backend.clone(), o.name().to_owned()];
             match &e.values {
                 Some(values) => line.extend(FIELDS.iter().zip(values).map(|((k, _), v)| show(k, v))),
                 None => line.extend(FIELDS.iter().map(|_| "-".to_owned())),
@@ -251,7 +294,7 @@ fn write_json(path: &Path, entries: &[Entry]) -> Result<(), String> {
         .iter()
         .map(|e| {
             let mut fields = vec![
-                ("backend", Value::Str(e.backend.to_owned())),
+                ("backend", Value::Str(e.backend.clone())),
                 ("os", Value::Str(e.os.name().to_owned())),
             ];
             if let Some(values) = &e.values {
@@ -276,8 +319,11 @@ mod tests {
 
     #[test]
     fn reads_the_example_line() {
-        let values = parse(&format!("noise\n{LINE}\n"), "local").unwrap();
-        let shown: Vec<String> = FIELDS.iter().zip(&values).map(|((k, _), v)| show(k, v)).collect();
+        let lines = parse(&format!("noise\n{LINE}\n"), "local").unwrap();
+        assert_eq!(lines.len(), 1);
+        let (name, values) = &lines[0];
+        assert_eq!(name, "local");
+        let shown: Vec<String> = FIELDS.iter().zip(values).map(|((k, _), v)| show(k, v)).collect();
         assert_eq!(
             shown,
             ["no", "yes", "yes", "yes", "yes", "yes", "none", "isize::MAX"]
@@ -295,6 +341,22 @@ mod tests {
                 .unwrap_err()
                 .contains("no `capabilities:` line")
         );
+    }
+
+    #[test]
+    fn reads_a_variant_line_after_the_backend_line() {
+        let variant = LINE.replace("backend=local", "backend=local-mpmc");
+        let lines = parse(&format!("{LINE}\n{variant}\n"), "local").unwrap();
+        let names: Vec<&str> = lines.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["local", "local-mpmc"]);
+        // The backend's own line comes first; a variant of another backend,
+        // a bare `local-` and a repeated line are refused.
+        assert!(parse(&format!("{variant}\n{LINE}\n"), "local").is_err());
+        let other = LINE.replace("backend=local", "backend=localx");
+        assert!(parse(&format!("{LINE}\n{other}\n"), "local").is_err());
+        let bare = LINE.replace("backend=local", "backend=local-");
+        assert!(parse(&format!("{LINE}\n{bare}\n"), "local").is_err());
+        assert!(parse(&format!("{LINE}\n{variant}\n{variant}\n"), "local").is_err());
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub(crate) fn start<A: Message, R: Message>(
         }
     };
     let mut child = cmd.spawn().map_err(SpawnError::Spawn)?;
+    // A child killed before it opens its ends still makes them go (the
+    // Windows pipe backend keeps them for it until then).
+    transport_core::spawned(&cmd, &child);
     let init = match pending.map(Pending::send).transpose() {
         Ok(init) => init,
         Err(e) => {

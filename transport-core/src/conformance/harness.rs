@@ -307,6 +307,7 @@ impl ChildBuilder<'_> {
                 let child = cmd
                     .spawn()
                     .unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
+                crate::spawned(&cmd, &child);
                 // Dropping `cmd` here closes the parent's copies of anything
                 // it handed to the child.
                 drop(cmd);

@@ -57,7 +57,7 @@ impl Transport for Local {
             zero_copy: true,
             bounded: true,
             max_message_size: isize::MAX as usize,
-            readiness: Readiness::None,
+            readiness: Readiness::InProcess,
         }
     }
 

@@ -37,9 +37,9 @@
 //! - with the `tokio` feature, `watch_writes(&mut self)` (before any wait)
 //!   and `poll_write(&self, cx)`: ready once the socket has room to write
 //!   or the peer is gone, for an end in Python's framing, which writes from
-//!   the sending task (Unix, through `async_fd.rs`; on Windows such an
-//!   end, over TCP or a message-mode pipe, reports `Unsupported`, see
-//!   `named/windows.rs`).
+//!   the sending task (Unix, through `async_fd.rs`; on Windows over TCP,
+//!   through `named/windows_tcp_watch.rs`; an end on a Windows
+//!   message-mode pipe reports `Unsupported`, see `named/windows.rs`).
 
 #[cfg(unix)]
 mod unix;
@@ -47,12 +47,28 @@ mod unix;
 pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(windows)]
+mod handoff_watch;
+#[cfg(windows)]
 mod windows;
+#[cfg(windows)]
+mod write_issuer;
+/// What a hand-off does once told its child (`transport_core::spawned`),
+/// given its payload (without the end's own fields): on Windows, where the
+/// parent keeps the end's handle until the child takes it, close it if the
+/// child exits first (`handoff_watch.rs`); elsewhere nothing, as the child
+/// inherits the end and the parent's copy is closed when it starts.
+#[cfg(windows)]
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> =
+    Some(handoff_watch::watch_child);
+#[cfg(not(windows))]
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> = None;
 #[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(all(unix, feature = "tokio"))]
 mod async_fd;
+#[cfg(all(windows, feature = "tokio"))]
+mod registered_wait;
 #[cfg(all(windows, feature = "tokio"))]
 mod zero_read;
 

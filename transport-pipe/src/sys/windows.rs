@@ -25,9 +25,11 @@
 //!   the handle gone, or its value reused for something else, and is told
 //!   the end was already used, without touching what the value now names.
 //!   Nothing is inherited, so no other child spawned meanwhile can get it.
-//!   The costs: if the child exits without opening the end, the parent's
-//!   copy stays open (and the other end sees no `Disconnected`) until the
-//!   parent exits; and any process of the same user may duplicate handles
+//!   A child that exits without opening the end would leave the parent's
+//!   copy open (and the other end would see no `Disconnected`) until the
+//!   parent exits; told the child (`transport_core::spawned`), the parent
+//!   closes its copy when the child exits (`handoff_watch.rs`). The cost:
+//!   any process of the same user may duplicate handles
 //!   out of the parent (Windows gives it `PROCESS_DUP_HANDLE` on its own
 //!   processes), so the hand-off is bound to the user, not to the child.
 //! - A write the pipe has not finished when its wait ends stays in flight
@@ -36,7 +38,10 @@
 //!   closing (a drop, a close, a hand-off) waits for it within the end's
 //!   linger (`settle`), and the socket's drop cancels it if it is still
 //!   running after that, so closing never waits for a peer that does not
-//!   read, and never drops a write it had time to finish.
+//!   read, and never drops a write it had time to finish. Every write is
+//!   started by a thread of the end's own (`write_issuer.rs`): Windows
+//!   cancels a thread's overlapped operations when it exits, and a thread
+//!   that sends and then ends must not cut its last write short.
 //! - A broken pipe (`ERROR_BROKEN_PIPE`, `ERROR_NO_DATA`,
 //!   `ERROR_PIPE_NOT_CONNECTED`) is the end of the stream on receive and
 //!   `BrokenPipe` on send, like `EOF` and `EPIPE` on Unix.
@@ -76,7 +81,7 @@ use windows_sys::Win32::{
     },
     Storage::FileSystem::{
         CreateFileW, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, FileNameInfo, GetFileInformationByHandleEx,
-        GetFileType, OPEN_EXISTING, ReadFile, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
+        GetFileType, OPEN_EXISTING, ReadFile, SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT,
     },
     System::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
@@ -111,6 +116,9 @@ pub(crate) struct Socket {
     /// Declared before the handle, so it is dropped (and waits) before the
     /// handle closes.
     in_flight: Mutex<Option<InFlight>>,
+    /// Starts every write; dropped after `in_flight`, so its thread ends
+    /// with no write of its own still running.
+    issuer: super::write_issuer::Issuer,
     handle: OwnedHandle,
     read_event: OwnedHandle,
     write_event: OwnedHandle,
@@ -255,6 +263,7 @@ impl Socket {
             #[cfg(feature = "tokio")]
             watch: super::zero_read::Watch::new(),
             in_flight: Mutex::new(None),
+            issuer: super::write_issuer::Issuer::new(),
             handle,
             read_event: event()?,
             write_event: event()?,
@@ -462,20 +471,26 @@ impl Socket {
             data,
             started: true,
         };
-        // SAFETY: the buffer and OVERLAPPED belong to `op`, which waits for
-        // the write to finish before it frees them (see `InFlight`).
-        let ok = unsafe {
-            WriteFile(
-                self.raw(),
-                op.data.as_ptr(),
-                len as u32,
-                ptr::null_mut(),
-                &raw mut *op.ov,
-            )
+        // Started by the end's own thread, not this one: a write may run on
+        // after this returns, and the thread that started it cancels it
+        // when it exits (see `write_issuer.rs`).
+        // SAFETY: the buffer (on the heap) and the boxed OVERLAPPED belong to
+        // `op`, which waits for the write to finish before it frees them (see
+        // `InFlight`), and the handle outlives `op`.
+        let started = unsafe {
+            self.issuer
+                .write(self.raw(), op.data.as_ptr(), len as u32, &raw mut *op.ov)
         };
-        if ok == 0 {
-            // SAFETY: GetLastError has no preconditions.
-            let code = unsafe { GetLastError() };
+        let started = match started {
+            Ok(started) => started,
+            Err(e) => {
+                // Nothing was started: nothing for `op` to wait for.
+                op.started = false;
+                return Err(e);
+            }
+        };
+        if !started.ok {
+            let code = started.code;
             if code != ERROR_IO_PENDING {
                 // The write never started: nothing for `op` to wait for.
                 op.started = false;
@@ -651,29 +666,7 @@ impl Socket {
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
-        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
-        let (
-            Some(Some(("pid", pid))),
-            Some(Some(("handle", handle))),
-            Some(Some(("server", server))),
-            Some(Some(("pipe", name))),
-            None,
-        ) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        )
-        else {
-            return Err(OpenError::malformed(format!(
-                "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
-            )));
-        };
-        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
-        let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
-        let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
-        let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
+        let (pid, handle, server, name) = parse_payload(payload)?;
         let what = || format!("pipe end {name} (handle {handle:#x} of process {pid})");
 
         // SAFETY: OpenProcess returns a new handle or null.
@@ -715,14 +708,7 @@ impl Socket {
         }
         // SAFETY: `dup` is a new handle in this process that nothing else owns.
         let dup = unsafe { OwnedHandle::from_raw_handle(dup) };
-        let mut found = 0u32;
-        // SAFETY: queries on a handle this function owns.
-        let is_that_pipe = unsafe {
-            GetFileType(dup.as_raw_handle()) == FILE_TYPE_PIPE
-                && GetNamedPipeServerProcessId(dup.as_raw_handle(), &mut found) != 0
-                && found == server
-        } && pipe_name(dup.as_raw_handle()).is_ok_and(|n| n == name);
-        if !is_that_pipe {
+        if !is_end_of(dup.as_raw_handle(), server, name) {
             // The value names something else now: the end was taken, and the
             // handle value reused. Leave that object alone.
             return Err(OpenError::already_used(what()));
@@ -751,6 +737,47 @@ impl Socket {
         drop(unsafe { OwnedHandle::from_raw_handle(extra) });
         Socket::new(dup).map_err(|e| OpenError::io(what(), e))
     }
+}
+
+/// The fields of a hand-off's payload: the handing process, the handle's
+/// value there, the pipe's server process and the pipe's name.
+pub(super) fn parse_payload(payload: &str) -> Result<(u32, usize, u32, &str), OpenError> {
+    let mut fields = payload.split(',').map(|kv| kv.split_once('='));
+    let (
+        Some(Some(("pid", pid))),
+        Some(Some(("handle", handle))),
+        Some(Some(("server", server))),
+        Some(Some(("pipe", name))),
+        None,
+    ) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    )
+    else {
+        return Err(OpenError::malformed(format!(
+            "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
+        )));
+    };
+    let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
+    let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
+    let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
+    let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
+    Ok((pid, handle, server, name))
+}
+
+/// Whether `handle` (a value in this process) is an end of pipe `name`
+/// whose server is process `server`.
+pub(super) fn is_end_of(handle: HANDLE, server: u32, name: &str) -> bool {
+    let mut found = 0u32;
+    // SAFETY: queries on a handle value; an invalid one makes them fail.
+    (unsafe {
+        GetFileType(handle) == FILE_TYPE_PIPE
+            && GetNamedPipeServerProcessId(handle, &mut found) != 0
+            && found == server
+    }) && pipe_name(handle).is_ok_and(|n| n == name)
 }
 
 /// The name of the pipe `handle` is an end of, without `\\.\pipe\`.

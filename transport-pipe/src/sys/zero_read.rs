@@ -13,36 +13,27 @@
 //!   the pipe breaks) and consumes nothing, so the bytes stay for the real
 //!   read;
 //! - its event is waited on by the system thread pool
-//!   (`RegisterWaitForSingleObject`, once per end, for the end's life): a
-//!   pool wait thread serves up to 63 such waits, so there is no thread per
-//!   channel, and the callback only wakes the task;
+//!   (`registered_wait.rs`, once per end, for the end's life): a pool wait
+//!   thread serves up to 63 such waits, so there is no thread per channel,
+//!   and the callback only wakes the task;
 //! - the end's drop unregisters the wait (waiting for a callback that may
 //!   be running), then cancels the read and waits for it, before the
 //!   handle closes or moves to a child.
 
 use std::{
-    fmt, io, mem,
-    os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle},
-    ptr,
-    sync::{Arc, Mutex},
-    task::{Context, Poll, Waker},
+    fmt, io, mem, ptr,
+    sync::Mutex,
+    task::{Context, Poll},
 };
 use transport_core::sync::LockExt;
 
 use windows_sys::Win32::{
-    Foundation::{ERROR_IO_PENDING, GetLastError, HANDLE, INVALID_HANDLE_VALUE, STATUS_PENDING},
+    Foundation::{ERROR_IO_PENDING, GetLastError, HANDLE, STATUS_PENDING},
     Storage::FileSystem::ReadFile,
-    System::{
-        IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
-        Threading::{
-            CreateEventW, INFINITE, RegisterWaitForSingleObject, UnregisterWaitEx, WT_EXECUTEDEFAULT,
-        },
-    },
+    System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
 };
 
-/// The task to wake, shared with the pool's callback.
-#[derive(Default)]
-struct Slot(Mutex<Option<Waker>>);
+use super::registered_wait::{RegisteredWait, Side};
 
 /// The zero-byte read of one pipe handle and its registered wait.
 pub(crate) struct Watch {
@@ -52,18 +43,15 @@ pub(crate) struct Watch {
 /// Everything that exists once the end has waited once.
 struct Armed {
     pipe: HANDLE,
-    /// Auto-reset: the pool's wait consumes the signal.
-    event: OwnedHandle,
     ov: Box<OVERLAPPED>,
     in_flight: bool,
-    slot: Arc<Slot>,
-    /// The registered wait; its callback holds a pointer to `slot`.
-    wait: HANDLE,
+    /// The event the read signals, and its wait; dropped after the read
+    /// is cancelled (see `Drop`).
+    wait: RegisteredWait,
 }
 
-// SAFETY: the raw handles (the pipe, the registered wait) are process-wide
-// and usable from any thread; the `OVERLAPPED` is owned and only touched
-// under the `Watch`'s lock.
+// SAFETY: the raw pipe handle is process-wide and usable from any thread;
+// the `OVERLAPPED` is owned and only touched under the `Watch`'s lock.
 unsafe impl Send for Armed {}
 
 impl fmt::Debug for Watch {
@@ -73,53 +61,14 @@ impl fmt::Debug for Watch {
     }
 }
 
-/// Runs on a pool thread when the zero-byte read completes.
-unsafe extern "system" fn on_signal(context: *mut std::ffi::c_void, _timed_out: bool) {
-    // SAFETY: `context` is the `Slot` of an `Armed`, which keeps it alive
-    // until `UnregisterWaitEx` has returned, and that waits for running
-    // callbacks.
-    let slot = unsafe { &*context.cast::<Slot>() };
-    let waker = slot.0.lock_unpoisoned().take();
-    if let Some(waker) = waker {
-        waker.wake();
-    }
-}
-
 impl Armed {
     fn new(pipe: HANDLE) -> io::Result<Armed> {
-        // SAFETY: an auto-reset, unsignalled, unnamed event with default
-        // security; CreateEventW returns a new handle or null.
-        let h = unsafe { CreateEventW(ptr::null(), 0, 0, ptr::null()) };
-        if h.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `h` is a new handle that nothing else owns.
-        let event = unsafe { OwnedHandle::from_raw_handle(h) };
-        let slot = Arc::new(Slot::default());
-        let mut wait: HANDLE = ptr::null_mut();
-        // SAFETY: `slot` outlives the registration (see `Drop`); the
-        // callback only reads it.
-        let ok = unsafe {
-            RegisterWaitForSingleObject(
-                &mut wait,
-                event.as_raw_handle(),
-                Some(on_signal),
-                Arc::as_ptr(&slot).cast(),
-                INFINITE,
-                WT_EXECUTEDEFAULT,
-            )
-        };
-        if ok == 0 {
-            return Err(io::Error::last_os_error());
-        }
         Ok(Armed {
             pipe,
-            event,
             // SAFETY: an all-zero OVERLAPPED is the documented initial state.
             ov: Box::new(unsafe { mem::zeroed() }),
             in_flight: false,
-            slot,
-            wait,
+            wait: RegisteredWait::new()?,
         })
     }
 
@@ -145,7 +94,7 @@ impl Armed {
     fn start(&mut self) -> io::Result<bool> {
         // SAFETY: an all-zero OVERLAPPED is the documented initial state.
         *self.ov = unsafe { mem::zeroed() };
-        self.ov.hEvent = self.event.as_raw_handle();
+        self.ov.hEvent = self.wait.event();
         let mut byte = 0u8;
         // SAFETY: a read of zero bytes writes nothing into `byte`; the
         // OVERLAPPED lives in `self`, which waits for the operation before it
@@ -177,9 +126,8 @@ impl Armed {
 
 impl Drop for Armed {
     fn drop(&mut self) {
-        // SAFETY: unregisters the wait and (INVALID_HANDLE_VALUE) waits for
-        // a callback that may be running, so `slot` is no longer used.
-        unsafe { UnregisterWaitEx(self.wait, INVALID_HANDLE_VALUE) };
+        // The read goes first (its end may signal the event once more: a
+        // spurious wake-up); then `wait` unregisters, with the fields.
         if self.in_flight {
             let mut n = 0u32;
             // SAFETY: cancels this read only, then waits (bWait = TRUE) until
@@ -226,7 +174,7 @@ impl Watch {
                 return Poll::Ready(Ok(()));
             }
             // Register first: a completion from now on wakes this task.
-            *armed.slot.0.lock_unpoisoned() = Some(cx.waker().clone());
+            armed.wait.set_waker(Side::Recv, cx.waker());
             if armed.in_flight {
                 if armed.completed() {
                     continue;

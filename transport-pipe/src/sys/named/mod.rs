@@ -30,6 +30,8 @@ mod windows;
 pub(super) mod windows_message;
 #[cfg(windows)]
 mod windows_tcp;
+#[cfg(all(windows, feature = "tokio"))]
+mod windows_tcp_watch;
 #[cfg(windows)]
 pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, euid, supports};
 

@@ -113,20 +113,33 @@ impl StreamSocket {
     #[cfg(feature = "tokio")]
     pub(crate) fn watch_writes(&mut self) {}
 
-    /// Async readiness is not carried by these ends on Windows.
+    /// As the pipe's `Socket::poll_read`: TCP through `WSAEventSelect`
+    /// (`windows_tcp_watch.rs`). A message-mode pipe has none: the pipe's
+    /// zero-byte read, which waits for data without taking any, would take
+    /// a zero-length message (Python sends them) whole.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
         &self,
-        _cx: &mut std::task::Context<'_>,
-        _attempt: &mut dyn FnMut() -> bool,
+        cx: &mut std::task::Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
     ) -> std::task::Poll<io::Result<()>> {
-        std::task::Poll::Ready(Err(unsupported_async()))
+        match self {
+            StreamSocket::Pipe(s) => s.poll_read(cx, attempt),
+            StreamSocket::Tcp(s) => s.poll_read(cx, attempt),
+            StreamSocket::Message(_) => std::task::Poll::Ready(Err(unsupported_async())),
+        }
     }
 
-    /// Async readiness is not carried by these ends on Windows.
+    /// Ready once a send can start: TCP only (see `poll_read`); a byte
+    /// pipe's room is its backlog's, not the socket's.
     #[cfg(feature = "tokio")]
-    pub(crate) fn poll_write(&self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
-        std::task::Poll::Ready(Err(unsupported_async()))
+    pub(crate) fn poll_write(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self {
+            StreamSocket::Tcp(s) => s.poll_write(cx),
+            StreamSocket::Pipe(_) | StreamSocket::Message(_) => {
+                std::task::Poll::Ready(Err(unsupported_async()))
+            }
+        }
     }
 }
 
@@ -134,7 +147,7 @@ impl StreamSocket {
 fn unsupported_async() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "async readiness of a TCP or Python-framed named connection is not supported on Windows",
+        "async readiness of a Python-framed named pipe is not supported on Windows (TCP has it)",
     )
 }
 

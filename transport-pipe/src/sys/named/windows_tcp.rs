@@ -4,8 +4,8 @@
 //! A peer that resets the connection (a killed process does) ends the
 //! stream on receive and is `BrokenPipe` on send, as on Unix.
 //!
-//! A leaf module: it names nothing of this crate, so it closes no import
-//! circle.
+//! With the `tokio` feature its readiness for async tasks comes from
+//! `windows_tcp_watch.rs`. Otherwise a leaf module.
 
 use std::{
     io::{self, IoSlice, Write as _},
@@ -19,9 +19,17 @@ use windows_sys::Win32::Networking::WinSock::{
     POLLRDNORM, POLLWRNORM, SOCKET, SOCKET_ERROR, WSAGetLastError, WSAPOLLFD, WSAPoll, recv,
 };
 
+#[cfg(feature = "tokio")]
+use super::windows_tcp_watch::{Side, TcpWatch};
+
 /// A connected TCP socket.
 #[derive(Debug)]
-pub(crate) struct TcpSocket(TcpStream);
+pub(crate) struct TcpSocket {
+    /// Dropped first: the wait it registered ends before the socket closes.
+    #[cfg(feature = "tokio")]
+    watch: TcpWatch,
+    stream: TcpStream,
+}
 
 fn gone(kind: io::ErrorKind) -> bool {
     matches!(
@@ -73,11 +81,47 @@ impl TcpSocket {
     pub(crate) fn new(stream: TcpStream) -> io::Result<Self> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
-        Ok(TcpSocket(stream))
+        Ok(TcpSocket {
+            #[cfg(feature = "tokio")]
+            watch: TcpWatch::default(),
+            stream,
+        })
     }
 
     fn raw(&self) -> SOCKET {
-        self.0.as_raw_socket() as SOCKET
+        self.stream.as_raw_socket() as SOCKET
+    }
+
+    /// Calls `attempt` (a read without waiting; true once a receive would
+    /// return) whenever the socket may be readable; `Pending` once a task
+    /// waiting to receive is registered to be woken.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        attempt: &mut dyn FnMut() -> bool,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.watch.poll(self.raw(), Side::Recv, cx, attempt)
+    }
+
+    /// Ready once the socket has room to write, or the connection is gone
+    /// (the send reports it).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        use windows_sys::Win32::Networking::WinSock::{POLLERR, POLLHUP};
+        let raw = self.raw();
+        let mut failed = None;
+        let mut room = || match poll(raw, POLLWRNORM, Wait::Never) {
+            Ok(events) => events & (POLLWRNORM | POLLHUP | POLLERR) != 0,
+            Err(e) => {
+                failed = Some(e);
+                true
+            }
+        };
+        match self.watch.poll(raw, Side::Send, cx, &mut room) {
+            std::task::Poll::Ready(Ok(())) => std::task::Poll::Ready(failed.map_or(Ok(()), Err)),
+            other => other,
+        }
     }
 
     /// Reads at least one byte unless `wait` runs out (`WouldBlock`);
@@ -117,7 +161,7 @@ impl TcpSocket {
     ) -> io::Result<usize> {
         let mut watch_read = true;
         loop {
-            match (&self.0).write_vectored(bufs) {
+            match (&self.stream).write_vectored(bufs) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
