@@ -71,42 +71,18 @@ async fn named_end_wakes_an_async_task() {
     std::fs::remove_dir(&dir).expect("nothing left behind");
 }
 
-/// In Python's framing (a stream end, not a pipe end) too: a task waiting
-/// to receive is woken when the message comes.
+/// In Python's framing (a stream end, not a pipe end) too, over a socket
+/// file: see [`end_wakes_async_tasks`].
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_framing_end_wakes_an_async_task() {
     let dir = std::env::temp_dir().join(format!("tp-async-py-{}", std::process::id()));
     std::fs::create_dir(&dir).expect("a directory");
-    let path = dir.join("async.sock");
-    let options = Options::python().authkey(b"k");
-    let listener = Listener::bind(Address::path(&path), options.clone()).expect("listening");
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let client_path = path.clone();
-    let client = std::thread::spawn(move || {
-        let end = Client::connect_raw(Address::path(client_path), &options).expect("connecting");
-        go_rx.recv_timeout(LONG).expect("the go-ahead");
-        end.send_bytes(b"five", Wait::timeout(LONG)).expect("sending");
-        end.recv_frame(Wait::timeout(LONG)).expect("the answer").to_vec()
-    });
-    let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
-    woken_after(
-        |cx| end.poll_recv_ready(cx),
-        "nothing was sent yet",
-        || {
-            go_tx.send(()).expect("telling the client");
-        },
+    end_wakes_async_tasks(
+        Address::path(dir.join("async.sock")),
+        Options::python().authkey(b"k"),
     )
     .await;
-    assert_eq!(
-        end.recv_frame(Wait::Never)
-            .expect("the message is there")
-            .as_slice(),
-        b"five"
-    );
-    end.send_bytes(b"six", Wait::Never).expect("answering");
-    assert_eq!(client.join().expect("the client"), b"six");
-    drop(listener);
     std::fs::remove_dir(&dir).expect("nothing left behind");
 }
 
@@ -157,16 +133,13 @@ async fn python_framing_end_wakes_a_task_waiting_for_room() {
     std::fs::remove_dir(&dir).expect("nothing left behind");
 }
 
-/// Over TCP, in `options`' framing: a task waiting to receive is woken by
-/// the message, then (the message taken) by the peer's close, which the
+/// At `address`, in `options`' framing: a task waiting to receive is woken
+/// by the message, then (the message taken) by the peer's close, which the
 /// receive reports as `Disconnected`; a task asking for room to send is
-/// told at once while the socket has room.
-async fn tcp_end_wakes_async_tasks(options: Options) {
-    let listener = Listener::bind(
-        Address::tcp("127.0.0.1:0".parse().expect("an address")),
-        options.clone(),
-    )
-    .expect("listening");
+/// told at once while the socket has room. The listener is gone (its
+/// socket file too) when this returns.
+async fn end_wakes_async_tasks(address: Address, options: Options) {
+    let listener = Listener::bind(address, options.clone()).expect("listening");
     let address = listener.address().clone();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<&str>();
     let client = std::thread::spawn(move || {
@@ -203,14 +176,20 @@ async fn tcp_end_wakes_async_tasks(options: Options) {
         Err(RawRecvError::Disconnected)
     ));
     client.join().expect("the client");
+    drop(listener);
+}
+
+/// A free loopback port.
+fn tcp() -> Address {
+    Address::tcp("127.0.0.1:0".parse().expect("an address"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_end_wakes_async_tasks_in_this_crates_framing() {
-    tcp_end_wakes_async_tasks(Options::new().authkey(b"k")).await;
+    end_wakes_async_tasks(tcp(), Options::new().authkey(b"k")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_end_wakes_async_tasks_in_pythons_framing() {
-    tcp_end_wakes_async_tasks(Options::python().authkey(b"k")).await;
+    end_wakes_async_tasks(tcp(), Options::python().authkey(b"k")).await;
 }
