@@ -24,6 +24,12 @@
 //! the endpoint; a child that was not given it gets
 //! [`FromEnvError::Missing`], not a panic.
 //!
+//! After `cmd.spawn()`, call [`spawned`]`(&cmd, &child)`: where a backend
+//! keeps something in the parent until the child opens its end (the pipe
+//! on Windows), a child that dies before it opens it then still makes its
+//! peer see `Disconnected`. Elsewhere the call costs a look at an empty
+//! list. The adapters' `process::spawn` and `Pool` make it for you.
+//!
 //! A token is `kind|archive format|message type|payload`. The child checks
 //! the kind and, for a typed endpoint, the archive format and the message
 //! type's fingerprint (see [`open_token`] and [`fingerprint`](crate::fingerprint));
