@@ -57,7 +57,7 @@ async fn parent() -> Result<(), Box<dyn Error + Send + Sync>> {
         cmd.env(WORKER_ID, id.to_string())
             .endpoint("tasks", task_rx)?
             .endpoint("results", done_tx)?;
-        children.push(cmd.spawn()?);
+        children.push(cmd.start()?);
         let (tasks, results) = (AsyncSender::from(task_tx), AsyncReceiver::from(done_rx));
         feeders.push(tokio::spawn(feed(
             tasks,

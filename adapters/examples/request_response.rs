@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut child = Command::new(env::current_exe()?)
         .env(SERVER, "1")
         .endpoint("conn", server)?
-        .spawn()?;
+        .start()?;
 
     let requests = [
         Request::Add(2, 3),

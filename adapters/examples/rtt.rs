@@ -86,7 +86,7 @@ fn measure_channels(mode: &str) -> Result<(Duration, Duration), Box<dyn Error>> 
         .env(ECHO, mode)
         .endpoint("ping", ping_rx)?
         .endpoint("pong", pong_tx)?
-        .spawn()?;
+        .start()?;
     let ping: Ping = [7; 64];
     let mut times = Vec::with_capacity(TIMED);
     if mode == "sync-ch" {
@@ -156,7 +156,7 @@ fn measure_process(mode: &str) -> Result<(Duration, Duration), Box<dyn Error>> {
     let mut child = Command::new(env::current_exe()?)
         .env(ECHO, mode)
         .endpoint("end", theirs)?
-        .spawn()?;
+        .start()?;
     let times = client(mine, mode);
     let status = child.wait()?;
     if !status.success() {

@@ -50,7 +50,7 @@ fn spawn(
     let mut cmd = Command::new(env::current_exe()?);
     cmd.env(WORKER, "1");
     prepare(&mut cmd)?;
-    Ok(cmd.spawn()?)
+    Ok(cmd.start()?)
 }
 
 fn wait_all(children: Vec<std::process::Child>) -> Result<(), Box<dyn Error + Send + Sync>> {

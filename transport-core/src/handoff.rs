@@ -24,11 +24,12 @@
 //! the endpoint; a child that was not given it gets
 //! [`FromEnvError::Missing`], not a panic.
 //!
-//! After `cmd.spawn()`, call [`spawned`]`(&cmd, &child)`: where a backend
-//! keeps something in the parent until the child opens its end (the pipe
-//! on Windows), a child that dies before it opens it then still makes its
-//! peer see `Disconnected`. Elsewhere the call costs a look at an empty
-//! list. The adapters' `process::spawn` and `Pool` make it for you.
+//! Start the child with [`CommandExt::start`] (or call [`spawned`]`(&cmd,
+//! &child)` after `cmd.spawn()`): where a backend keeps something in the
+//! parent until the child opens its end (the pipe on Windows), a child that
+//! dies before it opens it then still makes its peer see `Disconnected`.
+//! Elsewhere it costs a look at an empty list. The adapters' `process::spawn`
+//! and `Pool` do it for you.
 //!
 //! A token is `kind|archive format|message type|payload`. The child checks
 //! the kind and, for a typed endpoint, the archive format and the message
@@ -221,9 +222,23 @@ pub trait CommandExt {
     /// [`HandoffError::InvalidName`] unless `name` is ASCII letters, digits
     /// and `_`; otherwise as [`Handoff::prepare`].
     fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError>;
+
+    /// Spawns the command as [`Command::spawn`] does, then tells its
+    /// hand-offs which child took them ([`spawned`]): use it in place of
+    /// `spawn` for a command given endpoints.
+    ///
+    /// # Errors
+    /// As [`Command::spawn`].
+    fn start(&mut self) -> std::io::Result<Child>;
 }
 
 impl CommandExt for Command {
+    fn start(&mut self) -> std::io::Result<Child> {
+        let child = self.spawn()?;
+        spawned(self, &child);
+        Ok(child)
+    }
+
     fn endpoint<E: Handoff>(&mut self, name: &str, endpoint: E) -> Result<&mut Self, HandoffError> {
         let var = env_var(name).ok_or_else(|| HandoffError::InvalidName { name: name.into() })?;
         let payload = endpoint.prepare(self)?;
@@ -498,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn spawned_tells_each_watched_hand_off_its_child_once_and_keeps_a_bounded_list() {
+    fn start_tells_each_watched_hand_off_its_child_once_and_the_list_is_bounded() {
         let told = |p: &str| TOLD.lock().unwrap().iter().filter(|t| *t == p).count();
         // More hand-offs than the list keeps, never told their child: the
         // oldest are forgotten, the list stays bounded.
@@ -515,8 +530,8 @@ mod tests {
         cmd.endpoint("a", Watched("first".into())).unwrap();
         cmd.endpoint("b", Watched("second".into())).unwrap();
         cmd.endpoint("p", Probe("plain".into())).unwrap();
-        let mut child = cmd.spawn().unwrap();
-        spawned(&cmd, &child);
+        // `start` tells the hand-offs; telling them again does nothing.
+        let mut child = cmd.start().unwrap();
         spawned(&cmd, &child);
         child.wait().unwrap();
         assert_eq!((told("first"), told("second"), told("plain")), (1, 1, 0));

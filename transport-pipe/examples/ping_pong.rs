@@ -46,7 +46,7 @@ fn parent() -> Result<(), Box<dyn Error>> {
     let mut child = Command::new(std::env::current_exe()?)
         .env(ROLE, "child")
         .endpoint("conn", theirs)?
-        .spawn()?;
+        .start()?;
 
     if let ArchivedReply::Hello { pid } = &*mine.recv()? {
         println!("parent: child {pid} says hello");

@@ -37,7 +37,7 @@ fn consumer() -> Result<(), Box<dyn Error>> {
     let mut producer = Command::new(std::env::current_exe()?)
         .env(ROLE, "producer")
         .endpoint("readings", tx)?
-        .spawn()?;
+        .start()?;
 
     let (mut count, mut hottest) = (0u64, f32::MIN);
     loop {

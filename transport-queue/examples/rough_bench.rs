@@ -54,7 +54,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn spawn(cmd: &mut Command) -> Result<Child, Box<dyn Error>> {
-    Ok(cmd.spawn()?)
+    Ok(cmd.start()?)
 }
 
 fn parent() -> Result<(), Box<dyn Error>> {

@@ -54,7 +54,7 @@ fn parent() -> Result<(), Box<dyn Error>> {
         cmd.env("WORKER_ID", id.to_string())
             .endpoint("tasks", tasks.clone())?
             .endpoint("results", results.clone())?;
-        workers.push(cmd.spawn()?);
+        workers.push(cmd.start()?);
     }
 
     for n in 0..TASKS {

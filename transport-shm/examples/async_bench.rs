@@ -122,7 +122,7 @@ fn rtt(style: Style, mode: WaitMode, hold: Duration, n: usize) -> Result<(Durati
         .endpoint("ping", ping_rx)?
         .endpoint("pong", pong_tx)?
         .stdout(Stdio::inherit())
-        .spawn()?;
+        .start()?;
     let ends = Ends {
         tx: ping_tx,
         rx: pong_rx,

@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut cmd = Command::new(env::current_exe()?);
         cmd.env("SHARED_COUNTER_WORKER", "1")
             .endpoint("counter", counter.clone())?;
-        children.push(cmd.spawn()?);
+        children.push(cmd.start()?);
     }
     for mut child in children {
         let status = child.wait()?;

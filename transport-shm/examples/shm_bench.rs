@@ -78,7 +78,7 @@ fn spawn(kind: &str, mode: WaitMode, limit: usize) -> Result<Pair> {
         .endpoint("ping", ping_rx)?
         .endpoint("pong", pong_tx)?
         .stdout(Stdio::inherit())
-        .spawn()?;
+        .start()?;
     Ok((ping_tx, pong_rx, child))
 }
 
