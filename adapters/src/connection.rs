@@ -253,4 +253,8 @@ impl<Out: transport_core::rkyv::Archive, In: transport_core::rkyv::Archive, E: H
     fn message_type() -> Option<Cow<'static, str>> {
         Connection::<Out, In, E>::message_type()
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        E::child_watch()
+    }
 }

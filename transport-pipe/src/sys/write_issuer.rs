@@ -27,13 +27,12 @@ use windows_sys::Win32::{
     System::IO::OVERLAPPED,
 };
 
-/// One write to start, and where to say how the start went.
+/// One write to start.
 struct Request {
     pipe: HANDLE,
     data: *const u8,
     len: u32,
     ov: *mut OVERLAPPED,
-    reply: mpsc::SyncSender<Started>,
 }
 
 // SAFETY: the handle is process-wide and usable from any thread; the
@@ -57,6 +56,10 @@ pub(crate) struct Issuer {
 
 struct Running {
     requests: mpsc::Sender<Request>,
+    /// How each start went, in order: one request is out at a time (the
+    /// `running` lock is held from the request to its reply), so this
+    /// channel serves every write without one made per write.
+    replies: mpsc::Receiver<Started>,
     thread: JoinHandle<()>,
 }
 
@@ -90,35 +93,23 @@ impl Issuer {
         len: u32,
         ov: *mut OVERLAPPED,
     ) -> io::Result<Started> {
-        let (reply, started) = mpsc::sync_channel(1);
-        let request = Request {
-            pipe,
-            data,
-            len,
-            ov,
-            reply,
-        };
-        {
-            let mut running = self.running.lock_unpoisoned();
-            if running.is_none() {
-                *running = Some(spawn()?);
-            }
-            let Some(thread) = running.as_ref() else {
-                unreachable!("started just above")
-            };
-            thread
-                .requests
-                .send(request)
-                .map_err(|_| io::Error::other("the pipe's write thread stopped"))?;
+        let request = Request { pipe, data, len, ov };
+        let stopped = || io::Error::other("the pipe's write thread stopped");
+        let mut running = self.running.lock_unpoisoned();
+        if running.is_none() {
+            *running = Some(spawn()?);
         }
-        started
-            .recv()
-            .map_err(|_| io::Error::other("the pipe's write thread stopped"))
+        let Some(thread) = running.as_ref() else {
+            unreachable!("started just above")
+        };
+        thread.requests.send(request).map_err(|_| stopped())?;
+        thread.replies.recv().map_err(|_| stopped())
     }
 }
 
 fn spawn() -> io::Result<Running> {
     let (requests, incoming) = mpsc::channel::<Request>();
+    let (reply, replies) = mpsc::channel::<Started>();
     let thread = thread::Builder::new()
         .name("transport-pipe-write".into())
         .spawn(move || {
@@ -128,17 +119,21 @@ fn spawn() -> io::Result<Running> {
                 let ok = unsafe { WriteFile(r.pipe, r.data, r.len, std::ptr::null_mut(), r.ov) } != 0;
                 // SAFETY: GetLastError has no preconditions.
                 let code = if ok { 0 } else { unsafe { GetLastError() } };
-                let _ = r.reply.send(Started { ok, code });
+                let _ = reply.send(Started { ok, code });
             }
         })?;
-    Ok(Running { requests, thread })
+    Ok(Running {
+        requests,
+        replies,
+        thread,
+    })
 }
 
 impl Drop for Issuer {
     /// The socket drops this after its last write is over (see the field
     /// order of `Socket`): the thread ends with nothing left to cancel.
     fn drop(&mut self) {
-        if let Some(Running { requests, thread }) = self.running.lock_unpoisoned().take() {
+        if let Some(Running { requests, thread, .. }) = self.running.lock_unpoisoned().take() {
             drop(requests);
             let _ = thread.join();
         }
