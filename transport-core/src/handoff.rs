@@ -93,7 +93,7 @@ pub const ENV_PREFIX: &str = "TRANSPORT_ENDPOINT_";
 /// |---|---|---|---|
 /// | `transport-pipe` | one end of a socket pair, inherited by the child (Unix; a duplicated handle on Windows) | the descriptor is given to one spawn; a second spawn of the command fails | the peer's process id is checked against the child's |
 /// | `transport-queue` | an ipc-channel one-shot server the child connects to and sends its channels through | the server admits one member; a second child gets `AlreadyUsed` | each accepted connection's user and process id are checked; others are dropped without consuming the hand-off |
-/// | `transport-shm` | the segment's name and a pending participant entry in the segment | the entry is claimed once | the claim is checked against the child's process id, recorded before `exec` |
+/// | `transport-shm` | the segment's name and a pending participant entry in the segment | the entry is claimed once | the claim is checked against the child's process id, recorded before `exec` (Unix) or once [`spawned`] tells it (Windows) |
 ///
 /// # Trust boundary
 /// This is the one place the workspace states what hand-off protects

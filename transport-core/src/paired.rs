@@ -160,12 +160,9 @@ impl<S: Handoff, R: Handoff> Handoff for PairedEnd<S, R> {
     }
 
     fn open(payload: &str) -> Result<Self, OpenError> {
-        let malformed =
-            || OpenError::malformed(format!("expected `kind|kind|N:payloads`, found `{payload}`"));
-        let mut parts = payload.splitn(3, '|');
-        let (Some(tx_kind), Some(rx_kind), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(malformed());
-        };
+        let (tx_kind, rx_kind, tx, rx) = split_payload(payload).ok_or_else(|| {
+            OpenError::malformed(format!("expected `kind|kind|N:payloads`, found `{payload}`"))
+        })?;
         if tx_kind != S::KIND || rx_kind != R::KIND {
             return Err(OpenError::malformed(format!(
                 "the paired end holds `{tx_kind}` and `{rx_kind}`, not `{}` and `{}`",
@@ -173,14 +170,41 @@ impl<S: Handoff, R: Handoff> Handoff for PairedEnd<S, R> {
                 R::KIND
             )));
         }
-        let (len, payloads) = rest.split_once(':').ok_or_else(malformed)?;
-        let len: usize = len.parse().map_err(|_| malformed())?;
-        if !payloads.is_char_boundary(len) || len > payloads.len() {
-            return Err(malformed());
-        }
-        let (tx, rx) = payloads.split_at(len);
         Ok(PairedEnd::new(S::open(tx)?, R::open(rx)?))
     }
+
+    /// Tells each half's backend its child, where it wants to know it.
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        (S::child_watch().is_some() || R::child_watch().is_some()).then_some(watch_halves::<S, R>)
+    }
+}
+
+/// Hands each half's payload of a paired end's `payload` to its
+/// backend's watch; a malformed payload is left alone (it would not open).
+fn watch_halves<S: Handoff, R: Handoff>(payload: &str, child: &std::process::Child) {
+    let Some((_, _, tx, rx)) = split_payload(payload) else {
+        return;
+    };
+    if let Some(watch) = S::child_watch() {
+        watch(tx, child);
+    }
+    if let Some(watch) = R::child_watch() {
+        watch(rx, child);
+    }
+}
+
+/// A paired end's payload as its sender's kind, its receiver's kind, the
+/// sender's payload and the receiver's.
+fn split_payload(payload: &str) -> Option<(&str, &str, &str, &str)> {
+    let mut parts = payload.splitn(3, '|');
+    let (tx_kind, rx_kind, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let (len, payloads) = rest.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    if !payloads.is_char_boundary(len) || len > payloads.len() {
+        return None;
+    }
+    let (tx, rx) = payloads.split_at(len);
+    Some((tx_kind, rx_kind, tx, rx))
 }
 
 #[cfg(test)]
@@ -223,6 +247,46 @@ mod tests {
         fn open(payload: &str) -> Result<Self, OpenError> {
             Ok(Probe(payload.into()))
         }
+    }
+
+    /// A half whose backend asks to know its child: it notes the payloads
+    /// it is told about.
+    #[derive(Debug)]
+    struct Watching(String);
+
+    static TOLD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+    impl Handoff for Watching {
+        const KIND: &'static str = "probe.watching";
+
+        fn prepare(self, _cmd: &mut Command) -> Result<String, HandoffError> {
+            Ok(self.0)
+        }
+
+        fn open(payload: &str) -> Result<Self, OpenError> {
+            Ok(Watching(payload.into()))
+        }
+
+        fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+            Some(|payload, _child| TOLD.lock().unwrap().push(payload.to_owned()))
+        }
+    }
+
+    #[test]
+    fn a_half_that_watches_its_child_is_told_its_own_payload() {
+        assert!(PairedEnd::<Probe<0>, Probe<1>>::child_watch().is_none());
+        let watch = PairedEnd::<Probe<0>, Watching>::child_watch().expect("the receiver half watches");
+        let end = PairedEnd::new(Probe::<0>("tx:1".into()), Watching("rx|2".into()));
+        let payload = end.prepare(&mut Command::new("child")).unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        watch(&payload, &child);
+        watch("not a paired payload", &child);
+        child.wait().unwrap();
+        assert_eq!(*TOLD.lock().unwrap(), ["rx|2"]);
     }
 
     #[test]

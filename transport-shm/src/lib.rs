@@ -59,8 +59,10 @@
 //!   with its process id and start time (so a recycled pid is not mistaken
 //!   for the dead process). An end handed to a child is *pending* until the
 //!   child opens it, kept alive by the child (its pid and start time are
-//!   recorded before `exec` on Unix) or, on Windows, by the process that
-//!   handed it over.
+//!   recorded before `exec` on Unix; on Windows once
+//!   [`spawned`](transport_core::spawned) tells the child, which
+//!   `CommandExt::start` does) or, until then, by the process that handed
+//!   it over.
 //! - The last live participant to leave removes the name. A process killed
 //!   with `SIGKILL` leaves a dead entry: the survivors remove the segment when
 //!   they drop their handles, and a segment whose participants all died is
@@ -109,7 +111,10 @@
 //!   attempt changes anything, so the real child still opens it. The binding
 //!   guards the token, not the memory: a process that maps the segment
 //!   itself can rewrite that record as it can anything else there. On
-//!   Windows the token (its 32-bit nonce) is the key;
+//!   Windows the child is recorded once it has started, when the program
+//!   tells it ([`spawned`](transport_core::spawned), which
+//!   `CommandExt::start` calls); before that the token (its 32-bit nonce)
+//!   is the key;
 //! - make a receiver deliver a record twice, or an older record as a new
 //!   one (each record carries its position), or read past the tail;
 //! - make [`cleanup_stale`] remove another user's segments, even as root.

@@ -103,6 +103,7 @@ fn steps(h: &Harness) {
             run_suite("hostile");
             run_suite("handoff");
             run_suite("crash_loss");
+            run_suite("started_child");
             assert_eq!(segments_now(), before, "segments left by the test suites");
             assert_no_unlinked_leftovers();
 

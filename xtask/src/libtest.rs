@@ -34,6 +34,9 @@ pub struct Outcome {
     pub running: Option<String>,
     /// Tests libtest said have been running for over 60 seconds.
     pub slow: Vec<String>,
+    /// Test binaries that ended without their `test result:` line, as
+    /// cargo names them, with how they ended (a crash, say).
+    pub crashed: Vec<String>,
 }
 
 impl Outcome {
@@ -47,6 +50,8 @@ impl Outcome {
             self.skips += 1;
         } else if let Some(name) = failed_test(line) {
             self.failures.push(name.to_owned());
+        } else if let Some(how) = abnormal_exit(line) {
+            self.crashed.push(how);
         } else if let Some(name) = slow_test(line) {
             // A child re-executing the test binary says it too.
             if !self.slow.iter().any(|n| n == name) {
@@ -68,6 +73,7 @@ impl Outcome {
         self.binaries += other.binaries;
         self.skips += other.skips;
         self.failures.extend(other.failures);
+        self.crashed.extend(other.crashed);
         for name in other.slow {
             if !self.slow.contains(&name) {
                 self.slow.push(name);
@@ -99,6 +105,8 @@ impl Outcome {
                 String::new()
             };
             format!("failed: {}{more}", shown.join(", "))
+        } else if !self.crashed.is_empty() {
+            format!("ended without a test report: {}", self.crashed.join("; "))
         } else if let Some(e) = &self.first_error {
             e.clone()
         } else {
@@ -183,8 +191,13 @@ fn echo(stream: impl Read) -> Outcome {
 }
 
 /// Reads libtest's `test result: ok. 18 passed; 0 failed; ...` line.
+///
+/// The line may follow a child's unfinished `test name ... ` on the same
+/// line: a re-executed test binary prints its own progress to the same
+/// stream.
 pub fn parse_result(line: &str) -> Option<(u64, u64)> {
-    let rest = line.trim().strip_prefix("test result: ")?;
+    let at = line.find("test result: ")?;
+    let rest = &line[at + "test result: ".len()..];
     // "ok. 18 passed; 0 failed; ..." → ["ok", "18 passed", "0 failed", ...]
     let parts: Vec<&str> = rest.split(['.', ';']).map(str::trim).collect();
     let count = |what: &str| -> Option<u64> {
@@ -202,9 +215,24 @@ fn slow_test(line: &str) -> Option<&str> {
         .strip_suffix(" has been running for over 60 seconds")
 }
 
-/// Reads libtest's `test some::name ... FAILED` line.
+/// Reads cargo's ``process didn't exit successfully: `…/conformance-1.exe`
+/// (exit code: 0xc0000005, STATUS_ACCESS_VIOLATION)``: the binary's file
+/// name and how it ended. Only for a binary that gave no failed test (one
+/// that did is named by its failures).
+fn abnormal_exit(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("process didn't exit successfully: `")?;
+    let (path, how) = rest.split_once('`')?;
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let how = how.trim().trim_start_matches('(').trim_end_matches(')');
+    Some(format!("{name} ({how})"))
+}
+
+/// Reads libtest's `test some::name ... FAILED` line, which may follow a
+/// child's unfinished `test other ... ` (see [`parse_result`]).
 fn failed_test(line: &str) -> Option<&str> {
-    line.strip_prefix("test ")?.strip_suffix(" ... FAILED")
+    let head = line.strip_suffix(" ... FAILED")?;
+    let at = head.rfind("test ")?;
+    (at == 0 || head[..at].ends_with(" ... ")).then(|| &head[at + "test ".len()..])
 }
 
 #[cfg(test)]
@@ -222,6 +250,13 @@ mod tests {
             Some((13, 5))
         );
         assert_eq!(parse_result("running 3 tests"), None);
+        assert_eq!(
+            parse_result("test from_a_child ... test result: FAILED. 28 passed; 1 failed; 0 ignored"),
+            Some((28, 1))
+        );
+        assert_eq!(failed_test("test a ... test b ... FAILED"), Some("b"));
+        assert_eq!(failed_test("test b ... FAILED"), Some("b"));
+        assert_eq!(failed_test("thread 'x' said test b ... FAILED"), None);
     }
 
     #[test]
@@ -240,6 +275,24 @@ mod tests {
         assert_eq!((o.passed, o.failed, o.binaries, o.skips), (1, 1, 1, 1));
         assert_eq!(o.failures, ["too_large"]);
         assert_eq!(o.failure_note(), "failed: too_large");
+    }
+
+    #[test]
+    fn a_binary_that_crashed_is_named_with_how_it_ended() {
+        let mut o = Outcome::default();
+        for line in [
+            "test fifo_to_child ... ok",
+            "error: test failed, to rerun pass `-p transport-pipe --test conformance`",
+            "",
+            "Caused by:",
+            "  process didn't exit successfully: `/t/debug/deps/conformance-2.exe` (exit code: 0xc0000005, STATUS_ACCESS_VIOLATION)",
+        ] {
+            o.observe(line);
+        }
+        assert_eq!(
+            o.failure_note(),
+            "ended without a test report: conformance-2.exe (exit code: 0xc0000005, STATUS_ACCESS_VIOLATION)"
+        );
     }
 
     #[test]

@@ -179,8 +179,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// Starts the workers.
     ///
     /// # Errors
-    /// [`SpawnError`] when a worker cannot be started; those already
-    /// started are killed and reaped.
+    /// [`SpawnError`] when no worker can be started. A worker that cannot
+    /// be started while others can leaves its place empty, tried again
+    /// (like the place of a worker that died) while there is work.
     pub fn build(mut self) -> Result<Pool<A, R>, SpawnError> {
         if self.config.window == 0 {
             self.config.window = self.config.workers * 64;
@@ -195,7 +196,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     /// [`Builder`].
     ///
     /// # Errors
-    /// [`SpawnError`] when a worker cannot be started.
+    /// [`SpawnError`] when no worker can be started (see
+    /// [`Builder::build`]).
     pub fn new(entry: &'static Entry<A, R>, workers: usize) -> Result<Self, SpawnError> {
         Self::builder(entry).workers(workers).build()
     }

@@ -53,10 +53,24 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         outbox: mpsc::Sender<Event<A, R>>,
     ) -> Result<Self, SpawnError> {
         let mut slots = Vec::with_capacity(config.workers);
+        let mut first_error = None;
         for slot in 0..config.workers {
-            // On an error the workers started so far are dropped: killed
-            // and reaped.
-            slots.push(Some(Worker::start(&config, slot, slot as u64, outbox.clone())?));
+            match Worker::start(&config, slot, slot as u64, outbox.clone()) {
+                Ok(worker) => slots.push(Some(worker)),
+                // Left empty, and tried again like the slot of a worker
+                // that died (`fill_empty_slots`): one failed start (the
+                // system short of a resource for a moment) does not fail
+                // the pool.
+                Err(e) => {
+                    slots.push(None);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if slots.iter().all(Option::is_none) {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
         Ok(Dispatcher {
             next_generation: config.workers as u64,
@@ -407,9 +421,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// for [`EXIT_GRACE`] at most: its end of the results channel goes with
     /// it (a shared-memory segment is removed with its last participant),
     /// so a dropped pool leaves nothing behind. A reader that does not
-    /// report in time is left to end on its own: under Wine a pipe's or
-    /// shared memory's reader was seen not to notice a killed worker's end
-    /// close, and waiting for it without bound hung the pool's drop.
+    /// report in time is left to end on its own, so that the pool's drop
+    /// never hangs on a backend that fails to notice a killed worker: on
+    /// Windows a worker killed before it opened its ends kept them open in
+    /// the parent until the backends were told their child
+    /// (`transport_core::spawned`), and its reader waited out this bound.
     fn terminate(&mut self) {
         self.closing = true;
         let mut killed = Vec::new();

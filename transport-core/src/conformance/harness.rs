@@ -304,9 +304,8 @@ impl ChildBuilder<'_> {
             Some(_) => {
                 let role = self.role.clone();
                 let mut cmd = self.into_command();
-                let child = cmd
-                    .spawn()
-                    .unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
+                let child =
+                    spawn_retrying(&mut cmd).unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
                 crate::spawned(&cmd, &child);
                 // Dropping `cmd` here closes the parent's copies of anything
                 // it handed to the child.
@@ -553,6 +552,32 @@ impl Drop for Peer {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Spawns `cmd`, trying twice more after an error that may pass: Wine's
+/// `CreateProcess` now and then fails with "internal error" (1359) when
+/// many processes start and end at once, where the same spawn a moment
+/// later works. A program or permission that is missing fails at once.
+fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e)
+                if tries < 2
+                    && !matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                    ) =>
+            {
+                tries += 1;
+                eprintln!(
+                    "conformance: starting {:?} failed ({e}); trying again",
+                    cmd.get_program()
+                );
+            }
+            result => return result,
         }
     }
 }

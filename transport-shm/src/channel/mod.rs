@@ -98,8 +98,8 @@
 //! | async bridge sleeps on | `futex_waitv` (5.16+): all waiting ends, 127 per call, the rest looked at every millisecond; older kernels as macOS | one waiting end's word; with several, it looks at them every millisecond (no call waits on several addresses) | `WaitForMultipleObjects`: 63 waiting ends per call, the rest every millisecond |
 //! | async on a busy-poll channel | the bridge spins while such an end waits | same | same |
 //! | peer identity | `/proc/<pid>/stat` start time | `proc_pidinfo` start time | `GetProcessTimes` creation time |
-//! | child that dies before opening its end | seen (pid recorded before `exec`) | seen | seen only when the handing process exits |
-//! | a hand-off opens in | the first child of its `Command` (pid and `/proc` start time, recorded before `exec`) | same (`proc_pidinfo` start time) | any process with the token |
+//! | child that dies before opening its end | seen (pid recorded before `exec`) | seen | seen once [`transport_core::spawned`] (or `CommandExt::start`) told the child; before that, when the handing process exits |
+//! | a hand-off opens in | the first child of its `Command` (pid and `/proc` start time, recorded before `exec`) | same (`proc_pidinfo` start time) | the child `spawned` told (pid and creation time, recorded once it has started); before that, any process with the token |
 //! | stale cleanup lists | `/dev/shm`, this user's entries | a per-user registry directory in `$TMPDIR` | `%TEMP%\shared_memory-rs` (per user) |
 //!
 //! [`cleanup_stale`]: crate::cleanup_stale

@@ -442,6 +442,10 @@ impl Handoff for ShmReceiver {
         let att = Attachment::claim_in(segment, &token)?;
         Ok(ShmReceiver::new(chan, att, untrusted))
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        crate::segment::child_watch(crate::segment::Kind::Channel)
+    }
 }
 
 #[cfg(test)]

@@ -606,6 +606,10 @@ impl Handoff for ShmSender {
             })?;
         Ok(ShmSender::new(chan, att, lane, multi)?)
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        crate::segment::child_watch(crate::segment::Kind::Channel)
+    }
 }
 
 #[cfg(test)]

@@ -147,30 +147,67 @@ impl Participant {
         true
     }
 
+    /// Records `pid`, started at `start` (0: unknown), as the child the
+    /// pending entry with `nonce` was handed to, where the system could not
+    /// before the child ran (see `sys::RECORDS_CHILD_PID`): from then on
+    /// the entry lives as long as that child, not as long as the handing
+    /// process, and only that child may claim it. Does nothing if the
+    /// entry was claimed or freed, or a child is recorded already.
+    pub(crate) fn record_child(&self, nonce: u32, pid: u32, start: u64) -> bool {
+        if self.state() != (State::Pending, nonce) || pid == 0 {
+            return false;
+        }
+        let unknown = u64::from(nonce) << 32;
+        // The start first, so the pid is never read with another child's
+        // start; put back if the pid cannot be recorded.
+        if start != 0
+            && self
+                .child_start
+                .compare_exchange(0, start, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        let recorded = self
+            .child
+            .compare_exchange(
+                unknown,
+                unknown | u64::from(pid),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if !recorded && start != 0 {
+            let _ = self
+                .child_start
+                .compare_exchange(start, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+        recorded
+    }
+
     /// Turns the pending entry with `nonce` into an active one for `me`,
     /// if `me` is the child it was handed to (where the system records
-    /// children: see `sys::RECORDS_CHILD_PID`). A failed claim changes
+    /// children before they run, see `sys::RECORDS_CHILD_PID`, or the
+    /// child was recorded since: `record_child`). A failed claim changes
     /// nothing, so the real child's claim still works after it.
     pub(crate) fn claim(&self, nonce: u32, me: Identity) -> Result<(), ClaimError> {
         let pending = word(State::Pending, nonce);
-        if sys::RECORDS_CHILD_PID {
-            let child = self.child.load(Ordering::Acquire);
-            if (child >> 32) as u32 == nonce {
-                let pid = child as u32;
-                if pid != me.pid {
-                    let late = self.late_child.load(Ordering::Acquire);
-                    return Err(if pid != 0 && late == me.pid {
-                        ClaimError::AlreadyUsed
-                    } else {
-                        ClaimError::NotTheChild(pid)
-                    });
-                }
-                // The same pid: the same process, unless the pid was
-                // reused after that child died.
-                let start = self.child_start.load(Ordering::Acquire);
-                if start != 0 && start != me.start {
-                    return Err(ClaimError::NotTheChild(pid));
-                }
+        let child = self.child.load(Ordering::Acquire);
+        if (child >> 32) as u32 == nonce && (sys::RECORDS_CHILD_PID || child as u32 != 0) {
+            let pid = child as u32;
+            if pid != me.pid {
+                let late = self.late_child.load(Ordering::Acquire);
+                return Err(if pid != 0 && late == me.pid {
+                    ClaimError::AlreadyUsed
+                } else {
+                    ClaimError::NotTheChild(pid)
+                });
+            }
+            // The same pid: the same process, unless the pid was
+            // reused after that child died.
+            let start = self.child_start.load(Ordering::Acquire);
+            if start != 0 && start != me.start {
+                return Err(ClaimError::NotTheChild(pid));
             }
         }
         let cur = self.state.load(Ordering::Acquire);
@@ -322,5 +359,56 @@ impl Header {
     /// Whether any participant is alive.
     pub(crate) fn any_alive(&self) -> bool {
         self.participants.iter().any(Participant::is_alive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Participant {
+        Participant {
+            state: AtomicU64::new(0),
+            child: AtomicU64::new(0),
+            child_start: AtomicU64::new(0),
+            holder_start: AtomicU64::new(0),
+            start: AtomicU64::new(0),
+            role: AtomicU32::new(0),
+            holder_pid: AtomicU32::new(0),
+            pid: AtomicU32::new(0),
+            late_child: AtomicU32::new(0),
+        }
+    }
+
+    #[test]
+    fn a_recorded_child_alone_may_claim_and_keeps_the_entry_alive() {
+        let me = Identity::current();
+        let p = empty();
+        assert!(p.take(1, me, State::Pending, 7));
+        // The child's pid: this process, so that it is alive and may claim.
+        assert!(!p.record_child(8, me.pid, me.start), "another hand-off's nonce");
+        assert!(p.record_child(7, me.pid, me.start));
+        assert!(!p.record_child(7, me.pid + 1, 0), "a child is recorded already");
+        assert!(p.is_alive());
+        let stranger = Identity {
+            pid: me.pid + 1,
+            start: me.start,
+        };
+        assert_eq!(p.claim(7, stranger), Err(ClaimError::NotTheChild(me.pid)));
+        assert_eq!(p.claim(7, me), Ok(()));
+        assert_eq!(p.state(), (State::Active, 7));
+        assert!(!p.record_child(7, me.pid, me.start), "claimed already");
+    }
+
+    #[test]
+    fn a_pending_entry_whose_recorded_child_is_gone_is_dead() {
+        let me = Identity::current();
+        let p = empty();
+        assert!(p.take(1, me, State::Pending, 7));
+        assert!(p.is_alive(), "held by this process");
+        // A start time no process has: the child has exited (or the pid is
+        // another process's now).
+        assert!(p.record_child(7, me.pid, me.start ^ 1));
+        assert!(!p.is_alive());
     }
 }

@@ -9,8 +9,10 @@
 //! - Every process that uses it is a *participant* (an entry in the header
 //!   with its process id and start time). A participant handed to a child
 //!   process is *pending* until the child opens it; it stays alive through
-//!   the child (Unix: its pid and start time are recorded before `exec`) or,
-//!   where the child is not known, through the process that handed it over.
+//!   the child (Unix: its pid and start time are recorded before `exec`;
+//!   Windows: once `transport_core::spawned` tells it, see `child_watch`)
+//!   or, where the child is not known, through the process that handed it
+//!   over.
 //!   Only that child may claim it (where it is recorded); any other claim is
 //!   refused and changes nothing.
 //! - When a participant leaves (its last handle in that process is dropped)
@@ -352,6 +354,44 @@ impl Segment {
             sys::unregister(self.name());
         }
     }
+}
+
+/// What [`Handoff::child_watch`](transport_core::Handoff::child_watch)
+/// gives for an end whose hand-off payload ends in a [`Token`] of a
+/// segment of `kind`: where the system does not record the child before it
+/// runs (`sys::RECORDS_CHILD_PID`), a function that records it once it has
+/// started, so that a child that exits without claiming its entry no
+/// longer keeps it (and the segment's peers' wait for it) alive for as
+/// long as the handing process lives.
+pub(crate) fn child_watch(kind: Kind) -> Option<fn(&str, &std::process::Child)> {
+    if sys::RECORDS_CHILD_PID {
+        return None;
+    }
+    Some(match kind {
+        Kind::Channel => |payload, child| record_child(payload, Kind::Channel, child.id()),
+        Kind::State => |payload, child| record_child(payload, Kind::State, child.id()),
+    })
+}
+
+/// Records process `pid` as the child the entry named at the end of
+/// `payload` (`…:name:index:nonce`) was handed to; see [`child_watch`]. A
+/// payload or segment that cannot be read is left alone: the entry then
+/// stays tied to this process, as without the watch.
+fn record_child(payload: &str, kind: Kind, pid: u32) {
+    let mut fields = payload.rsplitn(4, ':');
+    let (Some(nonce), Some(index), Some(name)) = (fields.next(), fields.next(), fields.next()) else {
+        return;
+    };
+    let Ok(token) = format!("{name}:{index}:{nonce}").parse::<Token>() else {
+        return;
+    };
+    let Ok(segment) = Segment::open(&token.name, kind) else {
+        return;
+    };
+    let start = sys::process_start(pid).unwrap_or(0);
+    segment
+        .participant(token.index)
+        .record_child(token.nonce, pid, start);
 }
 
 /// A hand-off of a participant entry to another process: `name:index:nonce`.

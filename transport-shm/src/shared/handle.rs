@@ -39,6 +39,10 @@ macro_rules! object_handle {
             fn message_type() -> Option<std::borrow::Cow<'static, str>> {
                 $typed
             }
+
+            fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+                crate::segment::child_watch(crate::segment::Kind::State)
+            }
         }
     };
 }

@@ -309,8 +309,9 @@ pub(crate) fn register(_name: &str) -> io::Result<()> {
 /// See [`register`].
 pub(crate) fn unregister(_name: &str) {}
 
-/// Windows cannot run code in the child before it starts: a hand-off stays
-/// tied to the handing process until the child opens it.
+/// Windows cannot run code in the child before it starts: a hand-off is
+/// tied to the handing process until `transport_core::spawned` records the
+/// child (`segment::child_watch`), or the child opens it.
 pub(crate) fn record_child_pid<K: Send + Sync + 'static>(
     _cmd: &mut Command,
     _keep: Arc<K>,

@@ -252,4 +252,8 @@ impl Handoff for ShmMpmcReceiver {
         let (ring, att) = open_end(payload)?;
         Ok(ShmMpmcReceiver::new(ring, att))
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        crate::segment::child_watch(crate::segment::Kind::Channel)
+    }
 }

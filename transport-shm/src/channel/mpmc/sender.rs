@@ -269,6 +269,10 @@ impl Handoff for ShmMpmcSender {
         let (ring, att) = open_end(payload)?;
         Ok(ShmMpmcSender::new(ring, att))
     }
+
+    fn child_watch() -> Option<fn(&str, &std::process::Child)> {
+        crate::segment::child_watch(crate::segment::Kind::Channel)
+    }
 }
 
 /// Opens the ring and claims the end a hand-off token names. The ring is
