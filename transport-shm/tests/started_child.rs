@@ -5,7 +5,8 @@
 //! harness's `transport_core::spawned` records it once it has started.
 
 use transport_core::{
-    CommandExt, FromEnvError, OpenError, RecvTimeoutError,
+    CommandExt, FromEnvError, Handoff, OpenError, RecvTimeoutError,
+    backend::RawReceiver,
     conformance::{Harness, LONG, PEER_TIMEOUT, Peer, Role},
     from_env,
 };
@@ -31,25 +32,23 @@ mod cases {
     use super::*;
 
     pub fn a_child_that_never_opens_its_sender_disconnects_it(h: &Harness) {
-        match h.role() {
-            Role::Parent => {
-                let (tx, rx) = channel::channel::<u32>(&small()).expect("a channel");
-                let child = h.child("never_opens").endpoint("tx", tx).spawn();
-                assert!(child.wait(PEER_TIMEOUT).is_empty());
-                match rx.recv_timeout(LONG) {
-                    Err(RecvTimeoutError::Disconnected) => {}
-                    other => panic!("expected Disconnected, got {other:?}"),
-                }
-            }
-            Role::Child("never_opens") => {}
-            Role::Child(other) => panic!("no role `{other}`"),
-        }
+        never_opened(h, || channel::channel::<u32>(&small()).expect("a channel"));
     }
 
     pub fn a_child_that_never_opens_its_mpmc_sender_disconnects_it(h: &Harness) {
+        never_opened(h, || channel::mpmc::unbounded::<u32>().expect("a channel"));
+    }
+
+    /// Hands the sender `make` gives to a child that exits without opening
+    /// it: the parent's receiver must see `Disconnected`.
+    fn never_opened<S, R>(h: &Harness, make: impl FnOnce() -> (S, transport_core::Receiver<u32, R>))
+    where
+        S: Handoff + Send + 'static,
+        R: RawReceiver,
+    {
         match h.role() {
             Role::Parent => {
-                let (tx, rx) = channel::mpmc::unbounded::<u32>().expect("a channel");
+                let (tx, rx) = make();
                 let child = h.child("never_opens").endpoint("tx", tx).spawn();
                 assert!(child.wait(PEER_TIMEOUT).is_empty());
                 match rx.recv_timeout(LONG) {

@@ -295,10 +295,10 @@ impl ShmSender {
     }
 
     /// A send with the lane's state taken: see [`RawSender::send_frame`].
+    /// Its steps: check the receivers, place the record, wait for the room
+    /// the last message needed, serialize the message (in place, the rest
+    /// aside until its room comes), then publish the record.
     fn send_taken(&self, st: &mut SendState, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let chan = &*self.chan;
-        let g = chan.geo;
-        let lane = chan.lane(self.lane);
         // A departure is seen at once; a killed receiver every 256 sends
         // (and whenever the ring is full), so a send into a ring with room
         // still learns of it in bounded time without a clock read per send.
@@ -306,9 +306,21 @@ impl ShmSender {
         if self.receivers_gone(st, st.sends % 256 == 0) {
             return Err(RawSendError::Disconnected);
         }
-        // Invariant: the tail's offset is at most the watermark (a commit that
-        // passes it wraps at once), so a full-size record fits from here.
-        let mut start = st.tail;
+        let place = self.place(st);
+        self.wait_for_expected_room(st, &place, wait)?;
+        let len = self.write(st, &place, wait, fill)?;
+        self.publish(st, &place, len);
+        Ok(())
+    }
+
+    /// Where the next record goes: at the tail, or at offset 0 of the next
+    /// lap when the lane is drained past [`EARLY_WRAP`].
+    ///
+    /// Invariant: the tail's offset is at most the watermark (a commit that
+    /// passes it wraps at once), so a full-size record fits from there.
+    fn place(&self, st: &mut SendState) -> Place {
+        let g = self.chan.geo;
+        let start = st.tail;
         let off = (start % g.lane_bytes as u64) as usize;
         // A lane the consumer has drained starts over at offset 0 once its
         // tail is past `EARLY_WRAP`: traffic that drains the lane more often
@@ -316,48 +328,74 @@ impl ShmSender {
         // pages, hot in cache and TLB, while a stream that keeps it busy uses
         // the whole buffer. The consumer's head is read for this at most once
         // per `WRAP_RECHECK` bytes sent.
-        let mut jump = None;
         if off >= EARLY_WRAP && start >= st.wrap_check {
             self.reload(st);
             if st.head == start {
                 let to = start + (g.lane_bytes - off) as u64;
-                jump = Some((start, to));
-                start = to;
-            } else {
-                st.wrap_check = start + WRAP_RECHECK as u64;
+                return Place {
+                    start: to,
+                    jump: Some((start, to)),
+                };
             }
+            st.wrap_check = start + WRAP_RECHECK as u64;
         }
-        // The room to wait for before serializing: the last message's size.
-        // The size limit's would be safe for any message, but at the start
-        // of each lap of the ring it would wait for the consumer to drain
-        // the whole ring, as a full-size record needs everything the last
-        // lap used. A message larger than the room writes what fits in
-        // place, the rest aside, and waits below for the room it needs.
-        let want = self.want(st);
-        // After a jump the lane is drained: every byte is released, so a
-        // full-size record fits at offset 0 without asking.
-        if jump.is_none() && !self.fits(st, start, want) {
-            self.reload(st);
-            if !self.fits(st, start, want) {
-                // The ring is full: this producer is faster than its
-                // consumer. Wait for a stretch of room rather than for one
-                // record's, for a while: each look reads the consumer's
-                // cache line, and its next release has to fetch it back,
-                // which slows the consumer that is the bottleneck already.
-                // After the stretch, the next sends need no look at all. A
-                // consumer that keeps its messages (so the stretch does not
-                // come) costs `REFILL_POLLS` looks, after which one record's
-                // room is enough (at once for a `try_send`; and long before
-                // a blocking-mode sender sleeps).
-                let mut looks = 0u32;
-                self.wait_room(st, wait, |this, st| {
-                    looks += 1;
-                    let enough = !this.stretch || looks > REFILL_POLLS || wait == Wait::Never;
-                    this.fits_stretch(st, start, want) || (enough && this.fits(st, start, want))
-                })?;
-            }
+        Place { start, jump: None }
+    }
+
+    /// Waits for room for the last message's size before serializing.
+    ///
+    /// The size limit's would be safe for any message, but at the start of
+    /// each lap of the ring it would wait for the consumer to drain the
+    /// whole ring, as a full-size record needs everything the last lap
+    /// used. A message larger than the room writes what fits in place, the
+    /// rest aside, and waits in [`write`](Self::write) for the room it
+    /// needs. After a jump the lane is drained: every byte is released, so
+    /// a full-size record fits at offset 0 without asking.
+    fn wait_for_expected_room(
+        &self,
+        st: &mut SendState,
+        place: &Place,
+        wait: Wait,
+    ) -> Result<(), RawSendError> {
+        let (start, want) = (place.start, self.want(st));
+        if place.jump.is_some() || self.fits(st, start, want) {
+            return Ok(());
         }
-        let free = if jump.is_some() {
+        self.reload(st);
+        if self.fits(st, start, want) {
+            return Ok(());
+        }
+        // The ring is full: this producer is faster than its consumer. Wait
+        // for a stretch of room rather than for one record's, for a while:
+        // each look reads the consumer's cache line, and its next release
+        // has to fetch it back, which slows the consumer that is the
+        // bottleneck already. After the stretch, the next sends need no look
+        // at all. A consumer that keeps its messages (so the stretch does
+        // not come) costs `REFILL_POLLS` looks, after which one record's room
+        // is enough (at once for a `try_send`; and long before a
+        // blocking-mode sender sleeps).
+        let mut looks = 0u32;
+        self.wait_room(st, wait, |this, st| {
+            looks += 1;
+            let enough = !this.stretch || looks > REFILL_POLLS || wait == Wait::Never;
+            this.fits_stretch(st, start, want) || (enough && this.fits(st, start, want))
+        })
+    }
+
+    /// Serializes the message at `place`: what fits the room there is now
+    /// goes in place, the rest aside, copied after it once its room comes.
+    /// The message's length.
+    fn write(
+        &self,
+        st: &mut SendState,
+        place: &Place,
+        wait: Wait,
+        fill: &mut Fill<'_>,
+    ) -> Result<usize, RawSendError> {
+        let chan = &*self.chan;
+        let g = chan.geo;
+        let start = place.start;
+        let free = if place.jump.is_some() {
             g.lane_bytes
         } else {
             chan.free(start, st.head())
@@ -365,7 +403,7 @@ impl ShmSender {
         // Message bytes that fit now: the record's header and a wrap marker
         // after it take two headers, and records are padded to 16.
         let room = (free.saturating_sub(2 * RECORD_HEADER) & !15).min(g.limit);
-        let soff = (start % g.lane_bytes as u64) as usize;
+        let soff = place.offset(&g);
         // SAFETY: the bytes [start, start + RECORD_HEADER + room) are
         // released by the consumer (`free` counts only released bytes) and lie
         // within the lane without wrapping (soff <= watermark, and lane_bytes
@@ -426,9 +464,20 @@ impl ShmSender {
             spill.clear();
         }
         st.spill = spill;
-        if let Some((from, to)) = jump {
+        Ok(len)
+    }
+
+    /// Publishes the record of `len` bytes written at `place`: the jump to
+    /// it, its header and stamp, a wrap marker when it ends past the
+    /// watermark, then the tail, and wakes a sleeping receiver.
+    fn publish(&self, st: &mut SendState, place: &Place, len: usize) {
+        let chan = &*self.chan;
+        let g = chan.geo;
+        let lane = chan.lane(self.lane);
+        let (start, soff) = (place.start, place.offset(&g));
+        if let Some((from, to)) = place.jump {
             // Published by the tail store below, like the record; a send that
-            // failed above left no trace of the jump.
+            // failed before this left no trace of the jump.
             lane.jump_from.store(from, Ordering::Relaxed);
             st.gap = (from, to);
             st.wrap_check = to + EARLY_WRAP as u64;
@@ -466,7 +515,23 @@ impl ShmSender {
             let h = chan.header();
             chan.wake_sleepers(&h.data_seq, &h.rx_sleeping);
         }
-        Ok(())
+    }
+}
+
+/// Where one send puts its record, decided before it serializes.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    /// The record's position in the lane.
+    start: u64,
+    /// The early wrap this send makes to get there (from, to), published
+    /// with the record.
+    jump: Option<(u64, u64)>,
+}
+
+impl Place {
+    /// The record's offset in the lane.
+    fn offset(&self, g: &Geometry) -> usize {
+        (self.start % g.lane_bytes as u64) as usize
     }
 }
 
