@@ -19,6 +19,8 @@ use transport_adapters::{
     process::{self, ChildError, Entry, Spawner},
 };
 
+#[path = "support/start.rs"]
+mod start;
 #[path = "support/work.rs"]
 mod work;
 
@@ -327,17 +329,17 @@ fn terminate_fails_what_is_left() {
 fn spawn_runs_one_call_in_a_child() {
     init();
     let spawner = spawner("spawn_runs_one_call_in_a_child");
-    let child = spawner.spawn(&SQUARE, 12).expect("a child");
+    let child = start::start(&spawner, &SQUARE, 12);
     assert_eq!(child.wait().expect("an answer"), 144);
-    match spawner.spawn(&WORK, PANICS).expect("a child").wait() {
+    match start::start(&spawner, &WORK, PANICS).wait() {
         Err(ChildError::Panicked { message, .. }) => assert!(message.contains("panics"), "{message}"),
         other => panic!("expected Panicked, got {other:?}"),
     }
-    match spawner.spawn(&WORK, EXITS).expect("a child").wait() {
+    match start::start(&spawner, &WORK, EXITS).wait() {
         Err(ChildError::Died { status, .. }) => assert_eq!(status.and_then(|s| s.code()), Some(7)),
         other => panic!("expected Died, got {other:?}"),
     }
-    match spawner.spawn(&WORK, KILLS_ITSELF).expect("a child").wait() {
+    match start::start(&spawner, &WORK, KILLS_ITSELF).wait() {
         Err(ChildError::Died { status, .. }) => {
             #[cfg(unix)]
             {
@@ -348,7 +350,7 @@ fn spawn_runs_one_call_in_a_child() {
         }
         other => panic!("expected Died, got {other:?}"),
     }
-    let mut hung = spawner.spawn(&WORK, HANGS).expect("a child");
+    let mut hung = start::start(&spawner, &WORK, HANGS);
     assert!(matches!(
         hung.wait_timeout(Duration::from_millis(200)),
         Err(ChildError::Timeout { .. })

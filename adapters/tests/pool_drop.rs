@@ -14,6 +14,9 @@ use transport_adapters::{
     process::{self, Entry, Spawner},
 };
 
+#[path = "support/start.rs"]
+mod start;
+
 const HANGS: u64 = u64::MAX;
 
 fn work(n: u64) -> (u64, u32) {
@@ -82,7 +85,7 @@ fn dropping_the_pool_leaves_no_worker_and_no_segment() {
     drop(pool);
     let mut spawner = Spawner::new();
     spawner.args(ARGS);
-    let mut hung = spawner.spawn(&WORK, HANGS).expect("a child");
+    let mut hung = start::start(&spawner, &WORK, HANGS);
     hung.kill();
     assert!(hung.wait_timeout(std::time::Duration::from_secs(5)).is_err());
     drop(hung);
