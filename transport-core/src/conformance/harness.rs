@@ -560,6 +560,8 @@ impl Drop for Peer {
 /// `CreateProcess` now and then fails with "internal error" (1359) when
 /// many processes start and end at once, where the same spawn a moment
 /// later works. A program or permission that is missing fails at once.
+/// (On Unix the errors that may pass are `fork`'s, before the child ran
+/// any of the command's hand-off code, so a second try starts clean.)
 fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
     let mut tries = 0;
     loop {
