@@ -141,6 +141,14 @@ impl<S: Send, R: PollRecv> PollRecv for PairedEnd<S, R> {
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.rx().poll_recv_ready(cx)
     }
+
+    fn register_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.rx().register_recv_ready(cx)
+    }
+
+    fn recv_ready_now(&self) -> Option<bool> {
+        self.rx().recv_ready_now()
+    }
 }
 
 /// The kind written in a paired end's token; the halves' kinds follow in

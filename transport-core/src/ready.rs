@@ -34,6 +34,24 @@ use crate::raw::{RawReceiver, RawSender};
 pub trait PollRecv: RawReceiver {
     /// See the contract on [`PollRecv`].
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// As [`poll_recv_ready`](Self::poll_recv_ready), for a caller that
+    /// waits on several ends at once and spins over them itself
+    /// ([`Select`](crate::Select), [`wait`](crate::wait)): an end that
+    /// would spin on its own before it registers (shared memory) registers
+    /// at once, so that looking at idle ends does not hold up the look at
+    /// the one that is ready. The default is `poll_recv_ready`.
+    fn register_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_recv_ready(cx)
+    }
+
+    /// Whether a receive would make progress now (as `poll_recv_ready`'s
+    /// `Ready`), looked at without waiting, registering or a system call:
+    /// what a caller spinning over several ends reads. `None` (the
+    /// default) when the end cannot tell that cheaply.
+    fn recv_ready_now(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// A sending end that can tell an async task when to try again.

@@ -3,6 +3,7 @@
 use std::{
     sync::Arc,
     task::{Context, Poll, Waker},
+    time::{Duration, Instant},
 };
 
 use super::{selectable::Selectable, signal::Signal};
@@ -13,13 +14,42 @@ pub(super) fn poll_one(receiver: &dyn Selectable, timeout: std::time::Duration) 
     Ok(first_ready(&[receiver], 0, Wait::timeout(timeout))?.is_some())
 }
 
+/// How long a wait spins over the ends that can tell they are ready
+/// cheaply ([`Selectable::ready_now`]) before it sleeps: an answer that
+/// comes within it costs no wake-up of this thread.
+const SPIN: Duration = Duration::from_micros(30);
+
 /// The index of a ready receiver, looking from `start` round; `None` when
 /// `wait` ran out first. [`Wait::Never`] looks once.
+///
+/// The ends that can tell cheaply ([`Selectable::ready_now`]) are looked
+/// at first, and spun over for [`SPIN`] before anything registers, so an
+/// answer that comes within it costs no registration and no wake-up (as a
+/// shared-memory end's own wait does). Then every end is registered with
+/// this call's waker, without an end's own spin ([`Selectable::register`]),
+/// and the thread sleeps until one wakes it.
 pub(super) fn first_ready(
     receivers: &[&dyn Selectable],
     start: usize,
     wait: Wait,
 ) -> Result<Option<usize>, ReadyError> {
+    if let Some(index) = ready_now(receivers, start) {
+        return Ok(Some(index));
+    }
+    if wait != Wait::Never && receivers.iter().any(|r| r.ready_now().is_some()) {
+        let until = Instant::now() + SPIN;
+        let mut round = 0u32;
+        loop {
+            std::hint::spin_loop();
+            if let Some(index) = ready_now(receivers, start) {
+                return Ok(Some(index));
+            }
+            round = round.wrapping_add(1);
+            if round % 16 == 0 && (Instant::now() >= until || wait.expired()) {
+                break;
+            }
+        }
+    }
     let signal = Arc::new(Signal::default());
     let waker = Waker::from(Arc::clone(&signal));
     let mut cx = Context::from_waker(&waker);
@@ -28,7 +58,7 @@ pub(super) fn first_ready(
         let seen = signal.seen();
         for step in 0..count {
             let index = (start + step) % count;
-            match receivers[index].poll_ready(&mut cx) {
+            match receivers[index].register(&mut cx) {
                 Poll::Ready(Ok(())) => return Ok(Some(index)),
                 Poll::Ready(Err(source)) => return Err(ReadyError::Untracked { index, source }),
                 Poll::Pending => {}
@@ -38,4 +68,12 @@ pub(super) fn first_ready(
             return Ok(None);
         }
     }
+}
+
+/// The first end from `start` round that says it is ready now.
+fn ready_now(receivers: &[&dyn Selectable], start: usize) -> Option<usize> {
+    let count = receivers.len();
+    (0..count)
+        .map(|step| (start + step) % count)
+        .find(|&index| receivers[index].ready_now() == Some(true))
 }

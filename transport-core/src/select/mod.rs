@@ -82,7 +82,13 @@ pub fn wait(receivers: &[&dyn Selectable], timeout: Option<Duration>) -> Result<
             ready.push(index);
             continue;
         }
-        match receiver.poll_ready(&mut cx) {
+        if let Some(now) = receiver.ready_now() {
+            if now {
+                ready.push(index);
+            }
+            continue;
+        }
+        match receiver.register(&mut cx) {
             Poll::Ready(Ok(())) => ready.push(index),
             Poll::Ready(Err(source)) => return Err(ReadyError::Untracked { index, source }),
             Poll::Pending => {}

@@ -51,6 +51,9 @@ pub(crate) struct Link {
     pub(super) armed: AtomicBool,
     /// Set by the bridge when it found every peer dead.
     pub(super) peer_dead: AtomicBool,
+    /// Set when a look's spin ran out with the end not ready; cleared
+    /// when it is found ready. See [`Link::spin_until`].
+    quiet: AtomicBool,
 }
 
 impl fmt::Debug for Link {
@@ -88,6 +91,7 @@ impl Link {
             side,
             armed: AtomicBool::new(false),
             peer_dead: AtomicBool::new(false),
+            quiet: AtomicBool::new(false),
         })
     }
 
@@ -146,9 +150,33 @@ impl Link {
         self.bridge.arm(self, waker, probe)
     }
 
-    /// Withdraws this end's registration, if any (it is ready without
-    /// the bridge's help).
+    /// Spins as [`Chan::spin_until`] does (so that a busy exchange never
+    /// pays the bridge's two wake-ups), unless this end's last spin ran
+    /// out without it becoming ready since: an end that stays idle (one of
+    /// many a `Select` looks at, say) is looked at once and registers, and
+    /// costs no spin on every look, which held up the look at the end that
+    /// was ready. Whether `ready` came to hold.
+    pub(crate) fn spin_until(&self, ready: impl FnMut() -> bool) -> bool {
+        if self.quiet.load(Ordering::Relaxed) {
+            return false;
+        }
+        let got = self.chan.spin_until(ready);
+        if !got {
+            self.quiet.store(true, Ordering::Relaxed);
+        }
+        got
+    }
+
+    /// Whether this end's last spin ran out and it was not ready since.
+    #[cfg(test)]
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet.load(Ordering::Relaxed)
+    }
+
+    /// Withdraws this end's registration, if any: it is ready without the
+    /// bridge's help (so its next look spins again).
     pub(crate) fn disarm(&self) {
+        self.quiet.store(false, Ordering::Relaxed);
         if self.armed.load(Ordering::SeqCst) {
             self.bridge.disarm(self);
         }

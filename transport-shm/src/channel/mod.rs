@@ -76,6 +76,12 @@
 //! ([`Readiness::BridgeThread`]), started by the first wait:
 //! - `poll_*_ready` looks, and spins for up to 30 µs (as a blocking end
 //!   does before it sleeps), so a busy exchange never involves the bridge.
+//!   An end whose last spin ran out, and that was not ready since, looks
+//!   once without a spin: a task that looks at several idle ends (a
+//!   `tokio::select!` over receivers, say) is not held up by each. A
+//!   blocking `Select` or `wait` spins itself over every shared-memory end
+//!   at once (`recv_ready_now`) and registers them without their spin
+//!   (`register_recv_ready`).
 //! - Then it registers the end with the bridge and counts it among the end's
 //!   sleepers, so the peer's usual wake-up (it bumps a word and wakes the
 //!   sleepers) reaches the bridge exactly as it would reach a sleeping

@@ -347,8 +347,11 @@ impl RawReceiver for ShmReceiver {
     }
 }
 
-impl PollRecv for ShmReceiver {
-    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+impl ShmReceiver {
+    /// An async task's wait for data (see [`PollRecv`]): look, spin (with
+    /// `spin`) as a blocking receive does, then register with the bridge
+    /// and look once more, so a change in between is not missed.
+    fn poll_ready_with(&self, cx: &mut Context<'_>, spin: bool) -> Poll<io::Result<()>> {
         let chan = &self.rx.chan;
         let link = match Link::get(&self.link, chan, Side::Recv) {
             Ok(link) => link,
@@ -361,7 +364,7 @@ impl PollRecv for ShmReceiver {
             let st = self.state.lock_unpoisoned();
             self.has_data(&st) || self.senders_gone(&st, timed)
         };
-        if ready(true) || chan.spin_until(|| ready(false)) {
+        if ready(true) || (spin && link.spin_until(|| ready(false))) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }
@@ -389,6 +392,21 @@ impl PollRecv for ShmReceiver {
             return Poll::Ready(Ok(()));
         }
         Poll::Pending
+    }
+}
+
+impl PollRecv for ShmReceiver {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready_with(cx, true)
+    }
+
+    fn register_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready_with(cx, false)
+    }
+
+    fn recv_ready_now(&self) -> Option<bool> {
+        let st = self.state.lock_unpoisoned();
+        Some(self.has_data(&st) || self.senders_gone(&st, false))
     }
 }
 impl Drop for ShmReceiver {
@@ -466,6 +484,50 @@ mod tests {
     /// The record position a frame starts at, as a lane offset.
     fn offset_of(rx: &super::ShmReceiver) -> u64 {
         rx.state.lock_unpoisoned().read[0] % rx.rx.chan.geo.lane_bytes as u64
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "the bridge thread waits on futexes")]
+    fn an_idle_receiver_spins_once_until_it_is_ready_again() {
+        use std::task::{Context, Waker};
+        use transport_core::backend::PollRecv;
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(rx.poll_recv_ready(&mut cx).is_pending());
+        let link = rx.link.get().expect("the first look made the link");
+        assert!(link.is_quiet(), "its spin ran out with nothing there");
+        // Looked at again while idle (as a Select looks at every receiver
+        // after a wake-up): no spin, still quiet.
+        assert!(rx.poll_recv_ready(&mut cx).is_pending());
+        assert!(link.is_quiet());
+        tx.send_bytes(b"one", Wait::Never).unwrap();
+        assert!(rx.poll_recv_ready(&mut cx).is_ready());
+        assert!(!link.is_quiet(), "ready again: its next look spins");
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), b"one");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "the bridge thread waits on futexes")]
+    fn a_select_registers_without_a_spin_and_reads_readiness_cheaply() {
+        use std::task::{Context, Waker};
+        use transport_core::backend::PollRecv;
+        let (tx, rx) = raw_channel(&small()).unwrap();
+        assert_eq!(rx.recv_ready_now(), Some(false));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(rx.register_recv_ready(&mut cx).is_pending());
+        let link = rx.link.get().expect("registering made the link");
+        assert!(!link.is_quiet(), "no spin ran");
+        assert!(link.armed.load(Ordering::SeqCst), "registered with the bridge");
+        tx.send_bytes(b"one", Wait::Never).unwrap();
+        assert_eq!(rx.recv_ready_now(), Some(true));
+        assert_eq!(rx.recv_frame(Wait::Never).unwrap().bytes(), b"one");
+        assert_eq!(rx.recv_ready_now(), Some(false));
+        drop(tx);
+        assert_eq!(
+            rx.recv_ready_now(),
+            Some(true),
+            "disconnected: a receive reports it"
+        );
     }
 
     #[test]

@@ -598,7 +598,7 @@ impl PollSend for ShmSender {
         };
         let st = &mut *st;
         let start = st.tail;
-        if self.writable(st, start, true) || chan.spin_until(|| self.writable(st, start, false)) {
+        if self.writable(st, start, true) || link.spin_until(|| self.writable(st, start, false)) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }

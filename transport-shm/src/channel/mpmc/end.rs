@@ -58,14 +58,15 @@ impl End {
 
     /// An async task's wait until `ready` holds (told, as `poll` of
     /// [`Chan::wait_for`](crate::channel::chan::Chan::wait_for) is, whether
-    /// to check liveness against the clock): look and spin as a blocking
-    /// end does, then register with the bridge and look once more, so a
-    /// change in between is not missed. `peers` forget what they knew of
+    /// to check liveness against the clock): look and (with `spin`) spin as
+    /// a blocking end does, then register with the bridge and look once
+    /// more, so a change in between is not missed. `peers` forget what they knew of
     /// the other side's liveness when the bridge found one of them dead.
     pub(super) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         peers: &Monitor,
+        spin: bool,
         ready: impl Fn(bool) -> bool,
     ) -> Poll<io::Result<()>> {
         let link = match Link::get(&self.link, &self.ring.chan, self.side) {
@@ -75,7 +76,7 @@ impl End {
         if link.take_peer_dead() {
             peers.expire();
         }
-        if ready(true) || self.ring.chan.spin_until(|| ready(false)) {
+        if ready(true) || (spin && link.spin_until(|| ready(false))) {
             link.disarm();
             return Poll::Ready(Ok(()));
         }

@@ -232,11 +232,28 @@ impl RawReceiver for ShmMpmcReceiver {
     }
 }
 
+impl ShmMpmcReceiver {
+    /// Whether a receive would make progress: a slot to take, a broken
+    /// ring to report, or no sender left (`timed`: looked for against the
+    /// clock).
+    fn ready(&self, timed: bool) -> bool {
+        self.broken.load(Ordering::Relaxed) || self.has_data() || self.senders_gone(timed)
+    }
+}
+
 impl PollRecv for ShmMpmcReceiver {
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.end.poll_ready(cx, &self.senders, |timed| {
-            self.broken.load(Ordering::Relaxed) || self.has_data() || self.senders_gone(timed)
-        })
+        self.end
+            .poll_ready(cx, &self.senders, true, |timed| self.ready(timed))
+    }
+
+    fn register_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.end
+            .poll_ready(cx, &self.senders, false, |timed| self.ready(timed))
+    }
+
+    fn recv_ready_now(&self) -> Option<bool> {
+        Some(self.ready(false))
     }
 }
 

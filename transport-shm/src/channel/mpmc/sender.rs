@@ -253,7 +253,7 @@ impl RawSender for ShmMpmcSender {
 impl PollSend for ShmMpmcSender {
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.end
-            .poll_ready(cx, &self.receivers, |timed| self.writable(timed))
+            .poll_ready(cx, &self.receivers, true, |timed| self.writable(timed))
     }
 }
 
