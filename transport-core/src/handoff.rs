@@ -513,6 +513,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "starts a process")]
     fn start_tells_each_watched_hand_off_its_child_once_and_the_list_is_bounded() {
         let told = |p: &str| TOLD.lock().unwrap().iter().filter(|t| *t == p).count();
         // More hand-offs than the list keeps, never told their child: the

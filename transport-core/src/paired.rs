@@ -281,6 +281,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "starts a process")]
     fn a_half_that_watches_its_child_is_told_its_own_payload() {
         assert!(PairedEnd::<Probe<0>, Probe<1>>::child_watch().is_none());
         let watch = PairedEnd::<Probe<0>, Watching>::child_watch().expect("the receiver half watches");

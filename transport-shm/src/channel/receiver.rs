@@ -409,6 +409,7 @@ impl PollRecv for ShmReceiver {
         Some(self.has_data(&st) || self.senders_gone(&st, false))
     }
 }
+
 impl Drop for ShmReceiver {
     fn drop(&mut self) {
         if let Some(link) = self.link.get() {
