@@ -304,8 +304,8 @@ impl ChildBuilder<'_> {
             Some(_) => {
                 let role = self.role.clone();
                 let mut cmd = self.into_command();
-                let child =
-                    spawn_retrying(&mut cmd).unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
+                let child = retry_start(&format!("child `{role}`"), || cmd.spawn(), io_error)
+                    .unwrap_or_else(|e| panic!("spawning child `{role}`: {e}"));
                 crate::spawned(&cmd, &child);
                 // Dropping `cmd` here closes the parent's copies of anything
                 // it handed to the child.
@@ -556,30 +556,42 @@ impl Drop for Peer {
     }
 }
 
-/// Spawns `cmd`, trying twice more after an error that may pass: Wine's
-/// `CreateProcess` now and then fails with "internal error" (1359) when
-/// many processes start and end at once, where the same spawn a moment
-/// later works. A program or permission that is missing fails at once.
-/// (On Unix the errors that may pass are `fork`'s, before the child ran
-/// any of the command's hand-off code, so a second try starts clean.)
-fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
+/// Runs `start` (the start of a child process), trying twice more after
+/// an error that may pass, which `os_error` finds in `start`'s error:
+/// Wine's `CreateProcess` now and then fails with "internal error" (1359)
+/// when many processes start and end at once, where the same start a
+/// moment later works. A program or permission that is missing fails at
+/// once. (On Unix the errors that may pass are `fork`'s, before the child
+/// ran any of the command's hand-off code, so a second try starts clean.)
+///
+/// # Errors
+/// `start`'s last error.
+pub fn retry_start<T, E: std::fmt::Display>(
+    what: &str,
+    mut start: impl FnMut() -> Result<T, E>,
+    os_error: impl Fn(&E) -> Option<&io::Error>,
+) -> Result<T, E> {
     let mut tries = 0;
     loop {
-        match cmd.spawn() {
+        match start() {
             Err(e)
                 if tries < 2
-                    && !matches!(
-                        e.kind(),
-                        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
-                    ) =>
+                    && os_error(&e).is_some_and(|e| {
+                        !matches!(
+                            e.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                        )
+                    }) =>
             {
                 tries += 1;
-                eprintln!(
-                    "conformance: starting {:?} failed ({e}); trying again",
-                    cmd.get_program()
-                );
+                eprintln!("conformance: starting {what} failed ({e}); trying again");
             }
             result => return result,
         }
     }
+}
+
+/// A spawn's error, as [`retry_start`] asks for it.
+fn io_error(e: &io::Error) -> Option<&io::Error> {
+    Some(e)
 }

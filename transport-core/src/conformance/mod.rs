@@ -22,7 +22,7 @@ mod cases;
 mod harness;
 
 pub use cases::*;
-pub use harness::{Case, ChildBuilder, Harness, Mode, PEER_TIMEOUT, Peer, Role, run};
+pub use harness::{Case, ChildBuilder, Harness, Mode, PEER_TIMEOUT, Peer, Role, retry_start, run};
 
 /// The test name libtest gives a test function `case` written in the module
 /// `module_path` (the crate name is not part of it).

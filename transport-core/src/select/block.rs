@@ -33,15 +33,16 @@ pub(super) fn first_ready(
     start: usize,
     wait: Wait,
 ) -> Result<Option<usize>, ReadyError> {
-    if let Some(index) = ready_now(receivers, start) {
-        return Ok(Some(index));
+    let (found, can_tell) = ready_now(receivers, start);
+    if found.is_some() {
+        return Ok(found);
     }
-    if wait != Wait::Never && receivers.iter().any(|r| r.ready_now().is_some()) {
+    if wait != Wait::Never && can_tell {
         let until = Instant::now() + SPIN;
         let mut round = 0u32;
         loop {
             std::hint::spin_loop();
-            if let Some(index) = ready_now(receivers, start) {
+            if let (Some(index), _) = ready_now(receivers, start) {
                 return Ok(Some(index));
             }
             round = round.wrapping_add(1);
@@ -70,10 +71,17 @@ pub(super) fn first_ready(
     }
 }
 
-/// The first end from `start` round that says it is ready now.
-fn ready_now(receivers: &[&dyn Selectable], start: usize) -> Option<usize> {
+/// The first end from `start` round that says it is ready now, and
+/// whether any end can tell (when none is ready: every end was asked).
+fn ready_now(receivers: &[&dyn Selectable], start: usize) -> (Option<usize>, bool) {
     let count = receivers.len();
-    (0..count)
-        .map(|step| (start + step) % count)
-        .find(|&index| receivers[index].ready_now() == Some(true))
+    let mut can_tell = false;
+    for index in (0..count).map(|step| (start + step) % count) {
+        match receivers[index].ready_now() {
+            Some(true) => return (Some(index), true),
+            Some(false) => can_tell = true,
+            None => {}
+        }
+    }
+    (None, can_tell)
 }
