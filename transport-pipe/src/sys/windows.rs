@@ -27,8 +27,8 @@
 //!   Nothing is inherited, so no other child spawned meanwhile can get it.
 //!   A child that exits without opening the end would leave the parent's
 //!   copy open (and the other end would see no `Disconnected`) until the
-//!   parent exits; told the child (`transport_core::spawned`), the parent
-//!   closes its copy when the child exits (`handoff_watch.rs`). The cost:
+//!   parent exits (`handoff_watch.rs`, which would close it when the child
+//!   exits, is off for now: see `sys::WATCH_CHILD`). The cost:
 //!   any process of the same user may duplicate handles
 //!   out of the parent (Windows gives it `PROCESS_DUP_HANDLE` on its own
 //!   processes), so the hand-off is bound to the user, not to the child.
