@@ -165,8 +165,8 @@ pub trait Handoff: Sized {
     /// has started, if it needs to know that child: given the payload
     /// [`prepare`](Self::prepare) wrote and the child, it may watch the
     /// child so that what the parent keeps for it until it opens its end
-    /// (Windows: shared memory's pending entry) is released when the child exits
-    /// without opening it. `None` (the default) when the backend ties
+    /// (Windows: the pipe's handle, shared memory's pending entry) is
+    /// released when the child exits without opening it. `None` (the default) when the backend ties
     /// nothing to the child. Called by [`spawned`].
     fn child_watch() -> Option<fn(&str, &Child)> {
         None
@@ -291,13 +291,14 @@ static WATCHES: Mutex<VecDeque<Watch>> = Mutex::new(VecDeque::new());
 /// yet waited for.
 ///
 /// Where a backend keeps something in the parent until the child opens its
-/// end (on Windows, the shared-memory backend keeps the end's pending
-/// entry alive through the parent), a child that exits without opening it
-/// would otherwise leave that in place, and the end's peer would not see
+/// end (on Windows, the pipe backend keeps the end's handle for the child
+/// to take, and the shared-memory backend keeps the end's pending entry
+/// alive through the parent), a child that exits without opening it would
+/// otherwise leave that in place, and the end's peer would not see
 /// `Disconnected` until the parent exits. With this call the backend
 /// releases it when the child exits, so the contract's "a child that dies
-/// first is noticed" holds there too. (The pipe on Windows, which keeps
-/// the end's handle for the child to take, does not yet: its watch is off.) Each hand-off is told once; a second call does nothing.
+/// first is noticed" holds there too. Each hand-off is told once; a second
+/// call does nothing.
 pub fn spawned(cmd: &Command, child: &Child) {
     let mut due = Vec::new();
     {

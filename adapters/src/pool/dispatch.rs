@@ -423,10 +423,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// so a dropped pool leaves nothing behind. A reader that does not
     /// report in time is left to end on its own, so that the pool's drop
     /// never hangs on a backend that fails to notice a killed worker: on
-    /// Windows the pipe keeps the end of a worker killed before it opened
-    /// it open in the parent (shared memory releases it once told the
-    /// child, `transport_core::spawned`), and its reader waits out this
-    /// bound.
+    /// Windows a worker killed before it opened its ends kept them open in
+    /// the parent until the backends were told their child
+    /// (`transport_core::spawned`), and its reader waited out this bound.
     fn terminate(&mut self) {
         self.closing = true;
         let mut killed = Vec::new();

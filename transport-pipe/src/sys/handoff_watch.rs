@@ -11,13 +11,11 @@
 //! (no thread per child) waits for the child process to end, then closes
 //! the copy if it is still there.
 //!
-//! Once the child has exited nothing can take the copy any more, so the
-//! check and the close cannot race with the child. The copy is still there
-//! when the handle's value still names an end of that pipe (its random
-//! 128-bit name, its server): a child that took it closed the value, and
-//! a later handle of this process at the same value is of another object
-//! (the only other handle of that pipe here is the parent's own end, open
-//! meanwhile under its own value).
+//! Whether the copy is still this process's to close is decided by the
+//! hand-off's claim (`claim.rs`): the watch takes the claim's unit, and
+//! only then closes the copy (and the claim object's handle). A child that
+//! took the end took the unit first, and the watch leaves the values alone:
+//! it never queries or closes a value that may name another object by now.
 
 use std::{
     io,
@@ -36,14 +34,15 @@ use windows_sys::Win32::{
     },
 };
 
-use super::windows::{is_end_of, parse_payload};
+use super::{claim::Claim, windows::Payload};
 
 /// One handed-off end waiting for its child to exit.
 struct Pending {
     /// The parent's copy, as its value in this process.
     handle: usize,
-    server: u32,
-    name: String,
+    /// The claim object's handle in this process, and the claim itself.
+    claim_handle: usize,
+    claim: Claim,
     /// The child, for the wait; closed when the last reference goes.
     process: OwnedHandle,
     /// Who unregisters the wait: the pool's callback if the wait was
@@ -67,14 +66,13 @@ unsafe extern "system" fn on_exit(context: *mut std::ffi::c_void, _timed_out: bo
     // SAFETY: `context` is the reference `watch_child` gave up for this
     // callback with `Arc::into_raw`; it runs once (WT_EXECUTEONLYONCE).
     let pending = unsafe { Arc::from_raw(context.cast::<Pending>().cast_const()) };
-    let handle = pending.handle as HANDLE;
-    // The child is gone, so nothing else can close or take the copy now
-    // (see the module's documentation).
-    if is_end_of(handle, pending.server, &pending.name) {
-        // SAFETY: the value is this process's copy of the handed-off end,
-        // which nothing else owns (its `OwnedHandle` was given up by the
-        // hand-off) and no one else can close any more.
-        unsafe { CloseHandle(handle) };
+    if pending.claim.take() {
+        // SAFETY: the claim's unit makes both values this process's to
+        // close, once (see `claim.rs`): no other process took or closed them.
+        unsafe {
+            CloseHandle(pending.handle as HANDLE);
+            CloseHandle(pending.claim_handle as HANDLE);
+        }
     }
     let mut wait = pending.wait.lock_unpoisoned();
     wait.fired = true;
@@ -90,11 +88,11 @@ unsafe extern "system" fn on_exit(context: *mut std::ffi::c_void, _timed_out: bo
 /// closes this process's copy of the end if the child exits without taking
 /// it. A payload of another process, or that cannot be read, is left alone.
 pub(crate) fn watch_child(payload: &str, child: &Child) -> io::Result<()> {
-    let Ok((pid, handle, server, name)) = parse_payload(payload) else {
+    let Ok(p) = Payload::parse(payload) else {
         return Ok(());
     };
     // SAFETY: GetCurrentProcessId has no preconditions.
-    if pid != unsafe { GetCurrentProcessId() } {
+    if p.pid != unsafe { GetCurrentProcessId() } {
         return Ok(());
     }
     let mut process: HANDLE = ptr::null_mut();
@@ -115,9 +113,9 @@ pub(crate) fn watch_child(payload: &str, child: &Child) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     let pending = Arc::new(Pending {
-        handle,
-        server,
-        name: name.to_owned(),
+        handle: p.handle,
+        claim_handle: p.claim,
+        claim: Claim::new(p.pid, p.handle, p.pipe)?,
         // SAFETY: `process` is a new handle that nothing else owns.
         process: unsafe { OwnedHandle::from_raw_handle(process) },
         wait: Mutex::new(WaitState {

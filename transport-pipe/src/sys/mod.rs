@@ -47,7 +47,8 @@ mod unix;
 pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(windows)]
-#[allow(dead_code)] // off for now: see `WATCH_CHILD`
+mod claim;
+#[cfg(windows)]
 mod handoff_watch;
 #[cfg(windows)]
 mod windows;
@@ -58,13 +59,10 @@ mod write_issuer;
 /// parent keeps the end's handle until the child takes it, close it if the
 /// child exits first (`handoff_watch.rs`); elsewhere nothing, as the child
 /// inherits the end and the parent's copy is closed when it starts.
-///
-/// Off on Windows for now: with it, the adapters' async conformance suite
-/// under Wine aborted in 2 of 7 runs ("fatal runtime error: I/O error:
-/// operation failed to complete synchronously": std wrote to a handle
-/// value that had become an overlapped pipe's), and in 0 of 4 without it;
-/// the cause is not found. Without it, a child that exits before it takes
-/// its end leaves the parent's copy open until the parent exits.
+#[cfg(windows)]
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> =
+    Some(handoff_watch::watch_child);
+#[cfg(not(windows))]
 pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> = None;
 #[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};

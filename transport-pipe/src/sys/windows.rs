@@ -15,20 +15,22 @@
 //! - Both handles are opened for overlapped I/O: waits honour deadlines
 //!   (`CancelIoEx` at the deadline), and tokio's named-pipe types accept
 //!   them.
-//! - Hand-off: the parent keeps the handle open and writes its process id,
-//!   the handle's value and the pipe's name into the token; the child opens
-//!   the parent with `PROCESS_DUP_HANDLE`, duplicates the handle into
-//!   itself, checks that it is that very pipe (a pipe, whose server is the
-//!   process that made the pair, under that random name), and only then
-//!   closes the parent's copy (`DUPLICATE_CLOSE_SOURCE`). So the hand-off
-//!   is used once: a second child (the same `Command` spawned twice) finds
-//!   the handle gone, or its value reused for something else, and is told
-//!   the end was already used, without touching what the value now names.
+//! - Hand-off: the parent keeps the handle open, creates the hand-off's
+//!   claim (a named, owner-only semaphore with one unit, `claim.rs`) and
+//!   writes its process id, the handle's value, the claim's and the pipe's
+//!   name into the token; the child opens the parent with
+//!   `PROCESS_DUP_HANDLE`, takes the claim's unit, and only then moves the
+//!   handle into itself (`DUPLICATE_CLOSE_SOURCE`) and checks that it is
+//!   that very pipe (a pipe, whose server is the process that made the
+//!   pair, under that random name). So the hand-off is used once: a second
+//!   child (the same `Command` spawned twice) finds no unit and is told the
+//!   end was already used, without touching a handle of the parent.
 //!   Nothing is inherited, so no other child spawned meanwhile can get it.
 //!   A child that exits without opening the end would leave the parent's
 //!   copy open (and the other end would see no `Disconnected`) until the
-//!   parent exits (`handoff_watch.rs`, which would close it when the child
-//!   exits, is off for now: see `sys::WATCH_CHILD`). The cost:
+//!   parent exits; told the child (`transport_core::spawned`), the parent
+//!   takes the unit itself when the child exits and closes its copy
+//!   (`handoff_watch.rs`). The cost:
 //!   any process of the same user may duplicate handles
 //!   out of the parent (Windows gives it `PROCESS_DUP_HANDLE` on its own
 //!   processes), so the hand-off is bound to the user, not to the child.
@@ -93,6 +95,7 @@ use windows_sys::Win32::{
     },
 };
 
+use super::claim::Claim;
 use super::millis;
 use super::named::windows_message::MessageRead;
 
@@ -657,26 +660,39 @@ impl Socket {
         }
         // SAFETY: GetCurrentProcessId has no preconditions.
         let pid = unsafe { GetCurrentProcessId() };
-        // The handle stays open in this process until the child takes it.
-        let raw = self.handle.into_raw_handle();
-        Ok(format!(
-            "pid={pid},handle={},server={server},pipe={name}",
-            raw as usize
-        ))
+        let handle = self.handle.as_raw_handle() as usize;
+        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid()?);
+        let claim = Claim::new(pid, handle, &name)?.create(&sddl)?;
+        // The handle stays open in this process until the claim's owner
+        // closes it (`claim.rs`).
+        let _ = self.handle.into_raw_handle();
+        Ok(Payload {
+            pid,
+            handle,
+            server,
+            claim,
+            pipe: &name,
+        }
+        .to_string())
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
-        let (pid, handle, server, name) = parse_payload(payload)?;
-        let what = || format!("pipe end {name} (handle {handle:#x} of process {pid})");
+        let p = Payload::parse(payload)?;
+        let what = || {
+            format!(
+                "pipe end {} (handle {:#x} of process {})",
+                p.pipe, p.handle, p.pid
+            )
+        };
 
         // SAFETY: OpenProcess returns a new handle or null.
-        let parent = unsafe { OpenProcess(PROCESS_DUP_HANDLE, 0, pid) };
+        let parent = unsafe { OpenProcess(PROCESS_DUP_HANDLE, 0, p.pid) };
         if parent.is_null() {
             let e = last_error();
-            let parent = format!("process {pid}, which handed over the pipe,");
+            let parent = format!("process {}, which handed over the pipe,", p.pid);
             return Err(match e.raw_os_error().map(|c| c as u32) {
                 Some(ERROR_INVALID_PARAMETER) => OpenError::Gone {
-                    what: format!("process {pid}"),
+                    what: format!("process {}", p.pid),
                 },
                 Some(ERROR_ACCESS_DENIED) => {
                     OpenError::refused(parent, "it does not let this process take its handles")
@@ -686,91 +702,112 @@ impl Socket {
         }
         // SAFETY: `parent` is a new handle that nothing else owns.
         let parent = unsafe { OwnedHandle::from_raw_handle(parent) };
-        let source = handle as HANDLE;
-        let mut dup: HANDLE = ptr::null_mut();
-        // SAFETY: duplicates a handle of `parent` into this process; `dup`
-        // receives the new handle.
-        let ok = unsafe {
-            DuplicateHandle(
-                parent.as_raw_handle(),
-                source,
-                GetCurrentProcess(),
-                &mut dup,
-                0,
-                0,
-                DUPLICATE_SAME_ACCESS,
-            )
-        };
-        if ok == 0 {
-            // The parent never closes a handed-off handle itself: another
-            // process took it.
+        let claim = Claim::new(p.pid, p.handle, p.pipe).map_err(|e| OpenError::io(what(), e))?;
+        if !claim.take() {
+            // Another process took it, or the child it was for exited.
             return Err(OpenError::already_used(what()));
         }
-        // SAFETY: `dup` is a new handle in this process that nothing else owns.
-        let dup = unsafe { OwnedHandle::from_raw_handle(dup) };
-        if !is_end_of(dup.as_raw_handle(), server, name) {
-            // The value names something else now: the end was taken, and the
-            // handle value reused. Leave that object alone.
+        // The unit is this process's: the end's handle and the claim
+        // object's in the parent are this process's to take and close.
+        let end = move_from(&parent, p.handle).map_err(|e| OpenError::io(what(), e))?;
+        drop(move_from(&parent, p.claim));
+        if !is_end_of(end.as_raw_handle(), p.server, p.pipe) {
+            // Only a process that closed the parent's handles behind the
+            // claim's back can have put something else there.
             return Err(OpenError::already_used(what()));
         }
-        // Now close the parent's copy, so the pipe has exactly two ends: move
-        // it here with DUPLICATE_CLOSE_SOURCE and close the extra copy.
-        let mut extra: HANDLE = ptr::null_mut();
-        // SAFETY: moves `source` out of `parent` into `extra`, which is then
-        // owned here and closed on drop.
-        let moved = unsafe {
-            DuplicateHandle(
-                parent.as_raw_handle(),
-                source,
-                GetCurrentProcess(),
-                &mut extra,
-                0,
-                0,
-                DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS,
-            )
-        };
-        if moved == 0 {
-            // Another process took it between the two calls.
-            return Err(OpenError::already_used(what()));
-        }
-        // SAFETY: `extra` is a new handle that nothing else owns.
-        drop(unsafe { OwnedHandle::from_raw_handle(extra) });
-        Socket::new(dup).map_err(|e| OpenError::io(what(), e))
+        Socket::new(end).map_err(|e| OpenError::io(what(), e))
     }
 }
 
-/// The fields of a hand-off's payload: the handing process, the handle's
-/// value there, the pipe's server process and the pipe's name.
-pub(super) fn parse_payload(payload: &str) -> Result<(u32, usize, u32, &str), OpenError> {
-    let mut fields = payload.split(',').map(|kv| kv.split_once('='));
-    let (
-        Some(Some(("pid", pid))),
-        Some(Some(("handle", handle))),
-        Some(Some(("server", server))),
-        Some(Some(("pipe", name))),
-        None,
-    ) = (
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-    )
-    else {
-        return Err(OpenError::malformed(format!(
-            "expected `pid=N,handle=N,server=N,pipe=NAME`, found `{payload}`"
-        )));
+/// Moves handle `value` out of process `from` into this process (closing it
+/// there).
+fn move_from(from: &OwnedHandle, value: usize) -> io::Result<OwnedHandle> {
+    let mut moved: HANDLE = ptr::null_mut();
+    // SAFETY: moves a handle of `from` into `moved`, which is then owned here.
+    let ok = unsafe {
+        DuplicateHandle(
+            from.as_raw_handle(),
+            value as HANDLE,
+            GetCurrentProcess(),
+            &mut moved,
+            0,
+            0,
+            DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS,
+        )
     };
-    let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
-    let pid: u32 = pid.parse().map_err(|_| bad("the process id"))?;
-    let handle: usize = handle.parse().map_err(|_| bad("the handle"))?;
-    let server: u32 = server.parse().map_err(|_| bad("the server process id"))?;
-    Ok((pid, handle, server, name))
+    if ok == 0 {
+        return Err(last_error());
+    }
+    // SAFETY: `moved` is a new handle that nothing else owns.
+    Ok(unsafe { OwnedHandle::from_raw_handle(moved) })
+}
+
+/// A hand-off's payload, `pid=N,handle=N,server=N,claim=N,pipe=NAME`: the
+/// handing process, the end's handle value there, the pipe's server
+/// process, the claim object's handle value in the handing process
+/// (`claim.rs`) and the pipe's name.
+pub(super) struct Payload<'a> {
+    pub(super) pid: u32,
+    pub(super) handle: usize,
+    pub(super) server: u32,
+    pub(super) claim: usize,
+    pub(super) pipe: &'a str,
+}
+
+impl<'a> Payload<'a> {
+    pub(super) fn parse(payload: &'a str) -> Result<Payload<'a>, OpenError> {
+        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
+        let (
+            Some(Some(("pid", pid))),
+            Some(Some(("handle", handle))),
+            Some(Some(("server", server))),
+            Some(Some(("claim", claim))),
+            Some(Some(("pipe", pipe))),
+            None,
+        ) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        )
+        else {
+            return Err(OpenError::malformed(format!(
+                "expected `pid=N,handle=N,server=N,claim=N,pipe=NAME`, found `{payload}`"
+            )));
+        };
+        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
+        Ok(Payload {
+            pid: pid.parse().map_err(|_| bad("the process id"))?,
+            handle: handle.parse().map_err(|_| bad("the handle"))?,
+            server: server.parse().map_err(|_| bad("the server process id"))?,
+            claim: claim.parse().map_err(|_| bad("the claim handle"))?,
+            pipe,
+        })
+    }
+}
+
+impl std::fmt::Display for Payload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Payload {
+            pid,
+            handle,
+            server,
+            claim,
+            pipe,
+        } = self;
+        write!(
+            f,
+            "pid={pid},handle={handle},server={server},claim={claim},pipe={pipe}"
+        )
+    }
 }
 
 /// Whether `handle` (a value in this process) is an end of pipe `name`
 /// whose server is process `server`.
-pub(super) fn is_end_of(handle: HANDLE, server: u32, name: &str) -> bool {
+fn is_end_of(handle: HANDLE, server: u32, name: &str) -> bool {
     let mut found = 0u32;
     // SAFETY: queries on a handle value; an invalid one makes them fail.
     (unsafe {
