@@ -979,3 +979,40 @@ impl AsRawHandle for Socket {
         self.handle.as_raw_handle()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_reads_back_what_it_wrote() {
+        let written = Payload {
+            pid: 7,
+            handle: 0x1c4,
+            server: 9,
+            claim: 0x2a0,
+            pipe: "transport-pipe-9-00ff",
+        }
+        .to_string();
+        let read = Payload::parse(&written).expect("a payload it wrote");
+        assert_eq!(
+            (read.pid, read.handle, read.server, read.claim, read.pipe),
+            (7, 0x1c4, 9, 0x2a0, "transport-pipe-9-00ff")
+        );
+    }
+
+    #[test]
+    fn a_payload_without_its_claim_or_with_junk_is_refused() {
+        for bad in [
+            "pid=7,handle=452,server=9,pipe=transport-pipe-9-00ff",
+            "pid=7,handle=452,server=9,claim=x,pipe=p",
+            "pid=7,handle=452,server=9,claim=1,pipe=p,extra=1",
+            "",
+        ] {
+            assert!(
+                matches!(Payload::parse(bad), Err(OpenError::Malformed { .. })),
+                "{bad:?} was read"
+            );
+        }
+    }
+}
