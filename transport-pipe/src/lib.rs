@@ -175,13 +175,17 @@
 //!   the parent's other end sees `Disconnected` when the child exits or is
 //!   killed, whether or not the `Command` is kept. A spawn that claims the
 //!   end and then fails (the program cannot be run) uses the end up too.
-//! - On Windows the child duplicates the handle out of the parent and
-//!   closes the parent's copy when it opens the end; a second child, or any
-//!   process that comes after, is told the end was already used
-//!   ([`OpenError::AlreadyUsed`](transport_core::OpenError)). A child that
-//!   exits without opening its end leaves the parent's copy open until the
-//!   parent exits (the parent cannot learn the child's process id from a
-//!   `Command`).
+//! - On Windows the child takes the hand-off's one claim (an owner-only
+//!   named semaphore with one unit), then moves the handle out of the
+//!   parent, closing the parent's copy; a second child, or any process
+//!   that comes after, finds no claim left and is told the end was already
+//!   used ([`OpenError::AlreadyUsed`](transport_core::OpenError)). A child
+//!   that exits without opening its end leaves the parent's copy open until
+//!   the parent exits, unless the parent told the hand-off its child
+//!   ([`transport_core::spawned`], or
+//!   [`CommandExt::start`](transport_core::CommandExt::start)): then the
+//!   parent takes the claim itself once the child has exited and closes its
+//!   copy, and the other end sees `Disconnected`.
 //! - The child refuses an end whose peer runs as another user
 //!   ([`OpenError::Refused`](transport_core::OpenError)).
 //!
