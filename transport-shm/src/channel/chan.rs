@@ -7,6 +7,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering},
     },
+    thread,
     time::{Duration, Instant},
 };
 
@@ -28,6 +29,11 @@ use crate::{
 pub const LIVENESS_PERIOD: Duration = Duration::from_millis(50);
 /// How long a blocking-mode end spins before it sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(30);
+/// How much of that it spins without giving up its CPU; after it, each
+/// look follows a yield to any other thread ready to run there, so that
+/// where busy threads outnumber the CPUs (a pool's workers and their
+/// readers) the waiter does not hold a CPU the thread it waits for needs.
+const PURE_SPIN_TIME: Duration = Duration::from_micros(5);
 /// How long `poll_*_ready` spins before it registers with the bridge
 /// thread, so that a busy exchange never pays the two wake-ups (peer to
 /// bridge, bridge to task) of a registered wait.
@@ -310,9 +316,14 @@ impl Chan {
         let start = Instant::now();
         let mut round = 0u32;
         let mut pauses = 2u32;
+        let mut yielding = false;
         loop {
-            for _ in 0..pauses {
-                hint::spin_loop();
+            if yielding {
+                thread::yield_now();
+            } else {
+                for _ in 0..pauses {
+                    hint::spin_loop();
+                }
             }
             if let Some(r) = poll(round % 64 == 63) {
                 return Some(r);
@@ -321,14 +332,19 @@ impl Chan {
             if backoff == Backoff::Growing {
                 pauses = (pauses * 2).min(MAX_BACKOFF_PAUSES);
             }
-            // About every thousand pauses: look at the clock.
-            if round % (1024 / pauses).max(1) == 0 {
+            // About every hundred pauses, and after every yield: look at
+            // the clock.
+            if yielding || round % (128 / pauses).max(1) == 0 {
                 let now = Instant::now();
                 if deadline.is_some_and(|d| now >= d) {
                     return None;
                 }
-                if !self.busy && now - start >= SPIN_TIME {
-                    break;
+                if !self.busy {
+                    let spun = now - start;
+                    if spun >= SPIN_TIME {
+                        break;
+                    }
+                    yielding = spun >= PURE_SPIN_TIME;
                 }
             }
         }
