@@ -34,7 +34,7 @@ use windows_sys::Win32::{
     },
 };
 
-use super::{claim::Claim, windows::Payload};
+use super::{claim::Claim, payload::Payload};
 
 /// One handed-off end waiting for its child to exit.
 struct Pending {
@@ -95,6 +95,7 @@ pub(crate) fn watch_child(payload: &str, child: &Child) -> io::Result<()> {
     if p.pid != unsafe { GetCurrentProcessId() } {
         return Ok(());
     }
+    let claim = Claim::new(p.pid, p.handle, p.pipe)?;
     let mut process: HANDLE = ptr::null_mut();
     // SAFETY: duplicates the child's process handle (valid while `child`
     // lives) into `process`, for waiting only.
@@ -115,7 +116,7 @@ pub(crate) fn watch_child(payload: &str, child: &Child) -> io::Result<()> {
     let pending = Arc::new(Pending {
         handle: p.handle,
         claim_handle: p.claim,
-        claim: Claim::new(p.pid, p.handle, p.pipe)?,
+        claim,
         // SAFETY: `process` is a new handle that nothing else owns.
         process: unsafe { OwnedHandle::from_raw_handle(process) },
         wait: Mutex::new(WaitState {

@@ -50,6 +50,9 @@ pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 mod claim;
 #[cfg(windows)]
 mod handoff_watch;
+// Plain text, so its tests run on every system.
+#[cfg(any(windows, test))]
+mod payload;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
