@@ -48,13 +48,11 @@ impl Claim {
         Ok(Claim { name })
     }
 
-    /// Creates the claim object with its one unit, readable and writable by
-    /// the current user only (`sddl`), and gives up this process's handle
-    /// to it: its value, returned, is closed by whoever takes the unit.
-    /// Fails if the name exists already.
-    pub(super) fn create(&self, sddl: &str) -> io::Result<usize> {
-        let sddl = U16CString::from_str(sddl).map_err(io::Error::other)?;
-        let descriptor = SecurityDescriptor::deserialize(&sddl)?;
+    /// Creates the claim object with its one unit, under `descriptor` (the
+    /// current user's only), and gives up this process's handle to it: its
+    /// value, returned, is closed by whoever takes the unit. Fails if the
+    /// name exists already.
+    pub(super) fn create(&self, descriptor: &SecurityDescriptor) -> io::Result<usize> {
         let attributes = SECURITY_ATTRIBUTES {
             nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
             lpSecurityDescriptor: descriptor.as_sd().cast_mut().cast::<c_void>(),
@@ -93,13 +91,5 @@ impl Claim {
         // SAFETY: a zero-timeout wait on this process's own handle; a
         // semaphore's successful wait takes one unit.
         unsafe { WaitForSingleObject(handle.as_raw_handle(), 0) == WAIT_OBJECT_0 }
-    }
-}
-
-impl std::fmt::Debug for Claim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claim")
-            .field("name", &self.name.to_string_lossy())
-            .finish()
     }
 }

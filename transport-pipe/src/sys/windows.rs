@@ -279,11 +279,9 @@ impl Socket {
     }
 
     pub(crate) fn pair() -> io::Result<(Socket, Socket)> {
-        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid()?);
         let mut last = None;
         for _ in 0..3 {
             let name = random_name();
-            let sddl = U16CString::from_str(&sddl).map_err(io::Error::other)?;
             let listener = PipeListenerOptions::new()
                 .path(name.as_str())
                 .mode(PipeMode::Bytes)
@@ -291,7 +289,7 @@ impl Socket {
                 .accept_remote(false)
                 .input_buffer_size_hint(BUFFER)
                 .output_buffer_size_hint(BUFFER)
-                .security_descriptor(Some(SecurityDescriptor::deserialize(&sddl)?))
+                .security_descriptor(Some(owner_only_descriptor()?))
                 .create_duplex::<pipe_mode::Bytes>()?;
             let server = OwnedHandle::from(listener);
             match connect_client(&name) {
@@ -662,8 +660,7 @@ impl Socket {
         // SAFETY: GetCurrentProcessId has no preconditions.
         let pid = unsafe { GetCurrentProcessId() };
         let handle = self.handle.as_raw_handle() as usize;
-        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid()?);
-        let claim = Claim::new(pid, handle, &name)?.create(&sddl)?;
+        let claim = Claim::new(pid, handle, &name)?.create(&owner_only_descriptor()?)?;
         // The handle stays open in this process until the claim's owner
         // closes it (`claim.rs`).
         let _ = self.handle.into_raw_handle();
@@ -857,8 +854,16 @@ fn check_client_is_self(server: &OwnedHandle) -> io::Result<()> {
     Ok(())
 }
 
+/// A security descriptor that lets the current user in, and nobody else
+/// (`D:P(A;;GA;;;<user SID>)`): that of every object this crate names.
+pub(crate) fn owner_only_descriptor() -> io::Result<SecurityDescriptor> {
+    let sddl = format!("D:P(A;;GA;;;{})", current_user_sid()?);
+    let sddl = U16CString::from_str(&sddl).map_err(io::Error::other)?;
+    SecurityDescriptor::deserialize(&sddl)
+}
+
 /// The current user's SID in string form (`S-1-5-21-...`).
-pub(crate) fn current_user_sid() -> io::Result<String> {
+fn current_user_sid() -> io::Result<String> {
     let mut token: HANDLE = ptr::null_mut();
     // SAFETY: opens this process's token for querying; `token` receives it.
     if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {

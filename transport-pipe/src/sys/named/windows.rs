@@ -30,10 +30,7 @@ use std::{
     ptr,
 };
 
-use interprocess::os::windows::{
-    named_pipe::{PipeListener, PipeListenerOptions, PipeMode, pipe_mode},
-    security_descriptor::SecurityDescriptor,
-};
+use interprocess::os::windows::named_pipe::{PipeListener, PipeListenerOptions, PipeMode, pipe_mode};
 use transport_core::backend::Wait;
 use widestring::U16CString;
 use windows_sys::Win32::{
@@ -61,7 +58,7 @@ use crate::{
     python::frame::Framing,
     sys::{
         Socket, millis,
-        windows::{connect_client, current_user_sid},
+        windows::{connect_client, owner_only_descriptor},
     },
 };
 
@@ -333,9 +330,7 @@ impl Acceptor {
         if pipe_exists(&name).map_err(io)? {
             return Err(BindError::InUse { address: what });
         }
-        let sddl = format!("D:P(A;;GA;;;{})", current_user_sid().map_err(io)?);
-        let sddl = U16CString::from_str(&sddl).map_err(|e| io(io::Error::other(e)))?;
-        let descriptor = SecurityDescriptor::deserialize(&sddl).map_err(io)?;
+        let descriptor = owner_only_descriptor().map_err(io)?;
         let mode = match framing {
             Framing::Native => PipeMode::Bytes,
             Framing::Python => PipeMode::Messages,
