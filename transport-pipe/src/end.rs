@@ -268,7 +268,8 @@ impl RawReceiver for PipeEnd {
 
 /// The ends' `Handoff::child_watch`: what the system layer does once told
 /// the child (`sys::WATCH_CHILD`; on Windows it releases the parent's copy
-/// of an end the child exits without taking), if it does anything.
+/// of an end the child exits without taking, on Unix it closes the
+/// parent's copy of the end the child has claimed), if it does anything.
 const CHILD_WATCH: Option<fn(&str, &std::process::Child)> = match crate::sys::WATCH_CHILD {
     Some(_) => Some(watch_child),
     None => None,

@@ -9,6 +9,16 @@ use transport_core::{
 };
 use transport_pipe::{Connection, PipeEnd};
 
+/// Held by a case's parent while it forks children or counts sockets: a
+/// child forked by another test holds a copy of every descriptor of this
+/// process until its `exec`, which would make a socket outlive both of its
+/// ends for that long.
+static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn forks_alone() -> std::sync::MutexGuard<'static, ()> {
+    FORKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn run(name: &str, case: conformance::Case) {
     conformance::run(conformance::test_name(module_path!(), name), "pipe", true, case);
 }
@@ -87,6 +97,7 @@ fn no_inheritance(h: &Harness) {
     };
     match h.role() {
         Role::Parent => {
+            let _alone = forks_alone();
             let (mine, theirs) = transport_pipe::duplex::<Item, Item>().expect("a pipe");
             let (fd, inode) = (theirs.raw().as_raw_fd(), identity(theirs.raw()));
             let owner = h.child("owner").endpoint("end", theirs);
@@ -137,10 +148,16 @@ fn other_children_do_not_inherit_an_end() {
 fn kill_both(h: &Harness) {
     match h.role() {
         Role::Parent => {
+            let _alone = forks_alone();
             let (a, b) = transport_pipe::duplex::<Item, Item>().expect("a pipe");
             let ids = [identity(a.raw()), identity(b.raw())];
             let mut first = h.child("first").endpoint("end", a).spawn();
             let mut second = h.child("second").endpoint("end", b).spawn();
+            // The parent told each hand-off its child, so its copies are
+            // closed by the time each spawn returned.
+            for id in &ids {
+                assert_not_held_here(id);
+            }
             assert_eq!(first.expect_report(LONG), "ready");
             assert_eq!(second.expect_report(LONG), "ready");
             first.kill();
@@ -182,6 +199,29 @@ fn assert_gone(inode: &libc::ino_t) {
         None,
         "socket {inode} outlived both ends"
     );
+}
+
+/// No descriptor of this process is the socket with `inode`.
+#[cfg(target_os = "linux")]
+fn assert_not_held_here(inode: &libc::ino_t) {
+    let name = format!("socket:[{inode}]");
+    for fd in std::fs::read_dir("/proc/self/fd")
+        .expect("listing /proc/self/fd")
+        .flatten()
+    {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            assert_ne!(
+                target.to_string_lossy(),
+                name,
+                "the parent still holds socket {inode} after handing it off"
+            );
+        }
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn assert_not_held_here(_inode: &libc::ino_t) {
+    // Only Linux lists a process's descriptors by what they are.
 }
 
 #[cfg(all(unix, not(target_os = "linux")))]
@@ -376,4 +416,10 @@ fn assert_gone(name: &String) {
         Err(windows_sys::Win32::Foundation::ERROR_FILE_NOT_FOUND as i32),
         "pipe {name} outlived both ends"
     );
+}
+
+#[cfg(windows)]
+fn assert_not_held_here(_name: &String) {
+    // The parent keeps the end's handle until the child takes it, which
+    // happens after the spawn returns (see the pipe's hand-off claim).
 }

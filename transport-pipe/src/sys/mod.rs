@@ -42,6 +42,8 @@
 //!   message-mode pipe reports `Unsupported`, see `named/windows.rs`).
 
 #[cfg(unix)]
+mod parent_copy;
+#[cfg(unix)]
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
@@ -60,12 +62,17 @@ mod write_issuer;
 /// What a hand-off does once told its child (`transport_core::spawned`),
 /// given its payload (without the end's own fields): on Windows, where the
 /// parent keeps the end's handle until the child takes it, close it if the
-/// child exits first (`handoff_watch.rs`); elsewhere nothing, as the child
-/// inherits the end and the parent's copy is closed when it starts.
+/// child exits first (`handoff_watch.rs`); on Unix, where the child
+/// inherits the end and has claimed it by the time its spawn returns, close
+/// the parent's copy at once rather than from the waiting thread
+/// (`parent_copy.rs`).
 #[cfg(windows)]
 pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> =
     Some(handoff_watch::watch_child);
-#[cfg(not(windows))]
+#[cfg(unix)]
+pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> =
+    Some(parent_copy::ParentCopy::child_spawned);
+#[cfg(not(any(unix, windows)))]
 pub(crate) const WATCH_CHILD: Option<fn(&str, &std::process::Child) -> std::io::Result<()>> = None;
 #[cfg(windows)]
 pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};

@@ -17,10 +17,12 @@
 //!   none (the same `Command` spawned again) fails the spawn with
 //!   `EALREADY` before it touches the descriptor. The child that took it
 //!   clears close-on-exec on the end and sends a byte back. A thread in the
-//!   parent, which alone holds the parent's copy of the end, waits for that
-//!   byte (or for the end of the claim, when the `Command` is dropped
-//!   unspawned) and closes the copy. All of it is `recv`, `send` and
-//!   `fcntl` in the child: async-signal-safe, no allocation, no lock.
+//!   parent waits for that byte (or for the end of the claim, when the
+//!   `Command` is dropped unspawned) and closes the parent's copy; a parent
+//!   that says which child it spawned (`transport_core::spawned`, as
+//!   `CommandExt::start` does) closes it before `start` returns
+//!   (`parent_copy.rs`). All of it is `recv`, `send` and `fcntl` in the
+//!   child: async-signal-safe, no allocation, no lock.
 //! - No `SIGPIPE`: sends use `MSG_NOSIGNAL` (Linux and the BSDs) or the
 //!   socket has `SO_NOSIGPIPE` (macOS).
 //! - The child checks that the descriptor it was told about is the socket
@@ -37,13 +39,12 @@ use std::{
         unix::process::CommandExt as _,
     },
     process::Command,
-    thread,
 };
 
 use interprocess::{local_socket::traits::StreamCommon as _, os::unix::uds_local_socket};
 use transport_core::{OpenError, backend::Wait};
 
-use super::millis;
+use super::{millis, parent_copy::ParentCopy};
 
 /// Pipes reach other processes here.
 pub(crate) const CROSS_PROCESS: bool = true;
@@ -266,10 +267,8 @@ impl Socket {
         if sent != 1 {
             return Err(io::Error::other("the hand-off claim took no byte"));
         }
-        let parent_copy = self.fd;
-        thread::Builder::new()
-            .name("transport-pipe-handoff".into())
-            .spawn(move || close_when_claimed(&watch, parent_copy))?;
+        let payload = format!("fd={end},dev={},ino={}", st.st_dev, st.st_ino);
+        ParentCopy::keep(payload.clone(), self.fd, watch)?;
         let raw_claim = claim.as_raw_fd();
         let hook = move || -> io::Result<()> {
             // Keeps the claim open in the parent as long as the `Command`.
@@ -299,7 +298,7 @@ impl Socket {
         // allocates nothing and takes no lock (the error it may build is
         // an OS error code, stored inline).
         unsafe { cmd.pre_exec(hook) };
-        Ok(format!("fd={end},dev={},ino={}", st.st_dev, st.st_ino))
+        Ok(payload)
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
@@ -415,32 +414,6 @@ fn no_sigpipe(_fd: RawFd) -> io::Result<()> {
 /// end (it sends a byte back) or nobody can any more (the `Command` was
 /// dropped: the end of the claim's stream), then closes the parent's copy
 /// of the end.
-fn close_when_claimed(watch: &OwnedFd, parent_copy: OwnedFd) {
-    let raw = watch.as_raw_fd();
-    loop {
-        let mut pfd = libc::pollfd {
-            fd: raw,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, and its count.
-        let ready = unsafe { libc::poll(&raw mut pfd, 1, -1) };
-        if ready > 0 {
-            // The byte, or the end of the stream: no child can take the
-            // end any more, so the parent's copy has no more use.
-            drop(parent_copy);
-            return;
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            // Cannot wait: keep the copy open for good rather than close a
-            // descriptor a child may still be about to take (its number
-            // could be reused meanwhile).
-            std::mem::forget(parent_copy);
-            return;
-        }
-    }
-}
-
 fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat fills `st` when it returns 0.
