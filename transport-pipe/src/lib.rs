@@ -292,6 +292,8 @@
 //!   feature).
 //! - `tracing`: events through the `tracing` crate on hand-off and open
 //!   (transport-core's `tracing` feature); none per message.
+//! - `fuzzing`: entry points for the project's fuzz targets (the hand-off
+//!   payloads' parsers); not for applications.
 #![deny(missing_docs)]
 
 #[cfg(feature = "serde")]
@@ -299,6 +301,9 @@ pub use transport_core::Serde;
 
 mod drain;
 mod end;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod inbound;
 mod named;
 mod off_worker;

@@ -52,9 +52,14 @@ pub(crate) use unix::{CROSS_PROCESS, READINESS, Socket};
 mod claim;
 #[cfg(windows)]
 mod handoff_watch;
-// Plain text, so its tests run on every system.
-#[cfg(any(windows, test))]
+// Plain text, so its tests (and the fuzz target) run on every system.
+#[cfg(any(unix, test, feature = "fuzzing"))]
+mod fd_payload;
+#[cfg(any(windows, test, feature = "fuzzing"))]
 mod payload;
+/// The hand-off payloads' parsers, for the fuzz target.
+#[cfg(feature = "fuzzing")]
+pub(crate) use {fd_payload::FdPayload, payload::Payload};
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

@@ -6,16 +6,17 @@ use transport_core::OpenError;
 /// handing process, the end's handle value there, the pipe's server
 /// process, the claim object's handle value in the handing process
 /// (`claim.rs`) and the pipe's name.
-pub(super) struct Payload<'a> {
-    pub(super) pid: u32,
-    pub(super) handle: usize,
-    pub(super) server: u32,
-    pub(super) claim: usize,
-    pub(super) pipe: &'a str,
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Payload<'a> {
+    pub(crate) pid: u32,
+    pub(crate) handle: usize,
+    pub(crate) server: u32,
+    pub(crate) claim: usize,
+    pub(crate) pipe: &'a str,
 }
 
 impl<'a> Payload<'a> {
-    pub(super) fn parse(payload: &'a str) -> Result<Payload<'a>, OpenError> {
+    pub(crate) fn parse(payload: &'a str) -> Result<Payload<'a>, OpenError> {
         let mut fields = payload.split(',').map(|kv| kv.split_once('='));
         let (
             Some(Some(("pid", pid))),

@@ -44,7 +44,7 @@ use std::{
 use interprocess::{local_socket::traits::StreamCommon as _, os::unix::uds_local_socket};
 use transport_core::{OpenError, backend::Wait};
 
-use super::{millis, parent_copy::ParentCopy};
+use super::{fd_payload::FdPayload, millis, parent_copy::ParentCopy};
 
 /// Pipes reach other processes here.
 pub(crate) const CROSS_PROCESS: bool = true;
@@ -267,7 +267,12 @@ impl Socket {
         if sent != 1 {
             return Err(io::Error::other("the hand-off claim took no byte"));
         }
-        let payload = format!("fd={end},dev={},ino={}", st.st_dev, st.st_ino);
+        let payload = FdPayload {
+            fd: end,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        }
+        .to_string();
         ParentCopy::keep(payload.clone(), self.fd, watch)?;
         let raw_claim = claim.as_raw_fd();
         let hook = move || -> io::Result<()> {
@@ -302,24 +307,8 @@ impl Socket {
     }
 
     pub(crate) fn open(payload: &str) -> Result<Socket, OpenError> {
-        let mut fields = payload.split(',').map(|kv| kv.split_once('='));
-        let (Some(Some(("fd", fd))), Some(Some(("dev", dev))), Some(Some(("ino", ino))), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(OpenError::malformed(format!(
-                "expected `fd=N,dev=N,ino=N`, found `{payload}`"
-            )));
-        };
-        let bad = |what: &str| OpenError::malformed(format!("{what} in `{payload}` is not a number"));
-        let fd: RawFd = fd.parse().map_err(|_| bad("the descriptor"))?;
-        let dev: libc::dev_t = dev.parse().map_err(|_| bad("the device"))?;
-        let ino: libc::ino_t = ino.parse().map_err(|_| bad("the inode"))?;
+        let FdPayload { fd, dev, ino } = FdPayload::<libc::dev_t, libc::ino_t>::parse(payload)?;
         let what = || format!("inherited pipe descriptor {fd}");
-        if fd <= 2 {
-            return Err(OpenError::malformed(format!(
-                "descriptor {fd} is a standard stream"
-            )));
-        }
         let st = fstat(fd).map_err(|_| OpenError::Gone { what: what() })?;
         if st.st_mode & libc::S_IFMT != libc::S_IFSOCK || st.st_dev != dev || st.st_ino != ino {
             return Err(OpenError::Gone {
