@@ -6,6 +6,4 @@
 #[path = "support/chosen.rs"]
 mod support;
 
-transport_core::conformance_tests!(@cases support::ChosenDuplex;
-    duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
-);
+transport_core::conformance_tests!(@duplex support::ChosenDuplex);

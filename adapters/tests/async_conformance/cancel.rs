@@ -7,11 +7,11 @@ use futures::poll;
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
     ChannelConfig, RecvError,
-    conformance::{Harness, Item, PEER_TIMEOUT, Role},
+    conformance::{FILL_LIMIT, Harness, Item, PEER_TIMEOUT, Role, fill},
 };
 
 use crate::{
-    blocking::{FILL_LIMIT, fill},
+    driver::Async,
     util::{AsyncTransport, block_on, channel, expect_disconnected, unknown_role, within},
 };
 
@@ -105,7 +105,7 @@ pub fn cancelled_send_leaves_nothing<T: AsyncTransport>(h: &Harness) {
                 return;
             }
             let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
-            let mut seq = fill(&mut tx, 21);
+            let mut seq = fill::<T, Async>(&mut tx, 21);
             let mut cancelled = 0;
             while cancelled < CANCELS {
                 let mut sending = pin!(tx.send(Item::new(21, seq)));

@@ -1,38 +1,38 @@
-//! The conformance suite's cases through the async API (tokio in every
-//! process), plus cancel safety: for the `local` backend (threads) and for
-//! the backend this build's feature chooses (processes), one-way and
-//! two-way.
+//! The conformance suite's async driver (tokio in every process): the
+//! cases the suite's case table shares, written once in
+//! `transport_core::conformance` and run here through the async API
+//! ([`driver::Async`]), plus the cases only this driver has (owned values,
+//! back-pressure, cancel safety, both ways at once); for the `local`
+//! backend (threads) and for the backend this build's feature chooses
+//! (processes), one-way and two-way.
 
-mod bad_input;
 mod blocking;
 mod cancel;
-mod close;
+mod driver;
 mod duplex;
-mod many;
 mod order;
 #[path = "../support/chosen.rs"]
 mod support;
 mod util;
 
-/// Every case of this driver under one path, for the case table.
+/// The cases only this driver has, under one path, for the case table.
 mod cases {
-    pub use super::{bad_input::*, blocking::*, cancel::*, close::*, duplex::*, many::*, order::*};
+    pub use super::{blocking::*, cancel::*, duplex::*, order::*};
 }
 
 /// The one-way cases: those of the suite's case table that this driver runs
-/// (so a case the table shares with the blocking driver cannot be left out
-/// here: it would not compile).
+/// (every shared case, through [`driver::Async`], and this driver's own).
 macro_rules! channel_cases {
     ($backend:ty) => {
-        transport_core::conformance_case_table!(@fifo async [crate::cases] $backend);
-        transport_core::conformance_case_table!(@channel async [crate::cases] $backend);
+        transport_core::conformance_case_table!(@fifo async [crate::cases] $backend, crate::driver::Async);
+        transport_core::conformance_case_table!(@channel async [crate::cases] $backend, crate::driver::Async);
     };
 }
 
 /// The two-way cases, from the same table.
 macro_rules! duplex_cases {
     ($backend:ty) => {
-        transport_core::conformance_case_table!(@duplex async [crate::cases] $backend);
+        transport_core::conformance_case_table!(@duplex async [crate::cases] $backend, crate::driver::Async);
     };
 }
 

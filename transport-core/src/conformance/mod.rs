@@ -17,11 +17,22 @@
 //! timeout; nothing sleeps to synchronise. A case that does not apply to a
 //! backend says so on the standard error stream, with the reason taken from
 //! the backend's [`Capabilities`](crate::Capabilities).
+//!
+//! The suite has two drivers, which read one case table
+//! ([`conformance_case_table!`](crate::conformance_case_table)): this
+//! blocking one, and the async one in `transport-adapters`' tests. A case
+//! both run is written once, generic over a [`Drive`] (or a
+//! [`DriveDuplex`]), which each driver implements with its own API; the
+//! blocking driver is [`Blocking`].
 
+mod blocking;
 mod cases;
+mod drive;
 mod harness;
 
+pub use blocking::Blocking;
 pub use cases::*;
+pub use drive::{Drive, DriveDuplex, EndFrameOf, FrameOf};
 pub use harness::{Case, ChildBuilder, Harness, Mode, PEER_TIMEOUT, Peer, Role, retry_start, run};
 
 /// The test name libtest gives a test function `case` written in the module
@@ -65,6 +76,8 @@ macro_rules! cross_process_tests {
 /// round trip to a server (a stored, acknowledged publish) may run the two
 /// FIFO cases with fewer items, `conformance_tests!(Backend, duplex, fifo =
 /// 10_000)`, as long as that is still many times what it holds in flight.
+/// The cases the table shares with the async driver run through
+/// [`Blocking`].
 ///
 /// `conformance_tests!(@select Backend)` adds the cases of
 /// [`Select`](crate::Select) and [`wait`](crate::wait), for a backend whose
@@ -74,7 +87,7 @@ macro_rules! cross_process_tests {
 #[macro_export]
 macro_rules! conformance_tests {
     ($transport:ty) => {
-        $crate::conformance_case_table!(@fifo blocking [$crate::conformance] $transport);
+        $crate::conformance_case_table!(@fifo blocking [$crate::conformance] $transport, $crate::conformance::Blocking);
         $crate::conformance_tests!(@channel $transport);
     };
     ($transport:ty, duplex) => {
@@ -88,10 +101,10 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@duplex $transport);
     };
     (@channel $transport:ty) => {
-        $crate::conformance_case_table!(@channel blocking [$crate::conformance] $transport);
+        $crate::conformance_case_table!(@channel blocking [$crate::conformance] $transport, $crate::conformance::Blocking);
     };
     (@duplex $transport:ty) => {
-        $crate::conformance_case_table!(@duplex blocking [$crate::conformance] $transport);
+        $crate::conformance_case_table!(@duplex blocking [$crate::conformance] $transport, $crate::conformance::Blocking);
     };
     (@select duplex $transport:ty) => {
         $crate::conformance_tests!(@select $transport);
@@ -109,7 +122,7 @@ macro_rules! conformance_tests {
                 $crate::conformance::test_name(module_path!(), stringify!($case)),
                 <$transport as $crate::Transport>::NAME,
                 <$transport as $crate::Transport>::capabilities().cross_process,
-                |h| $crate::conformance::$with_count::<$transport>(h, $count),
+                |h| $crate::conformance::$with_count::<$transport, $crate::conformance::Blocking>(h, $count),
             );
         }
     };
@@ -130,30 +143,48 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases_in [$($driver)*] $transport; $($rest),*);
     };
     (@cases_in [$($driver:tt)*] $transport:ty; $(,)?) => {};
+    // The cases both drivers share, written once in this module, through
+    // the driver `$drive` (a `Drive` or `DriveDuplex` of the backend).
+    (@shared $transport:ty, $drive:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::conformance::run(
+                    $crate::conformance::test_name(module_path!(), stringify!($case)),
+                    <$transport as $crate::Transport>::NAME,
+                    <$transport as $crate::Transport>::capabilities().cross_process,
+                    $crate::conformance::$case::<$transport, $drive>,
+                );
+            }
+        )*
+    };
 }
 
-/// The suite's one case table, which both drivers of the suite read: the
-/// blocking one here (the cases in [`conformance`](crate::conformance),
-/// through [`conformance_tests!`]) and the async one in
-/// `transport-adapters`' tests (the same cases through its async API). A
-/// case in the `shared` rows must exist in both, so adding a case here
-/// without writing it for either driver does not compile. A case in a
+/// The suite's one case table, which both drivers read: the blocking one
+/// here (through [`conformance_tests!`], driver [`Blocking`]) and the async
+/// one in `transport-adapters`' tests (its own [`Drive`] over the async
+/// API). A case in the shared rows is written once, in this module,
+/// generic over the driver ([`Drive`], or [`DriveDuplex`] for two-way
+/// ends), and every driver that reads the table runs it. A case in a
 /// `blocking` or `async` row checks a part of the API only that driver has
 /// (a `try_send` into a full channel, the deadline and iterator vocabulary,
-/// the occupancy counts; cancelling a future).
+/// the occupancy counts; cancelling a future), and is written in that
+/// driver's own place.
 ///
-/// `conformance_case_table!(@channel blocking [path] Backend)` gives one
-/// `#[test]` per channel case the blocking driver runs, each calling
-/// `path::case::<Backend>`; `@duplex` the same for two-way ends; `async`
-/// in place of `blocking` the async driver's cases. The two FIFO cases
-/// stand apart (`@fifo`), as a backend may run them with fewer items.
+/// `conformance_case_table!(@channel blocking [path] Backend, Driver)`
+/// gives one `#[test]` per channel case the blocking driver runs: a shared
+/// case `case` calls `transport_core::conformance::case::<Backend,
+/// Driver>`, a case of the blocking rows `path::case::<Backend>`; `@duplex`
+/// the same for two-way ends; `async` in place of `blocking` the async
+/// driver's cases. The two FIFO cases stand apart (`@fifo`), as a backend
+/// may run them with fewer items.
 #[macro_export]
 macro_rules! conformance_case_table {
-    (@fifo $driver:ident [$($path:tt)*] $transport:ty) => {
-        $crate::conformance_tests!(@cases_in [$($path)*] $transport; fifo_from_child, fifo_to_child);
+    (@fifo $driver:ident [$($path:tt)*] $transport:ty, $drive:ty) => {
+        $crate::conformance_tests!(@shared $transport, $drive; fifo_from_child, fifo_to_child);
     };
-    (@channel $driver:ident [$($path:tt)*] $transport:ty) => {
-        $crate::conformance_tests!(@cases_in [$($path)*] $transport;
+    (@channel $driver:ident [$($path:tt)*] $transport:ty, $drive:ty) => {
+        $crate::conformance_tests!(@shared $transport, $drive;
             payload_sizes, raw_bytes_roundtrip, try_recv_empty, timeouts,
             sender_drop_drains_then_disconnects, receiver_drop_disconnects_sender,
             peer_killed_while_sending, peer_killed_while_receiving,
@@ -167,8 +198,8 @@ macro_rules! conformance_case_table {
             owned_values, send_waits_for_room, cancelled_recv_loses_nothing, cancelled_send_leaves_nothing,
         );
     };
-    (@duplex $driver:ident [$($path:tt)*] $transport:ty) => {
-        $crate::conformance_tests!(@cases_in [$($path)*] $transport;
+    (@duplex $driver:ident [$($path:tt)*] $transport:ty, $drive:ty) => {
+        $crate::conformance_tests!(@shared $transport, $drive;
             duplex_ping_pong, duplex_peer_drop, duplex_peer_killed,
         );
         $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;

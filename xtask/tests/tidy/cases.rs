@@ -1,9 +1,12 @@
-//! Every case of the conformance suite runs: each case function of either
-//! driver (the blocking cases in `transport-core`, the async ones in the
-//! adapters' tests) is named in the suite's macros in
-//! `transport-core/src/conformance/mod.rs` (the case table, the FIFO and
-//! `Select` rows). The case table makes a shared case exist in both
-//! drivers; this rule catches a case written and never run.
+//! Every case of the conformance suite runs, and a shared case is written
+//! once: each case function of either driver (the shared and blocking-only
+//! cases in `transport-core`, the async-only ones in the adapters' tests)
+//! is named in the suite's macros in `transport-core/src/conformance/mod.rs`
+//! (the case table, the FIFO and `Select` rows), and no case of the async
+//! driver has the name of a case in `transport-core`. The case table runs
+//! a shared case (written once, generic over the driver) in both drivers;
+//! this rule catches a case written and never run, and a second copy of a
+//! shared case written for the async driver.
 
 use std::path::Path;
 
@@ -48,6 +51,33 @@ fn left_out(dir: &Path, table: &str) -> Vec<String> {
     missing
 }
 
+/// The case functions in `text` whose names are among `taken`.
+fn copies(text: &str, taken: &[String]) -> Vec<String> {
+    cases_in(text)
+        .into_iter()
+        .filter(|case| taken.contains(case))
+        .collect()
+}
+
+/// The case functions under `dir` whose names are among `taken`.
+fn written_twice(dir: &Path, taken: &[String]) -> Vec<String> {
+    let mut twice = Vec::new();
+    for file in source::rust_files(dir) {
+        for case in copies(&source::read(&file), taken) {
+            twice.push(format!("{}: {case}", source::shown(&file)));
+        }
+    }
+    twice
+}
+
+/// The names of the case functions under `dir`.
+fn cases_under(dir: &Path) -> Vec<String> {
+    source::rust_files(dir)
+        .iter()
+        .flat_map(|file| cases_in(&source::read(file)))
+        .collect()
+}
+
 /// The suite's macros, where every case must be named.
 fn table() -> String {
     source::read(&source::root().join("transport-core/src/conformance/mod.rs"))
@@ -67,6 +97,18 @@ fn every_case_of_both_drivers_is_in_the_table() {
 }
 
 #[test]
+fn no_case_is_written_for_each_driver() {
+    let root = source::root();
+    let core = cases_under(&root.join("transport-core/src/conformance/cases"));
+    let twice = written_twice(&root.join("adapters/tests/async_conformance"), &core);
+    assert!(
+        twice.is_empty(),
+        "async cases that transport-core has too (a shared case is written once, generic over the driver, in transport-core/src/conformance/cases):\n{}",
+        twice.join("\n")
+    );
+}
+
+#[test]
 fn the_case_rule_sees_a_case_left_out() {
     let made_up = "pub fn a_case_nobody_runs<T: Transport>(h: &Harness) {}\n\
                    pub fn helper<T: Transport>(h: &Harness, n: u64) {}\n\
@@ -76,4 +118,13 @@ fn the_case_rule_sees_a_case_left_out() {
     let named = words(&table);
     assert!(named.contains(&"fifo_from_child"));
     assert!(!named.contains(&"a_case_nobody_runs"));
+}
+
+#[test]
+fn the_case_rule_sees_a_case_written_twice() {
+    let core = cases_under(&source::root().join("transport-core/src/conformance/cases"));
+    assert!(core.iter().any(|case| case == "fifo_from_child"));
+    let made_up = "pub fn fifo_from_child<T: AsyncTransport>(h: &Harness) {}\n\
+                   pub fn an_async_only_case<T: AsyncTransport>(h: &Harness) {}";
+    assert_eq!(copies(made_up, &core), ["fifo_from_child"]);
 }

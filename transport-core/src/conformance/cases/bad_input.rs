@@ -1,24 +1,27 @@
 //! Over-limit messages and bytes that are not messages.
 
 use crate::{
-    ChannelConfig, Receiver, RecvTimeoutError, SendError, Sender, Transport,
-    conformance::harness::{Harness, PEER_TIMEOUT, Role},
+    ChannelConfig, RecvTimeoutError, SendError, Transport,
+    conformance::{
+        drive::Drive,
+        harness::{Harness, PEER_TIMEOUT, Role},
+    },
 };
 
-use super::common::{Blob, LONG, Probe, channel, expect_disconnected, unknown_role};
+use super::common::{Blob, Probe, assert_disconnected, unknown_role};
 
 const LIMIT: usize = 64 << 10;
 
 /// A message past the size limit gives `TooLarge` with its length and the
 /// limit, gives the message back, and leaves nothing in the channel, which
 /// stays usable.
-pub fn too_large<T: Transport>(h: &Harness) {
+pub fn too_large<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Blob>(&ChannelConfig::default().max_message_size(LIMIT));
+            let (mut tx, rx) = D::channel::<Blob>(&ChannelConfig::default().max_message_size(LIMIT));
             let peer = h.child("receiver").endpoint("rx", rx).spawn();
             let big = Blob::new(1, 100 << 10);
-            match tx.send(&big) {
+            match D::send(&mut tx, &big) {
                 Err(SendError::TooLarge { msg, len, limit }) => {
                     assert!(std::ptr::eq(msg, &big), "the message is given back");
                     assert!(len > 100 << 10, "the reported length {len} is the archive's");
@@ -28,15 +31,13 @@ pub fn too_large<T: Transport>(h: &Harness) {
                 Err(e) => panic!("expected `TooLarge`, got: {e}"),
             }
             let raw = vec![0u8; LIMIT + 1];
-            match tx.send_bytes(&raw) {
+            match D::send_bytes(&mut tx, &raw) {
                 Err(SendError::TooLarge { len, limit, .. }) => assert_eq!((len, limit), (LIMIT + 1, LIMIT)),
                 other => panic!("expected `TooLarge` for raw bytes, got: {:?}", other.err()),
             }
             // Exactly at the limit is allowed.
-            tx.send_bytes(&vec![7u8; LIMIT])
-                .expect("a frame of exactly the limit");
-            tx.send(Blob::new(2, 1000))
-                .expect("a small message after the failures");
+            D::send_bytes(&mut tx, &vec![7u8; LIMIT]).expect("a frame of exactly the limit");
+            D::send(&mut tx, Blob::new(2, 1000)).expect("a small message after the failures");
             drop(tx);
             assert_eq!(
                 peer.wait(PEER_TIMEOUT),
@@ -44,14 +45,12 @@ pub fn too_large<T: Transport>(h: &Harness) {
             );
         }
         Role::Child("receiver") => {
-            let rx: Receiver<Blob, T::Receiver> = h.endpoint("rx");
-            let frame = rx
-                .recv_bytes_timeout(LONG)
-                .expect("receiving the frame at the limit");
+            let mut rx: D::Rx<Blob> = h.endpoint("rx");
+            let frame = D::recv_bytes(&mut rx).expect("receiving the frame at the limit");
             h.report(format!("{} bytes", crate::backend::Frame::bytes(&frame).len()));
-            let blob = rx.recv_timeout(LONG).expect("receiving the small blob");
+            let blob = D::recv(&mut rx).expect("receiving the small blob");
             h.report(format!("blob {} of {} bytes", blob.salt, blob.data.len()));
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
         }
         Role::Child(other) => unknown_role(other),
     }
@@ -85,33 +84,35 @@ pub fn garbage(seed: u64) -> Vec<Vec<u8>> {
     frames
 }
 
+/// The seeds of the garbage [`garbage_frames`] sends (once one per driver,
+/// now both for both).
+const SEEDS: [u64; 2] = [0x5EED_1234_ABCD_0001, 0x5EED_1234_ABCD_0002];
+
 /// Random and truncated bytes given as frames are each rejected as
 /// `Invalid`, with no panic, and a valid message after them arrives intact.
-pub fn garbage_frames<T: Transport>(h: &Harness) {
+pub fn garbage_frames<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Probe>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Probe>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).spawn();
-            for (i, frame) in garbage(0x5EED_1234_ABCD_0001).iter().enumerate() {
-                match rx.recv_timeout(LONG) {
+            for (i, frame) in SEEDS.into_iter().flat_map(garbage).enumerate() {
+                match D::recv(&mut rx) {
                     Err(RecvTimeoutError::Invalid(e)) => assert_eq!(e.len(), frame.len()),
                     Ok(_) => panic!("garbage frame {i} ({} bytes) validated as a message", frame.len()),
                     Err(e) => panic!("garbage frame {i}: expected `Invalid`, got: {e}"),
                 }
             }
-            let probe = rx
-                .recv_timeout(LONG)
-                .expect("receiving the valid probe after the garbage");
+            let probe = D::recv(&mut rx).expect("receiving the valid probe after the garbage");
             assert_eq!(probe.deserialize().expect("deserializing"), Probe::sample());
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
             peer.wait(PEER_TIMEOUT);
         }
         Role::Child("sender") => {
-            let tx: Sender<Probe, T::Sender> = h.endpoint("tx");
-            for frame in garbage(0x5EED_1234_ABCD_0001) {
-                tx.send_bytes(&frame).expect("sending a garbage frame");
+            let mut tx: D::Tx<Probe> = h.endpoint("tx");
+            for frame in SEEDS.into_iter().flat_map(garbage) {
+                D::send_bytes(&mut tx, &frame).expect("sending a garbage frame");
             }
-            tx.send(Probe::sample()).expect("sending the valid probe");
+            D::send(&mut tx, Probe::sample()).expect("sending the valid probe");
         }
         Role::Child(other) => unknown_role(other),
     }

@@ -1,31 +1,34 @@
 //! Orderly close and peer death.
 
 use crate::{
-    ChannelConfig, Receiver, RecvTimeoutError, Sender, Transport,
-    conformance::harness::{Harness, Mode, PEER_TIMEOUT, Role},
+    ChannelConfig, RecvTimeoutError, Transport,
+    conformance::{
+        drive::Drive,
+        harness::{Harness, Mode, PEER_TIMEOUT, Role},
+    },
 };
 
-use super::common::{Item, LONG, channel, expect_disconnected, send_until_disconnected, unknown_role};
+use super::common::{Item, LONG, assert_disconnected, send_until_disconnected, unknown_role};
 
 /// A child sends ten items and exits before the parent reads anything; the
 /// parent still receives all ten, then `Disconnected`.
-pub fn sender_drop_drains_then_disconnects<T: Transport>(h: &Harness) {
+pub fn sender_drop_drains_then_disconnects<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Item>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).spawn();
             peer.wait(PEER_TIMEOUT);
             for seq in 0..10 {
-                rx.recv_timeout(LONG)
+                D::recv(&mut rx)
                     .unwrap_or_else(|e| panic!("receiving buffered item {seq}: {e}"))
                     .assert_is(7, seq);
             }
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
         }
         Role::Child("sender") => {
-            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Item> = h.endpoint("tx");
             for seq in 0..10 {
-                tx.send(Item::new(7, seq)).expect("sending");
+                D::send(&mut tx, Item::new(7, seq)).expect("sending");
             }
         }
         Role::Child(other) => unknown_role(other),
@@ -34,18 +37,18 @@ pub fn sender_drop_drains_then_disconnects<T: Transport>(h: &Harness) {
 
 /// A child receives one item and exits; the parent's sends then report
 /// `Disconnected` in bounded time, and the process is not killed by it.
-pub fn receiver_drop_disconnects_sender<T: Transport>(h: &Harness) {
+pub fn receiver_drop_disconnects_sender<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (mut tx, rx) = D::channel::<Item>(&ChannelConfig::default());
             let peer = h.child("receiver").endpoint("rx", rx).spawn();
-            tx.send(Item::new(8, 0)).expect("sending the first item");
+            D::send(&mut tx, Item::new(8, 0)).expect("sending the first item");
             assert_eq!(peer.wait(PEER_TIMEOUT), ["got 1"]);
-            send_until_disconnected(8, |item, t| tx.send_timeout(item, t));
+            send_until_disconnected(8, |item, t| D::send_timeout(&mut tx, item, t));
         }
         Role::Child("receiver") => {
-            let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
-            rx.recv_timeout(LONG)
+            let mut rx: D::Rx<Item> = h.endpoint("rx");
+            D::recv(&mut rx)
                 .expect("receiving the first item")
                 .assert_is(8, 0);
             h.report("got 1");
@@ -57,25 +60,25 @@ pub fn receiver_drop_disconnects_sender<T: Transport>(h: &Harness) {
 /// A child sends without end; the parent kills it mid-stream. Every item
 /// received is intact and in order, and then the parent sees
 /// `Disconnected` in bounded time, never a hang.
-pub fn peer_killed_while_sending<T: Transport>(h: &Harness) {
+pub fn peer_killed_while_sending<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
             if h.mode() == Mode::Thread {
                 h.skip("peers are threads, which cannot be killed");
                 return;
             }
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Item>(&ChannelConfig::default());
             let mut peer = h.child("sender").endpoint("tx", tx).spawn();
             let mut seq = 0;
             while seq < 1000 {
-                rx.recv_timeout(LONG)
+                D::recv(&mut rx)
                     .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"))
                     .assert_is(9, seq);
                 seq += 1;
             }
             peer.kill();
             loop {
-                match rx.recv_timeout(LONG) {
+                match D::recv(&mut rx) {
                     Ok(item) => {
                         item.assert_is(9, seq);
                         seq += 1;
@@ -86,10 +89,10 @@ pub fn peer_killed_while_sending<T: Transport>(h: &Harness) {
             }
         }
         Role::Child("sender") => {
-            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Item> = h.endpoint("tx");
             for seq in 0.. {
                 // The parent kills this process; a send error ends it early.
-                if tx.send(Item::new(9, seq)).is_err() {
+                if D::send(&mut tx, Item::new(9, seq)).is_err() {
                     break;
                 }
             }
@@ -100,31 +103,31 @@ pub fn peer_killed_while_sending<T: Transport>(h: &Harness) {
 
 /// A child receives without end; the parent kills it, then its sends report
 /// `Disconnected` in bounded time.
-pub fn peer_killed_while_receiving<T: Transport>(h: &Harness) {
+pub fn peer_killed_while_receiving<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
             if h.mode() == Mode::Thread {
                 h.skip("peers are threads, which cannot be killed");
                 return;
             }
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (mut tx, rx) = D::channel::<Item>(&ChannelConfig::default());
             let mut peer = h.child("receiver").endpoint("rx", rx).spawn();
-            tx.send(Item::new(10, 0)).expect("sending the first item");
+            D::send(&mut tx, Item::new(10, 0)).expect("sending the first item");
             assert_eq!(peer.expect_report(LONG), "receiving");
             for seq in 1..100 {
-                tx.send(Item::new(10, seq)).expect("sending to a live receiver");
+                D::send(&mut tx, Item::new(10, seq)).expect("sending to a live receiver");
             }
             peer.kill();
-            send_until_disconnected(10, |item, t| tx.send_timeout(item, t));
+            send_until_disconnected(10, |item, t| D::send_timeout(&mut tx, item, t));
         }
         Role::Child("receiver") => {
-            let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
-            rx.recv_timeout(LONG)
+            let mut rx: D::Rx<Item> = h.endpoint("rx");
+            D::recv(&mut rx)
                 .expect("receiving the first item")
                 .assert_is(10, 0);
             h.report("receiving");
-            // Receive until killed.
-            while rx.recv().is_ok() {}
+            // Receive until killed (or, bounded, until nothing comes).
+            while D::recv(&mut rx).is_ok() {}
         }
         Role::Child(other) => unknown_role(other),
     }

@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::{ChannelConfig, Receiver, RecvTimeoutError, SendTimeoutError, Sender, Transport};
+use crate::{
+    ChannelConfig, Receiver, RecvTimeoutError, SendTimeoutError, Sender, Transport, TrySendError,
+    conformance::drive::Drive,
+};
 
-/// How long a parent waits for one message before the case fails. Long,
-/// because it only bounds a hang; a passing run never waits this long.
-pub const LONG: Duration = Duration::from_secs(60);
+pub use crate::conformance::drive::LONG;
 
 /// A sequenced message: which producer sent it, its number, and a check
 /// value derived from both.
@@ -124,17 +125,15 @@ pub fn channel<T: Transport, M>(config: &ChannelConfig) -> (Sender<M, T::Sender>
 /// sent them (a lost item, a duplicate or a reordering shows here), naming
 /// the producers `what` ("thread", "producer"). How many items of each
 /// producer came.
-pub fn recv_in_order_per_producer<R: crate::RawReceiver>(
-    rx: &Receiver<Item, R>,
+pub fn recv_in_order_per_producer<T: Transport, D: Drive<T>>(
+    rx: &mut D::Rx<Item>,
     producers: u32,
     per_producer: u64,
     what: &str,
 ) -> Vec<u64> {
     let mut next = vec![0u64; producers as usize];
     for n in 0..u64::from(producers) * per_producer {
-        let item = rx
-            .recv_timeout(LONG)
-            .unwrap_or_else(|e| panic!("receiving item {n} of all {what}s: {e}"));
+        let item = D::recv(rx).unwrap_or_else(|e| panic!("receiving item {n} of all {what}s: {e}"));
         let p = item.producer.to_native();
         assert!(p < producers, "unknown {what} {p}");
         item.assert_is(p, next[p as usize]);
@@ -145,17 +144,40 @@ pub fn recv_in_order_per_producer<R: crate::RawReceiver>(
 
 /// Panics unless the next receive says `Disconnected` within [`LONG`].
 pub fn expect_disconnected<M: crate::Message, R: crate::RawReceiver>(rx: &Receiver<M, R>) {
-    expect_disconnected_by(|timeout| rx.recv_timeout(timeout));
+    assert_disconnected(rx.recv_timeout(LONG));
 }
 
-/// Panics unless `recv` (a `recv_timeout` of some end) says `Disconnected`
-/// within [`LONG`].
-pub(crate) fn expect_disconnected_by<G>(recv: impl FnOnce(Duration) -> Result<G, RecvTimeoutError>) {
-    match recv(LONG) {
+/// Panics unless `received` (what a receive gave) is `Disconnected`.
+pub(crate) fn assert_disconnected<G>(received: Result<G, RecvTimeoutError>) {
+    match received {
         Err(RecvTimeoutError::Disconnected) => {}
         Err(e) => panic!("expected the channel to be disconnected, got: {e}"),
         Ok(_) => panic!("expected the channel to be disconnected, got a message"),
     }
+}
+
+/// The most messages a case sends to fill a bounded channel before it
+/// decides the channel never fills.
+pub const FILL_LIMIT: u64 = 1_000_000;
+
+/// Fills a bounded channel with `try_send`, items of `producer` numbered
+/// from 0, until it says `Full` (which must give the message back);
+/// returns how many went in.
+///
+/// # Panics
+/// On another error, or when [`FILL_LIMIT`] items went in.
+pub fn fill<T: Transport, D: Drive<T>>(tx: &mut D::Tx<Item>, producer: u32) -> u64 {
+    for seq in 0..FILL_LIMIT {
+        match D::try_send(tx, Item::new(producer, seq)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(item)) => {
+                assert_eq!(item, Item::new(producer, seq), "`Full` gives the message back");
+                return seq;
+            }
+            Err(e) => panic!("filling the channel: {e}"),
+        }
+    }
+    panic!("a bounded channel took {FILL_LIMIT} messages without filling up")
 }
 
 /// How long a case keeps sending to a dead or departed receiver before it

@@ -1,11 +1,14 @@
 //! Many producers, many consumers.
 
 use crate::{
-    ChannelConfig, RawReceiver, RawSender, Receiver, Sender, Transport,
-    conformance::harness::{Harness, PEER_TIMEOUT, Role},
+    ChannelConfig, Transport,
+    conformance::{
+        drive::Drive,
+        harness::{Harness, PEER_TIMEOUT, Role},
+    },
 };
 
-use super::common::{Item, LONG, channel, expect_disconnected, recv_in_order_per_producer, unknown_role};
+use super::common::{Item, assert_disconnected, recv_in_order_per_producer, unknown_role};
 
 const PEERS: u32 = 4;
 // Under Miri (`cargo xtask miri`, threads as peers) every step is
@@ -15,21 +18,17 @@ const TO_CONSUMERS: u64 = if cfg!(miri) { 500 } else { 20_000 };
 
 /// Four children send 10,000 items each into one channel; the parent
 /// receives all 40,000, each once, in order per producer.
-pub fn many_producers<T: Transport>(h: &Harness) {
+pub fn many_producers<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
             if !T::capabilities().multi_producer {
                 h.skip("the backend is not multi-producer");
                 return;
             }
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|p| {
-                    // Generic over every backend, so through the raw end,
-                    // whose `try_clone` is there for all of them.
-                    let tx = Sender::<Item, _>::from_raw(
-                        tx.raw().try_clone().expect("a multi-producer sender clones"),
-                    );
+                    let tx = D::try_clone_tx(&tx).expect("a multi-producer sender clones");
                     h.child("producer")
                         .endpoint("tx", tx)
                         .param("producer", p)
@@ -37,18 +36,18 @@ pub fn many_producers<T: Transport>(h: &Harness) {
                 })
                 .collect();
             drop(tx);
-            let next = recv_in_order_per_producer(&rx, PEERS, PER_PRODUCER, "producer");
-            expect_disconnected(&rx);
+            let next = recv_in_order_per_producer::<T, D>(&mut rx, PEERS, PER_PRODUCER, "producer");
+            assert_disconnected(D::recv(&mut rx));
             for peer in peers {
                 peer.wait(PEER_TIMEOUT);
             }
             assert!(next.iter().all(|&n| n == PER_PRODUCER));
         }
         Role::Child("producer") => {
-            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Item> = h.endpoint("tx");
             let p: u32 = h.param("producer");
             for seq in 0..PER_PRODUCER {
-                tx.send(Item::new(p, seq))
+                D::send(&mut tx, Item::new(p, seq))
                     .unwrap_or_else(|e| panic!("producer {p} sending item {seq}: {e}"));
             }
         }
@@ -58,26 +57,23 @@ pub fn many_producers<T: Transport>(h: &Harness) {
 
 /// The parent sends 20,000 items to four consumer children; every item is
 /// received by exactly one of them, and each sees its share in order.
-pub fn many_consumers<T: Transport>(h: &Harness) {
+pub fn many_consumers<T: Transport, D: Drive<T>>(h: &Harness) {
     match h.role() {
         Role::Parent => {
             if !T::capabilities().multi_consumer {
                 h.skip("the backend is not multi-consumer");
                 return;
             }
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (mut tx, rx) = D::channel::<Item>(&ChannelConfig::default());
             let peers: Vec<_> = (0..PEERS)
                 .map(|_| {
-                    let rx = Receiver::<Item, _>::from_raw(
-                        rx.raw().try_clone().expect("a multi-consumer receiver clones"),
-                    );
+                    let rx = D::try_clone_rx(&rx).expect("a multi-consumer receiver clones");
                     h.child("consumer").endpoint("rx", rx).spawn()
                 })
                 .collect();
             drop(rx);
             for seq in 0..TO_CONSUMERS {
-                tx.send(Item::new(11, seq))
-                    .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
+                D::send(&mut tx, Item::new(11, seq)).unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
             }
             drop(tx);
             let (mut count, mut sum, mut squares) = (0u64, 0u64, 0u64);
@@ -101,24 +97,17 @@ pub fn many_consumers<T: Transport>(h: &Harness) {
             );
         }
         Role::Child("consumer") => {
-            let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
-            let (mut count, mut sum, mut squares) = (0u64, 0u64, 0u64);
+            let mut rx: D::Rx<Item> = h.endpoint("rx");
+            let (mut sum, mut squares) = (0u64, 0u64);
             let mut last = None;
-            loop {
-                match rx.recv_timeout(LONG) {
-                    Ok(item) => {
-                        let seq = item.seq.to_native();
-                        item.assert_is(11, seq);
-                        assert!(last < Some(seq), "consumer saw item {seq} after {last:?}");
-                        last = Some(seq);
-                        count += 1;
-                        sum = sum.wrapping_add(seq);
-                        squares = squares.wrapping_add(seq * seq);
-                    }
-                    Err(crate::RecvTimeoutError::Disconnected) => break,
-                    Err(e) => panic!("consumer receiving: {e}"),
-                }
-            }
+            let count = D::recv_until_disconnected(&mut rx, |item| {
+                let seq = item.seq.to_native();
+                item.assert_is(11, seq);
+                assert!(last < Some(seq), "consumer saw item {seq} after {last:?}");
+                last = Some(seq);
+                sum = sum.wrapping_add(seq);
+                squares = squares.wrapping_add(seq * seq);
+            });
             h.report(format!("{count} {sum} {squares}"));
         }
         Role::Child(other) => unknown_role(other),

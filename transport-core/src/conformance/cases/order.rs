@@ -1,87 +1,85 @@
-//! Order, integrity and sizes.
+//! Order, integrity and sizes (cases both drivers run).
 
 use crate::{
-    ChannelConfig, Frame, Receiver, Sender, Transport,
-    conformance::harness::{Harness, PEER_TIMEOUT, Role},
+    ChannelConfig, Frame, Transport,
+    conformance::{
+        drive::Drive,
+        harness::{Harness, PEER_TIMEOUT, Role},
+    },
 };
 
-use super::common::{Blob, Item, LONG, channel, expect_disconnected, pattern, unknown_role};
+use super::common::{Blob, Item, assert_disconnected, pattern, unknown_role};
 
 // Fewer under Miri, which interprets every step (`cargo xtask miri`).
 const FIFO_COUNT: u64 = if cfg!(miri) { 1_000 } else { 100_000 };
 
 /// A child sends 100,000 items; the parent receives every one, in order,
 /// intact, then `Disconnected` once the child is gone.
-pub fn fifo_from_child<T: Transport>(h: &Harness) {
-    fifo_from_child_of::<T>(h, FIFO_COUNT);
+pub fn fifo_from_child<T: Transport, D: Drive<T>>(h: &Harness) {
+    fifo_from_child_of::<T, D>(h, FIFO_COUNT);
 }
 
 /// [`fifo_from_child`] with `count` items.
-pub fn fifo_from_child_of<T: Transport>(h: &Harness, count: u64) {
+pub fn fifo_from_child_of<T: Transport, D: Drive<T>>(h: &Harness, count: u64) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Item>(&ChannelConfig::default());
             let peer = h
                 .child("producer")
                 .endpoint("tx", tx)
                 .param("count", count)
                 .spawn();
             for seq in 0..count {
-                let item = rx
-                    .recv_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"));
-                item.assert_is(1, seq);
+                D::recv(&mut rx)
+                    .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"))
+                    .assert_is(1, seq);
             }
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
             peer.wait(PEER_TIMEOUT);
         }
         Role::Child("producer") => {
-            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Item> = h.endpoint("tx");
             let count: u64 = h.param("count");
             for seq in 0..count {
-                tx.send(Item::new(1, seq))
-                    .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
+                D::send(&mut tx, Item::new(1, seq)).unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
             }
         }
         Role::Child(other) => unknown_role(other),
     }
 }
 
-/// The parent sends 100,000 items; the child receives every one, in order,
-/// then `Disconnected`, and reports how many it got.
-pub fn fifo_to_child<T: Transport>(h: &Harness) {
-    fifo_to_child_of::<T>(h, FIFO_COUNT);
+/// The parent sends 100,000 items, all in one go (the async driver through
+/// the `Sink`), then lets its sender go; the child receives every one, in
+/// order (the async driver reading a `Stream`), then `Disconnected`, and
+/// reports how many it got.
+pub fn fifo_to_child<T: Transport, D: Drive<T>>(h: &Harness) {
+    fifo_to_child_of::<T, D>(h, FIFO_COUNT);
 }
 
 /// [`fifo_to_child`] with `count` items.
-pub fn fifo_to_child_of<T: Transport>(h: &Harness, count: u64) {
+pub fn fifo_to_child_of<T: Transport, D: Drive<T>>(h: &Harness, count: u64) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, rx) = D::channel::<Item>(&ChannelConfig::default());
             let peer = h
                 .child("consumer")
                 .endpoint("rx", rx)
                 .param("count", count)
                 .spawn();
-            for seq in 0..count {
-                tx.send(Item::new(2, seq))
-                    .unwrap_or_else(|e| panic!("sending item {seq}: {e}"));
-            }
-            drop(tx);
+            D::send_all(tx, (0..count).map(|seq| Item::new(2, seq)));
             let reports = peer.wait(PEER_TIMEOUT);
             assert_eq!(reports, [format!("received {count}")]);
         }
         Role::Child("consumer") => {
-            let rx: Receiver<Item, T::Receiver> = h.endpoint("rx");
+            let mut rx: D::Rx<Item> = h.endpoint("rx");
             let count: u64 = h.param("count");
-            for seq in 0..count {
-                let item = rx
-                    .recv_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"));
+            let mut seq = 0;
+            let received = D::recv_until_disconnected(&mut rx, |item| {
                 item.assert_is(2, seq);
-            }
-            expect_disconnected(&rx);
-            h.report(format!("received {count}"));
+                seq += 1;
+            });
+            assert_eq!(received, count, "items before `Disconnected`");
+            h.report(format!("received {received}"));
         }
         Role::Child(other) => unknown_role(other),
     }
@@ -98,7 +96,7 @@ const ARCHIVE_SLACK: usize = 4096;
 
 /// A child sends blobs of 0 B, 1 B, 64 KiB and 16 MiB; the parent receives
 /// each intact.
-pub fn payload_sizes<T: Transport>(h: &Harness) {
+pub fn payload_sizes<T: Transport, D: Drive<T>>(h: &Harness) {
     let limit = T::capabilities().max_message_size;
     let sizes: Vec<usize> = SIZES.into_iter().filter(|s| s + ARCHIVE_SLACK <= limit).collect();
     match h.role() {
@@ -109,12 +107,10 @@ pub fn payload_sizes<T: Transport>(h: &Harness) {
                 ));
             }
             let config = ChannelConfig::default().max_message_size((16 << 20) + ARCHIVE_SLACK);
-            let (tx, rx) = channel::<T, Blob>(&config);
+            let (tx, mut rx) = D::channel::<Blob>(&config);
             let peer = h.child("sender").endpoint("tx", tx).spawn();
             for (salt, &len) in sizes.iter().enumerate() {
-                let blob = rx
-                    .recv_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving the {len}-byte blob: {e}"));
+                let blob = D::recv(&mut rx).unwrap_or_else(|e| panic!("receiving the {len}-byte blob: {e}"));
                 assert_eq!(blob.salt, salt as u64);
                 assert_eq!(blob.data.len(), len, "length of the {len}-byte blob");
                 assert!(
@@ -122,13 +118,13 @@ pub fn payload_sizes<T: Transport>(h: &Harness) {
                     "the {len}-byte blob is corrupt"
                 );
             }
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
             peer.wait(PEER_TIMEOUT);
         }
         Role::Child("sender") => {
-            let tx: Sender<Blob, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Blob> = h.endpoint("tx");
             for (salt, &len) in sizes.iter().enumerate() {
-                tx.send(Blob::new(salt as u64, len))
+                D::send(&mut tx, Blob::new(salt as u64, len))
                     .unwrap_or_else(|e| panic!("sending the {len}-byte blob: {e}"));
             }
         }
@@ -138,7 +134,7 @@ pub fn payload_sizes<T: Transport>(h: &Harness) {
 
 /// Raw frames (Python's `send_bytes`/`recv_bytes`), the empty one included,
 /// arrive byte for byte.
-pub fn raw_bytes_roundtrip<T: Transport>(h: &Harness) {
+pub fn raw_bytes_roundtrip<T: Transport, D: Drive<T>>(h: &Harness) {
     let frames: Vec<Vec<u8>> = vec![
         vec![],
         vec![0],
@@ -149,22 +145,19 @@ pub fn raw_bytes_roundtrip<T: Transport>(h: &Harness) {
     ];
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = D::channel::<Item>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).spawn();
             for (i, expected) in frames.iter().enumerate() {
-                let frame = rx
-                    .recv_bytes_timeout(LONG)
-                    .unwrap_or_else(|e| panic!("receiving raw frame {i}: {e}"));
+                let frame = D::recv_bytes(&mut rx).unwrap_or_else(|e| panic!("receiving raw frame {i}: {e}"));
                 assert!(frame.bytes() == expected.as_slice(), "raw frame {i} differs");
             }
-            expect_disconnected(&rx);
+            assert_disconnected(D::recv(&mut rx));
             peer.wait(PEER_TIMEOUT);
         }
         Role::Child("sender") => {
-            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let mut tx: D::Tx<Item> = h.endpoint("tx");
             for (i, frame) in frames.iter().enumerate() {
-                tx.send_bytes(frame)
-                    .unwrap_or_else(|e| panic!("sending raw frame {i}: {e}"));
+                D::send_bytes(&mut tx, frame).unwrap_or_else(|e| panic!("sending raw frame {i}: {e}"));
             }
         }
         Role::Child(other) => unknown_role(other),

@@ -224,7 +224,7 @@ where
                 .assert_is(14, 0);
             peer.wait(PEER_TIMEOUT);
             assert!(mine.poll(LONG).expect("polling for the child's departure"));
-            super::common::expect_disconnected_by(|t| mine.recv_timeout(t));
+            super::common::assert_disconnected(mine.recv_timeout(LONG));
         }
         Role::Child("sender") => {
             let end: End<T> = h.endpoint("end");

@@ -4,7 +4,10 @@ use std::{sync::Arc, thread};
 
 use crate::{
     ChannelConfig, Sender, Transport,
-    conformance::harness::{Harness, PEER_TIMEOUT, Role},
+    conformance::{
+        blocking::Blocking,
+        harness::{Harness, PEER_TIMEOUT, Role},
+    },
 };
 
 use super::common::{Item, channel, expect_disconnected, recv_in_order_per_producer, unknown_role};
@@ -21,9 +24,9 @@ const PER_THREAD: u64 = if cfg!(miri) { 25 } else { 2_000 };
 pub fn shared_sender<T: Transport>(h: &Harness) {
     match h.role() {
         Role::Parent => {
-            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (tx, mut rx) = channel::<T, Item>(&ChannelConfig::default());
             let peer = h.child("threads").endpoint("tx", tx).spawn();
-            let next = recv_in_order_per_producer(&rx, THREADS, PER_THREAD, "thread");
+            let next = recv_in_order_per_producer::<T, Blocking>(&mut rx, THREADS, PER_THREAD, "thread");
             expect_disconnected(&rx);
             peer.wait(PEER_TIMEOUT);
             assert!(next.iter().all(|&n| n == PER_THREAD));
