@@ -139,10 +139,9 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
                 Err(e) if e.is_disconnected() => return Ok(()),
                 Err(e) => return Err(ServeError::Channel(e.to_string())),
             };
-            let (id, args) = task
-                .deserialize()
-                .map_err(|e| ServeError::Channel(e.to_string()))?;
-            drop(task);
+            // Each argument is taken out of the received message as its
+            // task starts: no copy of the whole chunk first.
+            let (id, args) = (task.0.to_native(), task.1.as_ref());
             let Some(args) = args else {
                 // The parent's stop: every task sent before it is answered.
                 return Ok(());
@@ -152,12 +151,15 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
             // values in order, and where a task panicked, its position.
             let mut values = Vec::with_capacity(args.len());
             let mut panics = Vec::new();
-            for (position, arg) in (0_u64..).zip(args) {
+            for (position, arg) in (0_u64..).zip(args.iter()) {
+                let arg = transport_core::rkyv::deserialize::<A, transport_core::rkyv::rancor::Error>(arg)
+                    .map_err(|e| ServeError::Channel(e.to_string()))?;
                 match panic::catch_unwind(AssertUnwindSafe(move || run(arg))) {
                     Ok(value) => values.push(value),
                     Err(payload) => panics.push((position, panic_message(payload))),
                 }
             }
+            drop(task);
             results
                 .send((id, values, panics))
                 .map_err(|e| ServeError::Channel(e.to_string()))?;
