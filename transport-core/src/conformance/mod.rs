@@ -116,13 +116,18 @@ macro_rules! conformance_tests {
         );
     };
     (@fifo $transport:ty; $count:expr; $case:ident, $with_count:ident) => {
+        $crate::conformance_tests!(@test $case, $transport,
+            |h| $crate::conformance::$with_count::<$transport, $crate::conformance::Blocking>(h, $count));
+    };
+    // One `#[test]`: case `$case` of backend `$transport`, run by `$run`.
+    (@test $case:ident, $transport:ty, $run:expr) => {
         #[test]
         fn $case() {
             $crate::conformance::run(
                 $crate::conformance::test_name(module_path!(), stringify!($case)),
                 <$transport as $crate::Transport>::NAME,
                 <$transport as $crate::Transport>::capabilities().cross_process,
-                |h| $crate::conformance::$with_count::<$transport, $crate::conformance::Blocking>(h, $count),
+                $run,
             );
         }
     };
@@ -131,15 +136,7 @@ macro_rules! conformance_tests {
     };
     // One case at a time: the driver's path repeats inside each test.
     (@cases_in [$($driver:tt)*] $transport:ty; $case:ident $(, $rest:ident)* $(,)?) => {
-        #[test]
-        fn $case() {
-            $crate::conformance::run(
-                $crate::conformance::test_name(module_path!(), stringify!($case)),
-                <$transport as $crate::Transport>::NAME,
-                <$transport as $crate::Transport>::capabilities().cross_process,
-                $($driver)*::$case::<$transport>,
-            );
-        }
+        $crate::conformance_tests!(@test $case, $transport, $($driver)*::$case::<$transport>);
         $crate::conformance_tests!(@cases_in [$($driver)*] $transport; $($rest),*);
     };
     (@cases_in [$($driver:tt)*] $transport:ty; $(,)?) => {};
@@ -147,15 +144,7 @@ macro_rules! conformance_tests {
     // the driver `$drive` (a `Drive` or `DriveDuplex` of the backend).
     (@shared $transport:ty, $drive:ty; $($case:ident),* $(,)?) => {
         $(
-            #[test]
-            fn $case() {
-                $crate::conformance::run(
-                    $crate::conformance::test_name(module_path!(), stringify!($case)),
-                    <$transport as $crate::Transport>::NAME,
-                    <$transport as $crate::Transport>::capabilities().cross_process,
-                    $crate::conformance::$case::<$transport, $drive>,
-                );
-            }
+            $crate::conformance_tests!(@test $case, $transport, $crate::conformance::$case::<$transport, $drive>);
         )*
     };
 }
