@@ -1,17 +1,18 @@
 """Python's process pools as peers of our Pool for `cargo xtask bench`.
 
     python3 pool_peers.py --kind pool|executor --tasks N --payload BYTES \
-        --workers W --chunksizes 1,100,...
+        --workers W --chunksizes 1,100,... [--maps M]
 
 `pool` is multiprocessing.Pool.map, `executor` is
 concurrent.futures.ProcessPoolExecutor.map, both with the "spawn" start
 method (fresh interpreters, as our workers are). Starting the workers is
 not timed. A payload of at most 8 bytes is the trivial task (the square
 of an int); a larger one is a task whose argument is that many bytes
-(it returns their length). Each chunk size is tried once after an
-untimed warm-up; the last line printed is
+(it returns their length). Each chunk size is tried M times (default 1)
+after an untimed warm-up and counts with the median of its tries; the
+last line printed is
 
-    result tasks_per_s=<best> chunksize=<its chunk size>
+    result tasks_per_s=<best median> chunksize=<its chunk size>
 
 Any failure exits non-zero.
 """
@@ -59,6 +60,7 @@ def main():
     p.add_argument("--payload", type=int, required=True)
     p.add_argument("--workers", type=int, required=True)
     p.add_argument("--chunksizes", required=True)
+    p.add_argument("--maps", type=int, default=1)
     a = p.parse_args()
     unpin()
     chunksizes = [int(c) for c in a.chunksizes.split(",")]
@@ -92,8 +94,11 @@ def main():
     try:
         list(mapper(fn, warm, chunksize=max(1, len(warm) // (4 * a.workers))))
         for c in chunksizes:
-            rate = timed_map(mapper, fn, args, c, check)
-            print(f"chunksize={c} tasks_per_s={rate:.0f}", flush=True)
+            rates = []
+            for _ in range(max(1, a.maps)):
+                rates.append(timed_map(mapper, fn, args, c, check))
+                print(f"chunksize={c} tasks_per_s={rates[-1]:.0f}", flush=True)
+            rate = sorted(rates)[len(rates) // 2]
             if rate > best[0]:
                 best = (rate, c)
     finally:
