@@ -118,6 +118,17 @@ where
                     Ok(frame) if index == expected => break frame,
                     Ok(_) => return Err(format!("answer {seq} came on channel {index}, not {expected}")),
                     Err(TryRecvError::Empty) => continue,
+                    // After its last answer the child leaves, and every
+                    // channel says so: one may say it before the answer's
+                    // own channel has the answer (a pipe end still writing
+                    // it while the ends before it close). The answer is
+                    // then waited for on its channel.
+                    Err(TryRecvError::Disconnected) if index != expected => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        break backs[expected].recv_bytes_timeout(left).map_err(|e| {
+                            format!("receive on channel {expected} after channel {index} closed: {e}")
+                        })?;
+                    }
                     Err(e) => return Err(format!("receive on channel {index}: {e}")),
                 }
             }
