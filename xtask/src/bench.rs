@@ -32,6 +32,7 @@ const LOAD_MESSAGES: &str = "10000000";
 struct Options {
     quick: bool,
     subjects: Vec<String>,
+    modes: Vec<String>,
     reps: Option<String>,
 }
 
@@ -39,6 +40,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut opts = Options {
         quick: false,
         subjects: Vec::new(),
+        modes: Vec::new(),
         reps: None,
     };
     let mut it = args.iter();
@@ -50,6 +52,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or("--subjects needs a comma-separated list")?
                     .clone(),
             ),
+            "--modes" => opts
+                .modes
+                .push(it.next().ok_or("--modes needs a comma-separated list")?.clone()),
             "--reps" => opts.reps = Some(it.next().ok_or("--reps needs a number")?.clone()),
             other => return Err(format!("bench: unknown option `{other}`")),
         }
@@ -83,6 +88,9 @@ pub fn run(args: &[String], root: &Path) -> Result<bool, String> {
     }
     for s in &opts.subjects {
         cmd.args(["--subjects", s]);
+    }
+    for m in &opts.modes {
+        cmd.args(["--modes", m]);
     }
     if let Some(n) = &opts.reps {
         cmd.args(["--reps", n]);

@@ -39,7 +39,7 @@ tasks:
                 own `capabilities()`; write target/caps.json
   bench         measure our backends and their peers between two pinned processes;
                 write target/bench/results.json, results.md, chart.svg, machine.json
-                (options: --quick, --subjects a,b, --reps N)
+                (options: --quick, --subjects a,b, --modes a,b, --reps N)
   fuzz          build and run every fuzz target of fuzz/ (cargo-fuzz, libFuzzer, with
                 debug assertions and overflow checks), print execs/s, total execs,
                 corpus size and crashes per target, write target/fuzz/results.json;

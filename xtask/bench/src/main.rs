@@ -7,7 +7,7 @@
 //! `chart.svg` and `machine.json`.
 //!
 //! ```text
-//! transport-bench [--quick] [--subjects a,b,...] [--reps N] [--out DIR]
+//! transport-bench [--quick] [--subjects a,b,...] [--modes a,b,...] [--reps N] [--out DIR]
 //! ```
 //!
 //! The same program is the child of every Rust measurement: started again

@@ -19,6 +19,8 @@ pub struct Options {
     pub quick: bool,
     /// Only these subjects (all when empty).
     pub subjects: Vec<String>,
+    /// Only rows in these modes (all when empty).
+    pub modes: Vec<String>,
     /// Runs per measurement.
     pub reps: usize,
     /// Where the outputs go.
@@ -34,6 +36,7 @@ impl Options {
         let mut opts = Options {
             quick: false,
             subjects: Vec::new(),
+            modes: Vec::new(),
             reps: MIN_REPS,
             out: PathBuf::from("target/bench"),
         };
@@ -45,6 +48,11 @@ impl Options {
                 "--subjects" => {
                     let list = value("--subjects")?;
                     opts.subjects
+                        .extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+                }
+                "--modes" => {
+                    let list = value("--modes")?;
+                    opts.modes
                         .extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
                 }
                 "--reps" => {
@@ -67,11 +75,18 @@ impl Options {
                 ));
             }
         }
+        let modes = subjects::mode_names();
+        for m in &opts.modes {
+            if !modes.contains(&m.as_str()) {
+                return Err(format!("unknown mode `{m}`; the modes are {}", modes.join(", ")));
+            }
+        }
         Ok(opts)
     }
 
     fn wants(&self, row: &Row) -> bool {
-        self.subjects.is_empty() || self.subjects.iter().any(|s| s == row.subject)
+        (self.subjects.is_empty() || self.subjects.iter().any(|s| s == row.subject))
+            && (self.modes.is_empty() || self.modes.iter().any(|m| m == row.mode))
     }
 }
 
@@ -187,4 +202,38 @@ pub fn run(opts: Options) -> Result<bool, String> {
     Ok(measurements
         .iter()
         .all(|m| m.failures.is_empty() || (m.row.side == subjects::Side::Peer && !m.runs.is_empty())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(&args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn modes_select_rows_within_subjects() {
+        let opts = parse(&["--subjects", "shm", "--modes", "validated,unchecked"]).unwrap();
+        let picked: Vec<(&str, &str)> = ROWS
+            .iter()
+            .filter(|r| opts.wants(r))
+            .map(|r| (r.subject, r.mode))
+            .collect();
+        assert!(picked.contains(&("shm", "validated")));
+        assert!(picked.contains(&("shm", "unchecked")));
+        assert!(
+            picked
+                .iter()
+                .all(|&(s, m)| s == "shm" && (m == "validated" || m == "unchecked"))
+        );
+        let all_shm = parse(&["--subjects", "shm"]).unwrap();
+        assert!(ROWS.iter().filter(|r| all_shm.wants(r)).count() > picked.len());
+    }
+
+    #[test]
+    fn unknown_mode_is_refused() {
+        let err = parse(&["--modes", "no-such-mode"]).unwrap_err();
+        assert!(err.contains("unknown mode `no-such-mode`"), "{err}");
+    }
 }

@@ -322,6 +322,17 @@ pub fn subject_names() -> Vec<&'static str> {
     names
 }
 
+/// Every mode of a row, once each, in row order.
+pub fn mode_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for row in ROWS {
+        if !names.contains(&row.mode) {
+            names.push(row.mode);
+        }
+    }
+    names
+}
+
 /// The row a child process was started for (`subject/mode`).
 pub fn child_of(role: &str) -> Option<ChildFn> {
     ROWS.iter()
