@@ -307,3 +307,25 @@ fn frames_dropped_on_many_threads_in_any_order_free_the_ring() {
         "the producer got every byte back"
     );
 }
+
+/// Only a receive whose predecessor found its message at once slips: one
+/// that had to wait for it (a reply) and a `try_recv` leave the next
+/// receive to look at once.
+#[test]
+fn only_a_receiver_that_found_messages_at_once_slips() {
+    let (tx, rx) = raw_channel(&small()).unwrap();
+    assert!(!rx.streaming(), "a new receiver has seen no stream");
+    tx.send_bytes(&message(0), Wait::Never).unwrap();
+    tx.send_bytes(&message(1), Wait::Never).unwrap();
+    drop(rx.recv_frame(Wait::Forever).unwrap());
+    assert!(rx.streaming(), "the message was there at the first look");
+    drop(rx.recv_frame(Wait::Forever).unwrap());
+    assert!(rx.streaming());
+    // Nothing queued: this receive waits (and times out).
+    let waited = rx.recv_frame(Wait::timeout(std::time::Duration::from_millis(1)));
+    assert!(matches!(waited, Err(RawRecvError::NotReady)), "{waited:?}");
+    assert!(!rx.streaming(), "a receive that waited ends the stream");
+    tx.send_bytes(&message(2), Wait::Never).unwrap();
+    assert_eq!(seq_of(&rx.recv_frame(Wait::Never).unwrap()), 2);
+    assert!(!rx.streaming(), "a try_recv says nothing of the stream");
+}
