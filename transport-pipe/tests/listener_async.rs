@@ -1,7 +1,9 @@
 //! A named connection in this crate's framing wakes an async task when a
 //! message comes (`PollRecv`, feature `tokio`), as a pipe end does: what
-//! the async adapters and a `Select` build on. Over a socket file (Unix)
-//! and over TCP (every system, in both framings).
+//! the async adapters and a `Select` build on. Over a socket file (Unix),
+//! over TCP (every system, in both framings), and in Python's framing over
+//! a Windows named pipe (a message-mode pipe; more of it through the
+//! adapters in `adapters/tests/python_pipe_async.rs`).
 
 use std::{
     future::poll_fn,
@@ -192,4 +194,57 @@ async fn tcp_end_wakes_async_tasks_in_this_crates_framing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_end_wakes_async_tasks_in_pythons_framing() {
     end_wakes_async_tasks(tcp(), Options::python().authkey(b"k")).await;
+}
+
+/// A Windows named pipe no other test uses.
+#[cfg(windows)]
+fn named_pipe(test: &str) -> Address {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    Address::path(format!(
+        r"\\.\pipe\tp-async-{test}-{}-{nanos}",
+        std::process::id()
+    ))
+}
+
+#[cfg(windows)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_pipe_end_wakes_async_tasks_in_pythons_framing() {
+    end_wakes_async_tasks(named_pipe("wake"), Options::python().authkey(b"k")).await;
+}
+
+/// On a Windows named pipe in Python's framing, a message longer than the
+/// pipe's buffer is still being written until the peer reads it: a task
+/// asking to send the next one waits, and is woken when the peer has read.
+#[cfg(windows)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_pipe_python_framing_wakes_a_task_waiting_for_room() {
+    let options = Options::python().authkey(b"k");
+    let listener = Listener::bind(named_pipe("room"), options.clone()).expect("listening");
+    let address = listener.address().clone();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let expected = big.clone();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        let end = Client::connect_raw(address, &options).expect("connecting");
+        go_rx.recv_timeout(LONG).expect("the go-ahead");
+        let frame = end.recv_frame(Wait::timeout(LONG)).expect("the long message");
+        assert_eq!(frame.as_slice(), expected);
+        let frame = end.recv_frame(Wait::timeout(LONG)).expect("the next message");
+        assert_eq!(frame.as_slice(), b"next");
+    });
+    let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
+    end.send_bytes(&big, Wait::Never)
+        .expect("the kernel takes the message");
+    woken_after(
+        |cx| end.poll_send_ready(cx),
+        "the long message is still being written",
+        || go_tx.send(()).expect("telling the reader"),
+    )
+    .await;
+    end.send_bytes(b"next", Wait::Never)
+        .expect("the write before has ended");
+    reader.join().expect("the reader");
+    drop(listener);
 }

@@ -387,10 +387,8 @@ mod windows {
     fn current_user() -> Vec<u64> {
         let mut token: HANDLE = std::ptr::null_mut();
         // SAFETY: opens this process's token for querying.
-        assert_ne!(
-            unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) },
-            0
-        );
+        let opened = unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) };
+        assert_ne!(opened, 0);
         let mut buf = vec![0u64; 128];
         let mut len = 0u32;
         // SAFETY: `buf` has room for 1 KiB.

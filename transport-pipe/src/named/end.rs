@@ -38,7 +38,8 @@ pub(crate) enum Link {
 /// a [`PipeEnd`] on the accepted socket, with the same coalescing,
 /// `Disconnected` and async readiness; with Python's framing it writes each
 /// message as Python's `Connection.send_bytes` does, and has async
-/// readiness of its own (feature `tokio`, Unix).
+/// readiness of its own (feature `tokio`; on Windows over TCP and over a
+/// message-mode named pipe too).
 pub struct NamedEnd {
     link: Link,
     peer: PeerCreds,

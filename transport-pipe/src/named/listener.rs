@@ -41,9 +41,9 @@ use crate::sys::named::Acceptor;
 /// | | Linux | macOS, BSD | Windows |
 /// |---|---|---|---|
 /// | path | `AF_UNIX` socket file, `fchmod` before `bind` | the same where the system allows it (else `bind` fails) | named pipe `\\.\pipe\NAME`, owner-only security descriptor, local clients only |
-/// | Python's framing | yes | yes | yes: on a named pipe a message-mode pipe, each message one pipe message with no length, as Python's `AF_PIPE` (tested Rust to Rust under Wine, which cannot run CPython here) |
+/// | Python's framing | yes | yes | yes: on a named pipe a message-mode pipe, each message one pipe message with no length, as Python's `AF_PIPE` (tested Rust to Rust under Wine, which cannot run CPython here); async readiness (`tokio`) from a read of the next message's first part kept in flight, which the next receive takes |
 /// | abstract name | yes | no | no |
-/// | TCP | yes | yes | yes (both framings; async readiness of its ends is Unix only) |
+/// | TCP | yes | yes | yes (both framings; async readiness through `WSAEventSelect`) |
 /// | peer user and process | `SO_PEERCRED` | `getpeereid` (no process) | process only (the pipe's security descriptor admits only this user) |
 #[derive(Debug)]
 pub struct Listener {

@@ -15,7 +15,9 @@
 //! ready when the deframer holds a whole message (or a refusal), the stream
 //! ended, or a read failed, reading the socket without blocking whenever
 //! the reactor says it may be readable; sending is ready when the socket
-//! has room (or the peer is gone). A send from a task is one non-blocking
+//! has room (or the peer is gone; on a Windows message-mode pipe, whose
+//! send hands the kernel its whole message at once, when the write before
+//! has ended). A send from a task is one non-blocking
 //! try: it writes nothing (`NotReady`, and the task waits for room) or
 //! starts its message, and then finishes it before it returns, as any
 //! send here does (on tokio's multi-thread runtime the worker first hands

@@ -38,8 +38,9 @@
 //!   and `poll_write(&self, cx)`: ready once the socket has room to write
 //!   or the peer is gone, for an end in Python's framing, which writes from
 //!   the sending task (Unix, through `async_fd.rs`; on Windows over TCP,
-//!   through `named/windows_tcp_watch.rs`; an end on a Windows
-//!   message-mode pipe reports `Unsupported`, see `named/windows.rs`).
+//!   through `named/windows_tcp_watch.rs`; on a Windows message-mode
+//!   pipe, once the write before has ended, through `one_shot_wait.rs`,
+//!   see `named/windows_message_socket.rs`).
 
 #[cfg(unix)]
 mod parent_copy;
@@ -84,6 +85,8 @@ pub(crate) use windows::{CROSS_PROCESS, READINESS, Socket};
 
 #[cfg(all(unix, feature = "tokio"))]
 mod async_fd;
+#[cfg(all(windows, feature = "tokio"))]
+mod one_shot_wait;
 #[cfg(all(windows, feature = "tokio"))]
 mod registered_wait;
 #[cfg(all(windows, feature = "tokio"))]

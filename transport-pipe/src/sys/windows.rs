@@ -261,6 +261,16 @@ fn wait_ms(wait: Wait) -> u32 {
     millis(wait).map_or(INFINITE, |ms| ms.min(u64::from(INFINITE - 1)) as u32)
 }
 
+/// Waits as `wait` allows for `event` to be signalled; whether it was.
+///
+/// # Safety
+///
+/// `event` must be an event handle that stays open during the call.
+pub(crate) unsafe fn wait_event(event: HANDLE, wait: Wait) -> bool {
+    // SAFETY: the caller's promise: an open event handle.
+    unsafe { WaitForSingleObject(event, wait_ms(wait)) == WAIT_OBJECT_0 }
+}
+
 impl Socket {
     pub(crate) fn new(handle: OwnedHandle) -> io::Result<Socket> {
         Ok(Socket {
@@ -626,6 +636,21 @@ impl Socket {
                 Err(e)
             }
         }
+    }
+
+    /// The event of a write still running (its status still pending), if
+    /// any: a message-mode pipe's task waiting to send waits for it
+    /// (`named/windows_message_socket.rs`). Manual-reset, open as long as
+    /// the socket; the next write resets it as it starts.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn running_write(&self) -> Option<HANDLE> {
+        let slot = self.in_flight.lock_unpoisoned();
+        let op = slot.as_ref()?;
+        // SAFETY: the kernel writes `Internal` when the write ends; read it
+        // as a value that may change under us (`HasOverlappedIoCompleted`).
+        let status = unsafe { ptr::read_volatile(&raw const op.ov.Internal) };
+        let pending = windows_sys::Win32::Foundation::STATUS_PENDING as usize;
+        (op.started && status == pending).then(|| self.write_event.as_raw_handle())
     }
 
     /// See `zero_read.rs`.

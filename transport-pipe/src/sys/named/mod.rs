@@ -29,6 +29,10 @@ mod windows;
 #[cfg(windows)]
 pub(super) mod windows_message;
 #[cfg(windows)]
+mod windows_message_socket;
+#[cfg(windows)]
+mod windows_read_ahead;
+#[cfg(windows)]
 mod windows_tcp;
 #[cfg(all(windows, feature = "tokio"))]
 mod windows_tcp_watch;

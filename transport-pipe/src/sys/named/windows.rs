@@ -11,7 +11,11 @@
 //!   message-mode pipe, as Python's `AF_PIPE` makes one (the listener's
 //!   instances are `PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE`, a client
 //!   sets `PIPE_READMODE_MESSAGE` on its handle), each message one pipe
-//!   message with no length before it (`windows_message.rs`).
+//!   message with no length before it (`windows_message.rs`). Its async
+//!   readiness (feature `tokio`) comes from the one read of a message's
+//!   first part that it may keep in flight (`windows_read_ahead.rs`), and
+//!   for a send from the end of the write before
+//!   (`windows_message_socket.rs`).
 //! - `accept` waits for a client with an overlapped `ConnectNamedPipe` on
 //!   the waiting instance (cancelled at the deadline), then lets
 //!   interprocess hand that instance out and create the next one.
@@ -50,7 +54,8 @@ use windows_sys::Win32::{
 
 use super::{
     Conn,
-    windows_message::{Lengths, MessageIo, MessagePipe, MessageRead},
+    windows_message::{Lengths, MessagePipe},
+    windows_message_socket::MessageSocket,
     windows_tcp::{self, TcpSocket},
 };
 use crate::{
@@ -67,8 +72,9 @@ use crate::{
 pub(crate) enum StreamSocket {
     /// A byte pipe: this crate's framing, for the pipe's own end.
     Pipe(Socket),
-    /// A message-mode pipe seen as a stream in Python's socket framing.
-    Message(MessagePipe<Socket>),
+    /// A message-mode pipe seen as a stream in Python's socket framing
+    /// (boxed: its receive state and read ahead make it the largest).
+    Message(Box<MessagePipe<MessageSocket>>),
     /// TCP.
     Tcp(TcpSocket),
 }
@@ -76,6 +82,10 @@ pub(crate) enum StreamSocket {
 impl StreamSocket {
     /// The pipe's own socket, for the pipe end (this crate's framing on a
     /// byte pipe); anything else comes back.
+    #[allow(
+        clippy::result_large_err,
+        reason = "once per connection, and the stream comes back whole"
+    )]
     pub(crate) fn into_pipe(self) -> Result<Socket, StreamSocket> {
         match self {
             StreamSocket::Pipe(s) => Ok(s),
@@ -111,9 +121,11 @@ impl StreamSocket {
     pub(crate) fn watch_writes(&mut self) {}
 
     /// As the pipe's `Socket::poll_read`: TCP through `WSAEventSelect`
-    /// (`windows_tcp_watch.rs`). A message-mode pipe has none: the pipe's
-    /// zero-byte read, which waits for data without taking any, would take
-    /// a zero-length message (Python sends them) whole.
+    /// (`windows_tcp_watch.rs`); a message-mode pipe through its one read
+    /// of a message's first part, left in flight and waited on by the
+    /// system thread pool (`windows_message.rs`, `windows_read_ahead.rs`):
+    /// the byte pipe's zero-byte read would take a zero-length message
+    /// (Python sends them) whole.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
         &self,
@@ -123,29 +135,25 @@ impl StreamSocket {
         match self {
             StreamSocket::Pipe(s) => s.poll_read(cx, attempt),
             StreamSocket::Tcp(s) => s.poll_read(cx, attempt),
-            StreamSocket::Message(_) => std::task::Poll::Ready(Err(unsupported_async())),
+            StreamSocket::Message(s) => s.poll_read(cx, attempt),
         }
     }
 
-    /// Ready once a send can start: TCP only (see `poll_read`); a byte
-    /// pipe's room is its backlog's, not the socket's.
+    /// Ready once a send can start: TCP when the socket has room; a
+    /// message-mode pipe once the write before has ended
+    /// (`windows_message_socket.rs`). A byte pipe is always a pipe end
+    /// (`into_pipe`), whose room is its backlog's: never asked here.
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_write(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
         match self {
             StreamSocket::Tcp(s) => s.poll_write(cx),
-            StreamSocket::Pipe(_) | StreamSocket::Message(_) => {
-                std::task::Poll::Ready(Err(unsupported_async()))
-            }
+            StreamSocket::Message(s) => s.poll_write(cx),
+            StreamSocket::Pipe(_) => std::task::Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a byte pipe's send readiness is its pipe end's, not a stream end's",
+            ))),
         }
     }
-}
-
-#[cfg(feature = "tokio")]
-fn unsupported_async() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        "async readiness of a Python-framed named pipe is not supported on Windows (TCP has it)",
-    )
 }
 
 /// Python's socket framing's lengths, for a message-mode pipe.
@@ -153,29 +161,6 @@ const PYTHON: Lengths = Lengths {
     header: |len, out| Framing::Python.header(len, out),
     parse: |bytes| Framing::Python.parse(bytes).ok().flatten(),
 };
-
-impl MessageIo for Socket {
-    fn read_message(&self, buf: &mut [MaybeUninit<u8>], wait: Wait) -> io::Result<MessageRead> {
-        Socket::read_message(self, buf, wait)
-    }
-
-    fn message_left(&self) -> io::Result<Option<u32>> {
-        Socket::message_left(self)
-    }
-
-    fn send_message(
-        &self,
-        data: Vec<u8>,
-        wait: Wait,
-        on_readable: &mut dyn FnMut() -> bool,
-    ) -> io::Result<()> {
-        Socket::send_message(self, data, wait, on_readable)
-    }
-
-    fn settle(&self, wait: Wait) -> io::Result<()> {
-        Socket::settle(self, wait)
-    }
-}
 
 /// A connection not yet set up for its framing.
 #[derive(Debug)]
@@ -189,7 +174,10 @@ impl Stream {
     pub(crate) fn into_stream(self) -> io::Result<StreamSocket> {
         Ok(match self {
             Stream::Pipe(h) => StreamSocket::Pipe(Socket::new(h)?),
-            Stream::Message(h) => StreamSocket::Message(MessagePipe::new(Socket::new(h)?, PYTHON)),
+            Stream::Message(h) => StreamSocket::Message(Box::new(MessagePipe::new(
+                MessageSocket::new(Socket::new(h)?)?,
+                PYTHON,
+            ))),
             Stream::Tcp(s) => StreamSocket::Tcp(TcpSocket::new(s)?),
         })
     }
