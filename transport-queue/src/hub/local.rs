@@ -184,6 +184,10 @@ impl LocalHandle {
             .copy_out(&mut self.hub.reader.lock_unpoisoned(), limit)
             .unwrap_or_default();
         let tag = shared.segment.tag();
+        #[allow(
+            clippy::drop_non_drop,
+            reason = "unmapped here on Unix, before its slab goes back; a token on Windows"
+        )]
         drop(shared.segment);
         self.hub.lock().release_slab(shared.from, tag);
         frame

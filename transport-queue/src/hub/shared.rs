@@ -45,6 +45,10 @@ impl Hub {
             starting: Mutex::new(()),
             pool,
             members_get: AtomicBool::new(false),
+            #[allow(
+                clippy::default_constructed_unit_structs,
+                reason = "a unit struct on Windows only, where members have no slabs"
+            )]
             reader: Mutex::new(SlabReader::default()),
         })
     }
