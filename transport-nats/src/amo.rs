@@ -22,7 +22,7 @@ use std::{
 
 use transport_core::sync::LockExt;
 
-use async_nats::{Message, Subject, Subscriber, client::PublishErrorKind};
+use async_nats::{Subject, Subscriber, client::PublishErrorKind};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::task::AbortHandle;
@@ -42,6 +42,15 @@ use crate::{
 const MAX_REPORTERS: usize = 1 << 16;
 /// How often a blocked sender asks again when no report came.
 const ASK_AGAIN: Duration = Duration::from_secs(1);
+/// How many sends in a row may go on the last full look at the channel
+/// (presence, outage, credit reports), while nothing notified the end
+/// since: a look takes locks shared with the client's thread and reads the
+/// clock, which cost more than the rest of a 64-byte send.
+const RELOOK: u32 = 64;
+/// The most a send reserves for its message before writing it: the last
+/// message's length up to this (messages of one kind are often of one
+/// length, and a serializer writes in pieces).
+const RESERVE_MAX: usize = 64 << 10;
 /// The most messages a receive moves from the client's channel into the
 /// receiver's own buffer at once: the receives that follow take them
 /// without polling the channel (or locking anything shared with the
@@ -66,12 +75,29 @@ struct SendState {
     queued: Option<Arc<Queued>>,
     asked: Option<Instant>,
     closed: bool,
+    /// The end's signal generation when the last full look found room, and
+    /// the sends made on that look since.
+    looked: Option<u64>,
+    quick: u32,
+    /// The length of the last message, to size the next one's buffer.
+    last_len: usize,
 }
 
 impl SendState {
     fn in_flight(&self) -> u64 {
         self.sent
             .saturating_sub(self.taken_total.saturating_add(self.forgiven))
+    }
+
+    /// Whether a send may go on the last look: nothing notified the end
+    /// since (no credit report, roster change, outage or queued publish
+    /// finishing), no publish is queued, there is credit, and fewer than
+    /// [`RELOOK`] sends went on it. Whatever the look would find out comes
+    /// with a notification, except the passing of time (a lease or an
+    /// outage running out), which the next look sees: at most [`RELOOK`]
+    /// sends later, and every send that finds no credit looks.
+    fn may_skip_look(&self, seen: u64, window: u64) -> bool {
+        self.looked == Some(seen) && self.quick < RELOOK && self.queued.is_none() && self.in_flight() < window
     }
 
     /// Reads the credit reports that arrived; false once the client closed.
@@ -147,6 +173,9 @@ impl AmoSender {
                 queued: None,
                 asked: None,
                 closed: false,
+                looked: None,
+                quick: 0,
+                last_len: 0,
             }),
             base,
         })
@@ -194,12 +223,20 @@ impl AmoSender {
     }
 
     pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let window = self.base.options.credit_window() as u64;
         loop {
             let seen = self.base.signal.generation();
             {
                 let mut st = self.lock();
+                if st.may_skip_look(seen, window) {
+                    return self.publish(&mut st, fill);
+                }
                 match self.room(&mut st) {
-                    Room::Yes => return self.publish(&mut st, fill),
+                    Room::Yes => {
+                        st.looked = Some(seen);
+                        st.quick = 0;
+                        return self.publish(&mut st, fill);
+                    }
                     Room::Disconnected => return Err(RawSendError::Disconnected),
                     Room::No if wait.expired() => return Err(RawSendError::NotReady),
                     Room::No => {}
@@ -211,13 +248,13 @@ impl AmoSender {
 
     fn publish(&self, st: &mut SendState, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         let limit = self.max_message_size();
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(st.last_len.min(RESERVE_MAX));
         let mut writer = FrameWriter::bytes(&mut buf, limit);
         if let Err(e) = fill(&mut writer) {
             writer.abort();
             return Err(RawSendError::Serialize(e));
         }
-        writer.finish()?;
+        st.last_len = writer.finish()?;
         let published = self.base.inner().publish(
             self.subject.clone(),
             None,
@@ -228,6 +265,7 @@ impl AmoSender {
             Ok(queued) => {
                 st.queued = queued;
                 st.sent += 1;
+                st.quick += 1;
                 Ok(())
             }
             Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => Err(RawSendError::TooLarge {
@@ -269,9 +307,17 @@ struct RecvState {
     /// Messages taken from the client's channel and not yet received: at
     /// most [`BATCH`]; like those still in the channel, they reached this
     /// receiver and no receive.
-    buffered: VecDeque<Message>,
+    buffered: VecDeque<Delivered>,
     /// The client closed the channel.
     ended: bool,
+}
+
+/// What a receive needs of a message: its subject (which names its
+/// sender) and payload; the rest of the client's message (a few times as
+/// large) is dropped as it enters the buffer, so it is not moved again.
+struct Delivered {
+    subject: Subject,
+    payload: Bytes,
 }
 
 /// What this receiver took from each sender, and what it told them.
@@ -411,7 +457,7 @@ impl AmoReceiver {
     /// but the next receives find their message here, and the client's
     /// thread is asked to wake this receiver again only once it has
     /// drained the channel.
-    fn next(&self, st: &mut RecvState) -> Result<Option<Message>, ()> {
+    fn next(&self, st: &mut RecvState) -> Result<Option<Delivered>, ()> {
         if let Some(msg) = st.buffered.pop_front() {
             return Ok(Some(msg));
         }
@@ -427,7 +473,10 @@ impl AmoReceiver {
         let _ = runtime::poll_unbudgeted(&mut cx, |cx| {
             while buffered.len() < BATCH {
                 match Stream::poll_next(std::pin::Pin::new(&mut *data), cx) {
-                    Poll::Ready(Some(msg)) => buffered.push_back(msg),
+                    Poll::Ready(Some(msg)) => buffered.push_back(Delivered {
+                        subject: msg.subject,
+                        payload: msg.payload,
+                    }),
                     Poll::Ready(None) => {
                         *ended = true;
                         break;
@@ -445,7 +494,7 @@ impl AmoReceiver {
     }
 
     /// The next message, locked for this one call.
-    fn next_locked(&self) -> Result<Option<Message>, ()> {
+    fn next_locked(&self) -> Result<Option<Delivered>, ()> {
         self.next(&mut self.lock())
     }
 
@@ -475,7 +524,7 @@ impl AmoReceiver {
         }
     }
 
-    fn take(&self, msg: Message) -> Result<NatsFrame, RawRecvError> {
+    fn take(&self, msg: Delivered) -> Result<NatsFrame, RawRecvError> {
         if let Some(sender) = self.base.names.sender_of(msg.subject.as_str()) {
             let report = self.counts.lock_unpoisoned().take(sender);
             if let Some((sender, payload)) = report {
