@@ -5,6 +5,9 @@
 //! arrives whole or not at all).
 #![cfg(all(unix, feature = "pipe"))]
 
+#[path = "support/traffic.rs"]
+mod traffic;
+
 #[path = "../../transport-pipe/tests/python/mod.rs"]
 mod python;
 
@@ -12,6 +15,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use python::{PyPeer, TempDir, interpreters, note, ran};
+use traffic::{message, runtime};
 use transport_adapters::AsyncConnection;
 use transport_core::{
     RecvError,
@@ -32,26 +36,6 @@ fn hex(key: &[u8]) -> String {
 
 fn options() -> Options {
     Options::python().authkey(KEY)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-/// Message `id` of `len` bytes: the id (when it fits), then a pattern of
-/// it, so a message cut short, shifted or mixed with another shows.
-fn message(id: u64, len: usize) -> Vec<u8> {
-    let mut m: Vec<u8> = (0..len)
-        .map(|i| (id as u8).wrapping_mul(31).wrapping_add(i as u8))
-        .collect();
-    if len >= 8 {
-        m[..8].copy_from_slice(&id.to_le_bytes());
-    }
-    m
 }
 
 /// Sizes past the socket's buffer (hundreds of KiB) make a send that

@@ -8,6 +8,9 @@
 //! every message, in order.
 #![cfg(all(windows, feature = "pipe"))]
 
+#[path = "support/traffic.rs"]
+mod traffic;
+
 use std::{
     future::Future,
     pin::Pin,
@@ -21,6 +24,7 @@ use std::{
     time::Duration,
 };
 
+use traffic::{message, runtime};
 use transport_adapters::AsyncConnection;
 use transport_core::{
     RecvError,
@@ -36,14 +40,6 @@ type Conn = AsyncConnection<u64, u64, NamedEnd>;
 
 fn options() -> Options {
     Options::python().authkey(KEY)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
 }
 
 /// A pipe name no other test (of this run or another) uses.
@@ -70,18 +66,6 @@ fn connect<T: Send + 'static>(
     let client = thread::spawn(move || client(Client::connect_raw(at, &options()).expect("connecting")));
     let end = listener.accept_raw(Wait::timeout(LONG)).expect("accepting");
     (Arc::new(AsyncConnection::from_raw(end)), client)
-}
-
-/// Message `id` of `len` bytes: the id (when it fits), then a pattern of
-/// it, so a message cut short, shifted or mixed with another shows.
-fn message(id: u64, len: usize) -> Vec<u8> {
-    let mut m: Vec<u8> = (0..len)
-        .map(|i| (id as u8).wrapping_mul(31).wrapping_add(i as u8))
-        .collect();
-    if len >= 8 {
-        m[..8].copy_from_slice(&id.to_le_bytes());
-    }
-    m
 }
 
 /// Sizes around the first read of a message (4 KiB) and past the pipe's

@@ -313,21 +313,20 @@ const fn ours_rtt<T: transport_core::Transport>(subject: &'static str, mode: &'s
 
 /// Every subject name, for `--subjects`.
 pub fn subject_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Vec::new();
-    for row in ROWS {
-        if !names.contains(&row.subject) {
-            names.push(row.subject);
-        }
-    }
-    names
+    distinct(|row| row.subject)
 }
 
 /// Every mode of a row, once each, in row order.
 pub fn mode_names() -> Vec<&'static str> {
+    distinct(|row| row.mode)
+}
+
+/// `field` of every row, once each, in row order.
+fn distinct(field: fn(&Row) -> &'static str) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for row in ROWS {
-        if !names.contains(&row.mode) {
-            names.push(row.mode);
+        if !names.contains(&field(row)) {
+            names.push(field(row));
         }
     }
     names
