@@ -181,6 +181,23 @@ pub(crate) fn is_broken(code: u32) -> bool {
     matches!(code, ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
 }
 
+/// What a finished read of a message-mode pipe got, from its outcome
+/// (whether it succeeded, the error code if not, the bytes it moved): a
+/// read cancelled before it took anything is `WouldBlock`.
+pub(crate) fn message_read(ok: bool, code: u32, n: u32) -> io::Result<MessageRead> {
+    let n = n as usize;
+    match code {
+        _ if ok => Ok(MessageRead::Whole(n)),
+        ERROR_MORE_DATA => Ok(MessageRead::Part(n)),
+        ERROR_OPERATION_ABORTED if n == 0 => Err(io::ErrorKind::WouldBlock.into()),
+        ERROR_OPERATION_ABORTED => Err(io::Error::other(
+            "a cancelled read of a message-mode pipe moved bytes",
+        )),
+        code if is_broken(code) => Ok(MessageRead::End),
+        code => Err(io::Error::from_raw_os_error(code as i32)),
+    }
+}
+
 fn peer_gone() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the other end of the pipe is closed")
 }
@@ -554,9 +571,7 @@ impl Socket {
             done: false,
         };
         // SAFETY: waiting on an event this socket owns.
-        let finished = ok != 0
-            || unsafe { WaitForSingleObject(self.read_event.as_raw_handle(), wait_ms(wait)) }
-                == WAIT_OBJECT_0;
+        let finished = ok != 0 || unsafe { wait_event(self.read_event.as_raw_handle(), wait) };
         match pending.finish(!finished) {
             Err(e) if e.raw_os_error().is_some_and(|c| is_broken(c as u32)) => Ok(0),
             other => other,
@@ -589,21 +604,10 @@ impl Socket {
             done: false,
         };
         // SAFETY: waiting on an event this socket owns.
-        let finished = code != ERROR_IO_PENDING
-            || unsafe { WaitForSingleObject(self.read_event.as_raw_handle(), wait_ms(wait)) }
-                == WAIT_OBJECT_0;
+        let finished =
+            code != ERROR_IO_PENDING || unsafe { wait_event(self.read_event.as_raw_handle(), wait) };
         let (ok, code, n) = pending.outcome(!finished);
-        let n = n as usize;
-        match code {
-            _ if ok => Ok(MessageRead::Whole(n)),
-            ERROR_MORE_DATA => Ok(MessageRead::Part(n)),
-            ERROR_OPERATION_ABORTED if n == 0 => Err(io::ErrorKind::WouldBlock.into()),
-            ERROR_OPERATION_ABORTED => Err(io::Error::other(
-                "a cancelled read of a message-mode pipe moved bytes",
-            )),
-            code if is_broken(code) => Ok(MessageRead::End),
-            code => Err(io::Error::from_raw_os_error(code as i32)),
-        }
+        message_read(ok, code, n)
     }
 
     /// How many bytes of the message being read are still in the pipe (a

@@ -37,10 +37,7 @@ use std::{
 };
 
 use windows_sys::Win32::{
-    Foundation::{
-        ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_MORE_DATA, ERROR_NO_DATA, ERROR_OPERATION_ABORTED,
-        ERROR_PIPE_NOT_CONNECTED, GetLastError, HANDLE, STATUS_PENDING,
-    },
+    Foundation::{ERROR_IO_PENDING, ERROR_MORE_DATA, GetLastError, HANDLE, STATUS_PENDING},
     Storage::FileSystem::ReadFile,
     System::{
         IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED},
@@ -49,11 +46,7 @@ use windows_sys::Win32::{
 };
 
 use super::windows_message::MessageRead;
-
-/// Whether `code` means the peer is gone (as the pipe's socket says).
-fn is_broken(code: u32) -> bool {
-    matches!(code, ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
-}
+use crate::sys::windows::{is_broken, message_read};
 
 /// Where the read stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,23 +203,14 @@ impl ReadAhead {
         let ok = unsafe { GetOverlappedResult(self.pipe, &raw const *self.ov, &mut n, 0) } != 0;
         // SAFETY: GetLastError has no preconditions.
         let code = if ok { 0 } else { unsafe { GetLastError() } };
-        let n = n as usize;
-        self.state = match code {
-            0 => State::Holds(MessageRead::Whole(n)),
-            ERROR_MORE_DATA => State::Holds(MessageRead::Part(n)),
+        self.state = State::Idle;
+        match message_read(ok, code, n) {
+            Ok(read) => self.state = State::Holds(read),
             // Cancelled as the thread that started it exited, before it
             // took anything: read again.
-            ERROR_OPERATION_ABORTED if n == 0 => State::Idle,
-            code if is_broken(code) => State::Holds(MessageRead::End),
-            code => {
-                self.state = State::Idle;
-                return Err(if code == ERROR_OPERATION_ABORTED {
-                    io::Error::other("a cancelled read of a message-mode pipe moved bytes")
-                } else {
-                    io::Error::from_raw_os_error(code as i32)
-                });
-            }
-        };
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
