@@ -1,7 +1,9 @@
 //! `Answers`: the answers of one chunk as they go from the pool's thread
 //! to the caller, kept as the worker sent them (its values in one vector)
-//! until the caller takes them; and `assemble`, which puts a `map`'s
-//! chunks in order.
+//! until the caller takes them; and `Assembly`, which puts a `map`'s
+//! chunks in order as they come.
+
+use std::collections::BTreeMap;
 
 use super::error::TaskError;
 
@@ -103,34 +105,75 @@ impl<R> Iterator for AnswerIter<R> {
 
 impl<R> ExactSizeIterator for AnswerIter<R> {}
 
-/// The answers of `n` tasks numbered from 0, which came as the chunks
-/// `chunks` in any order, as one vector in order; a task no chunk answered
-/// (the pool stopped) is `Terminated`.
-pub(crate) fn assemble<R>(n: usize, mut chunks: Vec<Reply<R>>) -> Vec<Result<R, TaskError>> {
-    chunks.sort_by_key(|(seq, _)| *seq);
-    let mut results = Vec::with_capacity(n);
-    for (seq, answers) in chunks {
+/// The answers of `n` tasks numbered from 0, put in order as their chunks
+/// come, in any order: a chunk that continues the answers so far is
+/// copied at once (so a `map`'s copying overlaps the chunks still being
+/// worked on), one that comes early waits for those before it.
+#[derive(Debug)]
+pub(crate) struct Assembly<R> {
+    n: usize,
+    results: Vec<Result<R, TaskError>>,
+    /// Chunks that came before the chunk they follow, by first task.
+    early: BTreeMap<usize, Answers<R>>,
+}
+
+impl<R> Assembly<R> {
+    pub fn new(n: usize) -> Self {
+        Assembly {
+            n,
+            results: Vec::with_capacity(n),
+            early: BTreeMap::new(),
+        }
+    }
+
+    /// Takes one chunk's answers; a task answered twice keeps its first
+    /// answer.
+    pub fn add(&mut self, (seq, answers): Reply<R>) {
         let seq = usize::try_from(seq).unwrap_or(usize::MAX);
-        if seq < results.len() {
-            // Answered twice: the first answer stands.
-            continue;
+        if seq < self.results.len() || seq >= self.n {
+            return;
         }
-        while results.len() < seq.min(n) {
-            results.push(Err(TaskError::Terminated));
+        if seq > self.results.len() {
+            self.early.entry(seq).or_insert(answers);
+            return;
         }
-        let room = n - results.len();
+        self.append(answers);
+        while let Some(entry) = self.early.first_entry() {
+            if *entry.key() > self.results.len() {
+                break;
+            }
+            let (seq, answers) = entry.remove_entry();
+            if seq == self.results.len() {
+                self.append(answers);
+            }
+        }
+    }
+
+    /// The answers in order; a task no chunk answered (the pool stopped)
+    /// is `Terminated`.
+    pub fn finish(mut self) -> Vec<Result<R, TaskError>> {
+        for (seq, answers) in std::mem::take(&mut self.early) {
+            if seq < self.results.len() {
+                continue;
+            }
+            self.results.resize_with(seq, || Err(TaskError::Terminated));
+            self.append(answers);
+        }
+        self.results.resize_with(self.n, || Err(TaskError::Terminated));
+        self.results
+    }
+
+    /// Appends a chunk's answers, cut at the `n`th task.
+    fn append(&mut self, answers: Answers<R>) {
+        let room = self.n - self.results.len();
         match answers {
             // The common case, one tight copy: no task of the chunk failed.
             Answers::Done { values, failed } if failed.is_empty() && values.len() <= room => {
-                results.extend(values.into_iter().map(Ok));
+                self.results.extend(values.into_iter().map(Ok));
             }
-            answers => results.extend(answers.into_iter().take(room)),
+            answers => self.results.extend(answers.into_iter().take(room)),
         }
     }
-    while results.len() < n {
-        results.push(Err(TaskError::Terminated));
-    }
-    results
 }
 
 #[cfg(test)]
@@ -141,6 +184,21 @@ mod tests {
         TaskError::Panicked {
             pid: 1,
             message: message.to_owned(),
+        }
+    }
+
+    fn assemble(n: usize, chunks: Vec<Reply<u64>>) -> Vec<Result<u64, TaskError>> {
+        let mut assembly = Assembly::new(n);
+        for chunk in chunks {
+            assembly.add(chunk);
+        }
+        assembly.finish()
+    }
+
+    fn done(values: &[u64]) -> Answers<u64> {
+        Answers::Done {
+            values: values.to_vec(),
+            failed: Vec::new(),
         }
     }
 
@@ -209,5 +267,26 @@ mod tests {
             },
         )];
         assert_eq!(shape(&assemble(2, long)), [Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn early_chunks_wait_for_those_before_them() {
+        let mut assembly = Assembly::new(6);
+        assembly.add((4, done(&[4, 5])));
+        assembly.add((2, done(&[2, 3])));
+        assert!(assembly.results.is_empty(), "nothing is in order yet");
+        assembly.add((0, done(&[0, 1])));
+        assert_eq!(assembly.results.len(), 6, "the early chunks follow at once");
+        assert!(assembly.early.is_empty());
+        // Late and repeated answers change nothing.
+        assembly.add((2, done(&[9, 9])));
+        assembly.add((6, done(&[9])));
+        assert_eq!(shape(&assembly.finish()), [0, 1, 2, 3, 4, 5].map(Some));
+        // An early chunk inside one that came later in order is dropped.
+        let got = assemble(
+            5,
+            vec![(3, done(&[30, 40])), (2, done(&[2, 3, 4])), (0, done(&[0, 1]))],
+        );
+        assert_eq!(shape(&got), [0, 1, 2, 3, 4].map(Some));
     }
 }

@@ -1,10 +1,19 @@
 //! `Collector`: where the chunks of one blocking `map` gather. The caller
-//! sleeps until the last one is in (or no one is left to answer), so a
-//! `map` of many chunks wakes it once, not once per chunk.
+//! puts them in order as they come, woken once [`WAKE_AFTER`] answers
+//! wait for it (so a `map` of many small chunks does not wake it once per
+//! chunk), and returns when the last is in or no one is left to answer.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::answers::Reply;
+use super::{
+    answers::{Assembly, Reply},
+    error::TaskError,
+};
+
+/// How many answers wait before the sleeping caller is woken to copy
+/// them while the rest come: enough that a wake-up costs little beside
+/// the copy.
+const WAKE_AFTER: usize = 4096;
 
 /// The chunks of one `map`, as the pool's thread hands them over.
 pub(crate) struct Collector<R> {
@@ -25,12 +34,16 @@ struct Shared<R> {
 
 struct State<R> {
     chunks: Vec<Reply<R>>,
+    /// Tasks `chunks` answers.
+    waiting: usize,
     /// Tasks answered so far.
     answered: usize,
     /// Tasks the caller waits for; unknown (the maximum) until it waits.
     expected: usize,
     /// Live [`CollectTx`] handles.
     senders: usize,
+    /// Whether the caller sleeps, to be woken by the next chunk.
+    sleeping: bool,
 }
 
 impl<R> Shared<R> {
@@ -47,9 +60,11 @@ impl<R> Collector<R> {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     chunks: Vec::new(),
+                    waiting: 0,
                     answered: 0,
                     expected: usize::MAX,
                     senders: 0,
+                    sleeping: false,
                 }),
                 woken: Condvar::new(),
             }),
@@ -64,20 +79,36 @@ impl<R> Collector<R> {
         }
     }
 
-    /// Waits until `n` tasks are answered, or every sending side is gone
-    /// (the chunks not answered then are the caller's to fill); the
-    /// chunks, in the order they came.
-    pub fn wait(self, n: usize) -> Vec<Reply<R>> {
-        let mut state = self.shared.lock();
-        state.expected = n;
-        while state.answered < n && state.senders > 0 {
-            state = self
-                .shared
-                .woken
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+    /// The answers of `n` tasks, in order: waits until every one is
+    /// answered, or every sending side is gone (a task not answered then
+    /// is `Terminated`).
+    pub fn wait(self, n: usize) -> Vec<Result<R, TaskError>> {
+        let mut assembly = Assembly::new(n);
+        loop {
+            let (chunks, last) = {
+                let mut state = self.shared.lock();
+                state.expected = n;
+                while state.waiting < WAKE_AFTER && state.answered < n && state.senders > 0 {
+                    state.sleeping = true;
+                    state = self
+                        .shared
+                        .woken
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                state.sleeping = false;
+                let last = state.answered >= n || state.senders == 0;
+                state.waiting = 0;
+                (std::mem::take(&mut state.chunks), last)
+            };
+            // Copied with the lock released, while other chunks come.
+            for chunk in chunks {
+                assembly.add(chunk);
+            }
+            if last {
+                return assembly.finish();
+            }
         }
-        std::mem::take(&mut state.chunks)
     }
 }
 
@@ -87,8 +118,10 @@ impl<R> CollectTx<R> {
     pub fn send(&self, reply: Reply<R>) {
         let mut state = self.shared.lock();
         state.answered += reply.1.len();
+        state.waiting += reply.1.len();
         state.chunks.push(reply);
-        if state.answered >= state.expected {
+        if state.sleeping && (state.waiting >= WAKE_AFTER || state.answered >= state.expected) {
+            state.sleeping = false;
             self.shared.woken.notify_one();
         }
     }
@@ -107,7 +140,8 @@ impl<R> Drop for CollectTx<R> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.senders -= 1;
-        if state.senders == 0 {
+        if state.senders == 0 && state.sleeping {
+            state.sleeping = false;
             self.shared.woken.notify_one();
         }
     }
@@ -118,12 +152,13 @@ mod tests {
     use super::*;
     use crate::pool::{answers::Answers, error::TaskError};
 
-    fn chunk(seq: u64, len: usize) -> Reply<u64> {
+    /// The chunk of `len` tasks from `seq`, each answering its number.
+    fn chunk(seq: u64, len: u64) -> Reply<u64> {
         (
             seq,
-            Answers::Failed {
-                len,
-                error: TaskError::Terminated,
+            Answers::Done {
+                values: (seq..seq + len).collect(),
+                failed: Vec::new(),
             },
         )
     }
@@ -136,13 +171,14 @@ mod tests {
                 let tx = collector.sender();
                 std::thread::spawn(move || {
                     for k in 0..10 {
-                        tx.send(chunk(t * 100 + k, 3));
+                        tx.send(chunk((k * 4 + t) * 3, 3));
                     }
                 })
             })
             .collect();
-        let chunks = collector.wait(120);
-        assert_eq!(chunks.iter().map(|c| c.1.len()).sum::<usize>(), 120);
+        let results = collector.wait(120);
+        let values: Vec<u64> = results.into_iter().map(|r| r.expect("answered")).collect();
+        assert_eq!(values, (0..120).collect::<Vec<_>>());
         for thread in threads {
             thread.join().expect("a sender thread");
         }
@@ -156,8 +192,13 @@ mod tests {
             tx.send(chunk(0, 2));
             // Dropped with 8 of 10 tasks never answered.
         });
-        let chunks = collector.wait(10);
-        assert_eq!(chunks.len(), 1);
+        let results = collector.wait(10);
+        assert!(matches!(results[..2], [Ok(0), Ok(1)]));
+        assert!(
+            results[2..]
+                .iter()
+                .all(|r| matches!(r, Err(TaskError::Terminated)))
+        );
         thread.join().expect("the sender thread");
     }
 }

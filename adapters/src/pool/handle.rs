@@ -12,7 +12,6 @@ use std::{
 use transport_core::Message;
 
 use super::{
-    answers::assemble,
     collect::Collector,
     config::Config,
     dispatch::Dispatcher,
@@ -178,9 +177,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         let n = self.submit_all(args, chunksize, &ReplyTo::Collect(collector.sender()));
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         // Every task answers once, even when the pool stops; this thread
-        // sleeps until the last chunk is in, and a chunk's answers are
-        // copied once, into the result.
-        assemble(n, collector.wait(n))
+        // copies each chunk's answers once, into the result, as they come.
+        collector.wait(n)
     }
 
     /// Gives the pool every argument, in chunks of `chunksize`, answers

@@ -17,7 +17,7 @@ use futures::{
 use transport_core::Message;
 
 use super::{
-    answers::{AnswerIter, Reply, assemble},
+    answers::{AnswerIter, Assembly, Reply},
     error::TaskError,
     handle::Pool,
     task::ReplyTo,
@@ -167,14 +167,14 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         async move {
             // Every task answers once, even when the pool stops.
-            let mut chunks = Vec::new();
+            let mut assembly = Assembly::new(n);
             let mut answered = 0;
             while answered < n {
                 let Some(chunk) = rx.next().await else { break };
                 answered += chunk.1.len();
-                chunks.push(chunk);
+                assembly.add(chunk);
             }
-            assemble(n, chunks)
+            assembly.finish()
         }
     }
 
