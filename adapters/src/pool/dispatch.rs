@@ -43,6 +43,9 @@ pub(crate) struct Dispatcher<A: Message, R: Message> {
     init_failures: u32,
     /// Why the pool runs no more tasks: its initializer kept failing.
     broken: Option<TaskError>,
+    /// A terminate request taken from the inbox between two offers, for
+    /// the main loop.
+    terminating: bool,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
@@ -83,6 +86,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             last_check: Instant::now(),
             init_failures: 0,
             broken: None,
+            terminating: false,
         })
     }
 
@@ -90,6 +94,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     pub fn run(mut self) {
         loop {
             self.dispatch();
+            if self.terminating {
+                return self.terminate();
+            }
             if self.closing {
                 self.retire_idle();
                 if self.queue.is_empty() && self.slots.iter().all(Option::is_none) {
@@ -199,7 +206,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// one holding fewest (so a task does not wait behind a long one while
     /// another worker is idle).
     fn dispatch(&mut self) {
-        while !self.queue.is_empty() {
+        while !self.queue.is_empty() && !self.terminating {
             let Some(worker) = self
                 .slots
                 .iter_mut()
@@ -213,12 +220,26 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 return;
             };
             match worker.offer(task) {
-                Offer::Taken => {}
+                Offer::Taken => self.take_events(),
                 Offer::Busy(task) => self.queue.push_front(task),
                 Offer::Refused(task, reason) => task.fail(TaskError::Protocol {
                     pid: worker.pid(),
                     reason: format!("the task could not be sent: {reason}"),
                 }),
+            }
+        }
+    }
+
+    /// Handles the events that came while a task was being offered, so
+    /// that answers reach their callers while the other tasks of a large
+    /// submission are still being sent (a chunk takes a while to write),
+    /// not after the last; a terminate request stops the offers.
+    fn take_events(&mut self) {
+        while !self.terminating {
+            match self.inbox.try_recv() {
+                Ok(Event::Terminate) | Err(mpsc::TryRecvError::Disconnected) => self.terminating = true,
+                Ok(event) => self.handle(event),
+                Err(mpsc::TryRecvError::Empty) => return,
             }
         }
     }
