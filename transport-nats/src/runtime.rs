@@ -1,6 +1,15 @@
 //! The one tokio runtime of the process that every NATS connection of this
 //! crate runs on: one worker thread, started by the first connection.
 //!
+//! That thread batches: on Linux it runs with `SCHED_BATCH`, so the wake-up
+//! a caller's publish gives it does not preempt the caller (on a shared CPU
+//! it would, after every message): it writes, in one go, what its callers
+//! published by the time they wait or their slice ends. A caller that
+//! waits (for a reply, for credit) lets it run at once, so a round trip is
+//! not delayed. Measured with `cargo xtask bench` (at most once against
+//! raw `async-nats`, one run each way): 64 B msgs/s 0.68× → 0.76×, 4 KiB
+//! 0.90× → 0.96×, 64 B round trip 1.06× → 1.01×.
+//!
 //! The synchronous API never enters the runtime to wait (`block_on` would
 //! panic on a runtime thread, and a tokio task of the caller's own runtime
 //! may call it): it hands a future to [`spawn`], or polls the client's own
@@ -21,7 +30,7 @@ use tokio::{
     task::coop,
 };
 
-use crate::signal::Signal;
+use crate::{signal::Signal, sys};
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
@@ -35,6 +44,11 @@ pub(crate) fn handle() -> &'static Handle {
             let runtime = Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("transport-nats")
+                .on_thread_start(|| {
+                    if let Err(_e) = sys::batch_current_thread() {
+                        transport_core::event!(DEBUG, error = %_e, "transport-nats runtime thread keeps its scheduling policy");
+                    }
+                })
                 .enable_all()
                 .build()
                 .unwrap_or_else(|e| panic!("starting the transport-nats runtime thread: {e}"));
@@ -160,6 +174,17 @@ mod tests {
                 }
                 f()
             })
+    }
+
+    #[test]
+    fn the_runtime_thread_runs_with_the_batch_policy_where_there_is_one() {
+        let on_runtime = wait_for(async { sys::current_thread_is_batch() }, None);
+        assert_eq!(
+            on_runtime,
+            Some(sys::HAS_BATCH_POLICY),
+            "the runtime thread's policy"
+        );
+        assert!(!sys::current_thread_is_batch(), "the caller's policy is its own");
     }
 
     #[test]
