@@ -7,8 +7,8 @@
 //! published by the time they wait or their slice ends. A caller that
 //! waits (for a reply, for credit) lets it run at once, so a round trip is
 //! not delayed. Measured with `cargo xtask bench` (at most once against
-//! raw `async-nats`, one run each way): 64 B msgs/s 0.68× → 0.76×, 4 KiB
-//! 0.90× → 0.96×, 64 B round trip 1.06× → 1.01×.
+//! raw `async-nats` in the same run, before and after): 64 B msgs/s 0.68×
+//! → 0.73–0.76×, 4 KiB 0.90× → 0.96×, 64 B round trip 1.06× → 1.00–1.01×.
 //!
 //! The synchronous API never enters the runtime to wait (`block_on` would
 //! panic on a runtime thread, and a tokio task of the caller's own runtime
