@@ -138,29 +138,35 @@ impl<R> Assembly<R> {
             return;
         }
         self.append(answers);
-        while let Some(entry) = self.early.first_entry() {
-            if *entry.key() > self.results.len() {
-                break;
-            }
-            let (seq, answers) = entry.remove_entry();
-            if seq == self.results.len() {
-                self.append(answers);
-            }
-        }
+        self.take_early(false);
     }
 
     /// The answers in order; a task no chunk answered (the pool stopped)
     /// is `Terminated`.
     pub fn finish(mut self) -> Vec<Result<R, TaskError>> {
-        for (seq, answers) in std::mem::take(&mut self.early) {
-            if seq < self.results.len() {
-                continue;
-            }
-            self.results.resize_with(seq, || Err(TaskError::Terminated));
-            self.append(answers);
-        }
+        self.take_early(true);
         self.results.resize_with(self.n, || Err(TaskError::Terminated));
         self.results
+    }
+
+    /// Appends the early chunks that now follow the answers so far, in
+    /// order; with `to_the_end`, every one, the tasks no chunk answered
+    /// before each taken as `Terminated`. An early chunk inside the
+    /// answers so far is dropped (its tasks were answered first).
+    fn take_early(&mut self, to_the_end: bool) {
+        while let Some(entry) = self.early.first_entry() {
+            let seq = *entry.key();
+            if seq > self.results.len() {
+                if !to_the_end {
+                    return;
+                }
+                self.results.resize_with(seq, || Err(TaskError::Terminated));
+            }
+            let answers = entry.remove();
+            if seq == self.results.len() {
+                self.append(answers);
+            }
+        }
     }
 
     /// Appends a chunk's answers, cut at the `n`th task.
