@@ -15,7 +15,7 @@ use std::{error::Error, sync::OnceLock};
 use futures::StreamExt;
 use transport_adapters::{
     Backend,
-    pool::{Pool, TaskError},
+    pool::{Pool, TaskError, TaskErrorKind},
     process::{self, Entry, Initializer},
 };
 use transport_core::Transport;
@@ -65,9 +65,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     // worker is replaced, every other task completes.
     let results = pool.map(0..40);
     for (n, result) in results.iter().enumerate() {
-        match result {
+        match result.as_ref().map_err(TaskError::kind) {
             Ok((sq, _)) if *sq == (n * n) as u64 => {}
-            Err(TaskError::WorkerDied { pid, status }) if n as u64 == CRASHES => {
+            Err(TaskErrorKind::WorkerDied { pid, status }) if n as u64 == CRASHES => {
                 let status = status.map_or("unknown".to_owned(), |s| s.to_string());
                 println!("map: task {n} failed: worker {pid} died ({status}); the other 39 tasks answered");
             }

@@ -84,7 +84,7 @@
 //! given with [`Builder::initializer`](pool::Builder::initializer), runs
 //! once in every worker before its first task, with an argument sent from
 //! the parent (Python's `initializer` and `initargs`); one that panics
-//! fails the tasks with [`TaskError::InitPanicked`](pool::TaskError::InitPanicked)
+//! fails the tasks with [`TaskErrorKind::InitPanicked`](pool::TaskErrorKind::InitPanicked)
 //! in bounded time, where Python's pool starts workers forever.
 //!
 //! # Async

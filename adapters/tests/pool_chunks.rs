@@ -12,7 +12,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use futures::StreamExt;
-use transport_adapters::{pool::TaskError, process};
+use transport_adapters::{
+    pool::{TaskError, TaskErrorKind},
+    process,
+};
 
 #[path = "support/work.rs"]
 mod work;
@@ -134,12 +137,12 @@ fn only_the_chunk_failed(args: &[u64], results: &[Numbered], killed: std::ops::R
     let mut died = 0;
     for (i, result) in results {
         let n = args[*i as usize];
-        match result {
+        match result.as_ref().map_err(TaskError::kind) {
             Ok((sq, _)) => {
                 assert!(!killed.contains(i), "task {i} of the killed chunk gave a result");
                 assert_eq!(*sq, n * n, "task {i}");
             }
-            Err(TaskError::WorkerDied { pid, status }) => {
+            Err(TaskErrorKind::WorkerDied { pid, status }) => {
                 assert!(killed.contains(i), "task {i} failed: worker {pid} died");
                 #[cfg(unix)]
                 {
@@ -190,9 +193,9 @@ fn a_panic_in_a_chunk_fails_only_its_task() {
     let args: Vec<u64> = (0..1_000).map(|n| if n == 555 { PANICS } else { n }).collect();
     let results = pool.map_chunked(args.iter().copied(), 50);
     for (n, result) in args.iter().zip(results) {
-        match result {
+        match result.map_err(TaskError::into_kind) {
             Ok((sq, _)) => assert_eq!(sq, n * n),
-            Err(TaskError::Panicked { message, .. }) => {
+            Err(TaskErrorKind::Panicked { message, .. }) => {
                 assert_eq!(*n, PANICS);
                 assert!(message.contains("panics"), "{message}");
             }
@@ -220,12 +223,12 @@ fn auto_chunksize_picks_pythons_chunks_and_panics_fail_only_their_tasks() {
     assert_eq!(results.len(), args.len());
     let mut pids: Vec<Option<u32>> = Vec::new();
     for (n, (arg, result)) in args.iter().zip(results).enumerate() {
-        match result {
+        match result.map_err(TaskError::into_kind) {
             Ok((sq, pid)) => {
                 assert_eq!(sq, arg * arg, "task {n}");
                 pids.push(Some(pid));
             }
-            Err(TaskError::Panicked { message, .. }) => {
+            Err(TaskErrorKind::Panicked { message, .. }) => {
                 assert!(panics.contains(&n), "task {n} panicked");
                 assert!(message.contains("panics"), "{message}");
                 pids.push(None);
@@ -250,7 +253,7 @@ fn the_timeout_bounds_a_whole_chunk() {
         .expect("a pool");
     let results = pool.map_chunked((0..300).map(|n| if n == 105 { HANGS } else { n }), 10);
     for (n, result) in (0..).zip(results) {
-        match result {
+        match result.map_err(TaskError::into_kind) {
             Ok((sq, _)) => {
                 assert!(
                     !(100..110).contains(&n),
@@ -258,7 +261,7 @@ fn the_timeout_bounds_a_whole_chunk() {
                 );
                 assert_eq!(sq, n * n);
             }
-            Err(TaskError::Timeout { after, .. }) => {
+            Err(TaskErrorKind::Timeout { after, .. }) => {
                 assert!((100..110).contains(&n), "task {n} timed out");
                 assert_eq!(after, Duration::from_secs(2));
             }

@@ -22,7 +22,7 @@ use std::{
 };
 
 use transport_adapters::{
-    pool::{Builder, INIT_FAILURES, Pool, TaskError},
+    pool::{Builder, INIT_FAILURES, Pool, TaskError, TaskErrorKind},
     process::{self, Entry, Initializer},
 };
 
@@ -181,8 +181,8 @@ fn a_panicking_initializer_fails_the_tasks_instead_of_hanging() {
     let results = map_within(&pool, 50);
     assert_eq!(results.len(), 50);
     for (n, result) in results.into_iter().enumerate() {
-        match result {
-            Err(TaskError::InitPanicked {
+        match result.map_err(TaskError::into_kind) {
+            Err(TaskErrorKind::InitPanicked {
                 initializer,
                 pid,
                 message,
@@ -220,8 +220,8 @@ fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
     init();
     let pool = shared(pool("a_worker_that_exits_in_its_initializer_fails_the_tasks").initializer(&LEAVE, 9));
     let error = refused(&pool, 3);
-    match error {
-        TaskError::InitDied {
+    match error.into_kind() {
+        TaskErrorKind::InitDied {
             initializer, status, ..
         } => {
             assert_eq!(initializer, "leave");
@@ -231,9 +231,10 @@ fn a_worker_that_exits_in_its_initializer_fails_the_tasks() {
     }
     let results = map_within(&pool, 10);
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Err(TaskError::InitDied { .. }))),
+        results.iter().all(|r| matches!(
+            r.as_ref().map_err(TaskError::kind),
+            Err(TaskErrorKind::InitDied { .. })
+        )),
         "{results:?}"
     );
 }
@@ -248,17 +249,18 @@ fn the_task_timeout_bounds_the_initializer() {
             .task_timeout(timeout),
     );
     let error = refused(&pool, 3);
-    match error {
-        TaskError::InitTimeout {
+    match error.into_kind() {
+        TaskErrorKind::InitTimeout {
             initializer, after, ..
         } => assert_eq!((initializer, after), ("hang", timeout)),
         other => panic!("{other:?}"),
     }
     let results = map_within(&pool, 10);
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Err(TaskError::InitTimeout { .. }))),
+        results.iter().all(|r| matches!(
+            r.as_ref().map_err(TaskError::kind),
+            Err(TaskErrorKind::InitTimeout { .. })
+        )),
         "{results:?}"
     );
 }

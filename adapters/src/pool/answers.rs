@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::TaskError;
+use super::error::{TaskError, TaskErrorKind};
 
 /// The answers of a chunk as the pool gives them back: the caller's
 /// sequence number of its first task, and the answers in order.
@@ -36,7 +36,9 @@ impl<R> Answers<R> {
 
     /// The first task's answer; a chunk of none answers `Terminated`.
     pub fn first(self) -> Result<R, TaskError> {
-        self.into_iter().next().unwrap_or(Err(TaskError::Terminated))
+        self.into_iter()
+            .next()
+            .unwrap_or_else(|| Err(TaskErrorKind::Terminated.into()))
     }
 }
 
@@ -145,7 +147,8 @@ impl<R> Assembly<R> {
     /// is `Terminated`.
     pub fn finish(mut self) -> Vec<Result<R, TaskError>> {
         self.take_early(true);
-        self.results.resize_with(self.n, || Err(TaskError::Terminated));
+        self.results
+            .resize_with(self.n, || Err(TaskErrorKind::Terminated.into()));
         self.results
     }
 
@@ -160,7 +163,8 @@ impl<R> Assembly<R> {
                 if !to_the_end {
                     return;
                 }
-                self.results.resize_with(seq, || Err(TaskError::Terminated));
+                self.results
+                    .resize_with(seq, || Err(TaskErrorKind::Terminated.into()));
             }
             let answers = entry.remove();
             if seq == self.results.len() {
@@ -187,10 +191,11 @@ mod tests {
     use super::*;
 
     fn panicked(message: &str) -> TaskError {
-        TaskError::Panicked {
+        TaskErrorKind::Panicked {
             pid: 1,
             message: message.to_owned(),
         }
+        .into()
     }
 
     fn assemble(n: usize, chunks: Vec<Reply<u64>>) -> Vec<Result<u64, TaskError>> {
@@ -225,7 +230,7 @@ mod tests {
         assert_eq!(shape(&got), [None, Some(10), None, Some(20), Some(30), None]);
         let failed = Answers::<u64>::Failed {
             len: 3,
-            error: TaskError::Terminated,
+            error: TaskErrorKind::Terminated.into(),
         };
         assert_eq!(failed.into_iter().filter(Result::is_err).count(), 3);
     }
@@ -252,7 +257,7 @@ mod tests {
                 0,
                 Answers::Failed {
                     len: 3,
-                    error: TaskError::Terminated,
+                    error: TaskErrorKind::Terminated.into(),
                 },
             ),
         ];
@@ -262,8 +267,11 @@ mod tests {
             shape(&got),
             [Some(0), None, Some(2), None, Some(4), Some(5), None]
         );
-        assert!(matches!(got[1], Err(TaskError::Panicked { .. })));
-        assert!(matches!(got[3], Err(TaskError::Terminated)));
+        assert!(got[1].as_ref().is_err_and(TaskError::is_panicked));
+        assert!(matches!(
+            got[3].as_ref().map_err(TaskError::kind),
+            Err(TaskErrorKind::Terminated)
+        ));
         // A chunk longer than the call is cut at its end.
         let long = vec![(
             0,

@@ -58,7 +58,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// a large chunk makes tiny tasks cheap. A chunk is also the unit of
     /// loss: a worker that dies while it runs a chunk fails every task of
     /// that chunk (none was answered yet) with
-    /// [`TaskError::WorkerDied`](super::TaskError::WorkerDied), or runs
+    /// [`TaskErrorKind::WorkerDied`](super::TaskErrorKind::WorkerDied), or runs
     /// the whole chunk again when [`retries`](Self::retries) allow; the
     /// [`task_timeout`](Self::task_timeout) bounds the whole chunk. The
     /// `_chunked` operations ([`Pool::map_chunked`] and the others) take
@@ -104,7 +104,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
 
     /// Kills a worker whose task runs longer than `timeout` (counted from
     /// when the worker starts on it), replaces it, and fails that task with
-    /// [`TaskError::Timeout`](super::TaskError::Timeout). With
+    /// [`TaskErrorKind::Timeout`](super::TaskErrorKind::Timeout). With
     /// [`chunksize`](Self::chunksize) above one the timeout is per chunk:
     /// it bounds the whole chunk, and every task of a chunk past it fails.
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
@@ -114,7 +114,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
 
     /// Runs a task again, on another worker, up to `n` times when its
     /// worker dies while running it (default 0: the task fails with
-    /// [`TaskError::WorkerDied`](super::TaskError::WorkerDied)). A task
+    /// [`TaskErrorKind::WorkerDied`](super::TaskErrorKind::WorkerDied)). A task
     /// that crashes every worker it meets costs `n + 1` workers.
     pub fn retries(mut self, n: u32) -> Self {
         self.config.retries = n;
@@ -137,15 +137,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Builder<A, R> {
     /// no worker's initializer returning in between) the pool starts no
     /// more workers, kills those it has, and every task it holds or is
     /// given fails with
-    /// [`TaskError::InitPanicked`](super::TaskError::InitPanicked) (the
+    /// [`TaskErrorKind::InitPanicked`](super::TaskErrorKind::InitPanicked) (the
     /// initializer's name and the panic's message) or
-    /// [`TaskError::InitDied`](super::TaskError::InitDied).
+    /// [`TaskErrorKind::InitDied`](super::TaskErrorKind::InitDied).
     ///
     /// The [`task_timeout`](Self::task_timeout), when set, bounds the
     /// initializer too (separately: its time does not count against the
     /// worker's first task): a worker whose initializer runs past it is
     /// killed, and counts as a failure
-    /// ([`TaskError::InitTimeout`](super::TaskError::InitTimeout)).
+    /// ([`TaskErrorKind::InitTimeout`](super::TaskErrorKind::InitTimeout)).
     /// Without a timeout, an initializer that never returns holds the
     /// tasks as a task that never returns would.
     pub fn initializer<I: Message + Send + Sync + 'static>(

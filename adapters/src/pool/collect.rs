@@ -150,7 +150,10 @@ impl<R> Drop for CollectTx<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::{answers::Answers, error::TaskError};
+    use crate::pool::{
+        answers::Answers,
+        error::{TaskError, TaskErrorKind},
+    };
 
     /// The chunk of `len` tasks from `seq`, each answering its number.
     fn chunk(seq: u64, len: u64) -> Reply<u64> {
@@ -194,11 +197,10 @@ mod tests {
         });
         let results = collector.wait(10);
         assert!(matches!(results[..2], [Ok(0), Ok(1)]));
-        assert!(
-            results[2..]
-                .iter()
-                .all(|r| matches!(r, Err(TaskError::Terminated)))
-        );
+        assert!(results[2..].iter().all(|r| matches!(
+            r.as_ref().map_err(TaskError::kind),
+            Err(TaskErrorKind::Terminated)
+        )));
         thread.join().expect("the sender thread");
     }
 }

@@ -13,7 +13,7 @@ use transport_core::Message;
 use super::{
     answers::Answers,
     config::Config,
-    error::TaskError,
+    error::{TaskError, TaskErrorKind},
     event::Event,
     task::Task,
     worker::{Ended, Offer, Worker},
@@ -23,8 +23,8 @@ use crate::process::{EXIT_CHECK, EXIT_GRACE, INIT_ID, SpawnError};
 /// How many workers in a row may fail their initializer (panic in it,
 /// end before it returned, or run it past the task timeout) before the
 /// pool gives up: it starts no more workers, and every task fails with
-/// the last failure ([`TaskError::InitPanicked`], [`TaskError::InitDied`]
-/// or [`TaskError::InitTimeout`]). A worker whose initializer returns
+/// the last failure ([`TaskErrorKind::InitPanicked`], [`TaskErrorKind::InitDied`]
+/// or [`TaskErrorKind::InitTimeout`]). A worker whose initializer returns
 /// starts the count again.
 pub const INIT_FAILURES: u32 = 3;
 
@@ -130,7 +130,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                     if let Some(error) = &self.broken {
                         task.fail(error.clone());
                     } else if self.closing {
-                        task.fail(TaskError::Closed);
+                        task.fail(TaskErrorKind::Closed.into());
                     } else {
                         task.retries = self.config.retries;
                         self.queue.push_back(task);
@@ -169,7 +169,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                         values,
                         failed: failed
                             .into_iter()
-                            .map(|(at, message)| (at, TaskError::Panicked { pid, message }))
+                            .map(|(at, message)| (at, TaskErrorKind::Panicked { pid, message }.into()))
                             .collect(),
                     }),
                     Err(reason) => worker.kill_for_protocol(reason),
@@ -222,10 +222,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             match worker.offer(task) {
                 Offer::Taken => self.take_events(),
                 Offer::Busy(task) => self.queue.push_front(task),
-                Offer::Refused(task, reason) => task.fail(TaskError::Protocol {
-                    pid: worker.pid(),
-                    reason: format!("the task could not be sent: {reason}"),
-                }),
+                Offer::Refused(task, reason) => task.fail(
+                    TaskErrorKind::Protocol {
+                        pid: worker.pid(),
+                        reason: format!("the task could not be sent: {reason}"),
+                    }
+                    .into(),
+                ),
             }
         }
     }
@@ -326,18 +329,18 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             }
             let initializer = self.config.init.as_ref().map_or("", |init| init.name());
             let error = match (init_panic, protocol) {
-                (Some(message), _) => TaskError::InitPanicked {
+                (Some(message), _) => TaskErrorKind::InitPanicked {
                     initializer,
                     pid,
                     message,
                 },
-                (None, Some(reason)) => TaskError::Protocol { pid, reason },
-                (None, None) if init_timed_out => TaskError::InitTimeout {
+                (None, Some(reason)) => TaskErrorKind::Protocol { pid, reason },
+                (None, None) if init_timed_out => TaskErrorKind::InitTimeout {
                     initializer,
                     pid,
                     after: self.config.task_timeout.unwrap_or_default(),
                 },
-                (None, None) => TaskError::InitDied {
+                (None, None) => TaskErrorKind::InitDied {
                     initializer,
                     pid,
                     status,
@@ -345,7 +348,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             };
             self.init_failures += 1;
             if self.init_failures >= INIT_FAILURES {
-                self.give_up(&error);
+                self.give_up(&error.into());
             } else if !self.closing || !self.queue.is_empty() {
                 self.start(slot);
             }
@@ -353,7 +356,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         }
         if let Some(mut head) = held.pop_front() {
             let error = if timed_out == Some(head.id()) {
-                Some(TaskError::Timeout {
+                Some(TaskErrorKind::Timeout {
                     pid,
                     after: self.config.task_timeout.unwrap_or_default(),
                 })
@@ -362,15 +365,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 // not to blame.
                 None
             } else if let Some(reason) = protocol {
-                Some(TaskError::Protocol { pid, reason })
+                Some(TaskErrorKind::Protocol { pid, reason })
             } else if head.retries > 0 {
                 head.retries -= 1;
                 None
             } else {
-                Some(TaskError::WorkerDied { pid, status })
+                Some(TaskErrorKind::WorkerDied { pid, status })
             };
             match error {
-                Some(error) => head.fail(error),
+                Some(error) => head.fail(error.into()),
                 None => held.push_front(head),
             }
         }
@@ -415,7 +418,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 if self.slots.iter().all(Option::is_none) {
                     let e = Arc::new(e);
                     for task in self.queue.drain(..) {
-                        task.fail(TaskError::Spawn(Arc::clone(&e)));
+                        task.fail(TaskErrorKind::Spawn(Arc::clone(&e)).into());
                     }
                 }
             }
@@ -436,7 +439,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     }
 
     /// Kills every worker; every task not answered fails with
-    /// [`TaskError::Terminated`].
+    /// [`TaskErrorKind::Terminated`].
     ///
     /// Each killed worker's reader is waited for until it reports `Gone`,
     /// for [`EXIT_GRACE`] at most: its end of the results channel goes with
@@ -470,7 +473,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 }
                 Ok(Event::Submit(tasks)) => {
                     for task in tasks {
-                        task.fail(TaskError::Terminated);
+                        task.fail(TaskErrorKind::Terminated.into());
                     }
                 }
                 Ok(_) => {}
@@ -480,11 +483,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         for (slot, worker) in killed {
             let reader_done = gone.contains(&(slot, worker.generation()));
             for task in worker.end(reader_done).held {
-                task.fail(TaskError::Terminated);
+                task.fail(TaskErrorKind::Terminated.into());
             }
         }
         for task in self.queue.drain(..) {
-            task.fail(TaskError::Terminated);
+            task.fail(TaskErrorKind::Terminated.into());
         }
         while let Ok(event) = self.inbox.try_recv() {
             drop(event);

@@ -15,7 +15,7 @@ use super::{
     collect::Collector,
     config::Config,
     dispatch::Dispatcher,
-    error::TaskError,
+    error::{TaskError, TaskErrorKind},
     event::Event,
     task::{ReplyTo, Task, TaskHandle},
 };
@@ -112,7 +112,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         }
         if self.closed.load(Ordering::Acquire) {
             for task in tasks {
-                task.fail(TaskError::Closed);
+                task.fail(TaskErrorKind::Closed.into());
             }
         } else {
             // A pool whose thread has stopped drops the tasks, which
@@ -212,7 +212,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         }
     }
 
-    /// Takes no more tasks: later ones fail with [`TaskError::Closed`];
+    /// Takes no more tasks: later ones fail with [`TaskErrorKind::Closed`];
     /// those given still run (Python's `close`).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -229,7 +229,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
     }
 
     /// Kills and reaps every worker now; the tasks not finished fail with
-    /// [`TaskError::Terminated`] (Python's `terminate`).
+    /// [`TaskErrorKind::Terminated`] (Python's `terminate`).
     pub fn terminate(&mut self) {
         self.closed.store(true, Ordering::Release);
         let _ = self.inbox.send(Event::Terminate);

@@ -7,7 +7,7 @@ use transport_core::Message;
 
 use super::{
     answers::{AnswerIter, Answers, Reply},
-    error::TaskError,
+    error::{TaskError, TaskErrorKind},
     handle::Pool,
     task::ReplyTo,
 };
@@ -73,7 +73,7 @@ where
             self.yielded,
             Answers::Failed {
                 len: 1,
-                error: TaskError::Terminated,
+                error: TaskErrorKind::Terminated.into(),
             },
         ))
     }

@@ -28,16 +28,16 @@
 //! the channel API can wait on many receivers at once).
 //!
 //! - A worker that panics in the function answers
-//!   [`TaskError::Panicked`] and goes on.
+//!   [`TaskErrorKind::Panicked`] and goes on.
 //! - A worker that exits, aborts or is killed fails the task it was
-//!   running with [`TaskError::WorkerDied`] (its pid and exit status), or
+//!   running with [`TaskErrorKind::WorkerDied`] (its pid and exit status), or
 //!   runs it again elsewhere when [`retries`](Builder::retries) allow; the
 //!   tasks it held and had not started go to other workers; it is
 //!   replaced. Death is seen by the result channel's `Disconnected` (every
 //!   backend reports it in bounded time) or the process's exit, whichever
 //!   comes first; answers sent before it died still count.
 //! - A task past the [`task_timeout`](Builder::task_timeout) has its worker
-//!   killed and replaced, and fails with [`TaskError::Timeout`].
+//!   killed and replaced, and fails with [`TaskErrorKind::Timeout`].
 //! - A worker past [`max_tasks_per_child`](Builder::max_tasks_per_child)
 //!   answers what it was sent, exits and is replaced: nothing is lost.
 //! - [`imap`](Pool::imap) and [`imap_unordered`](Pool::imap_unordered) keep
@@ -52,9 +52,9 @@
 //!   that ends in it, does not make the pool start workers forever
 //!   (Python's does, and its `map` hangs): after [`INIT_FAILURES`] such
 //!   workers in a row the pool kills its workers, starts no more, and
-//!   every task fails with [`TaskError::InitPanicked`] (the initializer's
-//!   name and the panic's message), [`TaskError::InitTimeout`] or
-//!   [`TaskError::InitDied`].
+//!   every task fails with [`TaskErrorKind::InitPanicked`] (the initializer's
+//!   name and the panic's message), [`TaskErrorKind::InitTimeout`] or
+//!   [`TaskErrorKind::InitDied`].
 //!
 //! # Chunks
 //! By default every task is one message to its worker and one back, so a
@@ -65,7 +65,7 @@
 //! Python's `chunksize` does. Everything above holds with "chunk" for
 //! "task" where a worker ends: a worker that dies while it runs a chunk
 //! fails every task of that chunk (it had answered none of them) with
-//! [`TaskError::WorkerDied`], or runs the whole chunk again when
+//! [`TaskErrorKind::WorkerDied`], or runs the whole chunk again when
 //! `retries` allow; the chunks it held and had not started go to other
 //! workers; the task timeout bounds a whole chunk; the prefetch counts
 //! chunks; `max_tasks_per_child` counts tasks and never splits a chunk.
@@ -100,7 +100,7 @@ mod worker;
 
 pub use builder::Builder;
 pub use dispatch::INIT_FAILURES;
-pub use error::TaskError;
+pub use error::{TaskError, TaskErrorKind};
 pub use handle::Pool;
 pub use imap::{Imap, ImapUnordered};
 pub use stream::{ResultStream, TaskFuture};

@@ -18,7 +18,7 @@ use transport_core::Message;
 
 use super::{
     answers::{AnswerIter, Assembly, Reply},
-    error::TaskError,
+    error::{TaskError, TaskErrorKind},
     handle::Pool,
     task::ReplyTo,
 };
@@ -36,7 +36,7 @@ impl<R> Future for TaskFuture<R> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.rx.poll_next_unpin(cx) {
             Poll::Ready(Some((_, answers))) => Poll::Ready(answers.first()),
-            Poll::Ready(None) => Poll::Ready(Err(TaskError::Terminated)),
+            Poll::Ready(None) => Poll::Ready(Err(TaskErrorKind::Terminated.into())),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -118,7 +118,7 @@ where
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some((seq, answers))) => this.current = Some((seq, answers.into_iter())),
                 // Every task given answers, even when the pool stops.
-                Poll::Ready(None) => break (this.yielded, Err(TaskError::Terminated)),
+                Poll::Ready(None) => break (this.yielded, Err(TaskErrorKind::Terminated.into())),
             }
         };
         this.yielded += 1;

@@ -9,7 +9,7 @@ use std::{
 use super::{
     answers::{Answers, Reply},
     collect::CollectTx,
-    error::TaskError,
+    error::{TaskError, TaskErrorKind},
 };
 use crate::process::TaskMsg;
 
@@ -105,7 +105,7 @@ impl<A, R> Task<A, R> {
 }
 
 /// A chunk dropped unanswered (the pool stopping, in any way) answers
-/// [`TaskError::Terminated`] for each of its tasks, so no caller waits for
+/// [`TaskErrorKind::Terminated`] for each of its tasks, so no caller waits for
 /// an answer that cannot come.
 impl<A, R> Drop for Task<A, R> {
     fn drop(&mut self) {
@@ -114,7 +114,7 @@ impl<A, R> Drop for Task<A, R> {
                 self.seq,
                 Answers::Failed {
                     len: self.len,
-                    error: TaskError::Terminated,
+                    error: TaskErrorKind::Terminated.into(),
                 },
             ));
         }
@@ -140,7 +140,7 @@ impl<R> TaskHandle<R> {
     pub fn wait(self) -> Result<R, TaskError> {
         match self.rx.recv() {
             Ok((_, answers)) => answers.first(),
-            Err(_) => Err(TaskError::Terminated),
+            Err(_) => Err(TaskErrorKind::Terminated.into()),
         }
     }
 
@@ -158,7 +158,7 @@ impl<R> TaskHandle<R> {
         {
             Ok((_, answers)) => Some(answers.first()),
             Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(TaskError::Terminated)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Err(TaskErrorKind::Terminated.into())),
         }
     }
 }
