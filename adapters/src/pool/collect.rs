@@ -21,10 +21,11 @@ pub(crate) struct Collector<R> {
 }
 
 /// One sending side of a [`Collector`]: every chunk of the `map` holds
-/// one (through its `ReplyTo`); when the last goes, the caller is woken
-/// whatever has come.
+/// one (through its `ReplyTo`), and gives it up with its answers; when the
+/// last goes, the caller is woken whatever has come.
 pub(crate) struct CollectTx<R> {
-    shared: Arc<Shared<R>>,
+    /// `None` once it has sent (and so let go).
+    shared: Option<Arc<Shared<R>>>,
 }
 
 struct Shared<R> {
@@ -52,6 +53,30 @@ impl<R> Shared<R> {
     fn lock(&self) -> MutexGuard<'_, State<R>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// One sending side goes, with `reply` if it brings one: one lock for
+    /// both, and the caller woken after it is released (woken under it,
+    /// the caller would only wait again, for the lock).
+    fn leave(&self, reply: Option<Reply<R>>) {
+        let wake = {
+            let mut state = self.lock();
+            if let Some(reply) = reply {
+                state.answered += reply.1.len();
+                state.waiting += reply.1.len();
+                state.chunks.push(reply);
+            }
+            state.senders -= 1;
+            let wake = state.sleeping
+                && (state.waiting >= WAKE_AFTER || state.answered >= state.expected || state.senders == 0);
+            if wake {
+                state.sleeping = false;
+            }
+            wake
+        };
+        if wake {
+            self.woken.notify_one();
+        }
+    }
 }
 
 impl<R> Collector<R> {
@@ -75,7 +100,7 @@ impl<R> Collector<R> {
     pub fn sender(&self) -> CollectTx<R> {
         self.shared.lock().senders += 1;
         CollectTx {
-            shared: Arc::clone(&self.shared),
+            shared: Some(Arc::clone(&self.shared)),
         }
     }
 
@@ -113,36 +138,30 @@ impl<R> Collector<R> {
 }
 
 impl<R> CollectTx<R> {
-    /// Hands over one chunk's answers; wakes the caller if that was the
-    /// last it waits for.
-    pub fn send(&self, reply: Reply<R>) {
-        let mut state = self.shared.lock();
-        state.answered += reply.1.len();
-        state.waiting += reply.1.len();
-        state.chunks.push(reply);
-        if state.sleeping && (state.waiting >= WAKE_AFTER || state.answered >= state.expected) {
-            state.sleeping = false;
-            self.shared.woken.notify_one();
+    /// Hands over one chunk's answers, and lets go; wakes the caller if
+    /// enough answers wait for it, or that was the last it waits for.
+    pub fn send(mut self, reply: Reply<R>) {
+        if let Some(shared) = self.shared.take() {
+            shared.leave(Some(reply));
         }
     }
 }
 
 impl<R> Clone for CollectTx<R> {
     fn clone(&self) -> Self {
-        self.shared.lock().senders += 1;
+        if let Some(shared) = &self.shared {
+            shared.lock().senders += 1;
+        }
         CollectTx {
-            shared: Arc::clone(&self.shared),
+            shared: self.shared.clone(),
         }
     }
 }
 
 impl<R> Drop for CollectTx<R> {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.senders -= 1;
-        if state.senders == 0 && state.sleeping {
-            state.sleeping = false;
-            self.shared.woken.notify_one();
+        if let Some(shared) = self.shared.take() {
+            shared.leave(None);
         }
     }
 }
@@ -174,7 +193,7 @@ mod tests {
                 let tx = collector.sender();
                 std::thread::spawn(move || {
                     for k in 0..10 {
-                        tx.send(chunk((k * 4 + t) * 3, 3));
+                        tx.clone().send(chunk((k * 4 + t) * 3, 3));
                     }
                 })
             })

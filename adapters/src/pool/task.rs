@@ -23,9 +23,9 @@ pub(crate) enum ReplyTo<R> {
 }
 
 impl<R> ReplyTo<R> {
-    /// Sends the answer; a caller that stopped listening (an `imap`
-    /// dropped early) is no error.
-    fn send(&self, reply: Reply<R>) {
+    /// Sends the answer, and lets go; a caller that stopped listening (an
+    /// `imap` dropped early) is no error.
+    fn send(self, reply: Reply<R>) {
         match self {
             ReplyTo::Blocking(tx) => {
                 let _ = tx.send(reply);
