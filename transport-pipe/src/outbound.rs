@@ -82,6 +82,9 @@ pub(crate) struct OutState {
     /// The async task waiting for room in the backlog (see `ready.rs`),
     /// woken wherever `out_cv` is notified of a change.
     pub(crate) waker: Option<Waker>,
+    /// Threads waiting on `out_cv`: a change with none is not signalled
+    /// (a signal is a system call even when nobody waits).
+    pub(crate) waiters: usize,
 }
 
 impl OutState {
@@ -113,6 +116,7 @@ impl OutState {
             last_send: None,
             linger: DEFAULT_LINGER,
             waker: None,
+            waiters: 0,
         }
     }
 
@@ -469,9 +473,18 @@ impl Shared {
     }
 
     /// Tells every waiter on the send side that it changed: threads on
-    /// `out_cv`, and the async task waiting for room.
+    /// `out_cv`, and the async task waiting for room. (Not the flusher: it
+    /// is woken by [`wake_flusher`](Self::wake_flusher) when it has work.)
     fn notify_out(&self, st: &mut OutState) {
-        self.out_cv.notify_all();
+        if st.waiters > 0 {
+            self.out_cv.notify_all();
+        }
+        // A closing end's flusher parked while another thread wrote: that
+        // write is over, so it may stop now.
+        if st.closing && st.flusher == Flusher::Parked {
+            st.flusher = Flusher::Running;
+            self.flush_cv.notify_one();
+        }
         if let Some(waker) = st.waker.take() {
             waker.wake();
         }
@@ -483,7 +496,7 @@ impl Shared {
             Flusher::Running => {}
             Flusher::Parked => {
                 st.flusher = Flusher::Running;
-                self.out_cv.notify_all();
+                self.flush_cv.notify_one();
             }
             Flusher::Absent => {
                 let shared = Arc::clone(self);
@@ -518,7 +531,7 @@ impl Shared {
                 }
                 st.flusher = Flusher::Parked;
                 st = self
-                    .out_cv
+                    .flush_cv
                     .wait(st)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 st.flusher = Flusher::Running;
@@ -680,6 +693,7 @@ impl Shared {
             st.closing = true;
             if st.flusher == Flusher::Parked {
                 st.flusher = Flusher::Running;
+                self.flush_cv.notify_one();
             }
             self.notify_out(&mut st);
             st.thread.take()

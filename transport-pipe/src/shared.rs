@@ -23,9 +23,14 @@ pub(crate) struct Shared {
     pub(crate) sock: Socket,
     pub(crate) inbound: Mutex<Inbound>,
     pub(crate) out: Mutex<OutState>,
-    /// Signalled when the send side changes: room in the backlog, the
-    /// writer done, work for the flusher, or the end closing.
+    /// Signalled when the send side changes, for the threads waiting on
+    /// it (counted in `OutState::waiters`): room in the backlog, the writer
+    /// done, the end closing.
     pub(crate) out_cv: Condvar,
+    /// Signalled for the flusher thread alone, when it is parked and there
+    /// is work for it or the end closes: a send does not wake it for
+    /// nothing, as it would on `out_cv`.
+    pub(crate) flush_cv: Condvar,
     pub(crate) limit: usize,
     /// Every byte this end has written to the socket: what the drain's
     /// allowance grows with.
@@ -41,6 +46,7 @@ impl Shared {
             inbound: Mutex::new(Inbound::new(limit)),
             out: Mutex::new(OutState::new()),
             out_cv: Condvar::new(),
+            flush_cv: Condvar::new(),
             limit,
             written: AtomicU64::new(0),
             abort: AtomicBool::new(false),
@@ -62,14 +68,21 @@ impl Shared {
     /// when the wait ran out.
     pub(crate) fn wait_out<'a>(
         &self,
-        guard: MutexGuard<'a, OutState>,
+        mut guard: MutexGuard<'a, OutState>,
         wait: Wait,
     ) -> Option<MutexGuard<'a, OutState>> {
         // A wait that ran out on the way still hands the guard back: the
         // caller looks at its condition once more before giving up.
         match wait.remaining() {
             Some(left) if left.is_zero() => None,
-            _ => Some(wait_as(&self.out_cv, guard, wait).0),
+            _ => {
+                // Counted under the lock, so a change made under it either
+                // comes before this thread looks or sees it waiting.
+                guard.waiters += 1;
+                let mut guard = wait_as(&self.out_cv, guard, wait).0;
+                guard.waiters -= 1;
+                Some(guard)
+            }
         }
     }
 
