@@ -116,7 +116,9 @@
 //!   *flusher thread*, started the first time a burst happens, writes the
 //!   whole backlog with one system call; what arrives while that write runs
 //!   goes out together in the next. The sender never waits for the
-//!   flusher, so the faster it sends, the larger the batches.
+//!   flusher, so the faster it sends, the larger the batches. A parked
+//!   flusher is woken only when there is a backlog for it (or the end
+//!   closes): a lone message does not wake it.
 //! - When the kernel takes only part of a write (its buffer is full), the
 //!   rest stays in the backlog for the flusher.
 //!
