@@ -24,8 +24,8 @@
 //! and shared-memory receivers have one consumer), and the pool's thread
 //! sends each worker up to [`prefetch`](Builder::prefetch) tasks ahead.
 //! A worker answers its tasks in order, so the oldest unanswered task is
-//! the one it is running. One thread per worker reads its answers (until
-//! the channel API can wait on many receivers at once).
+//! the one it is running. One thread per worker reads and checks its
+//! answers, so that the answers of several workers are taken in at once.
 //!
 //! - A worker that panics in the function answers
 //!   [`TaskErrorKind::Panicked`] and goes on.
