@@ -8,8 +8,11 @@
 //! ```
 //!
 //! Starting the workers is not timed. Each chunk size is tried `M` times
-//! (default 1), after an untimed warm-up, and counts with the median of its
-//! tries; the last line printed is
+//! (default 1), after an untimed warm-up (for trivial tasks, one more map
+//! of the same tasks and chunk size: the first maps of a new pool run
+//! slower while its buffers are first filled, as Python's do; the Python
+//! peers warm up the same way), and counts with the median of its tries;
+//! the last line printed is
 //! `result tasks_per_s=<best median> chunksize=<its chunk size>`.
 
 use std::{error::Error, time::Instant};
@@ -116,6 +119,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let pool = Pool::new(&SQUARE, opts.workers)?;
         trivial(&pool, opts.tasks / 10 + 1, 100)?;
         for &chunksize in &opts.chunksizes {
+            trivial(&pool, opts.tasks, chunksize)?;
             let rate = median_of(opts.maps, chunksize, || trivial(&pool, opts.tasks, chunksize))?;
             if rate > best.0 {
                 best = (rate, chunksize);

@@ -41,11 +41,12 @@ fn chunksizes(tasks: usize, payload: usize) -> String {
 }
 
 /// How many times every pool runs each chunk size (it counts with the
-/// median): five for trivial tasks, whose single map takes a millisecond
+/// median), after one untimed map of the same size (each program's own
+/// warm-up): nine for trivial tasks, whose single map takes a millisecond
 /// or so and moves by a third from one map to the next; one for large
 /// tasks, whose map runs long enough on its own.
 fn maps(payload: usize) -> usize {
-    if payload <= 8 { 5 } else { 1 }
+    if payload <= 8 { 9 } else { 1 }
 }
 
 /// The parent's side: runs the pool program for this job, from a thread
