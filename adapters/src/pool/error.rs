@@ -255,3 +255,32 @@ impl std::error::Error for TaskError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_names_its_kind_and_worker() {
+        let died = TaskError::from(TaskErrorKind::WorkerDied { pid: 7, status: None });
+        assert!(died.is_worker_died() && !died.is_timeout() && !died.is_panicked());
+        assert_eq!(died.pid(), Some(7));
+        assert_eq!(
+            died.to_string(),
+            "worker 7 ended while it ran the task (status unknown)"
+        );
+        let init = TaskError::from(TaskErrorKind::InitTimeout {
+            initializer: "setup",
+            pid: 9,
+            after: Duration::from_secs(1),
+        });
+        assert!(init.is_init_failed());
+        assert_eq!(init.pid(), Some(9));
+        let closed = TaskError::from(TaskErrorKind::Closed);
+        assert_eq!(closed.pid(), None);
+        assert!(matches!(closed.clone().into_kind(), TaskErrorKind::Closed));
+        assert_eq!(format!("{closed:?}"), "Closed");
+        // A result of a small value stays small: the kind is boxed.
+        assert!(std::mem::size_of::<Result<u64, TaskError>>() <= 16);
+    }
+}
