@@ -68,6 +68,31 @@
 //! the bridge re-checks the peers of every waiting end each
 //! [`LIVENESS_PERIOD`], waking the tasks whose peers are all dead.
 //!
+//! # Occupancy
+//! `len`, `capacity`, `is_empty` and `is_full` give the same answer on
+//! either end, approximate:
+//! - `len` counts the messages of every open lane that were sent and not
+//!   yet received (a message held in place, received and not yet dropped,
+//!   no longer counts, though its bytes stay taken until it is dropped).
+//!   It is a snapshot taken lane by lane, from two counts per lane in the
+//!   segment: what its producer sent, written just before the tail that
+//!   publishes it, and what the receiver took, written as it hands a
+//!   message out. Other ends change them the next moment.
+//! - `capacity` is the bound *per producer*, the one the channel was made
+//!   with ([`ShmConfig::capacity`]; `bounded(n)`'s `n`): each producer's
+//!   lane holds that many messages. With several producers the channel
+//!   holds up to that many from each, so `len` can pass `capacity`, and
+//!   `is_full` (`len >= capacity`) then says that a producer's worth of
+//!   messages waits, not that every send would wait. `None` for a channel
+//!   bounded in bytes only.
+//! - The ring bounds bytes too: a send can wait for room before `len`
+//!   reaches `capacity`.
+//! - The counts are words a peer can write (see the trust model): each
+//!   lane's count is clamped to the most messages its lane holds, so such
+//!   a peer can make the answer wrong, never make it panic or overflow.
+//!
+//! [`ShmMpmc`](mpmc) counts its one ring of slots instead (see its docs).
+//!
 //! # Async readiness
 //! [`ShmReceiver`] and [`ShmSender`] implement
 //! [`PollRecv`](transport_core::backend::PollRecv) and
@@ -115,6 +140,7 @@
 mod bridge;
 pub(crate) mod chan;
 mod config;
+mod count;
 mod frame;
 pub(crate) mod layout;
 mod link;

@@ -10,7 +10,7 @@ use std::{
 };
 
 use transport_core::{
-    Handoff, HandoffError, OpenError,
+    Handoff, HandoffError, Occupancy, OpenError,
     backend::{Fill, FrameWriter, PollSend, RawSendError, RawSender, Wait},
 };
 
@@ -74,6 +74,9 @@ struct SendState {
     head: u64,
     /// Messages sent through this sender.
     sent: u64,
+    /// Messages published on the lane, by every owner it had: the lane's
+    /// `sent` count (see `count.rs`), which only this sender writes.
+    published: u64,
     /// Where each of the last messages ends, by message number modulo the
     /// table's length (the channel's message capacity): message `n` may go
     /// once message `n - capacity` is released, that is once the consumer's
@@ -158,10 +161,19 @@ impl<P: Producers> ShmSender<P> {
         // Messages a previous owner of the lane left queued are not known
         // one by one: count them as ending at the tail, so this sender waits
         // for all of them to be released before it fills the capacity.
+        // The lane's message count goes on from the last owner's; a drained
+        // lane's is the receiver's (a producer killed between its count and
+        // its tail left its count one ahead).
+        let published = if head == tail {
+            l.received.load(Ordering::Acquire)
+        } else {
+            l.sent.load(Ordering::Acquire)
+        };
         let state = SendState {
             tail,
             head,
             sent: 0,
+            published,
             ends: vec![tail; table].into_boxed_slice(),
             sends: 0,
             wrap_check: tail + EARLY_WRAP as u64,
@@ -510,6 +522,10 @@ impl<P: Producers> ShmSender<P> {
             st.ends[n] = start + record_len(len) as u64;
         }
         st.sent += 1;
+        // Counted before the tail publishes the message: a receiver never
+        // takes a message its count does not hold yet (see `count.rs`).
+        st.published = st.published.wrapping_add(1);
+        lane.sent.store(st.published, Ordering::Relaxed);
         if chan.busy {
             lane.tail.store(new_tail, Ordering::Release);
         } else {
@@ -573,6 +589,12 @@ impl<P: Producers> RawSender for ShmSender<P> {
 
     fn max_message_size(&self) -> usize {
         self.chan.geo.limit
+    }
+
+    /// The messages waiting in every lane and the capacity per producer,
+    /// approximate (see the [module documentation](super#occupancy)).
+    fn occupancy(&self) -> Option<Occupancy> {
+        Some(self.chan.occupancy())
     }
 
     /// Another producer lane, on a multi-producer channel; `None` on a
