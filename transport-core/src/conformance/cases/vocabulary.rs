@@ -1,10 +1,10 @@
 //! crossbeam's vocabulary on the typed ends: deadlines, iterators, owned
-//! values, and how full a channel is.
+//! values (how full a channel is: `occupancy.rs`).
 
 use std::time::{Duration, Instant};
 
 use crate::{
-    ChannelConfig, Occupancy, RecvTimeoutError, SendTimeoutError, Sender, Transport,
+    ChannelConfig, RecvTimeoutError, SendTimeoutError, Sender, Transport,
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
@@ -108,51 +108,6 @@ pub fn send_deadline_full<T: Transport>(h: &Harness) {
                     Err(e) => panic!("send_deadline on a filling channel: {e}"),
                 }
             }
-        }
-        Role::Child(other) => unknown_role(other),
-    }
-}
-
-/// Where a backend counts messages, `len`, `capacity`, `is_empty` and
-/// `is_full` agree with what was sent and received, on both ends; a
-/// backend that cannot tell says `None` on every one.
-pub fn occupancy<T: Transport>(h: &Harness) {
-    match h.role() {
-        Role::Parent => {
-            let bounded = T::capabilities().bounded;
-            let capacity = bounded.then_some(4);
-            let config = capacity.map_or_else(ChannelConfig::default, ChannelConfig::bounded);
-            let (tx, rx) = channel::<T, Item>(&config);
-            let Some(empty) = tx.occupancy() else {
-                assert_eq!(
-                    (tx.len(), tx.capacity(), tx.is_empty(), tx.is_full()),
-                    (None, None, None, None)
-                );
-                assert_eq!(
-                    (rx.len(), rx.capacity(), rx.is_empty(), rx.is_full()),
-                    (None, None, None, None)
-                );
-                h.skip("the backend does not count messages");
-                return;
-            };
-            assert_eq!(empty, Occupancy::new(0, capacity));
-            assert_eq!(rx.occupancy(), Some(empty));
-            assert_eq!((tx.is_empty(), tx.is_full()), (Some(true), Some(false)));
-            for seq in 0..3 {
-                tx.send(Item::new(18, seq)).expect("sending");
-            }
-            assert_eq!(tx.len(), Some(3));
-            assert_eq!(rx.len(), Some(3));
-            assert_eq!(rx.capacity(), capacity);
-            assert_eq!(rx.is_empty(), Some(false));
-            if bounded {
-                tx.send(Item::new(18, 3)).expect("sending the fourth");
-                assert_eq!(tx.is_full(), Some(true));
-                assert_eq!(rx.is_full(), Some(true));
-            }
-            rx.recv_timeout(LONG).expect("receiving").assert_is(18, 0);
-            assert_eq!(rx.len(), Some(if bounded { 3 } else { 2 }));
-            assert_eq!(tx.is_full(), Some(false));
         }
         Role::Child(other) => unknown_role(other),
     }
