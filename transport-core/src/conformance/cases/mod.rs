@@ -29,4 +29,4 @@ pub use order::{
 pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
 pub use serde_values::serde_values;
 pub use shared::shared_sender;
-pub use vocabulary::{deadlines_and_iterators, send_deadline_full, zero_capacity};
+pub use vocabulary::{deadlines_and_iterators, ready_and_owned_iterators, send_deadline_full, zero_capacity};

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::{
-    ChannelConfig, RecvTimeoutError, SendTimeoutError, Sender, Transport,
+    ChannelConfig, Receiver, RecvTimeoutError, SendTimeoutError, Sender, Transport,
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
@@ -77,6 +77,63 @@ pub fn deadlines_and_iterators<T: Transport>(h: &Harness) {
             let tx: Sender<Item, T::Sender> = h.endpoint("tx");
             for seq in 0..5 {
                 tx.send(Item::new(15, seq)).expect("sending");
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
+/// How many items each of the child's batches in
+/// [`ready_and_owned_iterators`] holds.
+const BATCH: u64 = 8;
+
+/// A child sends a batch of items and reports; `try_iter` then takes, in
+/// order and without waiting, the items ready in the parent's receiver:
+/// all of them where the backend counts messages (`len` says the batch is
+/// there), a first part of them elsewhere (a network hop may still hold
+/// some). Told to go on, the child sends another batch and exits;
+/// `iter_owned` gives the rest as owned values, in order, and ends at the
+/// disconnect, after which `try_iter` ends at once.
+pub fn ready_and_owned_iterators<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (go_tx, go_rx) = channel::<T, Item>(&ChannelConfig::default());
+            let mut peer = h.child("sender").endpoint("tx", tx).endpoint("go", go_rx).spawn();
+            assert_eq!(peer.expect_report(LONG), "sent");
+            let counted = rx.len();
+            let mut next = 0;
+            for item in rx.try_iter() {
+                item.expect("a ready item").assert_is(21, next);
+                next += 1;
+            }
+            if let Some(len) = counted {
+                assert_eq!(len, BATCH as usize, "`len` before `try_iter`");
+                assert_eq!(next, BATCH, "`try_iter` took what `len` counted");
+                assert_eq!(rx.len(), Some(0));
+            }
+            assert!(next <= BATCH, "`try_iter` took items not sent yet");
+            go_tx.send(Item::new(22, 0)).expect("telling the child to go on");
+            for item in rx.iter_owned() {
+                assert_eq!(item.expect("an owned item"), Item::new(21, next));
+                next += 1;
+            }
+            assert_eq!(next, 2 * BATCH, "`iter_owned` ends after every item");
+            assert!(rx.try_iter().next().is_none(), "`try_iter` after the disconnect");
+            peer.wait(PEER_TIMEOUT);
+        }
+        Role::Child("sender") => {
+            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let go: Receiver<Item, T::Receiver> = h.endpoint("go");
+            for seq in 0..BATCH {
+                tx.send(Item::new(21, seq)).expect("sending");
+            }
+            h.report("sent");
+            go.recv_timeout(LONG)
+                .expect("the parent's go-ahead")
+                .assert_is(22, 0);
+            for seq in BATCH..2 * BATCH {
+                tx.send(Item::new(21, seq)).expect("sending");
             }
         }
         Role::Child(other) => unknown_role(other),
