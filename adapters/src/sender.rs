@@ -188,7 +188,8 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     }
 
     /// Another sender to the same channel, as [`Sender::try_clone`](transport_core::Sender::try_clone): it
-    /// does not compile for a backend with a single producer (a pipe).
+    /// does not compile for a backend with a single producer (a pipe,
+    /// `transport_shm::Shm`).
     pub fn try_clone(&self) -> Option<Self>
     where
         S: transport_core::MultiProducer,

@@ -2,9 +2,10 @@
 //! enables, through the backend's own module (`queue::bounded`, ...), and
 //! does what it says in one process; the conformance suites check the same
 //! across processes. What a backend cannot offer does not compile: cloning
-//! a pipe end or a shared-memory receiver (`compile_fail` doc tests in
-//! `transport-pipe` and `transport-shm`, whose compiler notes point to the
-//! queue and NATS).
+//! a pipe end, a shared-memory lane channel's receiver, or the sender of a
+//! single-producer shared-memory channel (`Shm`) (`compile_fail` doc tests
+//! in `transport-pipe` and `transport-shm`, whose compiler notes point to
+//! the queue, `ShmMpsc`, `ShmMpmc` and NATS).
 //!
 //! NATS needs a server, so its shapes are only compiled here (the
 //! functions instantiated for its backend); its conformance suite runs
@@ -115,20 +116,17 @@ where
     ));
 }
 
-/// Where the backend has many producers: a sender clones.
+/// Where the backend has many producers (its sender is `MultiProducer`,
+/// and its capabilities say so): a sender clones.
 fn many_producers<B: Transport>()
 where
     B::Sender: MultiProducer,
 {
+    assert!(B::capabilities().multi_producer, "{}: capabilities", B::NAME);
     let (tx, rx) = channel::<B, u64>(8);
-    match tx.try_clone() {
-        Some(second) => {
-            second.send(1).expect("a send through the clone");
-            assert_eq!(rx.recv_timeout_owned(LONG).expect("the clone's message"), 1);
-        }
-        // Shared memory's single-producer channels have one lane.
-        None => assert!(!B::capabilities().multi_producer, "{}: no clone", B::NAME),
-    }
+    let second = tx.try_clone().expect("a second producer");
+    second.send(1).expect("a send through the clone");
+    assert_eq!(rx.recv_timeout_owned(LONG).expect("the clone's message"), 1);
 }
 
 /// Where the backend has many consumers: a receiver clones, and each
@@ -202,7 +200,13 @@ fn shm_shapes() {
     every_backend::<Backend>();
     many_producers::<Backend>();
     full_at_deadline::<Backend>();
-    many_producers::<transport_shm::Shm>();
+    // The single-producer ring: no `many_producers` (it does not compile,
+    // `Shm`'s sender is `ShmSender<Single>`); the multi-consumer ring.
+    every_backend::<transport_shm::Shm>();
+    full_at_deadline::<transport_shm::Shm>();
+    every_backend::<transport_shm::ShmMpmc>();
+    many_producers::<transport_shm::ShmMpmc>();
+    many_consumers::<transport_shm::ShmMpmc>();
 }
 
 /// NATS: the shapes compile for its backend (a compile-time check, not a

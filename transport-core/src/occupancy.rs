@@ -5,10 +5,13 @@
 ///
 /// Backends give it where they count messages: the in-process `local`
 /// backend exactly, the queue from its creating process (a member asks it,
-/// and messages its own receivers prefetched are not counted). A backend
-/// that bounds bytes rather than messages, or cannot see the other side's
-/// count (the pipe: the kernel's buffer; a NATS subject), gives none, and
-/// the typed ends' [`len`](crate::Receiver::len) and friends say `None`.
+/// and messages its own receivers prefetched are not counted), shared
+/// memory's rings from counts in the segment, approximately (the lane
+/// channels' `capacity` is per producer; see `transport_shm::channel`). A
+/// backend that bounds bytes rather than messages, or cannot see the other
+/// side's count (the pipe: the kernel's buffer; a NATS subject), gives
+/// none, and the typed ends' [`len`](crate::Receiver::len) and friends say
+/// `None`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Occupancy {

@@ -180,9 +180,10 @@ impl<T: Message, S: RawSender> Sender<T, S> {
     }
 
     /// Another sender to the same channel. Only multi-producer backends
-    /// have it ([`MultiProducer`](crate::shape::MultiProducer)): on a pipe it does
-    /// not compile. `None` where the backend could not make one (no
-    /// producer lane left on shared memory, no server for NATS).
+    /// have it ([`MultiProducer`](crate::shape::MultiProducer)): on a pipe
+    /// or a single-producer shared-memory channel it does not compile.
+    /// `None` where the backend could not make one (no producer lane left
+    /// on shared memory, no server for NATS).
     pub fn try_clone(&self) -> Option<Self>
     where
         S: crate::shape::MultiProducer,

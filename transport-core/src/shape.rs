@@ -1,8 +1,8 @@
 //! What a backend's ends can be, said in their types: [`MultiProducer`]
 //! and [`MultiConsumer`], the bounds of `try_clone` on the typed ends, so
 //! that cloning an end of a backend that cannot share it (a pipe has
-//! exactly two ends) is a compile error that says where to go, not a
-//! `None` at run time.
+//! exactly two ends; a single-producer shared-memory channel one sender)
+//! is a compile error that says where to go, not a `None` at run time.
 
 use crate::raw::{RawReceiver, RawSender};
 
@@ -15,7 +15,7 @@ use crate::raw::{RawReceiver, RawSender};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has a single producer: its sender cannot be cloned",
     label = "single-producer end",
-    note = "a pipe has exactly two ends; for several producers feeding one channel use transport-queue, transport-shm's multi-producer channel (`ShmMpsc`) or transport-nats",
+    note = "a pipe has exactly two ends, and a single-producer shared-memory channel (`Shm`, `channel::channel`) one sender; for several producers feeding one channel use transport-queue, transport-shm's multi-producer channel (`ShmMpsc`, `transport_shm::bounded`, `channel::mpsc`) or transport-nats",
     note = "to send from several threads through this one end, share it: `&tx` in scoped threads or an `Arc<Sender<..>>` (every sender is `Sync`)"
 )]
 pub trait MultiProducer: RawSender {}

@@ -1,14 +1,19 @@
+//! Bounded queues across processes.
+//!
 //! Issue 12, item 3: `bounded(n)` holds at most `n` items in flight end to
 //! end when the receiver is in another process: a receiver's prefetch is
 //! clamped to the capacity and counts against it, and a killed receiver
 //! loses at most that many (the crate docs' "Crashes" table).
+//!
+//! `Queue::full()` (Python's) says whether the queue holds its bound, in
+//! the creating process and in a member that fills it.
 
 mod common;
 
 use common::{LONG, run_case, unknown_role};
 use transport_core::{
     RecvTimeoutError,
-    conformance::{Harness, Item, Role},
+    conformance::{Harness, Item, PEER_TIMEOUT, Role},
 };
 use transport_queue::Queue;
 
@@ -68,4 +73,50 @@ fn prefetch_counts_against_the_capacity() {
             Role::Child(other) => unknown_role(other),
         }
     });
+}
+
+/// A member fills a bounded queue and sees it full; the creating process
+/// sees it full too, and not full once it took an item. An unbounded
+/// queue is never full.
+#[test]
+fn full_says_when_the_queue_holds_its_bound() {
+    run_case(
+        "full_says_when_the_queue_holds_its_bound",
+        |h: &Harness| match h.role() {
+            Role::Parent => {
+                let q = Queue::<Item>::bounded(CAPACITY).expect("a bounded queue");
+                let unbounded = Queue::<Item>::unbounded();
+                assert!(!q.full().expect("full"));
+                let child = h
+                    .child("filler")
+                    .endpoint("q", q.clone())
+                    .endpoint("unbounded", unbounded.clone())
+                    .spawn();
+                let reports = child.wait(PEER_TIMEOUT);
+                assert_eq!(reports, ["full"], "the member's reports");
+                assert!(q.full().expect("full"), "after the member's puts");
+                assert_eq!(q.len().expect("len"), CAPACITY);
+                q.get_timeout(LONG).expect("an item").assert_is(2, 0);
+                assert!(!q.full().expect("full"), "after a get");
+                assert_eq!(unbounded.len().expect("len"), 2 * CAPACITY);
+                assert!(!unbounded.full().expect("full"));
+            }
+            Role::Child("filler") => {
+                let q: Queue<Item> = h.endpoint("q");
+                let unbounded: Queue<Item> = h.endpoint("unbounded");
+                for seq in 0..CAPACITY as u64 {
+                    assert!(!q.full().expect("full"), "before put {seq}");
+                    q.put(Item::new(2, seq)).expect("a put");
+                }
+                assert!(q.full().expect("full"), "after {CAPACITY} puts");
+                assert!(q.try_put(Item::new(2, 99)).is_err(), "a put into a full queue");
+                for seq in 0..2 * CAPACITY as u64 {
+                    unbounded.put(Item::new(3, seq)).expect("a put");
+                    assert!(!unbounded.full().expect("full"));
+                }
+                h.report("full");
+            }
+            Role::Child(other) => unknown_role(other),
+        },
+    );
 }

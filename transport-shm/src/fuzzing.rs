@@ -11,7 +11,7 @@ use std::{
 use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSender, Wait};
 
 use crate::{
-    ShmConfig, ShmReceiver, ShmSender,
+    ShmConfig, ShmReceiver, ShmSender, Single,
     channel::{
         chan::Chan,
         layout::{ROLE_RECEIVER, ROLE_SENDER, WRAP, stamp},
@@ -366,7 +366,7 @@ fn channel(segment: &Arc<Segment>, token: &Token, flags: u8) {
     } else {
         let lane = usize::from(flags >> 3) % chan.geo.lanes;
         if let Ok(att) = Attachment::join(segment, ROLE_SENDER) {
-            if let Ok(tx) = ShmSender::new(Arc::clone(&chan), att, lane, false) {
+            if let Ok(tx) = ShmSender::<Single>::new(Arc::clone(&chan), att, lane) {
                 let _ = tx.send_bytes(&[7; 40], Wait::Never);
                 let _ = tx.send_bytes(&vec![1; chan.geo.limit.min(1 << 16)], Wait::Never);
             }

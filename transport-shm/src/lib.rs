@@ -28,10 +28,13 @@
 //! assert_eq!(msg.as_str(), "hello");
 //! ```
 //!
-//! A lane channel has one consumer: its receiver has no `try_clone` (it
-//! does not compile, with a note pointing to [`ShmMpmc`], the queue and
-//! NATS), while a sender of a multi-producer channel clones into another
-//! producer lane:
+//! What an end can be is in its type, never found at run time. A lane
+//! channel has one consumer: its receiver has no `try_clone` (it does not
+//! compile, with a note pointing to [`ShmMpmc`], the queue and NATS). A
+//! single-producer channel's sender ([`channel::channel`], [`Shm`]) has
+//! none either (the note points to [`ShmMpsc`]), while the sender of a
+//! multi-producer one ([`channel::mpsc`], [`bounded`], [`ShmMpsc`]) clones
+//! into another producer lane:
 //!
 //! ```compile_fail,E0277
 //! use transport_shm::{ShmConfig, channel};
@@ -40,10 +43,17 @@
 //! let second = rx.try_clone(); // `ShmReceiver` has a single consumer
 //! ```
 //!
+//! ```compile_fail,E0277
+//! use transport_shm::{ShmConfig, channel};
+//!
+//! let (tx, rx) = channel::channel::<u64>(&ShmConfig::bounded(16)).unwrap();
+//! let second = tx.try_clone(); // `ShmSender<Single>` has a single producer
+//! ```
+//!
 //! ```
 //! use transport_shm::{ShmConfig, channel};
 //!
-//! let (tx, rx) = channel::channel::<u64>(&ShmConfig::bounded(16).max_producers(2)).unwrap();
+//! let (tx, rx) = channel::mpsc::<u64>(&ShmConfig::bounded(16).max_producers(2)).unwrap();
 //! let second = tx.try_clone().expect("a second producer lane");
 //! second.send(1).unwrap();
 //! assert_eq!(*rx.recv().unwrap(), 1);
@@ -144,8 +154,9 @@ mod sync;
 mod sys;
 
 pub use channel::{
-    Receiver, Sender, Shm, ShmBusyPoll, ShmConfig, ShmMpmc, ShmMpmcReceiver, ShmMpmcSender, ShmMpsc,
-    ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, WaitMode, bounded, unbounded, variant, with_config,
+    MpscSender, Multi, Receiver, Sender, Shm, ShmBusyPoll, ShmConfig, ShmMpmc, ShmMpmcReceiver,
+    ShmMpmcSender, ShmMpsc, ShmReceiver, ShmSender, ShmTransport, ShmUntrusted, Single, WaitMode, bounded,
+    unbounded, variant, with_config,
 };
 pub use error::SegmentError;
 pub use segment::{SWEEP_PERIOD, cleanup_stale, list_segments};

@@ -20,7 +20,7 @@ use transport_core::{
     backend::{Frame, PollRecv, PollSend, RawReceiver, RawRecvError, RawSendError, RawSender, Wait},
     conformance::{Harness, PEER_TIMEOUT, Role},
 };
-use transport_shm::{ShmReceiver, ShmSender};
+use transport_shm::{ShmReceiver, ShmSender, variant::Producers};
 
 /// How long a waiting task may go without its wake-up before the test
 /// fails: far beyond any honest delay (the peer acts at once, a killed peer
@@ -62,9 +62,15 @@ fn fill<S: RawSender>(tx: &S) -> usize {
     }
 }
 
-/// The variants under test: every one has the same raw ends.
-pub trait Shm: Transport<Sender = ShmSender, Receiver = ShmReceiver> {}
-impl<T: Transport<Sender = ShmSender, Receiver = ShmReceiver>> Shm for T {}
+/// The variants under test: every one has the same raw ends (its sender's
+/// type says how many producers it takes).
+pub trait Shm: Transport<Sender = ShmSender<Self::Producers>, Receiver = ShmReceiver> {
+    /// The sender's producers.
+    type Producers: Producers;
+}
+impl<T: Transport<Sender = ShmSender<P>, Receiver = ShmReceiver>, P: Producers> Shm for T {
+    type Producers = P;
+}
 
 fn unknown(role: &str) -> ! {
     panic!("unknown child role `{role}`")

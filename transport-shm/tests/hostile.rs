@@ -19,7 +19,7 @@ use transport_core::{
 };
 use transport_shm::{
     SharedArray, SharedEvent, ShmConfig,
-    channel::{self, Receiver, Sender},
+    channel::{self, MpscSender, Receiver},
 };
 
 /// How long a receive that must end at once may take before the case calls
@@ -144,7 +144,7 @@ mod cases {
         match h.role() {
             Role::Parent => {
                 let config = small().max_producers(OPENERS + 1);
-                let (tx, _rx) = channel::channel::<u64>(&config).expect("creating the channel");
+                let (tx, _rx) = channel::mpsc::<u64>(&config).expect("creating the channel");
                 let name = tx.raw().segment_name().to_owned();
                 let mut flipper = h.child("flipper").param("name", &name).spawn();
                 assert_eq!(flipper.expect_report(LONG), "flipping");
@@ -167,7 +167,7 @@ mod cases {
             }
             Role::Child("opener") => {
                 let seq: u64 = h.param("seq");
-                match try_open::<Sender<u64>>("tx") {
+                match try_open::<MpscSender<u64>>("tx") {
                     Ok(tx) => {
                         // A sender with a fake geometry writes outside
                         // its mapping here.

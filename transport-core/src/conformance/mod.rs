@@ -180,7 +180,8 @@ macro_rules! conformance_case_table {
             too_large, garbage_frames, many_producers, many_consumers,
         );
         $crate::conformance_case_table!(@only $driver blocking [$($path)*] $transport;
-            try_send_full, deadlines_and_iterators, send_deadline_full, occupancy, zero_capacity,
+            try_send_full, deadlines_and_iterators, ready_and_owned_iterators, send_deadline_full, occupancy,
+            zero_capacity,
             shared_sender, serde_values,
         );
         $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;

@@ -30,6 +30,8 @@ pub struct ShmConfig {
     /// `buffer_bytes` only. A message counts until it is released and so
     /// are all those sent before it on the same producer (a received
     /// message dropped out of order frees its place with the earlier ones).
+    /// The ends' `capacity()` is this bound (see the channel's
+    /// [occupancy](super#occupancy)).
     pub capacity: Option<usize>,
     /// The largest serialized message, in bytes.
     pub max_message_size: usize,

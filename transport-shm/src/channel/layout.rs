@@ -93,7 +93,10 @@ pub(crate) struct LaneCtl {
     /// early, finding the lane drained (producer; 0: never). The consumer
     /// reaching it jumps to the next lap, as at a `WRAP` record.
     pub(crate) jump_from: AtomicU64,
-    _pad0: [u8; 104],
+    /// Messages published on the lane so far (producer, stored before the
+    /// tail that publishes them). Only counted with: see `count.rs`.
+    pub(crate) sent: AtomicU64,
+    _pad0: [u8; 96],
     /// First position not yet released (consumer). The only word the
     /// consumer writes per message; the producer derives both its byte
     /// room and its message count from it.
@@ -107,7 +110,10 @@ pub(crate) struct LaneCtl {
     /// the lane no more, its producer is disconnected, and no new producer
     /// takes the lane.
     pub(crate) closed: AtomicU32,
-    _pad1: [u8; 108],
+    /// Messages the consumer took from the lane so far (consumer, stored as
+    /// it hands one out). Only counted with: see `count.rs`.
+    pub(crate) received: AtomicU64,
+    _pad1: [u8; 96],
 }
 
 /// Rounds `n` up to a multiple of `align` (a power of two).

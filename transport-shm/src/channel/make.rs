@@ -6,8 +6,9 @@
 use transport_core::{ChannelConfig, CreateError, Message};
 
 use super::{
-    Receiver, Sender, channel,
+    MpscSender, Receiver,
     config::{DEFAULT_MAX_PRODUCERS, ShmConfig},
+    mpsc,
 };
 
 /// A channel that holds at most `capacity` messages per producer, with
@@ -15,11 +16,13 @@ use super::{
 /// receiver does not: one consumer) and the default ring of
 /// [`DEFAULT_BUFFER_BYTES`](super::DEFAULT_BUFFER_BYTES) per producer.
 /// The same constructor as every backend crate's `bounded`;
-/// [`channel`](super::channel()) takes a whole [`ShmConfig`].
+/// [`mpsc`](super::mpsc()) and [`channel`](super::channel()) (one
+/// producer) take a whole [`ShmConfig`].
 ///
 /// ```
 /// let (tx, rx) = transport_shm::bounded::<u64>(16)?;
-/// tx.send(7)?;
+/// let second = tx.try_clone().expect("another producer");
+/// second.send(7)?;
 /// assert_eq!(*rx.recv()?, 7);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -28,7 +31,7 @@ use super::{
 /// [`CreateError::InvalidConfig`] if `capacity` is zero (no rendezvous
 /// channel, as on every backend); [`CreateError::Io`] when the segment
 /// cannot be created.
-pub fn bounded<T: Message>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CreateError> {
+pub fn bounded<T: Message>(capacity: usize) -> Result<(MpscSender<T>, Receiver<T>), CreateError> {
     with_config(&ChannelConfig::bounded(capacity))
 }
 
@@ -38,7 +41,7 @@ pub fn bounded<T: Message>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), 
 ///
 /// # Errors
 /// As [`bounded`].
-pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> {
+pub fn unbounded<T: Message>() -> Result<(MpscSender<T>, Receiver<T>), CreateError> {
     with_config(&ChannelConfig::unbounded())
 }
 
@@ -48,6 +51,6 @@ pub fn unbounded<T: Message>() -> Result<(Sender<T>, Receiver<T>), CreateError> 
 /// # Errors
 /// As [`bounded`]; [`CreateError::InvalidConfig`] for a size limit past
 /// [`MAX_MESSAGE_SIZE`](super::MAX_MESSAGE_SIZE).
-pub fn with_config<T: Message>(config: &ChannelConfig) -> Result<(Sender<T>, Receiver<T>), CreateError> {
-    channel(&ShmConfig::from(config).max_producers(DEFAULT_MAX_PRODUCERS))
+pub fn with_config<T: Message>(config: &ChannelConfig) -> Result<(MpscSender<T>, Receiver<T>), CreateError> {
+    mpsc(&ShmConfig::from(config).max_producers(DEFAULT_MAX_PRODUCERS))
 }

@@ -68,6 +68,31 @@
 //! the bridge re-checks the peers of every waiting end each
 //! [`LIVENESS_PERIOD`], waking the tasks whose peers are all dead.
 //!
+//! # Occupancy
+//! `len`, `capacity`, `is_empty` and `is_full` give the same answer on
+//! either end, approximate:
+//! - `len` counts the messages of every open lane that were sent and not
+//!   yet received (a message held in place, received and not yet dropped,
+//!   no longer counts, though its bytes stay taken until it is dropped).
+//!   It is a snapshot taken lane by lane, from two counts per lane in the
+//!   segment: what its producer sent, written just before the tail that
+//!   publishes it, and what the receiver took, written as it hands a
+//!   message out. Other ends change them the next moment.
+//! - `capacity` is the bound *per producer*, the one the channel was made
+//!   with ([`ShmConfig::capacity`]; `bounded(n)`'s `n`): each producer's
+//!   lane holds that many messages. With several producers the channel
+//!   holds up to that many from each, so `len` can pass `capacity`, and
+//!   `is_full` (`len >= capacity`) then says that a producer's worth of
+//!   messages waits, not that every send would wait. `None` for a channel
+//!   bounded in bytes only.
+//! - The ring bounds bytes too: a send can wait for room before `len`
+//!   reaches `capacity`.
+//! - The counts are words a peer can write (see the trust model): each
+//!   lane's count is clamped to the most messages its lane holds, so such
+//!   a peer can make the answer wrong, never make it panic or overflow.
+//!
+//! [`ShmMpmc`](mpmc) counts its one ring of slots instead (see its docs).
+//!
 //! # Async readiness
 //! [`ShmReceiver`] and [`ShmSender`] implement
 //! [`PollRecv`](transport_core::backend::PollRecv) and
@@ -115,6 +140,7 @@
 mod bridge;
 pub(crate) mod chan;
 mod config;
+mod count;
 mod frame;
 pub(crate) mod layout;
 mod link;
@@ -134,7 +160,7 @@ pub use make::{bounded, unbounded, with_config};
 pub use mpmc::{ShmMpmc, ShmMpmcReceiver, ShmMpmcSender};
 pub use receiver::ShmReceiver;
 pub use sender::ShmSender;
-pub use variant::ShmTransport;
+pub use variant::{Multi, ShmTransport, Single};
 
 use transport_core::{CreateError, Message};
 
@@ -143,6 +169,7 @@ use transport_core::{CreateError, Message};
 const _: () = {
     const fn shared<E: Send + Sync>() {}
     shared::<ShmSender>();
+    shared::<ShmSender<Multi>>();
     shared::<ShmReceiver>();
     shared::<ShmFrame>();
     shared::<transport_core::Sender<u64, ShmSender>>();
@@ -155,28 +182,57 @@ use layout::ROLE_RECEIVER;
 /// The largest message a channel can be configured for.
 pub const MAX_MESSAGE_SIZE: usize = 1 << 32;
 
-/// Creates a raw channel with `config`.
+/// Creates a raw single-producer channel with `config`: its sender does
+/// not clone ([`raw_mpsc_channel`] makes one that does).
 ///
 /// # Errors
-/// [`CreateError::InvalidConfig`] for a capacity of zero, no producers, or
-/// a size limit past [`MAX_MESSAGE_SIZE`]; [`CreateError::Io`] when the
-/// segment cannot be created.
+/// [`CreateError::InvalidConfig`] for a capacity of zero, more than one
+/// producer ([`max_producers`](ShmConfig::max_producers)), or a size limit
+/// past [`MAX_MESSAGE_SIZE`]; [`CreateError::Io`] when the segment cannot
+/// be created.
 pub fn raw_channel(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-    check(config)?;
+    raw_channel_of(config)
+}
+
+/// Creates a raw multi-producer channel with `config`: its sender clones
+/// into another producer lane while one of the
+/// [`max_producers`](ShmConfig::max_producers) lanes is free.
+///
+/// # Errors
+/// As [`raw_channel`], with any number of producers from 1 to 1024.
+pub fn raw_mpsc_channel(config: &ShmConfig) -> Result<(ShmSender<Multi>, ShmReceiver), CreateError> {
+    raw_channel_of(config)
+}
+
+/// A raw channel whose sender takes `P` producers.
+pub(crate) fn raw_channel_of<P: variant::Producers>(
+    config: &ShmConfig,
+) -> Result<(ShmSender<P>, ShmReceiver), CreateError> {
+    check::<P>(config)?;
     let (chan, tx_att) = chan::Chan::create(config)?;
     ends(config, chan, tx_att)
 }
 
-/// As [`raw_channel`], in a heap segment laid out as a shared one (for the
-/// fuzz targets).
+/// As [`raw_mpsc_channel`], in a heap segment laid out as a shared one
+/// (for the fuzz targets).
 #[cfg(feature = "fuzzing")]
-pub(crate) fn raw_channel_on_heap(config: &ShmConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-    check(config)?;
+pub(crate) fn raw_channel_on_heap(
+    config: &ShmConfig,
+) -> Result<(ShmSender<Multi>, ShmReceiver), CreateError> {
+    check::<Multi>(config)?;
     let (chan, tx_att) = chan::Chan::create_on_heap(config)?;
     ends(config, chan, tx_att)
 }
 
-fn check(config: &ShmConfig) -> Result<(), CreateError> {
+fn check<P: variant::Producers>(config: &ShmConfig) -> Result<(), CreateError> {
+    if !P::MULTI && config.max_producers > 1 {
+        return Err(CreateError::InvalidConfig {
+            reason: format!(
+                "{} producers on a single-producer channel: a multi-producer one (`ShmMpsc`, `raw_mpsc_channel`, `channel::mpsc`) takes several",
+                config.max_producers
+            ),
+        });
+    }
     if config.capacity == Some(0) {
         return Err(CreateError::InvalidConfig {
             reason: "a capacity of 0 (rendezvous) is not supported".into(),
@@ -201,24 +257,25 @@ fn check(config: &ShmConfig) -> Result<(), CreateError> {
     Ok(())
 }
 
-fn ends(
+fn ends<P: variant::Producers>(
     config: &ShmConfig,
     chan: std::sync::Arc<chan::Chan>,
     tx_att: Attachment,
-) -> Result<(ShmSender, ShmReceiver), CreateError> {
+) -> Result<(ShmSender<P>, ShmReceiver), CreateError> {
     let rx_att = Attachment::join(&chan.seg, ROLE_RECEIVER)?;
-    let multi = config.max_producers > 1;
-    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0, multi)?;
+    let tx = ShmSender::new(std::sync::Arc::clone(&chan), tx_att, 0)?;
     let rx = ShmReceiver::new(chan, rx_att, config.untrusted);
     Ok((tx, rx))
 }
 
-/// A typed sender of the shared-memory backend.
+/// A typed sender of a single-producer shared-memory channel.
 pub type Sender<T> = transport_core::Sender<T, ShmSender>;
+/// A typed sender of a multi-producer shared-memory channel: it clones.
+pub type MpscSender<T> = transport_core::Sender<T, ShmSender<Multi>>;
 /// A typed receiver of the shared-memory backend.
 pub type Receiver<T> = transport_core::Receiver<T, ShmReceiver>;
 
-/// Creates a typed channel with `config`.
+/// Creates a typed single-producer channel with `config`.
 ///
 /// # Errors
 /// As [`raw_channel`].
@@ -230,14 +287,39 @@ pub fn channel<T: Message>(config: &ShmConfig) -> Result<(Sender<T>, Receiver<T>
     ))
 }
 
-/// The single-producer shared-memory backend, blocking mode.
+/// Creates a typed multi-producer channel with `config`, for up to its
+/// [`max_producers`](ShmConfig::max_producers) producers.
+///
+/// ```
+/// use transport_shm::{ShmConfig, channel};
+///
+/// let (tx, rx) = channel::mpsc::<u64>(&ShmConfig::bounded(16).max_producers(2))?;
+/// let second = tx.try_clone().expect("a second producer lane");
+/// second.send(1)?;
+/// assert_eq!(*rx.recv()?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`raw_mpsc_channel`].
+pub fn mpsc<T: Message>(config: &ShmConfig) -> Result<(MpscSender<T>, Receiver<T>), CreateError> {
+    let (tx, rx) = raw_mpsc_channel(config)?;
+    Ok((
+        transport_core::Sender::from_raw(tx),
+        transport_core::Receiver::from_raw(rx),
+    ))
+}
+
+/// The single-producer shared-memory backend, blocking mode: its sender
+/// ([`ShmSender<Single>`](ShmSender)) does not clone.
 ///
 /// # Portability
 /// See the [module documentation](self#portability).
 pub type Shm = ShmTransport<variant::Blocking>;
 
 /// The multi-producer shared-memory backend (up to
-/// [`DEFAULT_MAX_PRODUCERS`] producers), blocking mode.
+/// [`DEFAULT_MAX_PRODUCERS`] producers), blocking mode: its sender
+/// ([`ShmSender<Multi>`](ShmSender)) clones.
 ///
 /// # Portability
 /// See the [module documentation](self#portability).

@@ -9,7 +9,7 @@ use std::{
 };
 
 use transport_core::{
-    Handoff, HandoffError, MalformedFrame, OpenError,
+    Handoff, HandoffError, MalformedFrame, Occupancy, OpenError,
     backend::{PollRecv, RawReceiver, RawRecvError, Wait},
     sync::LockExt,
 };
@@ -56,6 +56,9 @@ struct RecvState {
     jumps: Vec<u64>,
     /// Per lane: closed, because its words were impossible.
     closed: Vec<bool>,
+    /// Per lane: messages taken from it, by every receiver it had (the
+    /// lane's `received` count: see `count.rs`).
+    received: Vec<u64>,
     /// How many lanes are closed.
     closed_count: usize,
     /// Why a lane was closed when the receiver opened, to report once.
@@ -126,11 +129,17 @@ impl ShmReceiver {
             // The lanes' producers look again.
             chan.depart();
         }
+        // The count goes on from the receiver before (a peer's word, used
+        // only for counting).
+        let received = (0..lanes)
+            .map(|i| chan.lane(i).received.load(Ordering::Acquire))
+            .collect();
         let state = RecvState {
             read: heads.clone(),
             tails: heads.clone(),
             jumps: vec![0; lanes],
             closed,
+            received,
             closed_count,
             opening_fault,
             next: 0,
@@ -320,6 +329,8 @@ impl ShmReceiver {
                 let end = r + record_len(len) as u64;
                 st.read[i] = end;
                 st.next = if lanes > 1 { i + 1 } else { 0 };
+                st.received[i] = st.received[i].wrapping_add(1);
+                chan.lane(i).received.store(st.received[i], Ordering::Release);
                 // SAFETY: off + RECORD_HEADER + len is within the lane (checked
                 // above), so the pointer range is mapped; off is a multiple of
                 // 16 (every position is), so the pointer is 16-aligned.
@@ -413,6 +424,12 @@ fn wait_briefly(time: Duration) {
 
 impl RawReceiver for ShmReceiver {
     type Frame = ShmFrame;
+
+    /// The messages waiting in every lane and the capacity per producer,
+    /// approximate (see the [module documentation](super#occupancy)).
+    fn occupancy(&self) -> Option<Occupancy> {
+        Some(self.rx.chan.occupancy())
+    }
 
     fn recv_frame(&self, wait: Wait) -> Result<ShmFrame, RawRecvError> {
         // A look that passes a wrap stops at the tail it had read, which a

@@ -2,6 +2,7 @@
 
 use std::{
     fmt, io,
+    marker::PhantomData,
     mem::{self, MaybeUninit},
     process::Command,
     sync::{Arc, OnceLock, atomic::Ordering},
@@ -9,7 +10,7 @@ use std::{
 };
 
 use transport_core::{
-    Handoff, HandoffError, OpenError,
+    Handoff, HandoffError, Occupancy, OpenError,
     backend::{Fill, FrameWriter, PollSend, RawSendError, RawSender, Wait},
 };
 
@@ -18,6 +19,7 @@ use super::{
     layout::{Geometry, RECORD_HEADER, ROLE_SENDER, WRAP, record_len, stamp},
     link::{Link, Probe, Side},
     turn::Turn,
+    variant::{Multi, Producers, Single},
 };
 use crate::{
     error::SegmentError,
@@ -37,14 +39,21 @@ use crate::{
 /// send much at once do better with a clone each (`try_clone`, on a
 /// multi-producer channel), which owns a lane of its own.
 ///
+/// `P` says how many producers the channel takes: [`Single`] (the
+/// default: [`Shm`](super::Shm), [`raw_channel`](super::raw_channel)) or
+/// [`Multi`] ([`ShmMpsc`](super::ShmMpsc),
+/// [`raw_mpsc_channel`](super::raw_mpsc_channel)). Only a
+/// `ShmSender<Multi>` clones: on the other, `try_clone` of the typed sender
+/// does not compile.
+///
 /// Async runtimes wait for room through [`PollSend`], which registers with
 /// the process's bridge thread (see the [module
 /// documentation](super#async-readiness)).
-pub struct ShmSender {
+pub struct ShmSender<P = Single> {
     chan: Arc<Chan>,
     att: Option<Attachment>,
     lane: usize,
-    multi: bool,
+    producers: PhantomData<fn() -> P>,
     /// Whether a send that finds the ring full waits for a stretch of room
     /// (see `send_frame`): only where a sixteenth of the ring is many
     /// messages, so that polling less often cannot let the consumer run dry.
@@ -65,6 +74,9 @@ struct SendState {
     head: u64,
     /// Messages sent through this sender.
     sent: u64,
+    /// Messages published on the lane, by every owner it had: the lane's
+    /// `sent` count (see `count.rs`), which only this sender writes.
+    published: u64,
     /// Where each of the last messages ends, by message number modulo the
     /// table's length (the channel's message capacity): message `n` may go
     /// once message `n - capacity` is released, that is once the consumer's
@@ -110,7 +122,7 @@ impl SendState {
     }
 }
 
-impl fmt::Debug for ShmSender {
+impl<P> fmt::Debug for ShmSender<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmSender")
             .field("segment", &self.chan.seg.name())
@@ -119,17 +131,12 @@ impl fmt::Debug for ShmSender {
     }
 }
 
-impl ShmSender {
+impl<P: Producers> ShmSender<P> {
     /// The sender on `lane`, which `att` owns. The lane's tail and head are
     /// read once and checked: a tail this sender would write from must be
     /// a record boundary within the watermark (every write stays in the
     /// lane from there).
-    pub(crate) fn new(
-        chan: Arc<Chan>,
-        att: Attachment,
-        lane: usize,
-        multi: bool,
-    ) -> Result<ShmSender, SegmentError> {
+    pub(crate) fn new(chan: Arc<Chan>, att: Attachment, lane: usize) -> Result<Self, SegmentError> {
         let l = chan.lane(lane);
         let tail = l.tail.load(Ordering::Acquire);
         let head = l.head.load(Ordering::Acquire);
@@ -154,10 +161,19 @@ impl ShmSender {
         // Messages a previous owner of the lane left queued are not known
         // one by one: count them as ending at the tail, so this sender waits
         // for all of them to be released before it fills the capacity.
+        // The lane's message count goes on from the last owner's; a drained
+        // lane's is the receiver's (a producer killed between its count and
+        // its tail left its count one ahead).
+        let published = if head == tail {
+            l.received.load(Ordering::Acquire)
+        } else {
+            l.sent.load(Ordering::Acquire)
+        };
         let state = SendState {
             tail,
             head,
             sent: 0,
+            published,
             ends: vec![tail; table].into_boxed_slice(),
             sends: 0,
             wrap_check: tail + EARLY_WRAP as u64,
@@ -171,7 +187,7 @@ impl ShmSender {
             chan,
             att: Some(att),
             lane,
-            multi,
+            producers: PhantomData,
             state: Turn::new(state),
             receivers: Monitor::receivers_of(lane),
             link: OnceLock::new(),
@@ -506,6 +522,10 @@ impl ShmSender {
             st.ends[n] = start + record_len(len) as u64;
         }
         st.sent += 1;
+        // Counted before the tail publishes the message: a receiver never
+        // takes a message its count does not hold yet (see `count.rs`).
+        st.published = st.published.wrapping_add(1);
+        lane.sent.store(st.published, Ordering::Relaxed);
         if chan.busy {
             lane.tail.store(new_tail, Ordering::Release);
         } else {
@@ -554,11 +574,12 @@ const REFILL_POLLS: u32 = 16;
 
 /// A clone takes another producer lane of the channel: `try_clone` is
 /// `None` once every lane the channel was made with
-/// ([`ShmConfig::max_producers`](crate::ShmConfig::max_producers)) is taken,
-/// and always on a single-producer channel.
-impl transport_core::MultiProducer for ShmSender {}
+/// ([`ShmConfig::max_producers`](crate::ShmConfig::max_producers)) is
+/// taken. A single-producer sender (`ShmSender<Single>`) is not
+/// `MultiProducer`: cloning it does not compile.
+impl transport_core::MultiProducer for ShmSender<Multi> {}
 
-impl RawSender for ShmSender {
+impl<P: Producers> RawSender for ShmSender<P> {
     fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         // Another thread sending on this sender holds the lane for one
         // message: waiting for it is waiting for room.
@@ -570,17 +591,26 @@ impl RawSender for ShmSender {
         self.chan.geo.limit
     }
 
+    /// The messages waiting in every lane and the capacity per producer,
+    /// approximate (see the [module documentation](super#occupancy)).
+    fn occupancy(&self) -> Option<Occupancy> {
+        Some(self.chan.occupancy())
+    }
+
+    /// Another producer lane, on a multi-producer channel; `None` on a
+    /// single-producer one (generic code over any backend clones through
+    /// here; the typed `try_clone` does not compile for it).
     fn try_clone(&self) -> Option<Self> {
-        if !self.multi {
+        if !P::MULTI {
             return None;
         }
         let att = Attachment::join(&self.chan.seg, ROLE_SENDER).ok()?;
         let lane = self.chan.claim_lane(att.index(), att.nonce())?;
-        ShmSender::new(Arc::clone(&self.chan), att, lane, true).ok()
+        ShmSender::new(Arc::clone(&self.chan), att, lane).ok()
     }
 }
 
-impl PollSend for ShmSender {
+impl<P: Producers> PollSend for ShmSender<P> {
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let chan = &self.chan;
         let link = match Link::get(&self.link, chan, Side::Send(self.lane)) {
@@ -619,7 +649,7 @@ impl PollSend for ShmSender {
         Poll::Pending
     }
 }
-impl Drop for ShmSender {
+impl<P> Drop for ShmSender<P> {
     fn drop(&mut self) {
         if let Some(link) = self.link.get() {
             link.forget();
@@ -631,8 +661,8 @@ impl Drop for ShmSender {
     }
 }
 
-impl Handoff for ShmSender {
-    const KIND: &'static str = "shm.sender";
+impl<P: Producers> Handoff for ShmSender<P> {
+    const KIND: &'static str = P::SENDER_KIND;
 
     fn prepare(mut self, cmd: &mut Command) -> Result<String, HandoffError> {
         let att = self.att.take().ok_or(HandoffError::Unsupported {
@@ -642,16 +672,19 @@ impl Handoff for ShmSender {
             what: format!("shared memory segment `{}`", self.chan.seg.name()),
             source: std::io::Error::other(e.to_string()),
         })?;
-        Ok(format!("{}:{}", if self.multi { "m" } else { "s" }, token))
+        Ok(format!("{}:{}", if P::MULTI { "m" } else { "s" }, token))
     }
 
     fn open(payload: &str) -> Result<Self, OpenError> {
-        let (multi, token) = match payload.split_once(':') {
-            Some(("m", t)) => (true, t),
-            Some(("s", t)) => (false, t),
+        // The kind told the producers apart already; the letter is checked
+        // as well, so a payload of the other kind is refused, not misread.
+        let token = match payload.split_once(':') {
+            Some(("m", t)) if P::MULTI => t,
+            Some(("s", t)) if !P::MULTI => t,
             _ => {
                 return Err(OpenError::malformed(format!(
-                    "`{payload}` is not a shared-memory sender token"
+                    "`{payload}` is not a token of a {}-producer shared-memory sender",
+                    if P::MULTI { "multi" } else { "single" }
                 )));
             }
         };
@@ -669,7 +702,7 @@ impl Handoff for ShmSender {
                     token.index, token.name
                 ),
             })?;
-        Ok(ShmSender::new(chan, att, lane, multi)?)
+        Ok(ShmSender::new(chan, att, lane)?)
     }
 
     fn child_watch() -> Option<fn(&str, &std::process::Child)> {

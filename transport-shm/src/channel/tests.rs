@@ -9,10 +9,10 @@ use std::sync::{Arc, atomic::Ordering};
 use transport_core::backend::{Frame, RawReceiver, RawRecvError, RawSendError, RawSender, Wait};
 
 use super::{
-    ShmReceiver, ShmSender,
+    ShmReceiver, ShmSender, Single,
     frame::ShmFrame,
     layout::{ROLE_RECEIVER, ROLE_SENDER, WRAP, stamp},
-    raw_channel,
+    raw_channel, raw_mpsc_channel,
 };
 use crate::{ShmConfig, segment::Attachment};
 
@@ -191,7 +191,7 @@ fn an_impossible_head_disconnects_the_sender() {
 
 #[test]
 fn a_sender_does_not_take_a_lane_with_an_impossible_tail() {
-    let (tx, rx) = raw_channel(&small().max_producers(2)).unwrap();
+    let (tx, rx) = raw_mpsc_channel(&small().max_producers(2)).unwrap();
     let chan = Arc::clone(rx.chan());
     chan.lane(1).tail.store(100, Ordering::SeqCst);
     assert!(tx.try_clone().is_none(), "lane 1's tail is not a record boundary");
@@ -203,7 +203,7 @@ fn a_sender_does_not_take_a_lane_with_an_impossible_tail() {
 
 #[test]
 fn a_closed_lane_is_not_taken_again() {
-    let (tx, rx) = raw_channel(&small().max_producers(2)).unwrap();
+    let (tx, rx) = raw_mpsc_channel(&small().max_producers(2)).unwrap();
     let chan = Arc::clone(rx.chan());
     let second = tx.try_clone().expect("lane 1");
     chan.lane(1).tail.store(4, Ordering::SeqCst);
@@ -239,7 +239,7 @@ fn a_sender_opening_on_an_impossible_lane_is_refused() {
     let chan = Arc::clone(rx.chan());
     chan.lane(0).tail.store(8, Ordering::SeqCst);
     let att = Attachment::join(&chan.seg, ROLE_SENDER).unwrap();
-    let err = ShmSender::new(Arc::clone(&chan), att, 0, false).unwrap_err();
+    let err = ShmSender::<Single>::new(Arc::clone(&chan), att, 0).unwrap_err();
     assert!(err.to_string().contains("not a ring's"), "{err}");
     drop(tx);
 }

@@ -8,13 +8,13 @@
 //!
 //! ```
 //! use transport_core::{ChannelConfig, Receiver, Sender, Transport};
-//! use transport_shm::{ShmConfig, ShmTransport, variant::Variant};
+//! use transport_shm::{ShmConfig, ShmTransport, variant::{Single, Variant}};
 //!
 //! struct BigRing;
 //!
 //! impl Variant for BigRing {
 //!     const NAME: &'static str = "shm-big";
-//!     const MULTI_PRODUCER: bool = false;
+//!     type Producers = Single;
 //!     fn config(config: &ChannelConfig) -> ShmConfig {
 //!         ShmConfig::from(config).buffer_bytes(16 << 20)
 //!     }
@@ -27,6 +27,30 @@
 //! assert_eq!(*rx.recv()?, 7);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Whether a variant's senders clone is in its types: [`Single`] or
+//! [`Multi`] producers, the parameter of its [`ShmSender`]. Only
+//! `ShmSender<Multi>` is [`MultiProducer`](transport_core::MultiProducer),
+//! so cloning a single-producer sender does not compile (with a note that
+//! points to [`ShmMpsc`](super::ShmMpsc)) rather than giving `None`:
+//!
+//! ```compile_fail,E0277
+//! use transport_core::{ChannelConfig, Sender, Transport};
+//!
+//! let (tx, _rx) = transport_shm::Shm::channel(&ChannelConfig::default())?;
+//! let tx = Sender::<u64, _>::from_raw(tx);
+//! let second = tx.try_clone(); // `ShmSender<Single>` has a single producer
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ```
+//! use transport_core::{ChannelConfig, Sender, Transport};
+//!
+//! let (tx, _rx) = transport_shm::ShmMpsc::channel(&ChannelConfig::default())?;
+//! let tx = Sender::<u64, _>::from_raw(tx);
+//! let second = tx.try_clone().expect("a second producer lane");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::{fmt, marker::PhantomData};
 
@@ -35,8 +59,47 @@ use transport_core::{Capabilities, ChannelConfig, CreateError, Readiness, Transp
 use super::{
     MAX_MESSAGE_SIZE, ShmReceiver, ShmSender,
     config::{DEFAULT_MAX_PRODUCERS, ShmConfig, WaitMode},
-    raw_channel,
+    raw_channel_of,
 };
+
+/// How many producers a lane channel's senders allow, in their type:
+/// [`Single`] or [`Multi`], the parameter of [`ShmSender`].
+///
+/// Sealed: the two are the only ones.
+pub trait Producers: sealed::Sealed + Send + Sync + 'static {
+    /// Whether senders clone into further producer lanes.
+    const MULTI: bool;
+    /// The hand-off kind of the sender ([`Handoff::KIND`](transport_core::Handoff::KIND)).
+    #[doc(hidden)]
+    const SENDER_KIND: &'static str;
+}
+
+/// One producer: the sender does not clone (`try_clone` does not
+/// compile). The configuration has one producer lane.
+#[derive(Debug)]
+pub enum Single {}
+
+/// Several producers: the sender clones into another producer lane, as
+/// long as one of the channel's
+/// [`max_producers`](ShmConfig::max_producers) lanes is free.
+#[derive(Debug)]
+pub enum Multi {}
+
+impl Producers for Single {
+    const MULTI: bool = false;
+    const SENDER_KIND: &'static str = "shm.sender";
+}
+
+impl Producers for Multi {
+    const MULTI: bool = true;
+    const SENDER_KIND: &'static str = "shm.mpsc.sender";
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Single {}
+    impl Sealed for super::Multi {}
+}
 
 /// What sets one shared-memory backend apart: its name, whether it takes
 /// several producers, whether receivers read in place, and the ring's
@@ -44,9 +107,10 @@ use super::{
 pub trait Variant: 'static {
     /// The backend's name ([`Transport::NAME`]).
     const NAME: &'static str;
-    /// Whether senders clone ([`Capabilities::multi_producer`]); the
-    /// configuration must then allow more than one producer.
-    const MULTI_PRODUCER: bool;
+    /// Whether senders clone ([`Capabilities::multi_producer`]): [`Single`]
+    /// or [`Multi`]. With [`Single`] the configuration must have one
+    /// producer; with [`Multi`] it may allow more.
+    type Producers: Producers;
     /// Whether receivers read messages in place
     /// ([`Capabilities::zero_copy`]); false for untrusted rings.
     const ZERO_COPY: bool = true;
@@ -83,13 +147,13 @@ impl<V: Variant> fmt::Debug for ShmTransport<V> {
 
 impl<V: Variant> Transport for ShmTransport<V> {
     const NAME: &'static str = V::NAME;
-    type Sender = ShmSender;
+    type Sender = ShmSender<V::Producers>;
     type Receiver = ShmReceiver;
 
     fn capabilities() -> Capabilities {
         let mut c = Capabilities::default();
         c.cross_process = true;
-        c.multi_producer = V::MULTI_PRODUCER;
+        c.multi_producer = V::Producers::MULTI;
         c.multi_consumer = false;
         c.duplex = false;
         c.zero_copy = V::ZERO_COPY;
@@ -99,8 +163,8 @@ impl<V: Variant> Transport for ShmTransport<V> {
         c
     }
 
-    fn channel(config: &ChannelConfig) -> Result<(ShmSender, ShmReceiver), CreateError> {
-        raw_channel(&V::config(config))
+    fn channel(config: &ChannelConfig) -> Result<(ShmSender<V::Producers>, ShmReceiver), CreateError> {
+        raw_channel_of(&V::config(config))
     }
 }
 
@@ -110,7 +174,7 @@ pub enum Blocking {}
 
 impl Variant for Blocking {
     const NAME: &'static str = "shm";
-    const MULTI_PRODUCER: bool = false;
+    type Producers = Single;
 
     fn config(config: &ChannelConfig) -> ShmConfig {
         ShmConfig::from(config)
@@ -123,7 +187,7 @@ pub enum Mpsc {}
 
 impl Variant for Mpsc {
     const NAME: &'static str = "shm-mpsc";
-    const MULTI_PRODUCER: bool = true;
+    type Producers = Multi;
 
     fn config(config: &ChannelConfig) -> ShmConfig {
         ShmConfig::from(config).max_producers(DEFAULT_MAX_PRODUCERS)
@@ -137,7 +201,7 @@ pub enum BusyPoll {}
 
 impl Variant for BusyPoll {
     const NAME: &'static str = "shm-busy";
-    const MULTI_PRODUCER: bool = false;
+    type Producers = Single;
 
     fn config(config: &ChannelConfig) -> ShmConfig {
         ShmConfig::from(config).wait_mode(WaitMode::BusyPoll)
@@ -151,7 +215,7 @@ pub enum Untrusted {}
 
 impl Variant for Untrusted {
     const NAME: &'static str = "shm-untrusted";
-    const MULTI_PRODUCER: bool = false;
+    type Producers = Single;
     const ZERO_COPY: bool = false;
 
     fn config(config: &ChannelConfig) -> ShmConfig {

@@ -6,6 +6,7 @@ mod close;
 mod common;
 mod duplex;
 mod many;
+mod occupancy;
 mod order;
 mod select;
 mod serde_values;
@@ -21,10 +22,11 @@ pub use close::{
 pub use common::*;
 pub use duplex::{duplex_peer_drop, duplex_peer_killed, duplex_ping_pong};
 pub use many::{many_consumers, many_producers};
+pub use occupancy::occupancy;
 pub use order::{
     fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
 };
 pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
 pub use serde_values::serde_values;
 pub use shared::shared_sender;
-pub use vocabulary::{deadlines_and_iterators, occupancy, send_deadline_full, zero_capacity};
+pub use vocabulary::{deadlines_and_iterators, ready_and_owned_iterators, send_deadline_full, zero_capacity};

@@ -1,10 +1,10 @@
 //! crossbeam's vocabulary on the typed ends: deadlines, iterators, owned
-//! values, and how full a channel is.
+//! values (how full a channel is: `occupancy.rs`).
 
 use std::time::{Duration, Instant};
 
 use crate::{
-    ChannelConfig, Occupancy, RecvTimeoutError, SendTimeoutError, Sender, Transport,
+    ChannelConfig, Receiver, RecvTimeoutError, SendTimeoutError, Sender, Transport,
     conformance::harness::{Harness, PEER_TIMEOUT, Role},
 };
 
@@ -83,6 +83,63 @@ pub fn deadlines_and_iterators<T: Transport>(h: &Harness) {
     }
 }
 
+/// How many items each of the child's batches in
+/// [`ready_and_owned_iterators`] holds.
+const BATCH: u64 = 8;
+
+/// A child sends a batch of items and reports; `try_iter` then takes, in
+/// order and without waiting, the items ready in the parent's receiver:
+/// all of them where the backend counts messages (`len` says the batch is
+/// there), a first part of them elsewhere (a network hop may still hold
+/// some). Told to go on, the child sends another batch and exits;
+/// `iter_owned` gives the rest as owned values, in order, and ends at the
+/// disconnect, after which `try_iter` ends at once.
+pub fn ready_and_owned_iterators<T: Transport>(h: &Harness) {
+    match h.role() {
+        Role::Parent => {
+            let (tx, rx) = channel::<T, Item>(&ChannelConfig::default());
+            let (go_tx, go_rx) = channel::<T, Item>(&ChannelConfig::default());
+            let mut peer = h.child("sender").endpoint("tx", tx).endpoint("go", go_rx).spawn();
+            assert_eq!(peer.expect_report(LONG), "sent");
+            let counted = rx.len();
+            let mut next = 0;
+            for item in rx.try_iter() {
+                item.expect("a ready item").assert_is(21, next);
+                next += 1;
+            }
+            if let Some(len) = counted {
+                assert_eq!(len, BATCH as usize, "`len` before `try_iter`");
+                assert_eq!(next, BATCH, "`try_iter` took what `len` counted");
+                assert_eq!(rx.len(), Some(0));
+            }
+            assert!(next <= BATCH, "`try_iter` took items not sent yet");
+            go_tx.send(Item::new(22, 0)).expect("telling the child to go on");
+            for item in rx.iter_owned() {
+                assert_eq!(item.expect("an owned item"), Item::new(21, next));
+                next += 1;
+            }
+            assert_eq!(next, 2 * BATCH, "`iter_owned` ends after every item");
+            assert!(rx.try_iter().next().is_none(), "`try_iter` after the disconnect");
+            peer.wait(PEER_TIMEOUT);
+        }
+        Role::Child("sender") => {
+            let tx: Sender<Item, T::Sender> = h.endpoint("tx");
+            let go: Receiver<Item, T::Receiver> = h.endpoint("go");
+            for seq in 0..BATCH {
+                tx.send(Item::new(21, seq)).expect("sending");
+            }
+            h.report("sent");
+            go.recv_timeout(LONG)
+                .expect("the parent's go-ahead")
+                .assert_is(22, 0);
+            for seq in BATCH..2 * BATCH {
+                tx.send(Item::new(21, seq)).expect("sending");
+            }
+        }
+        Role::Child(other) => unknown_role(other),
+    }
+}
+
 /// `send_deadline` on a full bounded channel times out no earlier than
 /// its deadline and gives the message back.
 pub fn send_deadline_full<T: Transport>(h: &Harness) {
@@ -108,51 +165,6 @@ pub fn send_deadline_full<T: Transport>(h: &Harness) {
                     Err(e) => panic!("send_deadline on a filling channel: {e}"),
                 }
             }
-        }
-        Role::Child(other) => unknown_role(other),
-    }
-}
-
-/// Where a backend counts messages, `len`, `capacity`, `is_empty` and
-/// `is_full` agree with what was sent and received, on both ends; a
-/// backend that cannot tell says `None` on every one.
-pub fn occupancy<T: Transport>(h: &Harness) {
-    match h.role() {
-        Role::Parent => {
-            let bounded = T::capabilities().bounded;
-            let capacity = bounded.then_some(4);
-            let config = capacity.map_or_else(ChannelConfig::default, ChannelConfig::bounded);
-            let (tx, rx) = channel::<T, Item>(&config);
-            let Some(empty) = tx.occupancy() else {
-                assert_eq!(
-                    (tx.len(), tx.capacity(), tx.is_empty(), tx.is_full()),
-                    (None, None, None, None)
-                );
-                assert_eq!(
-                    (rx.len(), rx.capacity(), rx.is_empty(), rx.is_full()),
-                    (None, None, None, None)
-                );
-                h.skip("the backend does not count messages");
-                return;
-            };
-            assert_eq!(empty, Occupancy::new(0, capacity));
-            assert_eq!(rx.occupancy(), Some(empty));
-            assert_eq!((tx.is_empty(), tx.is_full()), (Some(true), Some(false)));
-            for seq in 0..3 {
-                tx.send(Item::new(18, seq)).expect("sending");
-            }
-            assert_eq!(tx.len(), Some(3));
-            assert_eq!(rx.len(), Some(3));
-            assert_eq!(rx.capacity(), capacity);
-            assert_eq!(rx.is_empty(), Some(false));
-            if bounded {
-                tx.send(Item::new(18, 3)).expect("sending the fourth");
-                assert_eq!(tx.is_full(), Some(true));
-                assert_eq!(rx.is_full(), Some(true));
-            }
-            rx.recv_timeout(LONG).expect("receiving").assert_is(18, 0);
-            assert_eq!(rx.len(), Some(if bounded { 3 } else { 2 }));
-            assert_eq!(tx.is_full(), Some(false));
         }
         Role::Child(other) => unknown_role(other),
     }
