@@ -103,7 +103,7 @@
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (tx, rx) = transport_adapters::bounded::<u64>(4)?;
-//! let (mut tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
+//! let (tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
 //! let producer = tokio::spawn(async move {
 //!     for n in 0..100u64 {
 //!         tx.send(n).await.expect("sending"); // waits while the channel is full
@@ -118,12 +118,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`AsyncSender`] and [`AsyncReceiver`] take `&mut self`, like tokio's
-//! `mpsc::Receiver`: one task waits on an end at a time, and their futures
+//! [`AsyncSender`] takes `&self`, like tokio's `mpsc::Sender`: one sender
+//! behind an `Arc` (or `&tx` in several futures) serves many tasks, each
+//! woken when there may be room. [`AsyncReceiver`] takes `&mut self`, like
+//! tokio's `mpsc::Receiver`: one task waits on it at a time. Their futures
 //! are `Send` (every backend's ends are `Send` and `Sync`).
 //! [`AsyncConnection`] takes `&self`, so one task can send while another
 //! receives. [`AsyncSend`] and [`AsyncRecv`] are the same operations as
 //! object-safe traits (`Box<dyn AsyncSend<T>>`).
+//!
+//! Where a `&mut AsyncSender` meets `futures::SinkExt` in scope,
+//! `tx.send(m)` is the `Sink`'s (its error carries no message): write
+//! `AsyncSender::send(tx, m)` for this type's own.
 //!
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
 //! `enable_all`), and its time driver for the `*_timeout` methods.
@@ -171,7 +177,7 @@
 //!   in the channel (its message, which it owned, is dropped with it: pass
 //!   `&msg` to keep it).
 //!
-//! The conformance suite checks both in `tests/async_conformance.rs`, across
+//! The conformance suite checks both in `tests/async_conformance/`, across
 //! processes, on every backend.
 //!
 //! # Features
@@ -192,6 +198,7 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
+mod parked;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 pub mod pool;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]

@@ -55,7 +55,8 @@ impl<T: AsyncTransport> Drive<T> for Async {
     }
 
     fn send<M: Message + 'static, B: Borrow<M>>(tx: &mut Self::Tx<M>, msg: B) -> Result<(), SendError<B>> {
-        block_on(within("sending", tx.send(msg)))
+        // `SinkExt::send` would take a `&mut` receiver first.
+        block_on(within("sending", AsyncSender::send(tx, msg)))
     }
 
     fn try_send<M: Message + 'static, B: Borrow<M>>(
@@ -79,7 +80,7 @@ impl<T: AsyncTransport> Drive<T> for Async {
         deadline: Instant,
     ) -> Result<(), SendTimeoutError<&'m M>> {
         block_on(async {
-            match tokio::time::timeout_at(deadline.into(), tx.send(msg)).await {
+            match tokio::time::timeout_at(deadline.into(), AsyncSender::send(tx, msg)).await {
                 Ok(sent) => sent.map_err(SendTimeoutError::from),
                 Err(_) => Err(SendTimeoutError::Timeout(msg)),
             }
