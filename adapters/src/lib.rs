@@ -131,8 +131,11 @@
 //! `tx.send(m)` is the `Sink`'s (its error carries no message): write
 //! `AsyncSender::send(tx, m)` for this type's own.
 //!
+//! The blocking ends' deadlines have their async form, on tokio's clock:
+//! `send_timeout` / `send_deadline`, `recv_timeout` / `recv_deadline`.
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
-//! `enable_all`), and its time driver for the `*_timeout` methods.
+//! `enable_all`), and its time driver for the `*_timeout` and
+//! `*_deadline` methods.
 //!
 //! # Waiting on many receivers
 //! [`Select`] (crossbeam's) and [`wait`] (Python's

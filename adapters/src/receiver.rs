@@ -9,7 +9,7 @@ use std::{
     pin::Pin,
     process::Command,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use futures::{Stream, stream::FusedStream};
@@ -120,7 +120,19 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
         &mut self,
         timeout: Duration,
     ) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
-        recv_within(timeout, |cx| self.poll_recv(cx)).await
+        recv_within(tokio::time::sleep(timeout), |cx| self.poll_recv(cx)).await
+    }
+
+    /// As [`recv`](Self::recv), waiting until `deadline` at the latest
+    /// ([`Receiver::recv_deadline`]'s async form, on tokio's clock).
+    ///
+    /// # Errors
+    /// As [`recv_timeout`](Self::recv_timeout).
+    pub async fn recv_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
+        recv_within(tokio::time::sleep_until(deadline.into()), |cx| self.poll_recv(cx)).await
     }
 
     /// Waits for the next frame and returns its bytes unvalidated (Python's

@@ -9,7 +9,7 @@ use std::{
     pin::Pin,
     process::Command,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use futures::Sink;
@@ -173,7 +173,26 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
         msg: M,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<M>> {
-        send_within(timeout, msg, |cx, msg| self.poll_send(cx, msg)).await
+        send_within(tokio::time::sleep(timeout), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), waiting until `deadline` at the latest
+    /// ([`Sender::send_deadline`]'s async form, on tokio's clock).
+    ///
+    /// # Errors
+    /// As [`send_timeout`](Self::send_timeout).
+    pub async fn send_deadline<M: Borrow<T>>(
+        &self,
+        msg: M,
+        deadline: Instant,
+    ) -> Result<(), SendTimeoutError<M>> {
+        send_within(tokio::time::sleep_until(deadline.into()), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes`), waiting for
