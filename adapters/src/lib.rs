@@ -135,7 +135,10 @@
 //! `send_timeout` / `send_deadline`, `recv_timeout` / `recv_deadline`.
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
 //! `enable_all`), and its time driver for the `*_timeout` and
-//! `*_deadline` methods.
+//! `*_deadline` methods. Where the backend counts messages (`local`, the
+//! queue), the async ends say how full the channel is as the blocking ones
+//! do (`len`, `capacity`, `is_empty`, `is_full`, `occupancy`); elsewhere
+//! these are `None`.
 //!
 //! # Waiting on many receivers
 //! [`Select`] (crossbeam's) and [`wait`] (Python's
@@ -201,6 +204,7 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
+mod occupancy;
 mod parked;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 pub mod pool;
