@@ -131,8 +131,12 @@
 //! `tx.send(m)` is the `Sink`'s (its error carries no message): write
 //! `AsyncSender::send(tx, m)` for this type's own.
 //!
-//! The blocking ends' deadlines have their async form, on tokio's clock:
-//! `send_timeout` / `send_deadline`, `recv_timeout` / `recv_deadline`.
+//! The blocking ends' vocabulary has its async form: deadlines on tokio's
+//! clock (`send_timeout` / `send_deadline`, `recv_timeout` /
+//! `recv_deadline`), owned values (`recv_owned`, and
+//! [`stream_owned`](AsyncReceiver::stream_owned) /
+//! [`into_stream_owned`](AsyncReceiver::into_stream_owned), a `Stream` of
+//! `T` as `iter_owned` is an iterator of `T`).
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
 //! `enable_all`), and its time driver for the `*_timeout` and
 //! `*_deadline` methods. Where the backend counts messages (`local`, the
