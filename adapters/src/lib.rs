@@ -151,7 +151,11 @@
 //! per receiver: a pool with a channel per worker waits on all of them
 //! from one thread. They are built on the same readiness as the async
 //! types; the pipe, outside a tokio runtime, registers its socket with one
-//! reactor thread per process.
+//! reactor thread per process. In async code the receive futures
+//! themselves wait on many: `tokio::select!` or
+//! `futures::future::select_all` over the `recv()` of receivers of any
+//! backends, in one task; the futures that lose are dropped and, being
+//! cancel-safe, take nothing (`tests/select_async.rs`).
 //!
 //! ```
 //! use std::time::Duration;
