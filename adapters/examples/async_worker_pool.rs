@@ -84,7 +84,7 @@ async fn parent() -> Result<(), Box<dyn Error + Send + Sync>> {
 
 /// Keeps one worker busy with up to [`IN_FLIGHT`] tasks.
 async fn feed(
-    mut tasks: AsyncSender<Task>,
+    tasks: AsyncSender<Task>,
     mut results: AsyncReceiver<Done>,
     next: Arc<AtomicU64>,
     report: Arc<Mutex<Report>>,
@@ -119,7 +119,7 @@ async fn feed(
 
 async fn worker(id: u32) -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut tasks: AsyncReceiver<Task> = from_env("tasks")?;
-    let mut results: AsyncSender<Done> = from_env("results")?;
+    let results: AsyncSender<Done> = from_env("results")?;
     while let Some(task) = tasks.next().await {
         let done = pool::work(id, &*task?);
         results.send(done).await?;

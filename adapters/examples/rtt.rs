@@ -102,7 +102,7 @@ fn measure_channels(mode: &str) -> Result<(Duration, Duration), Box<dyn Error>> 
         }
         drop(ping_tx);
     } else {
-        let (mut tx, mut rx) = (AsyncSender::from(ping_tx), AsyncReceiver::from(pong_rx));
+        let (tx, mut rx) = (AsyncSender::from(ping_tx), AsyncReceiver::from(pong_rx));
         runtime().block_on(async {
             for i in 0..WARM_UP + TIMED {
                 let start = Instant::now();
@@ -133,7 +133,7 @@ fn serve_channels(pings: Receiver<Ping>, pongs: Sender<Ping>, mode: &str) {
         }
         return;
     }
-    let (mut pings, mut pongs) = (AsyncReceiver::from(pings), AsyncSender::from(pongs));
+    let (mut pings, pongs) = (AsyncReceiver::from(pings), AsyncSender::from(pongs));
     runtime().block_on(async {
         loop {
             match pings.recv().await {

@@ -6,7 +6,7 @@ use std::{
     future::poll_fn,
     process::Command,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use transport_core::{
@@ -105,7 +105,25 @@ where
         msg: M,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<M>> {
-        send_within(timeout, msg, |cx, msg| self.poll_send(cx, msg)).await
+        send_within(tokio::time::sleep(timeout), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), waiting until `deadline` at the latest.
+    ///
+    /// # Errors
+    /// As [`AsyncSender::send_deadline`](crate::AsyncSender::send_deadline).
+    pub async fn send_deadline<M: Borrow<Out>>(
+        &self,
+        msg: M,
+        deadline: Instant,
+    ) -> Result<(), SendTimeoutError<M>> {
+        send_within(tokio::time::sleep_until(deadline.into()), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
     }
 
     /// Sends raw bytes as one frame, waiting for room.
@@ -159,7 +177,15 @@ where
     /// # Errors
     /// As [`AsyncReceiver::recv_timeout`](crate::AsyncReceiver::recv_timeout).
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Received<In, E::Frame>, RecvTimeoutError> {
-        recv_within(timeout, |cx| self.poll_recv(cx)).await
+        recv_within(tokio::time::sleep(timeout), |cx| self.poll_recv(cx)).await
+    }
+
+    /// As [`recv`](Self::recv), waiting until `deadline` at the latest.
+    ///
+    /// # Errors
+    /// As [`AsyncReceiver::recv_deadline`](crate::AsyncReceiver::recv_deadline).
+    pub async fn recv_deadline(&self, deadline: Instant) -> Result<Received<In, E::Frame>, RecvTimeoutError> {
+        recv_within(tokio::time::sleep_until(deadline.into()), |cx| self.poll_recv(cx)).await
     }
 
     /// Waits for the next frame and returns its bytes unvalidated.

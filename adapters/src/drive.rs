@@ -19,10 +19,9 @@ use std::{
     io,
     pin::pin,
     task::{Context, Poll, ready},
-    time::Duration,
 };
 
-use tokio::task::coop;
+use tokio::{task::coop, time::Sleep};
 use transport_core::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
 
 /// How many times one poll tries again after readiness said "ready" and
@@ -70,15 +69,16 @@ pub(crate) fn drive<V>(
 }
 
 /// A send (`poll_send`, which takes the message out of its `Option` only
-/// when it sends it or fails) that gives up after `timeout` (tokio's clock;
-/// the runtime needs its time driver), the message back in the `Timeout`.
+/// when it sends it or fails) that gives up when `sleep` ends (tokio's
+/// clock: a timeout or a deadline; the runtime needs its time driver), the
+/// message back in the `Timeout`.
 pub(crate) async fn send_within<M>(
-    timeout: Duration,
+    sleep: Sleep,
     msg: M,
     mut poll_send: impl FnMut(&mut Context<'_>, &mut Option<M>) -> Poll<Result<(), SendError<M>>>,
 ) -> Result<(), SendTimeoutError<M>> {
     let mut msg = Some(msg);
-    let mut sleep = pin!(tokio::time::sleep(timeout));
+    let mut sleep = pin!(sleep);
     poll_fn(|cx| match poll_send(cx, &mut msg) {
         Poll::Ready(result) => Poll::Ready(result.map_err(SendTimeoutError::from)),
         Poll::Pending => match (sleep.as_mut().poll(cx), msg.take()) {
@@ -92,12 +92,12 @@ pub(crate) async fn send_within<M>(
     .await
 }
 
-/// A receive (`poll_recv`) that gives up after `timeout` (tokio's clock).
+/// A receive (`poll_recv`) that gives up when `sleep` ends (tokio's clock).
 pub(crate) async fn recv_within<V>(
-    timeout: Duration,
+    sleep: Sleep,
     mut poll_recv: impl FnMut(&mut Context<'_>) -> Poll<Result<V, RecvError>>,
 ) -> Result<V, RecvTimeoutError> {
-    let mut sleep = pin!(tokio::time::sleep(timeout));
+    let mut sleep = pin!(sleep);
     poll_fn(|cx| match poll_recv(cx) {
         Poll::Ready(result) => Poll::Ready(result.map_err(RecvTimeoutError::from)),
         Poll::Pending if sleep.as_mut().poll(cx).is_ready() => Poll::Ready(Err(RecvTimeoutError::Timeout)),

@@ -1,11 +1,16 @@
 //! [`FanOut`]: one waker for a backend end, many tasks behind it.
 //!
 //! A backend keeps one waker per end and direction (the latest call's, as
-//! tokio's `AsyncFd` does). A [`Connection`](crate::AsyncConnection) is used
-//! through `&self`, so several tasks may wait on it at once; each registers
-//! here, the backend gets this set's single waker, and a wake-up wakes them
-//! all (each then tries again). Without it, the task that registered first
-//! would never be woken.
+//! tokio's `AsyncFd` does), and may forget it once a poll finds the end
+//! ready (shared memory disarms its registration). A
+//! [`Connection`](crate::AsyncConnection) and an
+//! [`AsyncSender`](crate::AsyncSender) are used through `&self`, so several
+//! tasks may wait on one at once; each registers here, the backend gets
+//! this set's single waker, and a wake-up wakes them all (each then tries
+//! again). A poll that finds the end ready wakes the others too, since the
+//! backend may no longer hold the set's waker: each looks again, and
+//! registers anew if it still has to wait. Without it, the task that
+//! registered first would never be woken.
 
 use std::{
     fmt,
@@ -44,7 +49,8 @@ impl FanOut {
         FanOut { set, waker }
     }
 
-    /// Registers the task of `cx`, then polls `ready` with the set's waker.
+    /// Registers the task of `cx`, then polls `ready` with the set's waker;
+    /// when that finds the end ready, wakes the other tasks waiting.
     pub(crate) fn poll<V>(
         &self,
         cx: &mut Context<'_>,
@@ -56,7 +62,16 @@ impl FanOut {
                 waiting.push(cx.waker().clone());
             }
         }
-        ready(&mut Context::from_waker(&self.waker))
+        let poll = ready(&mut Context::from_waker(&self.waker));
+        if poll.is_ready() {
+            let waiting = std::mem::take(&mut *self.set.0.lock_unpoisoned());
+            for waker in waiting {
+                if !waker.will_wake(cx.waker()) {
+                    waker.wake();
+                }
+            }
+        }
+        poll
     }
 }
 
@@ -99,5 +114,30 @@ mod tests {
         held.expect("the backend got a waker").wake();
         let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
         assert_eq!(woken, [1, 1, 1]);
+    }
+
+    #[test]
+    fn a_ready_poll_wakes_the_others() {
+        let fan = FanOut::new();
+        let counts: Vec<Arc<Count>> = (0..3).map(|_| Arc::new(Count(AtomicUsize::new(0)))).collect();
+        let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(Arc::clone(c))).collect();
+        for waker in &wakers[..2] {
+            let _ = fan.poll(&mut Context::from_waker(waker), |_| Poll::<()>::Pending);
+        }
+        // The third finds the end ready, and the backend forgets the
+        // set's waker: the two waiting are woken all the same, once.
+        assert!(
+            fan.poll(&mut Context::from_waker(&wakers[2]), |_| Poll::Ready(()))
+                .is_ready()
+        );
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken, [1, 1, 0]);
+        let _ = fan.poll(&mut Context::from_waker(&wakers[0]), |_| Poll::Ready(()));
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(
+            woken,
+            [1, 1, 0],
+            "a task that was woken and polled is not woken again"
+        );
     }
 }

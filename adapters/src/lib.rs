@@ -103,7 +103,7 @@
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (tx, rx) = transport_adapters::bounded::<u64>(4)?;
-//! let (mut tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
+//! let (tx, mut rx) = (AsyncSender::from(tx), AsyncReceiver::from(rx));
 //! let producer = tokio::spawn(async move {
 //!     for n in 0..100u64 {
 //!         tx.send(n).await.expect("sending"); // waits while the channel is full
@@ -118,15 +118,31 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`AsyncSender`] and [`AsyncReceiver`] take `&mut self`, like tokio's
-//! `mpsc::Receiver`: one task waits on an end at a time, and their futures
+//! [`AsyncSender`] takes `&self`, like tokio's `mpsc::Sender`: one sender
+//! behind an `Arc` (or `&tx` in several futures) serves many tasks, each
+//! woken when there may be room. [`AsyncReceiver`] takes `&mut self`, like
+//! tokio's `mpsc::Receiver`: one task waits on it at a time. Their futures
 //! are `Send` (every backend's ends are `Send` and `Sync`).
 //! [`AsyncConnection`] takes `&self`, so one task can send while another
 //! receives. [`AsyncSend`] and [`AsyncRecv`] are the same operations as
 //! object-safe traits (`Box<dyn AsyncSend<T>>`).
 //!
+//! Where a `&mut AsyncSender` meets `futures::SinkExt` in scope,
+//! `tx.send(m)` is the `Sink`'s (its error carries no message): write
+//! `AsyncSender::send(tx, m)` for this type's own.
+//!
+//! The blocking ends' vocabulary has its async form: deadlines on tokio's
+//! clock (`send_timeout` / `send_deadline`, `recv_timeout` /
+//! `recv_deadline`), owned values (`recv_owned`, and
+//! [`stream_owned`](AsyncReceiver::stream_owned) /
+//! [`into_stream_owned`](AsyncReceiver::into_stream_owned), a `Stream` of
+//! `T` as `iter_owned` is an iterator of `T`).
 //! The runtime needs its I/O driver for the pipe on Unix (`enable_io`, or
-//! `enable_all`), and its time driver for the `*_timeout` methods.
+//! `enable_all`), and its time driver for the `*_timeout` and
+//! `*_deadline` methods. Where the backend counts messages (`local`, the
+//! queue), the async ends say how full the channel is as the blocking ones
+//! do (`len`, `capacity`, `is_empty`, `is_full`, `occupancy`); elsewhere
+//! these are `None`.
 //!
 //! # Waiting on many receivers
 //! [`Select`] (crossbeam's) and [`wait`] (Python's
@@ -135,7 +151,11 @@
 //! per receiver: a pool with a channel per worker waits on all of them
 //! from one thread. They are built on the same readiness as the async
 //! types; the pipe, outside a tokio runtime, registers its socket with one
-//! reactor thread per process.
+//! reactor thread per process. In async code the receive futures
+//! themselves wait on many: `tokio::select!` or
+//! `futures::future::select_all` over the `recv()` of receivers of any
+//! backends, in one task; the futures that lose are dropped and, being
+//! cancel-safe, take nothing (`tests/select_async.rs`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -171,7 +191,7 @@
 //!   in the channel (its message, which it owned, is dropped with it: pass
 //!   `&msg` to keep it).
 //!
-//! The conformance suite checks both in `tests/async_conformance.rs`, across
+//! The conformance suite checks both in `tests/async_conformance/`, across
 //! processes, on every backend.
 //!
 //! # Features
@@ -192,6 +212,8 @@ mod connection;
 mod drive;
 mod errors;
 mod fanout;
+mod occupancy;
+mod parked;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]
 pub mod pool;
 #[cfg(any(feature = "queue", feature = "pipe", feature = "shm", feature = "nats"))]

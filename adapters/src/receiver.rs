@@ -9,10 +9,10 @@ use std::{
     pin::Pin,
     process::Command,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use futures::{Stream, stream::FusedStream};
+use futures::{Stream, StreamExt, stream::FusedStream};
 use transport_core::{
     Handoff, HandoffError, Message, OpenError, Received, Receiver, RecvError, RecvTimeoutError, TryRecvError,
     backend::PollRecv,
@@ -33,7 +33,9 @@ use crate::{
 ///
 /// It is a [`Stream`] of `Result`s that ends once every sender is gone and
 /// the channel is drained; other errors (an invalid message, say) are
-/// items, and the stream goes on after them.
+/// items, and the stream goes on after them. [`stream_owned`](Self::stream_owned)
+/// and [`into_stream_owned`](Self::into_stream_owned) are the same stream
+/// of owned `T` ([`Receiver::iter_owned`]'s async form).
 ///
 /// # Cancel safety
 /// [`recv`](Self::recv) is cancel-safe: a receive future dropped before it
@@ -120,7 +122,53 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
         &mut self,
         timeout: Duration,
     ) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
-        recv_within(timeout, |cx| self.poll_recv(cx)).await
+        recv_within(tokio::time::sleep(timeout), |cx| self.poll_recv(cx)).await
+    }
+
+    /// As [`recv`](Self::recv), waiting until `deadline` at the latest
+    /// ([`Receiver::recv_deadline`]'s async form, on tokio's clock).
+    ///
+    /// # Errors
+    /// As [`recv_timeout`](Self::recv_timeout).
+    pub async fn recv_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Received<T, R::Frame>, RecvTimeoutError> {
+        recv_within(tokio::time::sleep_until(deadline.into()), |cx| self.poll_recv(cx)).await
+    }
+
+    /// The receiver as a [`Stream`] of owned values: each message's
+    /// validated archive deserialized, as [`recv_owned`](Self::recv_owned)
+    /// gives it. It ends where the receiver's stream ends (every sender
+    /// gone, the channel drained); other errors are items, and it goes on
+    /// after them.
+    ///
+    /// ```
+    /// use futures::TryStreamExt;
+    /// use transport_adapters::AsyncReceiver;
+    /// use transport_core::local;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (tx, rx) = local::bounded::<u64>(4)?;
+    /// let mut rx = AsyncReceiver::new(rx);
+    /// for n in 1..=3u64 {
+    ///     tx.send(n)?;
+    /// }
+    /// drop(tx);
+    /// let all: Vec<u64> = rx.stream_owned().try_collect().await?;
+    /// assert_eq!(all, [1, 2, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream_owned(&mut self) -> impl FusedStream<Item = Result<T, RecvError>> + Unpin + '_ {
+        self.map(owned)
+    }
+
+    /// As [`stream_owned`](Self::stream_owned), taking the receiver (for a
+    /// stream that outlives the borrow: a spawned task's, `forward`'s).
+    pub fn into_stream_owned(self) -> impl FusedStream<Item = Result<T, RecvError>> + Unpin {
+        self.map(owned)
     }
 
     /// Waits for the next frame and returns its bytes unvalidated (Python's
@@ -189,6 +237,13 @@ impl<T: Message, R: PollRecv> AsyncReceiver<T, R> {
     {
         self.inner.try_clone().map(AsyncReceiver::new)
     }
+}
+
+/// A received message as an owned value (the items of the owned streams).
+fn owned<T: Message, F: transport_core::backend::Frame>(
+    received: Result<Received<T, F>, RecvError>,
+) -> Result<T, RecvError> {
+    received.and_then(|received| received.owned().map_err(RecvError::Invalid))
 }
 
 impl<T: Message, R: PollRecv> Stream for AsyncReceiver<T, R> {

@@ -9,19 +9,21 @@ use std::{
     pin::Pin,
     process::Command,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use futures::Sink;
 use transport_core::{
     Handoff, HandoffError, Message, OpenError, SendError, SendTimeoutError, Sender, TrySendError,
-    backend::{FrameWriter, PollSend, RawSendError, RawSender, Wait},
+    backend::{FrameWriter, PollSend, RawSendError, Wait},
     rkyv::util::AlignedVec,
 };
 
 use crate::{
     drive::{Step, drive, send_within},
     errors::{raw_send_error, send_error},
+    fanout::FanOut,
+    parked::Parked,
     select::DefaultSender,
 };
 
@@ -35,6 +37,40 @@ use crate::{
 /// backend whose sender implements [`PollSend`].
 ///
 /// It implements [`Sink`] (for `SinkExt::send`, `send_all`, `forward`).
+///
+/// # Shared by tasks
+/// The sending methods take `&self`, as tokio's `mpsc::Sender::send`
+/// does: one sender behind an `Arc`, or borrowed as `&tx` by several
+/// futures, serves many tasks at once, and every task that waits for room
+/// is woken when there may be some. Each task's messages keep their
+/// order; those of different tasks interleave.
+///
+/// ```
+/// use std::sync::Arc;
+/// use transport_adapters::AsyncSender;
+/// use transport_core::local;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (tx, rx) = local::bounded::<u64>(4)?;
+/// let tx = Arc::new(AsyncSender::new(tx));
+/// let tasks: Vec<_> = (0..4)
+///     .map(|t| {
+///         let tx = Arc::clone(&tx);
+///         tokio::spawn(async move { tx.send(t).await.map_err(|e| e.to_string()) })
+///     })
+///     .collect();
+/// for task in tasks {
+///     task.await??;
+/// }
+/// let mut sum = 0;
+/// for _ in 0..4 {
+///     sum += rx.try_recv()?.to_native();
+/// }
+/// assert_eq!(sum, 6);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Cancel safety
 /// [`send`](Self::send) is cancel-safe: a send future dropped before it
@@ -61,7 +97,9 @@ use crate::{
 pub struct AsyncSender<T, S = DefaultSender> {
     inner: Sender<T, S>,
     /// A `Sink` item that found no room, serialized.
-    parked: Option<AlignedVec>,
+    parked: Parked,
+    /// The tasks waiting for room (several, when the sender is shared).
+    waiting: FanOut,
 }
 
 // Nothing is pinned structurally: the `Sink` methods only use `&mut self`.
@@ -71,7 +109,8 @@ impl<T, S: fmt::Debug> fmt::Debug for AsyncSender<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncSender")
             .field("inner", &self.inner)
-            .field("parked", &self.parked.as_ref().map(|p| p.len()))
+            .field("parked", &self.parked.len())
+            .field("waiting", &self.waiting)
             .finish()
     }
 }
@@ -85,7 +124,11 @@ impl<T, S> From<Sender<T, S>> for AsyncSender<T, S> {
 impl<T, S> AsyncSender<T, S> {
     /// Wraps a sender.
     pub fn new(inner: Sender<T, S>) -> Self {
-        AsyncSender { inner, parked: None }
+        AsyncSender {
+            inner,
+            parked: Parked::default(),
+            waiting: FanOut::new(),
+        }
     }
 
     /// Wraps a backend's raw sender.
@@ -114,7 +157,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     /// is gone, [`SendError::TooLarge`] past the size limit, serialization
     /// and operating-system errors (a reactor that refuses the end among
     /// them); each gives the message back.
-    pub async fn send<M: Borrow<T>>(&mut self, msg: M) -> Result<(), SendError<M>> {
+    pub async fn send<M: Borrow<T>>(&self, msg: M) -> Result<(), SendError<M>> {
         let mut msg = Some(msg);
         poll_fn(|cx| self.poll_send(cx, &mut msg)).await
     }
@@ -126,11 +169,30 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     /// [`SendTimeoutError::Timeout`] when there was no room in time, with
     /// the message; otherwise as [`send`](Self::send).
     pub async fn send_timeout<M: Borrow<T>>(
-        &mut self,
+        &self,
         msg: M,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<M>> {
-        send_within(timeout, msg, |cx, msg| self.poll_send(cx, msg)).await
+        send_within(tokio::time::sleep(timeout), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), waiting until `deadline` at the latest
+    /// ([`Sender::send_deadline`]'s async form, on tokio's clock).
+    ///
+    /// # Errors
+    /// As [`send_timeout`](Self::send_timeout).
+    pub async fn send_deadline<M: Borrow<T>>(
+        &self,
+        msg: M,
+        deadline: Instant,
+    ) -> Result<(), SendTimeoutError<M>> {
+        send_within(tokio::time::sleep_until(deadline.into()), msg, |cx, msg| {
+            self.poll_send(cx, msg)
+        })
+        .await
     }
 
     /// Sends raw bytes as one frame (Python's `send_bytes`), waiting for
@@ -138,7 +200,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     ///
     /// # Errors
     /// As [`send`](Self::send); the bytes are given back.
-    pub async fn send_bytes<'b>(&mut self, bytes: &'b [u8]) -> Result<(), SendError<&'b [u8]>> {
+    pub async fn send_bytes<'b>(&self, bytes: &'b [u8]) -> Result<(), SendError<&'b [u8]>> {
         poll_fn(|cx| {
             if let Err(e) = std::task::ready!(self.poll_unpark(cx)) {
                 return Poll::Ready(Err(with_message(e, bytes)));
@@ -151,7 +213,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
                     Err(RawSendError::NotReady) => Step::NotReady,
                     Err(e) => Step::Done(Err(raw_send_error(bytes, e))),
                 },
-                |cx| raw.poll_send_ready(cx),
+                |cx| self.poll_send_ready(cx),
             )
             .map(|r| r.unwrap_or_else(|source| Err(SendError::Io { msg: bytes, source })))
         })
@@ -162,24 +224,23 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     ///
     /// # Errors
     /// As [`Sender::try_send`].
-    pub fn try_send<M: Borrow<T>>(&mut self, msg: M) -> Result<(), TrySendError<M>> {
-        if self.parked.is_some() {
-            match push_parked(&self.inner, &mut self.parked) {
-                Ok(true) => {}
-                Ok(false) => return Err(TrySendError::Full(msg)),
-                Err(e) => return Err(try_with_message(e, msg)),
-            }
+    pub fn try_send<M: Borrow<T>>(&self, msg: M) -> Result<(), TrySendError<M>> {
+        match self.parked.push(self.inner.raw()) {
+            Ok(true) => self.inner.try_send(msg),
+            Ok(false) => Err(TrySendError::Full(msg)),
+            Err(e) => Err(try_with_message(e, msg)),
         }
-        self.inner.try_send(msg)
     }
 
     /// Polls for room: `Ready` when a non-blocking send may now succeed
-    /// (or fail for good), as [`PollSend::poll_send_ready`].
+    /// (or fail for good), as [`PollSend::poll_send_ready`]. Every task
+    /// that polls is woken, not only the last one.
     ///
     /// # Errors
     /// The readiness could not be tracked (no reactor, say).
     pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.raw().poll_send_ready(cx)
+        let raw = self.inner.raw();
+        self.waiting.poll(cx, |cx| raw.poll_send_ready(cx))
     }
 
     /// The largest serialized message this sender accepts, in bytes.
@@ -200,7 +261,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     /// One step of [`send`](Self::send): the parked `Sink` item first, then
     /// `msg` (taken from the option only when it is sent or fails).
     fn poll_send<M: Borrow<T>>(
-        &mut self,
+        &self,
         cx: &mut Context<'_>,
         msg: &mut Option<M>,
     ) -> Poll<Result<(), SendError<M>>> {
@@ -222,7 +283,7 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
                     Err(e) => Step::Done(Err(send_error(e))),
                 }
             },
-            |cx| inner.raw().poll_send_ready(cx),
+            |cx| self.poll_send_ready(cx),
         )
         .map(|result| {
             result.unwrap_or_else(|source| {
@@ -233,19 +294,18 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
     }
 
     /// Waits until the parked `Sink` item (if any) is sent.
-    fn poll_unpark(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<()>>> {
-        if self.parked.is_none() {
+    fn poll_unpark(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<()>>> {
+        if self.parked.is_empty() {
             return Poll::Ready(Ok(()));
         }
-        let (inner, parked) = (&self.inner, &mut self.parked);
         let result = drive(
             cx,
-            || match push_parked(inner, parked) {
+            || match self.parked.push(self.inner.raw()) {
                 Ok(true) => Step::Done(Ok(())),
                 Ok(false) => Step::NotReady,
                 Err(e) => Step::Done(Err(e)),
             },
-            |cx| inner.raw().poll_send_ready(cx),
+            |cx| self.poll_send_ready(cx),
         );
         result.map(|r| r.unwrap_or_else(|source| Err(SendError::Io { msg: (), source })))
     }
@@ -263,30 +323,8 @@ impl<T: Message, S: PollSend> AsyncSender<T, S> {
             len: o.len,
             limit: o.limit,
         })?;
-        self.parked = Some(bytes);
+        self.parked.put(bytes);
         Ok(())
-    }
-}
-
-/// Sends the parked `Sink` item without waiting: `Ok(true)` when there is
-/// none left.
-fn push_parked<T, S: RawSender>(
-    inner: &Sender<T, S>,
-    parked: &mut Option<AlignedVec>,
-) -> Result<bool, SendError<()>> {
-    let Some(bytes) = parked else {
-        return Ok(true);
-    };
-    match inner.raw().send_bytes(bytes, Wait::Never) {
-        Ok(()) => {
-            *parked = None;
-            Ok(true)
-        }
-        Err(RawSendError::NotReady) => Ok(false),
-        Err(e) => {
-            *parked = None;
-            Err(raw_send_error((), e))
-        }
     }
 }
 
@@ -329,9 +367,9 @@ impl<T: Message, S: PollSend, M: Borrow<T>> Sink<M> for AsyncSender<T, S> {
 
     fn start_send(self: Pin<&mut Self>, item: M) -> Result<(), Self::Error> {
         let this = self.get_mut();
-        if this.parked.is_some() {
+        if !this.parked.is_empty() {
             // `poll_ready` was not called, or not to the end.
-            if !push_parked(&this.inner, &mut this.parked)? {
+            if !this.parked.push(this.inner.raw())? {
                 return Err(SendError::Io {
                     msg: (),
                     source: io::Error::other("`start_send` without a successful `poll_ready` first"),
@@ -382,7 +420,7 @@ impl<T: transport_core::rkyv::Archive, S: Handoff> Handoff for AsyncSender<T, S>
     /// As the backend's; [`HandoffError::Unsupported`] while a [`Sink`]
     /// item waits in the slot (flush first).
     fn prepare(self, cmd: &mut Command) -> Result<String, HandoffError> {
-        if self.parked.is_some() {
+        if !self.parked.is_empty() {
             return Err(HandoffError::Unsupported {
                 what: "an async sender whose last Sink item is not flushed yet",
             });

@@ -71,7 +71,7 @@ pub trait AsyncRecv<T: Message + Send + 'static>: Send {
 impl<T, S> AsyncSend<T> for AsyncSender<T, S>
 where
     T: Message + Send + 'static,
-    S: PollSend + Send,
+    S: PollSend + Send + Sync,
 {
     async fn send(&mut self, msg: T) -> Result<(), SendError<T>> {
         AsyncSender::send(self, msg).await

@@ -27,7 +27,7 @@ pub fn cancelled_recv_loses_nothing<T: AsyncTransport>(h: &Harness) {
     match h.role() {
         Role::Parent => block_on(async {
             let (tx, mut rx) = channel::<T, Item>(&ChannelConfig::default());
-            let (mut go, go_rx) = channel::<T, u64>(&ChannelConfig::default());
+            let (go, go_rx) = channel::<T, u64>(&ChannelConfig::default());
             let peer = h.child("sender").endpoint("tx", tx).endpoint("go", go_rx).spawn();
             let mut dropped = 0u64;
             for seq in 0..ROUNDS {
@@ -68,7 +68,7 @@ pub fn cancelled_recv_loses_nothing<T: AsyncTransport>(h: &Harness) {
             assert!(dropped >= 2 * ROUNDS);
         }),
         Role::Child("sender") => block_on(async {
-            let mut tx: AsyncSender<Item, T::Sender> = h.endpoint("tx");
+            let tx: AsyncSender<Item, T::Sender> = h.endpoint("tx");
             let mut go: AsyncReceiver<u64, T::Receiver> = h.endpoint("go");
             let mut sent = 0;
             loop {

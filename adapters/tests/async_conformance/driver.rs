@@ -55,7 +55,8 @@ impl<T: AsyncTransport> Drive<T> for Async {
     }
 
     fn send<M: Message + 'static, B: Borrow<M>>(tx: &mut Self::Tx<M>, msg: B) -> Result<(), SendError<B>> {
-        block_on(within("sending", tx.send(msg)))
+        // `SinkExt::send` would take a `&mut` receiver first.
+        block_on(within("sending", AsyncSender::send(tx, msg)))
     }
 
     fn try_send<M: Message + 'static, B: Borrow<M>>(
@@ -78,12 +79,7 @@ impl<T: AsyncTransport> Drive<T> for Async {
         msg: &'m M,
         deadline: Instant,
     ) -> Result<(), SendTimeoutError<&'m M>> {
-        block_on(async {
-            match tokio::time::timeout_at(deadline.into(), tx.send(msg)).await {
-                Ok(sent) => sent.map_err(SendTimeoutError::from),
-                Err(_) => Err(SendTimeoutError::Timeout(msg)),
-            }
-        })
+        block_on(tx.send_deadline(msg, deadline))
     }
 
     fn send_bytes<'b, M: Message + 'static>(
@@ -124,7 +120,7 @@ impl<T: AsyncTransport> Drive<T> for Async {
         rx: &mut Self::Rx<M>,
         deadline: Instant,
     ) -> Result<Received<M, FrameOf<T>>, RecvTimeoutError> {
-        block_on(until(deadline, rx.recv()))
+        block_on(rx.recv_deadline(deadline))
     }
 
     fn recv_bytes<M: Message + 'static>(rx: &mut Self::Rx<M>) -> Result<FrameOf<T>, RecvTimeoutError> {

@@ -27,7 +27,7 @@ pub fn owned_values<T: AsyncTransport>(h: &Harness) {
             peer.wait(PEER_TIMEOUT);
         }),
         Role::Child("producer") => block_on(async {
-            let mut tx: AsyncSender<Item, T::Sender> = h.endpoint("tx");
+            let tx: AsyncSender<Item, T::Sender> = h.endpoint("tx");
             for seq in 0..3 {
                 within("sending", tx.send(Item::new(20, seq)))
                     .await

@@ -154,16 +154,23 @@ macro_rules! conformance_tests {
 /// one in `transport-adapters`' tests (its own [`Drive`] over the async
 /// API). A case in the shared rows is written once, in this module,
 /// generic over the driver ([`Drive`], or [`DriveDuplex`] for two-way
-/// ends), and every driver that reads the table runs it. A case in a
-/// `blocking` or `async` row checks a part of the API only that driver has
-/// (a `try_send` into a full channel, the deadline and iterator vocabulary,
-/// the occupancy counts; cancelling a future), and is written in that
-/// driver's own place.
+/// ends), and every driver that reads the table runs it. A case in the
+/// `@each` row checks what both APIs offer in shapes too different to
+/// share one body (the deadline and iterator vocabulary, which is a
+/// `Stream` in async code; a full channel's deadlines; the occupancy
+/// counts; one sender shared by threads or by tasks; serde values): every
+/// driver writes its own body, under the case's name, in its own place,
+/// so a driver without one does not compile. A case in a `blocking` or
+/// `async` row checks a part of the API only that driver has (a
+/// `try_send` into a full channel, a capacity of zero; back-pressure,
+/// cancelling a future, waiting on several receivers with their
+/// futures), and is written in that driver's own place.
 ///
 /// `conformance_case_table!(@channel blocking [path] Backend, Driver)`
 /// gives one `#[test]` per channel case the blocking driver runs: a shared
 /// case `case` calls `transport_core::conformance::case::<Backend,
-/// Driver>`, a case of the blocking rows `path::case::<Backend>`; `@duplex`
+/// Driver>`, a case of the `@each` and blocking rows
+/// `path::case::<Backend>`; `@duplex`
 /// the same for two-way ends; `async` in place of `blocking` the async
 /// driver's cases. The two FIFO cases stand apart (`@fifo`), as a backend
 /// may run them with fewer items.
@@ -179,13 +186,15 @@ macro_rules! conformance_case_table {
             peer_killed_while_sending, peer_killed_while_receiving,
             too_large, garbage_frames, many_producers, many_consumers,
         );
+        $crate::conformance_case_table!(@each [$($path)*] $transport;
+            deadlines_and_iterators, send_deadline_full, occupancy, shared_sender, serde_values,
+        );
         $crate::conformance_case_table!(@only $driver blocking [$($path)*] $transport;
-            try_send_full, deadlines_and_iterators, ready_and_owned_iterators, send_deadline_full, occupancy,
-            zero_capacity,
-            shared_sender, serde_values,
+            try_send_full, ready_and_owned_iterators, zero_capacity,
         );
         $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;
             owned_values, send_waits_for_room, cancelled_recv_loses_nothing, cancelled_send_leaves_nothing,
+            select_receivers,
         );
     };
     (@duplex $driver:ident [$($path:tt)*] $transport:ty, $drive:ty) => {
@@ -195,6 +204,11 @@ macro_rules! conformance_case_table {
         $crate::conformance_case_table!(@only $driver async [$($path)*] $transport;
             duplex_both_ways_at_once,
         );
+    };
+    // Every driver runs these, each through a body of its own in its own
+    // place: a driver that lacks one does not compile.
+    (@each [$($path:tt)*] $transport:ty; $($case:ident),* $(,)?) => {
+        $crate::conformance_tests!(@cases_in [$($path)*] $transport; $($case),*);
     };
     (@only blocking blocking [$($path:tt)*] $transport:ty; $($case:ident),* $(,)?) => {
         $crate::conformance_tests!(@cases_in [$($path)*] $transport; $($case),*);

@@ -55,7 +55,7 @@ fn echo<R: PollRecv, S: PollSend>(rx: R, tx: S, job: &ChildJob) -> Result<(), St
     let rounds = job.warmup + job.count;
     runtime()?.block_on(async move {
         let mut rx = AsyncReceiver::<Bytes, R>::from_raw(rx);
-        let mut tx = AsyncSender::<Bytes, S>::from_raw(tx);
+        let tx = AsyncSender::<Bytes, S>::from_raw(tx);
         for _ in 0..rounds {
             let frame = rx.recv_bytes().await.map_err(|e| format!("receive: {e}"))?;
             touch(frame.bytes());
@@ -105,7 +105,7 @@ async fn timed<S: PollSend, R: PollRecv>(
     job: &Job,
     peer: &PeerHandle,
 ) -> Result<(Vec<u64>, Option<f64>), String> {
-    let mut tx = AsyncSender::<Bytes, S>::from_raw(tx);
+    let tx = AsyncSender::<Bytes, S>::from_raw(tx);
     let mut rx = AsyncReceiver::<Bytes, R>::from_raw(rx);
     let mut samples = Vec::with_capacity(job.count);
     let mut watch = None;
