@@ -11,7 +11,8 @@
 /// backend that bounds bytes rather than messages, or cannot see the other
 /// side's count (the pipe: the kernel's buffer; a NATS subject), gives
 /// none, and the typed ends' [`len`](crate::Receiver::len) and friends say
-/// `None`.
+/// `None`. Which it is, a backend says before any channel is made:
+/// [`Capabilities::counts_messages`](crate::Capabilities::counts_messages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Occupancy {

@@ -72,6 +72,14 @@ pub struct Capabilities {
     pub zero_copy: bool,
     /// Channels can be bounded, so `try_send` can see `Full`.
     pub bounded: bool,
+    /// A bounded channel's bound is bytes (its buffers), not the capacity
+    /// in messages it was made with: `try_send` sees `Full` when the bytes
+    /// waiting reach it, however many messages that is.
+    pub bounded_in_bytes: bool,
+    /// The ends count the messages waiting: `len`, `capacity`, `is_empty`
+    /// and `is_full` give `Some` (approximate where the backend says so);
+    /// otherwise they give `None`.
+    pub counts_messages: bool,
     /// The largest message the backend can carry at all, in bytes.
     pub max_message_size: usize,
     /// How async runtimes learn of readiness.
@@ -92,6 +100,8 @@ impl Default for Capabilities {
             duplex: false,
             zero_copy: false,
             bounded: false,
+            bounded_in_bytes: false,
+            counts_messages: false,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             readiness: Readiness::None,
         }
@@ -105,13 +115,16 @@ impl Capabilities {
     pub fn report_line(&self, backend: &str) -> String {
         format!(
             "capabilities: backend={backend} cross_process={} multi_producer={} multi_consumer={} \
-             duplex={} zero_copy={} bounded={} max_message_size={} readiness={:?}",
+             duplex={} zero_copy={} bounded={} bounded_in_bytes={} counts_messages={} \
+             max_message_size={} readiness={:?}",
             self.cross_process,
             self.multi_producer,
             self.multi_consumer,
             self.duplex,
             self.zero_copy,
             self.bounded,
+            self.bounded_in_bytes,
+            self.counts_messages,
             self.max_message_size,
             self.readiness,
         )

@@ -64,6 +64,7 @@ impl Transport for Pipe {
         caps.cross_process = crate::sys::CROSS_PROCESS;
         caps.duplex = true;
         caps.bounded = true;
+        caps.bounded_in_bytes = true;
         caps.max_message_size = isize::MAX as usize;
         caps.readiness = crate::sys::READINESS;
         caps

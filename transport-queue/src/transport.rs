@@ -39,6 +39,7 @@ impl Transport for QueueTransport {
         caps.duplex = false;
         caps.zero_copy = false;
         caps.bounded = true;
+        caps.counts_messages = true;
         caps.max_message_size = MAX_MESSAGE_SIZE;
         caps.readiness = Readiness::BridgeThread;
         caps

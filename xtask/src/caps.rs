@@ -35,6 +35,8 @@ const FIELDS: &[(&str, &str)] = &[
     ("duplex", "duplex"),
     ("zero_copy", "zero-copy"),
     ("bounded", "bounded"),
+    ("bounded_in_bytes", "bound in bytes"),
+    ("counts_messages", "counts messages"),
     ("readiness", "async readiness"),
     ("max_message_size", "max message size"),
 ];
@@ -314,8 +316,8 @@ mod tests {
     use super::*;
 
     const LINE: &str = "capabilities: backend=local cross_process=false multi_producer=true \
-        multi_consumer=true duplex=true zero_copy=true bounded=true \
-        max_message_size=9223372036854775807 readiness=None";
+        multi_consumer=true duplex=true zero_copy=true bounded=true bounded_in_bytes=false \
+        counts_messages=true max_message_size=9223372036854775807 readiness=None";
 
     #[test]
     fn reads_the_example_line() {
@@ -326,7 +328,18 @@ mod tests {
         let shown: Vec<String> = FIELDS.iter().zip(values).map(|((k, _), v)| show(k, v)).collect();
         assert_eq!(
             shown,
-            ["no", "yes", "yes", "yes", "yes", "yes", "none", "isize::MAX"]
+            [
+                "no",
+                "yes",
+                "yes",
+                "yes",
+                "yes",
+                "yes",
+                "no",
+                "yes",
+                "none",
+                "isize::MAX"
+            ]
         );
         assert!(parse(&LINE.replace("duplex=true", "duplex=maybe"), "local").is_err());
     }

@@ -56,6 +56,8 @@ impl Transport for Local {
             duplex: true,
             zero_copy: true,
             bounded: true,
+            bounded_in_bytes: false,
+            counts_messages: true,
             max_message_size: isize::MAX as usize,
             readiness: Readiness::InProcess,
         }

@@ -158,6 +158,7 @@ impl<V: Variant> Transport for ShmTransport<V> {
         c.duplex = false;
         c.zero_copy = V::ZERO_COPY;
         c.bounded = true;
+        c.counts_messages = true;
         c.max_message_size = MAX_MESSAGE_SIZE;
         c.readiness = Readiness::BridgeThread;
         c

@@ -38,7 +38,8 @@ pub fn try_recv_empty<T: Transport, D: Drive<T>>(h: &Harness) {
 /// On a full bounded channel `try_send` says `Full` at once and gives the
 /// message back; once the receiver has drained what was sent, there is room
 /// again. (Not after every single receive: a backend bounded in bytes, with
-/// read-ahead, frees room in larger steps.)
+/// read-ahead, frees room in larger steps.) A backend bounded in messages
+/// takes no more than its capacity before `Full`.
 pub fn try_send_full<T: Transport>(h: &Harness) {
     match h.role() {
         Role::Parent => {
@@ -49,6 +50,12 @@ pub fn try_send_full<T: Transport>(h: &Harness) {
             let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
             let sent = fill::<T, Blocking>(&mut tx, 4);
             assert!(sent >= 1, "a channel of capacity 4 took no message");
+            // A bound in messages is never passed; one in bytes (the
+            // capabilities say which) takes as many as fit.
+            assert!(
+                T::capabilities().bounded_in_bytes || sent <= 4,
+                "a channel of capacity 4 took {sent} messages"
+            );
             for seq in 0..sent {
                 rx.recv_timeout(LONG)
                     .unwrap_or_else(|e| panic!("receiving item {seq}: {e}"))

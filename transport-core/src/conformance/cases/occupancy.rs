@@ -16,7 +16,10 @@ const CAPACITY: usize = 4;
 /// process, then with the sender in a child process (its sender and the
 /// parent's receiver see the count rise as it sends, then the parent's
 /// fall as it receives). A backend that cannot tell says `None` on every
-/// one.
+/// one. Either way its [`Capabilities::counts_messages`] says which it
+/// is.
+///
+/// [`Capabilities::counts_messages`]: crate::Capabilities::counts_messages
 pub fn occupancy<T: Transport>(h: &Harness) {
     match h.role() {
         Role::Parent => {
@@ -44,6 +47,11 @@ fn config<T: Transport>() -> ChannelConfig {
 fn in_one_process<T: Transport>(h: &Harness) -> bool {
     let (capacity, bounded) = (capacity::<T>(), T::capabilities().bounded);
     let (tx, rx) = channel::<T, Item>(&config::<T>());
+    assert_eq!(
+        T::capabilities().counts_messages,
+        tx.occupancy().is_some() && rx.occupancy().is_some(),
+        "the capabilities say whether the ends count messages"
+    );
     let Some(empty) = tx.occupancy() else {
         assert_eq!(
             (tx.len(), tx.capacity(), tx.is_empty(), tx.is_full()),

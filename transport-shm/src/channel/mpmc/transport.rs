@@ -29,6 +29,7 @@ impl Transport for ShmMpmc {
         c.duplex = false;
         c.zero_copy = false;
         c.bounded = true;
+        c.counts_messages = true;
         c.max_message_size = MPMC_MAX_MESSAGE_SIZE;
         c.readiness = Readiness::BridgeThread;
         c
