@@ -5,45 +5,12 @@ use futures::StreamExt;
 use transport_adapters::AsyncSender;
 use transport_core::{
     ChannelConfig, RecvError, Serde,
-    conformance::{Harness, PEER_TIMEOUT, Role},
+    conformance::{
+        Harness, PEER_TIMEOUT, Role, SERDE_RECORDS as RECORDS, SerdeRecord as Record, serde_record as record,
+    },
 };
 
 use crate::util::{AsyncTransport, block_on, channel, unknown_role, within};
-
-/// A serde type with what postcard encodes differently from rkyv: strings,
-/// a vector, an option and an enum.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-struct Record {
-    name: String,
-    values: Vec<u32>,
-    note: Option<String>,
-    shape: Shape,
-}
-
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-enum Shape {
-    Point,
-    Circle { radius: f64 },
-    Label(String),
-}
-
-fn record(i: u32) -> Record {
-    Record {
-        name: format!("record {i}"),
-        values: (0..i % 300).collect(),
-        note: (i % 3 == 0).then(|| "a note".repeat(i as usize % 7)),
-        shape: match i % 3 {
-            0 => Shape::Point,
-            1 => Shape::Circle {
-                radius: f64::from(i) / 2.0,
-            },
-            _ => Shape::Label(format!("label {i}")),
-        },
-    }
-}
-
-/// How many records the child sends.
-const RECORDS: u32 = 1_000;
 
 /// A child sends 1,000 serde records with `send().await`, a frame whose
 /// bytes are a well-formed archive but not a record (`send_bytes`), and one

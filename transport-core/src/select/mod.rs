@@ -9,6 +9,14 @@
 //! receiver is polled again after its waker is registered, so a message
 //! that arrives in between is not missed.
 //!
+//! How soon a sleeping wait sees a receiver become ready is its backend's
+//! readiness: at once for the queue, the pipe and NATS (their own wake-ups),
+//! and for shared memory through its bridge thread, which on macOS sleeps
+//! on one waiting end's word and looks at the others every millisecond (no
+//! system call there waits on several addresses; see `transport_shm`'s
+//! "Portability"): a wait over several idle shared-memory receivers on
+//! macOS may see a message up to a millisecond late.
+//!
 //! # Readiness, then a receive
 //! A receiver is *ready* when a receive on it would not block: a message
 //! is there, or every sender is gone (the receive says `Disconnected`), or

@@ -27,6 +27,8 @@ pub use order::{
     fifo_from_child, fifo_from_child_of, fifo_to_child, fifo_to_child_of, payload_sizes, raw_bytes_roundtrip,
 };
 pub use select::{duplex_poll, select_disconnect, select_in_child, select_message_index, select_timeout};
-pub use serde_values::serde_values;
+pub use serde_values::{
+    RECORDS as SERDE_RECORDS, Record as SerdeRecord, record as serde_record, serde_values,
+};
 pub use shared::shared_sender;
 pub use vocabulary::{deadlines_and_iterators, ready_and_owned_iterators, send_deadline_full, zero_capacity};

@@ -8,23 +8,31 @@ use crate::{
 use super::common::{LONG, channel, expect_disconnected, unknown_role};
 
 /// A serde type with what postcard encodes differently from rkyv: strings,
-/// a vector, an option and an enum.
+/// a vector, an option and an enum (both drivers' `serde_values` send it).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-struct Record {
+pub struct Record {
     name: String,
     values: Vec<u32>,
     note: Option<String>,
     shape: Shape,
 }
 
+/// The enum inside a [`Record`].
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-enum Shape {
+pub enum Shape {
+    /// A unit variant.
     Point,
-    Circle { radius: f64 },
+    /// A struct variant.
+    Circle {
+        /// A float.
+        radius: f64,
+    },
+    /// A tuple variant.
     Label(String),
 }
 
-fn record(i: u32) -> Record {
+/// Record number `i` (each differs in every field's shape).
+pub fn record(i: u32) -> Record {
     Record {
         name: format!("record {i}"),
         values: (0..i % 300).collect(),
@@ -40,7 +48,7 @@ fn record(i: u32) -> Record {
 }
 
 /// How many records the child sends.
-const RECORDS: u32 = 1_000;
+pub const RECORDS: u32 = 1_000;
 
 /// A child sends 1,000 serde records, a frame whose bytes are a
 /// well-formed archive but not a record, and one record more. The parent
