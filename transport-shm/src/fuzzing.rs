@@ -70,14 +70,17 @@ impl Input<'_> {
 ///
 /// What must hold: no panic, hang, misaligned read or read outside the
 /// lane; frames no longer than the limit; while nothing was written over
-/// the ring, exactly the sent messages arrive, in order; once every frame
-/// is dropped, no release is left parked (memory bounded by the frames
-/// alive).
+/// the ring, exactly the sent messages arrive, in order (whatever was
+/// written over the lanes' message counts, which take no part in the
+/// ring's protocol); how full the channel says it is stays within what its
+/// lanes can hold; once every frame is dropped, no release is left parked
+/// (memory bounded by the frames alive).
 pub fn ring(data: &[u8]) {
     let mut input = Input(data);
     let flags = input.byte();
     let lanes = 1 + usize::from(flags & 1);
-    let config = ShmConfig::bounded(1 + usize::from(flags >> 4))
+    let capacity = 1 + usize::from(flags >> 4);
+    let config = ShmConfig::bounded(capacity)
         .max_message_size(256)
         .buffer_bytes(4096)
         .max_producers(lanes)
@@ -93,6 +96,7 @@ pub fn ring(data: &[u8]) {
     let mut sent: Vec<Vec<u8>> = Vec::new();
     let mut received = 0usize;
     let mut scribbled = false;
+    let mut recounted = false;
     let mut count = 0u32;
     let mut steps = 0;
     while !input.is_empty() && steps < 512 {
@@ -100,7 +104,7 @@ pub fn ring(data: &[u8]) {
         let op = input.byte();
         let i = usize::from(op >> 7) % lanes;
         let lane = chan.lane(i);
-        match op % 10 {
+        match op % 11 {
             0 => {
                 let t = input.near(lane.tail.load(Ordering::Relaxed));
                 lane.tail.store(t, Ordering::Release);
@@ -189,10 +193,28 @@ pub fn ring(data: &[u8]) {
                     sent.push(msg);
                 }
             }
+            9 => {
+                // The lane's message counts, which only `occupancy` reads.
+                let sent = input.near(lane.sent.load(Ordering::Relaxed));
+                let received = input.near(lane.received.load(Ordering::Relaxed));
+                lane.sent.store(sent, Ordering::Relaxed);
+                lane.received.store(received, Ordering::Relaxed);
+                recounted = true;
+                let occupancy = [rx.occupancy(), senders[0].occupancy()];
+                for o in occupancy.into_iter().flatten() {
+                    assert_eq!(o.capacity, Some(capacity), "the capacity is the configured one");
+                    assert!(o.len <= lanes * capacity, "{} queued in {lanes} lanes", o.len);
+                }
+            }
             _ => {
                 rx.wait_ready(Wait::Never);
             }
         }
+    }
+    if !scribbled && !recounted {
+        // Honest counts: what was sent and not yet handed out.
+        let len = rx.occupancy().map(|o| o.len);
+        assert_eq!(len, Some(sent.len() - received), "the channel's length");
     }
     if !scribbled && lanes == 1 {
         // Nothing was written over the ring: the rest arrives, in order.
