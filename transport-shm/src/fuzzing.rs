@@ -195,10 +195,10 @@ pub fn ring(data: &[u8]) {
             }
             9 => {
                 // The lane's message counts, which only `occupancy` reads.
-                let sent = input.near(lane.sent.load(Ordering::Relaxed));
-                let received = input.near(lane.received.load(Ordering::Relaxed));
-                lane.sent.store(sent, Ordering::Relaxed);
-                lane.received.store(received, Ordering::Relaxed);
+                let sent_count = input.near(lane.sent.load(Ordering::Relaxed));
+                let received_count = input.near(lane.received.load(Ordering::Relaxed));
+                lane.sent.store(sent_count, Ordering::Relaxed);
+                lane.received.store(received_count, Ordering::Relaxed);
                 recounted = true;
                 let occupancy = [rx.occupancy(), senders[0].occupancy()];
                 for o in occupancy.into_iter().flatten() {
