@@ -3,14 +3,11 @@
 //! `transport_core::conformance`).
 
 use transport_adapters::AsyncReceiver;
-use transport_core::{
-    ChannelConfig,
-    conformance::{Harness, Item, PEER_TIMEOUT, Role, fill},
-};
+use transport_core::conformance::{Harness, Item, PEER_TIMEOUT, Role};
 
 use crate::{
-    driver::Async,
-    util::{AsyncTransport, block_on, channel, unknown_role, within},
+    driver::filled,
+    util::{AsyncTransport, block_on, unknown_role, within},
 };
 
 /// On a full bounded channel, `send().await` waits (back-pressure) instead
@@ -20,12 +17,9 @@ pub fn send_waits_for_room<T: AsyncTransport>(h: &Harness) {
     const MORE: u64 = 2000;
     match h.role() {
         Role::Parent => block_on(async {
-            if !T::capabilities().bounded {
-                h.skip("the backend has no bounded channels");
+            let Some(((tx, rx), filled)) = filled::<T>(h, 4, "the backend has no bounded channels") else {
                 return;
-            }
-            let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
-            let filled = fill::<T, Async>(&mut tx, 4);
+            };
             assert!(filled >= 1, "a channel of capacity 4 took no message");
             let peer = h.child("consumer").endpoint("rx", rx).spawn();
             for seq in filled..filled + MORE {

@@ -13,7 +13,7 @@ use transport_adapters::{AsyncConnection, AsyncReceiver, AsyncSender};
 use transport_core::{
     ChannelConfig, Message, RawReceiver, RawSender, Received, RecvTimeoutError, SendError, SendTimeoutError,
     TryRecvError, TrySendError,
-    conformance::{Drive, DriveDuplex, EndFrameOf, FrameOf, LONG},
+    conformance::{Drive, DriveDuplex, EndFrameOf, FrameOf, Harness, Item, LONG, fill},
 };
 
 use crate::{
@@ -25,6 +25,25 @@ use crate::{
 /// `Sink` and the `Stream` (see each operation of [`Drive`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Async;
+
+/// The async ends of a channel of [`Item`]s over backend `T`.
+pub type ItemEnds<T> = (
+    AsyncSender<Item, <T as transport_core::Transport>::Sender>,
+    AsyncReceiver<Item, <T as transport_core::Transport>::Receiver>,
+);
+
+/// A channel of capacity 4 filled through the async ends with items of
+/// `producer` until `Full`, and how many went in; `None` (the case skipped,
+/// saying `why`) where the backend has no bounded channels.
+pub fn filled<T: AsyncTransport>(h: &Harness, producer: u32, why: &str) -> Option<(ItemEnds<T>, u64)> {
+    if !T::capabilities().bounded {
+        h.skip(why);
+        return None;
+    }
+    let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
+    let sent = fill::<T, Async>(&mut tx, producer);
+    Some(((tx, rx), sent))
+}
 
 /// `receiving` (an async receive) as a receive bounded by `deadline`: the
 /// future is dropped unfinished there, and the receive says `Timeout`.

@@ -8,11 +8,11 @@ use futures::StreamExt;
 use transport_adapters::{AsyncReceiver, AsyncSender};
 use transport_core::{
     ChannelConfig, Occupancy, RecvError, RecvTimeoutError, SendTimeoutError,
-    conformance::{FILL_LIMIT, Harness, Item, LONG, PEER_TIMEOUT, Role, fill},
+    conformance::{FILL_LIMIT, Harness, Item, LONG, PEER_TIMEOUT, Role},
 };
 
 use crate::{
-    driver::Async,
+    driver::filled,
     util::{AsyncTransport, block_on, channel, unknown_role, within},
 };
 
@@ -141,12 +141,9 @@ async fn kept_sender<T: AsyncTransport>() {
 pub fn send_deadline_full<T: AsyncTransport>(h: &Harness) {
     match h.role() {
         Role::Parent => block_on(async {
-            if !T::capabilities().bounded {
-                h.skip("the backend has no bounded channels");
+            let Some(((tx, rx), mut sent)) = filled::<T>(h, 17, "the backend has no bounded channels") else {
                 return;
-            }
-            let (mut tx, rx) = channel::<T, Item>(&ChannelConfig::bounded(4));
-            let mut sent = fill::<T, Async>(&mut tx, 17);
+            };
             assert!(sent >= 1, "a channel of capacity 4 took no message");
             // Room may still appear after `Full` without a receiver, where a
             // backend's own writer moves bytes on (a pipe's flusher hands
