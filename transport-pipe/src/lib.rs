@@ -251,19 +251,24 @@
 //! read that makes progress also wakes a waiting task. Send readiness is
 //! room in the backlog, made by the flusher thread, which wakes the task.
 //!
-//! A named connection in Python's framing has no backlog: its readiness
-//! is the socket's own, for reading and for writing (on Windows over TCP,
-//! through `WSAEventSelect` and a wait of the system thread pool; a
-//! Python-framed Windows named pipe, a message-mode pipe, has none and
-//! reports `Unsupported`: a zero-byte read there would take a zero-length
-//! message). A send from a
-//! task either writes nothing (the task waits for room) or finishes its
-//! message before it returns, so a dropped send future has sent all of its
-//! message or none of it; a message larger than the room it found holds
-//! the task's thread (on the multi-thread runtime, after handing the
-//! worker's other tasks to another thread) until the peer has read the
-//! rest, as Python's `send_bytes` does. So a current-thread runtime must
-//! not also run the task that receives those messages at the other end.
+//! A named connection in Python's framing reads as Python writes, one
+//! message at a time, and its receive readiness is the socket's own (on
+//! Windows over TCP, through `WSAEventSelect` and a wait of the system
+//! thread pool; a Python-framed Windows named pipe, a message-mode pipe,
+//! has none and reports `Unsupported`: a zero-byte read there would take a
+//! zero-length message). On Unix it keeps a small backlog of its own
+//! (256 KiB): a send that finds the socket full leaves its message there,
+//! and a flusher thread writes what gathers in 16 KiB writes, which a
+//! Python reader takes faster than one write per message; send readiness
+//! is room in that backlog. Elsewhere send readiness is the socket's room.
+//! A send from a task either sends nothing (the task waits for readiness)
+//! or its whole message, so a dropped send future has sent all of its
+//! message or none of it; a message larger than the room it found (of
+//! 64 KiB or more with nothing waiting before it, on Unix) holds the
+//! task's thread (on the multi-thread runtime, after handing the worker's
+//! other tasks to another thread) until the peer has read the rest, as
+//! Python's `send_bytes` does. So a current-thread runtime must not also
+//! run the task that receives those messages at the other end.
 //!
 //! The ends also implement `AsFd`/`AsRawFd` on Unix and
 //! `AsHandle`/`AsRawHandle` on Windows (an overlapped named-pipe handle),

@@ -80,13 +80,15 @@ fn a_peer_that_never_reads_costs_at_most_the_drain_limit() {
     let conn = listener.accept_python().expect("accepting the peer");
 
     // The end: many small sends with a short deadline. The first ones fill
-    // the socket (the peer reads nothing); every later one waits for room,
-    // and drains the peer's frames while it waits.
+    // the socket and then the end's backlog (the peer reads nothing); every
+    // later one waits for room, and the end drains the peer's frames while
+    // it waits (the flusher, where the end keeps a backlog).
     let (done_tx, done) = mpsc::channel();
     let sender = thread::spawn(move || {
         let message = [7u8; 1000];
         let (mut sent, mut timed_out) = (0u32, 0u32);
-        for _ in 0..300 {
+        // More than the socket's buffer and the backlog hold together.
+        for _ in 0..1000 {
             match conn
                 .raw()
                 .send_bytes(&message, Wait::timeout(Duration::from_millis(5)))

@@ -200,6 +200,44 @@ fn python_client_rust_listener() {
     }
 }
 
+/// Message `n` of a burst: `n` (8 bytes, big-endian), then `n % 251` up to
+/// its length: mostly a few dozen bytes, every 13th 4 KiB, every 97th
+/// 70,000 bytes (larger than a sending end writes through its backlog).
+fn numbered(n: u64) -> Vec<u8> {
+    let len = match n {
+        n if n % 97 == 0 => 70_000,
+        n if n % 13 == 0 => 4096,
+        n => 8 + (n % 57) as usize,
+    };
+    let mut msg = n.to_be_bytes().to_vec();
+    msg.resize(len, (n % 251) as u8);
+    msg
+}
+
+/// A burst sent faster than Python reads it (so the end's sends outrun the
+/// socket, and on Unix gather in its backlog), and the connection dropped
+/// right after the last send: Python reads every message whole and in
+/// order, those still waiting in this process at the drop included.
+#[test]
+fn python_reads_a_burst_whole_and_in_order() {
+    const BURST: u64 = 30_000;
+    for py in interpreters() {
+        let dir = TempDir::new("py-burst");
+        let listener =
+            Listener::bind(Address::path(dir.join("burst.sock")), python_options()).expect("listening");
+        let at = listener.address().to_string();
+        let mut peer = PyPeer::spawn(&py, &["connect", &at, &hex(KEY), "count"]);
+        let conn = listener.accept_python().expect("accepting Python");
+        for n in 0..BURST {
+            conn.send_bytes(&numbered(n)).expect("send_bytes");
+        }
+        drop(conn);
+        assert_eq!(peer.expect("result"), format!("counted {BURST} bad 0"));
+        assert!(peer.finish().success());
+        ran("python_reads_a_burst_whole_and_in_order", &py);
+    }
+}
+
 #[test]
 fn python_wrong_key_is_refused_both_ways() {
     for py in interpreters() {

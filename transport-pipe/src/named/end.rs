@@ -36,8 +36,9 @@ pub(crate) enum Link {
 ///
 /// With this crate's framing ([`Options::new`](crate::Options::new)) it is
 /// a [`PipeEnd`] on the accepted socket, with the same coalescing,
-/// `Disconnected` and async readiness; with Python's framing it writes each
-/// message as Python's `Connection.send_bytes` does, and has async
+/// `Disconnected` and async readiness; with Python's framing it frames each
+/// message as Python's `Connection.send_bytes` does (on Unix, gathering
+/// the messages sent while the socket is full into larger writes), and has async
 /// readiness of its own (feature `tokio`; on Windows over TCP and over a
 /// message-mode named pipe too).
 pub struct NamedEnd {
@@ -200,7 +201,8 @@ impl RawReceiver for NamedEnd {
 /// Async readiness (feature `tokio`): the pipe end's for this crate's
 /// framing; for Python's, the stream end's (see `stream_end.rs`): a
 /// receive is ready once a whole message (at most the end's limit, or one
-/// past it, refused) is read, a send once the socket has room to start one.
+/// past it, refused) is read, a send once the end's backlog has room (the
+/// socket, where the end has no backlog).
 #[cfg(feature = "tokio")]
 mod ready {
     use std::{

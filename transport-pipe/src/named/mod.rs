@@ -30,6 +30,7 @@
 
 mod address;
 mod auth;
+mod backlog;
 mod client;
 pub(crate) mod end;
 mod error;

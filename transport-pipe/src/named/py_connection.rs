@@ -18,6 +18,12 @@ use crate::{
 /// `multiprocessing.connection`, with the methods of Python's
 /// `Connection`.
 ///
+/// A send returns once its message is with the operating system or, on
+/// Unix when the socket is full, in the connection's backlog (at most
+/// 256 KiB), which a thread of its own writes as the peer reads: a killed
+/// process loses what waits there. Dropping the connection waits up to
+/// 10 s for the peer to take it.
+///
 /// ```no_run
 /// use transport_pipe::{Client, Options, python::pickle::Value};
 ///

@@ -1,49 +1,64 @@
 //! [`StreamEnd`]: an end that frames messages on a stream socket in a
-//! given [`Framing`], with each send written by the sending thread (no
-//! backlog, no flusher: Python's peer reads one message at a time anyway).
+//! given [`Framing`]. A send writes its message from the sending thread
+//! when nothing waits and the socket has room; where the system's stream
+//! is a byte stream (`sys::WRITE_BEHIND`: Unix), a send that finds
+//! the socket full leaves its message in the end's [`Backlog`] instead,
+//! and a flusher thread writes what gathers there in larger writes, which
+//! a Python peer reads faster (`backlog.rs` has the figures). Dropping the
+//! end waits up to [`LINGER`](super::backlog::LINGER) for the peer to take
+//! the backlog.
 //!
-//! A send that has started writing its message finishes it, whatever its
-//! deadline, so the stream never carries half a message; a send that could
-//! write nothing by its deadline is `NotReady`. While a send waits for room
-//! it reads what the peer sent, so two ends writing at once do not wait for
-//! each other (as the pipe's own ends do); the receive side then holds at
-//! most [`DRAIN_LIMIT`](crate::drain::DRAIN_LIMIT) bytes more than this
-//! end wrote since it was last empty, however many sends wait, so a peer
-//! that sends and never reads cannot make the end hold more than that.
+//! A message goes on the stream whole or not at all: a send that has
+//! started writing its message finishes it (or leaves the rest to the
+//! flusher, which writes it before anything sent later), whatever its
+//! deadline; a send that could neither write nor leave anything by its
+//! deadline (the backlog full) is `NotReady`. While a send or the flusher
+//! waits for room it reads what the peer sent, so two ends writing at once
+//! do not wait for each other (as the pipe's own ends do); the receive side
+//! then holds at most [`DRAIN_LIMIT`](crate::drain::DRAIN_LIMIT) bytes more
+//! than this end wrote since it was last empty, however many sends wait, so
+//! a peer that sends and never reads cannot make the end hold more than
+//! that.
 //!
 //! With the `tokio` feature the end also has async readiness: receiving is
 //! ready when the deframer holds a whole message (or a refusal), the stream
 //! ended, or a read failed, reading the socket without blocking whenever
-//! the reactor says it may be readable; sending is ready when the socket
-//! has room (or the peer is gone; on a Windows message-mode pipe, whose
-//! send hands the kernel its whole message at once, when the write before
-//! has ended). A send from a task is one non-blocking
-//! try: it writes nothing (`NotReady`, and the task waits for room) or
-//! starts its message, and then finishes it before it returns, as any
-//! send here does (on tokio's multi-thread runtime the worker first hands
-//! its other tasks to another thread). So a dropped send future has sent
-//! its whole message or none of it, and the stream never carries half a
-//! message; the cost is that a send that found only part of the room it
-//! needs holds its thread until the peer reads the rest, as Python's own
-//! `send_bytes` does.
+//! the reactor says it may be readable. Sending is ready, with a backlog,
+//! when the backlog has room; without one, when the socket has room (or
+//! the peer is gone; on a Windows message-mode pipe, whose send hands the
+//! kernel its whole message at once, when the write before has ended). A
+//! send from a task is one non-blocking try: it sends nothing (`NotReady`,
+//! and the task waits for readiness) or its whole message. Without a
+//! backlog, a send that found only part of the room it needs finishes its
+//! message before it returns, holding its thread until the peer reads the
+//! rest, as Python's own `send_bytes` does (on tokio's multi-thread runtime
+//! the worker first hands its other tasks to another thread); with one,
+//! only a message of 64 KiB or more that nothing waits before does so.
 
 use std::{
     io::{self, IoSlice},
+    ops::Deref,
     sync::{
-        Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
+    thread::JoinHandle,
 };
 use transport_core::sync::LockExt;
 
 use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
+use super::backlog::{Admit, Backlog, FLUSH_SLICE, LINGER, WRITE_SLICE};
 use crate::{
     PipeFrame,
     drain::DrainAllowance,
     python::frame::{Deframer, Framing, Next},
-    sys::StreamSocket,
+    sys::{StreamSocket, WRITE_BEHIND},
 };
+
+/// From this size on, a message is written from the sending thread once
+/// nothing waits before it, without a copy into the backlog.
+const DIRECT: usize = 64 << 10;
 
 /// The receive side: the deframer, whether the stream ended, and a read
 /// error not yet reported.
@@ -65,6 +80,14 @@ struct Rx {
 /// An end over a stream socket in a given framing.
 #[derive(Debug)]
 pub(crate) struct StreamEnd {
+    inner: Arc<Inner>,
+    /// The flusher thread, once started; joined by the drop.
+    flusher: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The end's state, shared with its flusher thread.
+#[derive(Debug)]
+pub(crate) struct Inner {
     sock: StreamSocket,
     framing: Framing,
     rx: Mutex<Rx>,
@@ -73,6 +96,35 @@ pub(crate) struct StreamEnd {
     /// Every byte this end has written to the socket.
     written: AtomicU64,
     limit: usize,
+    /// What sends left to the flusher, where the system has one.
+    backlog: Option<Backlog>,
+}
+
+impl Deref for StreamEnd {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Drop for StreamEnd {
+    /// Waits up to the linger for the peer to take the backlog, then for
+    /// the flusher to exit (at once when all is written, else within a
+    /// [`FLUSH_SLICE`]), so the socket closes when the drop returns.
+    fn drop(&mut self) {
+        if let Some(backlog) = &self.inner.backlog {
+            backlog.close(LINGER);
+        }
+        if let Some(flusher) = self
+            .flusher
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = flusher.join();
+        }
+    }
 }
 
 impl StreamEnd {
@@ -83,7 +135,7 @@ impl StreamEnd {
             sock.watch_writes();
             sock
         };
-        StreamEnd {
+        let inner = Inner {
             sock,
             framing,
             rx: Mutex::new(Rx {
@@ -97,9 +149,107 @@ impl StreamEnd {
             tx: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
             limit,
+            backlog: WRITE_BEHIND.then(Backlog::default),
+        };
+        StreamEnd {
+            inner: Arc::new(inner),
+            flusher: Mutex::new(None),
         }
     }
 
+    pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
+        let mut buf = self.tx.lock_unpoisoned();
+        buf.clear();
+        buf.resize(16, 0);
+        let mut writer = FrameWriter::bytes(&mut buf, self.limit);
+        if let Err(e) = fill(&mut writer) {
+            writer.abort();
+            return Err(RawSendError::Serialize(e));
+        }
+        let len = writer.finish()?;
+        let mut header = [0u8; 16];
+        let n = self.framing.header(len, &mut header);
+        buf[16 - n..16].copy_from_slice(&header[..n]);
+        let result = self.send_message(&mut [IoSlice::new(&buf[16 - n..])], wait);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        result
+    }
+
+    pub(crate) fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
+        if bytes.len() > self.limit {
+            return Err(RawSendError::TooLarge {
+                len: bytes.len(),
+                limit: self.limit,
+            });
+        }
+        let _turn = self.tx.lock_unpoisoned();
+        let mut header = [0u8; 16];
+        let n = self.framing.header(bytes.len(), &mut header);
+        self.send_message(&mut [IoSlice::new(&header[..n]), IoSlice::new(bytes)], wait)
+    }
+
+    /// Sends one framed message (`parts`), with the send turn held: into
+    /// the backlog behind what waits there, else written from here, its
+    /// rest (if the socket took only part) left to the flusher.
+    fn send_message(&self, parts: &mut [IoSlice<'_>], wait: Wait) -> Result<(), RawSendError> {
+        let Some(backlog) = &self.inner.backlog else {
+            return self.write(parts, wait);
+        };
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let start = match backlog.admit(parts, wait)? {
+            Admit::Queued { start } => start,
+            // Nothing waits before it: a large message is written from
+            // here as it always was; a small one is tried once.
+            Admit::Idle if total >= DIRECT => return self.write(parts, wait),
+            Admit::Idle => match self.sock.send(parts, Wait::Never, &mut || false) {
+                Ok(n) => {
+                    self.written.fetch_add(n as u64, Ordering::Relaxed);
+                    if n == total {
+                        return Ok(());
+                    }
+                    backlog.queue_rest(parts, n)
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => backlog.queue_rest(parts, 0),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(RawSendError::Disconnected),
+                Err(e) => return Err(RawSendError::Io(e)),
+            },
+        };
+        if start {
+            self.start_flusher(backlog);
+        }
+        Ok(())
+    }
+
+    /// Starts the flusher thread; if the system will not start one, writes
+    /// what waits from this thread instead.
+    fn start_flusher(&self, backlog: &Backlog) {
+        let inner = Arc::clone(&self.inner);
+        let started = std::thread::Builder::new()
+            .name("transport-pipe-named-flush".into())
+            .spawn(move || inner.flush());
+        match started {
+            Ok(handle) => {
+                let mut slot = self.flusher.lock_unpoisoned();
+                // A flusher that exited (its backlog failed) is replaced
+                // only after it is joined.
+                if let Some(old) = slot.replace(handle) {
+                    let _ = old.join();
+                }
+            }
+            Err(_) => {
+                backlog.flusher_failed();
+                while let Some(batch) = backlog.take_now() {
+                    let result = self.write_batch(&batch, backlog);
+                    backlog.written(batch, result.err().as_ref());
+                }
+            }
+        }
+    }
+}
+
+impl Inner {
     pub(crate) fn framing(&self) -> Framing {
         self.framing
     }
@@ -275,43 +425,50 @@ impl StreamEnd {
         })
     }
 
-    pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
-        let mut buf = self.tx.lock_unpoisoned();
-        buf.clear();
-        buf.resize(16, 0);
-        let mut writer = FrameWriter::bytes(&mut buf, self.limit);
-        if let Err(e) = fill(&mut writer) {
-            writer.abort();
-            return Err(RawSendError::Serialize(e));
+    /// The flusher thread: writes what sends leave in the backlog until
+    /// the end closes and all is written, or a write fails, or the end's
+    /// drop gives up on the rest.
+    fn flush(self: Arc<Self>) {
+        let Some(backlog) = &self.backlog else {
+            return;
+        };
+        while let Some(batch) = backlog.next_batch() {
+            let result = self.write_batch(&batch, backlog);
+            backlog.written(batch, result.err().as_ref());
         }
-        let len = writer.finish()?;
-        let mut header = [0u8; 16];
-        let n = self.framing.header(len, &mut header);
-        buf[16 - n..16].copy_from_slice(&header[..n]);
-        let result = self.write(&mut [IoSlice::new(&buf[16 - n..])], wait);
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
-        }
-        result
     }
 
-    pub(crate) fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
-        if bytes.len() > self.limit {
-            return Err(RawSendError::TooLarge {
-                len: bytes.len(),
-                limit: self.limit,
-            });
+    /// Writes `batch` in writes of at most [`WRITE_SLICE`], reading what
+    /// the peer sends while it waits for room (as a waiting send does);
+    /// stops early, without error, once the end's drop gave up on it.
+    fn write_batch(&self, batch: &[u8], backlog: &Backlog) -> io::Result<()> {
+        let mut at = 0;
+        while at < batch.len() {
+            let end = batch.len().min(at + WRITE_SLICE);
+            let slice = [IoSlice::new(&batch[at..end])];
+            match self
+                .sock
+                .send(&slice, Wait::timeout(FLUSH_SLICE), &mut || self.drain())
+            {
+                Ok(n) => {
+                    self.written.fetch_add(n as u64, Ordering::Relaxed);
+                    at += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if backlog.abandoned() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let _turn = self.tx.lock_unpoisoned();
-        let mut header = [0u8; 16];
-        let n = self.framing.header(bytes.len(), &mut header);
-        self.write(&mut [IoSlice::new(&header[..n]), IoSlice::new(bytes)], wait)
+        Ok(())
     }
 }
 
 /// Async readiness (feature `tokio`); see the module's docs.
 #[cfg(feature = "tokio")]
-impl StreamEnd {
+impl Inner {
     /// Ready when a receive of at most `max` bytes would return at once: a
     /// whole message (or one longer than `max`, refused), the end of the
     /// stream, or an error. Otherwise reads the socket without blocking
@@ -354,9 +511,14 @@ impl StreamEnd {
         }
     }
 
-    /// Ready when the socket has room for a send to start, or the peer is
-    /// gone (the send reports it).
+    /// Ready when a send would not wait: where the end keeps a backlog,
+    /// when that has room (a send that finds the socket full leaves its
+    /// message there), else when the socket has room for a send to start;
+    /// or when the peer is gone (the send reports it).
     pub(crate) fn poll_send_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
-        self.sock.poll_write(cx)
+        match &self.backlog {
+            Some(backlog) => backlog.poll_room(cx).map(Ok),
+            None => self.sock.poll_write(cx),
+        }
     }
 }

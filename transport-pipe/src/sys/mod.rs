@@ -94,7 +94,7 @@ mod zero_read;
 
 mod handles;
 pub(crate) mod named;
-pub(crate) use named::StreamSocket;
+pub(crate) use named::{StreamSocket, WRITE_BEHIND};
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;

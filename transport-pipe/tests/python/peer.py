@@ -108,7 +108,23 @@ def partial(conn):
     time.sleep(600)
 
 
-SCENARIOS = {"echo": echo, "values": values, "maxlength": maxlength, "partial": partial}
+def count(conn):
+    """Reads numbered messages until the peer closes: message n starts with
+    n (8 bytes, big-endian), and its other bytes are all n % 251."""
+    n = bad = 0
+    while True:
+        try:
+            msg = conn.recv_bytes()
+        except EOFError:
+            break
+        fill = bytes([n % 251]) * (len(msg) - 8)
+        if len(msg) < 8 or struct.unpack("!Q", msg[:8])[0] != n or msg[8:] != fill:
+            bad += 1
+        n += 1
+    say("result counted", n, "bad", bad)
+
+
+SCENARIOS = {"echo": echo, "values": values, "maxlength": maxlength, "partial": partial, "count": count}
 
 
 def main():

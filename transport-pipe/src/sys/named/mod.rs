@@ -16,13 +16,15 @@
 //!   Unix every stream; on Windows a byte pipe), for a full pipe end in
 //!   the native framing (else the native framing goes on a stream end);
 //! - `PeerCreds`: the peer's user and process, where the system says;
+//! - `WRITE_BEHIND`: whether an end in Python's framing keeps a backlog
+//!   of what it sends while the stream is full (`named/backlog.rs`);
 //! - `supports(address, framing)`: whether this system carries that framing
 //!   to that kind of address (what it lacks, if not).
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::{Acceptor, Stream, StreamSocket, connect, euid, supports};
+pub(crate) use unix::{Acceptor, Stream, StreamSocket, WRITE_BEHIND, connect, euid, supports};
 
 #[cfg(windows)]
 mod windows;
@@ -37,12 +39,12 @@ mod windows_tcp;
 #[cfg(all(windows, feature = "tokio"))]
 mod windows_tcp_watch;
 #[cfg(windows)]
-pub(crate) use windows::{Acceptor, Stream, StreamSocket, connect, euid, supports};
+pub(crate) use windows::{Acceptor, Stream, StreamSocket, WRITE_BEHIND, connect, euid, supports};
 
 #[cfg(not(any(unix, windows)))]
 mod unsupported;
 #[cfg(not(any(unix, windows)))]
-pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, connect, euid, supports};
+pub(crate) use unsupported::{Acceptor, Stream, StreamSocket, WRITE_BEHIND, connect, euid, supports};
 
 use crate::named::PeerCreds;
 

@@ -47,6 +47,11 @@ use crate::{
 
 /// What the Python framing runs on: the pipe's own socket, which works on
 /// any stream socket.
+/// Whether an end in Python's framing gathers the messages sent while
+/// its socket is full and writes them together (`named/backlog.rs`): yes,
+/// the socket is a byte stream.
+pub(crate) const WRITE_BEHIND: bool = true;
+
 pub(crate) type StreamSocket = Socket;
 
 /// Every address and framing works here (an abstract name only on Linux,

@@ -13,6 +13,9 @@ pub(crate) fn supports(_address: &Address, _framing: crate::python::frame::Frami
     Err("named connections".into())
 }
 
+/// No end exists here to gather anything.
+pub(crate) const WRITE_BEHIND: bool = false;
+
 /// Nothing to send or receive on: no stream exists here.
 #[derive(Debug)]
 pub(crate) enum StreamSocket {}

@@ -67,6 +67,12 @@ use crate::{
     },
 };
 
+/// Whether an end in Python's framing gathers the messages sent while
+/// its socket is full and writes them together (`named/backlog.rs`): no,
+/// a message-mode pipe (Python's) takes each message in a write of its
+/// own; TCP keeps one write per message as well (not measured here).
+pub(crate) const WRITE_BEHIND: bool = false;
+
 /// What a connection's bytes move on, before it becomes an end.
 #[derive(Debug)]
 pub(crate) enum StreamSocket {
