@@ -202,7 +202,14 @@ impl StreamEnd {
             Admit::Queued { start } => start,
             // Nothing waits before it: a large message is written from
             // here as it always was; a small one is tried once.
-            Admit::Idle if total >= DIRECT => return self.write(parts, wait),
+            Admit::Idle if total >= DIRECT => match self.write(parts, wait) {
+                // Nothing went out and the caller cannot wait (an async
+                // send, whose readiness is the backlog's room, which an
+                // idle backlog has): the backlog takes it, so a task is
+                // never told `NotReady` while its readiness says ready.
+                Err(RawSendError::NotReady) if wait == Wait::Never => backlog.queue_rest(parts, 0),
+                done => return done,
+            },
             Admit::Idle => match self.sock.send(parts, Wait::Never, &mut || false) {
                 Ok(n) => {
                     self.written.fetch_add(n as u64, Ordering::Relaxed);
