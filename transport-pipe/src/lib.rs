@@ -330,6 +330,7 @@ pub use named::{
     Address, AsAddress, AuthError, BindError, Client, ConnectError, DEFAULT_SPIN, Incoming, Listener,
     NamedConnection, NamedEnd, Options, PeerCreds, PeerUser, PyConnection, PyRecvError, PySendError,
 };
+pub(crate) use outbound::FLUSH_SLICE;
 pub use outbound::{BACKLOG, BURST_GAP, DEFAULT_LINGER};
 pub use pipe::{
     Connection, DuplexPair, Pipe, Receiver, Sender, bounded, duplex, duplex_with, simplex, simplex_with,

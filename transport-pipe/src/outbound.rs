@@ -42,7 +42,7 @@ pub(crate) const DIRECT_BYTES: usize = 64 << 10;
 
 /// The flusher waits for room at most this long at a time, then looks
 /// whether a close gave up on it.
-const FLUSH_SLICE: Duration = Duration::from_millis(50);
+pub(crate) const FLUSH_SLICE: Duration = Duration::from_millis(50);
 
 /// Whether the end's flusher thread exists and what it is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

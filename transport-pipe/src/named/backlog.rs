@@ -18,7 +18,8 @@
 //!
 //! What the backlog holds is what a killed sender may lose (at most
 //! [`CAPACITY`] bytes and the last message added), as with the pipe's own
-//! backlog; dropping the end waits up to [`LINGER`] for the peer to take it.
+//! backlog; dropping the end waits up to the pipe end's default linger
+//! ([`DEFAULT_LINGER`](crate::DEFAULT_LINGER)) for the peer to take it.
 
 use std::{
     io::{self, IoSlice},
@@ -37,13 +38,6 @@ pub(crate) const CAPACITY: usize = 256 << 10;
 
 /// The most bytes the flusher writes in one call (see the module's docs).
 pub(crate) const WRITE_SLICE: usize = 16 << 10;
-
-/// How long dropping an end waits for the peer to take its backlog.
-pub(crate) const LINGER: Duration = Duration::from_secs(10);
-
-/// How long the flusher waits for room at a time before it looks whether
-/// the end's drop gave up on it.
-pub(crate) const FLUSH_SLICE: Duration = Duration::from_millis(50);
 
 /// Why the backlog's bytes could not be written: kept to report to every
 /// send after it.
@@ -121,15 +115,23 @@ impl Backlog {
         self.state.lock_unpoisoned()
     }
 
-    /// Takes the message `parts` into the backlog if bytes wait there
-    /// already (so it goes after them), waiting as `wait` allows while
-    /// the backlog is full; `Idle` if nothing waits, so the caller may
-    /// write it itself (sends are serialized by the caller).
+    /// Has `write` append a message to the backlog if bytes wait there
+    /// already (so it goes after them), waiting as `wait` allows while the
+    /// backlog is full; `Idle` if nothing waits, so the caller may write it
+    /// itself (sends are serialized by the caller). `write` appends straight
+    /// behind what waits, with the backlog locked, so a message serialized
+    /// there is not copied again; what it appended before an error is
+    /// removed.
     ///
     /// # Errors
-    /// What stopped the flusher (`Disconnected` if the peer is gone), or
-    /// `NotReady` if the backlog stayed full past the deadline.
-    pub(crate) fn admit(&self, parts: &[IoSlice<'_>], wait: Wait) -> Result<Admit, RawSendError> {
+    /// What stopped the flusher (`Disconnected` if the peer is gone),
+    /// `NotReady` if the backlog stayed full past the deadline, or the
+    /// error of `write`.
+    pub(crate) fn admit(
+        &self,
+        wait: Wait,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), RawSendError>,
+    ) -> Result<Admit, RawSendError> {
         let mut st = self.lock();
         loop {
             if let Some(failure) = &st.failed {
@@ -139,8 +141,10 @@ impl Backlog {
                 return Ok(Admit::Idle);
             }
             if st.pending.len() < CAPACITY {
-                for part in parts {
-                    st.pending.extend_from_slice(part);
+                let before = st.pending.len();
+                if let Err(e) = write(&mut st.pending) {
+                    st.pending.truncate(before);
+                    return Err(e);
                 }
                 return Ok(Admit::Queued {
                     start: self.wake_flusher(&mut st),
@@ -300,10 +304,18 @@ mod tests {
         [IoSlice::new(bytes)]
     }
 
+    /// Offers `bytes` as one message.
+    fn offer(backlog: &Backlog, bytes: &[u8], wait: Wait) -> Result<Admit, RawSendError> {
+        backlog.admit(wait, |pending| {
+            pending.extend_from_slice(bytes);
+            Ok(())
+        })
+    }
+
     #[test]
     fn an_idle_backlog_lets_the_sender_write() {
         let backlog = Backlog::default();
-        assert_eq!(backlog.admit(&parts(b"abc"), Wait::Never).ok(), Some(Admit::Idle));
+        assert_eq!(offer(&backlog, b"abc", Wait::Never).ok(), Some(Admit::Idle));
     }
 
     #[test]
@@ -311,13 +323,13 @@ mod tests {
         let backlog = Backlog::default();
         assert!(backlog.queue_rest(&[IoSlice::new(b"he"), IoSlice::new(b"llo")], 3));
         assert_eq!(
-            backlog.admit(&parts(b"world"), Wait::Never).ok(),
+            offer(&backlog, b"world", Wait::Never).ok(),
             Some(Admit::Queued { start: false })
         );
         assert_eq!(backlog.next_batch().as_deref(), Some(&b"loworld"[..]));
         // Being written: still not idle, so the next message queues too.
         assert_eq!(
-            backlog.admit(&parts(b"!"), Wait::Never).ok(),
+            offer(&backlog, b"!", Wait::Never).ok(),
             Some(Admit::Queued { start: false })
         );
     }
@@ -327,7 +339,7 @@ mod tests {
         let backlog = Backlog::default();
         backlog.queue_rest(&parts(&vec![0; CAPACITY]), 0);
         assert!(matches!(
-            backlog.admit(&parts(b"x"), Wait::Never),
+            offer(&backlog, b"x", Wait::Never),
             Err(RawSendError::NotReady)
         ));
     }
@@ -340,7 +352,7 @@ mod tests {
         backlog.queue_rest(&parts(b"second"), 0);
         backlog.written(batch, Some(&io::ErrorKind::BrokenPipe.into()));
         assert!(matches!(
-            backlog.admit(&parts(b"x"), Wait::Never),
+            offer(&backlog, b"x", Wait::Never),
             Err(RawSendError::Disconnected)
         ));
         assert_eq!(backlog.next_batch(), None);

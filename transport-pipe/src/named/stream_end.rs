@@ -5,7 +5,7 @@
 //! the socket full leaves its message in the end's [`Backlog`] instead,
 //! and a flusher thread writes what gathers there in larger writes, which
 //! a Python peer reads faster (`backlog.rs` has the figures). Dropping the
-//! end waits up to [`LINGER`](super::backlog::LINGER) for the peer to take
+//! end waits up to [`DEFAULT_LINGER`](crate::DEFAULT_LINGER) for the peer to take
 //! the backlog.
 //!
 //! A message goes on the stream whole or not at all: a send that has
@@ -48,9 +48,9 @@ use transport_core::sync::LockExt;
 
 use transport_core::backend::{Fill, FrameWriter, RawRecvError, RawSendError, Wait};
 
-use super::backlog::{Admit, Backlog, FLUSH_SLICE, LINGER, WRITE_SLICE};
+use super::backlog::{Admit, Backlog, WRITE_SLICE};
 use crate::{
-    PipeFrame,
+    DEFAULT_LINGER, FLUSH_SLICE, PipeFrame,
     drain::DrainAllowance,
     python::frame::{Deframer, Framing, Next},
     sys::{StreamSocket, WRITE_BEHIND},
@@ -114,7 +114,7 @@ impl Drop for StreamEnd {
     /// [`FLUSH_SLICE`]), so the socket closes when the drop returns.
     fn drop(&mut self) {
         if let Some(backlog) = &self.inner.backlog {
-            backlog.close(LINGER);
+            backlog.close(DEFAULT_LINGER);
         }
         if let Some(flusher) = self
             .flusher
@@ -159,9 +159,35 @@ impl StreamEnd {
 
     pub(crate) fn send_frame(&self, wait: Wait, fill: &mut Fill<'_>) -> Result<(), RawSendError> {
         let mut buf = self.tx.lock_unpoisoned();
+        // Bytes wait in the backlog: the message is serialized straight
+        // behind them, with room for the header of a message that short.
+        if let Some(backlog) = &self.backlog {
+            let room = self.framing.header(0, &mut [0; 16]);
+            let admitted = backlog.admit(wait, |pending| self.frame_into(pending, room, fill).map(drop))?;
+            if let Admit::Queued { start } = admitted {
+                if start {
+                    self.start_flusher(backlog);
+                }
+                return Ok(());
+            }
+        }
         buf.clear();
-        buf.resize(16, 0);
-        let mut writer = FrameWriter::bytes(&mut buf, self.limit);
+        let at = self.frame_into(&mut buf, 16, fill)?;
+        let result = self.send_message(&mut [IoSlice::new(&buf[at..])], wait);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        result
+    }
+
+    /// Appends `fill`'s message to `out`, framed, with `room` bytes kept in
+    /// front of it for the header; where the frame starts. A header longer
+    /// than `room` (Python's, past 2 GiB, when `room` is kept for a short
+    /// one) is put in front of the message, moving it.
+    fn frame_into(&self, out: &mut Vec<u8>, room: usize, fill: &mut Fill<'_>) -> Result<usize, RawSendError> {
+        let base = out.len();
+        out.resize(base + room, 0);
+        let mut writer = FrameWriter::bytes(out, self.limit);
         if let Err(e) = fill(&mut writer) {
             writer.abort();
             return Err(RawSendError::Serialize(e));
@@ -169,12 +195,14 @@ impl StreamEnd {
         let len = writer.finish()?;
         let mut header = [0u8; 16];
         let n = self.framing.header(len, &mut header);
-        buf[16 - n..16].copy_from_slice(&header[..n]);
-        let result = self.send_message(&mut [IoSlice::new(&buf[16 - n..])], wait);
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
+        let at = base + room;
+        if n <= room {
+            out[at - n..at].copy_from_slice(&header[..n]);
+            Ok(at - n)
+        } else {
+            out.splice(base..at, header[..n].iter().copied());
+            Ok(base)
         }
-        result
     }
 
     pub(crate) fn send_bytes(&self, bytes: &[u8], wait: Wait) -> Result<(), RawSendError> {
@@ -198,7 +226,13 @@ impl StreamEnd {
             return self.write(parts, wait);
         };
         let total: usize = parts.iter().map(|p| p.len()).sum();
-        let start = match backlog.admit(parts, wait)? {
+        let queue = |pending: &mut Vec<u8>| {
+            for part in parts.iter() {
+                pending.extend_from_slice(part);
+            }
+            Ok(())
+        };
+        let start = match backlog.admit(wait, queue)? {
             Admit::Queued { start } => start,
             // Nothing waits before it: a large message is written from
             // here as it always was; a small one is tried once.
