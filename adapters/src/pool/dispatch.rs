@@ -1,6 +1,7 @@
 //! `Dispatcher`: the pool's thread. It owns the workers and the queue of
-//! tasks, gives each worker tasks up to its prefetch, hands answers back,
-//! and replaces a worker that died, retired or ran past a timeout.
+//! tasks, gives each worker tasks up to its prefetch (the workers' readers
+//! hand the answers back), and replaces a worker that died, retired or ran
+//! past a timeout.
 
 use std::{
     collections::VecDeque,
@@ -11,14 +12,14 @@ use std::{
 use transport_core::Message;
 
 use super::{
-    answers::Answers,
+    book::Wanted,
     config::Config,
     error::{TaskError, TaskErrorKind},
     event::Event,
     task::Task,
     worker::{Ended, Offer, Worker},
 };
-use crate::process::{EXIT_CHECK, EXIT_GRACE, INIT_ID, SpawnError};
+use crate::process::{EXIT_CHECK, EXIT_GRACE, SpawnError};
 
 /// How many workers in a row may fail their initializer (panic in it,
 /// end before it returned, or run it past the task timeout) before the
@@ -46,6 +47,8 @@ pub(crate) struct Dispatcher<A: Message, R: Message> {
     /// A terminate request taken from the inbox between two offers, for
     /// the main loop.
     terminating: bool,
+    /// Whether the readers tell every answer (see `book.rs`).
+    wanted: Wanted,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
@@ -57,8 +60,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     ) -> Result<Self, SpawnError> {
         let mut slots = Vec::with_capacity(config.workers);
         let mut first_error = None;
+        let wanted = Wanted::default();
         for slot in 0..config.workers {
-            match Worker::start(&config, slot, slot as u64, outbox.clone()) {
+            match Worker::start(&config, slot, slot as u64, outbox.clone(), &wanted) {
                 Ok(worker) => slots.push(Some(worker)),
                 // Left empty, and tried again like the slot of a worker
                 // that died (`fill_empty_slots`): one failed start (the
@@ -87,6 +91,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             init_failures: 0,
             broken: None,
             terminating: false,
+            wanted,
         })
     }
 
@@ -137,42 +142,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                     }
                 }
             }
-            Event::Answer {
-                slot,
-                generation,
-                id,
-                values,
-                panics,
-            } => {
-                let max_tasks = self.config.max_tasks_per_child;
-                let Some(worker) = self.worker(slot, generation) else {
-                    return;
-                };
-                let pid = worker.pid();
-                if id == INIT_ID {
-                    match worker.initialized(values.len(), panics) {
-                        Ok(()) if worker.is_ready() => self.init_failures = 0,
-                        Ok(()) => {}
-                        Err(reason) => worker.kill_for_protocol(reason),
-                    }
-                    return;
+            Event::Initialized { slot, generation } => {
+                if self.worker(slot, generation).is_some_and(|w| w.is_ready()) {
+                    self.init_failures = 0;
                 }
-                let count = values.len() + panics.len();
-                let failed = match positions(panics, count) {
-                    Ok(failed) => failed,
-                    Err(reason) => {
-                        return worker.kill_for_protocol(format!("in its answer to chunk {id}: {reason}"));
-                    }
-                };
-                match worker.answered(id, count, max_tasks) {
-                    Ok(task) => task.answer(Answers::Done {
-                        values,
-                        failed: failed
-                            .into_iter()
-                            .map(|(at, message)| (at, TaskErrorKind::Panicked { pid, message }.into()))
-                            .collect(),
-                    }),
-                    Err(reason) => worker.kill_for_protocol(reason),
+            }
+            Event::Answered { slot, generation } => {
+                let max_tasks = self.config.max_tasks_per_child;
+                if let Some(worker) = self.worker(slot, generation) {
+                    worker.answered(max_tasks);
                 }
             }
             Event::Malformed {
@@ -206,6 +184,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// one holding fewest (so a task does not wait behind a long one while
     /// another worker is idle).
     fn dispatch(&mut self) {
+        // Before the workers' room is looked at: a reader that makes room
+        // after the look tells.
+        self.wanted.set(!self.queue.is_empty() || self.closing);
         while !self.queue.is_empty() && !self.terminating {
             let Some(worker) = self
                 .slots
@@ -231,12 +212,14 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 ),
             }
         }
+        self.wanted.set(!self.queue.is_empty() || self.closing);
     }
 
     /// Handles the events that came while a task was being offered, so
-    /// that answers reach their callers while the other tasks of a large
-    /// submission are still being sent (a chunk takes a while to write),
-    /// not after the last; a terminate request stops the offers.
+    /// that a worker's end, a retirement or a terminate request is acted on
+    /// while the other tasks of a large submission are still being sent (a
+    /// chunk takes a while to write), not after the last; a terminate
+    /// request stops the offers.
     fn take_events(&mut self) {
         while !self.terminating {
             match self.inbox.try_recv() {
@@ -412,7 +395,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         }
         let generation = self.next_generation;
         self.next_generation += 1;
-        match Worker::start(&self.config, slot, generation, self.outbox.clone()) {
+        match Worker::start(&self.config, slot, generation, self.outbox.clone(), &self.wanted) {
             Ok(worker) => self.slots[slot] = Some(worker),
             Err(e) => {
                 if self.slots.iter().all(Option::is_none) {
@@ -493,23 +476,4 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             drop(event);
         }
     }
-}
-
-/// The panics of an answer of `count` tasks as positions in the chunk;
-/// `Err` unless they are in order, each once, and inside the chunk (the
-/// worker's answer is not trusted).
-fn positions(panics: Vec<(u64, String)>, count: usize) -> Result<Vec<(usize, String)>, String> {
-    let mut next = 0;
-    panics
-        .into_iter()
-        .map(|(at, message)| match usize::try_from(at) {
-            Ok(at) if at >= next && at < count => {
-                next = at + 1;
-                Ok((at, message))
-            }
-            _ => Err(format!(
-                "a panic at position {at}, out of order or outside its {count} tasks"
-            )),
-        })
-        .collect()
 }

@@ -8,16 +8,13 @@ pub(crate) enum Event<A, R> {
     /// New chunks of tasks, in order (a `map` sends its chunks in a few
     /// batches, not one event each).
     Submit(Vec<Task<A, R>>),
-    /// Worker `slot` (its generation `generation`) answered chunk `id`:
-    /// the values of the tasks that returned, in order, and the position
-    /// and panic message of each that panicked.
-    Answer {
-        slot: usize,
-        generation: u64,
-        id: u64,
-        values: Vec<R>,
-        panics: Vec<(u64, String)>,
-    },
+    /// Worker `slot` (its generation `generation`) ended its initializer
+    /// (returned or panicked: its reader wrote which in its book).
+    Initialized { slot: usize, generation: u64 },
+    /// Worker `slot` answered a chunk, which its reader took off its book
+    /// and gave to the caller; told only when the dispatcher has something
+    /// to do about it (see `book.rs`).
+    Answered { slot: usize, generation: u64 },
     /// Worker `slot` sent something that is not an answer.
     Malformed {
         slot: usize,

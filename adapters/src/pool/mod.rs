@@ -25,7 +25,10 @@
 //! sends each worker up to [`prefetch`](Builder::prefetch) tasks ahead.
 //! A worker answers its tasks in order, so the oldest unanswered task is
 //! the one it is running. One thread per worker reads and checks its
-//! answers, so that the answers of several workers are taken in at once.
+//! answers and hands each to its caller, so that the answers of several
+//! workers are taken in at once, and the pool's thread is woken for an
+//! answer only when it has something to do about it (tasks wait for room,
+//! the pool closes, the worker retires).
 //!
 //! - A worker that panics in the function answers
 //!   [`TaskErrorKind::Panicked`] and goes on.
@@ -86,6 +89,7 @@
 //! take its answers, so they never block an executor.
 
 mod answers;
+mod book;
 mod builder;
 mod collect;
 mod config;
@@ -94,6 +98,7 @@ mod error;
 mod event;
 mod handle;
 mod imap;
+mod reader;
 mod stream;
 mod task;
 mod worker;

@@ -11,10 +11,16 @@ use std::{
 
 use transport_core::{Message, TrySendError};
 
-use super::{config::Config, event::Event, task::Task};
+use super::{
+    book::{SharedBook, Wanted},
+    config::Config,
+    event::Event,
+    reader::Reader,
+    task::Task,
+};
 use crate::{
-    Receiver, Sender,
-    process::{ResultMsg, STOP_ID, SpawnError, Started, TaskMsg, start},
+    Sender,
+    process::{STOP_ID, SpawnError, Started, TaskMsg, start},
 };
 
 /// What offering a task to a worker did.
@@ -56,19 +62,12 @@ pub(crate) struct Worker<A: Message, R: Message> {
     tasks: Option<Sender<TaskMsg<A>>>,
     /// The task channel of a retiring worker, kept until it is reaped.
     stopped: Option<Sender<TaskMsg<A>>>,
-    held: VecDeque<Task<A, R>>,
-    /// How many tasks it was sent (a chunk counts its tasks).
-    sent: usize,
-    /// When the oldest held chunk became the one the worker runs.
-    head_since: Instant,
-    full: bool,
+    /// The chunks it holds, shared with its reader.
+    book: SharedBook<A, R>,
     reader: Option<JoinHandle<()>>,
     exited_at: Option<Instant>,
     timed_out: Option<u64>,
     protocol: Option<String>,
-    /// Whether it may run tasks: its initializer returned, or it has none.
-    ready: bool,
-    init_panic: Option<String>,
     /// When it was started (its initializer started then).
     started: Instant,
     init_timed_out: bool,
@@ -78,13 +77,15 @@ pub(crate) struct Worker<A: Message, R: Message> {
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
-    /// Starts worker `slot`, generation `generation`; its answers go to
-    /// `events`.
+    /// Starts worker `slot`, generation `generation`; its reader gives
+    /// answers to their callers and tells `events` what the dispatcher has
+    /// to hear (every answer while `wanted`).
     pub fn start(
         config: &Config,
         slot: usize,
         generation: u64,
         events: mpsc::Sender<Event<A, R>>,
+        wanted: &Wanted,
     ) -> Result<Self, SpawnError> {
         let Started {
             child,
@@ -101,30 +102,35 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
             config.init.as_deref(),
         )?;
         let pid = child.id();
+        let book = SharedBook::new(config.init.is_none());
         let mut worker = Worker {
             pid,
             generation,
             process: child,
             tasks: Some(tasks),
             stopped: None,
-            held: VecDeque::new(),
-            sent: 0,
-            head_since: Instant::now(),
-            full: false,
+            book: book.clone(),
             reader: None,
             exited_at: None,
             timed_out: None,
             protocol: None,
-            ready: config.init.is_none(),
-            init_panic: None,
             started: Instant::now(),
             init_timed_out: false,
             init,
             reaped: None,
         };
+        let reader = Reader {
+            slot,
+            generation,
+            pid,
+            book,
+            wanted: wanted.clone(),
+            max_tasks: config.max_tasks_per_child,
+            events,
+        };
         let reader = thread::Builder::new()
             .name(format!("pool-worker-{pid}"))
-            .spawn(move || read(&results, slot, generation, &events))
+            .spawn(move || reader.run(&results))
             .map_err(SpawnError::Spawn)?;
         worker.reader = Some(reader);
         Ok(worker)
@@ -140,23 +146,24 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
 
     /// How many chunks it was sent and has not answered.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.book.lock().held.len()
     }
 
     /// Whether its initializer returned (or the pool has none).
     pub fn is_ready(&self) -> bool {
-        self.ready
+        self.book.lock().ready
     }
 
     pub fn is_idle(&self) -> bool {
-        self.held.is_empty()
+        self.book.lock().held.is_empty()
     }
 
     /// When the task it runs started, if it runs one (its initializer
     /// has returned) and has not been killed for it already.
     pub fn running_since(&self) -> Option<(Instant, u64)> {
-        match (self.held.front(), self.timed_out) {
-            (Some(task), None) if self.ready => Some((self.head_since, task.id())),
+        let book = self.book.lock();
+        match (book.held.front(), self.timed_out) {
+            (Some(task), None) if book.ready => Some((book.head_since, task.id())),
             _ => None,
         }
     }
@@ -164,9 +171,10 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
     /// When it started its initializer, if that still runs and the
     /// worker has not been killed.
     pub fn initializing_since(&self) -> Option<Instant> {
-        let running = !self.ready
-            && self.init_panic.is_none()
-            && !self.init_timed_out
+        let running = {
+            let book = self.book.lock();
+            !book.ready && book.init_panic.is_none()
+        } && !self.init_timed_out
             && self.protocol.is_none()
             && self.timed_out.is_none();
         running.then_some(self.started)
@@ -178,37 +186,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         let _ = self.process.kill();
     }
 
-    /// The worker's initializer ended: no values and no panics when it
-    /// returned, one panic (its message) when not. `Err` when that is not
-    /// what the worker may send now.
-    pub fn initialized(&mut self, values: usize, panics: Vec<(u64, String)>) -> Result<(), String> {
-        if self.ready || self.init_panic.is_some() {
-            return Err("a second answer from its initializer".into());
-        }
-        let mut panics = panics.into_iter();
-        match (values, panics.next(), panics.next()) {
-            (0, None, _) => {
-                self.ready = true;
-                // Its first task starts now.
-                self.head_since = Instant::now();
-                Ok(())
-            }
-            (0, Some((0, message)), None) => {
-                self.init_panic = Some(message);
-                Ok(())
-            }
-            _ => Err("an initializer's answer that is neither done nor a panic".into()),
-        }
-    }
-
     /// Whether the worker can be sent another task.
     pub fn can_take(&self, config: &Config) -> bool {
-        self.tasks.is_some()
-            && !self.full
-            && self.timed_out.is_none()
-            && self.protocol.is_none()
-            && self.held.len() < config.prefetch
-            && config.max_tasks_per_child.is_none_or(|max| self.sent < max)
+        if self.tasks.is_none() || self.timed_out.is_some() || self.protocol.is_some() {
+            return false;
+        }
+        let book = self.book.lock();
+        !book.full
+            && book.held.len() < config.prefetch
+            && config.max_tasks_per_child.is_none_or(|max| book.sent < max)
     }
 
     /// Sends `task` to the worker, if it can take it now.
@@ -216,17 +202,20 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         let Some(tasks) = &self.tasks else {
             return Offer::Busy(task);
         };
+        // The book stays locked while the task is sent, so that the reader
+        // cannot see its answer before it is in the book.
+        let mut book = self.book.lock();
         match tasks.try_send(&task.msg) {
             Ok(()) => {
-                if self.held.is_empty() {
-                    self.head_since = Instant::now();
+                if book.held.is_empty() {
+                    book.head_since = Instant::now();
                 }
-                self.sent += task.len();
-                self.held.push_back(task);
+                book.sent += task.len();
+                book.held.push_back(task);
                 Offer::Taken
             }
             Err(TrySendError::Full(_)) => {
-                self.full = true;
+                book.full = true;
                 Offer::Busy(task)
             }
             Err(e) if e.is_disconnected() || e.is_closed() => {
@@ -241,42 +230,17 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         }
     }
 
-    /// The worker answered chunk `id` with `count` outcomes: the chunk it
-    /// was running.
-    pub fn answered(
-        &mut self,
-        id: u64,
-        count: usize,
-        max_tasks: Option<usize>,
-    ) -> Result<Task<A, R>, String> {
-        if !self.ready {
-            return Err(format!("an answer to chunk {id} before its initializer returned"));
-        }
-        match self.held.front() {
-            Some(head) if head.id() == id && head.len() == count => {}
-            Some(head) if head.id() == id => {
-                return Err(format!("{count} answers to chunk {id} of {} tasks", head.len()));
-            }
-            Some(head) => {
-                return Err(format!(
-                    "an answer to chunk {id} while it ran chunk {}",
-                    head.id()
-                ));
-            }
-            None => return Err(format!("an answer to chunk {id}, which it was not given")),
-        }
-        let task = self.held.pop_front().ok_or("no task")?;
-        self.full = false;
-        self.head_since = Instant::now();
-        if self.held.is_empty() && max_tasks.is_some_and(|max| self.sent >= max) {
+    /// The worker answered a chunk (its reader took it off the book):
+    /// it retires if that was its last of `max_tasks`.
+    pub fn answered(&mut self, max_tasks: Option<usize>) {
+        if self.book.lock().retire_due(max_tasks) {
             self.retire();
         }
-        Ok(task)
     }
 
     /// Lets the dispatcher try a worker whose channel was full again.
     pub fn unblock(&mut self) {
-        self.full = false;
+        self.book.lock().full = false;
     }
 
     /// Sends no more tasks: the worker answers what it holds and exits.
@@ -327,14 +291,18 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         {
             let _ = reader.join();
         }
+        let (held, ready, init_panic) = {
+            let mut book = self.book.lock();
+            (std::mem::take(&mut book.held), book.ready, book.init_panic.take())
+        };
         Ended {
             pid: self.pid,
             status,
-            held: std::mem::take(&mut self.held),
+            held,
             timed_out: self.timed_out,
             protocol: self.protocol.take(),
-            ready: self.ready,
-            init_panic: self.init_panic.take(),
+            ready,
+            init_panic,
             init_timed_out: self.init_timed_out,
         }
     }
@@ -361,45 +329,6 @@ impl<A: Message, R: Message> Drop for Worker<A, R> {
         if self.reaped.is_none() {
             let _ = self.process.kill();
             let _ = self.process.wait();
-        }
-    }
-}
-
-/// The reader thread: every answer of the worker, then `Gone`.
-fn read<A, R: Message>(
-    results: &Receiver<ResultMsg<R>>,
-    slot: usize,
-    generation: u64,
-    events: &mpsc::Sender<Event<A, R>>,
-) {
-    loop {
-        let event = match results.recv() {
-            Ok(msg) => match msg.deserialize() {
-                Ok((id, values, panics)) => Event::Answer {
-                    slot,
-                    generation,
-                    id,
-                    values,
-                    panics,
-                },
-                Err(e) => Event::Malformed {
-                    slot,
-                    generation,
-                    reason: e.to_string(),
-                },
-            },
-            Err(e) if e.is_disconnected() => {
-                let _ = events.send(Event::Gone { slot, generation });
-                return;
-            }
-            Err(e) => Event::Malformed {
-                slot,
-                generation,
-                reason: e.to_string(),
-            },
-        };
-        if events.send(event).is_err() {
-            return;
         }
     }
 }
