@@ -1,4 +1,4 @@
-//! `Answers`: the answers of one chunk as they go from the pool's thread
+//! `Answers`: the answers of one chunk as they go from the worker's reader
 //! to the caller, kept as the worker sent them (its values in one vector)
 //! until the caller takes them; and `Assembly`, which puts a `map`'s
 //! chunks in order as they come.

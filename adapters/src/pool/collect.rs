@@ -15,7 +15,7 @@ use super::{
 /// the copy.
 const WAKE_AFTER: usize = 4096;
 
-/// The chunks of one `map`, as the pool's thread hands them over.
+/// The chunks of one `map`, as the workers' readers hand them over.
 pub(crate) struct Collector<R> {
     shared: Arc<Shared<R>>,
 }

@@ -1,15 +1,17 @@
-//! `Dispatcher`: the pool's thread. It owns the workers and the queue of
-//! tasks, gives each worker tasks up to its prefetch (the workers' readers
-//! hand the answers back), and replaces a worker that died, retired or ran
-//! past a timeout.
+//! `Dispatcher`: the pool's state and its thread. It owns the workers and
+//! the queue of tasks, gives each worker tasks up to its prefetch (the
+//! workers' readers hand the answers back), and replaces a worker that
+//! died, retired or ran past a timeout. A caller that gives the pool tasks
+//! locks it and offers them to the workers from its own thread
+//! ([`Dispatcher::submit`]), so the pool's thread is not woken for them.
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, mpsc},
+    sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant},
 };
 
-use transport_core::Message;
+use transport_core::{Message, sync::LockExt};
 
 use super::{
     book::Wanted,
@@ -29,12 +31,12 @@ use crate::process::{EXIT_CHECK, EXIT_GRACE, SpawnError};
 /// starts the count again.
 pub const INIT_FAILURES: u32 = 3;
 
-/// The pool's state, owned by its thread.
+/// The pool's state, shared by its thread and the callers that give it
+/// tasks (the thread alone reads its events).
 pub(crate) struct Dispatcher<A: Message, R: Message> {
     config: Config,
-    inbox: mpsc::Receiver<Event<A, R>>,
     /// Cloned into each worker's reader thread.
-    outbox: mpsc::Sender<Event<A, R>>,
+    outbox: mpsc::Sender<Event>,
     slots: Vec<Option<Worker<A, R>>>,
     queue: VecDeque<Task<A, R>>,
     next_generation: u64,
@@ -49,15 +51,13 @@ pub(crate) struct Dispatcher<A: Message, R: Message> {
     terminating: bool,
     /// Whether the readers tell every answer (see `book.rs`).
     wanted: Wanted,
+    /// The pool's thread has returned: a task given now is not run.
+    stopped: bool,
 }
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
     /// Starts the workers.
-    pub fn new(
-        config: Config,
-        inbox: mpsc::Receiver<Event<A, R>>,
-        outbox: mpsc::Sender<Event<A, R>>,
-    ) -> Result<Self, SpawnError> {
+    pub fn new(config: Config, outbox: mpsc::Sender<Event>) -> Result<Self, SpawnError> {
         let mut slots = Vec::with_capacity(config.workers);
         let mut first_error = None;
         let wanted = Wanted::default();
@@ -82,7 +82,6 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         Ok(Dispatcher {
             next_generation: config.workers as u64,
             config,
-            inbox,
             outbox,
             slots,
             queue: VecDeque::new(),
@@ -92,56 +91,81 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             broken: None,
             terminating: false,
             wanted,
+            stopped: false,
         })
     }
 
-    /// Runs until the pool is closed and done, or terminated.
-    pub fn run(mut self) {
+    /// The pool's thread: runs until the pool is closed and done, or
+    /// terminated, acting on the events of `inbox`. The state is locked
+    /// except while the thread waits for an event.
+    pub fn run(shared: &Mutex<Self>, inbox: &mpsc::Receiver<Event>) {
         loop {
-            self.dispatch();
-            if self.terminating {
-                return self.terminate();
-            }
-            if self.closing {
-                self.retire_idle();
-                if self.queue.is_empty() && self.slots.iter().all(Option::is_none) {
-                    return;
+            let wait = {
+                let mut this = shared.lock_unpoisoned();
+                this.dispatch(Some(inbox));
+                if this.terminating {
+                    return this.terminate(inbox);
                 }
-            }
-            match self.inbox.recv_timeout(self.next_wakeup()) {
-                Ok(Event::Terminate) | Err(mpsc::RecvTimeoutError::Disconnected) => return self.terminate(),
-                Ok(event) => self.handle(event),
+                if this.closing {
+                    this.retire_idle();
+                    if this.queue.is_empty() && this.slots.iter().all(Option::is_none) {
+                        this.stopped = true;
+                        return;
+                    }
+                }
+                this.next_wakeup()
+            };
+            let event = inbox.recv_timeout(wait);
+            let mut this = shared.lock_unpoisoned();
+            match event {
+                Ok(Event::Terminate) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return this.terminate(inbox);
+                }
+                Ok(event) => this.handle(event),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            self.check_timeouts();
-            if self.last_check.elapsed() >= EXIT_CHECK {
-                self.last_check = Instant::now();
-                self.check_exits();
-                self.fill_empty_slots();
+            this.check_timeouts();
+            if this.last_check.elapsed() >= EXIT_CHECK {
+                this.last_check = Instant::now();
+                this.check_exits();
+                this.fill_empty_slots();
                 // A channel found full is tried again at least this often,
                 // not only after its worker's next answer (which may
                 // never come when the worker holds nothing).
-                for worker in self.slots.iter_mut().flatten() {
+                for worker in this.slots.iter_mut().flatten() {
                     worker.unblock();
                 }
             }
         }
     }
 
-    fn handle(&mut self, event: Event<A, R>) {
-        match event {
-            Event::Submit(tasks) => {
-                for mut task in tasks {
-                    if let Some(error) = &self.broken {
-                        task.fail(error.clone());
-                    } else if self.closing {
-                        task.fail(TaskErrorKind::Closed.into());
-                    } else {
-                        task.retries = self.config.retries;
-                        self.queue.push_back(task);
-                    }
-                }
+    /// New chunks from a caller's thread, offered at once to the workers
+    /// with room (the rest wait in the queue for the pool's thread). Whether
+    /// the pool's thread has to look again now: a task timeout runs from
+    /// when its chunk starts, and its next wake-up was reckoned before.
+    pub fn submit(&mut self, tasks: Vec<Task<A, R>>) -> bool {
+        if self.stopped {
+            for task in tasks {
+                task.fail(TaskErrorKind::Terminated.into());
             }
+            return false;
+        }
+        for mut task in tasks {
+            if let Some(error) = &self.broken {
+                task.fail(error.clone());
+            } else if self.closing {
+                task.fail(TaskErrorKind::Closed.into());
+            } else {
+                task.retries = self.config.retries;
+                self.queue.push_back(task);
+            }
+        }
+        self.dispatch(None);
+        self.config.task_timeout.is_some()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
             Event::Initialized { slot, generation } => {
                 if self.worker(slot, generation).is_some_and(|w| w.is_ready()) {
                     self.init_failures = 0;
@@ -168,7 +192,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 }
             }
             Event::Close => self.closing = true,
-            Event::Terminate => self.terminate(),
+            // Only for the pool's thread to reckon its next wake-up again.
+            Event::Offered => {}
+            Event::Terminate => self.terminating = true,
         }
     }
 
@@ -183,7 +209,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// Gives queued tasks to the workers that can take them, each to the
     /// one holding fewest (so a task does not wait behind a long one while
     /// another worker is idle).
-    fn dispatch(&mut self) {
+    /// `inbox`: the pool's thread's events, taken between two offers (see
+    /// [`take_events`](Self::take_events)); `None` from a caller's thread.
+    fn dispatch(&mut self, inbox: Option<&mpsc::Receiver<Event>>) {
         // Before the workers' room is looked at: a reader that makes room
         // after the look tells.
         self.wanted.set(!self.queue.is_empty() || self.closing);
@@ -201,7 +229,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 return;
             };
             match worker.offer(task) {
-                Offer::Taken => self.take_events(),
+                Offer::Taken => {
+                    if let Some(inbox) = inbox {
+                        self.take_events(inbox);
+                    }
+                }
                 Offer::Busy(task) => self.queue.push_front(task),
                 Offer::Refused(task, reason) => task.fail(
                     TaskErrorKind::Protocol {
@@ -220,9 +252,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// while the other tasks of a large submission are still being sent (a
     /// chunk takes a while to write), not after the last; a terminate
     /// request stops the offers.
-    fn take_events(&mut self) {
+    fn take_events(&mut self, inbox: &mpsc::Receiver<Event>) {
         while !self.terminating {
-            match self.inbox.try_recv() {
+            match inbox.try_recv() {
                 Ok(Event::Terminate) | Err(mpsc::TryRecvError::Disconnected) => self.terminating = true,
                 Ok(event) => self.handle(event),
                 Err(mpsc::TryRecvError::Empty) => return,
@@ -433,8 +465,9 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// Windows a worker killed before it opened its ends kept them open in
     /// the parent until the backends were told their child
     /// (`transport_core::spawned`), and its reader waited out this bound.
-    fn terminate(&mut self) {
+    fn terminate(&mut self, inbox: &mpsc::Receiver<Event>) {
         self.closing = true;
+        self.stopped = true;
         let mut killed = Vec::new();
         for slot in 0..self.slots.len() {
             if let Some(mut worker) = self.slots[slot].take() {
@@ -446,18 +479,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         let mut gone = Vec::new();
         while gone.len() < killed.len() {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.inbox.recv_timeout(left) {
+            match inbox.recv_timeout(left) {
                 Ok(Event::Gone { slot, generation })
                     if killed
                         .iter()
                         .any(|(s, w)| *s == slot && w.generation() == generation) =>
                 {
                     gone.push((slot, generation));
-                }
-                Ok(Event::Submit(tasks)) => {
-                    for task in tasks {
-                        task.fail(TaskErrorKind::Terminated.into());
-                    }
                 }
                 Ok(_) => {}
                 Err(_) => break,
@@ -472,7 +500,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         for task in self.queue.drain(..) {
             task.fail(TaskErrorKind::Terminated.into());
         }
-        while let Ok(event) = self.inbox.try_recv() {
+        while let Ok(event) = inbox.try_recv() {
             drop(event);
         }
     }

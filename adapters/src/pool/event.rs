@@ -1,13 +1,8 @@
 //! `Event`: what the pool's dispatcher thread is told, by the pool's
 //! handle and by the threads that read the workers' results.
 
-use super::task::Task;
-
 /// One thing for the dispatcher to act on.
-pub(crate) enum Event<A, R> {
-    /// New chunks of tasks, in order (a `map` sends its chunks in a few
-    /// batches, not one event each).
-    Submit(Vec<Task<A, R>>),
+pub(crate) enum Event {
     /// Worker `slot` (its generation `generation`) ended its initializer
     /// (returned or panicked: its reader wrote which in its book).
     Initialized { slot: usize, generation: u64 },
@@ -24,6 +19,10 @@ pub(crate) enum Event<A, R> {
     /// Worker `slot`'s result channel is disconnected: the worker is gone,
     /// and every answer it sent came before this.
     Gone { slot: usize, generation: u64 },
+    /// A caller offered chunks to the workers itself (`Dispatcher::submit`)
+    /// and the pool has a task timeout: the pool's thread reckons its next
+    /// wake-up again.
+    Offered,
     /// Finish the tasks given, then stop the workers.
     Close,
     /// Kill the workers now.

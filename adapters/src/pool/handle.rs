@@ -3,13 +3,14 @@
 
 use std::{
     sync::{
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
 };
 
-use transport_core::Message;
+use transport_core::{Message, sync::LockExt};
 
 use super::{
     collect::Collector,
@@ -21,13 +22,15 @@ use super::{
 };
 use crate::process::SpawnError;
 
-/// The most chunks of one `map` given to the pool's thread in one event.
+/// The most chunks of one `map` given to the pool at once.
 const MAX_BATCH: usize = 64;
 
 /// A pool of worker processes running one [`Entry`](crate::process::Entry); see the [module
 /// docs](super).
 pub struct Pool<A: Message + Send + 'static, R: Message + Send + 'static> {
-    inbox: mpsc::Sender<Event<A, R>>,
+    inbox: mpsc::Sender<Event>,
+    /// The pool's state, which a caller locks to give it tasks.
+    state: Arc<Mutex<Dispatcher<A, R>>>,
     dispatcher: Option<JoinHandle<()>>,
     next_id: AtomicU64,
     closed: AtomicBool,
@@ -48,13 +51,15 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             config.chunksize,
             config.auto_chunksize,
         );
-        let dispatcher = Dispatcher::new(config, events, inbox.clone())?;
+        let state = Arc::new(Mutex::new(Dispatcher::new(config, inbox.clone())?));
+        let shared = Arc::clone(&state);
         let dispatcher = thread::Builder::new()
             .name("pool-dispatcher".into())
-            .spawn(move || dispatcher.run())
+            .spawn(move || Dispatcher::run(&shared, &events))
             .map_err(SpawnError::Spawn)?;
         Ok(Pool {
             inbox,
+            state,
             dispatcher: Some(dispatcher),
             next_id: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -114,10 +119,10 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             for task in tasks {
                 task.fail(TaskErrorKind::Closed.into());
             }
-        } else {
-            // A pool whose thread has stopped drops the tasks, which
-            // answer `Terminated`.
-            let _ = self.inbox.send(Event::Submit(tasks));
+        } else if self.state.lock_unpoisoned().submit(tasks) {
+            // Offered from this thread: the pool's thread reckons its next
+            // wake-up (a task timeout) again.
+            let _ = self.inbox.send(Event::Offered);
         }
     }
 

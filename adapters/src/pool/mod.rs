@@ -21,8 +21,10 @@
 //!
 //! # How it works, and what survives what
 //! Every worker has a task channel and a result channel of its own (pipe
-//! and shared-memory receivers have one consumer), and the pool's thread
-//! sends each worker up to [`prefetch`](Builder::prefetch) tasks ahead.
+//! and shared-memory receivers have one consumer), and each worker is sent
+//! up to [`prefetch`](Builder::prefetch) tasks ahead: by the caller's own
+//! thread as it gives the pool tasks, where a worker has room, and by the
+//! pool's thread as answers make room.
 //! A worker answers its tasks in order, so the oldest unanswered task is
 //! the one it is running. One thread per worker reads and checks its
 //! answers and hands each to its caller, so that the answers of several
@@ -85,8 +87,10 @@
 //! # Async
 //! [`apply_future`](Pool::apply_future), [`map_async`](Pool::map_async)
 //! and [`imap_stream`](Pool::imap_stream) (a `Stream`) are the same
-//! operations for async code: the pool's thread waits, the futures only
-//! take its answers, so they never block an executor.
+//! operations for async code: the pool's threads wait, the futures only
+//! take the answers, and give tasks without waiting for room (a task no
+//! worker has room for stays queued in the pool), so they do not block an
+//! executor.
 
 mod answers;
 mod book;

@@ -1,7 +1,8 @@
 //! The pool in async code: [`TaskFuture`] (`apply_future`), `map_async`,
 //! and [`ResultStream`] (`imap_stream`), a `Stream` with the same bounded
-//! window as `imap_unordered`. The pool's thread does the waiting; these
-//! only take its answers, so they suit any executor.
+//! window as `imap_unordered`. The pool's threads do the waiting; these
+//! only take the answers (and give tasks without waiting for room), so
+//! they suit any executor.
 
 use std::{
     future::Future,
