@@ -2,8 +2,9 @@
 //! the queue of tasks, gives each worker tasks up to its prefetch (the
 //! workers' readers hand the answers back), and replaces a worker that
 //! died, retired or ran past a timeout. A caller that gives the pool tasks
-//! locks it and offers them to the workers from its own thread
-//! ([`Dispatcher::submit`]), so the pool's thread is not woken for them.
+//! locks it, if its thread does not hold it, and offers them to the
+//! workers from its own thread ([`Dispatcher::submit`]), so the pool's
+//! thread is not woken for them; else they go to the thread as an event.
 
 use std::{
     collections::VecDeque,
@@ -36,7 +37,7 @@ pub const INIT_FAILURES: u32 = 3;
 pub(crate) struct Dispatcher<A: Message, R: Message> {
     config: Config,
     /// Cloned into each worker's reader thread.
-    outbox: mpsc::Sender<Event>,
+    outbox: mpsc::Sender<Event<A, R>>,
     slots: Vec<Option<Worker<A, R>>>,
     queue: VecDeque<Task<A, R>>,
     next_generation: u64,
@@ -57,7 +58,7 @@ pub(crate) struct Dispatcher<A: Message, R: Message> {
 
 impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> {
     /// Starts the workers.
-    pub fn new(config: Config, outbox: mpsc::Sender<Event>) -> Result<Self, SpawnError> {
+    pub fn new(config: Config, outbox: mpsc::Sender<Event<A, R>>) -> Result<Self, SpawnError> {
         let mut slots = Vec::with_capacity(config.workers);
         let mut first_error = None;
         let wanted = Wanted::default();
@@ -98,7 +99,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// The pool's thread: runs until the pool is closed and done, or
     /// terminated, acting on the events of `inbox`. The state is locked
     /// except while the thread waits for an event.
-    pub fn run(shared: &Mutex<Self>, inbox: &mpsc::Receiver<Event>) {
+    pub fn run(shared: &Mutex<Self>, inbox: &mpsc::Receiver<Event<A, R>>) {
         loop {
             let wait = {
                 let mut this = shared.lock_unpoisoned();
@@ -150,6 +151,14 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
             }
             return false;
         }
+        self.enqueue(tasks);
+        self.dispatch(None);
+        self.config.task_timeout.is_some()
+    }
+
+    /// New chunks join the queue, or fail at once when the pool takes no
+    /// more.
+    fn enqueue(&mut self, tasks: Vec<Task<A, R>>) {
         for mut task in tasks {
             if let Some(error) = &self.broken {
                 task.fail(error.clone());
@@ -160,12 +169,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                 self.queue.push_back(task);
             }
         }
-        self.dispatch(None);
-        self.config.task_timeout.is_some()
     }
 
-    fn handle(&mut self, event: Event) {
+    fn handle(&mut self, event: Event<A, R>) {
         match event {
+            Event::Submit(tasks) => self.enqueue(tasks),
             Event::Initialized { slot, generation } => {
                 if self.worker(slot, generation).is_some_and(|w| w.is_ready()) {
                     self.init_failures = 0;
@@ -211,7 +219,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// another worker is idle).
     /// `inbox`: the pool's thread's events, taken between two offers (see
     /// [`take_events`](Self::take_events)); `None` from a caller's thread.
-    fn dispatch(&mut self, inbox: Option<&mpsc::Receiver<Event>>) {
+    fn dispatch(&mut self, inbox: Option<&mpsc::Receiver<Event<A, R>>>) {
         // Before the workers' room is looked at: a reader that makes room
         // after the look tells.
         self.wanted.set(!self.queue.is_empty() || self.closing);
@@ -252,7 +260,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// while the other tasks of a large submission are still being sent (a
     /// chunk takes a while to write), not after the last; a terminate
     /// request stops the offers.
-    fn take_events(&mut self, inbox: &mpsc::Receiver<Event>) {
+    fn take_events(&mut self, inbox: &mpsc::Receiver<Event<A, R>>) {
         while !self.terminating {
             match inbox.try_recv() {
                 Ok(Event::Terminate) | Err(mpsc::TryRecvError::Disconnected) => self.terminating = true,
@@ -465,7 +473,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// Windows a worker killed before it opened its ends kept them open in
     /// the parent until the backends were told their child
     /// (`transport_core::spawned`), and its reader waited out this bound.
-    fn terminate(&mut self, inbox: &mpsc::Receiver<Event>) {
+    fn terminate(&mut self, inbox: &mpsc::Receiver<Event<A, R>>) {
         self.closing = true;
         self.stopped = true;
         let mut killed = Vec::new();
@@ -486,6 +494,11 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
                         .any(|(s, w)| *s == slot && w.generation() == generation) =>
                 {
                     gone.push((slot, generation));
+                }
+                Ok(Event::Submit(tasks)) => {
+                    for task in tasks {
+                        task.fail(TaskErrorKind::Terminated.into());
+                    }
                 }
                 Ok(_) => {}
                 Err(_) => break,

@@ -1,8 +1,13 @@
 //! `Event`: what the pool's dispatcher thread is told, by the pool's
 //! handle and by the threads that read the workers' results.
 
+use super::task::Task;
+
 /// One thing for the dispatcher to act on.
-pub(crate) enum Event {
+pub(crate) enum Event<A, R> {
+    /// New chunks of tasks, in order, from a caller that found the pool's
+    /// state locked (by its thread): a caller never waits for that lock.
+    Submit(Vec<Task<A, R>>),
     /// Worker `slot` (its generation `generation`) ended its initializer
     /// (returned or panicked: its reader wrote which in its book).
     Initialized { slot: usize, generation: u64 },

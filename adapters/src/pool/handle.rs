@@ -3,14 +3,14 @@
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, TryLockError,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
 };
 
-use transport_core::{Message, sync::LockExt};
+use transport_core::Message;
 
 use super::{
     collect::Collector,
@@ -28,7 +28,7 @@ const MAX_BATCH: usize = 64;
 /// A pool of worker processes running one [`Entry`](crate::process::Entry); see the [module
 /// docs](super).
 pub struct Pool<A: Message + Send + 'static, R: Message + Send + 'static> {
-    inbox: mpsc::Sender<Event>,
+    inbox: mpsc::Sender<Event<A, R>>,
     /// The pool's state, which a caller locks to give it tasks.
     state: Arc<Mutex<Dispatcher<A, R>>>,
     dispatcher: Option<JoinHandle<()>>,
@@ -119,10 +119,24 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             for task in tasks {
                 task.fail(TaskErrorKind::Closed.into());
             }
-        } else if self.state.lock_unpoisoned().submit(tasks) {
-            // Offered from this thread: the pool's thread reckons its next
-            // wake-up (a task timeout) again.
-            let _ = self.inbox.send(Event::Offered);
+        } else {
+            // The pool's thread holds the state only for short steps, but
+            // one may start a worker or wait out a terminate: a caller
+            // (maybe an async task) does not wait for it, and hands the
+            // tasks to the thread instead. A pool whose thread has stopped
+            // drops them, and they answer `Terminated`.
+            let event = match self.state.try_lock() {
+                Ok(mut state) => state.submit(tasks).then_some(Event::Offered),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    poisoned.into_inner().submit(tasks).then_some(Event::Offered)
+                }
+                Err(TryLockError::WouldBlock) => Some(Event::Submit(tasks)),
+            };
+            if let Some(event) = event {
+                // `Offered`: the pool's thread reckons its next wake-up
+                // (a task timeout) again.
+                let _ = self.inbox.send(event);
+            }
         }
     }
 

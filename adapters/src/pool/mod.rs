@@ -23,8 +23,9 @@
 //! Every worker has a task channel and a result channel of its own (pipe
 //! and shared-memory receivers have one consumer), and each worker is sent
 //! up to [`prefetch`](Builder::prefetch) tasks ahead: by the caller's own
-//! thread as it gives the pool tasks, where a worker has room, and by the
-//! pool's thread as answers make room.
+//! thread as it gives the pool tasks, where a worker has room (unless the
+//! pool's thread is busy with the pool's state: a caller never waits for
+//! it), and by the pool's thread as answers make room.
 //! A worker answers its tasks in order, so the oldest unanswered task is
 //! the one it is running. One thread per worker reads and checks its
 //! answers and hands each to its caller, so that the answers of several

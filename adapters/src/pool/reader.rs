@@ -25,7 +25,7 @@ pub(crate) struct Reader<A, R> {
     pub book: SharedBook<A, R>,
     pub wanted: Wanted,
     pub max_tasks: Option<usize>,
-    pub events: mpsc::Sender<Event>,
+    pub events: mpsc::Sender<Event<A, R>>,
 }
 
 impl<A, R: Message> Reader<A, R> {
@@ -70,7 +70,7 @@ impl<A, R: Message> Reader<A, R> {
         }
     }
 
-    fn malformed(&self, reason: String) -> Event {
+    fn malformed(&self, reason: String) -> Event<A, R> {
         Event::Malformed {
             slot: self.slot,
             generation: self.generation,
@@ -82,7 +82,12 @@ impl<A, R: Message> Reader<A, R> {
     /// caller; the event the pool's thread is to hear of it, if any. `Err`
     /// when the answer is not one the worker may send now (the worker is
     /// then killed).
-    fn answer(&self, id: u64, values: Vec<R>, panics: Vec<(u64, String)>) -> Result<Option<Event>, String> {
+    fn answer(
+        &self,
+        id: u64,
+        values: Vec<R>,
+        panics: Vec<(u64, String)>,
+    ) -> Result<Option<Event<A, R>>, String> {
         let count = values.len() + panics.len();
         let failed =
             positions(panics, count).map_err(|reason| format!("in its answer to chunk {id}: {reason}"))?;

@@ -84,7 +84,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         config: &Config,
         slot: usize,
         generation: u64,
-        events: mpsc::Sender<Event>,
+        events: mpsc::Sender<Event<A, R>>,
         wanted: &Wanted,
     ) -> Result<Self, SpawnError> {
         let Started {
