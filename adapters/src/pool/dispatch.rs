@@ -217,6 +217,7 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
     /// Gives queued tasks to the workers that can take them, each to the
     /// one holding fewest (so a task does not wait behind a long one while
     /// another worker is idle).
+    ///
     /// `inbox`: the pool's thread's events, taken between two offers (see
     /// [`take_events`](Self::take_events)); `None` from a caller's thread.
     fn dispatch(&mut self, inbox: Option<&mpsc::Receiver<Event<A, R>>>) {

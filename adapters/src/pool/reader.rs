@@ -44,13 +44,9 @@ impl<A, R: Message> Reader<A, R> {
                             Err(reason) => self.malformed(reason),
                         })
                     }
-                    Ok((id, values, panics)) => self.answer(id, values, panics).unwrap_or_else(|reason| {
-                        Some(Event::Malformed {
-                            slot: self.slot,
-                            generation: self.generation,
-                            reason,
-                        })
-                    }),
+                    Ok((id, values, panics)) => self
+                        .answer(id, values, panics)
+                        .unwrap_or_else(|reason| Some(self.malformed(reason))),
                     Err(e) => Some(self.malformed(e.to_string())),
                 },
                 Err(e) if e.is_disconnected() => {
@@ -70,6 +66,8 @@ impl<A, R: Message> Reader<A, R> {
         }
     }
 
+    /// The worker sent something that is not an answer it may send now:
+    /// the pool's thread kills it.
     fn malformed(&self, reason: String) -> Event<A, R> {
         Event::Malformed {
             slot: self.slot,
