@@ -1,14 +1,15 @@
-//! `Book`: the chunks one worker holds, shared by the pool's thread (which
-//! gives the worker chunks) and the worker's reader thread (which takes
-//! each answer off the book and hands it to its caller itself), and
-//! `Wanted`, whether the pool's thread has to hear of answers at all.
+//! `Book`: the chunks one worker holds, shared by the pool's state (which
+//! gives the worker chunks, from the pool's thread or a caller's) and the
+//! worker's reader thread (which takes each answer off the book and hands
+//! it to its caller itself), and `Wanted`, whether the pool's thread has to
+//! hear of answers at all.
 //!
-//! An answer used to go from the reader to the pool's thread and from
-//! there to the caller: two thread wake-ups for every chunk. Now the
-//! reader checks it against the book and answers the caller; the pool's
-//! thread is told (`Event::Answered`) only when it has something to do
-//! about it: tasks wait for a worker with room, the pool is closing, the
-//! worker's channel was full, or the worker is due to retire.
+//! So an answer wakes one thread of the pool (the reader) on its way to
+//! the caller, not two: the reader checks it against the book and answers
+//! the caller, and the pool's thread is told (`Event::Answered`) only when
+//! it has something to do about it: tasks wait for a worker with room, the
+//! pool is closing, the worker's channel was full, or the worker is due to
+//! retire.
 
 use std::{
     collections::VecDeque,
@@ -128,9 +129,10 @@ impl<A, R> Book<A, R> {
 
 /// Whether the pool's thread wants to hear of every answer: it holds tasks
 /// that no worker could take, or the pool is closing. Set before the pool's
-/// thread looks at the workers' room, read by a reader after it took an
-/// answer off a book (both under that book's lock), so an answer that makes
-/// room the pool's thread found missing is always told.
+/// thread looks at a worker's room (under the worker's book lock), read by
+/// the reader after it took an answer off that book (under the same lock):
+/// the lock orders the two, so an answer that makes room the pool's thread
+/// found missing is always told.
 #[derive(Clone, Default)]
 pub(crate) struct Wanted(Arc<AtomicBool>);
 
