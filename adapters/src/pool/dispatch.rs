@@ -225,12 +225,13 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Dispatcher<A, R> 
         // after the look tells.
         self.wanted.set(!self.queue.is_empty() || self.closing);
         while !self.queue.is_empty() && !self.terminating {
-            let Some(worker) = self
+            let config = &self.config;
+            let Some((_, worker)) = self
                 .slots
                 .iter_mut()
                 .flatten()
-                .filter(|w| w.can_take(&self.config))
-                .min_by_key(|w| w.held())
+                .filter_map(|w| Some((w.room(config)?, w)))
+                .min_by_key(|(held, _)| *held)
             else {
                 return;
             };

@@ -110,7 +110,8 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
         Task::new(id, args, seq, reply)
     }
 
-    /// Gives the pool the chunks `tasks`, in order, in one event.
+    /// Gives the pool the chunks `tasks`, in order: offered from this
+    /// thread, or handed to the pool's thread when it holds the state.
     fn submit_batch(&self, tasks: Vec<Task<A, R>>) {
         if tasks.is_empty() {
             return;
@@ -125,12 +126,14 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Pool<A, R> {
             // (maybe an async task) does not wait for it, and hands the
             // tasks to the thread instead. A pool whose thread has stopped
             // drops them, and they answer `Terminated`.
-            let event = match self.state.try_lock() {
-                Ok(mut state) => state.submit(tasks).then_some(Event::Offered),
-                Err(TryLockError::Poisoned(poisoned)) => {
-                    poisoned.into_inner().submit(tasks).then_some(Event::Offered)
-                }
-                Err(TryLockError::WouldBlock) => Some(Event::Submit(tasks)),
+            let state = match self.state.try_lock() {
+                Ok(state) => Some(state),
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            let event = match state {
+                Some(mut state) => state.submit(tasks).then_some(Event::Offered),
+                None => Some(Event::Submit(tasks)),
             };
             if let Some(event) = event {
                 // `Offered`: the pool's thread reckons its next wake-up

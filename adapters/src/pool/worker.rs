@@ -144,11 +144,6 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         self.generation
     }
 
-    /// How many chunks it was sent and has not answered.
-    pub fn held(&self) -> usize {
-        self.book.lock().held.len()
-    }
-
     /// Whether its initializer returned (or the pool has none).
     pub fn is_ready(&self) -> bool {
         self.book.lock().ready
@@ -186,15 +181,18 @@ impl<A: Message + Send + 'static, R: Message + Send + 'static> Worker<A, R> {
         let _ = self.process.kill();
     }
 
-    /// Whether the worker can be sent another task.
-    pub fn can_take(&self, config: &Config) -> bool {
+    /// How many chunks it holds (sent and not answered), if it can be sent
+    /// another: one look at its book.
+    pub fn room(&self, config: &Config) -> Option<usize> {
         if self.tasks.is_none() || self.timed_out.is_some() || self.protocol.is_some() {
-            return false;
+            return None;
         }
         let book = self.book.lock();
-        !book.full
-            && book.held.len() < config.prefetch
-            && config.max_tasks_per_child.is_none_or(|max| book.sent < max)
+        let held = book.held.len();
+        let open = !book.full
+            && held < config.prefetch
+            && config.max_tasks_per_child.is_none_or(|max| book.sent < max);
+        open.then_some(held)
     }
 
     /// Sends `task` to the worker, if it can take it now.
