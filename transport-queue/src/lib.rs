@@ -50,10 +50,11 @@
 //!   member's put wakes the very thread that takes the item, with no hop
 //!   through the hub thread. The set stays free for the next get for
 //!   100 µs after one returns when nothing else in the creating process
-//!   waits (and up to 2 ms while a get the hub thread just served has not
-//!   run yet); a member's request arriving then waits that long at most.
-//!   Meanwhile the hub thread looks every 100 µs, for 10 ms after the last
-//!   get returned, then sleeps until woken.
+//!   waits, up to 800 µs while gets keep coming back (the hub thread looks
+//!   less often the longer they do), and up to 2 ms while a get the hub
+//!   thread just served has not run yet; a member's request arriving then
+//!   waits that long at most. The hub thread stops looking 10 ms after the
+//!   last get returned, and sleeps until woken.
 //! - A message to a member leaves from the thread that produced it (a
 //!   put, or whoever applied the member's request) when it is small, not
 //!   part of a burst, and cannot fill the member's kernel buffer: every
@@ -85,8 +86,11 @@
 //!   changes and nobody else can write to it), only the slab's descriptor
 //!   crosses the hub, and the consumer copies the item out of a read-only
 //!   mapping of the slab (kept for the next items that come in it) and
-//!   validates its copy. It then gives a ticket back, and the hub tells
-//!   the producer its slab is free for the next item. Two copies in user
+//!   validates its copy. It then gives a ticket back (a consumer in
+//!   another process gives them back four at a time, or with its next
+//!   request: one message and one wake-up of the hub per batch), and the
+//!   hub tells the producer its slab is free for the next item; a producer
+//!   with no free slab sends inline. Two copies in user
 //!   space and none in the kernel, where small items take two of each (a
 //!   large item that follows a run of small ones from the same producer
 //!   takes one more, into the slab); a slab's pages are faulted in once. (A sealed memfd per item, read in

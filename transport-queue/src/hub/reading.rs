@@ -11,19 +11,25 @@
 //! thread would; the kernel wakes the thread that needs the item.
 //!
 //! The set goes back when the get has its item. If nothing else in this
-//! process waits, it stays free for [`GRACE`] after the get returned: a get
-//! that comes back within that time (a request/response loop) takes it
-//! again, and the hub thread is not involved at all. After that the hub
-//! thread takes it. So a member's request waits at most about [`GRACE`]
-//! longer when it comes right after such a get, and never when anything
-//! else in this process waits (a get, a put on a full queue, a join, an
-//! async task). A get that finds the set taken waits as before, and the
-//! hub thread leaves the set to the gets it just served (for at most
-//! [`PICKUP`] while they wait for a processor).
+//! process waits, it stays free for a while after the get returned: a get
+//! that comes back within that time (a request/response loop, a consumer
+//! taking item after item) takes it again, and the hub thread is not
+//! involved at all. After that the hub thread takes it. A get that finds
+//! the set taken waits as before, and the hub thread leaves the set to the
+//! gets it just served (for at most [`PICKUP`] while they wait for a
+//! processor).
 //!
-//! While local gets come and go, the hub thread checks the set every
-//! [`GRACE`] instead of being woken by each get that returns it; once they
-//! have not returned for [`POLL_WINDOW`], it sleeps until woken.
+//! While local gets come and go, the hub thread looks at the set now and
+//! then instead of being woken by each get that returns it: first
+//! [`GRACE`] after a get returned, and, each time a look finds that a get
+//! returned the set again since the last one, after twice as long, up to
+//! [`MAX_LOOK`] (each look is a thread switch, and a steady consumer
+//! would otherwise cost one every [`GRACE`]); once gets have not returned
+//! for [`POLL_WINDOW`], it sleeps until woken. So a member's request waits
+//! at most about [`GRACE`] longer when it comes right after a lone get,
+//! [`MAX_LOOK`] right after the last of a long run of them, and never when
+//! anything else in this process waits (a get, a put on a full queue, a
+//! join, an async task).
 //!
 //! A local change that a waiting get must see (an item put or the queue
 //! drained by this process) wakes it out of its wait with a message on the
@@ -39,6 +45,12 @@ use crate::sys::{HubSet, MovableSet, SetHandle};
 /// How long the set stays free for the next local get after a get
 /// returned, when nothing else in this process waits.
 pub(crate) const GRACE: Duration = Duration::from_micros(100);
+
+/// The longest the hub thread goes between its looks at the set while
+/// local gets keep coming back: its look interval starts at [`GRACE`] and
+/// doubles, up to this, each time it finds that a local get returned the
+/// set since its last look.
+pub(crate) const MAX_LOOK: Duration = Duration::from_micros(800);
 
 /// How long the hub thread leaves the set to gets it gave items to, at
 /// most, while none of them has returned yet.
@@ -93,6 +105,11 @@ pub(crate) struct Reading {
     hub_parked: bool,
     /// A wake-up for a waiting get, to send once the state is unlocked.
     poke: Option<SetHandle>,
+    /// How long the hub thread waits before its next look while local gets
+    /// come and go (from [`GRACE`] up to [`MAX_LOOK`]).
+    look: Duration,
+    /// `returned` as the hub thread's last look found it.
+    seen: Option<Instant>,
 }
 
 impl Default for Reading {
@@ -103,6 +120,8 @@ impl Default for Reading {
             returned: None,
             hub_parked: false,
             poke: None,
+            look: GRACE,
+            seen: None,
         }
     }
 }
@@ -213,26 +232,43 @@ impl Reading {
         self.hub_parked
     }
 
-    /// What the hub thread does next, when it does not hold the set.
-    pub(crate) fn next(&self) -> Next {
-        let now = Instant::now();
+    /// What the hub thread does next, when it does not hold the set (it
+    /// looks at the set now).
+    pub(crate) fn next(&mut self) -> Next {
+        self.next_at(Instant::now())
+    }
+
+    fn next_at(&mut self, now: Instant) -> Next {
         let recent = |t: Option<Instant>, d: Duration| t.filter(|&t| now < t + d);
-        let Holder::Free { handed, .. } = &self.holder else {
+        // A local get returned the set since the last look: they keep
+        // coming back, so the next look can wait longer.
+        let look = self.look;
+        if self.returned.is_some() && self.returned != self.seen {
+            self.look = (look * 2).min(MAX_LOOK);
+        }
+        self.seen = self.returned;
+        let next = match &self.holder {
+            Holder::Free { handed, .. } => {
+                let handed = recent(*handed, PICKUP);
+                if let Some(h) = handed.filter(|&h| self.returned.is_none_or(|r| r < h)) {
+                    // No get picked up its item yet.
+                    return Next::WaitUntil((now + GRACE).min(h + PICKUP));
+                }
+                match recent(self.returned, look) {
+                    Some(r) => Next::WaitUntil(r + look),
+                    None => Next::Take,
+                }
+            }
             // A local get waits on the set.
-            return match recent(self.returned, POLL_WINDOW) {
-                Some(_) => Next::WaitUntil(now + GRACE),
+            _ => match recent(self.returned, POLL_WINDOW) {
+                Some(_) => Next::WaitUntil(now + look),
                 None => Next::Park,
-            };
+            },
         };
-        let handed = recent(*handed, PICKUP);
-        if let Some(h) = handed.filter(|&h| self.returned.is_none_or(|r| r < h)) {
-            // No get picked up its item yet.
-            return Next::WaitUntil((now + GRACE).min(h + PICKUP));
+        if !matches!(next, Next::WaitUntil(_)) {
+            self.look = GRACE;
         }
-        match recent(self.returned, GRACE) {
-            Some(r) => Next::WaitUntil(r + GRACE),
-            None => Next::Take,
-        }
+        next
     }
 
     /// The hub thread takes the free set.
@@ -283,5 +319,96 @@ impl Reading {
     /// get.
     pub(crate) fn give_back(&mut self, set: MovableSet) {
         self.holder = Holder::Free { set, handed: None };
+    }
+}
+
+// Only where the set can be free (it moves between threads on Unix).
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::sys::{self, HubSet};
+
+    /// A reading whose set is free for local gets, the last of which gave
+    /// it back at `returned`.
+    fn free_since(returned: Instant) -> Reading {
+        let (set, ctl) = HubSet::new(1 << 20).expect("a receiver set");
+        let mut reading = Reading::default();
+        reading.started(ctl);
+        let Ok(movable) = sys::movable(set) else {
+            panic!("the set cannot move between threads here");
+        };
+        reading.give_back(movable);
+        reading.returned = Some(returned);
+        reading
+    }
+
+    #[test]
+    fn looks_wait_longer_while_local_gets_keep_coming_back() {
+        let t0 = Instant::now();
+        let mut reading = free_since(t0);
+        // The first look after a get waits GRACE from its return.
+        assert_eq!(reading.next_at(t0), Next::WaitUntil(t0 + GRACE));
+        let mut returned = t0;
+        let mut waited = Vec::new();
+        for _ in 0..6 {
+            // Another get took the set and gave it back before the look.
+            returned += Duration::from_micros(50);
+            reading.returned = Some(returned);
+            match reading.next_at(returned) {
+                Next::WaitUntil(until) => waited.push(until - returned),
+                other => panic!("a look while gets come back said {other:?}"),
+            }
+        }
+        assert_eq!(waited[0], GRACE * 2);
+        assert!(
+            waited.windows(2).all(|w| w[0] <= w[1]),
+            "looks got closer: {waited:?}"
+        );
+        assert_eq!(
+            *waited.last().unwrap(),
+            MAX_LOOK,
+            "looks grow up to MAX_LOOK only"
+        );
+    }
+
+    #[test]
+    fn the_hub_takes_the_set_once_gets_stop_coming_back() {
+        let t0 = Instant::now();
+        let mut reading = free_since(t0);
+        let mut returned = t0;
+        for _ in 0..6 {
+            returned += Duration::from_micros(50);
+            reading.returned = Some(returned);
+            reading.next_at(returned);
+        }
+        // No get since the last look: the set is taken at the end of the
+        // wait that look chose, not later.
+        let Next::WaitUntil(until) = reading.next_at(returned + Duration::from_micros(10)) else {
+            panic!("the set was taken while a get had just returned it");
+        };
+        assert!(until <= returned + MAX_LOOK);
+        assert_eq!(reading.next_at(until), Next::Take);
+        // Taken: the next run of gets starts from GRACE again.
+        assert!(reading.take_for_hub().is_some());
+        assert_eq!(reading.look, GRACE);
+    }
+
+    #[test]
+    fn a_waiting_get_is_looked_at_as_often_as_gets_return() {
+        let t0 = Instant::now();
+        let mut reading = free_since(t0);
+        let set = reading.take_for_get().expect("a free set");
+        reading.get_waits();
+        // A get waits on the set: the hub looks again after the current
+        // interval, which grows only when gets return.
+        assert_eq!(reading.next_at(t0), Next::WaitUntil(t0 + GRACE));
+        let later = t0 + Duration::from_micros(150);
+        assert_eq!(reading.next_at(later), Next::WaitUntil(later + GRACE * 2));
+        let still = later + Duration::from_micros(200);
+        assert_eq!(reading.next_at(still), Next::WaitUntil(still + GRACE * 2));
+        // Long after the last return, the hub sleeps until woken.
+        assert_eq!(reading.next_at(t0 + POLL_WINDOW), Next::Park);
+        assert_eq!(reading.look, GRACE);
+        reading.give_back(set);
     }
 }

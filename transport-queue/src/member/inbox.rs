@@ -113,9 +113,20 @@ impl Inbox {
         self.pool.get()
     }
 
-    /// Sends a request to the hub; false (and the member marked gone) if it
-    /// is gone.
+    /// Sends a request to the hub, after the tickets of shared items
+    /// copied out and kept back (see
+    /// [`RELEASE_BATCH`](super::state::RELEASE_BATCH)); false (and the
+    /// member marked gone) if it is gone.
     pub(crate) fn send(&self, st: &mut MemberState, up: Up<NewMember, Written>) -> bool {
+        if let Some(tickets) = st.take_copied() {
+            if !self.send_one(st, Up::Release { tickets }) {
+                return false;
+            }
+        }
+        self.send_one(st, up)
+    }
+
+    fn send_one(&self, st: &mut MemberState, up: Up<NewMember, Written>) -> bool {
         if st.gone {
             return false;
         }
@@ -142,7 +153,8 @@ impl Inbox {
     }
 
     /// Files a message of the hub's: slabs it freed go back to the pool,
-    /// and the tickets of shared items copied out go back to the hub.
+    /// and the tickets of shared items copied out go back to the hub, a
+    /// batch at a time.
     fn file(&self, st: &mut MemberState, delivered: Delivered) {
         let Delivered { msg, tickets } = delivered;
         let freed = st.file(msg);
@@ -151,8 +163,8 @@ impl Inbox {
                 pool.give_back(tag);
             }
         }
-        if !tickets.is_empty() {
-            self.send(st, Up::Release { tickets });
+        if let Some(tickets) = st.copied_out(tickets) {
+            self.send_one(st, Up::Release { tickets });
         }
     }
 

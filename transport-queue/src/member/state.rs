@@ -11,6 +11,15 @@ use transport_core::sync::WakerList;
 
 use crate::wire::{Down, Item, QueueFrame, Reply, Welcome};
 
+/// How many tickets of shared items it copied out a member gathers before
+/// it gives them back to the hub on their own (it also gives back what it
+/// holds with its next request of any kind). One message, and one wake-up
+/// of the hub's reader, per batch instead of per item: a worker taking
+/// large items one by one otherwise wakes the hub once for each. Meanwhile
+/// the items' producers have that many slabs fewer at most, from this
+/// member; a producer with no free slab sends inline.
+pub(crate) const RELEASE_BATCH: usize = 4;
+
 /// What the member's threads share.
 #[derive(Debug, Default)]
 pub(crate) struct MemberState {
@@ -53,6 +62,9 @@ pub(crate) struct MemberState {
     pub(crate) pending: usize,
     /// Threads waiting on the condition variable.
     pub(crate) sleepers: usize,
+    /// Tickets of shared items copied out, not yet given back to the hub
+    /// (fewer than [`RELEASE_BATCH`]).
+    copied: Vec<u64>,
 }
 
 /// What the hub said instead of a welcome.
@@ -112,6 +124,19 @@ impl MemberState {
         Vec::new()
     }
 
+    /// Keeps the tickets of shared items just copied out; the batch to
+    /// give back to the hub once [`RELEASE_BATCH`] have gathered.
+    pub(crate) fn copied_out(&mut self, tickets: Vec<u64>) -> Option<Vec<u64>> {
+        self.copied.extend(tickets);
+        (self.copied.len() >= RELEASE_BATCH).then(|| std::mem::take(&mut self.copied))
+    }
+
+    /// Every ticket kept back, to give back with a request the member sends
+    /// anyway.
+    pub(crate) fn take_copied(&mut self) -> Option<Vec<u64>> {
+        (!self.copied.is_empty()).then(|| std::mem::take(&mut self.copied))
+    }
+
     pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -145,5 +170,28 @@ impl MemberState {
         let mut wake = self.recv_wakers.take_all();
         self.send_wakers.take_all_into(&mut wake);
         wake
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_go_back_in_batches() {
+        let mut st = MemberState::default();
+        assert_eq!(st.take_copied(), None);
+        for n in 0..RELEASE_BATCH as u64 - 1 {
+            assert_eq!(st.copied_out(vec![n]), None, "ticket {n} went back alone");
+        }
+        let batch = st.copied_out(vec![100, 101]).expect("a full batch goes back");
+        let mut want: Vec<u64> = (0..RELEASE_BATCH as u64 - 1).collect();
+        want.extend([100, 101]);
+        assert_eq!(batch, want);
+        assert_eq!(st.take_copied(), None, "a batch that went back is not kept");
+        assert_eq!(st.copied_out(Vec::new()), None);
+        assert_eq!(st.copied_out(vec![7]), None);
+        assert_eq!(st.take_copied(), Some(vec![7]), "a request takes what is kept");
+        assert_eq!(st.take_copied(), None);
     }
 }
