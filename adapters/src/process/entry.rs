@@ -151,12 +151,25 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
             // values in order, and where a task panicked, its position.
             let mut values = Vec::with_capacity(args.len());
             let mut panics = Vec::new();
-            for (position, arg) in (0_u64..).zip(args.iter()) {
-                let arg = transport_core::rkyv::deserialize::<A, transport_core::rkyv::rancor::Error>(arg)
-                    .map_err(|e| ServeError::Channel(e.to_string()))?;
-                match panic::catch_unwind(AssertUnwindSafe(move || run(arg))) {
-                    Ok(value) => values.push(value),
-                    Err(payload) => panics.push((position, panic_message(payload))),
+            // The tasks run in one unwinding scope, left only when one
+            // panics (its position is noted, and the rest run in a new
+            // scope): no scope per task.
+            let mut next = 0;
+            while next < args.len() {
+                let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+                    for arg in &args[next..] {
+                        let arg =
+                            transport_core::rkyv::deserialize::<A, transport_core::rkyv::rancor::Error>(arg)
+                                .map_err(|e| ServeError::Channel(e.to_string()))?;
+                        // Counted first: a panic in `run` is that task's.
+                        next += 1;
+                        values.push(run(arg));
+                    }
+                    Ok::<(), ServeError>(())
+                }));
+                match ran {
+                    Ok(done) => done?,
+                    Err(payload) => panics.push(((next - 1) as u64, panic_message(payload))),
                 }
             }
             drop(task);

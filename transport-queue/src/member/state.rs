@@ -16,8 +16,8 @@ use crate::wire::{Down, Item, QueueFrame, Reply, Welcome};
 /// holds with its next request of any kind). One message, and one wake-up
 /// of the hub's reader, per batch instead of per item: a worker taking
 /// large items one by one otherwise wakes the hub once for each. Meanwhile
-/// the items' producers have that many slabs fewer at most, from this
-/// member; a producer with no free slab sends inline.
+/// the items' producers have fewer than that many of their slabs held back
+/// by this member; a producer with no free slab sends inline.
 pub(crate) const RELEASE_BATCH: usize = 4;
 
 /// What the member's threads share.
