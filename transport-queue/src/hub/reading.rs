@@ -235,10 +235,17 @@ impl Reading {
     /// What the hub thread does next, when it does not hold the set (it
     /// looks at the set now).
     pub(crate) fn next(&mut self) -> Next {
-        self.next_at(Instant::now())
+        let free = match &self.holder {
+            Holder::Free { handed, .. } => Some(*handed),
+            _ => None,
+        };
+        self.look_at(Instant::now(), free)
     }
 
-    fn next_at(&mut self, now: Instant) -> Next {
+    /// [`next`](Self::next) at `now`; `free`: the set is free, and
+    /// `Some(handed)` says when the hub thread left it to gets it gave
+    /// items to (`None`: a local get holds it).
+    fn look_at(&mut self, now: Instant, free: Option<Option<Instant>>) -> Next {
         let recent = |t: Option<Instant>, d: Duration| t.filter(|&t| now < t + d);
         // A local get returned the set since the last look: they keep
         // coming back, so the next look can wait longer.
@@ -247,9 +254,9 @@ impl Reading {
             self.look = (look * 2).min(MAX_LOOK);
         }
         self.seen = self.returned;
-        let next = match &self.holder {
-            Holder::Free { handed, .. } => {
-                let handed = recent(*handed, PICKUP);
+        let next = match free {
+            Some(handed) => {
+                let handed = recent(handed, PICKUP);
                 if let Some(h) = handed.filter(|&h| self.returned.is_none_or(|r| r < h)) {
                     // No get picked up its item yet.
                     return Next::WaitUntil((now + GRACE).min(h + PICKUP));
@@ -322,39 +329,35 @@ impl Reading {
     }
 }
 
-// Only where the set can be free (it moves between threads on Unix).
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::{self, HubSet};
 
-    /// A reading whose set is free for local gets, the last of which gave
-    /// it back at `returned`.
-    fn free_since(returned: Instant) -> Reading {
-        let (set, ctl) = HubSet::new(1 << 20).expect("a receiver set");
-        let mut reading = Reading::default();
-        reading.started(ctl);
-        let Ok(movable) = sys::movable(set) else {
-            panic!("the set cannot move between threads here");
-        };
-        reading.give_back(movable);
-        reading.returned = Some(returned);
-        reading
+    /// The set is free, not left to gets the hub thread gave items to.
+    const FREE: Option<Option<Instant>> = Some(None);
+    /// A local get holds the set (it waits on it).
+    const HELD: Option<Option<Instant>> = None;
+
+    fn returned_at(returned: Instant) -> Reading {
+        Reading {
+            returned: Some(returned),
+            ..Reading::default()
+        }
     }
 
     #[test]
     fn looks_wait_longer_while_local_gets_keep_coming_back() {
         let t0 = Instant::now();
-        let mut reading = free_since(t0);
+        let mut reading = returned_at(t0);
         // The first look after a get waits GRACE from its return.
-        assert_eq!(reading.next_at(t0), Next::WaitUntil(t0 + GRACE));
+        assert_eq!(reading.look_at(t0, FREE), Next::WaitUntil(t0 + GRACE));
         let mut returned = t0;
         let mut waited = Vec::new();
         for _ in 0..6 {
             // Another get took the set and gave it back before the look.
             returned += Duration::from_micros(50);
             reading.returned = Some(returned);
-            match reading.next_at(returned) {
+            match reading.look_at(returned, FREE) {
                 Next::WaitUntil(until) => waited.push(until - returned),
                 other => panic!("a look while gets come back said {other:?}"),
             }
@@ -374,41 +377,46 @@ mod tests {
     #[test]
     fn the_hub_takes_the_set_once_gets_stop_coming_back() {
         let t0 = Instant::now();
-        let mut reading = free_since(t0);
+        let mut reading = returned_at(t0);
         let mut returned = t0;
         for _ in 0..6 {
             returned += Duration::from_micros(50);
             reading.returned = Some(returned);
-            reading.next_at(returned);
+            reading.look_at(returned, FREE);
         }
         // No get since the last look: the set is taken at the end of the
         // wait that look chose, not later.
-        let Next::WaitUntil(until) = reading.next_at(returned + Duration::from_micros(10)) else {
+        let Next::WaitUntil(until) = reading.look_at(returned + Duration::from_micros(10), FREE) else {
             panic!("the set was taken while a get had just returned it");
         };
         assert!(until <= returned + MAX_LOOK);
-        assert_eq!(reading.next_at(until), Next::Take);
+        assert_eq!(reading.look_at(until, FREE), Next::Take);
         // Taken: the next run of gets starts from GRACE again.
-        assert!(reading.take_for_hub().is_some());
         assert_eq!(reading.look, GRACE);
     }
 
     #[test]
     fn a_waiting_get_is_looked_at_as_often_as_gets_return() {
         let t0 = Instant::now();
-        let mut reading = free_since(t0);
-        let set = reading.take_for_get().expect("a free set");
-        reading.get_waits();
+        let mut reading = returned_at(t0);
         // A get waits on the set: the hub looks again after the current
         // interval, which grows only when gets return.
-        assert_eq!(reading.next_at(t0), Next::WaitUntil(t0 + GRACE));
+        assert_eq!(reading.look_at(t0, HELD), Next::WaitUntil(t0 + GRACE));
         let later = t0 + Duration::from_micros(150);
-        assert_eq!(reading.next_at(later), Next::WaitUntil(later + GRACE * 2));
+        assert_eq!(reading.look_at(later, HELD), Next::WaitUntil(later + GRACE * 2));
         let still = later + Duration::from_micros(200);
-        assert_eq!(reading.next_at(still), Next::WaitUntil(still + GRACE * 2));
+        assert_eq!(reading.look_at(still, HELD), Next::WaitUntil(still + GRACE * 2));
         // Long after the last return, the hub sleeps until woken.
-        assert_eq!(reading.next_at(t0 + POLL_WINDOW), Next::Park);
+        assert_eq!(reading.look_at(t0 + POLL_WINDOW, HELD), Next::Park);
         assert_eq!(reading.look, GRACE);
-        reading.give_back(set);
+    }
+
+    #[test]
+    fn gets_given_items_keep_the_set_until_they_pick_it_up() {
+        let t0 = Instant::now();
+        let mut reading = Reading::default();
+        let handed = Some(Some(t0));
+        assert_eq!(reading.look_at(t0, handed), Next::WaitUntil(t0 + GRACE));
+        assert_eq!(reading.look_at(t0 + PICKUP, handed), Next::Take);
     }
 }
