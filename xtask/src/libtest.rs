@@ -37,6 +37,9 @@ pub struct Outcome {
     /// Test binaries that ended without their `test result:` line, as
     /// cargo names them, with how they ended (a crash, say).
     pub crashed: Vec<String>,
+    /// Cargo ended but its output stayed open: a process the tests started
+    /// outlived them (it was killed).
+    pub left_running: bool,
 }
 
 impl Outcome {
@@ -105,6 +108,11 @@ impl Outcome {
                 String::new()
             };
             format!("failed: {}{more}", shown.join(", "))
+        } else if self.left_running {
+            format!(
+                "a process the tests started still ran {}s after cargo ended (it held the output open); killed it",
+                LINGER.as_secs()
+            )
         } else if !self.crashed.is_empty() {
             format!("ended without a test report: {}", self.crashed.join("; "))
         } else if let Some(e) = &self.first_error {
@@ -115,13 +123,30 @@ impl Outcome {
     }
 }
 
+/// How long the output may stay open after cargo ended: a process the
+/// tests started that still holds it then outlived them (a leak), and
+/// would otherwise keep the run waiting for ever.
+pub const LINGER: Duration = Duration::from_secs(30);
+
 /// Runs `cmd`, echoing every line it prints (indented, on stderr) and
 /// reading libtest's reports from both of its output streams.
 ///
 /// With a `limit`, a run still going when it is up is killed with all its
 /// processes, then `stop` runs (to end what the process tree does not show,
-/// such as Wine's processes), and the outcome says it timed out.
-pub fn run(mut cmd: Command, limit: Option<Duration>, stop: &dyn Fn()) -> Result<Outcome, String> {
+/// such as Wine's processes), and the outcome says it timed out. A run
+/// whose output stays open [`LINGER`] after cargo ended left a process
+/// running: `stop` runs, and the outcome says so and fails.
+pub fn run(cmd: Command, limit: Option<Duration>, stop: &dyn Fn()) -> Result<Outcome, String> {
+    run_lingering(cmd, limit, LINGER, stop)
+}
+
+/// [`run`], with the output allowed to stay open `linger` after cargo ended.
+fn run_lingering(
+    mut cmd: Command,
+    limit: Option<Duration>,
+    linger: Duration,
+    stop: &dyn Fn(),
+) -> Result<Outcome, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -156,21 +181,34 @@ pub fn run(mut cmd: Command, limit: Option<Duration>, stop: &dyn Fn()) -> Result
             None => thread::sleep(Duration::from_millis(100)),
         }
     };
-    // The streams end when every process holding them has ended; after a
-    // timeout, a straggler that escaped the kill must not hang xtask too.
-    let grace = if timed_out {
-        Duration::from_secs(10)
-    } else {
-        Duration::MAX
-    };
+    // The streams end when every process holding them has ended; a
+    // straggler (one that escaped a timeout's kill, or that the tests left
+    // running) must not hang xtask too.
     let mut outcome = Outcome::default();
-    for _ in 0..2 {
-        match rx.recv_timeout(grace) {
-            Ok(part) => outcome.merge(part),
+    let mut parts = 0;
+    let mut until = Instant::now()
+        + if timed_out {
+            Duration::from_secs(10)
+        } else {
+            linger
+        };
+    let mut stopped = timed_out;
+    while parts < 2 {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(part) => {
+                outcome.merge(part);
+                parts += 1;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if !stopped => {
+                outcome.left_running = true;
+                stop();
+                stopped = true;
+                until = Instant::now() + Duration::from_secs(10);
+            }
             Err(_) => break,
         }
     }
-    outcome.success = status.success() && !timed_out;
+    outcome.success = status.success() && !timed_out && !outcome.left_running;
     outcome.timed_out = timed_out;
     Ok(outcome)
 }
@@ -257,6 +295,30 @@ mod tests {
         assert_eq!(failed_test("test a ... test b ... FAILED"), Some("b"));
         assert_eq!(failed_test("test b ... FAILED"), Some("b"));
         assert_eq!(failed_test("thread 'x' said test b ... FAILED"), None);
+    }
+
+    #[test]
+    fn a_process_left_holding_the_output_is_stopped_and_fails_the_run() {
+        let marker = std::env::temp_dir().join(format!("xtask-linger-{}", std::process::id()));
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("sleep 600 & echo $! > \"$1\"; echo 'test result: ok. 1 passed; 0 failed; 0 ignored'")
+            .arg("sh")
+            .arg(&marker);
+        let stop = || {
+            let pid = std::fs::read_to_string(&marker).expect("the straggler's pid");
+            let _ = Command::new("kill").arg("-KILL").arg(pid.trim()).status();
+        };
+        let outcome = run_lingering(cmd, None, Duration::from_secs(1), &stop).expect("a run");
+        let _ = std::fs::remove_file(&marker);
+        assert_eq!(outcome.passed, 1);
+        assert!(outcome.left_running, "{outcome:?}");
+        assert!(!outcome.success);
+        assert!(
+            outcome.failure_note().contains("still ran"),
+            "{}",
+            outcome.failure_note()
+        );
     }
 
     #[test]
