@@ -254,20 +254,16 @@ impl Reading {
             self.look = (look * 2).min(MAX_LOOK);
         }
         self.seen = self.returned;
-        let next = match free {
-            Some(handed) => {
-                let handed = recent(handed, PICKUP);
-                if let Some(h) = handed.filter(|&h| self.returned.is_none_or(|r| r < h)) {
-                    // No get picked up its item yet.
-                    return Next::WaitUntil((now + GRACE).min(h + PICKUP));
-                }
-                match recent(self.returned, look) {
-                    Some(r) => Next::WaitUntil(r + look),
-                    None => Next::Take,
-                }
-            }
+        let unpicked = |handed| recent(handed, PICKUP).filter(|&h| self.returned.is_none_or(|r| r < h));
+        let next = match free.map(unpicked) {
+            // No get picked up the item the hub thread gave it yet.
+            Some(Some(h)) => Next::WaitUntil((now + GRACE).min(h + PICKUP)),
+            Some(None) => match recent(self.returned, look) {
+                Some(r) => Next::WaitUntil(r + look),
+                None => Next::Take,
+            },
             // A local get waits on the set.
-            _ => match recent(self.returned, POLL_WINDOW) {
+            None => match recent(self.returned, POLL_WINDOW) {
                 Some(_) => Next::WaitUntil(now + look),
                 None => Next::Park,
             },
