@@ -113,7 +113,15 @@ fn map_within(pool: &Arc<Pool<u64, Report>>, n: u64) -> Results {
     let (tx, rx) = mpsc::channel();
     let pool = Arc::clone(pool);
     thread::spawn(move || {
-        let _ = tx.send(pool.map(0..n));
+        let results = pool.map(0..n);
+        // Let go of the pool before the results are handed over: the test's
+        // own handle is then the last, and the pool is terminated and its
+        // workers reaped on the test's thread before the test ends. Dropped
+        // after the send, the last handle could be this thread's, still
+        // reaping while the test process exits; Wine then left that
+        // process's last thread running (one run in ~20 of this file).
+        drop(pool);
+        let _ = tx.send(results);
     });
     rx.recv_timeout(PATIENCE).expect("map returns in bounded time")
 }
