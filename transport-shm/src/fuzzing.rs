@@ -343,11 +343,11 @@ fn state(segment: &Arc<Segment>, token: &Token, flags: u8) {
             continue;
         };
         // The data fits: `len` elements from the data offset.
-        assert!(len * 8 + 128 <= segment.payload_len());
+        assert!(len * 8 + crate::shared::object::data_offset(8) <= segment.payload_len());
         let Ok(att) = Attachment::claim_in(Arc::clone(segment), token) else {
             continue;
         };
-        let obj = Arc::new(Object::from_parts(att, shape.kind, len));
+        let obj = Arc::new(Object::from_parts(att, shape, len));
         if shape.kind == ObjectKind::Array {
             let array = SharedArray::<u64>::from_object(obj);
             assert_eq!(array.len(), len);

@@ -242,18 +242,26 @@ mod cases {
             Role::Parent => {
                 let squares = SharedArray::from_slice(&[1.0f64, 2.0, 3.0, 4.0]).expect("array");
                 let name = SharedValue::new(FixedBytes::<16>::new(b"x\0\0").expect("fits")).expect("value");
+                // Aligned to 16: its data starts past the header's line,
+                // where an 8-byte value's would not.
+                let wide = SharedValue::new(u128::MAX - 1).expect("value");
                 let peer = h
                     .child("squarer")
                     .endpoint("squares", squares.clone())
                     .endpoint("name", name.clone())
+                    .endpoint("wide", wide.clone())
                     .spawn();
                 peer.wait(PEER_TIMEOUT);
                 assert_eq!(squares.to_vec().expect("reading"), [1.0, 4.0, 9.0, 16.0]);
                 assert_eq!(name.get().expect("reading").as_bytes(), b"done\0");
+                assert_eq!(wide.get().expect("reading"), 1 << 100);
             }
             Role::Child("squarer") => {
                 let squares: SharedArray<f64> = h.endpoint("squares");
                 let name: SharedValue<FixedBytes<16>> = h.endpoint("name");
+                let wide: SharedValue<u128> = h.endpoint("wide");
+                assert_eq!(wide.get().expect("reading"), u128::MAX - 1);
+                wide.set(1 << 100).expect("setting");
                 assert_eq!(
                     name.get().expect("reading").as_bytes(),
                     b"x\0\0",

@@ -9,17 +9,17 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::{liveness::Identity, sys};
 
 /// Written last when a segment is ready: "tshmSEG" and the layout version
-/// (`4`). Each layout has its own, so code built for another layout (an
+/// (`5`). Each layout has its own, so code built for another layout (an
 /// older build of this crate on the same machine) never reads this one's
 /// participant table as its own, and this code never judges theirs.
-pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG4");
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"tshmSEG5");
 
 /// Whether `magic` is that of a segment of this crate, of any layout.
 pub(crate) fn is_magic_of_any_layout(magic: u64) -> bool {
     magic.to_le_bytes()[..7] == *b"tshmSEG"
 }
 /// The layout version; a segment of another version is refused.
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 /// How many participants (process × role) one segment tracks.
 pub(crate) const MAX_PARTICIPANTS: usize = 64;
 /// Where the payload starts: the header is padded to a page.

@@ -48,7 +48,7 @@ impl<T: Plain> SharedArray<T> {
         let obj = Object::create(Shape::of::<T>(ObjectKind::Array, values.len()))?;
         // SAFETY: nobody else can reach the new segment yet; it holds
         // `values.len()` elements of T at an aligned address.
-        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), obj.data() as *mut T, values.len()) };
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), obj.data::<T>(), values.len()) };
         Ok(SharedArray {
             obj,
             _type: PhantomData,
@@ -63,7 +63,7 @@ impl<T: Plain> SharedArray<T> {
         let obj = Object::create(Shape::of::<T>(ObjectKind::Array, len))?;
         for i in 0..len {
             // SAFETY: as in `from_slice`; `i < len`.
-            unsafe { (obj.data() as *mut T).add(i).write(value) };
+            unsafe { obj.data::<T>().add(i).write(value) };
         }
         Ok(SharedArray {
             obj,
@@ -151,14 +151,14 @@ impl<T> Deref for ArrayGuard<'_, T> {
     fn deref(&self) -> &[T] {
         // SAFETY: the lock is held; the data holds `len` aligned elements of T
         // (checked at create/open); T is Plain, so any bytes are valid.
-        unsafe { std::slice::from_raw_parts(self.obj.data() as *const T, self.obj.len()) }
+        unsafe { std::slice::from_raw_parts(self.obj.data::<T>().cast_const(), self.obj.len()) }
     }
 }
 
 impl<T> DerefMut for ArrayGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as for `deref`; the lock gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.obj.data() as *mut T, self.obj.len()) }
+        unsafe { std::slice::from_raw_parts_mut(self.obj.data::<T>(), self.obj.len()) }
     }
 }
 

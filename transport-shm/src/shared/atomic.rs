@@ -73,7 +73,7 @@ impl<A: AtomicPlain> SharedAtomic<A> {
         let obj = Object::create(Shape::of::<A>(ObjectKind::Atomic, 1))?;
         // SAFETY: nobody else can reach the new segment yet; the data is
         // aligned and sized for A.
-        unsafe { (obj.data() as *mut A).write(atomic) };
+        unsafe { obj.data::<A>().write(atomic) };
         Ok(SharedAtomic {
             obj,
             _type: PhantomData,
@@ -93,6 +93,6 @@ impl<A: AtomicPlain> Deref for SharedAtomic<A> {
         // SAFETY: the data is aligned and sized for A (checked at create and
         // open), lives as long as `obj`, and every bit pattern is a valid
         // atomic integer; atomics are only accessed through `&`.
-        unsafe { &*(self.obj.data() as *const A) }
+        unsafe { &*self.obj.data::<A>() }
     }
 }

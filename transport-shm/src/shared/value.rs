@@ -56,8 +56,8 @@ impl<T: Plain> SharedValue<T> {
     pub fn new(value: T) -> Result<Self, SegmentError> {
         let obj = Object::create(Shape::of::<T>(ObjectKind::Value, 1))?;
         // SAFETY: nobody else can reach the new segment yet; the data is
-        // aligned for T (128-aligned, align_of::<T>() <= 128) and sized.
-        unsafe { (obj.data() as *mut T).write(value) };
+        // aligned for T (at a multiple of align_of::<T>() <= 128) and sized.
+        unsafe { obj.data::<T>().write(value) };
         Ok(SharedValue {
             obj,
             _type: PhantomData,
@@ -151,14 +151,14 @@ impl<T> Deref for ValueGuard<'_, T> {
         // SAFETY: the lock is held, so no other process or thread writes the
         // value; the data is sized and aligned for T (checked at create/open);
         // T is Plain, so any bytes a peer left are a valid T.
-        unsafe { &*(self.obj.data() as *const T) }
+        unsafe { &*self.obj.data::<T>() }
     }
 }
 
 impl<T> DerefMut for ValueGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as for `deref`; the lock gives exclusive access.
-        unsafe { &mut *(self.obj.data() as *mut T) }
+        unsafe { &mut *self.obj.data::<T>() }
     }
 }
 
