@@ -347,7 +347,7 @@ fn state(segment: &Arc<Segment>, token: &Token, flags: u8) {
         let Ok(att) = Attachment::claim_in(Arc::clone(segment), token) else {
             continue;
         };
-        let obj = Arc::new(Object::from_parts(att, shape, len));
+        let obj = Arc::new(Object::from_parts(att, shape.kind, len));
         if shape.kind == ObjectKind::Array {
             let array = SharedArray::<u64>::from_object(obj);
             assert_eq!(array.len(), len);

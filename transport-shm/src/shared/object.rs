@@ -134,9 +134,6 @@ pub struct Object {
     /// once when opened and checked against the segment (a peer may rewrite
     /// the header's word at any time; this one stays).
     len: usize,
-    /// Where the data starts in the payload, from the element type's
-    /// alignment (this process's, never read from the header).
-    data_offset: usize,
 }
 
 impl fmt::Debug for Object {
@@ -166,7 +163,6 @@ impl Object {
             att,
             kind: shape.kind,
             len: shape.len,
-            data_offset: shape.data_offset(),
         };
         let h = obj.header();
         h.elem_size.store(shape.elem_size as u32, Ordering::Relaxed);
@@ -189,7 +185,6 @@ impl Object {
             att,
             kind: shape.kind,
             len,
-            data_offset: shape.data_offset(),
         }))
     }
 
@@ -224,16 +219,11 @@ impl Object {
             .ok_or_else(|| wrong("is smaller than its recorded length"))
     }
 
-    /// An object of `shape` with `len` elements over a claimed attachment
+    /// An object of `kind` and `len` elements over a claimed attachment
     /// whose segment passed [`check`](Self::check) (for the fuzz targets).
     #[cfg(feature = "fuzzing")]
-    pub(crate) fn from_parts(att: Attachment, shape: Shape, len: usize) -> Object {
-        Object {
-            att,
-            kind: shape.kind,
-            len,
-            data_offset: shape.data_offset(),
-        }
+    pub(crate) fn from_parts(att: Attachment, kind: ObjectKind, len: usize) -> Object {
+        Object { att, kind, len }
     }
 
     /// Reserves a participation for the child `cmd` spawns; the token's text.
@@ -259,7 +249,6 @@ impl Object {
     /// offset is known when this is compiled (no load on a lock's path).
     pub(crate) fn data<T>(&self) -> *mut T {
         let offset = data_offset(std::mem::align_of::<T>());
-        debug_assert_eq!(offset, self.data_offset, "the object's element type");
         // SAFETY: the data offset is within the payload (checked on create
         // and open: it and the data fit).
         unsafe { self.att.segment().payload().add(offset).cast::<T>() }
@@ -321,7 +310,7 @@ mod tests {
                 fingerprint: 7,
             };
             let obj = Object::create(shape).expect("an object");
-            let data = obj.segment().payload() as usize + obj.data_offset;
+            let data = obj.segment().payload() as usize + data_offset(align);
             assert_eq!(data % align, 0, "alignment {align}");
             let end = obj.segment().payload() as usize + obj.segment().payload_len();
             assert!(data + 3 * align <= end, "alignment {align}");
