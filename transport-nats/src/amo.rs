@@ -143,7 +143,7 @@ enum Room {
 
 impl AmoSender {
     pub(crate) fn open(base: Base) -> Result<AmoSender, std::io::Error> {
-        let data_id = id::random();
+        let data_id = id::short();
         let nats = base.client.inner.nats.clone();
         let credit_subject = base.names.credit(&data_id);
         let subscribed = runtime::wait_for(

@@ -68,7 +68,7 @@ impl Client {
     /// # Errors
     /// As [`channel`](Self::channel).
     pub fn anonymous_channel(&self, options: &Options) -> Result<(NatsSender, NatsReceiver), CreateError> {
-        let name = id::random();
+        let name = id::short();
         let names = self.prepare(&name, options)?;
         self.pair(&names, options, true)
     }
@@ -119,7 +119,7 @@ impl Client {
     /// # Errors
     /// As [`channel`](Self::channel).
     pub fn anonymous_duplex(&self, options: &Options) -> Result<(NatsEnd, NatsEnd), CreateError> {
-        let (ab, ba) = (id::random(), id::random());
+        let (ab, ba) = (id::short(), id::short());
         let ab = self.prepare(&ab, options)?;
         let ba = self.prepare(&ba, options)?;
         let (a_tx, b_rx) = self.pair(&ab, options, true)?;
