@@ -199,29 +199,33 @@ impl<'w> FrameWriter<'w> {
     }
 
     /// Appends raw bytes (the `send_bytes` path).
+    ///
+    /// Inlined: rkyv writes a message a field at a time, mostly a few bytes
+    /// of a length known where it is called, which then compile to plain
+    /// stores instead of a call and a copy loop each.
+    #[inline]
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         let end = self.pos.saturating_add(bytes.len());
         if end <= self.limit {
             match &mut self.dest {
                 Dest::Aligned { vec, .. } => vec.extend_from_slice(bytes),
                 Dest::Bytes { vec, .. } => vec.extend_from_slice(bytes),
-                Dest::Slice(slot) => {
-                    for (dst, src) in slot[self.pos..end].iter_mut().zip(bytes) {
-                        dst.write(*src);
-                    }
-                }
-                Dest::Spill { slot, spill } => {
-                    let here = slot.len().saturating_sub(self.pos).min(bytes.len());
-                    if here > 0 {
-                        for (dst, src) in slot[self.pos..self.pos + here].iter_mut().zip(bytes) {
-                            dst.write(*src);
-                        }
-                    }
-                    spill.extend_from_slice(&bytes[here..]);
-                }
+                Dest::Slice(slot) => copy_into(&mut slot[self.pos..end], bytes),
+                Dest::Spill { slot, spill } => Self::spill(slot, spill, self.pos, bytes),
             }
         }
         self.pos = end;
+    }
+
+    /// The part of [`write_bytes`](Self::write_bytes) for a spilling slot:
+    /// what fits goes into the slot, the rest into the spill.
+    #[cold]
+    fn spill(slot: &mut [MaybeUninit<u8>], spill: &mut Vec<u8>, pos: usize, bytes: &[u8]) {
+        let here = slot.len().saturating_sub(pos).min(bytes.len());
+        if here > 0 {
+            copy_into(&mut slot[pos..pos + here], &bytes[..here]);
+        }
+        spill.extend_from_slice(&bytes[here..]);
     }
 
     /// Ends the message: its length, or an [`Overflow`] if it exceeded the
@@ -272,15 +276,27 @@ impl<'w> FrameWriter<'w> {
 }
 
 impl Positional for FrameWriter<'_> {
+    #[inline]
     fn pos(&self) -> usize {
         self.pos
     }
 }
 
 impl<E> Writer<E> for FrameWriter<'_> {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
         self.write_bytes(bytes);
         Ok(())
+    }
+}
+
+/// Copies `src` into `dst`, which has its length.
+#[inline]
+fn copy_into(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    // A loop the compiler turns into a copy (`write_copy_of_slice` is
+    // newer than this workspace's minimum Rust).
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
     }
 }
 
