@@ -218,8 +218,8 @@ impl<'w> FrameWriter<'w> {
     }
 
     /// The part of [`write_bytes`](Self::write_bytes) for a spilling slot:
-    /// what fits goes into the slot, the rest into the spill.
-    #[cold]
+    /// what fits goes into the slot, the rest into the spill. Not cold: a
+    /// ring with a backlog hands out spilling slots for every message.
     fn spill(slot: &mut [MaybeUninit<u8>], spill: &mut Vec<u8>, pos: usize, bytes: &[u8]) {
         let here = slot.len().saturating_sub(pos).min(bytes.len());
         if here > 0 {
