@@ -763,7 +763,7 @@ impl AloReceiver {
             } else {
                 wait
             };
-            self.base.pause_until(seen, pause, lost_pull);
+            self.base.pause_receiving(seen, pause, lost_pull);
             first = false;
         }
     }

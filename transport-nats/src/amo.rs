@@ -520,7 +520,7 @@ impl AmoReceiver {
             if wait.expired() {
                 return Err(RawRecvError::NotReady);
             }
-            self.base.pause(seen, wait);
+            self.base.pause_receiving(seen, wait, None);
         }
     }
 

@@ -106,23 +106,32 @@ impl Base {
 
     /// Waits for a notification after generation `seen`, no longer than
     /// `wait` allows, and wakes early for a lease or an outage that runs out.
+    /// For a sender: it sleeps at once, leaving the CPUs to the receivers
+    /// whose progress it waits for.
     pub(crate) fn pause(&self, seen: u64, wait: Wait) {
-        self.pause_until(seen, wait, None);
+        let deadline = self.deadline(wait, None);
+        self.signal.wait(seen, deadline);
     }
 
-    /// As [`pause`](Self::pause), waking at `also` at the latest too.
-    pub(crate) fn pause_until(&self, seen: u64, wait: Wait, also: Option<Instant>) {
+    /// As [`pause`](Self::pause), for a receiver, waking at `also` at the
+    /// latest too: it looks for the message for a while before it sleeps
+    /// (a reply through the server, or a JetStream delivery, often comes
+    /// within the spin, which shortens itself where it does not).
+    pub(crate) fn pause_receiving(&self, seen: u64, wait: Wait, also: Option<Instant>) {
+        let deadline = self.deadline(wait, also);
+        self.signal.wait_spinning(seen, deadline);
+    }
+
+    /// The earliest of `wait`'s deadline, `also`, a lease's expiry and the
+    /// outage limit.
+    fn deadline(&self, wait: Wait, also: Option<Instant>) -> Option<Instant> {
         let limits = [
             also,
             wait.deadline(),
             self.roster.next_expiry(),
             self.client.inner.link.outage_deadline(self.options.outage_limit),
         ];
-        let deadline = limits.into_iter().flatten().min();
-        // At most once a reply through the server often comes within the
-        // spin; at least once a store takes longer, and a spin only costs.
-        let spin = self.options.delivery == Delivery::AtMostOnce;
-        self.signal.wait_spinning(seen, deadline, spin);
+        limits.into_iter().flatten().min()
     }
 
     /// Marks the end as handed to a child: it stays on the roster in

@@ -28,12 +28,25 @@ pub(crate) struct Signal {
     changed: Condvar,
     /// The generation, readable without the lock.
     seen: AtomicU64,
+    /// How long a spinning wait looks before it sleeps, in nanoseconds
+    /// (0: not yet set, [`SPIN_START`]).
+    spin: AtomicU64,
 }
 
-/// How long a wait looks for a notification before it sleeps: a reply
-/// through the server often comes within it, and a thread that has not
-/// gone to sleep needs no wake-up from the client's thread.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a spinning wait looks for a notification before it sleeps, at
+/// first: a thread that has not gone to sleep needs no wake-up from the
+/// client's thread (a futex call there, and a scheduler wake-up here, which
+/// on a virtual machine costs tens of microseconds).
+const SPIN_START: Duration = Duration::from_micros(50);
+
+/// The least and the most a spinning wait looks before it sleeps. The spin
+/// adapts between them: a wait that ended soon after the spin gave up
+/// lengthens it (to a quarter more than that wait: a reply through the
+/// server, or a JetStream store, keeps a rhythm the next wait is likely to
+/// repeat), and one that ended long after, or not at all, halves it, so an
+/// end whose messages come seldom spins little and costs the machine little.
+const SPIN_MIN: Duration = Duration::from_micros(10);
+const SPIN_MAX: Duration = Duration::from_micros(400);
 
 #[derive(Debug, Default)]
 struct State {
@@ -83,19 +96,48 @@ impl Signal {
     /// Waits until the generation differs from `seen` or `deadline` passes
     /// (`None`: no deadline). False when the deadline passed first.
     pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
-        self.wait_spinning(seen, deadline, false)
+        self.sleep(seen, deadline)
     }
 
-    /// As [`wait`](Self::wait), looking for the notification for a moment
-    /// first (`spin`) before sleeping.
-    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>, spin: bool) -> bool {
+    /// As [`wait`](Self::wait), looking for the notification for a while
+    /// first (how long adapts to how long the waits before took) before
+    /// sleeping.
+    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>) -> bool {
         let start = Instant::now();
-        while spin && start.elapsed() < SPIN && deadline.is_none_or(|d| Instant::now() < d) {
+        let budget = self.spin_budget();
+        while start.elapsed() < budget && deadline.is_none_or(|d| Instant::now() < d) {
             if self.seen.load(Ordering::Acquire) != seen {
                 return true;
             }
             std::thread::yield_now();
         }
+        let notified = self.sleep(seen, deadline);
+        self.adapt(budget, notified.then(|| start.elapsed()));
+        notified
+    }
+
+    /// The current spin budget.
+    fn spin_budget(&self) -> Duration {
+        match self.spin.load(Ordering::Relaxed) {
+            0 => SPIN_START,
+            nanos => Duration::from_nanos(nanos),
+        }
+    }
+
+    /// Lengthens the spin after a wait that ended within [`SPIN_MAX`] of its
+    /// start (`waited`), shortens it after a longer one or a deadline.
+    fn adapt(&self, budget: Duration, waited: Option<Duration>) {
+        let next = match waited {
+            Some(waited) if waited <= SPIN_MAX => (waited * 5 / 4).min(SPIN_MAX),
+            _ => (budget / 2).max(SPIN_MIN),
+        };
+        let nanos = u64::try_from(next.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.spin.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Sleeps on the condition variable until the generation differs from
+    /// `seen` or `deadline` passes. False when the deadline passed first.
+    fn sleep(&self, seen: u64, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while state.generation == seen {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -156,6 +198,22 @@ mod tests {
         let t = thread::spawn(move || w.wake());
         assert!(signal.wait(seen, Some(Instant::now() + Duration::from_secs(60))));
         t.join().unwrap();
+    }
+
+    #[test]
+    fn the_spin_follows_the_waits() {
+        let signal = Signal::new();
+        assert_eq!(signal.spin_budget(), SPIN_START);
+        signal.adapt(SPIN_START, Some(Duration::from_micros(80)));
+        assert_eq!(signal.spin_budget(), Duration::from_micros(100));
+        signal.adapt(signal.spin_budget(), Some(Duration::from_millis(3)));
+        assert_eq!(signal.spin_budget(), Duration::from_micros(50));
+        signal.adapt(signal.spin_budget(), Some(SPIN_MAX));
+        assert_eq!(signal.spin_budget(), SPIN_MAX);
+        for _ in 0..20 {
+            signal.adapt(signal.spin_budget(), None);
+        }
+        assert_eq!(signal.spin_budget(), SPIN_MIN);
     }
 
     #[test]
