@@ -22,14 +22,13 @@ use transport_core::{
 };
 
 /// A generation counter with a condition variable and one async waker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Signal {
     state: Mutex<State>,
     changed: Condvar,
     /// The generation, readable without the lock.
     seen: AtomicU64,
-    /// How long a spinning wait looks before it sleeps, in nanoseconds
-    /// (0: not yet set, [`SPIN_START`]).
+    /// How long a spinning wait looks before it sleeps, in nanoseconds.
     spin: AtomicU64,
 }
 
@@ -40,11 +39,12 @@ pub(crate) struct Signal {
 const SPIN_START: Duration = Duration::from_micros(50);
 
 /// The least and the most a spinning wait looks before it sleeps. The spin
-/// adapts between them: a wait that ended soon after the spin gave up
-/// lengthens it (to a quarter more than that wait: a reply through the
-/// server, or a JetStream store, keeps a rhythm the next wait is likely to
-/// repeat), and one that ended long after, or not at all, halves it, so an
-/// end whose messages come seldom spins little and costs the machine little.
+/// adapts between them: a wait that slept and still ended within `SPIN_MAX`
+/// of its start lengthens it (to a quarter more than that wait: a reply
+/// through the server, or a JetStream store, keeps a rhythm the next wait is
+/// likely to repeat), and one that ended later, or not at all, halves it, so
+/// an end whose messages come seldom spins little and costs the machine
+/// little.
 const SPIN_MIN: Duration = Duration::from_micros(10);
 const SPIN_MAX: Duration = Duration::from_micros(400);
 
@@ -60,7 +60,12 @@ struct State {
 
 impl Signal {
     pub(crate) fn new() -> Self {
-        Self::default()
+        Signal {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            seen: AtomicU64::new(0),
+            spin: AtomicU64::new(nanos(SPIN_START)),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -96,48 +101,6 @@ impl Signal {
     /// Waits until the generation differs from `seen` or `deadline` passes
     /// (`None`: no deadline). False when the deadline passed first.
     pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
-        self.sleep(seen, deadline)
-    }
-
-    /// As [`wait`](Self::wait), looking for the notification for a while
-    /// first (how long adapts to how long the waits before took) before
-    /// sleeping.
-    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>) -> bool {
-        let start = Instant::now();
-        let budget = self.spin_budget();
-        while start.elapsed() < budget && deadline.is_none_or(|d| Instant::now() < d) {
-            if self.seen.load(Ordering::Acquire) != seen {
-                return true;
-            }
-            std::thread::yield_now();
-        }
-        let notified = self.sleep(seen, deadline);
-        self.adapt(budget, notified.then(|| start.elapsed()));
-        notified
-    }
-
-    /// The current spin budget.
-    fn spin_budget(&self) -> Duration {
-        match self.spin.load(Ordering::Relaxed) {
-            0 => SPIN_START,
-            nanos => Duration::from_nanos(nanos),
-        }
-    }
-
-    /// Lengthens the spin after a wait that ended within [`SPIN_MAX`] of its
-    /// start (`waited`), shortens it after a longer one or a deadline.
-    fn adapt(&self, budget: Duration, waited: Option<Duration>) {
-        let next = match waited {
-            Some(waited) if waited <= SPIN_MAX => (waited * 5 / 4).min(SPIN_MAX),
-            _ => (budget / 2).max(SPIN_MIN),
-        };
-        let nanos = u64::try_from(next.as_nanos()).unwrap_or(u64::MAX).max(1);
-        self.spin.store(nanos, Ordering::Relaxed);
-    }
-
-    /// Sleeps on the condition variable until the generation differs from
-    /// `seen` or `deadline` passes. False when the deadline passed first.
-    fn sleep(&self, seen: u64, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while state.generation == seen {
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -149,6 +112,39 @@ impl Signal {
             state.sleepers -= 1;
         }
         true
+    }
+
+    /// As [`wait`](Self::wait), looking for the notification for a while
+    /// first (how long adapts to how long the waits before took) before
+    /// sleeping.
+    pub(crate) fn wait_spinning(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        let start = Instant::now();
+        let budget = self.spin_budget();
+        let spin_end = deadline.map_or(start + budget, |d| d.min(start + budget));
+        while Instant::now() < spin_end {
+            if self.seen.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            std::thread::yield_now();
+        }
+        let notified = self.wait(seen, deadline);
+        self.adapt(budget, notified.then(|| start.elapsed()));
+        notified
+    }
+
+    /// The current spin budget.
+    fn spin_budget(&self) -> Duration {
+        Duration::from_nanos(self.spin.load(Ordering::Relaxed))
+    }
+
+    /// Lengthens the spin after a wait that ended within [`SPIN_MAX`] of its
+    /// start (`waited`), shortens it after a longer one or a deadline.
+    fn adapt(&self, budget: Duration, waited: Option<Duration>) {
+        let next = match waited {
+            Some(waited) if waited <= SPIN_MAX => (waited * 5 / 4).min(SPIN_MAX),
+            _ => (budget / 2).max(SPIN_MIN),
+        };
+        self.spin.store(nanos(next), Ordering::Relaxed);
     }
 
     /// Registers the task to wake at the next notification (the latest
@@ -170,6 +166,11 @@ impl Wake for Signal {
     fn wake_by_ref(self: &Arc<Self>) {
         self.notify();
     }
+}
+
+/// `duration` in nanoseconds (the spin's bounds fit many times over).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The waker that notifies `signal`.
