@@ -164,7 +164,7 @@ impl Drop for Base {
         if self.is_handed_off() {
             return;
         }
-        self.roster.leave(&self.id);
+        self.roster.leave(&self.id, self.options.outage_limit);
         // An anonymous at-least-once channel's streams go with its last end
         // (in every process this one knows of).
         if self.anonymous && self.options.delivery == Delivery::AtLeastOnce && !self.roster.others(&self.id) {

@@ -52,7 +52,10 @@
 //! NATS does not tell a client who else uses a subject, so every end
 //! announces itself on the channel (see the `roster` module's
 //! documentation in the source): an end dropped in order is seen leaving
-//! at once, a killed one after [`Options::lease`] (5 s), a server
+//! at once, and its drop returns once the server has taken everything its
+//! process sent before (at most [`Options::outage_limit`]), so a process
+//! may exit right after; a killed end is seen leaving after
+//! [`Options::lease`] (5 s), a server
 //! unreachable for [`Options::outage_limit`] (10 s) gives `Disconnected`.
 //! The client reconnects by itself; after a reconnection every lease starts
 //! again.

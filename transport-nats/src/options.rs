@@ -72,7 +72,8 @@ pub struct Options {
     /// opens it.
     pub handoff_grace: Duration,
     /// How long an operation waits for a lost server to come back before it
-    /// returns `Disconnected`.
+    /// returns `Disconnected`; also the most a dropped end waits for the
+    /// server to take what its process sent before the drop.
     pub outage_limit: Duration,
     /// At least once: how long a delivered message may stay unacknowledged
     /// before the server delivers it again.

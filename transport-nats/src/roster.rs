@@ -25,7 +25,10 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{
+        Arc, Mutex, MutexGuard, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -33,7 +36,7 @@ use transport_core::sync::LockExt;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::task::AbortHandle;
+use tokio::{sync::oneshot, task::AbortHandle};
 
 use crate::{client::Inner, names::Names, options::Options, runtime, signal::Signal};
 
@@ -134,6 +137,9 @@ struct Table {
     departures: u64,
     /// The signals of the ends in this process, woken on every change.
     signals: Vec<Weak<Signal>>,
+    /// The ends of this process that announced their departure and wait
+    /// for the server to send it back.
+    leaving: HashMap<String, oneshot::Sender<()>>,
 }
 
 struct Shared {
@@ -146,6 +152,9 @@ struct Shared {
     heartbeat: Duration,
     lease: Duration,
     grace: Duration,
+    /// The roster's subscription to the presence subject is made: from
+    /// now on the server sends this roster's announcements back.
+    subscribed: AtomicBool,
     table: Mutex<Table>,
 }
 
@@ -181,6 +190,7 @@ impl Roster {
             heartbeat: options.heartbeat,
             lease: options.lease,
             grace: options.handoff_grace,
+            subscribed: AtomicBool::new(false),
             table: Mutex::new(Table {
                 local: HashMap::new(),
                 remote: HashMap::new(),
@@ -189,6 +199,7 @@ impl Roster {
                 seen_receivers: false,
                 departures: 0,
                 signals: Vec::new(),
+                leaving: HashMap::new(),
             }),
         });
         let task = runtime::handle()
@@ -232,25 +243,49 @@ impl Roster {
         self.shared.announce(&[(id, role, "transit")]);
     }
 
-    /// Removes an end of this process and tells the others, waiting (at
-    /// most a second) for the announcement to reach the server, so a
-    /// process that exits right after is seen leaving at once.
-    pub(crate) fn leave(&self, id: &str) {
-        let role = {
+    /// Removes an end of this process and tells the others, then waits
+    /// until the server has taken everything this process sent before the
+    /// departure: until the server sends the departure back (it handles a
+    /// connection's messages in order). A process may exit right after;
+    /// bytes still in its buffers or its socket would then be lost (a
+    /// socket closed with unread input is reset, its unsent output
+    /// dropped). The wait ends at `limit`, or when the connection has been
+    /// down for that long.
+    pub(crate) fn leave(&self, id: &str, limit: Duration) {
+        let (role, echo) = {
             let mut table = self.shared.lock();
             let role = table.local.remove(id).map(|l| l.role);
             if role.is_some_and(Role::receives) {
                 table.departures += 1;
             }
-            role
+            let echo = (role.is_some() && self.shared.subscribed.load(Ordering::Acquire)).then(|| {
+                let (done, echo) = oneshot::channel();
+                table.leaving.insert(id.to_owned(), done);
+                echo
+            });
+            (role, echo)
         };
         if let Some(role) = role {
             self.shared.announce(&[(id, role, "gone")]);
-            let nats = self.shared.client.nats.clone();
-            runtime::wait_for(
-                async move { nats.flush().await },
-                Some(Instant::now() + Duration::from_secs(1)),
-            );
+            let deadline = self
+                .shared
+                .client
+                .link
+                .outage_deadline(limit)
+                .unwrap_or_else(|| Instant::now() + limit);
+            match echo {
+                Some(echo) => {
+                    runtime::wait_for(echo, Some(deadline));
+                    self.shared.lock().leaving.remove(id);
+                }
+                // The roster has not subscribed yet (the end leaves just
+                // after it came), so nothing comes back: the connection
+                // writes out what it holds.
+                None => {
+                    let nats = self.shared.client.nats.clone();
+                    runtime::wait_for(async move { nats.flush().await }, Some(deadline));
+                }
+            }
         }
         self.shared.notify();
     }
@@ -408,7 +443,10 @@ impl Shared {
         let mut lines = text.lines();
         match lines.next().and_then(|l| l.strip_prefix("v1 ")) {
             Some("probe") => return Applied::Probe,
-            Some(from) if from == self.me => return Applied::Nothing,
+            Some(from) if from == self.me => {
+                self.echoed(lines);
+                return Applied::Nothing;
+            }
             Some(_) => {}
             None => return Applied::Nothing,
         }
@@ -470,6 +508,23 @@ impl Shared {
         }
     }
 
+    /// This roster's own announcement, back from the server: the ends
+    /// whose departure it carries may go.
+    fn echoed<'a>(&self, lines: impl Iterator<Item = &'a str>) {
+        let mut table = self.lock();
+        if table.leaving.is_empty() {
+            return;
+        }
+        for line in lines {
+            let Some((id, _role)) = line.strip_suffix(" gone").and_then(|l| l.split_once(' ')) else {
+                continue;
+            };
+            if let Some(done) = table.leaving.remove(id) {
+                let _ = done.send(());
+            }
+        }
+    }
+
     /// Drops leases that ran out (not while the connection is down);
     /// true if any did.
     fn expire(&self) -> bool {
@@ -526,6 +581,7 @@ async fn run(shared: Arc<Shared>, joined: bool) {
             Err(_) => tokio::time::sleep(shared.heartbeat).await,
         }
     };
+    shared.subscribed.store(true, Ordering::Release);
     let _ = nats.flush().await;
     if joined {
         shared.probe();

@@ -390,6 +390,86 @@ fn async_nats_jetstream(
     transport_nats::async_nats::jetstream::new(nats.clone())
 }
 
+/// Sends `sig` to the test's server.
+#[cfg(unix)]
+fn signal(pid: i32, sig: libc::c_int) {
+    // SAFETY: kill(2) with a process id and a signal number; it touches no
+    // memory of this process.
+    let r = unsafe { libc::kill(pid, sig) };
+    assert_eq!(r, 0, "signalling the server: {}", std::io::Error::last_os_error());
+}
+
+/// A sender's process sends while the server cannot read (stopped with
+/// `SIGSTOP`), drops its sender and exits at once: everything it sent
+/// arrives, in order, and then `Disconnected`. The drop waits until the
+/// server has taken what was sent before it; a process that exited with
+/// bytes still in its buffers or its socket would lose them (a socket
+/// closed with unread input is reset, its unsent output dropped).
+#[cfg(unix)]
+#[test]
+fn a_sender_that_exits_after_its_drop_loses_nothing() {
+    const BLOBS: u8 = 32;
+    const BLOB: usize = 512 << 10;
+    if !server_available("a_sender_that_exits_after_its_drop_loses_nothing") {
+        return;
+    }
+    run("a_sender_that_exits_after_its_drop_loses_nothing", |h| {
+        match h.role() {
+            Role::Parent => {
+                let c = client();
+                let (tx, rx) = c
+                    .channel(
+                        &name(h, "exit"),
+                        // The drop waits for the stopped server (up to this).
+                        &Options::new(Delivery::AtMostOnce).outage_limit(Duration::from_secs(60)),
+                    )
+                    .expect("channel");
+                let rx: Receiver<u64> = Receiver::from_raw(rx);
+                let pid = with_server(|s| s.pid()).expect("the server runs");
+                let mut peer = h.child("sender").endpoint("tx", tx).param("server", pid).spawn();
+                assert_eq!(peer.expect_report(LONG), "dropping");
+                // Time for a drop that does not wait for the server to finish
+                // anyway (and its process to exit with the messages unsent);
+                // one that waits reports nothing before the server goes on.
+                let early = peer.report_within(Duration::from_secs(2));
+                signal(pid as i32, libc::SIGCONT);
+                let first = rx.recv_bytes_timeout(LONG).expect("the first message");
+                assert_eq!(first.bytes(), b"first");
+                for n in 0..BLOBS {
+                    let blob = rx
+                        .recv_bytes_timeout(LONG)
+                        .unwrap_or_else(|e| panic!("blob {n} of {BLOBS}: {e}"));
+                    assert!(
+                        blob.bytes().len() == BLOB && blob.bytes().iter().all(|b| *b == n),
+                        "blob {n} differs"
+                    );
+                }
+                assert!(matches!(
+                    rx.recv_bytes_timeout(LONG),
+                    Err(RecvTimeoutError::Disconnected)
+                ));
+                assert_eq!(early, None, "the drop returned while the server was stopped");
+                assert_eq!(peer.wait(PEER_TIMEOUT), ["dropped"]);
+            }
+            Role::Child("sender") => {
+                let tx: Sender<u64> = Sender::from_raw(h.endpoint::<transport_nats::NatsSender>("tx"));
+                // Waits for the receiver: the channel is set up.
+                tx.send_bytes(b"first").expect("sending the first message");
+                let server: i32 = h.param("server");
+                signal(server, libc::SIGSTOP);
+                for n in 0..BLOBS {
+                    tx.send_bytes(&vec![n; BLOB])
+                        .unwrap_or_else(|e| panic!("sending blob {n}: {e}"));
+                }
+                h.report("dropping");
+                drop(tx);
+                h.report("dropped");
+            }
+            Role::Child(other) => panic!("no role {other}"),
+        }
+    });
+}
+
 /// A process that is not a child joins by URL and name alone.
 #[test]
 fn a_process_joins_by_url_and_name() {

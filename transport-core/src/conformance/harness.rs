@@ -433,6 +433,12 @@ impl Peer {
         }
     }
 
+    /// The child's next report if it comes within `timeout`: for a case
+    /// that gives a child the chance to do what it must not (yet).
+    pub fn report_within(&mut self, timeout: Duration) -> Option<String> {
+        self.reports.recv_timeout(timeout).ok()
+    }
+
     /// Kills a child process at once (`SIGKILL` / `TerminateProcess`) and
     /// reaps it.
     ///
