@@ -80,7 +80,7 @@
 //!   to a get that waits for it, and has left the queue.
 //! - A put from another process is acknowledged by the hub before it
 //!   returns: when `put` returns, the item is in the queue.
-//! - Items past 64 KiB (on Linux) do not pass through the hub: the
+//! - Items past 32 KiB (on Linux) do not pass through the hub: the
 //!   producer serializes the item straight into one of its *slabs* (a
 //!   memfd it mapped for writing, then sealed so that its size never
 //!   changes and nobody else can write to it), only the slab's descriptor

@@ -56,7 +56,7 @@ pub type Receiver<T> = transport_core::Receiver<T, QueueReceiver>;
 /// |---|---|---|---|
 /// | channel | `SOCK_SEQPACKET` socket pair | Mach port | named pipe |
 /// | hand-off rendezvous | socket file in a temporary directory, removed once the child connects (one left by a killed parent is removed by the next process's first hand-off) | name registered with the bootstrap server | named pipe `\\.\pipe\...` |
-/// | large messages | past 64 KiB, in the producer's sealed shared memory: only a descriptor crosses the creating process | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
+/// | large messages | past 32 KiB, in the producer's sealed shared memory: only a descriptor crosses the creating process | out-of-line Mach memory | 64 KiB fragments (at most 4 GiB) |
 /// | a peer's death | socket closed by the kernel | port death notification | pipe broken |
 /// | a get waiting in the creating process | reads the members' channels itself | reads the members' channels itself | is woken by the hub thread (the receiver set may not leave its thread) |
 /// | a get waiting in another process | reads its channel itself (until an async task waited there) | reads its channel itself (until an async task waited there) | is woken by the process's bridge thread, which reads every member's channel (a channel read directly could not move into a receiver set later) |

@@ -1,4 +1,4 @@
-//! Large items across real processes: past 64 KiB they travel in shared
+//! Large items across real processes: past 32 KiB they travel in shared
 //! memory on Linux (the producer's slab, copied out by the consumer) and
 //! inline elsewhere; either way every byte arrives, between any two
 //! processes, and nothing is left behind.
@@ -9,12 +9,13 @@ use common::{LONG, run_case, unknown_role};
 use transport_core::conformance::{Harness, PEER_TIMEOUT, Role};
 use transport_queue::Queue;
 
-/// The sizes tried: around the shared-memory threshold (64 KiB) and well
+/// The sizes tried: around the shared-memory threshold (32 KiB) and well
 /// past it.
 const SIZES: &[usize] = &[
-    (64 << 10) - 1,
+    (32 << 10) - 1,
+    32 << 10,
+    (32 << 10) + 1,
     64 << 10,
-    (64 << 10) + 1,
     200 << 10,
     1 << 20,
     (3 << 20) + 7,

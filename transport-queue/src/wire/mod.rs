@@ -4,7 +4,7 @@
 //! trusting it.
 //!
 //! An item travels inline (its bytes in the message) or, on Linux past
-//! 64 KiB, in shared memory: the message carries a
+//! 32 KiB, in shared memory: the message carries a
 //! [`SegmentRef`], and the memory's descriptor comes with it (see
 //! `crate::sys`'s `segment` module). [`NoSegment`] stands for the segments
 //! of platforms that have none.

@@ -51,8 +51,16 @@ use crate::wire::{QueueFrame, Violation};
 /// Items longer than this go into slabs: the producer writes them once,
 /// and only a descriptor crosses the hub. Shorter ones travel inline,
 /// where a slab's bookkeeping (a descriptor per message both ways, a
-/// ticket back) costs more than the copies it saves.
-pub(crate) const SHARED_THRESHOLD: usize = 64 << 10;
+/// ticket back) costs about what the copies it saves do. Measured with
+/// the pool (`pool_bench` on the queue, 3 workers, chunks of 8-byte
+/// tasks, so arguments and results of the chunk's size, medians of nine
+/// maps, the threshold at 64 KiB against lower, interleaved): 16 KB items
+/// are slower in slabs (73 against 85 M tasks/s), 20 KB even, 24–28 KB
+/// 15–25 % faster, 36 KB and 64 KB twice as fast (105–115 against 52–65,
+/// and 165 against 65–75); one-way throughput (`transport-bench
+/// --subjects queue`) at 48–60 KB even to 28 % faster, below 32 KB within
+/// the noise either way.
+pub(crate) const SHARED_THRESHOLD: usize = 32 << 10;
 
 /// Slabs one producing process keeps for one queue, at most: that many of
 /// its large items may be in the queue or on their way at once; more go
