@@ -453,17 +453,7 @@ impl Shared {
         let now = Instant::now();
         let mut changed = false;
         let mut table = self.lock();
-        for line in lines {
-            let mut words = line.split(' ');
-            let (Some(id), Some(role), Some(state), None) =
-                (words.next(), words.next(), words.next(), words.next())
-            else {
-                continue;
-            };
-            let Some(role) = Role::parse(role) else { continue };
-            if id.is_empty() || id.len() > 64 {
-                continue;
-            }
+        for (id, role, state) in lines.filter_map(parse_end) {
             if let Some(local) = table.local.get(id) {
                 // The child that opened an end this process handed off.
                 if local.transit_until.is_some() && state == "live" {
@@ -515,11 +505,10 @@ impl Shared {
         if table.leaving.is_empty() {
             return;
         }
-        for line in lines {
-            let Some((id, _role)) = line.strip_suffix(" gone").and_then(|l| l.split_once(' ')) else {
-                continue;
-            };
-            if let Some(done) = table.leaving.remove(id) {
+        for (id, _, state) in lines.filter_map(parse_end) {
+            if state == "gone"
+                && let Some(done) = table.leaving.remove(id)
+            {
                 let _ = done.send(());
             }
         }
@@ -562,6 +551,18 @@ impl Shared {
             remote.expires = remote.expires.max(until);
         }
     }
+}
+
+/// An announcement's line `<id> <role> <state>`, if it is one (an id of 1
+/// to 64 bytes, a known role).
+fn parse_end(line: &str) -> Option<(&str, Role, &str)> {
+    let mut words = line.split(' ');
+    let (Some(id), Some(role), Some(state), None) = (words.next(), words.next(), words.next(), words.next())
+    else {
+        return None;
+    };
+    let role = Role::parse(role)?;
+    (!id.is_empty() && id.len() <= 64).then_some((id, role, state))
 }
 
 enum Applied {
