@@ -275,8 +275,11 @@ impl Roster {
                 .unwrap_or_else(|| Instant::now() + limit);
             match echo {
                 Some(echo) => {
-                    runtime::wait_for(echo, Some(deadline));
-                    self.shared.lock().leaving.remove(id);
+                    // An echo that came took its entry; one given up on
+                    // leaves it behind.
+                    if runtime::wait_for(echo, Some(deadline)).is_none() {
+                        self.shared.lock().leaving.remove(id);
+                    }
                 }
                 // The roster has not subscribed yet (the end leaves just
                 // after it came), so nothing comes back: the connection
