@@ -133,6 +133,12 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
                 return Err(ServeError::InitPanicked);
             }
         }
+        // One answer message for every chunk, its vectors' room kept from
+        // one chunk to the next: a worker's heap then neither grows nor
+        // shrinks from chunk to chunk (with the C library's allocator a
+        // buffer freed at the top of the heap may be given back to the
+        // system and faulted in again, page by page, for the next chunk).
+        let mut answer: ResultMsg<R> = (0, Vec::new(), Vec::new());
         loop {
             let task = match tasks.recv() {
                 Ok(task) => task,
@@ -149,8 +155,8 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
             let run = self.run;
             // A chunk's results go back together, in one message: the
             // values in order, and where a task panicked, its position.
-            let mut values = Vec::with_capacity(args.len());
-            let mut panics = Vec::new();
+            let (_, values, panics) = &mut answer;
+            values.reserve(args.len());
             // The tasks run in one unwinding scope, left only when one
             // panics (its position is noted, and the rest run in a new
             // scope): no scope per task.
@@ -173,9 +179,18 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
                 }
             }
             drop(task);
-            results
-                .send((id, values, panics))
-                .map_err(|e| ServeError::Channel(e.to_string()))?;
+            answer.0 = id;
+            let sent = results
+                .send(&answer)
+                .map_err(|e| ServeError::Channel(e.to_string()));
+            // The results are dropped now, not when the next chunk comes;
+            // only the room stays, up to `KEPT_ROOM` bytes.
+            answer.1.clear();
+            answer.2.clear();
+            if answer.1.capacity().saturating_mul(std::mem::size_of::<R>()) > KEPT_ROOM {
+                answer.1 = Vec::new();
+            }
+            sent?;
             settle(&results)?;
         }
     }
@@ -186,6 +201,11 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
 /// that a thread writes, and a SIGKILL loses what is still there: the
 /// parent would then blame the next task for the death, and fail the one
 /// that was answered.
+/// The most room a worker keeps for the next chunk's results, in bytes
+/// (the vector itself; what a result owns is dropped with it): past it,
+/// an unusually large chunk gives its room back.
+const KEPT_ROOM: usize = 16 << 20;
+
 #[cfg(all(feature = "pipe", not(feature = "queue")))]
 fn settle<T>(results: &Sender<T>) -> Result<(), ServeError> {
     results
