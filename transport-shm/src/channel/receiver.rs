@@ -81,12 +81,22 @@ struct RecvState {
 /// quote between two pinned processes, such a consumer *halved* the
 /// producer's rate (4 M msgs/s, against 9 M for a validating consumer,
 /// which is slower and so stays behind). Waiting this long, once the
-/// consumer has caught up, lets the producer get a few records ahead
-/// (9–11 M msgs/s measured); the next look then finds them at once. Only
-/// a receive whose predecessor found its message at once waits: one that
-/// waited for its message (a request and its reply) never does, so round
-/// trips pay nothing for it.
-const SLIP: Duration = Duration::from_nanos(200);
+/// consumer has caught up, lets the producer get some records ahead; the
+/// next look then finds them at once. Only a receive whose predecessor
+/// found its message at once waits: one that waited for its message (a
+/// request and its reply) never does, so round trips pay nothing for it.
+///
+/// Measured (`transport-bench --subjects shm --modes
+/// busy-poll,validated,unchecked`, 3 repetitions a run, interleaved runs,
+/// counted only where the machine's two CPUs were in their "near" state):
+/// at 200 ns the unchecked consumer still kept up closely enough to slow
+/// the producer (6.2–6.6 M msgs/s against 10.1–11.2 M validated); at 1 µs
+/// unchecked ÷ validated 0.94–1.06 (median 1.00, six runs); at 2 µs
+/// 1.01–1.14 (six runs), some 15 records ahead at that rate. The 64 B
+/// and 4 KiB streams, against 200 ns: within 1–4 % (16.5–18.4 against
+/// 18.1–18.9 M msgs/s, and 7.1–7.9 against 7.7–8.0 M); round trips the
+/// same.
+const SLIP: Duration = Duration::from_micros(2);
 
 impl fmt::Debug for ShmReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
