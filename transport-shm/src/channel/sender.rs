@@ -72,8 +72,6 @@ struct SendState {
     tail: u64,
     /// The consumer's head as last read.
     head: u64,
-    /// Messages sent through this sender.
-    sent: u64,
     /// Messages published on the lane, by every owner it had: the lane's
     /// `sent` count (see `count.rs`), which only this sender writes.
     published: u64,
@@ -85,6 +83,10 @@ struct SendState {
     /// when the channel has no message capacity, or one that the lane's
     /// bytes always reach first.
     ends: Box<[u64]>,
+    /// The place in `ends` of the next message this sender writes: the
+    /// messages it sent modulo the table's length (0 when it is empty),
+    /// kept as sends go rather than divided for on every send.
+    slot: usize,
     sends: u32,
     /// The tail position at which to look for a drained lane next.
     wrap_check: u64,
@@ -114,11 +116,30 @@ impl SendState {
     /// The head the consumer must have reached for `ahead + 1` more
     /// messages to fit the message capacity (0 when it has none).
     fn min_head(&self, ahead: usize) -> u64 {
-        if self.ends.is_empty() {
+        let len = self.ends.len();
+        if len == 0 {
             return 0;
         }
-        let n = self.sent as usize + ahead;
-        self.ends[n % self.ends.len()]
+        // `slot < len`: one comparison on the usual path (`ahead` is 0 or
+        // a sixteenth of the table), a division only past the table's end.
+        let i = if ahead < len - self.slot {
+            self.slot + ahead
+        } else {
+            (self.slot + ahead) % len
+        };
+        self.ends[i]
+    }
+
+    /// Notes that a message ending at `end` was written: the next one's
+    /// place in `ends`.
+    fn note_sent(&mut self, end: u64) {
+        if let Some(slot) = self.ends.get_mut(self.slot) {
+            *slot = end;
+            self.slot += 1;
+            if self.slot == self.ends.len() {
+                self.slot = 0;
+            }
+        }
     }
 }
 
@@ -172,9 +193,9 @@ impl<P: Producers> ShmSender<P> {
         let state = SendState {
             tail,
             head,
-            sent: 0,
             published,
             ends: vec![tail; table].into_boxed_slice(),
+            slot: 0,
             sends: 0,
             wrap_check: tail + EARLY_WRAP as u64,
             gap: (0, 0),
@@ -515,13 +536,9 @@ impl<P: Producers> ShmSender<P> {
             new_tail += (g.lane_bytes - end_off) as u64;
         }
         st.tail = new_tail;
-        if !st.ends.is_empty() {
-            let n = st.sent as usize % st.ends.len();
-            // The record's own end, before any wrap marker: releasing the
-            // message moves the head exactly there.
-            st.ends[n] = start + record_len(len) as u64;
-        }
-        st.sent += 1;
+        // The record's own end, before any wrap marker: releasing the
+        // message moves the head exactly there.
+        st.note_sent(start + record_len(len) as u64);
         // Counted before the tail publishes the message: a receiver never
         // takes a message its count does not hold yet (see `count.rs`).
         st.published = st.published.wrapping_add(1);
