@@ -65,8 +65,13 @@ struct RecvState {
     opening_fault: Option<String>,
     next: usize,
     /// Whether the last blocking receive found its message on its first
-    /// look, without waiting: the producer is streaming (see [`SLIP`]).
+    /// look, without waiting, with more behind it: the producer is
+    /// streaming (see [`SLIP`]).
     streaming: bool,
+    /// Whether the last frame a look handed out had more behind it: it
+    /// came from records an earlier look had found, or the tail this look
+    /// read published more than it.
+    more_behind: bool,
 }
 
 /// How long a streaming receiver that has read every record it knew of
@@ -83,8 +88,9 @@ struct RecvState {
 /// which is slower and so stays behind). Waiting this long, once the
 /// consumer has caught up, lets the producer get some records ahead; the
 /// next look then finds them at once. Only a receive whose predecessor
-/// found its message at once waits: one that waited for its message (a
-/// request and its reply) never does, so round trips pay nothing for it.
+/// found its message at once, with more published behind it, waits: one
+/// that waited for its message (a request and its reply), or found it
+/// alone, never does, so round trips pay nothing for it.
 ///
 /// Measured (`transport-bench --subjects shm --modes
 /// busy-poll,validated,unchecked`, 3 repetitions a run, interleaved runs,
@@ -154,6 +160,7 @@ impl ShmReceiver {
             opening_fault,
             next: 0,
             streaming: false,
+            more_behind: false,
         };
         ShmReceiver {
             rx: Arc::new(RxShared::new(chan, &heads)),
@@ -265,7 +272,8 @@ impl ShmReceiver {
                 continue;
             }
             let mut r = st.read[i];
-            if r == st.tails[i] {
+            let fresh = r == st.tails[i];
+            if fresh {
                 if slip {
                     // Once per look, however many lanes are caught up.
                     wait_briefly(SLIP);
@@ -339,6 +347,7 @@ impl ShmReceiver {
                 };
                 let end = r + record_len(len) as u64;
                 st.read[i] = end;
+                st.more_behind = !fresh || end < tail;
                 st.next = if lanes > 1 { i + 1 } else { 0 };
                 st.received[i] = st.received[i].wrapping_add(1);
                 chan.lane(i).received.store(st.received[i], Ordering::Release);
@@ -375,7 +384,11 @@ impl ShmReceiver {
         let slip = first && st.streaming;
         let found = self.poll(&mut st, slip);
         if first {
-            st.streaming = matches!(found, Found::Frame(_));
+            // A single message found at once is a reply that came before
+            // the look, not a stream: counting it would make the next
+            // receive slip, find its reply there at once after the slip,
+            // and so slip on every round trip.
+            st.streaming = matches!(found, Found::Frame(_)) && st.more_behind;
         }
         match found {
             Found::Frame(f) => Some(Ok(f)),

@@ -329,3 +329,23 @@ fn only_a_receiver_that_found_messages_at_once_slips() {
     assert_eq!(seq_of(&rx.recv_frame(Wait::Never).unwrap()), 2);
     assert!(!rx.streaming(), "a try_recv says nothing of the stream");
 }
+
+/// A reply that came before its receive looked is found at once, but alone:
+/// that is a round trip, not a stream, and the next receive does not slip
+/// (if it did, it would find its own reply there after the slip, and every
+/// round trip after it would slip too).
+#[test]
+fn a_message_found_alone_at_once_is_no_stream() {
+    let (tx, rx) = raw_channel(&small()).unwrap();
+    for seq in 0..3 {
+        tx.send_bytes(&message(seq), Wait::Never).unwrap();
+        assert_eq!(seq_of(&rx.recv_frame(Wait::Forever).unwrap()), seq);
+        assert!(!rx.streaming(), "message {seq} was there at once, but alone");
+    }
+    tx.send_bytes(&message(3), Wait::Never).unwrap();
+    tx.send_bytes(&message(4), Wait::Never).unwrap();
+    assert_eq!(seq_of(&rx.recv_frame(Wait::Forever).unwrap()), 3);
+    assert!(rx.streaming(), "message 3 had message 4 behind it");
+    assert_eq!(seq_of(&rx.recv_frame(Wait::Forever).unwrap()), 4);
+    assert!(rx.streaming(), "message 4 came from what the last look found");
+}
