@@ -196,16 +196,16 @@ impl<A: Message, R: Message> Serve for Entry<A, R> {
     }
 }
 
-/// Makes the answers sent so far safe from this process's death before it
-/// runs another task. A pipe end coalesces a burst of sends into a backlog
-/// that a thread writes, and a SIGKILL loses what is still there: the
-/// parent would then blame the next task for the death, and fail the one
-/// that was answered.
 /// The most room a worker keeps for the next chunk's results, in bytes
 /// (the vector itself; what a result owns is dropped with it): past it,
 /// an unusually large chunk gives its room back.
 const KEPT_ROOM: usize = 16 << 20;
 
+/// Makes the answers sent so far safe from this process's death before it
+/// runs another task. A pipe end coalesces a burst of sends into a backlog
+/// that a thread writes, and a SIGKILL loses what is still there: the
+/// parent would then blame the next task for the death, and fail the one
+/// that was answered.
 #[cfg(all(feature = "pipe", not(feature = "queue")))]
 fn settle<T>(results: &Sender<T>) -> Result<(), ServeError> {
     results
