@@ -1,7 +1,7 @@
 //! The [`Message`] bound and the [`FrameWriter`] that serializes a message
 //! straight into a backend's destination buffer.
 
-use std::{marker::PhantomData, mem::MaybeUninit};
+use std::mem::MaybeUninit;
 
 use rkyv::{
     Archive, Deserialize, Serialize,
@@ -77,19 +77,19 @@ impl<T> Message for T where
 {
 }
 
-/// Where a [`FrameWriter`] puts the bytes that its direct room (its `at`
-/// and `room`) does not take, and how it ends.
+/// Where a [`FrameWriter`] puts the bytes.
 enum Dest<'w> {
     /// Appended to an aligned vector, after the bytes it already held.
     Aligned { vec: &'w mut AlignedVec, base: usize },
     /// Appended to a plain vector, after the bytes it already held.
     Bytes { vec: &'w mut Vec<u8>, base: usize },
-    /// Written into a fixed slice (a shared-memory slot), which is the
-    /// direct room.
-    Slice(PhantomData<&'w mut [MaybeUninit<u8>]>),
-    /// Written into a fixed slice (the direct room), and what does not fit
-    /// into the spill.
-    Spill(&'w mut Vec<u8>),
+    /// Written into a fixed slice (a shared-memory slot).
+    Slice(&'w mut [MaybeUninit<u8>]),
+    /// Written into a fixed slice, and what does not fit into `spill`.
+    Spill {
+        slot: &'w mut [MaybeUninit<u8>],
+        spill: &'w mut Vec<u8>,
+    },
 }
 
 /// The rkyv writer that every backend hands to the serializer.
@@ -106,35 +106,11 @@ enum Dest<'w> {
 /// The writer never fails. Past its limit it stops storing bytes but keeps
 /// counting, so [`FrameWriter::finish`] can report the exact length of a
 /// message that was too large.
-///
-/// rkyv writes a message a field at a time, a few bytes each. Every write
-/// that fits the writer's *direct room* (the slot, or the vector's spare
-/// capacity) is one bounds check and one copy, whatever the destination;
-/// only a write past it (a vector that must grow, a slot that spills, the
-/// limit) takes the slower path that knows the destination. A vector's
-/// length covers what was written once the writer is finished or dropped.
 pub struct FrameWriter<'w> {
-    /// Message position 0 in the destination: `room` bytes from here are
-    /// this writer's to write, for `'w` (the slot; or the vector's buffer
-    /// from `base` to its capacity).
-    at: *mut u8,
-    /// Invariant: at most `limit`.
-    room: usize,
-    /// Invariant: while at most `limit`, every byte of `[0, pos)` has been
-    /// written (at `at`, or for a spill, its first `room` bytes there and
-    /// the rest in the spill).
+    dest: Dest<'w>,
     pos: usize,
     limit: usize,
-    dest: Dest<'w>,
 }
-
-// SAFETY: a writer is a unique borrow of its destination (the raw pointer
-// points into the slot or vector it borrows mutably for `'w`), as `Send`
-// and `Sync` as those `&mut` borrows are.
-unsafe impl Send for FrameWriter<'_> {}
-// SAFETY: as for `Send`: shared access to a writer gives no access to its
-// bytes (every method that reads or writes them takes `&mut self`).
-unsafe impl Sync for FrameWriter<'_> {}
 
 impl std::fmt::Debug for FrameWriter<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,16 +137,10 @@ impl<'w> FrameWriter<'w> {
     /// [`FRAME_ALIGN`] in `vec` when `vec` itself is what gets received.
     pub fn aligned(vec: &'w mut AlignedVec, limit: usize) -> Self {
         let base = vec.len();
-        let room = (vec.capacity() - base).min(limit);
-        // SAFETY: `base` is the vector's length, within its allocation (or
-        // zero on a dangling pointer).
-        let at = unsafe { vec.as_mut_ptr().add(base) };
         FrameWriter {
-            at,
-            room,
+            dest: Dest::Aligned { vec, base },
             pos: 0,
             limit,
-            dest: Dest::Aligned { vec, base },
         }
     }
 
@@ -178,14 +148,10 @@ impl<'w> FrameWriter<'w> {
     /// `vec` already holds (a frame header, earlier frames of a batch).
     pub fn bytes(vec: &'w mut Vec<u8>, limit: usize) -> Self {
         let base = vec.len();
-        let room = (vec.capacity() - base).min(limit);
-        let at = vec.spare_capacity_mut().as_mut_ptr().cast::<u8>();
         FrameWriter {
-            at,
-            room,
+            dest: Dest::Bytes { vec, base },
             pos: 0,
             limit,
-            dest: Dest::Bytes { vec, base },
         }
     }
 
@@ -193,11 +159,9 @@ impl<'w> FrameWriter<'w> {
     pub fn slice(slot: &'w mut [MaybeUninit<u8>]) -> Self {
         let limit = slot.len();
         FrameWriter {
-            at: slot.as_mut_ptr().cast::<u8>(),
-            room: limit,
+            dest: Dest::Slice(slot),
             pos: 0,
             limit,
-            dest: Dest::Slice(PhantomData),
         }
     }
 
@@ -212,11 +176,9 @@ impl<'w> FrameWriter<'w> {
     pub fn slice_spilling(slot: &'w mut [MaybeUninit<u8>], spill: &'w mut Vec<u8>, limit: usize) -> Self {
         spill.clear();
         FrameWriter {
-            at: slot.as_mut_ptr().cast::<u8>(),
-            room: slot.len().min(limit),
+            dest: Dest::Spill { slot, spill },
             pos: 0,
             limit,
-            dest: Dest::Spill(spill),
         }
     }
 
@@ -239,80 +201,37 @@ impl<'w> FrameWriter<'w> {
     /// Appends raw bytes (the `send_bytes` path).
     ///
     /// Inlined: rkyv writes a message a field at a time, mostly a few bytes
-    /// of a length known where it is called, which then compile to a
-    /// compare and plain stores instead of a call and a copy loop each.
+    /// of a length known where it is called, which then compile to plain
+    /// stores instead of a call and a copy loop each.
     #[inline]
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         let end = self.pos.saturating_add(bytes.len());
-        if end <= self.room {
-            // SAFETY: `[pos, end)` lies within the direct room, which this
-            // writer may write (see the fields), and `bytes` cannot overlap
-            // it: the destination is mutably borrowed by the writer.
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.at.add(self.pos), bytes.len()) };
-            self.pos = end;
-        } else {
-            self.write_past_room(bytes);
-        }
-    }
-
-    /// The part of [`write_bytes`](Self::write_bytes) past the direct room:
-    /// past the limit nothing is stored; a vector grows (and the room with
-    /// it); a slot writes what fits and spills the rest. Not cold: a ring
-    /// with a backlog hands out spilling slots for every message.
-    #[inline(never)]
-    fn write_past_room(&mut self, bytes: &[u8]) {
-        let end = self.pos.saturating_add(bytes.len());
-        if end > self.limit {
-            self.pos = end;
-            return;
-        }
-        match &mut self.dest {
-            // The room of a slice is its whole limit: not reached.
-            Dest::Slice(_) => {}
-            Dest::Spill(spill) => {
-                let here = self.room.saturating_sub(self.pos).min(bytes.len());
-                if here > 0 {
-                    // SAFETY: `[pos, pos + here)` lies within the direct
-                    // room (`here` is at most `room - pos`), not overlapping
-                    // `bytes` (as in `write_bytes`).
-                    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.at.add(self.pos), here) };
-                }
-                spill.extend_from_slice(&bytes[here..]);
+        if end <= self.limit {
+            match &mut self.dest {
+                Dest::Aligned { vec, .. } => vec.extend_from_slice(bytes),
+                Dest::Bytes { vec, .. } => vec.extend_from_slice(bytes),
+                Dest::Slice(slot) => copy_into(&mut slot[self.pos..end], bytes),
+                Dest::Spill { slot, spill } => Self::spill(slot, spill, self.pos, bytes),
             }
-            Dest::Bytes { vec, base } => {
-                // SAFETY: `[0, pos)` of the message is written (`pos` is
-                // within the limit), at `base` in the vector's buffer, all
-                // within its capacity: the length may cover it, so that
-                // growing the buffer keeps it.
-                unsafe { vec.set_len(*base + self.pos) };
-                vec.reserve(bytes.len());
-                self.room = (vec.capacity() - *base).min(self.limit);
-                // SAFETY: `base` is within the (new) allocation.
-                self.at = unsafe { vec.as_mut_ptr().add(*base) };
-            }
-            Dest::Aligned { vec, base } => {
-                // SAFETY: as for `Bytes`.
-                unsafe { vec.set_len(*base + self.pos) };
-                vec.reserve(bytes.len());
-                self.room = (vec.capacity() - *base).min(self.limit);
-                // SAFETY: `base` is within the (new) allocation.
-                self.at = unsafe { vec.as_mut_ptr().add(*base) };
-            }
-        }
-        if matches!(self.dest, Dest::Bytes { .. } | Dest::Aligned { .. }) {
-            // SAFETY: the vector grew to hold `end` message bytes (`end` is
-            // within the limit, so within the new room), not overlapping
-            // `bytes` (as in `write_bytes`).
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.at.add(self.pos), bytes.len()) };
         }
         self.pos = end;
+    }
+
+    /// The part of [`write_bytes`](Self::write_bytes) for a spilling slot:
+    /// what fits goes into the slot, the rest into the spill. Not cold: a
+    /// ring with a backlog hands out spilling slots for every message.
+    fn spill(slot: &mut [MaybeUninit<u8>], spill: &mut Vec<u8>, pos: usize, bytes: &[u8]) {
+        let here = slot.len().saturating_sub(pos).min(bytes.len());
+        if here > 0 {
+            copy_into(&mut slot[pos..pos + here], &bytes[..here]);
+        }
+        spill.extend_from_slice(&bytes[here..]);
     }
 
     /// Ends the message: its length, or an [`Overflow`] if it exceeded the
     /// limit, in which case a growable buffer is put back as it was.
     pub fn finish(self) -> Result<usize, Overflow> {
         if self.pos <= self.limit {
-            // Dropping the writer sets a vector's length.
             return Ok(self.pos);
         }
         let overflow = Overflow {
@@ -325,11 +244,12 @@ impl<'w> FrameWriter<'w> {
 
     /// Drops whatever was written: a growable buffer is put back as it was
     /// before this writer was made.
-    pub fn abort(mut self) {
-        // Dropping the writer then keeps nothing of the message.
-        self.pos = 0;
-        if let Dest::Spill(spill) = &mut self.dest {
-            spill.clear();
+    pub fn abort(self) {
+        match self.dest {
+            Dest::Aligned { vec, base } => vec.resize(base, 0),
+            Dest::Bytes { vec, base } => vec.truncate(base),
+            Dest::Slice(_) => {}
+            Dest::Spill { spill, .. } => spill.clear(),
         }
     }
 
@@ -339,48 +259,19 @@ impl<'w> FrameWriter<'w> {
     /// [`abort`](Self::abort) it.
     pub fn serialize<T: Message>(&mut self, value: &T) -> Result<(), SerializeError> {
         let inner = FrameWriter {
-            at: self.at,
-            room: self.room,
-            pos: self.pos,
-            limit: self.limit,
             dest: match &mut self.dest {
                 Dest::Aligned { vec, base } => Dest::Aligned { vec, base: *base },
                 Dest::Bytes { vec, base } => Dest::Bytes { vec, base: *base },
-                Dest::Slice(_) => Dest::Slice(PhantomData),
-                Dest::Spill(spill) => Dest::Spill(spill),
+                Dest::Slice(slot) => Dest::Slice(slot),
+                Dest::Spill { slot, spill } => Dest::Spill { slot, spill },
             },
+            pos: self.pos,
+            limit: self.limit,
         };
-        match rkyv::api::high::to_bytes_in::<FrameWriter<'_>, rancor::Error>(value, inner) {
-            Ok(inner) => {
-                // The inner writer's room may have moved (a vector grew).
-                (self.at, self.room, self.pos) = (inner.at, inner.room, inner.pos);
-                Ok(())
-            }
-            Err(e) => {
-                // The inner writer's room may have moved (a vector grew):
-                // what was written before stays, what follows takes the
-                // path that finds the room again; the caller aborts.
-                self.room = 0;
-                Err(SerializeError(e))
-            }
-        }
-    }
-}
-
-impl Drop for FrameWriter<'_> {
-    /// A vector's length covers the message written, or nothing of it past
-    /// the limit or after an abort.
-    fn drop(&mut self) {
-        let keep = if self.pos <= self.limit { self.pos } else { 0 };
-        match &mut self.dest {
-            // SAFETY: `[0, keep)` of the message is written at `base`
-            // within the vector's capacity (`keep` is `pos` within the
-            // limit, see the fields, or zero).
-            Dest::Bytes { vec, base } => unsafe { vec.set_len(*base + keep) },
-            // SAFETY: as for `Bytes`.
-            Dest::Aligned { vec, base } => unsafe { vec.set_len(*base + keep) },
-            Dest::Slice(_) | Dest::Spill(_) => {}
-        }
+        let inner = rkyv::api::high::to_bytes_in::<FrameWriter<'_>, rancor::Error>(value, inner)
+            .map_err(SerializeError)?;
+        self.pos = inner.pos;
+        Ok(())
     }
 }
 
@@ -396,6 +287,16 @@ impl<E> Writer<E> for FrameWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
         self.write_bytes(bytes);
         Ok(())
+    }
+}
+
+/// Copies `src` into `dst`, which has its length.
+#[inline]
+fn copy_into(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    // A loop the compiler turns into a copy (`write_copy_of_slice` is
+    // newer than this workspace's minimum Rust).
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
     }
 }
 
@@ -467,100 +368,6 @@ mod tests {
         w.write_bytes(b"0123456789");
         assert_eq!(w.finish(), Err(Overflow { len: 10, limit: 6 }));
         assert!(spill.is_empty(), "an overflow leaves nothing spilled");
-    }
-
-    #[test]
-    fn vectors_grow_as_writes_pass_their_room() {
-        // Writes that fit the spare capacity, and writes past it, in turn;
-        // a vector with no spare capacity at all to start with.
-        let mut vec = b"HD".to_vec();
-        vec.shrink_to_fit();
-        let mut aligned = AlignedVec::<16>::new();
-        aligned.extend_from_slice(b"HD");
-        let mut expected = b"HD".to_vec();
-        let mut w = FrameWriter::bytes(&mut vec, 1 << 20);
-        let mut a = FrameWriter::aligned(&mut aligned, 1 << 20);
-        for i in 0..2000usize {
-            let piece = vec![i as u8; i % 37];
-            w.write_bytes(&piece);
-            a.write_bytes(&piece);
-            expected.extend_from_slice(&piece);
-        }
-        assert_eq!(w.finish(), Ok(expected.len() - 2));
-        assert_eq!(a.finish(), Ok(expected.len() - 2));
-        assert_eq!(vec, expected);
-        assert_eq!(aligned.as_slice(), &expected[..]);
-    }
-
-    #[test]
-    fn an_abort_after_growth_puts_the_vector_back() {
-        let mut vec = b"HD".to_vec();
-        let mut w = FrameWriter::bytes(&mut vec, 1 << 20);
-        w.write_bytes(&[7; 5000]);
-        w.abort();
-        assert_eq!(vec, b"HD");
-
-        let mut aligned = AlignedVec::<16>::new();
-        aligned.extend_from_slice(b"HD");
-        let mut a = FrameWriter::aligned(&mut aligned, 1 << 20);
-        a.write_bytes(&[7; 5000]);
-        a.abort();
-        assert_eq!(aligned.as_slice(), b"HD");
-    }
-
-    #[test]
-    fn a_writer_dropped_unfinished_keeps_what_it_wrote_within_the_limit() {
-        let mut vec = b"HD".to_vec();
-        let mut w = FrameWriter::bytes(&mut vec, 8);
-        w.write_bytes(b"abc");
-        drop(w);
-        assert_eq!(vec, b"HDabc");
-
-        let mut w = FrameWriter::bytes(&mut vec, 4);
-        w.write_bytes(b"abc");
-        w.write_bytes(b"defgh");
-        drop(w);
-        assert_eq!(vec, b"HDabc", "past the limit nothing is kept");
-    }
-
-    #[test]
-    fn a_message_serialized_into_any_destination_has_the_same_bytes() {
-        let value = (
-            7u64,
-            String::from("a string stored out of line"),
-            vec![1u32, 2, 3, 4, 5],
-        );
-        let reference = rkyv::to_bytes::<rancor::Error>(&value).unwrap();
-        let mut vec = Vec::new();
-        let mut w = FrameWriter::bytes(&mut vec, 1 << 20);
-        w.serialize(&value).unwrap();
-        assert_eq!(w.finish(), Ok(reference.len()));
-        assert_eq!(vec, reference.as_slice());
-
-        let mut aligned = AlignedVec::<16>::new();
-        let mut a = FrameWriter::aligned(&mut aligned, 1 << 20);
-        a.serialize(&value).unwrap();
-        assert_eq!(a.finish(), Ok(reference.len()));
-        assert_eq!(aligned.as_slice(), reference.as_slice());
-
-        let mut slot = [MaybeUninit::new(0u8); 256];
-        let mut w = FrameWriter::slice(&mut slot);
-        w.serialize(&value).unwrap();
-        let len = w.finish().unwrap();
-        // SAFETY: the first `len` bytes of the slot were written just above.
-        let written: Vec<u8> = slot[..len].iter().map(|b| unsafe { b.assume_init() }).collect();
-        assert_eq!(written, reference.as_slice());
-
-        // A slot too short: the rest spilled, in order.
-        let mut slot = [MaybeUninit::new(0u8); 16];
-        let mut spill = Vec::new();
-        let mut w = FrameWriter::slice_spilling(&mut slot, &mut spill, 1 << 20);
-        w.serialize(&value).unwrap();
-        assert_eq!(w.finish(), Ok(reference.len()));
-        // SAFETY: the whole slot was written (the message is longer).
-        let mut joined: Vec<u8> = slot.iter().map(|b| unsafe { b.assume_init() }).collect();
-        joined.extend_from_slice(&spill);
-        assert_eq!(joined, reference.as_slice());
     }
 
     #[test]
