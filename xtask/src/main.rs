@@ -16,6 +16,7 @@ mod libfuzzer;
 mod libtest;
 mod manifest;
 mod miri;
+mod nats_server;
 mod options;
 mod platform;
 mod report;

@@ -19,6 +19,7 @@ use std::{
 use crate::{
     debian::{self, Problem},
     libtest, manifest,
+    nats_server::NatsServer,
     options::{Options, Os},
     platform::Platform,
     report::{self, Cell, Status},
@@ -40,6 +41,18 @@ pub enum Service {
     /// `nats-server` (Debian's package): on Linux the cell installs it and
     /// runs; the other systems' cells build the tests without running them.
     NatsServer,
+    /// As [`Service::NatsServer`], and the cell starts one more server for
+    /// its run, at `NATS_URL`: the package's doc tests are the user's
+    /// examples, on the default backend's default settings, which with
+    /// `nats` alone is the default client (see `nats_server.rs`).
+    NatsServerAtUrl,
+}
+
+impl Service {
+    /// Whether the row's tests need `nats-server`.
+    fn nats(&self) -> bool {
+        matches!(self, Service::NatsServer | Service::NatsServerAtUrl)
+    }
 }
 
 /// One row of the matrix: a package, with a feature selection, that tests
@@ -55,10 +68,6 @@ pub struct Row {
     pub default_features: bool,
     pub needs: Needs,
     pub service: Service,
-    /// The package's doc tests run too. They use the default backend on
-    /// its default settings: with `nats` alone that is a server at
-    /// `NATS_URL`, which no cell provides.
-    pub doc_tests: bool,
 }
 
 /// The backends, as `--backend` names them.
@@ -74,7 +83,6 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
-        doc_tests: true,
     },
     Row {
         backend: "queue",
@@ -84,7 +92,6 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
-        doc_tests: true,
     },
     // With async readiness: its tests (tokio's reactor on Unix, the
     // zero-byte read and `WSAEventSelect` on Windows) run on every system.
@@ -96,7 +103,6 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
-        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -106,7 +112,6 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::None,
-        doc_tests: true,
     },
     // The adapters with exactly one backend selected by feature.
     Row {
@@ -117,7 +122,6 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("queue"),
         service: Service::None,
-        doc_tests: true,
     },
     Row {
         backend: "pipe",
@@ -127,7 +131,6 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("pipe"),
         service: Service::None,
-        doc_tests: true,
     },
     Row {
         backend: "shm",
@@ -137,7 +140,6 @@ pub const ROWS: &[Row] = &[
         default_features: false,
         needs: Needs::Feature("shm"),
         service: Service::None,
-        doc_tests: true,
     },
     // NATS: both delivery modes, faults, the queue and a three-node
     // cluster, each test with servers of its own on loopback ports.
@@ -149,11 +151,10 @@ pub const ROWS: &[Row] = &[
         default_features: true,
         needs: Needs::Suite,
         service: Service::NatsServer,
-        doc_tests: true,
     },
     // The adapters on NATS alone: their tests on at-least-once delivery,
-    // each test thread with a server of its own; not the doc tests (see
-    // `doc_tests`).
+    // each test thread with a server of its own; the doc tests on the
+    // cell's server.
     Row {
         backend: "nats",
         package: "transport-adapters",
@@ -161,8 +162,7 @@ pub const ROWS: &[Row] = &[
         features: &["nats"],
         default_features: false,
         needs: Needs::Feature("nats"),
-        service: Service::NatsServer,
-        doc_tests: false,
+        service: Service::NatsServerAtUrl,
     },
 ];
 
@@ -191,11 +191,6 @@ impl Row {
         if !self.features.is_empty() {
             args.push("--features".to_owned());
             args.push(self.features.join(","));
-        }
-        if !self.doc_tests {
-            for targets in ["--lib", "--bins", "--tests", "--examples"] {
-                args.push(targets.to_owned());
-            }
         }
         args
     }
@@ -276,8 +271,8 @@ fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration
         cell.note = why;
         return cell;
     }
-    let build_only = row.service == Service::NatsServer && !platform.check_only() && os != Os::Linux;
-    if row.service == Service::NatsServer && os == Os::Linux {
+    let build_only = row.service.nats() && !platform.check_only() && os != Os::Linux;
+    if row.service.nats() && os == Os::Linux {
         match debian::provide(&debian::NATS_SERVER.iter().collect::<Vec<_>>(), install) {
             Ok(()) => {}
             Err(Problem::Unavailable(why)) => {
@@ -291,12 +286,27 @@ fn run_cell(root: &Path, row: &Row, os: Os, platform: &Platform, limit: Duration
             }
         }
     }
+    // Lives until the cell's command has ended.
+    let mut server = None;
+    if row.service == Service::NatsServerAtUrl && os == Os::Linux {
+        match NatsServer::start(Path::new(debian::NATS_SERVER[0].file)) {
+            Ok(s) => server = Some(s),
+            Err(why) => {
+                cell.status = Status::Fail;
+                cell.note = format!("setup failed: {why}");
+                return cell;
+            }
+        }
+    }
     let cmd = match platform.test(root, &row.cargo_args()) {
         Ok(mut cmd) => {
             if build_only {
                 // The server runs on Linux here: build the tests, do not
                 // run them.
                 cmd.arg("--no-run");
+            }
+            if let Some(server) = &server {
+                cmd.env("NATS_URL", server.url());
             }
             cmd
         }
@@ -436,8 +446,7 @@ mod tests {
             .iter()
             .find(|r| r.dir == "adapters" && r.backend == "nats")
             .unwrap();
-        assert_eq!(nats.service, Service::NatsServer);
-        assert!(nats.cargo_args().contains(&"--tests".to_owned()));
-        assert!(ROWS.iter().filter(|r| !r.doc_tests).all(|r| r.backend == "nats"));
+        assert_eq!(nats.service, Service::NatsServerAtUrl);
+        assert!(ROWS.iter().all(|r| r.service.nats() == (r.backend == "nats")));
     }
 }
