@@ -32,8 +32,21 @@ pub struct NatsServer {
 
 impl NatsServer {
     /// Starts `program` on a free loopback port; an error names what went
-    /// wrong, with the server's output when it did not become ready.
+    /// wrong, with the server's output when it did not become ready. A
+    /// port taken between the look and the server's bind costs one more
+    /// try, twice at most.
     pub fn start(program: &Path) -> Result<NatsServer, String> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Self::start_once(program) {
+                Err(why) if tries < 3 && why.contains("address already in use") => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(program: &Path) -> Result<NatsServer, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("finding a free loopback port: {e}"))?
@@ -42,7 +55,7 @@ impl NatsServer {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let dir = env::temp_dir().join(format!("xtask-nats-{}-{stamp}", std::process::id()));
-        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        owner_only_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let spawned = Command::new(program)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(&dir)
@@ -66,6 +79,7 @@ impl NatsServer {
                 let _ = tx.send(line);
             }
         });
+        // Dropped on every return but the last: killed, its store removed.
         let server = NatsServer {
             child,
             dir,
@@ -102,4 +116,14 @@ impl Drop for NatsServer {
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Creates `dir` readable by its owner only, whatever the umask (the
+/// server's store holds the doc tests' messages).
+fn owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
