@@ -2,6 +2,7 @@
 //! per subject and mode, in [`ROWS`].
 
 pub mod crossbar;
+pub mod flat_quote;
 pub mod iceoryx2;
 pub mod interprocess;
 pub mod ipc_channel;
@@ -107,7 +108,7 @@ pub struct Row {
     /// `local`, `pipe`, `iceoryx2`, `python-queue`, ...
     pub subject: &'static str,
     /// `default`, `busy-poll`, `blocking`, `async`, `validated`, `unchecked`,
-    /// `serde`.
+    /// `serde`, `flat-validated`, `flat-unchecked`, ...
     pub mode: &'static str,
     /// Ours or a peer.
     pub side: Side,
@@ -158,6 +159,8 @@ pub const ROWS: &[Row] = &[
     ours::structured::<ShmBusyPoll>("shm", "validated"),
     ours::structured::<ShmBusyPoll>("shm", "unchecked"),
     ours::structured::<ShmBusyPoll>("shm", "serde"),
+    ours::structured::<ShmBusyPoll>("shm", "flat-validated"),
+    ours::structured::<ShmBusyPoll>("shm", "flat-unchecked"),
     ours_async::rtt::<Shm>("shm"),
     select::row::<QueueTransport>("select-queue", "recv-1"),
     select::row::<QueueTransport>("select-queue", "select-8"),

@@ -6,7 +6,7 @@
 //! `CommandExt::endpoint` / `from_env` when the backend crosses processes,
 //! a thread otherwise (`local`).
 
-use std::time::Instant;
+use std::{marker::PhantomData, time::Instant};
 
 use rkyv::{Archive, Deserialize, Serialize};
 use transport_core::{
@@ -14,7 +14,7 @@ use transport_core::{
     Wait, from_env,
 };
 
-use super::{Row, Runner, Side};
+use super::{Row, Runner, Side, crossbar::wire::PodQuote};
 use crate::{
     exchange::{Serve, Step, drive, serve},
     measure::{Job, Run, payload, touch},
@@ -260,47 +260,70 @@ pub(super) trait Codec {
     fn read<R: RawReceiver>(rx: &Receiver<Self::Msg, R>) -> Result<u64, String>;
 }
 
-/// The rkyv quote, validated by bytecheck on receipt (mode `validated`).
-struct Validated;
+/// An rkyv message the structured rows send: how the one numbered `seq`
+/// is made, and how a receiver reads every field of its archive.
+pub(super) trait Sampled: transport_core::Message {
+    /// The message numbered `seq`.
+    fn sample(seq: u64) -> Self;
+    /// Reads every field in use.
+    fn read(archived: &Self::Archived) -> u64;
+}
 
-impl Codec for Validated {
-    type Msg = Quote;
-
+impl Sampled for Quote {
     fn sample(seq: u64) -> Quote {
         Quote::sample(seq)
     }
 
-    fn read<R: RawReceiver>(rx: &Receiver<Quote, R>) -> Result<u64, String> {
-        let q = rx.recv().map_err(|e| format!("receive: {e}"))?;
-        Ok(read_quote(&q))
+    fn read(archived: &ArchivedQuote) -> u64 {
+        read_quote(archived)
     }
 }
 
-/// The rkyv quote, read without validation (mode `unchecked`).
-struct Unchecked;
+/// An rkyv message validated by bytecheck on receipt (modes `validated`,
+/// `flat-validated`).
+pub(super) struct Validated<M>(PhantomData<M>);
 
-impl Codec for Unchecked {
-    type Msg = Quote;
+impl<M: Sampled> Codec for Validated<M> {
+    type Msg = M;
 
-    fn sample(seq: u64) -> Quote {
-        Quote::sample(seq)
+    fn sample(seq: u64) -> M {
+        M::sample(seq)
     }
 
-    fn read<R: RawReceiver>(rx: &Receiver<Quote, R>) -> Result<u64, String> {
+    fn read<R: RawReceiver>(rx: &Receiver<M, R>) -> Result<u64, String> {
+        let m = rx.recv().map_err(|e| format!("receive: {e}"))?;
+        Ok(M::read(&m))
+    }
+}
+
+/// An rkyv message read without validation (modes `unchecked`,
+/// `flat-unchecked`).
+pub(super) struct Unchecked<M>(PhantomData<M>);
+
+impl<M: Sampled> Codec for Unchecked<M> {
+    type Msg = M;
+
+    fn sample(seq: u64) -> M {
+        M::sample(seq)
+    }
+
+    fn read<R: RawReceiver>(rx: &Receiver<M, R>) -> Result<u64, String> {
         // SAFETY: the only sender on this channel is the other side's
-        // `Sender<Quote, _>`, which sends nothing but archives of `Quote`
+        // `Sender<M, _>`, which sends nothing but archives of `M`
         // serialized by rkyv with this workspace's format.
-        let q = unsafe { rx.recv_unchecked() }.map_err(|e| format!("receive: {e}"))?;
-        Ok(read_quote(&q))
+        let m = unsafe { rx.recv_unchecked() }.map_err(|e| format!("receive: {e}"))?;
+        Ok(M::read(&m))
     }
 }
 
 /// The peer of the structured-message patterns, by mode.
 fn structured_peer<R: RawReceiver, S: RawSender>(rx: R, tx: S, job: &ChildJob) -> Result<(), String> {
     match job.mode.as_str() {
-        "validated" => structured_peer_with::<R, S, Validated>(rx, tx, job),
-        "unchecked" => structured_peer_with::<R, S, Unchecked>(rx, tx, job),
+        "validated" => structured_peer_with::<R, S, Validated<Quote>>(rx, tx, job),
+        "unchecked" => structured_peer_with::<R, S, Unchecked<Quote>>(rx, tx, job),
         "serde" => structured_peer_with::<R, S, super::serde_quote::SerdeCodec>(rx, tx, job),
+        "flat-validated" => structured_peer_with::<R, S, Validated<PodQuote>>(rx, tx, job),
+        "flat-unchecked" => structured_peer_with::<R, S, Unchecked<PodQuote>>(rx, tx, job),
         other => Err(format!("structured messages have no mode `{other}`")),
     }
 }
@@ -325,9 +348,11 @@ fn structured_peer_with<R: RawReceiver, S: RawSender, C: Codec>(
 
 fn structured_parent<T: Transport>(job: &Job) -> Result<Run, String> {
     match job.mode {
-        "validated" => structured_parent_with::<T, Validated>(job),
-        "unchecked" => structured_parent_with::<T, Unchecked>(job),
+        "validated" => structured_parent_with::<T, Validated<Quote>>(job),
+        "unchecked" => structured_parent_with::<T, Unchecked<Quote>>(job),
         "serde" => structured_parent_with::<T, super::serde_quote::SerdeCodec>(job),
+        "flat-validated" => structured_parent_with::<T, Validated<PodQuote>>(job),
+        "flat-unchecked" => structured_parent_with::<T, Unchecked<PodQuote>>(job),
         other => Err(format!("structured messages have no mode `{other}`")),
     }
 }

@@ -1,7 +1,9 @@
 //! What crossbar carries: byte arrays, and the structured message as a
 //! flat `Pod` value with the fields of `ours::Quote` (whose archive is
 //! 256 B) in 256 bytes. Every message carries its sequence number, so the
-//! receiver can check that nothing was lost or reordered.
+//! receiver can check that nothing was lost or reordered. The flat value
+//! is also an rkyv message: our `flat-*` rows send it (see
+//! `subjects/flat_quote.rs`).
 
 use crossbar::Pod;
 
@@ -9,7 +11,7 @@ use crate::measure::{payload, touch};
 
 /// One level of an order book, flat.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct PodLevel {
     /// Price in ticks.
     pub price: i64,
@@ -22,7 +24,7 @@ pub struct PodLevel {
 /// The structured message, flat: what crossbar's typed paths carry in
 /// place of an archive.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct PodQuote {
     /// Sequence number.
     pub seq: u64,
