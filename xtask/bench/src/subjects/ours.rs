@@ -279,11 +279,17 @@ impl Sampled for Quote {
     }
 }
 
-/// An rkyv message validated by bytecheck on receipt (modes `validated`,
-/// `flat-validated`).
-pub(super) struct Validated<M>(PhantomData<M>);
+/// An rkyv message read in place, validated by bytecheck on receipt
+/// (`VALIDATED`: modes `validated`, `flat-validated`) or not (modes
+/// `unchecked`, `flat-unchecked`: the `unsafe` path).
+pub(super) struct Rkyv<M, const VALIDATED: bool>(PhantomData<M>);
 
-impl<M: Sampled> Codec for Validated<M> {
+/// The validated rows' codec.
+type Validated<M> = Rkyv<M, true>;
+/// The unchecked rows' codec.
+type Unchecked<M> = Rkyv<M, false>;
+
+impl<M: Sampled, const VALIDATED: bool> Codec for Rkyv<M, VALIDATED> {
     type Msg = M;
 
     fn sample(seq: u64) -> M {
@@ -291,27 +297,15 @@ impl<M: Sampled> Codec for Validated<M> {
     }
 
     fn read<R: RawReceiver>(rx: &Receiver<M, R>) -> Result<u64, String> {
-        let m = rx.recv().map_err(|e| format!("receive: {e}"))?;
-        Ok(M::read(&m))
-    }
-}
-
-/// An rkyv message read without validation (modes `unchecked`,
-/// `flat-unchecked`).
-pub(super) struct Unchecked<M>(PhantomData<M>);
-
-impl<M: Sampled> Codec for Unchecked<M> {
-    type Msg = M;
-
-    fn sample(seq: u64) -> M {
-        M::sample(seq)
-    }
-
-    fn read<R: RawReceiver>(rx: &Receiver<M, R>) -> Result<u64, String> {
-        // SAFETY: the only sender on this channel is the other side's
-        // `Sender<M, _>`, which sends nothing but archives of `M`
-        // serialized by rkyv with this workspace's format.
-        let m = unsafe { rx.recv_unchecked() }.map_err(|e| format!("receive: {e}"))?;
+        let m = if VALIDATED {
+            rx.recv()
+        } else {
+            // SAFETY: the only sender on this channel is the other side's
+            // `Sender<M, _>`, which sends nothing but archives of `M`
+            // serialized by rkyv with this workspace's format.
+            unsafe { rx.recv_unchecked() }
+        };
+        let m = m.map_err(|e| format!("receive: {e}"))?;
         Ok(M::read(&m))
     }
 }
